@@ -1,0 +1,1 @@
+namespace DrWorkflows.Activities; internal static class Placeholder;

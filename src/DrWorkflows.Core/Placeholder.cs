@@ -1,0 +1,1 @@
+namespace DrWorkflows.Core; internal static class Placeholder;

@@ -1,0 +1,1 @@
+namespace DrWorkflows.Persistence; internal static class Placeholder;

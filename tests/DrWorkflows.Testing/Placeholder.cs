@@ -1,0 +1,1 @@
+namespace DrWorkflows.Testing; internal static class Placeholder;
