@@ -1,0 +1,155 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DrWorkflows.Core.Abstractions;
+using DrWorkflows.Core.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DrWorkflows.Core.Execution;
+
+/// <summary>
+/// One execution of one activity within a run: the activity's window on the run (inputs, outputs,
+/// variables, children, bookmarks, services). Its persisted part is <see cref="Record"/>.
+/// </summary>
+public sealed class ActivityExecutionContext
+{
+    private readonly Dictionary<string, JsonNode?> evaluatedInputs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, JsonNode?> outputs = new(StringComparer.Ordinal);
+    private JsonObject? journalData;
+
+    internal ActivityExecutionContext(WorkflowExecutionContext workflow, ActivityExecutionRecord record, Activity activity)
+    {
+        Workflow = workflow;
+        Record = record;
+        Activity = activity;
+    }
+
+    public WorkflowExecutionContext Workflow { get; }
+
+    public Activity Activity { get; }
+
+    /// <summary>The persisted part of this execution.</summary>
+    public ActivityExecutionRecord Record { get; }
+
+    /// <summary>Stable across crashes and re-runs: use it as the idempotency key for side effects.</summary>
+    public string ExecutionId => Record.Id;
+
+    public string WorkflowInstanceId => Workflow.State.Id;
+
+    public int Attempt => Record.Attempt;
+
+    public CancellationToken CancellationToken => Workflow.CancellationToken;
+
+    public TimeProvider Clock => Workflow.Clock;
+
+    public IServiceProvider Services => Workflow.Services;
+
+    /// <summary>The composite that scheduled this activity; <c>null</c> for the workflow's root.</summary>
+    public ActivityExecutionContext? Parent => Record.ParentId is null ? null : Workflow.FindExecution(Record.ParentId);
+
+    /// <summary>Persisted state of this execution (loop counters, flowchart tokens...).</summary>
+    public JsonObject Properties => Record.Properties;
+
+    /// <summary>Neither completed nor waiting (no bookmark, no child scheduled during this step).</summary>
+    public bool IsPending => Record.Status == ActivityStatus.Running && !Waiting;
+
+    /// <summary>Whether the execution ended (completed, cancelled or faulted).</summary>
+    public bool HasEnded => Record.Status is ActivityStatus.Completed or ActivityStatus.Canceled or ActivityStatus.Faulted;
+
+    internal bool Waiting { get; set; }
+
+    internal IReadOnlyDictionary<string, JsonNode?> EvaluatedInputs => evaluatedInputs;
+
+    internal IReadOnlyDictionary<string, JsonNode?> Outputs => outputs;
+
+    internal JsonObject? JournalData => journalData;
+
+    public T GetRequiredService<T>()
+        where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>Evaluates an input and converts it to <typeparamref name="T"/>; <paramref name="defaultValue"/> when unset.</summary>
+    public T Get<T>(Input<T>? input, T defaultValue = default!)
+    {
+        var value = Workflow.EvaluateInput(this, input, typeof(T), out var provided);
+        return provided ? (T)value! : defaultValue;
+    }
+
+    /// <summary>Evaluates an untyped input (used by the runtime and generic activities).</summary>
+    public object? Get(Input? input) => Workflow.EvaluateInput(this, input, input?.ValueType ?? typeof(object), out _);
+
+    /// <summary>Evaluates an expression in this activity's scope.</summary>
+    public object? Evaluate(Expressions.Expression expression, Type targetType) => Workflow.Evaluate(this, expression, targetType);
+
+    /// <summary>Writes an output (and the variable it is bound to).</summary>
+    public void Set<T>(Output<T>? output, T value)
+    {
+        if (output is null)
+            return;
+        var name = Workflow.Registry.GetOutputName(Activity, output);
+        var node = value is null ? null : JsonSerializer.SerializeToNode(value, Json.Options);
+        var secret = Workflow.Registry.IsSecretOutput(Activity, name);
+        if (secret && value is not null)
+            Workflow.Redactor.Add(value.ToString());
+        outputs[name] = secret ? JsonValue.Create(Redactor.Mask) : node;
+        if (output.MemoryReference is { } variableId)
+            Workflow.SetVariableById(variableId, node);
+        if (name == "Result")
+            Workflow.State.LastResult = secret ? JsonValue.Create(Redactor.Mask) : node?.DeepClone();
+    }
+
+    internal void RecordInput(string name, JsonNode? value) => evaluatedInputs[name] = value;
+
+    /// <summary>Adds a value to this execution's journal entry (e.g. the container id a restart acted on).</summary>
+    public void AddJournalData(string key, JsonNode? value) => (journalData ??= [])[key] = value;
+
+    public JsonNode? GetVariable(string name) => Workflow.GetVariable(name);
+
+    public T? GetVariable<T>(string name) => ValueConverter.Convert<T>(Workflow.GetVariable(name));
+
+    public void SetVariable(string name, object? value) => Workflow.SetVariable(name, value);
+
+    public T? GetProperty<T>(string key) => Properties.TryGetPropertyValue(key, out var node) ? ValueConverter.Convert<T>(node) : default;
+
+    public void SetProperty(string key, object? value) =>
+        Properties[key] = value is null ? null : value as JsonNode ?? JsonSerializer.SerializeToNode(value, Json.Options);
+
+    /// <summary>Schedules a child activity; <see cref="Activity.OnChildCompletedAsync"/> is called when it ends.</summary>
+    public string ScheduleChild(Activity child, JsonNode? tag = null)
+    {
+        Waiting = true;
+        return Workflow.Schedule(child, this, tag).ExecutionId;
+    }
+
+    /// <summary>Live child executions (scheduled or running).</summary>
+    public IEnumerable<ActivityExecutionContext> Children => Workflow.ChildrenOf(ExecutionId);
+
+    /// <summary>Suspends this activity on a persisted bookmark until it is resumed (or its timer is due).</summary>
+    public Bookmark CreateBookmark(string name, string? key = null, DateTimeOffset? resumeAt = null, JsonNode? payload = null)
+    {
+        Waiting = true;
+        return Workflow.CreateBookmark(this, name, key, resumeAt, payload);
+    }
+
+    /// <summary>Bookmarks this execution holds.</summary>
+    public IEnumerable<Bookmark> Bookmarks => Workflow.State.Bookmarks.Where(b => b.ExecutionId == ExecutionId);
+
+    /// <summary>Removes this execution's bookmarks (e.g. the timeout of a gate that was answered).</summary>
+    public void RemoveBookmarks(string? name = null) =>
+        Workflow.State.Bookmarks.RemoveAll(b => b.ExecutionId == ExecutionId && (name is null || b.Name == name));
+
+    /// <summary>Completes the activity with the given outcomes (default <c>Done</c>) and notifies its parent.</summary>
+    public ValueTask CompleteAsync(params string[] outcomes) => Workflow.CompleteAsync(this, outcomes, notifyParent: true);
+
+    /// <summary>Cancels every live child (and their descendants).</summary>
+    public void CancelChildren()
+    {
+        foreach (var child in Children.ToList())
+            Workflow.Cancel(child);
+    }
+
+    /// <summary>Cancels one child execution (and its descendants).</summary>
+    public void CancelChild(string executionId)
+    {
+        if (Workflow.FindExecution(executionId) is { } child)
+            Workflow.Cancel(child);
+    }
+}

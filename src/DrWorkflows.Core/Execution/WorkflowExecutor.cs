@@ -1,0 +1,274 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Core.Expressions;
+using DrWorkflows.Core.Model;
+
+namespace DrWorkflows.Core.Execution;
+
+/// <summary>
+/// Executes a run one work item at a time. It does no IO of its own: the caller commits the state (and the
+/// journal entries in <see cref="WorkflowExecutionContext.PendingJournal"/>) after every step, which is what
+/// makes a crash at any point recoverable.
+/// </summary>
+public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvaluator evaluator, TimeProvider clock)
+{
+    public ActivityRegistry Registry { get; } = registry;
+
+    public WorkflowExecutionContext CreateContext(WorkflowGraph graph, WorkflowState state, IServiceProvider services, CancellationToken cancellationToken) =>
+        new(graph, state, Registry, evaluator, services, clock, cancellationToken);
+
+    /// <summary>A new run's state: variables at their declared values, input as given.</summary>
+    public WorkflowState CreateState(WorkflowGraph graph, string instanceId, IDictionary<string, JsonNode?>? input, string? correlationId, string? startedBy, string? parentInstanceId = null)
+    {
+        var now = clock.GetUtcNow();
+        var state = new WorkflowState
+        {
+            Id = instanceId,
+            DefinitionId = graph.DefinitionId,
+            DefinitionVersionId = graph.DefinitionVersionId,
+            DefinitionVersion = graph.Version,
+            Name = graph.Name,
+            CorrelationId = correlationId,
+            ParentInstanceId = parentInstanceId,
+            StartedBy = startedBy,
+            Status = WorkflowStatus.Running,
+            SubStatus = WorkflowSubStatus.Pending,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        foreach (var variable in graph.Variables)
+            state.Variables[variable.Id] = InitialValue(variable);
+        if (input is not null)
+        {
+            foreach (var (key, value) in input)
+                state.Input[key] = value?.DeepClone();
+        }
+
+        return state;
+    }
+
+    private static JsonNode? InitialValue(VariableDefinition variable)
+    {
+        if (variable.Value is null)
+            return null;
+        if (variable.Value is JsonValue v && v.TryGetValue<string>(out var text))
+        {
+            var type = TypeAliases.ToType(variable.TypeName);
+            if (type == typeof(string) || type == typeof(object) && !LooksLikeJson(text))
+                return JsonValue.Create(text);
+            if (string.IsNullOrEmpty(text))
+                return null;
+            return ValueConverter.ToJsonNode(ValueConverter.Convert(text, type == typeof(object) ? typeof(JsonNode) : type));
+        }
+
+        return variable.Value.DeepClone();
+    }
+
+    private static bool LooksLikeJson(string text) => text.TrimStart() is ['{' or '[', ..];
+
+    /// <summary>Schedules the root activity and journals the start.</summary>
+    public void Start(WorkflowExecutionContext context)
+    {
+        var data = context.State.Input.Count > 0 ? new JsonObject { ["input"] = context.Redactor.Redact(ToObject(context.State.Input)) } : null;
+        context.JournalWorkflow(JournalEvents.WorkflowStarted, $"Started {context.Graph.Name ?? context.Graph.DefinitionId} v{context.Graph.Version}", data, context.State.StartedBy);
+        context.Schedule(context.Graph.Root, null, null);
+        context.State.SubStatus = WorkflowSubStatus.Executing;
+    }
+
+    /// <summary>Queues the resumption of a bookmark (which is consumed). False when the bookmark is gone.</summary>
+    public bool QueueResume(WorkflowExecutionContext context, string bookmarkId, JsonNode? payload, string? resumedBy)
+    {
+        var bookmark = context.State.Bookmarks.Find(b => b.Id == bookmarkId);
+        if (bookmark is null)
+            return false;
+        context.State.Bookmarks.Remove(bookmark);
+        context.State.Queue.Add(new WorkItem
+        {
+            Kind = WorkItemKind.Resume,
+            ExecutionId = bookmark.ExecutionId,
+            BookmarkId = bookmark.Id,
+            Payload = new JsonObject { ["bookmark"] = Serialize(bookmark), ["payload"] = payload?.DeepClone() },
+            ResumedBy = resumedBy,
+        });
+        if (context.State.Status == WorkflowStatus.Running && context.State.SubStatus == WorkflowSubStatus.Suspended)
+            context.State.SubStatus = WorkflowSubStatus.Executing;
+        return true;
+    }
+
+    /// <summary>
+    /// Executes the next work item. <paramref name="commitBeforeUnsafe"/> is called before an activity that is
+    /// not safe to re-run starts, so that a crash during it is detected on recovery (and raises an incident).
+    /// Returns false when there was nothing to do.
+    /// </summary>
+    public async ValueTask<bool> StepAsync(WorkflowExecutionContext context, Func<ValueTask> commitBeforeUnsafe)
+    {
+        var state = context.State;
+        if (!context.CanProceed || state.Queue.Count == 0)
+            return false;
+        var item = state.Queue[0];
+        var activityContext = context.FindExecution(item.ExecutionId);
+        if (activityContext is null)
+        {
+            state.Queue.RemoveAt(0);
+            return true;
+        }
+
+        var descriptor = Registry.Describe(activityContext.Activity);
+        if (item.Kind == WorkItemKind.Execute)
+        {
+            if (activityContext.Record.Status == ActivityStatus.Running && !descriptor.SafeToRerun)
+            {
+                RaiseIncident(context, activityContext, IncidentKind.InterruptedUnsafeActivity,
+                    $"The orchestrator stopped while '{activityContext.Activity.Name ?? activityContext.Activity.Id}' ({activityContext.Activity.Type}) was running. It is not safe to run it again automatically: check what it did, then retry, skip or fail it.", null);
+                return true;
+            }
+
+            activityContext.Record.Status = ActivityStatus.Running;
+            activityContext.Record.StartedAt = context.Now;
+            context.Journal(JournalEvents.Started, activityContext, null);
+            if (!descriptor.SafeToRerun)
+            {
+                await commitBeforeUnsafe();
+            }
+
+            state.Queue.Remove(item);
+            await RunGuardedAsync(context, activityContext, () => activityContext.Activity.ExecuteAsync(activityContext));
+        }
+        else
+        {
+            state.Queue.Remove(item);
+            var bookmark = System.Text.Json.JsonSerializer.Deserialize<Bookmark>(item.Payload?["bookmark"] ?? JsonValue.Create(0), Serialization.Json.Options) ?? new Bookmark { Id = item.BookmarkId ?? string.Empty, ExecutionId = item.ExecutionId };
+            var payload = item.Payload?["payload"];
+            var data = new JsonObject { ["bookmarkId"] = bookmark.Id, ["bookmark"] = bookmark.Name };
+            if (payload is not null)
+                data["payload"] = context.Redactor.Redact(payload.DeepClone());
+            context.Journal(JournalEvents.Resumed, activityContext, data, actor: item.ResumedBy);
+            activityContext.Waiting = activityContext.Bookmarks.Any() || activityContext.Children.Any();
+            await RunGuardedAsync(context, activityContext, () => activityContext.Activity.ResumeAsync(activityContext, new BookmarkResumption(bookmark, payload?.DeepClone(), item.ResumedBy)));
+        }
+
+        UpdateSubStatus(context);
+        return true;
+    }
+
+    private async ValueTask RunGuardedAsync(WorkflowExecutionContext context, ActivityExecutionContext activityContext, Func<ValueTask> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+#pragma warning disable CA1031 // Any failure of an activity becomes an incident on the run; it never escapes into the host.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            RaiseIncident(context, activityContext, IncidentKind.Fault, e.Message, e);
+        }
+    }
+
+    /// <summary>Stops the run at this activity and waits for an operator (retry, skip or fail).</summary>
+    public static void RaiseIncident(WorkflowExecutionContext context, ActivityExecutionContext activityContext, IncidentKind kind, string message, Exception? exception)
+    {
+        var incident = new Incident
+        {
+            Id = context.NewId(),
+            ExecutionId = activityContext.ExecutionId,
+            NodeId = activityContext.Activity.NodeId,
+            ActivityId = activityContext.Activity.Id,
+            ActivityType = activityContext.Activity.Type,
+            Kind = kind,
+            Message = context.Redactor.RedactText(message),
+            ExceptionType = exception?.GetType().FullName,
+            CreatedAt = context.Now,
+        };
+        context.State.Incidents.Add(incident);
+        activityContext.Record.Status = ActivityStatus.Faulted;
+        context.State.SubStatus = WorkflowSubStatus.Faulted;
+        context.State.Fault = new FaultInfo(incident.Message, incident.ExceptionType, incident.NodeId, incident.ActivityId);
+        var data = new JsonObject { ["incidentId"] = incident.Id, ["kind"] = kind.ToString(), ["error"] = incident.Message };
+        if (exception?.GetType().FullName is { } type)
+            data["exceptionType"] = type;
+        context.Journal(kind == IncidentKind.Fault ? JournalEvents.Faulted : JournalEvents.IncidentRaised, activityContext, data, message: incident.Message);
+    }
+
+    /// <summary>Applies an operator's decision to an open incident.</summary>
+    public async ValueTask ResolveIncidentAsync(WorkflowExecutionContext context, string incidentId, IncidentResolution resolution, string actor, string? outcome = null)
+    {
+        var incident = context.State.Incidents.Find(i => i.Id == incidentId && i.Resolution is null)
+            ?? throw new InvalidOperationException($"Incident '{incidentId}' is not open on run '{context.State.Id}'.");
+        incident.Resolution = resolution;
+        incident.ResolvedBy = actor;
+        incident.ResolvedAt = context.Now;
+        context.State.Fault = null;
+        var activityContext = context.FindExecution(incident.ExecutionId);
+        var data = new JsonObject { ["incidentId"] = incident.Id, ["resolution"] = resolution.ToString() };
+        if (activityContext is null)
+        {
+            context.JournalWorkflow(JournalEvents.IncidentResolved, $"Incident {incident.Id}: {resolution}", data, actor);
+        }
+        else
+        {
+            context.Journal(JournalEvents.IncidentResolved, activityContext, data, actor: actor, message: $"{resolution} by {actor}");
+        }
+
+        if (context.State.Incidents.All(i => i.Resolution is not null) && context.State.Status == WorkflowStatus.Running)
+            context.State.SubStatus = WorkflowSubStatus.Executing;
+
+        switch (resolution)
+        {
+            case IncidentResolution.Retry when activityContext is not null:
+                activityContext.Record.Status = ActivityStatus.Pending;
+                activityContext.Record.Attempt++;
+                context.State.Queue.RemoveAll(w => w.ExecutionId == activityContext.ExecutionId && w.Kind == WorkItemKind.Execute);
+                context.State.Queue.Insert(0, new WorkItem { Kind = WorkItemKind.Execute, ExecutionId = activityContext.ExecutionId });
+                break;
+            case IncidentResolution.Skip when activityContext is not null:
+                activityContext.Record.Status = ActivityStatus.Running;
+                context.State.Queue.RemoveAll(w => w.ExecutionId == activityContext.ExecutionId);
+                await context.CompleteAsync(activityContext, [outcome ?? Outcomes.Done], notifyParent: true);
+                break;
+            case IncidentResolution.Fail:
+                context.Finish(WorkflowSubStatus.Faulted, new FaultInfo(incident.Message, incident.ExceptionType, incident.NodeId, incident.ActivityId));
+                break;
+        }
+
+        UpdateSubStatus(context);
+    }
+
+    /// <summary>Cancels the run: everything scheduled or waiting is dropped.</summary>
+    public static void Cancel(WorkflowExecutionContext context, string actor)
+    {
+        if (context.State.Status == WorkflowStatus.Finished)
+            return;
+        context.JournalWorkflow(JournalEvents.Note, $"Cancellation requested by {actor}", null, actor);
+        context.Finish(WorkflowSubStatus.Cancelled);
+    }
+
+    public static void UpdateSubStatus(WorkflowExecutionContext context)
+    {
+        var state = context.State;
+        state.UpdatedAt = context.Now;
+        if (state.Status == WorkflowStatus.Finished)
+            return;
+        if (state.Incidents.Any(i => i.Resolution is null))
+            state.SubStatus = WorkflowSubStatus.Faulted;
+        else if (state.Queue.Count > 0)
+            state.SubStatus = WorkflowSubStatus.Executing;
+        else if (state.Executions.Count > 0)
+            state.SubStatus = WorkflowSubStatus.Suspended;
+        else
+            context.Finish(WorkflowSubStatus.Finished);
+    }
+
+    private static JsonNode? Serialize(Bookmark bookmark) => System.Text.Json.JsonSerializer.SerializeToNode(bookmark, Serialization.Json.Options);
+
+    private static JsonObject ToObject(IReadOnlyDictionary<string, JsonNode?> values)
+    {
+        var result = new JsonObject();
+        foreach (var (key, value) in values)
+            result[key] = value?.DeepClone();
+        return result;
+    }
+}

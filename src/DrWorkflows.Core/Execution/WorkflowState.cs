@@ -1,0 +1,230 @@
+using System.Text.Json.Nodes;
+
+namespace DrWorkflows.Core.Execution;
+
+/// <summary>Elsa's workflow status.</summary>
+public enum WorkflowStatus
+{
+    Running,
+    Finished,
+}
+
+/// <summary>Elsa's workflow sub-status.</summary>
+public enum WorkflowSubStatus
+{
+    Pending,
+    Executing,
+    Suspended,
+    Finished,
+    Cancelled,
+    Faulted,
+}
+
+/// <summary>State of one activity execution.</summary>
+public enum ActivityStatus
+{
+    /// <summary>Scheduled, not started.</summary>
+    Pending,
+
+    /// <summary>Started (or suspended on a bookmark, or waiting for children).</summary>
+    Running,
+    Completed,
+    Canceled,
+    Faulted,
+}
+
+/// <summary>
+/// Everything needed to continue a run after a restart. Persisted after every activity, as one document,
+/// in the same transaction as the journal entries the step produced.
+/// </summary>
+public sealed class WorkflowState
+{
+    public string Id { get; set; } = string.Empty;
+
+    public string DefinitionId { get; set; } = string.Empty;
+
+    /// <summary>The id of the definition version (Elsa's <c>definitionVersionId</c>).</summary>
+    public string DefinitionVersionId { get; set; } = string.Empty;
+
+    public int DefinitionVersion { get; set; }
+
+    public string? Name { get; set; }
+
+    public string? CorrelationId { get; set; }
+
+    /// <summary>The run that started this one as a child workflow, if any.</summary>
+    public string? ParentInstanceId { get; set; }
+
+    public WorkflowStatus Status { get; set; }
+
+    public WorkflowSubStatus SubStatus { get; set; }
+
+    /// <summary>Who or what started the run (API key name, user, trigger).</summary>
+    public string? StartedBy { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    public DateTimeOffset? FinishedAt { get; set; }
+
+    /// <summary>Workflow variables by variable id.</summary>
+    public Dictionary<string, JsonNode?> Variables { get; set; } = [];
+
+    public Dictionary<string, JsonNode?> Input { get; set; } = [];
+
+    public Dictionary<string, JsonNode?> Output { get; set; } = [];
+
+    /// <summary>Outputs of completed activities: activity id → output name → value.</summary>
+    public Dictionary<string, Dictionary<string, JsonNode?>> ActivityOutputs { get; set; } = [];
+
+    /// <summary>Result of the last activity that produced one (Elsa's <c>getLastResult()</c>).</summary>
+    public JsonNode? LastResult { get; set; }
+
+    /// <summary>Activity executions that have not ended yet.</summary>
+    public List<ActivityExecutionRecord> Executions { get; set; } = [];
+
+    /// <summary>Work to do, in order.</summary>
+    public List<WorkItem> Queue { get; set; } = [];
+
+    public List<Bookmark> Bookmarks { get; set; } = [];
+
+    public List<Incident> Incidents { get; set; } = [];
+
+    /// <summary>The error that ended the run, if it faulted.</summary>
+    public FaultInfo? Fault { get; set; }
+
+    /// <summary>Free properties for runtime features (e.g. the status page incident id).</summary>
+    public Dictionary<string, JsonNode?> Properties { get; set; } = [];
+
+    /// <summary>Optimistic-concurrency revision, incremented by the store on every commit.</summary>
+    public long Revision { get; set; }
+
+    /// <summary>Next journal sequence number.</summary>
+    public long JournalSequence { get; set; }
+
+    /// <summary>Next value for ids that must be deterministic within the run.</summary>
+    public long IdSequence { get; set; }
+}
+
+/// <summary>One activity execution (Elsa's activity execution context), persisted while it runs.</summary>
+public sealed class ActivityExecutionRecord
+{
+    /// <summary>Stable id: the same across crashes and re-runs, usable as an idempotency key.</summary>
+    public string Id { get; set; } = string.Empty;
+
+    public string NodeId { get; set; } = string.Empty;
+
+    public string? ParentId { get; set; }
+
+    public ActivityStatus Status { get; set; }
+
+    /// <summary>Attempt number, starting at 1.</summary>
+    public int Attempt { get; set; } = 1;
+
+    public DateTimeOffset ScheduledAt { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    /// <summary>Set by the parent when scheduling; handed back to it on completion.</summary>
+    public JsonNode? Tag { get; set; }
+
+    /// <summary>State of a composite activity (loop index, flowchart tokens...).</summary>
+    public JsonObject Properties { get; set; } = [];
+}
+
+/// <summary>Kinds of work the executor does.</summary>
+public enum WorkItemKind
+{
+    Execute,
+    Resume,
+}
+
+/// <summary>One unit of scheduled work.</summary>
+public sealed class WorkItem
+{
+    public WorkItemKind Kind { get; set; }
+
+    public string ExecutionId { get; set; } = string.Empty;
+
+    public string? BookmarkId { get; set; }
+
+    public JsonNode? Payload { get; set; }
+
+    /// <summary>Who or what resumed the bookmark (user, channel, timer).</summary>
+    public string? ResumedBy { get; set; }
+}
+
+/// <summary>A persisted wait point of a suspended run.</summary>
+public sealed class Bookmark
+{
+    public string Id { get; set; } = string.Empty;
+
+    public string InstanceId { get; set; } = string.Empty;
+
+    public string ExecutionId { get; set; } = string.Empty;
+
+    public string NodeId { get; set; } = string.Empty;
+
+    public string ActivityType { get; set; } = string.Empty;
+
+    /// <summary>Kind of stimulus, e.g. <c>Elsa.Delay</c> or <c>DrWorkflows.ApprovalGate</c>.</summary>
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>Lookup key within the name (approval id, child instance id...).</summary>
+    public string? Key { get; set; }
+
+    /// <summary>For timers: when the bookmark resumes by itself.</summary>
+    public DateTimeOffset? ResumeAt { get; set; }
+
+    public JsonNode? Payload { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>An instance stopped on a fault or an unsafe re-run, waiting for an operator.</summary>
+public sealed class Incident
+{
+    public string Id { get; set; } = string.Empty;
+
+    public string ExecutionId { get; set; } = string.Empty;
+
+    public string NodeId { get; set; } = string.Empty;
+
+    public string ActivityId { get; set; } = string.Empty;
+
+    public string ActivityType { get; set; } = string.Empty;
+
+    public IncidentKind Kind { get; set; }
+
+    public string Message { get; set; } = string.Empty;
+
+    public string? ExceptionType { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public IncidentResolution? Resolution { get; set; }
+
+    public string? ResolvedBy { get; set; }
+
+    public DateTimeOffset? ResolvedAt { get; set; }
+}
+
+public enum IncidentKind
+{
+    /// <summary>The activity threw and its retries are exhausted.</summary>
+    Fault,
+
+    /// <summary>The orchestrator stopped while an activity that is not safe to re-run was executing.</summary>
+    InterruptedUnsafeActivity,
+}
+
+public enum IncidentResolution
+{
+    Retry,
+    Skip,
+    Fail,
+}
+
+/// <summary>An error, as stored and shown.</summary>
+public sealed record FaultInfo(string Message, string? ExceptionType, string? NodeId, string? ActivityId);

@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Core.Execution;
+
+namespace DrWorkflows.Core.Expressions;
+
+/// <summary>What an expression can see: the run's variables, input, activity outputs and identity.</summary>
+public sealed class ExpressionScope(ActivityExecutionContext context)
+{
+    public ActivityExecutionContext Context { get; } = context;
+
+    private WorkflowState State => Context.Workflow.State;
+
+    public string WorkflowInstanceId => State.Id;
+
+    public string WorkflowDefinitionId => State.DefinitionId;
+
+    public int WorkflowDefinitionVersion => State.DefinitionVersion;
+
+    public string? CorrelationId
+    {
+        get => State.CorrelationId;
+        set => State.CorrelationId = value;
+    }
+
+    public IEnumerable<string> VariableNames => Context.Workflow.Graph.Variables.Select(v => v.Name);
+
+    public JsonNode? GetVariable(string name) => Context.Workflow.GetVariable(name);
+
+    public void SetVariable(string name, JsonNode? value) => Context.Workflow.SetVariable(name, value);
+
+    public bool HasVariable(string name) => Context.Workflow.Graph.FindVariable(name) is not null;
+
+    /// <summary>A workflow input by name (case-insensitive, as Elsa matches them).</summary>
+    public JsonNode? GetInput(string name) =>
+        State.Input.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+
+    public IReadOnlyDictionary<string, JsonNode?> Input => State.Input;
+
+    /// <summary>An output of a completed activity, found by id or name; the <c>Result</c> output when no name is given.</summary>
+    public JsonNode? GetOutputFrom(string activityIdOrName, string? outputName)
+    {
+        var graph = Context.Workflow.Graph;
+        var activity = graph.FindActivity(activityIdOrName);
+        var key = activity?.Id ?? activityIdOrName;
+        if (!State.ActivityOutputs.TryGetValue(key, out var outputs))
+            return null;
+        var name = outputName ?? "Result";
+        return outputs.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+    }
+
+    public JsonNode? LastResult => State.LastResult;
+}

@@ -1,1 +1,0 @@
-namespace DrWorkflows.Core; internal static class Placeholder;
