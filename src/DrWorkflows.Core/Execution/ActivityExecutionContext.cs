@@ -66,11 +66,18 @@ public sealed class ActivityExecutionContext
     public T GetRequiredService<T>()
         where T : notnull => Services.GetRequiredService<T>();
 
-    /// <summary>Evaluates an input and converts it to <typeparamref name="T"/>; <paramref name="defaultValue"/> when unset.</summary>
-    public T Get<T>(Input<T>? input, T defaultValue = default!)
+    /// <summary>Evaluates an input and converts it to <typeparamref name="T"/>; <c>default</c> when unset.</summary>
+    public T? Get<T>(Input<T>? input)
     {
         var value = Workflow.EvaluateInput(this, input, typeof(T), out var provided);
-        return provided ? (T)value! : defaultValue;
+        return provided ? (T?)value : default;
+    }
+
+    /// <summary>Evaluates an input and converts it to <typeparamref name="T"/>; <paramref name="defaultValue"/> when unset or null.</summary>
+    public T Get<T>(Input<T>? input, T defaultValue)
+    {
+        var value = Workflow.EvaluateInput(this, input, typeof(T), out var provided);
+        return provided && value is T typed ? typed : defaultValue;
     }
 
     /// <summary>Evaluates an untyped input (used by the runtime and generic activities).</summary>
@@ -101,9 +108,9 @@ public sealed class ActivityExecutionContext
     /// <summary>Adds a value to this execution's journal entry (e.g. the container id a restart acted on).</summary>
     public void AddJournalData(string key, JsonNode? value) => (journalData ??= [])[key] = value;
 
-    public JsonNode? GetVariable(string name) => Workflow.GetVariable(name);
+    public JsonNode? GetVariable(string name) => TryGetLocal(name, out var local) ? local : Workflow.GetVariable(name);
 
-    public T? GetVariable<T>(string name) => ValueConverter.Convert<T>(Workflow.GetVariable(name));
+    public T? GetVariable<T>(string name) => ValueConverter.Convert<T>(GetVariable(name));
 
     public void SetVariable(string name, object? value) => Workflow.SetVariable(name, value);
 
@@ -113,10 +120,51 @@ public sealed class ActivityExecutionContext
         Properties[key] = value is null ? null : value as JsonNode ?? JsonSerializer.SerializeToNode(value, Json.Options);
 
     /// <summary>Schedules a child activity; <see cref="Activity.OnChildCompletedAsync"/> is called when it ends.</summary>
-    public string ScheduleChild(Activity child, JsonNode? tag = null)
+    public string ScheduleChild(Activity child, JsonNode? tag = null, IReadOnlyDictionary<string, object?>? locals = null)
     {
         Waiting = true;
-        return Workflow.Schedule(child, this, tag).ExecutionId;
+        var scheduled = Workflow.Schedule(child, this, tag);
+        if (locals is { Count: > 0 })
+        {
+            var json = new JsonObject();
+            foreach (var (name, value) in locals)
+                json[name] = ValueConverter.ToJsonNode(value);
+            scheduled.Record.Locals = json;
+        }
+
+        return scheduled.ExecutionId;
+    }
+
+    /// <summary>A local variable of this execution or the nearest ancestor that declares it.</summary>
+    public bool TryGetLocal(string name, out JsonNode? value)
+    {
+        for (var current = this; current is not null; current = current.Parent)
+        {
+            if (current.Record.Locals is { } locals && locals.TryGetPropertyValue(name, out value))
+                return true;
+        }
+
+        value = null;
+        return false;
+    }
+
+    /// <summary>Local variables visible here, nearest first.</summary>
+    public IEnumerable<KeyValuePair<string, JsonNode?>> VisibleLocals
+    {
+        get
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (var current = this; current is not null; current = current.Parent)
+            {
+                if (current.Record.Locals is not { } locals)
+                    continue;
+                foreach (var pair in locals)
+                {
+                    if (seen.Add(pair.Key))
+                        yield return pair;
+                }
+            }
+        }
     }
 
     /// <summary>Live child executions (scheduled or running).</summary>

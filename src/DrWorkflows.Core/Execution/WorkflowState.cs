@@ -94,6 +94,9 @@ public sealed class WorkflowState
     /// <summary>The error that ended the run, if it faulted.</summary>
     public FaultInfo? Fault { get; set; }
 
+    /// <summary>Child runs to start once this state is committed (an outbox: each id is started exactly once).</summary>
+    public List<ChildRunRequest> PendingChildRuns { get; set; } = [];
+
     /// <summary>Free properties for runtime features (e.g. the status page incident id).</summary>
     public Dictionary<string, JsonNode?> Properties { get; set; } = [];
 
@@ -131,6 +134,9 @@ public sealed class ActivityExecutionRecord
 
     /// <summary>State of a composite activity (loop index, flowchart tokens...).</summary>
     public JsonObject Properties { get; set; } = [];
+
+    /// <summary>Variables visible only to this execution and its descendants (e.g. a loop's <c>CurrentValue</c>).</summary>
+    public JsonObject? Locals { get; set; }
 }
 
 /// <summary>Kinds of work the executor does.</summary>
@@ -224,6 +230,21 @@ public enum IncidentResolution
     Retry,
     Skip,
     Fail,
+}
+
+/// <summary>A child run requested by <c>ExecuteWorkflow</c> (or a workflow used as an activity).</summary>
+public sealed class ChildRunRequest
+{
+    /// <summary>The child's instance id, fixed when requested so that starting it twice is impossible.</summary>
+    public string InstanceId { get; set; } = string.Empty;
+
+    public string DefinitionId { get; set; } = string.Empty;
+
+    public int? Version { get; set; }
+
+    public string? CorrelationId { get; set; }
+
+    public Dictionary<string, JsonNode?> Input { get; set; } = [];
 }
 
 /// <summary>An error, as stored and shown.</summary>

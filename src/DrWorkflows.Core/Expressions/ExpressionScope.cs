@@ -22,13 +22,19 @@ public sealed class ExpressionScope(ActivityExecutionContext context)
         set => State.CorrelationId = value;
     }
 
-    public IEnumerable<string> VariableNames => Context.Workflow.Graph.Variables.Select(v => v.Name);
+    /// <summary>Workflow variables and the local variables visible to this activity (loop items).</summary>
+    public IEnumerable<string> VariableNames => Context.Workflow.Graph.Variables.Select(v => v.Name).Concat(Context.VisibleLocals.Select(l => l.Key)).Distinct(StringComparer.Ordinal);
 
-    public JsonNode? GetVariable(string name) => Context.Workflow.GetVariable(name);
+    public JsonNode? GetVariable(string name) => Context.GetVariable(name);
 
-    public void SetVariable(string name, JsonNode? value) => Context.Workflow.SetVariable(name, value);
+    public void SetVariable(string name, JsonNode? value)
+    {
+        if (Context.Workflow.Graph.FindVariable(name) is null && Context.TryGetLocal(name, out _))
+            throw new ActivityFailureException($"'{name}' is a loop variable and cannot be assigned; declare a workflow variable to keep a value.");
+        Context.Workflow.SetVariable(name, value);
+    }
 
-    public bool HasVariable(string name) => Context.Workflow.Graph.FindVariable(name) is not null;
+    public bool HasVariable(string name) => Context.Workflow.Graph.FindVariable(name) is not null || Context.TryGetLocal(name, out _);
 
     /// <summary>A workflow input by name (case-insensitive, as Elsa matches them).</summary>
     public JsonNode? GetInput(string name) =>

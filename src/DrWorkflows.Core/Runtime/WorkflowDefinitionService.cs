@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using DrWorkflows.Core.Activities.Composition;
+using DrWorkflows.Core.Model;
+using DrWorkflows.Core.Persistence;
+
+namespace DrWorkflows.Core.Runtime;
+
+/// <summary>
+/// Definitions with Elsa's versioning: saving a published definition creates a new draft version; saving a
+/// draft updates it; publishing makes one version the published one. Also materializes and caches graphs,
+/// and registers workflows marked "usable as activity" as activity types.
+/// </summary>
+public sealed class WorkflowDefinitionService(
+    IWorkflowDefinitionStore store,
+    ActivityRegistry registry,
+    TimeProvider clock)
+{
+    private readonly ConcurrentDictionary<string, WorkflowGraph> graphs = new(StringComparer.Ordinal);
+    private readonly WorkflowMaterializer materializer = new(registry);
+
+    public ActivityRegistry Registry => registry;
+
+    public WorkflowMaterializer Materializer => materializer;
+
+    /// <summary>
+    /// Saves a definition sent by the Studio or the API. The document's <c>definitionId</c> may be empty for a
+    /// new definition. Returns the stored version.
+    /// </summary>
+    public async Task<StoredWorkflowDefinition> SaveAsync(WorkflowDefinitionDocument document, bool publish, string origin, bool isReadonly, CancellationToken cancellationToken)
+    {
+        document = document.Clone().Normalize();
+        if (string.IsNullOrWhiteSpace(document.DefinitionId))
+            document.DefinitionId = Guid.NewGuid().ToString("N");
+
+        // Validate before storing anything: a broken definition never replaces a working one.
+        var probe = document.Clone();
+        probe.Id = "probe";
+        probe.Version = 1;
+        materializer.Materialize(probe);
+
+        var versions = await store.ListVersionsAsync(document.DefinitionId, cancellationToken);
+        var latest = versions.OrderByDescending(v => v.Version).FirstOrDefault();
+        if (latest?.IsReadonly == true && !isReadonly)
+            throw new DefinitionReadOnlyException(document.DefinitionId, latest.Origin);
+
+        var changes = new List<StoredWorkflowDefinition>();
+        int version;
+        string id;
+        DateTimeOffset createdAt;
+        if (latest is null || latest.IsPublished)
+        {
+            version = (latest?.Version ?? 0) + 1;
+            id = $"{document.DefinitionId}:v{version}";
+            createdAt = clock.GetUtcNow();
+            if (latest is not null)
+                changes.Add(latest with { IsLatest = false, Json = WithFlags(latest.Json, isLatest: false, isPublished: latest.IsPublished) });
+        }
+        else
+        {
+            version = latest.Version;
+            id = latest.Id;
+            createdAt = latest.CreatedAt;
+        }
+
+        if (publish)
+        {
+            foreach (var previous in versions.Where(v => v.IsPublished && v.Id != id))
+            {
+                var existing = changes.FirstOrDefault(c => c.Id == previous.Id) ?? previous;
+                changes.RemoveAll(c => c.Id == previous.Id);
+                changes.Add(existing with { IsPublished = false, Json = WithFlags(existing.Json, isLatest: existing.IsLatest, isPublished: false) });
+            }
+        }
+
+        document.Id = id;
+        document.Version = version;
+        document.IsLatest = true;
+        document.IsPublished = publish;
+        document.IsReadonly = isReadonly;
+        document.CreatedAt = createdAt;
+        var stored = ToStored(document, origin);
+        changes.Add(stored);
+        await store.SaveAsync(changes, cancellationToken);
+        foreach (var change in changes)
+            graphs.TryRemove(change.Id, out _);
+        RefreshActivityType(stored);
+        return stored;
+    }
+
+    /// <summary>Publishes the latest version of a definition.</summary>
+    public async Task<StoredWorkflowDefinition> PublishAsync(string definitionId, CancellationToken cancellationToken)
+    {
+        var latest = await store.FindAsync(definitionId, VersionOptions.LatestVersion, cancellationToken)
+            ?? throw new DefinitionNotFoundException(definitionId);
+        if (latest.IsPublished)
+            return latest;
+        return await SaveAsync(WorkflowDefinitionDocument.Parse(latest.Json), publish: true, latest.Origin, latest.IsReadonly, cancellationToken);
+    }
+
+    /// <summary>Un-publishes the published version (it can no longer be started).</summary>
+    public async Task<StoredWorkflowDefinition> RetractAsync(string definitionId, CancellationToken cancellationToken)
+    {
+        var published = await store.FindAsync(definitionId, VersionOptions.PublishedVersion, cancellationToken)
+            ?? throw new DefinitionNotFoundException(definitionId, "has no published version to retract");
+        if (published.IsReadonly)
+            throw new DefinitionReadOnlyException(definitionId, published.Origin);
+        var retracted = published with { IsPublished = false, Json = WithFlags(published.Json, published.IsLatest, isPublished: false) };
+        await store.SaveAsync([retracted], cancellationToken);
+        graphs.TryRemove(retracted.Id, out _);
+        RefreshActivityType(retracted);
+        return retracted;
+    }
+
+    public async Task<int> DeleteAsync(string definitionId, CancellationToken cancellationToken)
+    {
+        var versions = await store.ListVersionsAsync(definitionId, cancellationToken);
+        if (versions.Any(v => v.IsReadonly))
+            throw new DefinitionReadOnlyException(definitionId, versions[0].Origin);
+        var count = await store.DeleteAsync(definitionId, cancellationToken);
+        foreach (var version in versions)
+        {
+            graphs.TryRemove(version.Id, out _);
+            registry.Unregister(ActivityTypeName(version));
+        }
+
+        return count;
+    }
+
+    public Task<StoredWorkflowDefinition?> FindAsync(string definitionId, VersionOptions versions, CancellationToken cancellationToken) =>
+        store.FindAsync(definitionId, versions, cancellationToken);
+
+    public Task<StoredWorkflowDefinition?> FindByIdAsync(string id, CancellationToken cancellationToken) => store.FindByIdAsync(id, cancellationToken);
+
+    /// <summary>The runnable graph of a stored version (cached).</summary>
+    public WorkflowGraph GetGraph(StoredWorkflowDefinition definition) =>
+        graphs.GetOrAdd(definition.Id, _ => materializer.Materialize(WorkflowDefinitionDocument.Parse(definition.Json), definition.Origin.StartsWith("file:", StringComparison.Ordinal) ? definition.Origin[5..] : null));
+
+    public async Task<WorkflowGraph> GetGraphAsync(string definitionVersionId, CancellationToken cancellationToken)
+    {
+        if (graphs.TryGetValue(definitionVersionId, out var graph))
+            return graph;
+        var definition = await store.FindByIdAsync(definitionVersionId, cancellationToken)
+            ?? throw new DefinitionNotFoundException(definitionVersionId, "(version) no longer exists");
+        return GetGraph(definition);
+    }
+
+    /// <summary>Registers every published "usable as activity" workflow (at start).</summary>
+    public async Task RegisterWorkflowActivitiesAsync(CancellationToken cancellationToken)
+    {
+        var published = await store.ListAsync(new DefinitionQuery(VersionOptions.PublishedVersion, UsableAsActivity: true, Take: 10_000), cancellationToken);
+        foreach (var definition in published.Items)
+            RefreshActivityType(definition);
+    }
+
+    private void RefreshActivityType(StoredWorkflowDefinition definition)
+    {
+        var typeName = ActivityTypeName(definition);
+        if (!definition.UsableAsActivity || !definition.IsPublished)
+        {
+            if (registry.Find(typeName)?.ClrType == typeof(WorkflowDefinitionActivity) && !definition.IsPublished)
+                registry.Unregister(typeName);
+            return;
+        }
+
+        var document = WorkflowDefinitionDocument.Parse(definition.Json);
+        var inputs = (document.Json["inputs"] as JsonArray ?? []).OfType<JsonObject>().Where(i => i["name"] is not null).Select(i =>
+        {
+            var name = i["name"]!.GetValue<string>();
+            var typeAlias = i["type"]?.GetValue<string>() ?? "Object";
+            return new InputDescriptor
+            {
+                Name = name,
+                JsonName = char.ToLowerInvariant(name[0]) + name[1..],
+                ValueType = TypeAliases.ToType(typeAlias),
+                TypeName = typeAlias,
+                UIHint = i["uiHint"]?.GetValue<string>() ?? Abstractions.InputUIHints.SingleLine,
+                DisplayName = i["displayName"]?.GetValue<string>() ?? name,
+                Description = i["description"]?.GetValue<string>(),
+            };
+        }).ToList();
+        var baseDescriptor = registry.Describe(new WorkflowDefinitionActivity());
+        registry.Register(new ActivityDescriptor
+        {
+            TypeName = typeName,
+            Namespace = "Workflows",
+            Category = document.Json["options"]?["activityCategory"]?.GetValue<string>() ?? "Workflows",
+            Name = typeName,
+            DisplayName = definition.Name ?? typeName,
+            Description = definition.Description ?? $"Runs the workflow '{definition.Name}' and waits for it.",
+            Version = 1,
+            ClrType = typeof(WorkflowDefinitionActivity),
+            SafeToRerun = true,
+            IsBlocking = true,
+            Kind = "Task",
+            Outcomes = [Execution.Outcomes.Done],
+            Inputs = inputs,
+            Outputs = baseDescriptor.Outputs,
+            Factory = () => new WorkflowDefinitionActivity { WorkflowDefinitionId = definition.DefinitionId },
+            Properties = new Dictionary<string, object?> { ["workflowDefinitionId"] = definition.DefinitionId, ["workflowDefinitionVersionId"] = definition.Id },
+        });
+    }
+
+    /// <summary>The activity type name of a workflow used as an activity: its name without spaces.</summary>
+    public static string ActivityTypeName(StoredWorkflowDefinition definition) =>
+        new((definition.Name ?? definition.DefinitionId).Where(char.IsLetterOrDigit).ToArray());
+
+    public static StoredWorkflowDefinition ToStored(WorkflowDefinitionDocument document, string origin) => new()
+    {
+        Id = document.Id,
+        DefinitionId = document.DefinitionId,
+        Version = document.Version,
+        Name = document.Name,
+        Description = document.Description,
+        IsLatest = document.IsLatest,
+        IsPublished = document.IsPublished,
+        IsReadonly = document.IsReadonly,
+        UsableAsActivity = document.UsableAsActivity,
+        Origin = origin,
+        CreatedAt = document.CreatedAt ?? DateTimeOffset.UnixEpoch,
+        Json = document.ToJsonString(),
+    };
+
+    private static string WithFlags(string json, bool isLatest, bool isPublished)
+    {
+        var document = WorkflowDefinitionDocument.Parse(json);
+        document.IsLatest = isLatest;
+        document.IsPublished = isPublished;
+        return document.ToJsonString();
+    }
+}
+
+/// <summary>No definition (or no such version) with that id.</summary>
+public sealed class DefinitionNotFoundException(string definitionId, string problem = "does not exist")
+    : Exception($"Workflow definition '{definitionId}' {problem}.")
+{
+    public string DefinitionId { get; } = definitionId;
+}
+
+/// <summary>The definition lives as code or as a file in <c>workflows/</c>: change it through a pull request.</summary>
+public sealed class DefinitionReadOnlyException(string definitionId, string origin)
+    : Exception($"Workflow definition '{definitionId}' is read-only: it comes from {Describe(origin)}. Change it there, through a reviewed pull request.")
+{
+    public string DefinitionId { get; } = definitionId;
+
+    private static string Describe(string origin) => origin switch
+    {
+        _ when origin.StartsWith("file:", StringComparison.Ordinal) => $"the file {origin[5..]}",
+        _ when origin.StartsWith("code:", StringComparison.Ordinal) => $"the C# class {origin[5..]}",
+        _ => origin,
+    };
+}

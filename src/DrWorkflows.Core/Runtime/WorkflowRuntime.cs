@@ -1,0 +1,313 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using DrWorkflows.Core.Activities.Composition;
+using DrWorkflows.Core.Execution;
+using DrWorkflows.Core.Persistence;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DrWorkflows.Core.Runtime;
+
+/// <summary>How to start a run.</summary>
+public sealed record StartRunRequest(string DefinitionId)
+{
+    /// <summary>Which version; default: the published one.</summary>
+    public VersionOptions Versions { get; init; } = VersionOptions.PublishedVersion;
+
+    public IDictionary<string, JsonNode?>? Input { get; init; }
+
+    public string? CorrelationId { get; init; }
+
+    /// <summary>Who or what starts it (API key name, user, trigger).</summary>
+    public string? StartedBy { get; init; }
+
+    /// <summary>A fixed instance id (child runs, idempotent starts); default: a new one.</summary>
+    public string? InstanceId { get; init; }
+
+    public string? ParentInstanceId { get; init; }
+
+    /// <summary>The trigger activity that started the run (it completes at once).</summary>
+    public string? TriggerNodeId { get; init; }
+
+    /// <summary>Return once the run is created, executing it in the background (Elsa's "dispatch").</summary>
+    public bool Dispatch { get; init; }
+}
+
+/// <summary>Why a resume did not happen.</summary>
+public enum ResumeOutcome
+{
+    Resumed,
+    BookmarkNotFound,
+    InstanceNotFound,
+}
+
+/// <summary>
+/// Starts, resumes, cancels and recovers runs. A run is executed by one node at a time (a lease in the store
+/// plus a lock in this process) and its state is committed after every activity.
+/// </summary>
+public sealed partial class WorkflowRuntime(
+    WorkflowDefinitionService definitions,
+    IWorkflowInstanceStore instances,
+    WorkflowExecutor executor,
+    IServiceProvider services,
+    TimeProvider clock,
+    IOptions<RuntimeOptions> options,
+    ILogger<WorkflowRuntime> logger)
+{
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> locks = new(StringComparer.Ordinal);
+    private readonly RuntimeOptions settings = options.Value;
+    private readonly System.Threading.Channels.Channel<string> backlog = System.Threading.Channels.Channel.CreateUnbounded<string>();
+
+    public string NodeId => settings.NodeId;
+
+    /// <summary>Run ids waiting to be executed in the background (read by the background run dispatcher).</summary>
+    internal System.Threading.Channels.ChannelReader<string> Backlog => backlog.Reader;
+
+    /// <summary>Raised after a commit that created a timer, so the timer loop can wake up early.</summary>
+    public event Action<DateTimeOffset>? TimerScheduled;
+
+    /// <summary>Creates a run of a definition and executes it until it waits or ends (or, with Dispatch, queues it).</summary>
+    public async Task<WorkflowState> StartAsync(StartRunRequest request, CancellationToken cancellationToken)
+    {
+        var definition = await definitions.FindAsync(request.DefinitionId, request.Versions, cancellationToken)
+            ?? throw new DefinitionNotFoundException(request.DefinitionId, request.Versions.Published ? "has no published version" : "does not exist");
+        var graph = definitions.GetGraph(definition);
+        var instanceId = request.InstanceId ?? Guid.NewGuid().ToString("N");
+        var state = executor.CreateState(graph, instanceId, request.Input, request.CorrelationId, request.StartedBy, request.ParentInstanceId);
+        if (request.TriggerNodeId is not null)
+            state.Properties[Activities.Flowchart.TriggerKeys.TriggerNodeId] = request.TriggerNodeId;
+        var context = executor.CreateContext(graph, state, services, cancellationToken);
+        executor.Start(context);
+        await instances.CreateAsync(state, context.PendingJournal, cancellationToken);
+        context.ClearPendingJournal();
+        Log.RunStarted(logger, instanceId, graph.DefinitionId, graph.Version, request.StartedBy ?? "unknown");
+        if (request.Dispatch)
+        {
+            Enqueue(instanceId);
+            return state;
+        }
+
+        return await RunAsync(instanceId, cancellationToken) ?? state;
+    }
+
+    /// <summary>Resumes a bookmark with a payload and executes the run until it waits or ends.</summary>
+    public async Task<(ResumeOutcome Outcome, WorkflowState? State)> ResumeAsync(string bookmarkId, JsonNode? payload, string resumedBy, CancellationToken cancellationToken)
+    {
+        var found = await instances.FindBookmarksAsync(new BookmarkQuery(BookmarkId: bookmarkId), cancellationToken);
+        if (found is not [var bookmark, ..])
+            return (ResumeOutcome.BookmarkNotFound, null);
+        var outcome = ResumeOutcome.BookmarkNotFound;
+        var state = await WithRunAsync(bookmark.InstanceId, async context =>
+        {
+            if (!executor.QueueResume(context, bookmarkId, payload, resumedBy))
+                return false;
+            outcome = ResumeOutcome.Resumed;
+            return true;
+        }, cancellationToken);
+        return state is null ? (ResumeOutcome.InstanceNotFound, null) : (outcome, state);
+    }
+
+    /// <summary>Continues a run that has work queued (after a crash, or a dispatch).</summary>
+    public Task<WorkflowState?> RunAsync(string instanceId, CancellationToken cancellationToken) =>
+        WithRunAsync(instanceId, _ => ValueTask.FromResult(true), cancellationToken);
+
+    /// <summary>Cancels a run; false when it had already ended.</summary>
+    public async Task<WorkflowState?> CancelAsync(string instanceId, string actor, CancellationToken cancellationToken) =>
+        await WithRunAsync(instanceId, context =>
+        {
+            if (context.State.Status == WorkflowStatus.Finished)
+                return ValueTask.FromResult(false);
+            WorkflowExecutor.Cancel(context, actor);
+            return ValueTask.FromResult(true);
+        }, cancellationToken);
+
+    /// <summary>Applies an operator's decision (retry, skip, fail) to an open incident, then continues the run.</summary>
+    public async Task<WorkflowState?> ResolveIncidentAsync(string instanceId, string incidentId, IncidentResolution resolution, string actor, string? outcome, CancellationToken cancellationToken) =>
+        await WithRunAsync(instanceId, async context =>
+        {
+            await executor.ResolveIncidentAsync(context, incidentId, resolution, actor, outcome);
+            return true;
+        }, cancellationToken);
+
+    /// <summary>Queues a run for background execution.</summary>
+    public void Enqueue(string instanceId) => backlog.Writer.TryWrite(instanceId);
+
+    /// <summary>
+    /// Loads the run under its lease, applies <paramref name="change"/> (false: nothing to do), executes until it
+    /// waits or ends, committing after every step. Returns null when the run does not exist.
+    /// </summary>
+    private async Task<WorkflowState?> WithRunAsync(string instanceId, Func<WorkflowExecutionContext, ValueTask<bool>> change, CancellationToken cancellationToken)
+    {
+        var gate = locks.GetOrAdd(instanceId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        WorkflowState? finishedChild = null;
+        try
+        {
+            await AcquireLeaseAsync(instanceId, cancellationToken);
+            try
+            {
+                var state = await instances.GetAsync(instanceId, cancellationToken);
+                if (state is null)
+                    return null;
+                var graph = await definitions.GetGraphAsync(state.DefinitionVersionId, cancellationToken);
+                var context = executor.CreateContext(graph, state, services, cancellationToken);
+                var wasFinished = state.Status == WorkflowStatus.Finished;
+                if (!await change(context))
+                {
+                    await FlushChildRunsAsync(context, cancellationToken);
+                    return state;
+                }
+
+                await DriveAsync(context, cancellationToken);
+                if (!wasFinished && state.Status == WorkflowStatus.Finished)
+                {
+                    Log.RunEnded(logger, instanceId, state.SubStatus);
+                    if (state.ParentInstanceId is not null)
+                        finishedChild = state;
+                }
+
+                return state;
+            }
+            finally
+            {
+                await instances.ReleaseLeaseAsync(instanceId, settings.NodeId, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            gate.Release();
+            if (finishedChild is not null)
+                await NotifyParentAsync(finishedChild, cancellationToken);
+        }
+    }
+
+    private async Task DriveAsync(WorkflowExecutionContext context, CancellationToken cancellationToken)
+    {
+        var state = context.State;
+        if (state.Status == WorkflowStatus.Running && state.Queue.Count > 0 && state.SubStatus != WorkflowSubStatus.Faulted)
+            state.SubStatus = WorkflowSubStatus.Executing;
+        var lastRenewal = clock.GetUtcNow();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var progressed = await executor.StepAsync(context, () => new ValueTask(CommitAsync(context, cancellationToken)));
+            if (!progressed)
+                break;
+            await CommitAsync(context, cancellationToken);
+            if (clock.GetUtcNow() - lastRenewal > settings.LeaseDuration / 3)
+            {
+                await AcquireLeaseAsync(state.Id, cancellationToken);
+                lastRenewal = clock.GetUtcNow();
+            }
+        }
+
+        WorkflowExecutor.UpdateSubStatus(context);
+        await CommitAsync(context, cancellationToken);
+    }
+
+    private async Task CommitAsync(WorkflowExecutionContext context, CancellationToken cancellationToken)
+    {
+        context.State.UpdatedAt = clock.GetUtcNow();
+        await instances.CommitAsync(context.State, context.PendingJournal, cancellationToken);
+        context.ClearPendingJournal();
+        if (context.State.Bookmarks.Where(b => b.ResumeAt is not null).Select(b => b.ResumeAt!.Value).DefaultIfEmpty().Min() is var earliest && earliest != default)
+            TimerScheduled?.Invoke(earliest);
+        await FlushChildRunsAsync(context, cancellationToken);
+    }
+
+    /// <summary>Creates the child runs a committed state asked for (each exactly once), then queues them.</summary>
+    private async Task FlushChildRunsAsync(WorkflowExecutionContext context, CancellationToken cancellationToken)
+    {
+        if (context.State.PendingChildRuns.Count == 0)
+            return;
+        foreach (var request in context.State.PendingChildRuns.ToList())
+        {
+            if (await instances.GetAsync(request.InstanceId, cancellationToken) is null)
+            {
+                try
+                {
+                    await StartAsync(new StartRunRequest(request.DefinitionId)
+                    {
+                        InstanceId = request.InstanceId,
+                        Input = request.Input,
+                        CorrelationId = request.CorrelationId,
+                        ParentInstanceId = context.State.Id,
+                        StartedBy = $"workflow:{context.State.Id}",
+                        Dispatch = true,
+                    }, cancellationToken);
+                }
+                catch (DefinitionNotFoundException e)
+                {
+                    await FailChildRequestAsync(context, request, e.Message, cancellationToken);
+                }
+            }
+        }
+
+        context.State.PendingChildRuns.Clear();
+        await instances.CommitAsync(context.State, context.PendingJournal, cancellationToken);
+        context.ClearPendingJournal();
+    }
+
+    private async Task FailChildRequestAsync(WorkflowExecutionContext context, ChildRunRequest request, string message, CancellationToken cancellationToken)
+    {
+        var bookmark = context.State.Bookmarks.Find(b => b.Name == ExecuteWorkflow.BookmarkName && b.Key == request.InstanceId);
+        if (bookmark is not null)
+        {
+            executor.QueueResume(context, bookmark.Id, new JsonObject { ["subStatus"] = nameof(WorkflowSubStatus.Faulted), ["message"] = message }, "runtime");
+            await DriveAsync(context, cancellationToken);
+        }
+    }
+
+    private async Task NotifyParentAsync(WorkflowState child, CancellationToken cancellationToken)
+    {
+        var found = await instances.FindBookmarksAsync(new BookmarkQuery(Name: ExecuteWorkflow.BookmarkName, Key: child.Id, InstanceId: child.ParentInstanceId), cancellationToken);
+        if (found is not [var bookmark, ..])
+            return;
+        var output = new JsonObject();
+        foreach (var (key, value) in child.Output)
+            output[key] = value?.DeepClone();
+        var payload = new JsonObject { ["subStatus"] = child.SubStatus.ToString(), ["output"] = output, ["message"] = child.Fault?.Message };
+        await ResumeAsync(bookmark.Id, payload, $"child:{child.Id}", cancellationToken);
+    }
+
+    /// <summary>Resumes parents whose children finished while the notification was lost (e.g. a crash).</summary>
+    public async Task ReconcileChildrenAsync(CancellationToken cancellationToken)
+    {
+        var waiting = await instances.FindBookmarksAsync(new BookmarkQuery(Name: ExecuteWorkflow.BookmarkName), cancellationToken);
+        foreach (var bookmark in waiting.Where(b => b.Key is not null))
+        {
+            var child = await instances.GetAsync(bookmark.Key!, cancellationToken);
+            if (child is { Status: WorkflowStatus.Finished })
+                await NotifyParentAsync(child, cancellationToken);
+        }
+    }
+
+    private async Task AcquireLeaseAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var now = clock.GetUtcNow();
+            if (await instances.TryAcquireLeaseAsync(instanceId, settings.NodeId, now, now + settings.LeaseDuration, cancellationToken))
+                return;
+            if (attempt >= 50)
+                throw new RunBusyException(instanceId);
+            await Task.Delay(TimeSpan.FromMilliseconds(100), clock, cancellationToken);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Run {InstanceId} of {DefinitionId} v{Version} started by {StartedBy}")]
+        public static partial void RunStarted(ILogger logger, string instanceId, string definitionId, int version, string startedBy);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Run {InstanceId} ended: {SubStatus}")]
+        public static partial void RunEnded(ILogger logger, string instanceId, WorkflowSubStatus subStatus);
+    }
+}
+
+/// <summary>Another node is executing the run and did not let go in time.</summary>
+public sealed class RunBusyException(string instanceId)
+    : Exception($"Workflow instance '{instanceId}' is being executed by another node; try again in a few seconds.")
+{
+    public string InstanceId { get; } = instanceId;
+}
