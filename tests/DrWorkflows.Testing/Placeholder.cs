@@ -1,1 +1,0 @@
-namespace DrWorkflows.Testing; internal static class Placeholder;
