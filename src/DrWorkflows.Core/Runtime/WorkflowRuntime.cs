@@ -61,7 +61,7 @@ public sealed partial class WorkflowRuntime(
     public string NodeId => settings.NodeId;
 
     /// <summary>Run ids waiting to be executed in the background (read by the background run dispatcher).</summary>
-    internal System.Threading.Channels.ChannelReader<string> Backlog => backlog.Reader;
+    public System.Threading.Channels.ChannelReader<string> Backlog => backlog.Reader;
 
     /// <summary>Raised after a commit that created a timer, so the timer loop can wake up early.</summary>
     public event Action<DateTimeOffset>? TimerScheduled;

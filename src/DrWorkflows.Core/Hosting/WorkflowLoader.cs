@@ -1,0 +1,121 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Core.Building;
+using DrWorkflows.Core.Model;
+using DrWorkflows.Core.Persistence;
+using DrWorkflows.Core.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DrWorkflows.Core.Hosting;
+
+/// <summary>One definition that could not be loaded, and why.</summary>
+public sealed record WorkflowLoadError(string Source, string? ActivityId, string Message);
+
+/// <summary>
+/// Loads the workflows that live as code: JSON files under the workflows folder and C# classes. Each becomes a
+/// published, read-only definition (it changes only through a reviewed pull request); a changed file becomes a
+/// new version. A broken file is reported with its path, activity id and problem, and never stops the server.
+/// </summary>
+public sealed partial class WorkflowLoader(
+    WorkflowDefinitionService definitions,
+    IOptions<WorkflowSourceOptions> options,
+    ILogger<WorkflowLoader> logger)
+{
+    private static readonly string[] ServerFields = ["id", "version", "isLatest", "isPublished", "isReadonly", "createdAt", "links", "toolVersion", "isSystem"];
+
+    private readonly List<WorkflowLoadError> errors = [];
+
+    /// <summary>Problems found by the last load.</summary>
+    public IReadOnlyList<WorkflowLoadError> Errors => errors;
+
+    public async Task<int> LoadAsync(CancellationToken cancellationToken)
+    {
+        errors.Clear();
+        var loaded = 0;
+        foreach (var (source, build) in Discover())
+        {
+            try
+            {
+                var document = build();
+                var origin = source;
+                var current = await definitions.FindAsync(document.DefinitionId, VersionOptions.LatestVersion, cancellationToken);
+                if (current is not null && current.Origin != origin && !current.IsReadonly)
+                {
+                    throw new WorkflowDefinitionException($"definition id '{document.DefinitionId}' is already used by a definition edited in the Studio; give the file another definitionId.");
+                }
+
+                if (current is not null && current.IsPublished && SameContent(current.Json, document))
+                    continue;
+                await definitions.SaveAsync(document, publish: true, origin, isReadonly: true, cancellationToken);
+                loaded++;
+                Log.Loaded(logger, document.DefinitionId, source);
+            }
+            catch (WorkflowDefinitionException e)
+            {
+                var message = e.Message.StartsWith(Describe(source), StringComparison.Ordinal) ? e.Message : $"{Describe(source)}: {e.Message}";
+                errors.Add(new WorkflowLoadError(Describe(source), e.ActivityId, message));
+                Log.Broken(logger, message);
+            }
+        }
+
+        await definitions.RegisterWorkflowActivitiesAsync(cancellationToken);
+        return loaded;
+    }
+
+    private IEnumerable<(string Source, Func<WorkflowDefinitionDocument> Build)> Discover()
+    {
+        var settings = options.Value;
+        foreach (var assembly in settings.CodeAssemblies)
+        {
+            foreach (var type in assembly.GetTypes().Where(t => t is { IsAbstract: false, IsClass: true } && typeof(ICodeWorkflow).IsAssignableFrom(t)))
+            {
+                yield return ($"code:{type.FullName}", () =>
+                {
+                    var workflow = (ICodeWorkflow)Activator.CreateInstance(type)!;
+                    var builder = new WorkflowBuilder(workflow.DefinitionId, workflow.Name);
+                    workflow.Build(builder);
+                    return builder.Build(definitions.Registry);
+                });
+            }
+        }
+
+        if (!Directory.Exists(settings.Directory))
+            yield break;
+        foreach (var file in Directory.EnumerateFiles(settings.Directory, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var relative = Path.GetRelativePath(settings.Directory, file).Replace('\\', '/');
+            yield return ($"file:workflows/{relative}", () =>
+            {
+                var document = WorkflowDefinitionDocument.Parse(File.ReadAllText(file), $"workflows/{relative}");
+                if (string.IsNullOrWhiteSpace(document.DefinitionId))
+                    throw new WorkflowDefinitionException($"workflows/{relative}: 'definitionId' is missing.") { FilePath = relative };
+                return document;
+            });
+        }
+    }
+
+    private static string Describe(string source) => source.StartsWith("file:", StringComparison.Ordinal) ? source[5..] : source;
+
+    private static bool SameContent(string storedJson, WorkflowDefinitionDocument candidate)
+    {
+        var stored = Strip(JsonNode.Parse(storedJson)!.AsObject());
+        var incoming = Strip((JsonObject)candidate.Clone().Normalize().Json.DeepClone());
+        return JsonNode.DeepEquals(stored, incoming);
+    }
+
+    private static JsonObject Strip(JsonObject json)
+    {
+        foreach (var field in ServerFields)
+            json.Remove(field);
+        return json;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "Loaded workflow {DefinitionId} from {Source}")]
+        public static partial void Loaded(ILogger logger, string definitionId, string source);
+
+        [LoggerMessage(EventId = 121, Level = LogLevel.Error, Message = "Workflow not loaded: {Message}")]
+        public static partial void Broken(ILogger logger, string message);
+    }
+}
