@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using WireMock;
+using WireMock.Server;
+using WireMock.Settings;
+
+namespace DrWorkflows.Activities.Tests.Notifications;
+
+/// <summary>An in-process WireMock server on a free loopback port, with the requests it received in order.</summary>
+internal sealed class HttpStandIn : IDisposable
+{
+    private HttpStandIn(WireMockServer server) => Server = server;
+
+    public WireMockServer Server { get; }
+
+    /// <summary>Base URL without a trailing slash, e.g. <c>http://127.0.0.1:41234</c>.</summary>
+    public string Url => Server.Urls[0].TrimEnd('/');
+
+    public static HttpStandIn Start() =>
+        new(WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false }));
+
+    public IReadOnlyList<IRequestMessage> Requests =>
+        [.. Server.LogEntries.Select(e => e.RequestMessage).OfType<IRequestMessage>().OrderBy(r => r.DateTime)];
+
+    public static string? Header(IRequestMessage request, string name) =>
+        request.Headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
+
+    /// <summary>Waits (real time) until the stand-in has seen <paramref name="count"/> requests.</summary>
+    public async Task WaitForRequestsAsync(int count, TimeSpan? timeout = null)
+    {
+        var deadline = Environment.TickCount64 + (long)(timeout ?? TimeSpan.FromSeconds(10)).TotalMilliseconds;
+        while (Server.LogEntries.Count < count)
+        {
+            if (Environment.TickCount64 > deadline)
+                throw new TimeoutException($"The stand-in saw {Server.LogEntries.Count} requests, expected {count}.");
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+    }
+
+    public void Dispose()
+    {
+        Server.Stop();
+        Server.Dispose();
+    }
+}
+
+/// <summary>Collects every formatted log line (with its exception) so tests can check what is logged, and what is not.</summary>
+internal sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> lines = new();
+
+    public IReadOnlyList<string> Lines => [.. lines];
+
+    public string All => string.Join('\n', lines);
+
+    public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, lines);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class CapturingLogger(string category, ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var properties = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(' ', pairs.Select(p => $"{p.Key}={p.Value}")) : string.Empty;
+            lines.Enqueue($"{logLevel} {eventId.Id} {category}: {formatter(state, exception)} [{properties}] {exception}");
+        }
+    }
+}
+
+/// <summary>
+/// A fake clock that reports each timer created on it (Task.Delay and Polly's waits create one), so a test can
+/// advance time exactly when the code under test has started waiting, without races.
+/// </summary>
+internal sealed class SteppingClock(DateTimeOffset start) : FakeTimeProvider(start)
+{
+    private readonly Channel<TimeSpan> timers = Channel.CreateUnbounded<TimeSpan>();
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = base.CreateTimer(callback, state, dueTime, period);
+        timers.Writer.TryWrite(dueTime);
+        return timer;
+    }
+
+    /// <summary>Waits (real time, bounded) for the next timer and returns its due time.</summary>
+    public async Task<TimeSpan> NextTimerAsync()
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        return await timers.Reader.ReadAsync(timeout.Token);
+    }
+
+    /// <summary>Whether a timer was created and not yet taken by <see cref="NextTimerAsync"/>.</summary>
+    public bool HasPendingTimer => timers.Reader.Count > 0;
+}
