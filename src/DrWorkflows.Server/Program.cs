@@ -1,6 +1,10 @@
+using DrWorkflows.Server.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddDrWorkflowsServer();
+
 var app = builder.Build();
-app.MapGet("/health", () => "ok");
+app.MapDrWorkflowsServer();
 await app.RunAsync();
 
 /// <summary>Entry point, visible to the functional tests.</summary>

@@ -1,1 +1,0 @@
-namespace DrWorkflows.Activities; internal static class Placeholder;

@@ -1,0 +1,119 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Core.Execution;
+using DrWorkflows.Core.Persistence;
+using DrWorkflows.Core.Runtime;
+using DrWorkflows.Server.Security;
+
+namespace DrWorkflows.Server.Apis;
+
+/// <summary>Elsa's workflow-instance routes under <c>/elsa/api</c>.</summary>
+public static class WorkflowInstancesApi
+{
+    public static RouteGroupBuilder MapWorkflowInstancesApi(this RouteGroupBuilder group)
+    {
+        group.MapPost("/workflow-instances", ListAsync).WithName("ListWorkflowInstances");
+        group.MapGet("/workflow-instances/{id}", GetAsync).WithName("GetWorkflowInstance");
+        group.MapGet("/workflow-instances/{id}/execution-state", GetExecutionStateAsync);
+        group.MapGet("/workflow-instances/{id}/journal", GetJournalAsync);
+        group.MapPost("/workflow-instances/{id}/journal", FilterJournalAsync);
+        group.MapGet("/workflow-instances/{id}/variables", GetVariablesAsync);
+        group.MapPost("/cancel/workflow-instances/{id}", CancelAsync).RequireAuthorization(Roles.Operator);
+        group.MapDelete("/workflow-instances/{id}", DeleteAsync).RequireAuthorization(Roles.Admin);
+        return group;
+    }
+
+    /// <summary>Body of the list call, as Elsa Studio sends it (unknown fields ignored).</summary>
+    public sealed record ListRequest(
+        int? Page,
+        int? PageSize,
+        string? SearchTerm,
+        string? DefinitionId,
+        string[]? DefinitionIds,
+        string? CorrelationId,
+        bool? HasIncidents,
+        WorkflowStatus? Status,
+        WorkflowStatus[]? Statuses,
+        WorkflowSubStatus? SubStatus,
+        WorkflowSubStatus[]? SubStatuses);
+
+    private static async Task<IResult> ListAsync(ListRequest? request, IWorkflowInstanceStore store, CancellationToken cancellationToken)
+    {
+        request ??= new ListRequest(null, null, null, null, null, null, null, null, null, null, null);
+        var pageSize = Math.Clamp(request.PageSize ?? 50, 1, 1000);
+        var page = Math.Max(request.Page ?? 0, 0);
+        var subStatuses = (request.SubStatuses ?? []).Concat(request.SubStatus is { } s ? [s] : []).ToList();
+        var status = request.Status ?? (request.Statuses is [var single] ? single : null);
+        var result = await store.ListAsync(new InstanceQuery(
+            DefinitionId: request.DefinitionId,
+            DefinitionIds: request.DefinitionIds is { Length: > 0 } ids ? ids : null,
+            CorrelationId: request.CorrelationId,
+            Status: status,
+            SubStatuses: subStatuses.Count > 0 ? subStatuses : null,
+            SearchTerm: request.SearchTerm,
+            HasIncidents: request.HasIncidents,
+            Skip: page * pageSize,
+            Take: pageSize), cancellationToken);
+        return Results.Ok(new { items = result.Items.Select(ElsaModels.Summary), totalCount = result.TotalCount, page, pageSize });
+    }
+
+    private static async Task<IResult> GetAsync(string id, IWorkflowInstanceStore store, CancellationToken cancellationToken) =>
+        await store.GetAsync(id, cancellationToken) is { } state ? Results.Ok(ElsaModels.Instance(state)) : NotFound(id);
+
+    private static async Task<IResult> GetExecutionStateAsync(string id, IWorkflowInstanceStore store, CancellationToken cancellationToken) =>
+        await store.GetAsync(id, cancellationToken) is { } state
+            ? Results.Ok(new { status = state.Status.ToString(), workflowSubStatus = state.SubStatus.ToString(), updatedAt = state.UpdatedAt })
+            : NotFound(id);
+
+    private static async Task<IResult> GetJournalAsync(string id, int? skip, int? take, int? page, int? pageSize, IWorkflowInstanceStore store, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id, cancellationToken) is null)
+            return NotFound(id);
+        var size = Math.Clamp(take ?? pageSize ?? 100, 1, 5000);
+        var offset = skip ?? ((page ?? 0) * size);
+        var journal = await store.GetJournalAsync(id, Math.Max(offset, 0), size, cancellationToken);
+        return Results.Ok(new { items = journal.Items.Select(ElsaModels.JournalRecord), totalCount = journal.TotalCount });
+    }
+
+    /// <summary>Elsa's filtered journal: <c>{"filter":{"activityIds":[],"activityNodeIds":[],"excludedActivityTypes":[],"eventNames":[]}}</c>.</summary>
+    private static async Task<IResult> FilterJournalAsync(string id, int? skip, int? take, JsonObject? body, IWorkflowInstanceStore store, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id, cancellationToken) is null)
+            return NotFound(id);
+        var filter = body?["filter"] as JsonObject;
+        var activityIds = Strings(filter?["activityIds"]);
+        var nodeIds = Strings(filter?["activityNodeIds"]);
+        var excludedTypes = Strings(filter?["excludedActivityTypes"]);
+        var eventNames = Strings(filter?["eventNames"]);
+        var all = (await store.GetJournalAsync(id, 0, int.MaxValue, cancellationToken)).Items
+            .Where(e => activityIds is null || (e.ActivityId is not null && activityIds.Contains(e.ActivityId)))
+            .Where(e => nodeIds is null || (e.NodeId is not null && nodeIds.Contains(e.NodeId)))
+            .Where(e => excludedTypes is null || e.ActivityType is null || !excludedTypes.Contains(e.ActivityType))
+            .Where(e => eventNames is null || eventNames.Contains(e.EventName))
+            .ToList();
+        var size = Math.Clamp(take ?? 100, 1, 5000);
+        return Results.Ok(new { items = all.Skip(Math.Max(skip ?? 0, 0)).Take(size).Select(ElsaModels.JournalRecord), totalCount = all.Count });
+    }
+
+    private static HashSet<string>? Strings(JsonNode? node) =>
+        node is JsonArray { Count: > 0 } array ? array.Select(n => n?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal) : null;
+
+    private static async Task<IResult> GetVariablesAsync(string id, IWorkflowInstanceStore store, Core.Runtime.WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id, cancellationToken) is not { } state)
+            return NotFound(id);
+        var graph = await definitions.GetGraphAsync(state.DefinitionVersionId, cancellationToken);
+        var items = graph.Variables.Select(v => new { id = v.Id, name = v.Name, value = state.Variables.GetValueOrDefault(v.Id) }).ToList();
+        return Results.Ok(new { items, count = items.Count });
+    }
+
+    private static async Task<IResult> CancelAsync(string id, HttpContext http, WorkflowRuntime runtime, CancellationToken cancellationToken) =>
+        await runtime.CancelAsync(id, ElsaModels.Actor(http.User), cancellationToken) is { } state
+            ? Results.Ok(new { id = state.Id, status = state.Status.ToString(), subStatus = state.SubStatus.ToString() })
+            : NotFound(id);
+
+    private static async Task<IResult> DeleteAsync(string id, IWorkflowInstanceStore store, CancellationToken cancellationToken) =>
+        await store.DeleteAsync([id], cancellationToken) > 0 ? Results.NoContent() : NotFound(id);
+
+    internal static IResult NotFound(string id) =>
+        Results.Problem(statusCode: 404, title: "Not found", detail: $"Workflow instance '{id}' does not exist.");
+}
