@@ -354,6 +354,15 @@ main() {
     say "WARNING: some test dependencies are missing; tests that need them will be skipped"
   fi
 
+  # --- Elsa Studio bundle (issue 4): npm package pinned in src/DrWorkflows.Server/studio, installed by its script ---
+  mkdir -p "$TMP/logs"
+  if DRW_STUDIO_OUT=$(bash "$REPO/src/DrWorkflows.Server/studio/install.sh" 2> "$TMP/logs/studio-install.err"); then
+    export DRW_TEST_STUDIO_DIR=${DRW_STUDIO_OUT##*$'\n'}
+  else
+    unavailable "Elsa Studio bundle" "src/DrWorkflows.Server/studio/install.sh failed: $(tail -n 3 "$TMP/logs/studio-install.err" | tr '\n' ' ')"
+  fi
+  # --- end Elsa Studio bundle ---
+
   start_postgres || unavailable PostgreSQL "$REASON"
   start_redis || unavailable Redis "$REASON"
   start_s3 || unavailable s3rver "$REASON"
@@ -371,7 +380,7 @@ main() {
 
   local name
   for name in DRW_TEST_POSTGRES DRW_TEST_PG_BIN DRW_TEST_REDIS DRW_TEST_S3_URL DRW_TEST_DOCKER_HOST \
-    DRW_TEST_DOCKER_IMAGES DRW_TEST_CHROMIUM DRW_TEST_STRICT; do
+    DRW_TEST_DOCKER_IMAGES DRW_TEST_CHROMIUM DRW_TEST_STUDIO_DIR DRW_TEST_STRICT; do
     [[ -z ${!name:-} ]] || say "$name=${!name}"
   done
 
