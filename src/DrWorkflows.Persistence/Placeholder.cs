@@ -1,1 +1,0 @@
-namespace DrWorkflows.Persistence; internal static class Placeholder;
