@@ -41,4 +41,13 @@ public sealed class ActivityAttribute(string @namespace, string category, string
 
     /// <summary>The activity waits for an external stimulus (a bookmark): a trigger or a gate.</summary>
     public bool IsBlocking { get; init; }
+
+    /// <summary>
+    /// Attempts before a failure becomes an incident (default 1: no retry). Overridable per activity in the
+    /// definition with <c>customProperties.retry</c>. Retries wait on durable timers with exponential backoff.
+    /// </summary>
+    public int MaxAttempts { get; init; } = 1;
+
+    /// <summary>Time limit of one attempt in seconds (0: none). Overridable with <c>customProperties.timeout</c>.</summary>
+    public int TimeoutSeconds { get; init; }
 }

@@ -21,6 +21,12 @@ public sealed class ActivityExecutionContext
         Workflow = workflow;
         Record = record;
         Activity = activity;
+        if (record.Outputs is { } written)
+        {
+            // Outputs set before the activity suspended (e.g. a child's instance id) survive the reload.
+            foreach (var (name, value) in written)
+                outputs[name] = value?.DeepClone();
+        }
     }
 
     public WorkflowExecutionContext Workflow { get; }
@@ -37,7 +43,10 @@ public sealed class ActivityExecutionContext
 
     public int Attempt => Record.Attempt;
 
-    public CancellationToken CancellationToken => Workflow.CancellationToken;
+    /// <summary>Cancelled when the node shuts down or the attempt's time limit is reached.</summary>
+    public CancellationToken CancellationToken => AttemptToken ?? Workflow.CancellationToken;
+
+    internal CancellationToken? AttemptToken { get; set; }
 
     public TimeProvider Clock => Workflow.Clock;
 
@@ -97,6 +106,7 @@ public sealed class ActivityExecutionContext
         if (secret && value is not null)
             Workflow.Redactor.Add(value.ToString());
         outputs[name] = secret ? JsonValue.Create(Redactor.Mask) : node;
+        (Record.Outputs ??= [])[name] = outputs[name]?.DeepClone();
         if (output.MemoryReference is { } variableId)
             Workflow.SetVariableById(variableId, node);
         if (name == "Result")

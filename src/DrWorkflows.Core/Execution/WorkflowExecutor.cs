@@ -57,10 +57,25 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
                 return JsonValue.Create(text);
             if (string.IsNullOrEmpty(text))
                 return null;
-            return ValueConverter.ToJsonNode(ValueConverter.Convert(text, type == typeof(object) ? typeof(JsonNode) : type));
+            if (type == typeof(object))
+                return ParseJson(text);
+            return ValueConverter.ToJsonNode(ValueConverter.Convert(text, type));
         }
 
         return variable.Value.DeepClone();
+    }
+
+    /// <summary>An Object variable's initial value written as JSON text is that JSON; text that does not parse stays text.</summary>
+    private static JsonNode? ParseJson(string text)
+    {
+        try
+        {
+            return JsonNode.Parse(text);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return JsonValue.Create(text);
+        }
     }
 
     private static bool LooksLikeJson(string text) => text.TrimStart() is ['{' or '[', ..];
@@ -122,36 +137,62 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
                 return true;
             }
 
-            activityContext.Record.Status = ActivityStatus.Running;
-            activityContext.Record.StartedAt = context.Now;
-            context.Journal(JournalEvents.Started, activityContext, null);
-            if (!descriptor.SafeToRerun)
-            {
-                await commitBeforeUnsafe();
-            }
-
             state.Queue.Remove(item);
-            await RunGuardedAsync(context, activityContext, () => activityContext.Activity.ExecuteAsync(activityContext));
+            await ExecuteAttemptAsync(context, activityContext, descriptor, () => { state.Queue.Insert(0, item); return commitBeforeUnsafe(); }, () => state.Queue.Remove(item));
         }
         else
         {
             state.Queue.Remove(item);
             var bookmark = System.Text.Json.JsonSerializer.Deserialize<Bookmark>(item.Payload?["bookmark"] ?? JsonValue.Create(0), Serialization.Json.Options) ?? new Bookmark { Id = item.BookmarkId ?? string.Empty, ExecutionId = item.ExecutionId };
             var payload = item.Payload?["payload"];
+            if (bookmark.Name == RetryPolicy.RetryBookmark)
+            {
+                // The backoff delay of a retry is over: run the next attempt.
+                activityContext.Record.Attempt++;
+                activityContext.Record.Properties = [];
+                activityContext.Waiting = false;
+                var marker = new WorkItem { Kind = WorkItemKind.Execute, ExecutionId = activityContext.ExecutionId };
+                await ExecuteAttemptAsync(context, activityContext, descriptor, () => { state.Queue.Insert(0, marker); return commitBeforeUnsafe(); }, () => state.Queue.Remove(marker));
+                UpdateSubStatus(context);
+                return true;
+            }
+
             var data = new JsonObject { ["bookmarkId"] = bookmark.Id, ["bookmark"] = bookmark.Name };
             if (payload is not null)
                 data["payload"] = context.Redactor.Redact(payload.DeepClone());
             context.Journal(JournalEvents.Resumed, activityContext, data, actor: item.ResumedBy);
             activityContext.Waiting = activityContext.Bookmarks.Any() || activityContext.Children.Any();
-            await RunGuardedAsync(context, activityContext, () => activityContext.Activity.ResumeAsync(activityContext, new BookmarkResumption(bookmark, payload?.DeepClone(), item.ResumedBy)));
+            await RunGuardedAsync(context, activityContext, descriptor, () => activityContext.Activity.ResumeAsync(activityContext, new BookmarkResumption(bookmark, payload?.DeepClone(), item.ResumedBy)));
         }
 
         UpdateSubStatus(context);
         return true;
     }
 
-    private async ValueTask RunGuardedAsync(WorkflowExecutionContext context, ActivityExecutionContext activityContext, Func<ValueTask> action)
+    /// <summary>
+    /// One attempt of an activity. An activity that is not safe to re-run is marked started and committed first
+    /// (with its work item still queued), so that a crash during it is seen on recovery.
+    /// </summary>
+    private async ValueTask ExecuteAttemptAsync(WorkflowExecutionContext context, ActivityExecutionContext activityContext, ActivityDescriptor descriptor, Func<ValueTask> commitBeforeUnsafe, Action afterCommit)
     {
+        activityContext.Record.Status = ActivityStatus.Running;
+        activityContext.Record.StartedAt = context.Now;
+        context.Journal(JournalEvents.Started, activityContext, null);
+        if (!descriptor.SafeToRerun)
+        {
+            await commitBeforeUnsafe();
+            afterCommit();
+        }
+
+        await RunGuardedAsync(context, activityContext, descriptor, () => activityContext.Activity.ExecuteAsync(activityContext));
+    }
+
+    private async ValueTask RunGuardedAsync(WorkflowExecutionContext context, ActivityExecutionContext activityContext, ActivityDescriptor descriptor, Func<ValueTask> action)
+    {
+        var policy = RetryPolicy.For(activityContext.Activity, descriptor);
+        using var timeout = policy.Timeout is { } limit ? new CancellationTokenSource(limit, clock) : null;
+        using var linked = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, timeout.Token);
+        activityContext.AttemptToken = linked?.Token;
         try
         {
             await action();
@@ -160,12 +201,44 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
         {
             throw;
         }
-#pragma warning disable CA1031 // Any failure of an activity becomes an incident on the run; it never escapes into the host.
+#pragma warning disable CA1031 // Any failure of an activity becomes a retry or an incident on the run; it never escapes into the host.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            RaiseIncident(context, activityContext, IncidentKind.Fault, e.Message, e);
+            var timedOut = timeout?.IsCancellationRequested == true;
+            var message = timedOut ? $"'{activityContext.Activity.Name ?? activityContext.Activity.Id}' did not finish within {policy.Timeout} (attempt {activityContext.Attempt})." : e.Message;
+            var retryable = e switch
+            {
+                WorkflowDefinitionException => false,
+                ActivityFailureException failure => failure.Retryable,
+                _ => descriptor.SafeToRerun,
+            };
+            if (retryable && activityContext.Attempt < policy.MaxAttempts && !activityContext.HasEnded)
+                ScheduleRetry(context, activityContext, policy, message, e);
+            else
+                RaiseIncident(context, activityContext, IncidentKind.Fault, message, e);
         }
+        finally
+        {
+            activityContext.AttemptToken = null;
+        }
+    }
+
+    private void ScheduleRetry(WorkflowExecutionContext context, ActivityExecutionContext activityContext, RetryPolicy policy, string message, Exception exception)
+    {
+        activityContext.CancelChildren();
+        activityContext.RemoveBookmarks();
+        var delay = policy.DelayBefore(activityContext.Attempt + 1);
+        var due = context.Now + delay;
+        context.Journal(JournalEvents.Retrying, activityContext, new JsonObject
+        {
+            ["error"] = context.Redactor.RedactText(message),
+            ["exceptionType"] = exception.GetType().FullName,
+            ["attempt"] = activityContext.Attempt,
+            ["maxAttempts"] = policy.MaxAttempts,
+            ["nextAttemptAt"] = due.ToString("O"),
+        }, message: message);
+        activityContext.CreateBookmark(RetryPolicy.RetryBookmark, resumeAt: due);
     }
 
     /// <summary>Stops the run at this activity and waits for an operator (retry, skip or fail).</summary>

@@ -26,6 +26,12 @@ public sealed class ActivityDescriptor
 
     public bool IsBlocking { get; init; }
 
+    /// <summary>Default attempts before an incident (see <see cref="Abstractions.ActivityAttribute.MaxAttempts"/>).</summary>
+    public int MaxAttempts { get; init; } = 1;
+
+    /// <summary>Default time limit of one attempt; null for none.</summary>
+    public TimeSpan? Timeout { get; init; }
+
     public bool Browsable { get; init; } = true;
 
     /// <summary>Elsa's activity kind: <c>Action</c>, <c>Trigger</c> or <c>Task</c>.</summary>

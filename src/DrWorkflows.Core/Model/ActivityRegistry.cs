@@ -166,6 +166,8 @@ public sealed class ActivityRegistry
             ClrType = type,
             SafeToRerun = attribute.SafeToRerun,
             IsBlocking = attribute.IsBlocking,
+            MaxAttempts = Math.Max(1, attribute.MaxAttempts),
+            Timeout = attribute.TimeoutSeconds > 0 ? TimeSpan.FromSeconds(attribute.TimeoutSeconds) : null,
             Browsable = attribute.Browsable,
             Kind = attribute.IsBlocking ? "Task" : "Action",
             Outcomes = attribute.Outcomes ?? [Execution.Outcomes.Done],
