@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace DrWorkflows.Activities.Storage;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 2200, Level = LogLevel.Information, Message = "Backup object {Key} aborted in the {Location}; nothing was left behind")]
+    public static partial void WriteAborted(ILogger logger, string key, string location);
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Could not delete the partial file {Path}")]
+    public static partial void PartialCleanupFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Debug, Message = "Multipart upload of {Key} completed: {Parts} parts, {Bytes} bytes")]
+    public static partial void MultipartCompleted(ILogger logger, string key, int parts, long bytes);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Information, Message = "Multipart upload {UploadId} of {Key} aborted")]
+    public static partial void MultipartAborted(ILogger logger, string key, string uploadId);
+
+    [LoggerMessage(EventId = 2204, Level = LogLevel.Warning, Message = "Could not abort multipart upload {UploadId} of {Key}; a bucket lifecycle rule (AbortIncompleteMultipartUpload) must clean it up")]
+    public static partial void MultipartAbortFailed(ILogger logger, string key, string uploadId, Exception exception);
+}

@@ -1,0 +1,353 @@
+using System.Buffers;
+using System.Net;
+using System.Runtime.CompilerServices;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using DrWorkflows.Activities.Backups;
+using Microsoft.Extensions.Logging;
+
+namespace DrWorkflows.Activities.Storage;
+
+/// <summary>
+/// An S3 bucket (AWS or compatible). Large objects stream through a hand-written multipart loop: parts of
+/// <see cref="S3BackupStoreOptions.PartSizeBytes"/> are uploaded while the next is filled; the object appears
+/// only at CompleteMultipartUpload, and any failure or cancellation aborts the upload. Requests never use
+/// aws-chunked bodies (<c>UseChunkEncoding=false</c>), which servers such as s3rver do not decode.
+/// </summary>
+internal sealed class S3BackupStore : IBackupStore, IDisposable
+{
+    private readonly IAmazonS3 client;
+    private readonly S3BackupStoreOptions options;
+    private readonly string bucket;
+    private readonly string prefix;
+    private readonly ILogger logger;
+
+    public S3BackupStore(string name, S3BackupStoreOptions options, ILogger logger)
+        : this(name, options, CreateClient(options), logger)
+    {
+    }
+
+    internal S3BackupStore(string name, S3BackupStoreOptions options, IAmazonS3 client, ILogger logger)
+    {
+        Name = name;
+        this.options = options;
+        this.client = client;
+        this.logger = logger;
+        bucket = options.BucketName ?? throw new ArgumentException("S3 bucket name is required.", nameof(options));
+        prefix = options.Prefix.Length == 0 || options.Prefix.EndsWith('/') ? options.Prefix : options.Prefix + "/";
+    }
+
+    public string Name { get; }
+
+    public string Location => string.IsNullOrWhiteSpace(options.ServiceUrl)
+        ? $"S3 bucket s3://{bucket}/{prefix} ({options.Region})"
+        : $"S3 bucket s3://{bucket}/{prefix} at {options.ServiceUrl}";
+
+    internal IAmazonS3 Client => client;
+
+    internal string Bucket => bucket;
+
+    internal string FullKey(string key) => prefix + BackupKeys.Validate(key);
+
+    public static AmazonS3Client CreateClient(S3BackupStoreOptions options)
+    {
+        var config = new AmazonS3Config
+        {
+            ForcePathStyle = options.ForcePathStyle,
+        };
+        if (!string.IsNullOrWhiteSpace(options.ServiceUrl))
+        {
+            config.ServiceURL = options.ServiceUrl;
+            config.AuthenticationRegion = options.Region;
+        }
+        else
+        {
+            config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(options.Region);
+        }
+
+        if (options.ChecksumWhenRequired)
+        {
+            config.RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED;
+            config.ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED;
+        }
+
+        return string.IsNullOrWhiteSpace(options.AccessKeyId)
+            ? new AmazonS3Client(config)
+            : new AmazonS3Client(new BasicAWSCredentials(options.AccessKeyId, options.SecretAccessKey), config);
+    }
+
+    public Task<IBackupObjectWriter> CreateWriterAsync(string key, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult<IBackupObjectWriter>(new MultipartWriter(this, key, FullKey(key)));
+    }
+
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        var fullKey = FullKey(key);
+        await Call($"write {key}", async () =>
+        {
+            using var body = new MemoryStream(content.ToArray(), writable: false);
+            await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = fullKey, InputStream = body, UseChunkEncoding = false, AutoCloseStream = false }, cancellationToken);
+            return 0;
+        });
+    }
+
+    public async Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken)
+    {
+        var fullKey = FullKey(key);
+        var response = await Call($"read {key}", () => client.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = fullKey }, cancellationToken), notFoundKey: key);
+        return new ResponseStream(response);
+    }
+
+    public async Task<BackupObjectInfo?> GetInfoAsync(string key, CancellationToken cancellationToken)
+    {
+        var fullKey = FullKey(key);
+        try
+        {
+            var meta = await client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = fullKey }, cancellationToken);
+            return new BackupObjectInfo(key, meta.ContentLength, ToOffset(meta.LastModified));
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound && ex.ErrorCode is null or "NoSuchKey" or "NotFound")
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
+        {
+            throw Translate(ex, $"read metadata of {key}");
+        }
+    }
+
+    public async IAsyncEnumerable<BackupObjectInfo> ListAsync(string keyPrefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? continuation = null;
+        do
+        {
+            var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix + keyPrefix, ContinuationToken = continuation };
+            var page = await Call($"list {keyPrefix}*", () => client.ListObjectsV2Async(request, cancellationToken));
+            foreach (var item in page.S3Objects ?? [])
+                yield return new BackupObjectInfo(item.Key[prefix.Length..], item.Size ?? 0, ToOffset(item.LastModified));
+            continuation = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (continuation is not null);
+    }
+
+    public async Task DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        var fullKey = FullKey(key);
+        await Call($"delete {key}", () => client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket, Key = fullKey }, cancellationToken));
+    }
+
+    public void Dispose() => client.Dispose();
+
+    private static DateTimeOffset ToOffset(DateTime? time) =>
+        time is { } t ? new DateTimeOffset(t.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(t, DateTimeKind.Utc) : t.ToUniversalTime()) : DateTimeOffset.MinValue;
+
+    private async Task<T> Call<T>(string operation, Func<Task<T>> action, string? notFoundKey = null)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (AmazonS3Exception ex) when (notFoundKey is not null && ex.ErrorCode == "NoSuchKey")
+        {
+            throw new BackupException(BackupErrorCodes.NotFound, $"Backup object '{notFoundKey}' does not exist in the {Location}.", innerException: ex);
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
+        {
+            throw Translate(ex, operation);
+        }
+    }
+
+    internal BackupException Translate(Exception ex, string operation)
+    {
+        var what = $"Could not {operation} in the {Location}";
+        return ex switch
+        {
+            BackupException backup => backup,
+            AmazonS3Exception { ErrorCode: "NoSuchBucket" } =>
+                new BackupException(BackupErrorCodes.StoreError, $"{what}: the bucket '{bucket}' does not exist. Create it (with versioning or Object Lock where available) or fix Backups:Stores:S3:BucketName.", innerException: ex),
+            AmazonS3Exception { ErrorCode: "AccessDenied" or "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "ExpiredToken" } s3 =>
+                new BackupException(BackupErrorCodes.StoreError, $"{what}: access refused ({s3.ErrorCode}). Check the S3 credentials (Backups:Stores:S3:AccessKeyId / AWS_ACCESS_KEY_ID) and the bucket policy.", innerException: ex),
+            AmazonS3Exception s3 =>
+                new BackupException(BackupErrorCodes.StoreError, $"{what}: {s3.ErrorCode ?? s3.StatusCode.ToString()}: {s3.Message}", retryable: (int)s3.StatusCode >= 500, ex),
+            HttpRequestException or AmazonClientException or IOException =>
+                new BackupException(BackupErrorCodes.StoreError, $"{what}: the endpoint is unreachable ({ex.GetBaseException().Message}). Check Backups:Stores:S3:ServiceUrl/Region and the network.", retryable: true, ex),
+            _ => new BackupException(BackupErrorCodes.StoreError, $"{what}: {ex.Message}", innerException: ex),
+        };
+    }
+
+    /// <summary>The multipart write loop.</summary>
+    private sealed class MultipartWriter(S3BackupStore store, string key, string fullKey) : IBackupObjectWriter
+    {
+        private readonly int partSize = store.options.PartSizeBytes;
+        private readonly List<PartETag> parts = [];
+        private readonly List<Task> inFlight = [];
+        private byte[]? buffer;
+        private int filled;
+        private int partNumber;
+        private string? uploadId;
+        private bool committed;
+        private bool disposed;
+
+        public string Key => key;
+
+        public long BytesWritten { get; private set; }
+
+        public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+        {
+            ObjectDisposedException.ThrowIf(disposed || committed, this);
+            while (!data.IsEmpty)
+            {
+                buffer ??= ArrayPool<byte>.Shared.Rent(partSize);
+                var take = Math.Min(partSize - filled, data.Length);
+                data.Span[..take].CopyTo(buffer.AsSpan(filled));
+                filled += take;
+                BytesWritten += take;
+                data = data[take..];
+                if (filled == partSize)
+                    await StartPartAsync(cancellationToken);
+            }
+        }
+
+        public async Task CommitAsync(CancellationToken cancellationToken)
+        {
+            ObjectDisposedException.ThrowIf(disposed || committed, this);
+            if (uploadId is null)
+            {
+                // Small object: one PutObject, atomic by nature.
+                using var body = new MemoryStream(buffer ?? [], 0, filled, writable: false);
+                await store.Call($"write {key}", () => store.client.PutObjectAsync(new PutObjectRequest
+                {
+                    BucketName = store.bucket, Key = fullKey, InputStream = body, UseChunkEncoding = false, AutoCloseStream = false,
+                }, cancellationToken));
+                committed = true;
+                return;
+            }
+
+            if (filled > 0)
+                await StartPartAsync(cancellationToken);
+            await Task.WhenAll(inFlight);
+            inFlight.Clear();
+            var request = new CompleteMultipartUploadRequest { BucketName = store.bucket, Key = fullKey, UploadId = uploadId, PartETags = [.. parts.OrderBy(p => p.PartNumber)] };
+            await store.Call($"complete the upload of {key}", () => store.client.CompleteMultipartUploadAsync(request, cancellationToken));
+            committed = true;
+            Log.MultipartCompleted(store.logger, key, parts.Count, BytesWritten);
+        }
+
+        private async Task StartPartAsync(CancellationToken cancellationToken)
+        {
+            uploadId ??= (await store.Call($"start the upload of {key}", () =>
+                store.client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = store.bucket, Key = fullKey }, cancellationToken))).UploadId;
+
+            // Bound the parts in flight; surface the first failure of an earlier part now.
+            while (inFlight.Count >= store.options.MaxConcurrentParts)
+            {
+                var done = await Task.WhenAny(inFlight);
+                inFlight.Remove(done);
+                await done;
+            }
+
+            var number = ++partNumber;
+            var data = buffer!;
+            var length = filled;
+            buffer = null;
+            filled = 0;
+            inFlight.Add(UploadPartAsync(number, data, length, cancellationToken));
+        }
+
+        private async Task UploadPartAsync(int number, byte[] data, int length, CancellationToken cancellationToken)
+        {
+            try
+            {
+                using var body = new MemoryStream(data, 0, length, writable: false);
+                var response = await store.Call($"upload part {number} of {key}", () => store.client.UploadPartAsync(new UploadPartRequest
+                {
+                    BucketName = store.bucket, Key = fullKey, UploadId = uploadId, PartNumber = number, PartSize = length,
+                    InputStream = body, UseChunkEncoding = false,
+                }, cancellationToken));
+                lock (parts)
+                    parts.Add(new PartETag(number, response.ETag));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(data);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (disposed)
+                return;
+            disposed = true;
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
+            }
+
+            if (committed || uploadId is null)
+                return;
+
+            try
+            {
+                await Task.WhenAll(inFlight);
+            }
+            catch (Exception)
+            {
+                // The upload is being aborted; part failures were or will be reported by the caller.
+            }
+
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                await store.client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = store.bucket, Key = fullKey, UploadId = uploadId }, timeout.Token);
+                Log.MultipartAborted(store.logger, key, uploadId);
+            }
+            catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or OperationCanceledException)
+            {
+                Log.MultipartAbortFailed(store.logger, key, uploadId, ex);
+            }
+        }
+    }
+
+    /// <summary>Owns the GetObject response so that disposing the stream releases the connection.</summary>
+    private sealed class ResponseStream(GetObjectResponse response) : Stream
+    {
+        private readonly Stream inner = response.ResponseStream;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => response.ContentLength;
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                response.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using DrWorkflows.Activities.Storage;
+using DrWorkflows.Testing;
+
+namespace DrWorkflows.Activities.Tests.Backups;
+
+/// <summary>A fresh bucket on the S3 stand-in (<c>DRW_TEST_S3_URL</c>), emptied and deleted on dispose.</summary>
+internal sealed class S3TestBucket : IAsyncDisposable
+{
+    private S3TestBucket(Uri endpoint, string name, AmazonS3Client client)
+    {
+        Endpoint = endpoint;
+        Name = name;
+        Client = client;
+    }
+
+    public Uri Endpoint { get; }
+
+    public string Name { get; }
+
+    public AmazonS3Client Client { get; }
+
+    public static async Task<S3TestBucket> CreateAsync(CancellationToken cancellationToken, bool create = true)
+    {
+        var endpoint = TestServices.RequireS3();
+        var name = "drw-backup-" + Guid.NewGuid().ToString("N")[..12];
+        var client = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
+        {
+            ServiceURL = endpoint.ToString(),
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        });
+        if (create)
+            await client.PutBucketAsync(new PutBucketRequest { BucketName = name }, cancellationToken);
+        return new S3TestBucket(endpoint, name, client);
+    }
+
+    /// <summary>Store options pointing at this bucket.</summary>
+    public void Configure(BackupStoreOptions options, int partSize = 5 * 1024 * 1024)
+    {
+        options.S3.BucketName = Name;
+        options.S3.ServiceUrl = Endpoint.ToString();
+        options.S3.ForcePathStyle = true;
+        options.S3.AccessKeyId = "S3RVER";
+        options.S3.SecretAccessKey = "S3RVER";
+        options.S3.PartSizeBytes = partSize;
+    }
+
+    public async Task<List<S3Object>> ListAsync(CancellationToken cancellationToken)
+    {
+        var response = await Client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Name }, cancellationToken);
+        return response.S3Objects ?? [];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            foreach (var item in await ListAsync(CancellationToken.None))
+                await Client.DeleteObjectAsync(Name, item.Key);
+            await Client.DeleteBucketAsync(Name);
+        }
+        catch (AmazonS3Exception)
+        {
+            // The bucket was never created or is already gone.
+        }
+
+        Client.Dispose();
+    }
+}
