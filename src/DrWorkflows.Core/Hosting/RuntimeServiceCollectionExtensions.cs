@@ -34,6 +34,7 @@ public static class RuntimeServiceCollectionExtensions
         services.TryAddSingleton<WorkflowDefinitionService>();
         services.TryAddSingleton<WorkflowRuntime>();
         services.TryAddSingleton<WorkflowLoader>();
+        services.TryAddSingleton<TriggerScheduler>();
         services.TryAddSingleton<RuntimeBackgroundService>();
         services.AddHostedService(sp => sp.GetRequiredService<RuntimeBackgroundService>());
         return services;

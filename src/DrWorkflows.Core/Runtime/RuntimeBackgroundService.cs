@@ -12,6 +12,7 @@ namespace DrWorkflows.Core.Runtime;
 /// </summary>
 public sealed partial class RuntimeBackgroundService(
     WorkflowRuntime runtime,
+    TriggerScheduler triggers,
     IWorkflowInstanceStore instances,
     TimeProvider clock,
     IOptions<RuntimeOptions> options,
@@ -75,9 +76,10 @@ public sealed partial class RuntimeBackgroundService(
         }
     }
 
-    /// <summary>One pass: due timers, interrupted runs, lost child notifications.</summary>
+    /// <summary>One pass: scheduled triggers, due timers, interrupted runs, lost child notifications.</summary>
     public async Task SweepAsync(CancellationToken cancellationToken)
     {
+        await triggers.SweepAsync(cancellationToken);
         var now = clock.GetUtcNow();
         foreach (var timer in await instances.GetDueTimersAsync(now, 100, cancellationToken))
             await GuardAsync(() => runtime.ResumeAsync(timer.Id, null, "timer", cancellationToken), timer.InstanceId);

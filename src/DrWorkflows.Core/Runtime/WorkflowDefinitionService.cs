@@ -193,7 +193,7 @@ public sealed class WorkflowDefinitionService(
             SafeToRerun = true,
             IsBlocking = true,
             Kind = "Task",
-            Outcomes = [Execution.Outcomes.Done],
+            Outcomes = document.Json["outcomes"] is JsonArray { Count: > 0 } outcomes ? [.. outcomes.Select(o => o?.GetValue<string>()).OfType<string>()] : [Execution.Outcomes.Done],
             Inputs = inputs,
             Outputs = baseDescriptor.Outputs,
             Factory = () => new WorkflowDefinitionActivity { WorkflowDefinitionId = definition.DefinitionId },

@@ -267,6 +267,8 @@ public sealed partial class WorkflowRuntime(
         foreach (var (key, value) in child.Output)
             output[key] = value?.DeepClone();
         var payload = new JsonObject { ["subStatus"] = child.SubStatus.ToString(), ["output"] = output, ["message"] = child.Fault?.Message };
+        if (child.Properties.TryGetValue(WorkflowExecutionContext.OutcomesProperty, out var outcomes) && outcomes is JsonArray)
+            payload["outcomes"] = outcomes.DeepClone();
         await ResumeAsync(bookmark.Id, payload, $"child:{child.Id}", cancellationToken);
     }
 
