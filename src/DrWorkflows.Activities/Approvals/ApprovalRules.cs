@@ -1,0 +1,211 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace DrWorkflows.Activities.Approvals;
+
+/// <summary>What someone asks the gate to record.</summary>
+public sealed record ApprovalRequest
+{
+    /// <summary><c>approve</c> or <c>reject</c>.</summary>
+    public required string Vote { get; init; }
+
+    /// <summary>The option chosen: its text, or its number from 1 (<c>2</c> or <c>#2</c>).</summary>
+    public string? Option { get; init; }
+
+    /// <summary>The free answer of a gate with an input schema.</summary>
+    public JsonNode? Value { get; init; }
+
+    public string? Comment { get; init; }
+
+    /// <summary>The evidence hash the decider was shown, when the channel knows it: a mismatch is refused.</summary>
+    public string? EvidenceSha256 { get; init; }
+}
+
+/// <summary>Why a decision was not recorded. <see cref="Code"/> is stable; <see cref="Message"/> says what to do.</summary>
+public sealed record ApprovalRefusal(string Code, string Message)
+{
+    /// <summary>HTTP status for API answers.</summary>
+    public int HttpStatus => Code switch
+    {
+        ApprovalCodes.NotFound => 404,
+        ApprovalCodes.NotApprover or ApprovalCodes.SelfApproval => 403,
+        ApprovalCodes.Decided or ApprovalCodes.TimedOut or ApprovalCodes.AlreadyVoted or ApprovalCodes.EvidenceChanged or ApprovalCodes.Busy => 409,
+        _ => 400,
+    };
+}
+
+/// <summary>Refusal codes.</summary>
+public static class ApprovalCodes
+{
+    public const string NotFound = "approval.not-found";
+    public const string Decided = "approval.decided";
+    public const string TimedOut = "approval.timed-out";
+    public const string NotApprover = "approval.not-approver";
+    public const string SelfApproval = "approval.self-approval";
+    public const string AlreadyVoted = "approval.already-voted";
+    public const string BadVote = "approval.bad-vote";
+    public const string OptionRequired = "approval.option-required";
+    public const string OptionNotOffered = "approval.option-not-offered";
+    public const string InvalidAnswer = "approval.invalid-answer";
+    public const string EvidenceChanged = "approval.evidence-changed";
+    public const string Unsealed = "approval.unsealed";
+    public const string Busy = "approval.busy";
+}
+
+/// <summary>The checked form of a request: the vote to append, or a refusal; <see cref="AlreadyRecorded"/> for a repeat of a recorded vote.</summary>
+public sealed record ApprovalVerdict(ApprovalVote? Vote, ApprovalRefusal? Refusal, bool AlreadyRecorded)
+{
+    public static ApprovalVerdict Refuse(string code, string message) => new(null, new ApprovalRefusal(code, message), false);
+}
+
+/// <summary>
+/// The rules of a gate, in one place: the approval service checks them before it resumes the gate (to refuse
+/// without touching the run), and the gate checks them again on the state it is resumed with.
+/// </summary>
+public static class ApprovalRules
+{
+    public static ApprovalVerdict Check(ApprovalRecord record, ApprovalIdentity identity, string personKey, bool isAllowed, ApprovalRequest request, DateTimeOffset now)
+    {
+        var vote = request.Vote?.Trim().ToLowerInvariant();
+        if (record.IsDecided)
+        {
+            var previous = record.Votes.Find(v => v.PersonKey == personKey);
+            if (previous is not null && previous.Vote == vote && SameOption(record, previous, request))
+                return new ApprovalVerdict(previous, null, AlreadyRecorded: true);
+            return record.Status == ApprovalStatus.TimedOut
+                ? ApprovalVerdict.Refuse(ApprovalCodes.TimedOut, $"Approval '{record.Title}' timed out at {record.DecidedAt:u} and took its safe default ({record.Outcome}); it cannot be decided any more.")
+                : ApprovalVerdict.Refuse(ApprovalCodes.Decided, $"Approval '{record.Title}' was already {record.Status.ToString().ToLowerInvariant()}{DecidedBy(record)} at {record.DecidedAt:u}; nothing was changed.");
+        }
+
+        if (vote is not (ApprovalVotes.Approve or ApprovalVotes.Reject))
+            return ApprovalVerdict.Refuse(ApprovalCodes.BadVote, $"'{request.Vote}' is not a decision: use approve or reject.");
+        if (!string.IsNullOrWhiteSpace(request.EvidenceSha256) && !string.Equals(request.EvidenceSha256.Trim(), record.EvidenceSha256, StringComparison.OrdinalIgnoreCase))
+            return ApprovalVerdict.Refuse(ApprovalCodes.EvidenceChanged, $"The evidence you saw (sha256 {request.EvidenceSha256}) is not this gate's evidence ({record.EvidenceSha256}); reload the approval and decide again.");
+        if (!isAllowed)
+            return ApprovalVerdict.Refuse(ApprovalCodes.NotApprover, $"{identity.DisplayName} ({identity.Channel}) is not an approver of '{record.Title}'. Approvers: {string.Join(", ", record.Approvers.Concat(record.Escalations.SelectMany(e => e.People)))}.");
+        if (vote == ApprovalVotes.Approve && record.ForbidSelfApproval && record.InitiatorKey is not null && record.InitiatorKey == personKey)
+            return ApprovalVerdict.Refuse(ApprovalCodes.SelfApproval, $"{identity.DisplayName} started this run ({record.Initiator}) and this gate forbids self-approval: another approver must approve.");
+
+        string? option = null;
+        JsonNode? value = null;
+        if (vote == ApprovalVotes.Approve)
+        {
+            if (record.InputSchema is { } schema)
+            {
+                if (request.Value is null && request.Option is null)
+                    return ApprovalVerdict.Refuse(ApprovalCodes.OptionRequired, $"'{record.Title}' needs an answer (JSON matching its schema) with the approval.");
+                value = request.Value?.DeepClone() ?? ParseLoose(request.Option!);
+                var errors = AnswerSchema.Validate(schema, value);
+                if (errors.Count > 0)
+                    return ApprovalVerdict.Refuse(ApprovalCodes.InvalidAnswer, $"The answer does not match the gate's schema: {string.Join(" ", errors)}");
+                option = EvidenceHash.Canonical(value);
+            }
+            else if (record.Options.Count > 0)
+            {
+                if (string.IsNullOrWhiteSpace(request.Option))
+                    return ApprovalVerdict.Refuse(ApprovalCodes.OptionRequired, $"Choose one of the options of '{record.Title}': {OptionList(record)}.");
+                option = MatchOption(record, request.Option);
+                if (option is null)
+                    return ApprovalVerdict.Refuse(ApprovalCodes.OptionNotOffered, $"'{request.Option}' is not an option of '{record.Title}'. Options: {OptionList(record)}.");
+            }
+            else if (!string.IsNullOrWhiteSpace(request.Option) || request.Value is not null)
+            {
+                return ApprovalVerdict.Refuse(ApprovalCodes.OptionNotOffered, $"'{record.Title}' offers no options: approve or reject without one.");
+            }
+        }
+
+        var existing = record.Votes.Find(v => v.PersonKey == personKey);
+        if (existing is not null)
+        {
+            if (existing.Vote == vote && (existing.Option ?? string.Empty) == (option ?? string.Empty))
+                return new ApprovalVerdict(existing, null, AlreadyRecorded: true);
+            return ApprovalVerdict.Refuse(ApprovalCodes.AlreadyVoted, $"{identity.DisplayName} already voted {existing.Vote}{(existing.Option is null ? string.Empty : $" ({existing.Option})")} at {existing.At:u} through {existing.Channel}; a vote cannot be changed.");
+        }
+
+        return new ApprovalVerdict(
+            new ApprovalVote
+            {
+                Vote = vote,
+                By = identity.DisplayName,
+                PersonKey = personKey,
+                Channel = identity.Channel,
+                Subject = identity.Subject,
+                Option = option,
+                Value = value,
+                Comment = string.IsNullOrWhiteSpace(request.Comment) ? null : request.Comment.Trim(),
+                At = now,
+                EvidenceSha256 = record.EvidenceSha256,
+            },
+            null,
+            AlreadyRecorded: false);
+    }
+
+    /// <summary>Appends an accepted vote and decides the gate when it is final. Returns whether it is now decided.</summary>
+    public static bool Apply(ApprovalRecord record, ApprovalVote vote, DateTimeOffset now)
+    {
+        record.Votes.Add(vote);
+        if (vote.Vote == ApprovalVotes.Reject)
+        {
+            Decide(record, ApprovalStatus.Rejected, ApprovalOutcomes.Rejected, null, null, now);
+            return true;
+        }
+
+        var approvals = record.Votes.Where(v => v.Vote == ApprovalVotes.Approve && (v.Option ?? string.Empty) == (vote.Option ?? string.Empty))
+            .Select(v => v.PersonKey).Distinct(StringComparer.Ordinal).Count();
+        if (approvals < record.RequiredApprovals)
+            return false;
+        Decide(record, ApprovalStatus.Approved, ApprovalOutcomes.Approved, vote.Option, vote.Value, now);
+        return true;
+    }
+
+    public static void Decide(ApprovalRecord record, ApprovalStatus status, string outcome, string? option, JsonNode? value, DateTimeOffset now)
+    {
+        record.Status = status;
+        record.Outcome = outcome;
+        record.DecidedOption = option;
+        record.DecidedValue = value?.DeepClone();
+        record.DecidedAt = now;
+    }
+
+    private static bool SameOption(ApprovalRecord record, ApprovalVote previous, ApprovalRequest request) =>
+        previous.Vote == ApprovalVotes.Reject
+        || (record.InputSchema is null
+            ? (previous.Option ?? string.Empty) == (string.IsNullOrWhiteSpace(request.Option) ? string.Empty : MatchOption(record, request.Option) ?? "\0")
+            : previous.Option == EvidenceHash.Canonical(request.Value ?? (request.Option is null ? null : ParseLoose(request.Option))));
+
+    private static string DecidedBy(ApprovalRecord record)
+    {
+        var decision = ApprovalDecision.From(record);
+        return decision.Approvers.Count == 0 ? string.Empty : " by " + string.Join(", ", decision.Approvers);
+    }
+
+    /// <summary>The offered option named by its text (case-insensitive) or its number from 1.</summary>
+    public static string? MatchOption(ApprovalRecord record, string given)
+    {
+        var text = given.Trim();
+        var exact = record.Options.Find(o => string.Equals(o, text, StringComparison.Ordinal))
+            ?? record.Options.Find(o => string.Equals(o, text, StringComparison.OrdinalIgnoreCase));
+        if (exact is not null)
+            return exact;
+        var number = text.TrimStart('#');
+        return int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index >= 1 && index <= record.Options.Count
+            ? record.Options[index - 1]
+            : null;
+    }
+
+    private static string OptionList(ApprovalRecord record) =>
+        string.Join(", ", record.Options.Select((o, i) => $"{i + 1}. {o}"));
+
+    /// <summary>A free answer typed as text: JSON when it parses, else the text as a JSON string.</summary>
+    public static JsonNode? ParseLoose(string text)
+    {
+        try
+        {
+            return JsonNode.Parse(text);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return JsonValue.Create(text.Trim());
+        }
+    }
+}
