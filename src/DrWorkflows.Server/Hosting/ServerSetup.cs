@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using DrWorkflows.Core.Hosting;
 using DrWorkflows.Server.Apis;
+using DrWorkflows.Server.Operations;
 using DrWorkflows.Server.Security;
+using DrWorkflows.Server.Studio;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
@@ -57,6 +59,7 @@ public static class ServerSetup
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder().AddRolePolicies();
+        builder.AddDrWorkflowsStudio();
         return builder;
     }
 
@@ -70,6 +73,8 @@ public static class ServerSetup
         elsa.MapWorkflowInstancesApi();
         elsa.MapWorkflowDefinitionsApi();
         elsa.MapBookmarksApi();
+        app.MapOperationsApi();
+        app.MapDrWorkflowsStudio();
         return app;
     }
 

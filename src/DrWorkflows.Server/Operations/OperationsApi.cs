@@ -1,0 +1,70 @@
+using DrWorkflows.Core.Execution;
+using DrWorkflows.Core.Hosting;
+using DrWorkflows.Core.Persistence;
+using DrWorkflows.Core.Runtime;
+using DrWorkflows.Server.Apis;
+using DrWorkflows.Server.Security;
+
+namespace DrWorkflows.Server.Operations;
+
+/// <summary>
+/// On-call controls under <c>/api</c>: open incidents and their resolution (retry, skip, fail), and the
+/// definitions from workflows/ that could not be loaded.
+/// </summary>
+public static class OperationsApi
+{
+    private static readonly string[] OpenActions = ["retry", "skip", "fail"];
+
+    public static IEndpointRouteBuilder MapOperationsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").RequireAuthorization(Roles.Viewer);
+        api.MapGet("/incidents", ListIncidentsAsync);
+        api.MapPost("/workflow-instances/{id}/incidents/{incidentId}/{action}", ResolveAsync).RequireAuthorization(Roles.Operator);
+        api.MapGet("/workflows/load-errors", (WorkflowLoader loader) => Results.Ok(new { items = loader.Errors, count = loader.Errors.Count }));
+        return app;
+    }
+
+    private static async Task<IResult> ListIncidentsAsync(string? definitionId, bool? includeResolved, IWorkflowInstanceStore store, CancellationToken cancellationToken)
+    {
+        var runs = await store.ListAsync(new InstanceQuery(DefinitionId: definitionId, HasIncidents: includeResolved == true ? null : true, Take: 500), cancellationToken);
+        var items = new List<object>();
+        foreach (var run in runs.Items)
+        {
+            if (await store.GetAsync(run.Id, cancellationToken) is not { } state)
+                continue;
+            items.AddRange(state.Incidents.Where(i => includeResolved == true || i.Resolution is null).Select(i => new
+            {
+                id = i.Id,
+                workflowInstanceId = state.Id,
+                definitionId = state.DefinitionId,
+                workflowName = state.Name,
+                activityId = i.ActivityId,
+                activityType = i.ActivityType,
+                kind = i.Kind.ToString(),
+                message = i.Message,
+                createdAt = i.CreatedAt,
+                resolution = i.Resolution?.ToString(),
+                resolvedBy = i.ResolvedBy,
+                resolvedAt = i.ResolvedAt,
+                actions = i.Resolution is null ? OpenActions : [],
+            }));
+        }
+
+        return Results.Ok(new { items, count = items.Count });
+    }
+
+    /// <summary>Body: <c>{"outcome": "Done"}</c> for skip (the port to continue on); optional.</summary>
+    public sealed record ResolveRequest(string? Outcome);
+
+    private static async Task<IResult> ResolveAsync(string id, string incidentId, string action, ResolveRequest? request, HttpContext http, IWorkflowInstanceStore store, WorkflowRuntime runtime, CancellationToken cancellationToken)
+    {
+        if (!Enum.TryParse<IncidentResolution>(action, ignoreCase: true, out var resolution) || int.TryParse(action, out _))
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: $"'{action}' is not an incident action: use retry, skip or fail.");
+        if (await store.GetAsync(id, cancellationToken) is not { } state)
+            return Results.Problem(statusCode: 404, title: "Not found", detail: $"Workflow instance '{id}' does not exist.");
+        if (!state.Incidents.Any(i => i.Id == incidentId && i.Resolution is null))
+            return Results.Problem(statusCode: 409, title: "Not open", detail: $"Incident '{incidentId}' is not open on run '{id}' (already resolved, or another id).");
+        var result = await runtime.ResolveIncidentAsync(id, incidentId, resolution, ElsaModels.Actor(http.User), request?.Outcome, cancellationToken);
+        return Results.Ok(new { workflowInstanceId = id, status = result?.Status.ToString(), subStatus = result?.SubStatus.ToString() });
+    }
+}
