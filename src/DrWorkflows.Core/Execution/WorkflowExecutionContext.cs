@@ -35,6 +35,9 @@ public sealed class WorkflowExecutionContext
         CancellationToken = cancellationToken;
     }
 
+    /// <summary>Key in <see cref="WorkflowState.Properties"/> of the outcomes the root activity completed with.</summary>
+    public const string OutcomesProperty = "outcomes";
+
     public WorkflowGraph Graph { get; }
 
     public WorkflowState State { get; }
@@ -154,6 +157,8 @@ public sealed class WorkflowExecutionContext
         }
         else if (context.Record.ParentId is null)
         {
+            // The outcomes the workflow ended with (Elsa's Complete): the ports of a workflow used as an activity.
+            State.Properties[OutcomesProperty] = new JsonArray([.. effectiveOutcomes.Select(o => (JsonNode)JsonValue.Create(o))]);
             Finish(WorkflowSubStatus.Finished);
         }
     }

@@ -12,6 +12,18 @@ public static class ExpressionJson
         _ => null,
     };
 
+    /// <summary>
+    /// Reads an expression that is not an activity input (a switch case condition), refusing the expression types
+    /// DrWorkflows does not evaluate (C#, Python, Liquid) when the definition is loaded rather than when it runs.
+    /// </summary>
+    public static Expression? ReadEvaluable(JsonNode? node, string activityId, string where)
+    {
+        var expression = Read(node);
+        if (expression is { Type: ExpressionTypes.CSharp or ExpressionTypes.Python or ExpressionTypes.Liquid })
+            throw new WorkflowDefinitionException($"{ExpressionEvaluator.UnsupportedMessage(expression.Type, activityId)} ({where})") { ActivityId = activityId };
+        return expression;
+    }
+
     public static JsonObject? Write(Expression? expression) =>
         expression is null ? null : new JsonObject { ["type"] = expression.Type, ["value"] = expression.Value?.DeepClone() };
 }

@@ -55,4 +55,10 @@ public sealed class ExpressionScope(ActivityExecutionContext context)
     }
 
     public JsonNode? LastResult => State.LastResult;
+
+    /// <summary>
+    /// Outcomes chosen by a script with <c>setOutcome</c>/<c>setOutcomes</c> (Elsa's RunJavaScript). Null where a
+    /// script cannot choose outcomes (ordinary expressions): the functions are then not defined.
+    /// </summary>
+    public IList<string>? Outcomes { get; init; }
 }

@@ -69,6 +69,20 @@ public sealed class JavaScriptHandler : IExpressionHandler
         engine.SetValue("newShortGuid", new Func<string>(() => Convert.ToBase64String(Guid.NewGuid().ToByteArray()).TrimEnd('=').Replace('/', '_').Replace('+', '-')));
         engine.SetValue("parseGuid", new Func<string, string>(value => Guid.Parse(value).ToString()));
         engine.SetValue("getShortGuid", new Func<string>(() => Guid.NewGuid().ToString("N")[..8]));
+        if (scope.Outcomes is { } outcomes)
+        {
+            engine.SetValue("setOutcome", new Action<string>(outcome =>
+            {
+                outcomes.Clear();
+                outcomes.Add(outcome);
+            }));
+            engine.SetValue("setOutcomes", new Action<string[]>(chosen =>
+            {
+                outcomes.Clear();
+                foreach (var outcome in chosen)
+                    outcomes.Add(outcome);
+            }));
+        }
 
         var variables = new JsObject(engine);
         var input = new JsObject(engine);

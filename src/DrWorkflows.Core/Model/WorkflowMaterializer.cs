@@ -141,9 +141,39 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
     private string UnknownType(string id, string type)
     {
         var known = registry.All.Select(d => d.TypeName).ToList();
-        var close = known.Where(k => k.EndsWith("." + type.Split('.')[^1], StringComparison.OrdinalIgnoreCase)).Take(3).ToList();
+        var name = type.Split('.')[^1];
+        var close = known.Where(k => k.EndsWith("." + name, StringComparison.OrdinalIgnoreCase)).Take(3).ToList();
+        if (close.Count == 0)
+        {
+            // A misspelling: the known types within a few edits of the name (e.g. 'Elsa.WritLine' -> 'Elsa.WriteLine').
+            close = [.. known
+                .Select(k => (Type: k, Distance: EditDistance(k.ToUpperInvariant(), type.ToUpperInvariant())))
+                .Where(c => c.Distance <= Math.Max(2, type.Length / 5))
+                .OrderBy(c => c.Distance)
+                .ThenBy(c => c.Type, StringComparer.Ordinal)
+                .Take(3)
+                .Select(c => c.Type)];
+        }
+
         var hint = close.Count > 0 ? $" Did you mean {string.Join(", ", close.Select(c => $"'{c}'"))}?" : " See GET /elsa/api/descriptors/activities for the known types.";
         return $"Activity '{id}' has unknown type '{type}'.{hint}";
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+            previous[j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
     }
 
     public static IReadOnlyList<VariableDefinition> ReadVariables(JsonNode? node) =>

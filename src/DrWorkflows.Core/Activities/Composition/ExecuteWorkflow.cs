@@ -43,7 +43,7 @@ public sealed class ExecuteWorkflow : Activity
     }
 
     public override ValueTask ResumeAsync(ActivityExecutionContext context, BookmarkResumption resumption) =>
-        ChildRuns.CompleteAsync(context, resumption, output => context.Set(Result, output));
+        ChildRuns.CompleteAsync(context, resumption, output => context.Set(Result, output), withChildOutcomes: false);
 }
 
 /// <summary>Shared logic of activities that run a child workflow.</summary>
@@ -67,13 +67,20 @@ internal static class ChildRuns
         return ValueTask.CompletedTask;
     }
 
-    public static ValueTask CompleteAsync(ActivityExecutionContext context, BookmarkResumption resumption, Action<JsonObject?> setOutput)
+    /// <summary>
+    /// The child ended: fails when it did not finish successfully, else sets the output and completes, with the
+    /// child's own outcomes (those its <c>Complete</c> gave) when <paramref name="withChildOutcomes"/> is set.
+    /// </summary>
+    public static ValueTask CompleteAsync(ActivityExecutionContext context, BookmarkResumption resumption, Action<JsonObject?> setOutput, bool withChildOutcomes)
     {
         var payload = resumption.Payload as JsonObject;
         var status = payload?["subStatus"]?.GetValue<string>();
         if (status is not null && status != nameof(WorkflowSubStatus.Finished))
             throw new ActivityFailureException($"Child run '{resumption.Bookmark.Key}' ended as {status}: {payload?["message"]?.GetValue<string>() ?? "see its journal"}.");
         setOutput(payload?["output"] as JsonObject);
-        return context.CompleteAsync();
+        var outcomes = withChildOutcomes && payload?["outcomes"] is JsonArray list
+            ? [.. list.Select(o => o?.GetValue<string>()).OfType<string>()]
+            : Array.Empty<string>();
+        return context.CompleteAsync(outcomes);
     }
 }

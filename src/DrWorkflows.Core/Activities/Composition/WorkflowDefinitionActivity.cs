@@ -32,7 +32,7 @@ public sealed class WorkflowDefinitionActivity : Activity, IMaterializationAware
     }
 
     public override ValueTask ResumeAsync(ActivityExecutionContext context, BookmarkResumption resumption) =>
-        ChildRuns.CompleteAsync(context, resumption, output => context.Set(Result, output));
+        ChildRuns.CompleteAsync(context, resumption, output => context.Set(Result, output), withChildOutcomes: true);
 
     public void OnMaterialized(JsonObject json, ActivityDescriptor descriptor)
     {
@@ -42,7 +42,7 @@ public sealed class WorkflowDefinitionActivity : Activity, IMaterializationAware
         {
             var expression = json[input.JsonName] is JsonObject wrapped ? Expressions.ExpressionJson.Read(wrapped["expression"]) : json[input.JsonName] is JsonValue raw ? Expressions.Expression.Literal(raw) : null;
             if (expression is not null)
-                Inputs[input.Name] = new Input<object>(expression);
+                Inputs[input.Name] = (Input)Activator.CreateInstance(typeof(Input<>).MakeGenericType(input.ValueType), expression, null)!;
         }
     }
 

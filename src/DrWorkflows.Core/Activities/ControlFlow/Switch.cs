@@ -50,10 +50,11 @@ public sealed class Switch : Activity, ICustomActivityJson
             return;
         foreach (var item in cases.OfType<JsonObject>())
         {
+            var label = item["label"]?.GetValue<string>() ?? string.Empty;
             Cases.Add(new SwitchCase
             {
-                Label = item["label"]?.GetValue<string>() ?? string.Empty,
-                Condition = ExpressionJson.Read(item["condition"]),
+                Label = label,
+                Condition = ExpressionJson.ReadEvaluable(item["condition"], Id, $"condition of case '{label}'"),
                 Activity = item["activity"] is JsonObject activity ? materialize(activity) : null,
             });
         }

@@ -96,7 +96,10 @@ public sealed class FlowSwitch : Activity, ICustomActivityJson
         if (json["cases"] is not System.Text.Json.Nodes.JsonArray cases)
             return;
         foreach (var item in cases.OfType<System.Text.Json.Nodes.JsonObject>())
-            Cases.Add(new FlowSwitchCase(item["label"]?.GetValue<string>() ?? string.Empty, Expressions.ExpressionJson.Read(item["condition"])));
+        {
+            var label = item["label"]?.GetValue<string>() ?? string.Empty;
+            Cases.Add(new FlowSwitchCase(label, Expressions.ExpressionJson.ReadEvaluable(item["condition"], Id, $"condition of case '{label}'")));
+        }
     }
 
     public void WriteJson(System.Text.Json.Nodes.JsonObject json, Func<Activity, System.Text.Json.Nodes.JsonObject> serialize) =>
