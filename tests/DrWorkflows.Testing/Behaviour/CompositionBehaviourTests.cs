@@ -1,0 +1,280 @@
+using DrWorkflows.Core.Execution;
+using DrWorkflows.Core.Persistence;
+using Xunit;
+using static DrWorkflows.Testing.Behaviour.ElsaJson;
+
+namespace DrWorkflows.Testing.Behaviour;
+
+/// <summary>
+/// Parent and child workflows: Elsa.ExecuteWorkflow (with input and output, waiting or fire-and-forget, a faulted
+/// child) and published workflows marked "usable as activity" used as activity types of their own.
+/// </summary>
+public abstract class CompositionBehaviourTests : BehaviourTestBase
+{
+    /// <summary>A child that greets its input Name, sets the output Greeting and optionally waits first.</summary>
+    private static string Child(string definitionId, string? delay = null)
+    {
+        var steps = new List<string>();
+        if (delay is not null)
+            steps.Add(Delay("childWait", delay));
+        steps.Add(WriteLineJs("childSays", "'child got ' + getInput('Name')"));
+        steps.Add(Activity("Elsa.SetOutput", "childOut", $"\"outputName\": {Lit("Greeting")}, \"outputValue\": {Js("'Hello ' + getInput('Name')")}"));
+        return Definition(definitionId, Sequence("childSeq", [.. steps]), inputs: [Argument("Name")], outputs: [Argument("Greeting")]);
+    }
+
+    private static string Parent(string definitionId, string childId, string wait) => Definition(definitionId, Sequence("parentSeq",
+            Activity("Elsa.ExecuteWorkflow", "exec", $"""
+                "workflowDefinitionId": {Lit(childId)},
+                "input": {Js("({ Name: getVariable('Who') })")},
+                "waitForCompletion": {Lit(wait, "Boolean")}
+                """),
+            WriteLineJs("parentSays", "'parent: ' + JSON.stringify(getOutputFrom('exec'))")),
+        variables: [Variable("v-who", "Who", "String", "Ada")]);
+
+    [Fact]
+    public async Task ExecuteWorkflow_Waiting_PassesInputAndReceivesTheChildOutput()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(Child("greeter"), Ct);
+
+        var parent = await host.RunAsync(Parent("caller", "greeter", "true"), cancellationToken: Ct);
+
+        AssertSuspended(parent);
+        await host.DrainAsync(Ct);
+
+        AssertFinished(await ReloadAsync(host, parent.Id));
+        Assert.Equal(["child got Ada", "parent: {\"Greeting\":\"Hello Ada\"}"], host.Output.Lines);
+        var children = await host.Instances.ListAsync(new InstanceQuery(ParentInstanceId: parent.Id), Ct);
+        var child = Assert.Single(children.Items);
+        Assert.Equal("greeter", child.DefinitionId);
+        Assert.Equal(WorkflowSubStatus.Finished, child.SubStatus);
+        AssertJson(Str(child.Id), OutputOf(await ReloadAsync(host, parent.Id), "exec", "ChildInstanceId"));
+        var resumed = (await host.JournalAsync(parent.Id)).Single(e => e.ActivityId == "exec" && e.EventName == JournalEvents.Resumed);
+        Assert.Equal($"child:{child.Id}", resumed.Actor);
+    }
+
+    [Fact]
+    public async Task ExecuteWorkflow_Waiting_WaitsForAChildThatIsItselfWaiting()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(Child("slow-greeter", "00:30:00"), Ct);
+
+        var parent = await host.RunAsync(Parent("slow-caller", "slow-greeter", "true"), cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+
+        AssertSuspended(await ReloadAsync(host, parent.Id));
+        Assert.Empty(host.Output.Lines);
+        await host.AdvanceAsync(TimeSpan.FromMinutes(30), Ct);
+        AssertFinished(await ReloadAsync(host, parent.Id));
+        Assert.Equal(["child got Ada", "parent: {\"Greeting\":\"Hello Ada\"}"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task ExecuteWorkflow_FireAndForget_CompletesAtOnceAndTheChildRunsOnItsOwn()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(Child("detached", "00:05:00"), Ct);
+
+        var parent = await host.RunAsync(Parent("fire-and-forget", "detached", "false"), cancellationToken: Ct);
+
+        AssertFinished(parent);
+        Assert.Equal(["parent: null"], host.Output.Lines);
+        var childId = OutputOf(parent, "exec", "ChildInstanceId")!.GetValue<string>();
+        await host.DrainAsync(Ct);
+        var child = await ReloadAsync(host, childId);
+        AssertSuspended(child);
+        Assert.Equal(parent.Id, child.ParentInstanceId);
+        await host.AdvanceAsync(TimeSpan.FromMinutes(5), Ct);
+        AssertFinished(await ReloadAsync(host, childId));
+        Assert.Equal(["parent: null", "child got Ada"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task ExecuteWorkflow_ChildFaulted_TheParentGetsAnIncidentOnceTheChildEndsFaulted()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(Definition("breaks", Activity("Elsa.Fault", "boom", $"\"message\": {Lit("replica is gone")}")), Ct);
+
+        var parent = await host.RunAsync(Parent("caller-of-broken", "breaks", "true"), cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+
+        var children = await host.Instances.ListAsync(new InstanceQuery(ParentInstanceId: parent.Id), Ct);
+        var childId = Assert.Single(children.Items).Id;
+        var childIncident = AssertFaultedWithIncident(await ReloadAsync(host, childId));
+        AssertSuspended(await ReloadAsync(host, parent.Id));
+
+        await host.Runtime.ResolveIncidentAsync(childId, childIncident.Id, IncidentResolution.Fail, "operator", null, Ct);
+        await host.DrainAsync(Ct);
+
+        var child = await ReloadAsync(host, childId);
+        Assert.Equal(WorkflowStatus.Finished, child.Status);
+        Assert.Equal(WorkflowSubStatus.Faulted, child.SubStatus);
+        var incident = AssertFaultedWithIncident(await ReloadAsync(host, parent.Id));
+        Assert.Equal("exec", incident.ActivityId);
+        Assert.Contains(childId, incident.Message, StringComparison.Ordinal);
+        Assert.Contains("replica is gone", incident.Message, StringComparison.Ordinal);
+        Assert.Empty(host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task ExecuteWorkflow_UnknownWorkflow_RaisesAnIncidentNamingIt()
+    {
+        await using var host = CreateHost();
+
+        var parent = await host.RunAsync(Parent("caller-of-nothing", "does-not-exist", "true"), cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+
+        var incident = AssertFaultedWithIncident(await ReloadAsync(host, parent.Id));
+        Assert.Equal("exec", incident.ActivityId);
+        Assert.Contains("does-not-exist", incident.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A reusable workflow: "Check Replica" with input Host, output Lag, outcomes Healthy/Lagging.</summary>
+    private const string CheckReplica = """
+        {
+          "definitionId": "check-replica",
+          "name": "Check Replica",
+          "description": "Checks replication lag of one host.",
+          "version": 1,
+          "variables": [],
+          "inputs": [
+            { "type": "String", "name": "Host", "displayName": "Host", "description": "The replica", "category": "", "uiHint": "singleline", "isArray": false },
+            { "type": "Int32", "name": "MaxLag", "displayName": "Max lag", "description": "", "category": "", "uiHint": "singleline", "isArray": false }
+          ],
+          "outputs": [ { "type": "Int32", "name": "Lag", "displayName": "Lag", "description": "", "category": "", "isArray": false } ],
+          "outcomes": [ "Healthy", "Lagging" ],
+          "customProperties": {},
+          "options": { "usableAsActivity": true, "autoUpdateConsumingWorkflows": true, "activityCategory": "DR checks" },
+          "root": {
+            "type": "Elsa.Flowchart", "version": 1, "id": "checkFlow",
+            "activities": [
+              { "type": "Elsa.Start", "version": 1, "id": "checkStart" },
+              { "type": "Elsa.WriteLine", "version": 1, "id": "checking",
+                "text": { "typeName": "String", "expression": { "type": "JavaScript", "value": "'checking ' + getInput('Host')" } } },
+              { "type": "Elsa.SetOutput", "version": 1, "id": "setLag",
+                "outputName": { "typeName": "String", "expression": { "type": "Literal", "value": "Lag" } },
+                "outputValue": { "typeName": "Object", "expression": { "type": "JavaScript", "value": "getInput('Host') === 'db2' ? 120 : 3" } } },
+              { "type": "Elsa.FlowDecision", "version": 1, "id": "lagOk",
+                "condition": { "typeName": "Boolean", "expression": { "type": "JavaScript", "value": "(getInput('Host') === 'db2' ? 120 : 3) <= getInput('MaxLag')" } } },
+              { "type": "Elsa.Complete", "version": 1, "id": "healthy",
+                "outcomes": { "typeName": "String[]", "expression": { "type": "Object", "value": "[\"Healthy\"]" } } },
+              { "type": "Elsa.Complete", "version": 1, "id": "lagging",
+                "outcomes": { "typeName": "String[]", "expression": { "type": "Object", "value": "[\"Lagging\"]" } } }
+            ],
+            "connections": [
+              { "source": { "activity": "checkStart", "port": "Done" }, "target": { "activity": "checking", "port": "In" } },
+              { "source": { "activity": "checking", "port": "Done" }, "target": { "activity": "setLag", "port": "In" } },
+              { "source": { "activity": "setLag", "port": "Done" }, "target": { "activity": "lagOk", "port": "In" } },
+              { "source": { "activity": "lagOk", "port": "True" }, "target": { "activity": "healthy", "port": "In" } },
+              { "source": { "activity": "lagOk", "port": "False" }, "target": { "activity": "lagging", "port": "In" } }
+            ]
+          }
+        }
+        """;
+
+    /// <summary>A parent using "Check Replica" as the activity type <c>CheckReplica</c>, as the Studio writes it.</summary>
+    private static string Failover(string host) => $$"""
+        {
+          "definitionId": "failover-{{host}}",
+          "name": "Failover",
+          "variables": [ { "id": "v-host", "name": "Target", "typeName": "String", "isArray": false, "value": "{{host}}", "storageDriverTypeName": null } ],
+          "inputs": [], "outputs": [], "outcomes": [], "customProperties": {},
+          "options": { "autoUpdateConsumingWorkflows": false },
+          "root": {
+            "type": "Elsa.Flowchart", "version": 1, "id": "failFlow",
+            "activities": [
+              { "type": "Elsa.Start", "version": 1, "id": "start" },
+              { "type": "CheckReplica", "version": 1, "id": "check", "name": "CheckReplica1",
+                "workflowDefinitionId": "check-replica", "latestAvailablePublishedVersion": 1,
+                "metadata": { "designer": { "position": { "x": 200, "y": 40 } } },
+                "host": { "typeName": "String", "expression": { "type": "Variable", "value": "Target" } },
+                "maxLag": { "typeName": "Int32", "expression": { "type": "Literal", "value": "10" } } },
+              { "type": "Elsa.WriteLine", "version": 1, "id": "promote",
+                "text": { "typeName": "String", "expression": { "type": "JavaScript", "value": "'promote ' + getVariable('Target') + ' (lag ' + getOutputFrom('check').Lag + ')'" } } },
+              { "type": "Elsa.WriteLine", "version": 1, "id": "skip",
+                "text": { "typeName": "String", "expression": { "type": "JavaScript", "value": "'skip ' + getVariable('Target') + ' (lag ' + getOutputFrom('CheckReplica1').Lag + ')'" } } }
+            ],
+            "connections": [
+              { "source": { "activity": "start", "port": "Done" }, "target": { "activity": "check", "port": "In" } },
+              { "source": { "activity": "check", "port": "Healthy" }, "target": { "activity": "promote", "port": "In" } },
+              { "source": { "activity": "check", "port": "Lagging" }, "target": { "activity": "skip", "port": "In" } }
+            ]
+          }
+        }
+        """;
+
+    [Theory]
+    [InlineData("db1", "promote db1 (lag 3)")]
+    [InlineData("db2", "skip db2 (lag 120)")]
+    public async Task UsableAsActivity_RunsAsAnActivityTypeWithMappedInputsAndItsCompleteOutcomes(string target, string expected)
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(CheckReplica, Ct);
+
+        var descriptor = host.Registry.Find("CheckReplica");
+        Assert.NotNull(descriptor);
+        Assert.Equal("DR checks", descriptor.Category);
+        Assert.Equal(["Host", "MaxLag"], descriptor.Inputs.Select(i => i.Name));
+
+        var parent = await host.RunAsync(Failover(target), cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+
+        AssertFinished(await ReloadAsync(host, parent.Id));
+        Assert.Equal([$"checking {target}", expected], host.Output.Lines);
+        var child = Assert.Single((await host.Instances.ListAsync(new InstanceQuery(ParentInstanceId: parent.Id), Ct)).Items);
+        Assert.Equal("check-replica", child.DefinitionId);
+        var childState = await ReloadAsync(host, child.Id);
+        AssertJson(Str(target), childState.Input["Host"]);
+        AssertJson("10", childState.Input["MaxLag"]);
+    }
+
+    [Fact]
+    public async Task UsableAsActivity_IsKnownAfterRestart()
+    {
+        await using (var before = CreateHost())
+            await before.PublishAsync(CheckReplica, Ct);
+
+        await using var after = CreateHost();
+        await after.Definitions.RegisterWorkflowActivitiesAsync(Ct);
+        var parent = await after.RunAsync(Failover("db1"), cancellationToken: Ct);
+        await after.DrainAsync(Ct);
+
+        AssertFinished(await ReloadAsync(after, parent.Id));
+        Assert.Equal(["checking db1", "promote db1 (lag 3)"], after.Output.Lines);
+    }
+
+    [Fact]
+    public async Task UsableAsActivity_Retracted_IsNoLongerAnActivityType()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(CheckReplica, Ct);
+        Assert.NotNull(host.Registry.Find("CheckReplica"));
+
+        await host.Definitions.RetractAsync("check-replica", Ct);
+
+        Assert.Null(host.Registry.Find("CheckReplica"));
+        var error = await Assert.ThrowsAsync<Core.WorkflowDefinitionException>(() => host.PublishAsync(Failover("db1"), Ct));
+        Assert.Equal("check", error.ActivityId);
+    }
+
+    [Fact]
+    public async Task ExecuteWorkflow_ChildWaitingAcrossARestart_ResumesTheParentWhenItFinishes()
+    {
+        string parentId;
+        DateTimeOffset stoppedAt;
+        await using (var before = CreateHost())
+        {
+            await before.PublishAsync(Child("restart-greeter", "00:20:00"), Ct);
+            var parent = await before.RunAsync(Parent("restart-caller", "restart-greeter", "true"), cancellationToken: Ct);
+            await before.DrainAsync(Ct);
+            parentId = parent.Id;
+            stoppedAt = before.Clock.GetUtcNow();
+        }
+
+        await using var after = CreateHost(stoppedAt.AddMinutes(21));
+        await after.DrainAsync(Ct);
+
+        AssertFinished(await ReloadAsync(after, parentId));
+        Assert.Equal(["child got Ada", "parent: {\"Greeting\":\"Hello Ada\"}"], after.Output.Lines);
+    }
+}

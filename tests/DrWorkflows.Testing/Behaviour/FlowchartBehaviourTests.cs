@@ -1,0 +1,417 @@
+using DrWorkflows.Core.Execution;
+using Xunit;
+using static DrWorkflows.Testing.Behaviour.ElsaJson;
+
+namespace DrWorkflows.Testing.Behaviour;
+
+/// <summary>
+/// Elsa's flowchart and its flow activities: connections between outcome ports, Start, FlowDecision, FlowFork,
+/// FlowJoin (WaitAll/WaitAny), FlowSwitch (MatchFirst/MatchAny/Default), FlowNode, End, Complete, Finish, Fault.
+/// </summary>
+public abstract class FlowchartBehaviourTests : BehaviourTestBase
+{
+    [Fact]
+    public async Task Flowchart_RunsActivitiesAlongTheirConnections()
+    {
+        await using var host = CreateHost();
+        var json = Definition("chain", Flowchart("flow1",
+            [Start(), WriteLine("a", "one"), WriteLine("b", "two"), WriteLine("c", "three"), WriteLine("orphan", "never")],
+            [Connect("start", "a"), Connect("a", "b"), Connect("b", "c")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["one", "two", "three"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task Flowchart_ConnectionWithoutPorts_UsesDoneAndIn()
+    {
+        await using var host = CreateHost();
+        var json = Definition("default-ports", Flowchart("flow1",
+            [Start(), WriteLine("a", "reached")],
+            ["""{ "source": { "activity": "start" }, "target": { "activity": "a" } }"""]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["reached"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task Flowchart_WithoutStartActivity_BeginsWithTheActivityThatHasNoInboundConnection()
+    {
+        await using var host = CreateHost();
+        var json = Definition("no-start", Flowchart("flow1",
+            [WriteLine("second", "2"), WriteLine("first", "1")],
+            [Connect("first", "second")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["1", "2"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task Flowchart_BackEdge_LoopsUntilTheDecisionLeavesTheLoop()
+    {
+        await using var host = CreateHost();
+        var json = Definition("flow-loop", Flowchart("flow1",
+            [
+                Start(),
+                SetVariable("inc", "v-count", "Count", Js("getVariable('Count') + 1")),
+                WriteLineJs("say", "'pass ' + Count"),
+                Activity("Elsa.FlowDecision", "more", $"\"condition\": {Js("Count < 3", "Boolean")}"),
+                WriteLine("done", "left the loop"),
+            ],
+            [Connect("start", "inc"), Connect("inc", "say"), Connect("say", "more"), Connect("more", "inc", "True"), Connect("more", "done", "False")]),
+            variables: [Variable("v-count", "Count", "Int32", "0")]);
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["pass 1", "pass 2", "pass 3", "left the loop"], host.Output.Lines);
+        AssertJson("3", state.Variables["v-count"]);
+    }
+
+    [Theory]
+    [InlineData("7", "big")]
+    [InlineData("2", "small")]
+    public async Task FlowDecision_TakesTheTrueOrFalsePort(string count, string expected)
+    {
+        await using var host = CreateHost();
+        var json = Definition("decision", Flowchart("flow1",
+            [
+                Start(),
+                Activity("Elsa.FlowDecision", "decide", $"\"condition\": {Js("getVariable('Count') > 5", "Boolean")}"),
+                WriteLine("yes", "big"),
+                WriteLine("no", "small"),
+            ],
+            [Connect("start", "decide"), Connect("decide", "yes", "True"), Connect("decide", "no", "False")]),
+            variables: [Variable("v1", "Count", "Int32", count)]);
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal([expected], host.Output.Lines);
+        var journal = await host.JournalAsync(state.Id);
+        Assert.Contains(journal, e => e.ActivityId == "decide" && e.EventName == JournalEvents.Completed && e.Outcomes!.SequenceEqual([expected == "big" ? "True" : "False"]));
+    }
+
+    [Fact]
+    public async Task FlowFork_StartsEveryListedBranchAndNoOther()
+    {
+        await using var host = CreateHost();
+        var json = Definition("fork", Flowchart("flow1",
+            [
+                Start(),
+                Activity("Elsa.FlowFork", "fork", $"\"branches\": {Lit("Left,Right", "String[]")}"),
+                WriteLine("left", "left"),
+                WriteLine("right", "right"),
+                WriteLine("other", "other"),
+            ],
+            [Connect("start", "fork"), Connect("fork", "left", "Left"), Connect("fork", "right", "Right"), Connect("fork", "other", "Other")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["left", "right"], host.Output.Lines);
+    }
+
+    /// <summary>A fork whose slow branch waits a minute (and has started waiting when the fast one arrives) before both meet in a join.</summary>
+    private static string ForkJoin(string definitionId, string joinMode) => $$"""
+        {
+          "definitionId": "{{definitionId}}",
+          "name": "Fork and join",
+          "variables": [], "inputs": [], "outputs": [], "outcomes": [], "customProperties": {},
+          "options": { "autoUpdateConsumingWorkflows": false },
+          "root": {
+            "type": "Elsa.Flowchart", "version": 1, "id": "flow1", "nodeId": "Workflow1:flow1",
+            "metadata": {}, "customProperties": {},
+            "activities": [
+              { "type": "Elsa.Start", "version": 1, "id": "start", "nodeId": "Workflow1:flow1:start",
+                "metadata": { "designer": { "position": { "x": 0, "y": 0 } } } },
+              { "type": "Elsa.FlowFork", "version": 1, "id": "fork", "nodeId": "Workflow1:flow1:fork",
+                "branches": { "typeName": "String[]", "expression": { "type": "Object", "value": "[\"Fast\",\"Slow\"]" } } },
+              { "type": "Elsa.WriteLine", "version": 1, "id": "fast", "nodeId": "Workflow1:flow1:fast",
+                "text": { "typeName": "String", "expression": { "type": "Literal", "value": "fast branch" } } },
+              { "type": "Elsa.FlowNode", "version": 1, "id": "relay", "nodeId": "Workflow1:flow1:relay" },
+              { "type": "Elsa.Delay", "version": 1, "id": "wait", "nodeId": "Workflow1:flow1:wait",
+                "timeSpan": { "typeName": "TimeSpan", "expression": { "type": "Literal", "value": "00:01:00" } } },
+              { "type": "Elsa.WriteLine", "version": 1, "id": "slow", "nodeId": "Workflow1:flow1:slow",
+                "text": { "typeName": "String", "expression": { "type": "Literal", "value": "slow branch" } } },
+              { "type": "Elsa.FlowJoin", "version": 1, "id": "join", "nodeId": "Workflow1:flow1:join",
+                "mode": { "typeName": "FlowJoinMode", "expression": { "type": "Literal", "value": "{{joinMode}}" } } },
+              { "type": "Elsa.WriteLine", "version": 1, "id": "after", "nodeId": "Workflow1:flow1:after",
+                "text": { "typeName": "String", "expression": { "type": "Literal", "value": "joined" } } }
+            ],
+            "connections": [
+              { "source": { "activity": "start", "port": "Done" }, "target": { "activity": "fork", "port": "In" }, "vertices": [] },
+              { "source": { "activity": "fork", "port": "Fast" }, "target": { "activity": "fast", "port": "In" }, "vertices": [] },
+              { "source": { "activity": "fork", "port": "Slow" }, "target": { "activity": "wait", "port": "In" }, "vertices": [] },
+              { "source": { "activity": "wait", "port": "Done" }, "target": { "activity": "slow", "port": "In" }, "vertices": [] },
+              { "source": { "activity": "fast", "port": "Done" }, "target": { "activity": "relay", "port": "In" }, "vertices": [] },
+              { "source": { "activity": "relay", "port": "Done" }, "target": { "activity": "join", "port": "In" }, "vertices": [] },
+              { "source": { "activity": "slow", "port": "Done" }, "target": { "activity": "join", "port": "In" }, "vertices": [] },
+              { "source": { "activity": "join", "port": "Done" }, "target": { "activity": "after", "port": "In" }, "vertices": [] }
+            ]
+          }
+        }
+        """;
+
+    [Fact]
+    public async Task FlowJoin_WaitAll_ContinuesOnlyWhenEveryBranchArrived()
+    {
+        await using var host = CreateHost();
+
+        var state = await host.RunAsync(ForkJoin("join-all", "WaitAll"), cancellationToken: Ct);
+
+        AssertSuspended(state);
+        Assert.Equal(["fast branch"], host.Output.Lines);
+        await host.AdvanceAsync(TimeSpan.FromMinutes(1), Ct);
+        AssertFinished(await ReloadAsync(host, state.Id));
+        Assert.Equal(["fast branch", "slow branch", "joined"], host.Output.Lines);
+        var journal = await host.JournalAsync(state.Id);
+        Assert.Single(journal, e => e.ActivityId == "join" && e.EventName == JournalEvents.Completed);
+    }
+
+    [Fact]
+    public async Task FlowJoin_WaitAny_ContinuesWithTheFirstBranchAndCancelsTheOthers()
+    {
+        await using var host = CreateHost();
+
+        var state = await host.RunAsync(ForkJoin("join-any", "WaitAny"), cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["fast branch", "joined"], host.Output.Lines);
+        Assert.Empty(state.Bookmarks);
+        Assert.Empty(await BookmarksAsync(host, state.Id));
+        var journal = await host.JournalAsync(state.Id);
+        Assert.Contains(journal, e => e.ActivityId == "wait" && e.EventName == JournalEvents.Cancelled);
+        await host.AdvanceAsync(TimeSpan.FromMinutes(5), Ct);
+        Assert.Equal(["fast branch", "joined"], host.Output.Lines);
+    }
+
+    private static string FlowSwitchDefinition(string definitionId, string mode, int value) => Definition(definitionId, Flowchart("flow1",
+        [
+            Start(),
+            Activity("Elsa.FlowSwitch", "switch", $$"""
+                "mode": {{Lit(mode, "SwitchMode")}},
+                "cases": [
+                  { "label": "Small", "condition": { "type": "JavaScript", "value": "getVariable('Size') < 10" } },
+                  { "label": "Medium", "condition": { "type": "JavaScript", "value": "getVariable('Size') < 100" } },
+                  { "label": "Odd", "condition": { "type": "JavaScript", "value": "getVariable('Size') % 2 === 1" } }
+                ]
+                """),
+            WriteLine("small", "small"),
+            WriteLine("medium", "medium"),
+            WriteLine("odd", "odd"),
+            WriteLine("default", "default"),
+        ],
+        [Connect("start", "switch"), Connect("switch", "small", "Small"), Connect("switch", "medium", "Medium"), Connect("switch", "odd", "Odd"), Connect("switch", "default", "Default")]),
+        variables: [Variable("v-size", "Size", "Int32", value.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+
+    [Fact]
+    public async Task FlowSwitch_MatchFirst_TakesOnlyTheFirstMatchingCase()
+    {
+        await using var host = CreateHost();
+
+        var state = await host.RunAsync(FlowSwitchDefinition("switch-first", "MatchFirst", 5), cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["small"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task FlowSwitch_MatchAny_TakesEveryMatchingCase()
+    {
+        await using var host = CreateHost();
+
+        var state = await host.RunAsync(FlowSwitchDefinition("switch-any", "MatchAny", 5), cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["small", "medium", "odd"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task FlowSwitch_NoMatchingCase_TakesTheDefaultPort()
+    {
+        await using var host = CreateHost();
+
+        var state = await host.RunAsync(FlowSwitchDefinition("switch-default", "MatchAny", 1000), cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["default"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task FlowSwitch_WithoutMode_MatchesTheFirstCaseOnly()
+    {
+        await using var host = CreateHost();
+        var json = Definition("switch-no-mode", Flowchart("flow1",
+            [
+                Start(),
+                Activity("Elsa.FlowSwitch", "switch", """
+                    "cases": [
+                      { "label": "A", "condition": { "type": "JavaScript", "value": "true" } },
+                      { "label": "B", "condition": { "type": "Literal", "value": "true" } }
+                    ]
+                    """),
+                WriteLine("a", "a"),
+                WriteLine("b", "b"),
+            ],
+            [Connect("start", "switch"), Connect("switch", "a", "A"), Connect("switch", "b", "B")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["a"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task FlowNode_PassesControlOn()
+    {
+        await using var host = CreateHost();
+        var json = Definition("flow-node", Flowchart("flow1",
+            [Start(), WriteLine("before", "before"), Activity("Elsa.FlowNode", "node"), WriteLine("after", "after")],
+            [Connect("start", "before"), Connect("before", "node"), Connect("node", "after")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["before", "after"], host.Output.Lines);
+        Assert.Contains(await host.JournalAsync(state.Id), e => e.ActivityId == "node" && e.EventName == JournalEvents.Completed);
+    }
+
+    [Fact]
+    public async Task End_CompletesTheFlowchartAndCancelsItsOtherBranches()
+    {
+        await using var host = CreateHost();
+        var json = Definition("end", Flowchart("flow1",
+            [
+                Start(),
+                Activity("Elsa.FlowFork", "fork", $"\"branches\": {Lit("Quick,Slow", "String[]")}"),
+                WriteLine("quick", "quick"),
+                Activity("Elsa.End", "end"),
+                Delay("wait", "01:00:00"),
+                WriteLine("late", "too late"),
+            ],
+            [Connect("start", "fork"), Connect("fork", "quick", "Quick"), Connect("quick", "end"), Connect("fork", "wait", "Slow"), Connect("wait", "late")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Empty(await BookmarksAsync(host, state.Id));
+        await host.AdvanceAsync(TimeSpan.FromHours(2), Ct);
+        Assert.Equal(["quick"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task End_InANestedFlowchart_CompletesOnlyThatFlowchart()
+    {
+        await using var host = CreateHost();
+        var inner = Flowchart("inner",
+            [WriteLine("in1", "inside"), Activity("Elsa.End", "innerEnd"), WriteLine("in2", "never")],
+            [Connect("in1", "innerEnd"), Connect("innerEnd", "in2")]);
+        var json = Definition("nested-end", Flowchart("outer",
+            [Start(), inner, WriteLine("after", "after the inner flowchart")],
+            [Connect("start", "inner"), Connect("inner", "after")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["inside", "after the inner flowchart"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task Complete_InANestedFlowchart_CompletesItWithTheOutcomeThatTheOuterFlowchartFollows()
+    {
+        await using var host = CreateHost();
+        var inner = Flowchart("review",
+            [
+                WriteLine("check", "checking"),
+                Activity("Elsa.Complete", "approve", $"\"outcomes\": {Obj("[\"Approved\"]", "String[]")}"),
+                WriteLine("never", "never"),
+            ],
+            [Connect("check", "approve"), Connect("approve", "never")]);
+        var json = Definition("nested-complete", Flowchart("outer",
+            [Start(), inner, WriteLine("approved", "approved"), WriteLine("rejected", "rejected"), WriteLine("done", "done")],
+            [Connect("start", "review"), Connect("review", "approved", "Approved"), Connect("review", "rejected", "Rejected"), Connect("review", "done")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["checking", "approved"], host.Output.Lines);
+        var journal = await host.JournalAsync(state.Id);
+        Assert.Contains(journal, e => e.ActivityId == "review" && e.EventName == JournalEvents.Completed && e.Outcomes!.SequenceEqual(["Approved"]));
+    }
+
+    [Fact]
+    public async Task Complete_AtTheWorkflowRoot_FinishesTheRun()
+    {
+        await using var host = CreateHost();
+        var json = Definition("root-complete", Flowchart("flow1",
+            [Start(), Activity("Elsa.Complete", "complete", $"\"outcomes\": {Js("['Done']", "String[]")}"), WriteLine("never", "never")],
+            [Connect("start", "complete"), Connect("complete", "never")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Empty(host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task Finish_EndsTheWholeRunAndCancelsWaitingBranches()
+    {
+        await using var host = CreateHost();
+        var inner = Flowchart("inner", [WriteLine("bye", "finishing"), Activity("Elsa.Finish", "finish")], [Connect("bye", "finish")]);
+        var json = Definition("finish", Flowchart("outer",
+            [
+                Start(),
+                Activity("Elsa.FlowFork", "fork", $"\"branches\": {Lit("A,B", "String[]")}"),
+                Delay("wait", "00:10:00"),
+                WriteLine("late", "too late"),
+                inner,
+                WriteLine("after", "after inner"),
+            ],
+            [Connect("start", "fork"), Connect("fork", "wait", "A"), Connect("wait", "late"), Connect("fork", "inner", "B"), Connect("inner", "after")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["finishing"], host.Output.Lines);
+        Assert.Empty(await BookmarksAsync(host, state.Id));
+        await host.AdvanceAsync(TimeSpan.FromHours(1), Ct);
+        Assert.Equal(["finishing"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task Fault_RaisesAnIncidentWithItsMessageAndJournalsTheError()
+    {
+        await using var host = CreateHost();
+        var json = Definition("fault", Flowchart("flow1",
+            [
+                Start(),
+                Activity("Elsa.Fault", "fail", $"\"message\": {Js("'disk ' + 'full on ' + getVariable('Host')", "String")}, \"code\": {Lit("E42")}"),
+                WriteLine("after", "never"),
+            ],
+            [Connect("start", "fail"), Connect("fail", "after")]),
+            variables: [Variable("v-host", "Host", "String", "db1")]);
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        var incident = AssertFaultedWithIncident(state);
+        Assert.Equal("fail", incident.ActivityId);
+        Assert.Equal("Elsa.Fault", incident.ActivityType);
+        Assert.Equal("disk full on db1", incident.Message);
+        Assert.Equal("disk full on db1", state.Fault?.Message);
+        var stored = await ReloadAsync(host, state.Id);
+        Assert.Equal(WorkflowSubStatus.Faulted, stored.SubStatus);
+        Assert.Single(stored.Incidents);
+        var journal = await host.JournalAsync(state.Id);
+        var faulted = Assert.Single(journal, e => e.EventName == JournalEvents.Faulted);
+        Assert.Equal("fail", faulted.ActivityId);
+        Assert.Equal("disk full on db1", faulted.Payload?["error"]?.GetValue<string>());
+        Assert.Empty(host.Output.Lines);
+    }
+}

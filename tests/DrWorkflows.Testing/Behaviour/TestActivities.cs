@@ -1,0 +1,93 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Core;
+using DrWorkflows.Core.Abstractions;
+using DrWorkflows.Core.Execution;
+
+namespace DrWorkflows.Testing.Behaviour;
+
+/// <summary>
+/// Logs in somewhere with a secret password: the password must never appear in the journal, in incidents or in
+/// the run's state. It records the connection it used (with the password in it) as journal data, and when
+/// <see cref="FailWith"/> is set it fails with a message that quotes the password.
+/// </summary>
+[Activity("Tests", "Tests", "Uses a secret password.", SafeToRerun = true)]
+public sealed class SecretLogin : CodeActivity<string>
+{
+    [Input(Description = "The user name.")]
+    public Input<string> User { get; set; } = new(string.Empty);
+
+    [Input(Description = "The password.", IsSecret = true)]
+    public Input<string> Password { get; set; } = new(string.Empty);
+
+    [Input(Description = "When set, the login fails with this message followed by the password.")]
+    public Input<string> FailWith { get; set; } = new(string.Empty);
+
+    protected override ValueTask<string> RunAsync(ActivityExecutionContext context)
+    {
+        var user = context.Get(User);
+        var password = context.Get(Password);
+        context.AddJournalData("connection", $"postgres://{user}:{password}@db:5432/app");
+        var failure = context.Get(FailWith);
+        if (!string.IsNullOrEmpty(failure))
+            throw new ActivityFailureException($"{failure} (user {user}, password {password})");
+        return ValueTask.FromResult($"logged in as {user}");
+    }
+}
+
+/// <summary>Fails on its first <see cref="Failures"/> attempts, then succeeds (for incident retries).</summary>
+[Activity("Tests", "Tests", "Fails on the first attempts, then succeeds.", SafeToRerun = true)]
+public sealed class Flaky : CodeActivity<int>
+{
+    [Input(Description = "How many attempts fail.")]
+    public Input<int> Failures { get; set; } = new(1);
+
+    protected override ValueTask<int> RunAsync(ActivityExecutionContext context)
+    {
+        if (context.Attempt <= context.Get(Failures))
+            throw new ActivityFailureException($"attempt {context.Attempt} failed on purpose");
+        return ValueTask.FromResult(context.Attempt);
+    }
+}
+
+/// <summary>Waits on a bookmark named <c>Tests.Signal</c> until it is resumed; the payload becomes its result.</summary>
+[Activity("Tests", "Tests", "Waits for a signal.", SafeToRerun = true, IsBlocking = true)]
+public sealed class WaitForSignal : Activity
+{
+    public const string BookmarkName = "Tests.Signal";
+
+    [Input(Description = "The bookmark key.")]
+    public Input<string> Signal { get; set; } = new("go");
+
+    [Output(Description = "The payload the bookmark was resumed with.")]
+    public Output<JsonNode?> Result { get; set; } = new();
+
+    public override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        context.CreateBookmark(BookmarkName, key: context.Get(Signal));
+        return ValueTask.CompletedTask;
+    }
+
+    public override ValueTask ResumeAsync(ActivityExecutionContext context, BookmarkResumption resumption)
+    {
+        context.Set(Result, resumption.Payload);
+        return context.CompleteAsync();
+    }
+}
+
+/// <summary>Produces two outputs: <c>Result</c> (42) and <c>Message</c> (for getOutputFrom with an output name).</summary>
+[Activity("Tests", "Tests", "Produces a result and a named output.", SafeToRerun = true)]
+public sealed class TwoOutputs : CodeActivity
+{
+    [Output(Description = "The answer.")]
+    public Output<int> Result { get; set; } = new();
+
+    [Output(Description = "A message.")]
+    public Output<string> Message { get; set; } = new();
+
+    protected override ValueTask RunAsync(ActivityExecutionContext context)
+    {
+        context.Set(Result, 42);
+        context.Set(Message, "forty-two");
+        return ValueTask.CompletedTask;
+    }
+}
