@@ -1,4 +1,5 @@
 using DrWorkflows.Activities.Dns;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,13 +9,17 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class Route53ServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers Route 53 as the <see cref="IDnsProvider"/>. Options are validated when the host starts.
-    /// Bind them from configuration with e.g. <c>services.AddRoute53(o =&gt; configuration.GetSection("Route53").Bind(o))</c>.
+    /// Registers Route 53 as the <see cref="IDnsProvider"/>. Options come from the configuration section
+    /// <c>Route53</c> when an <see cref="IConfiguration"/> is registered (environment <c>Route53__SecretAccessKey</c>…),
+    /// then from <paramref name="configure"/>; they are validated when the host starts.
     /// </summary>
-    public static IServiceCollection AddRoute53(this IServiceCollection services, Action<Route53Options> configure)
+    public static IServiceCollection AddRoute53(this IServiceCollection services, Action<Route53Options>? configure = null)
     {
-        ArgumentNullException.ThrowIfNull(configure);
-        services.AddOptions<Route53Options>().Configure(configure).ValidateOnStart();
+        var options = services.AddOptions<Route53Options>()
+            .Configure<IServiceProvider>((o, sp) => sp.GetService<IConfiguration>()?.GetSection(Route53Options.SectionName).Bind(o));
+        if (configure is not null)
+            options.Configure(configure);
+        options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Route53Options>, Route53OptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IDnsProvider>(sp =>

@@ -1,0 +1,44 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Core.Abstractions;
+using DrWorkflows.Core.Execution;
+
+namespace DrWorkflows.Activities.Notifications;
+
+// SafeToRerun: a repeat after a crash can at worst post the same update twice in the incident thread;
+// holding recovery for an operator's decision would cost more than a duplicate message.
+[Activity("DrWorkflows", "Notifications", "Posts a Slack message (text and optional Block Kit blocks), optionally as a reply in an incident thread.", SafeToRerun = true, Outcomes = [Outcomes.Done, FailedOutcome])]
+public sealed class SendSlackMessage : NotificationActivity
+{
+    [Input(Description = "Channel id (C0123456789) or #name; default Notifications:Slack:DefaultChannel.")]
+    public Input<string>? Channel { get; set; }
+
+    [Input(Description = "Message text (Slack mrkdwn) with {{name}} placeholders; also the fallback text of the blocks.", UIHint = InputUIHints.MultiLine, Required = true)]
+    public Input<string>? Text { get; set; }
+
+    [Input(Description = "Block Kit blocks (a JSON array), optional.", UIHint = InputUIHints.JsonEditor)]
+    public Input<JsonArray>? Blocks { get; set; }
+
+    [Input(Description = "ts of the incident thread's first message: the message is posted as a reply in that thread. Empty to start a new thread.")]
+    public Input<string>? ThreadTs { get; set; }
+
+    [Output(Description = "ts of the posted message.")]
+    public Output<string>? MessageTs { get; set; }
+
+    [Output(Description = "ts of the thread: the given ThreadTs, or this message's ts when it started the thread. Store it in a variable and pass it to later updates.")]
+    public Output<string>? ThreadRootTs { get; set; }
+
+    [Output(Description = "The channel id Slack answered with (needed by UpdateSlackMessage).")]
+    public Output<string>? ChannelId { get; set; }
+
+    protected override async ValueTask SendAsync(ActivityExecutionContext context)
+    {
+        var slack = context.GetRequiredService<ISlackClient>();
+        var text = Render(context, Text, TemplateEscaping.Slack);
+        var thread = context.Get(ThreadTs);
+        var message = await slack.PostMessageAsync(context.Get(Channel) ?? string.Empty, text, context.Get(Blocks), string.IsNullOrWhiteSpace(thread) ? null : thread, context.CancellationToken);
+        context.AddJournalData("slack", new JsonObject { ["channel"] = message.Channel, ["ts"] = message.Ts, ["threadTs"] = message.ThreadRootTs });
+        context.Set(MessageTs, message.Ts);
+        context.Set(ThreadRootTs, message.ThreadRootTs);
+        context.Set(ChannelId, message.Channel);
+    }
+}

@@ -1,0 +1,154 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Core.Abstractions;
+using DrWorkflows.Core.Execution;
+
+namespace DrWorkflows.Activities.Notifications;
+
+/// <summary>Inputs shared by the status page activities that change components.</summary>
+public abstract class StatusPageActivity : NotificationActivity
+{
+    [Input(Description = "Statuspage component ids affected (one per line or comma-separated).", Category = "Components")]
+    public Input<List<string>>? ComponentIds { get; set; }
+
+    [Input(Description = "Whether Statuspage notifies its subscribers of this change.", DefaultValue = true)]
+    public Input<bool>? DeliverNotifications { get; set; }
+
+    private protected Dictionary<string, string> Components(ActivityExecutionContext context, string status) =>
+        (context.Get(ComponentIds) ?? []).Where(id => !string.IsNullOrWhiteSpace(id)).Distinct().ToDictionary(id => id.Trim(), _ => status);
+
+    private protected static void Journal(ActivityExecutionContext context, StatusPageIncident incident, string action) =>
+        context.AddJournalData("statusPage", new JsonObject
+        {
+            ["incidentId"] = incident.Id,
+            ["status"] = incident.Status,
+            ["action"] = action,
+            ["shortlink"] = incident.Shortlink,
+        });
+}
+
+// SafeToRerun: a repeat finds the open incident of the same name this run created and adopts it instead
+// of publishing a second one.
+[Activity("DrWorkflows", "Notifications", "Opens an incident on the Atlassian Statuspage and returns its id, so later steps update the same incident.", SafeToRerun = true, Outcomes = [Outcomes.Done, FailedOutcome])]
+public sealed class CreateStatusPageIncident : StatusPageActivity
+{
+    [Input(Description = "Incident name with {{name}} placeholders, e.g. 'Database Restoration in Progress'.", Required = true)]
+    public Input<string>? IncidentName { get; set; }
+
+    [Input(Description = "Incident status.", Options = ["investigating", "identified", "monitoring", "resolved"], DefaultValue = "investigating")]
+    public Input<string>? Status { get; set; }
+
+    [Input(Description = "Impact shown on the page; derived from the components when empty.", Options = ["", "none", "minor", "major", "critical"])]
+    public Input<string>? Impact { get; set; }
+
+    [Input(Description = "Message shown to customers, with {{name}} placeholders.", UIHint = InputUIHints.MultiLine)]
+    public Input<string>? Body { get; set; }
+
+    [Input(Description = "Status given to the affected components.", Options = ["degraded_performance", "partial_outage", "major_outage", "under_maintenance"], DefaultValue = "major_outage", Category = "Components")]
+    public Input<string>? ComponentStatus { get; set; }
+
+    [Output(Description = "The incident id: store it in a variable for the update and resolve steps.")]
+    public Output<string>? IncidentId { get; set; }
+
+    [Output(Description = "Public short link of the incident.")]
+    public Output<string?>? Shortlink { get; set; }
+
+    protected override async ValueTask SendAsync(ActivityExecutionContext context)
+    {
+        var page = context.GetRequiredService<IStatusPageClient>();
+        var incident = await page.CreateIncidentAsync(
+            new NewStatusPageIncident
+            {
+                Name = Render(context, IncidentName),
+                Status = context.Get(Status) ?? StatusPageValues.Investigating,
+                Impact = context.Get(Impact),
+                Body = Render(context, Body),
+                Components = Components(context, context.Get(ComponentStatus) ?? "major_outage"),
+                DeliverNotifications = context.Get(DeliverNotifications, true),
+                AdoptOpenIncidentSince = context.Workflow.State.CreatedAt,
+            },
+            context.CancellationToken);
+        Journal(context, incident, incident.Adopted ? "adopted" : "created");
+        context.Set(IncidentId, incident.Id);
+        context.Set(Shortlink, incident.Shortlink);
+    }
+}
+
+// SafeToRerun: a PATCH of the same status and message; a repeat at worst shows the same update twice.
+[Activity("DrWorkflows", "Notifications", "Posts an update (status and message) to a status page incident opened earlier.", SafeToRerun = true, Outcomes = [Outcomes.Done, FailedOutcome])]
+public sealed class UpdateStatusPageIncident : StatusPageActivity
+{
+    [Input(Description = "The incident id CreateStatusPageIncident returned.", Required = true)]
+    public Input<string>? IncidentId { get; set; }
+
+    [Input(Description = "New incident status; empty keeps the current one.", Options = ["", "investigating", "identified", "monitoring", "resolved"])]
+    public Input<string>? Status { get; set; }
+
+    [Input(Description = "Update message with {{name}} placeholders.", UIHint = InputUIHints.MultiLine, Required = true)]
+    public Input<string>? Body { get; set; }
+
+    [Input(Description = "New status of the listed components.", Options = ["operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"], DefaultValue = "major_outage", Category = "Components")]
+    public Input<string>? ComponentStatus { get; set; }
+
+    protected override async ValueTask SendAsync(ActivityExecutionContext context)
+    {
+        var page = context.GetRequiredService<IStatusPageClient>();
+        var incident = await page.UpdateIncidentAsync(
+            context.Get(IncidentId) ?? string.Empty,
+            new StatusPageIncidentUpdate
+            {
+                Status = context.Get(Status),
+                Body = Render(context, Body),
+                Components = Components(context, context.Get(ComponentStatus) ?? "major_outage"),
+                DeliverNotifications = context.Get(DeliverNotifications, true),
+            },
+            context.CancellationToken);
+        Journal(context, incident, "updated");
+    }
+}
+
+// SafeToRerun: resolving a resolved incident again changes nothing.
+[Activity("DrWorkflows", "Notifications", "Resolves a status page incident and sets its components back to operational.", SafeToRerun = true, Outcomes = [Outcomes.Done, FailedOutcome])]
+public sealed class ResolveStatusPageIncident : StatusPageActivity
+{
+    [Input(Description = "The incident id CreateStatusPageIncident returned.", Required = true)]
+    public Input<string>? IncidentId { get; set; }
+
+    [Input(Description = "Closing message with {{name}} placeholders.", UIHint = InputUIHints.MultiLine, DefaultValue = "This incident has been resolved.")]
+    public Input<string>? Body { get; set; }
+
+    protected override async ValueTask SendAsync(ActivityExecutionContext context)
+    {
+        var page = context.GetRequiredService<IStatusPageClient>();
+        var incident = await page.UpdateIncidentAsync(
+            context.Get(IncidentId) ?? string.Empty,
+            new StatusPageIncidentUpdate
+            {
+                Status = StatusPageValues.Resolved,
+                Body = Render(context, Body, fallback: "This incident has been resolved."),
+                Components = Components(context, StatusPageValues.Operational),
+                DeliverNotifications = context.Get(DeliverNotifications, true),
+            },
+            context.CancellationToken);
+        Journal(context, incident, "resolved");
+    }
+}
+
+// SafeToRerun: setting a component to a status is idempotent.
+[Activity("DrWorkflows", "Notifications", "Sets the status of one status page component (e.g. major_outage, back to operational).", SafeToRerun = true, Outcomes = [Outcomes.Done, FailedOutcome])]
+public sealed class SetStatusPageComponentStatus : NotificationActivity
+{
+    [Input(Description = "Statuspage component id.", Required = true)]
+    public Input<string>? ComponentId { get; set; }
+
+    [Input(Description = "Component status.", Options = ["operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"], Required = true)]
+    public Input<string>? Status { get; set; }
+
+    protected override async ValueTask SendAsync(ActivityExecutionContext context)
+    {
+        var page = context.GetRequiredService<IStatusPageClient>();
+        var component = context.Get(ComponentId) ?? string.Empty;
+        var status = context.Get(Status) ?? string.Empty;
+        await page.SetComponentStatusAsync(component, status, context.CancellationToken);
+        context.AddJournalData("statusPage", new JsonObject { ["componentId"] = component, ["status"] = status });
+    }
+}
