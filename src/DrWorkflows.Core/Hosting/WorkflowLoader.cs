@@ -31,35 +31,61 @@ public sealed partial class WorkflowLoader(
     public async Task<int> LoadAsync(CancellationToken cancellationToken)
     {
         errors.Clear();
-        var loaded = 0;
-        foreach (var (source, build) in Discover())
-        {
-            try
-            {
-                var document = build();
-                var origin = source;
-                var current = await definitions.FindAsync(document.DefinitionId, VersionOptions.LatestVersion, cancellationToken);
-                if (current is not null && current.Origin != origin && !current.IsReadonly)
-                {
-                    throw new WorkflowDefinitionException($"definition id '{document.DefinitionId}' is already used by a definition edited in the Studio; give the file another definitionId.");
-                }
 
-                if (current is not null && current.IsPublished && SameContent(current.Json, document))
-                    continue;
-                await definitions.SaveAsync(document, publish: true, origin, isReadonly: true, cancellationToken);
-                loaded++;
-                Log.Loaded(logger, document.DefinitionId, source);
+        // Workflows used as activities must be known before the definitions that use them are read.
+        await definitions.RegisterWorkflowActivitiesAsync(cancellationToken);
+        var loaded = 0;
+        var pending = Discover().ToList();
+        while (true)
+        {
+            var failed = new List<((string Source, Func<WorkflowDefinitionDocument> Build) Item, WorkflowDefinitionException Error)>();
+            var loadedBefore = loaded;
+            foreach (var item in pending)
+            {
+                try
+                {
+                    if (await LoadOneAsync(item.Source, item.Build, cancellationToken))
+                        loaded++;
+                }
+                catch (WorkflowDefinitionException e)
+                {
+                    failed.Add((item, e));
+                }
             }
-            catch (WorkflowDefinitionException e)
+
+            // A file may use a workflow activity defined in a file read after it: retry the failed ones while that helps.
+            if (failed.Count > 0 && loaded > loadedBefore)
+            {
+                pending = [.. failed.Select(f => f.Item)];
+                continue;
+            }
+
+            foreach (var ((source, _), e) in failed)
             {
                 var message = e.Message.StartsWith(Describe(source), StringComparison.Ordinal) ? e.Message : $"{Describe(source)}: {e.Message}";
                 errors.Add(new WorkflowLoadError(Describe(source), e.ActivityId, message));
                 Log.Broken(logger, message);
             }
+
+            return loaded;
+        }
+    }
+
+    /// <summary>Saves one definition as a new published version unless it is unchanged; true when it was saved.</summary>
+    private async Task<bool> LoadOneAsync(string source, Func<WorkflowDefinitionDocument> build, CancellationToken cancellationToken)
+    {
+        var document = build();
+        var current = await definitions.FindAsync(document.DefinitionId, VersionOptions.LatestVersion, cancellationToken);
+        if (current is not null && current.Origin != source && !current.IsReadonly)
+        {
+            throw new WorkflowDefinitionException($"definition id '{document.DefinitionId}' is already used by a definition edited in the Studio; give the file another definitionId.");
         }
 
-        await definitions.RegisterWorkflowActivitiesAsync(cancellationToken);
-        return loaded;
+        if (current is not null && current.IsPublished && SameContent(current.Json, document))
+            return false;
+        await definitions.SaveAsync(document, publish: true, source, isReadonly: true, cancellationToken);
+        Log.Loaded(logger, document.DefinitionId, source);
+        return true;
     }
 
     private IEnumerable<(string Source, Func<WorkflowDefinitionDocument> Build)> Discover()

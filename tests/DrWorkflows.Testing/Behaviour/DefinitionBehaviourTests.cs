@@ -316,6 +316,35 @@ public abstract class DefinitionBehaviourTests : BehaviourTestBase
     }
 
     [Fact]
+    public async Task Loader_AFileUsingAWorkflowActivityLoadsWhateverTheFileOrder()
+    {
+        using var folder = new TempDirectory("workflows");
+        var reusable = Definition("notify-team", WriteLineJs("say", "'notify ' + getInput('Team')"),
+            inputs: [Argument("Team")], name: "Notify Team", options: """{ "usableAsActivity": true }""");
+        var consumer = Definition("uses-notify", Activity("NotifyTeam", "notify", $"\"team\": {Lit("dba")}"));
+        await File.WriteAllTextAsync(folder.Combine("a-uses-notify.json"), consumer, Ct);
+        await File.WriteAllTextAsync(folder.Combine("b-notify-team.json"), reusable, Ct);
+
+        await using (var first = CreateHost())
+        {
+            var loader = Loader(first, folder.FullPath);
+            Assert.Equal(2, await loader.LoadAsync(Ct));
+            Assert.Empty(loader.Errors);
+        }
+
+        // After a restart the stored workflow activity is known before the changed consumer is loaded.
+        await File.WriteAllTextAsync(folder.Combine("a-uses-notify.json"), consumer.Replace("\"dba\"", "\"sre\"", StringComparison.Ordinal), Ct);
+        await using var second = CreateHost();
+        var again = Loader(second, folder.FullPath);
+        Assert.Equal(1, await again.LoadAsync(Ct));
+        Assert.Empty(again.Errors);
+        var state = await StartAsync(second, "uses-notify");
+        await second.DrainAsync(Ct);
+        AssertFinished(await ReloadAsync(second, state.Id));
+        Assert.Equal(["notify sre"], second.Output.Lines);
+    }
+
+    [Fact]
     public async Task Loader_ChangedFileBecomesANewVersionAndAnUnchangedFileDoesNot()
     {
         using var folder = new TempDirectory("workflows");
