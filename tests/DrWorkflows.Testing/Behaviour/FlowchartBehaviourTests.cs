@@ -268,6 +268,56 @@ public abstract class FlowchartBehaviourTests : BehaviourTestBase
         Assert.Equal(["a"], host.Output.Lines);
     }
 
+    /// <summary>Two branches (one waits a minute) meeting in <c>merge</c>, an activity with a merge mode and no join.</summary>
+    private static string MergeDefinition(string definitionId, string mergeMode) => Definition(definitionId, Flowchart("flow1",
+        [
+            Start(),
+            Activity("Elsa.FlowFork", "fork", $"\"branches\": {Lit("A,B", "String[]")}"),
+            WriteLine("a", "a"),
+            WriteLine("b", "b"),
+            Delay("wait", "00:01:00"),
+            WriteLine("late", "late"),
+            Activity("Elsa.WriteLine", "merge", $"\"text\": {Lit("merged")}, \"customProperties\": {{ \"mergeMode\": \"{mergeMode}\" }}"),
+        ],
+        [Connect("start", "fork"), Connect("fork", "a", "A"), Connect("fork", "b", "B"), Connect("a", "merge"), Connect("b", "merge"), Connect("fork", "wait", "B"), Connect("wait", "late"), Connect("late", "merge")]));
+
+    [Theory]
+    [InlineData("Stream", "a,b,merged", "a,b,merged,late,merged")]
+    [InlineData("Cascade", "a,b,merged,merged", "a,b,merged,merged,late,merged")]
+    [InlineData("Converge", "a,b", "a,b,late,merged")]
+    [InlineData("Race", "a,merged", "a,merged")]
+    public async Task MergeMode_DecidesWhenAnActivityWithSeveralInboundConnectionsRuns(string mergeMode, string beforeDelay, string afterDelay)
+    {
+        await using var host = CreateHost();
+
+        var state = await host.RunAsync(MergeDefinition("merge-" + mergeMode.ToUpperInvariant(), mergeMode), cancellationToken: Ct);
+        Assert.Equal(beforeDelay.Split(','), host.Output.Lines);
+        await host.AdvanceAsync(TimeSpan.FromMinutes(1), Ct);
+
+        Assert.Equal(afterDelay.Split(','), host.Output.Lines);
+        AssertFinished(await ReloadAsync(host, state.Id));
+    }
+
+    [Fact]
+    public async Task MergeMode_Default_DoesNotWaitForAnUntakenPath()
+    {
+        await using var host = CreateHost();
+        var json = Definition("merge-untaken", Flowchart("flow1",
+            [
+                Start(),
+                Activity("Elsa.FlowDecision", "decide", $"\"condition\": {Lit("true", "Boolean")}"),
+                WriteLine("yes", "yes"),
+                WriteLine("no", "no"),
+                WriteLine("after", "after"),
+            ],
+            [Connect("start", "decide"), Connect("decide", "yes", "True"), Connect("decide", "no", "False"), Connect("yes", "after"), Connect("no", "after")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["yes", "after"], host.Output.Lines);
+    }
+
     [Fact]
     public async Task FlowNode_PassesControlOn()
     {
