@@ -1,0 +1,224 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace DrWorkflows.Cli;
+
+/// <summary>
+/// <c>drw</c>: start runs, follow them, answer approval gates and resolve incidents from a terminal.
+/// Server: <c>--server</c> or DRW_SERVER (default http://127.0.0.1:5080). Key: <c>--api-key</c>, DRW_API_KEY, or
+/// the file <c>api-key</c> in DRW_DATA_DIR (default ~/.local/share/drworkflows).
+/// </summary>
+internal static class CliApp
+{
+    private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<Uri, string?, HttpClient>? clientFactory = null, CancellationToken cancellationToken = default)
+    {
+        var server = new Option<string>("--server") { Description = "Server address (DRW_SERVER).", Recursive = true, DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DRW_SERVER") ?? "http://127.0.0.1:5080" };
+        var apiKey = new Option<string?>("--api-key") { Description = "API key (DRW_API_KEY, or the api-key file in DRW_DATA_DIR).", Recursive = true };
+        var json = new Option<bool>("--json") { Description = "Print the server's JSON instead of a table.", Recursive = true };
+        var root = new RootCommand("drw: DrWorkflows from the command line (runs, approvals, incidents).");
+        root.Options.Add(server);
+        root.Options.Add(apiKey);
+        root.Options.Add(json);
+
+        DrwClient Client(ParseResult parse)
+        {
+            var address = parse.GetValue(server)!;
+            if (!Uri.TryCreate(address, UriKind.Absolute, out var uri))
+                throw new CliException($"--server '{address}' is not an absolute URL such as http://127.0.0.1:5080.");
+            var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("DRW_API_KEY") ?? ReadKeyFile();
+            return new DrwClient((clientFactory ?? DrwClient.Create)(uri, key));
+        }
+
+        void Print(ParseResult parse, JsonNode? body, Action<JsonNode?> table)
+        {
+            if (parse.GetValue(json))
+                output.WriteLine(body?.ToJsonString(Pretty) ?? "null");
+            else
+                table(body);
+        }
+
+        // drw run <definitionId> [--input json] [--correlation-id id] [--latest]
+        var run = new Command("run", "Start a run of a published workflow and wait until it waits or ends.");
+        var definitionArg = new Argument<string>("definitionId") { Description = "The workflow's definition id." };
+        var input = new Option<string?>("--input") { Description = "Workflow input as a JSON object, e.g. '{\"Reason\":\"disk full\"}'." };
+        var correlation = new Option<string?>("--correlation-id") { Description = "Correlation id (e.g. the alert id)." };
+        var latest = new Option<bool>("--latest") { Description = "Run the latest version even if it is a draft." };
+        run.Arguments.Add(definitionArg);
+        run.Options.Add(input);
+        run.Options.Add(correlation);
+        run.Options.Add(latest);
+        run.SetAction(async (parse, ct) =>
+        {
+            var body = new JsonObject
+            {
+                ["input"] = ParseObject(parse.GetValue(input), "--input"),
+                ["correlationId"] = parse.GetValue(correlation),
+                ["versionOptions"] = parse.GetValue(latest) ? "Latest" : "Published",
+            };
+            var (result, id) = await Client(parse).PostWithInstanceIdAsync($"/elsa/api/workflow-definitions/{Uri.EscapeDataString(parse.GetValue(definitionArg)!)}/execute", body, ct);
+            Print(parse, result, r => output.WriteLine($"run {id}: {r?["workflowState"]?["status"]}/{r?["workflowState"]?["subStatus"]}"));
+        });
+        root.Subcommands.Add(run);
+
+        // drw runs [--status Running] [--definition id]
+        var runs = new Command("runs", "List runs, newest first.");
+        var status = new Option<string?>("--status") { Description = "Running or Finished." };
+        var sub = new Option<string?>("--sub-status") { Description = "Pending, Executing, Suspended, Finished, Cancelled or Faulted." };
+        var definition = new Option<string?>("--definition") { Description = "Only runs of this definition id." };
+        runs.Options.Add(status);
+        runs.Options.Add(sub);
+        runs.Options.Add(definition);
+        runs.SetAction(async (parse, ct) =>
+        {
+            var body = new JsonObject { ["status"] = parse.GetValue(status), ["subStatus"] = parse.GetValue(sub), ["definitionId"] = parse.GetValue(definition), ["pageSize"] = 50 };
+            var result = await Client(parse).PostAsync("/elsa/api/workflow-instances", body, ct);
+            Print(parse, result, r => Table(output, r?["items"] as JsonArray, ("ID", "id"), ("WORKFLOW", "definitionId"), ("STATUS", "subStatus"), ("INCIDENTS", "incidentCount"), ("UPDATED", "updatedAt")));
+        });
+        root.Subcommands.Add(runs);
+
+        // drw journal <instanceId>
+        var journal = new Command("journal", "Show a run's journal (every step, with times and who resumed it).");
+        var instanceArg = new Argument<string>("instanceId");
+        journal.Arguments.Add(instanceArg);
+        journal.SetAction(async (parse, ct) =>
+        {
+            var result = await Client(parse).GetAsync($"/elsa/api/workflow-instances/{Uri.EscapeDataString(parse.GetValue(instanceArg)!)}/journal?take=5000", ct);
+            Print(parse, result, r => Table(output, r?["items"] as JsonArray, ("#", "sequence"), ("TIME (UTC)", "timestamp"), ("EVENT", "eventName"), ("ACTIVITY", "activityId"), ("OUTCOMES", "outcomes"), ("BY", "actor"), ("MESSAGE", "message")));
+        });
+        root.Subcommands.Add(journal);
+
+        // drw cancel <instanceId>
+        var cancel = new Command("cancel", "Cancel a run (everything it waits for is dropped).");
+        var cancelArg = new Argument<string>("instanceId");
+        cancel.Arguments.Add(cancelArg);
+        cancel.SetAction(async (parse, ct) =>
+        {
+            var result = await Client(parse).PostAsync($"/elsa/api/cancel/workflow-instances/{Uri.EscapeDataString(parse.GetValue(cancelArg)!)}", null, ct);
+            Print(parse, result, r => output.WriteLine($"run {r?["id"]}: {r?["status"]}/{r?["subStatus"]}"));
+        });
+        root.Subcommands.Add(cancel);
+
+        root.Subcommands.Add(IncidentsCommand(Client, Print, output));
+        root.Subcommands.Add(ApprovalsCommand(Client, Print, output));
+
+        try
+        {
+            var parsed = root.Parse(args);
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        }
+        catch (CliException e)
+        {
+            await error.WriteLineAsync($"drw: {e.Message}");
+            return e.ExitCode;
+        }
+    }
+
+    private static Command IncidentsCommand(Func<ParseResult, DrwClient> client, Action<ParseResult, JsonNode?, Action<JsonNode?>> print, TextWriter output)
+    {
+        var incidents = new Command("incidents", "Runs stopped on a fault or an interrupted unsafe step.");
+        var list = new Command("list", "List open incidents.");
+        list.SetAction(async (parse, ct) =>
+        {
+            var result = await client(parse).GetAsync("/api/incidents", ct);
+            print(parse, result, r => Table(output, r?["items"] as JsonArray, ("RUN", "workflowInstanceId"), ("INCIDENT", "id"), ("ACTIVITY", "activityId"), ("KIND", "kind"), ("MESSAGE", "message")));
+        });
+        incidents.Subcommands.Add(list);
+        foreach (var action in new[] { "retry", "skip", "fail" })
+        {
+            var command = new Command(action, $"{char.ToUpperInvariant(action[0])}{action[1..]} the activity of an incident.");
+            var run = new Argument<string>("instanceId");
+            var incident = new Argument<string>("incidentId");
+            var outcome = new Option<string?>("--outcome") { Description = "For skip: the outcome port to continue on (default Done)." };
+            command.Arguments.Add(run);
+            command.Arguments.Add(incident);
+            command.Options.Add(outcome);
+            command.SetAction(async (parse, ct) =>
+            {
+                var result = await client(parse).PostAsync($"/api/workflow-instances/{Uri.EscapeDataString(parse.GetValue(run)!)}/incidents/{Uri.EscapeDataString(parse.GetValue(incident)!)}/{action}", new JsonObject { ["outcome"] = parse.GetValue(outcome) }, ct);
+                print(parse, result, r => output.WriteLine($"run {r?["workflowInstanceId"]}: {r?["status"]}/{r?["subStatus"]}"));
+            });
+            incidents.Subcommands.Add(command);
+        }
+
+        return incidents;
+    }
+
+    private static Command ApprovalsCommand(Func<ParseResult, DrwClient> client, Action<ParseResult, JsonNode?, Action<JsonNode?>> print, TextWriter output)
+    {
+        var approvals = new Command("approvals", "Approval gates: list them, approve or reject.");
+        var list = new Command("list", "List approvals waiting for a decision.");
+        var all = new Option<bool>("--all") { Description = "Include decided ones." };
+        list.Options.Add(all);
+        list.SetAction(async (parse, ct) =>
+        {
+            var result = await client(parse).GetAsync(parse.GetValue(all) ? "/api/approvals" : "/api/approvals?status=pending", ct);
+            print(parse, result, r => Table(output, r?["items"] as JsonArray, ("ID", "id"), ("TITLE", "title"), ("STATUS", "status"), ("RUN", "workflowInstanceId"), ("CREATED", "createdAt")));
+        });
+        approvals.Subcommands.Add(list);
+        foreach (var decision in new[] { "approve", "reject" })
+        {
+            var command = new Command(decision, $"{char.ToUpperInvariant(decision[0])}{decision[1..]} an approval gate (needs the approver role).");
+            var id = new Argument<string>("approvalId");
+            var comment = new Option<string?>("--comment") { Description = "Why (kept in the audit trail)." };
+            var option = new Option<string?>("--option") { Description = "The option chosen, e.g. the restore point." };
+            command.Arguments.Add(id);
+            command.Options.Add(comment);
+            command.Options.Add(option);
+            command.SetAction(async (parse, ct) =>
+            {
+                var result = await client(parse).PostAsync($"/api/approvals/{Uri.EscapeDataString(parse.GetValue(id)!)}/{decision}", new JsonObject { ["comment"] = parse.GetValue(comment), ["option"] = parse.GetValue(option), ["channel"] = "cli" }, ct);
+                print(parse, result, r => output.WriteLine(r?["status"] is { } s ? $"approval {parse.GetValue(id)}: {s}" : $"approval {parse.GetValue(id)}: {decision}d"));
+            });
+            approvals.Subcommands.Add(command);
+        }
+
+        return approvals;
+    }
+
+    private static JsonObject? ParseObject(string? text, string option)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            return null;
+        try
+        {
+            return JsonNode.Parse(text) as JsonObject ?? throw new CliException($"{option} must be a JSON object, e.g. '{{\"Reason\":\"disk full\"}}'.");
+        }
+        catch (JsonException e)
+        {
+            throw new CliException($"{option} is not valid JSON: {e.Message}");
+        }
+    }
+
+    private static string? ReadKeyFile()
+    {
+        var dataDir = Environment.GetEnvironmentVariable("DRW_DATA_DIR")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "drworkflows");
+        var path = Path.Combine(dataDir, "api-key");
+        return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+    }
+
+    private static void Table(TextWriter output, JsonArray? rows, params (string Header, string Field)[] columns)
+    {
+        if (rows is null || rows.Count == 0)
+        {
+            output.WriteLine("(none)");
+            return;
+        }
+
+        var cells = rows.Select(r => columns.Select(c => Cell(r?[c.Field])).ToArray()).ToList();
+        var widths = columns.Select((c, i) => Math.Min(60, Math.Max(c.Header.Length, cells.Max(r => r[i].Length)))).ToArray();
+        output.WriteLine(string.Join("  ", columns.Select((c, i) => c.Header.PadRight(widths[i]))).TrimEnd());
+        foreach (var row in cells)
+            output.WriteLine(string.Join("  ", row.Select((v, i) => (v.Length > widths[i] ? v[..(widths[i] - 1)] + "…" : v).PadRight(widths[i]))).TrimEnd());
+    }
+
+    private static string Cell(JsonNode? node) => node switch
+    {
+        null => "",
+        JsonArray array => string.Join(",", array.Select(a => a?.ToString())),
+        _ => node.ToString(),
+    };
+}
