@@ -41,6 +41,7 @@ public static class ServerSetup
         services.AddActivities(typeof(DrWorkflows.Activities.ActivitiesAssembly).Assembly);
         services.PostConfigure<WorkflowSourceOptions>(o =>
         {
+            o.CodeAssemblies.Add(typeof(DrWorkflows.Workflows.WorkflowsAssembly).Assembly);
             if (settings.WorkflowsDirectory is { Length: > 0 } dir)
                 o.Directory = Path.GetFullPath(dir);
         });
