@@ -187,7 +187,7 @@ internal sealed class BackupCodecs(IOptions<CompressionOptions> compressionOptio
                             stderr.Contains("Bad passphrase", StringComparison.OrdinalIgnoreCase) || stderr.Contains("bad passphrase", StringComparison.OrdinalIgnoreCase)
                                 ? $"Decryption of backup set {set} failed: wrong passphrase for the key in {keyFile}. Check Backups:Encryption:GpgPassphraseFile."
                                 : stderr.Contains("No secret key", StringComparison.OrdinalIgnoreCase)
-                                    ? $"Decryption of backup set {set} failed: {keyFile} does not hold the key it was encrypted for ({string.Join(", ", manifest.Encryption.Recipients)})."
+                                    ? $"Decryption of backup set {set} failed: gpg could not unlock the private key in {keyFile}, which is the right key ({string.Join(", ", secret)}): wrong passphrase or no passphrase given. Check Backups:Encryption:GpgPassphraseFile ({passphraseFile ?? "not set"})."
                                     : $"Decryption of backup set {set} failed in gpg: {Tail(stderr)}. The data may be corrupt or the key wrong."),
                     });
                     break;

@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace DrWorkflows.Activities.Postgres;
+
+/// <summary>Where the PostgreSQL client tools (pg_dump, pg_dumpall, pg_restore, psql) are.</summary>
+public sealed class PostgresToolsOptions
+{
+    /// <summary>
+    /// Directory holding the client tools (e.g. <c>/usr/lib/postgresql/16/bin</c>); empty to search PATH.
+    /// The tools must be of the server's major version or newer.
+    /// </summary>
+    public string? BinDirectory { get; set; }
+}
+
+/// <summary>PostgreSQL backups, restores and checks (configuration section <c>Postgres</c>).</summary>
+public sealed class PostgresBackupOptions
+{
+    public PostgresToolsOptions Tools { get; set; } = new();
+
+    /// <summary>
+    /// Named servers: name → Npgsql connection string (e.g. <c>main</c> → <c>Host=db;Username=postgres;Password=...</c>).
+    /// Activities refer to them by name so that passwords stay out of workflow definitions; bind them from the
+    /// environment or a secret file.
+    /// </summary>
+    public Dictionary<string, string> Servers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Seconds to wait for a connection (libpq <c>connect_timeout</c> and Npgsql <c>Timeout</c>). Default 10.</summary>
+    public int ConnectTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Count the rows of every table (and the newest created-at) in the dump's snapshot and record them in the manifest. Default true.</summary>
+    public bool RecordRowCounts { get; set; } = true;
+
+    /// <summary>Columns whose newest value is recorded and checked (timestamp, timestamptz or date). Default <c>created_at</c>.</summary>
+    public List<string> CreatedAtColumns { get; set; } = ["created_at"];
+
+    /// <summary>Parallel jobs of pg_restore (<c>-j</c>). Default 2.</summary>
+    public int RestoreJobs { get; set; } = 2;
+
+    /// <summary>Directory for the decrypted dump during a restore (pg_restore -j needs a seekable file). Default: the system temp directory.</summary>
+    public string? TempDirectory { get; set; }
+
+    /// <summary>Server (name in <see cref="Servers"/>) where verification restores throwaway copies; default: the backup's own server.</summary>
+    public string? VerificationServer { get; set; }
+
+    /// <summary>Name prefix of throwaway verification databases.</summary>
+    public string VerificationDatabasePrefix { get; set; } = "drw_verify_";
+}
+
+internal sealed class PostgresBackupOptionsValidator : IValidateOptions<PostgresBackupOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PostgresBackupOptions options)
+    {
+        var errors = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options.Tools.BinDirectory) && !Directory.Exists(options.Tools.BinDirectory))
+            errors.Add($"Postgres:Tools:BinDirectory '{options.Tools.BinDirectory}' does not exist; point it at the PostgreSQL client tools (e.g. /usr/lib/postgresql/15/bin) or leave it empty to use PATH.");
+        if (options.ConnectTimeoutSeconds is < 1 or > 600)
+            errors.Add("Postgres:ConnectTimeoutSeconds must be between 1 and 600.");
+        if (options.RestoreJobs is < 1 or > 64)
+            errors.Add("Postgres:RestoreJobs must be between 1 and 64.");
+        if (!string.IsNullOrWhiteSpace(options.TempDirectory) && !Directory.Exists(options.TempDirectory))
+            errors.Add($"Postgres:TempDirectory '{options.TempDirectory}' does not exist.");
+        foreach (var (server, connectionString) in options.Servers)
+        {
+            try
+            {
+                _ = new NpgsqlConnectionStringBuilder(connectionString);
+            }
+            catch (ArgumentException ex)
+            {
+                errors.Add($"Postgres:Servers:{server} is not a valid connection string: {ex.Message}");
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.VerificationServer) && !options.Servers.ContainsKey(options.VerificationServer))
+            errors.Add($"Postgres:VerificationServer '{options.VerificationServer}' is not one of Postgres:Servers ({string.Join(", ", options.Servers.Keys)}).");
+        if (string.IsNullOrWhiteSpace(options.VerificationDatabasePrefix) || options.VerificationDatabasePrefix.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '_'))
+            errors.Add("Postgres:VerificationDatabasePrefix must be letters, digits and underscores.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,224 @@
+using System.Data;
+using System.Diagnostics;
+using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.Backups.Pipeline;
+using DrWorkflows.Activities.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace DrWorkflows.Activities.Postgres;
+
+/// <summary>What to back up and where.</summary>
+public sealed record PostgresBackupRequest(PostgresServer Server, string Database, string SetId)
+{
+    /// <summary>Store name; null for the default store.</summary>
+    public string? Store { get; init; }
+
+    /// <summary>Source name in the store (default: the database name).</summary>
+    public string? Source { get; init; }
+
+    public string? WorkflowInstanceId { get; init; }
+}
+
+/// <summary>Globals (roles, tablespaces) of a server.</summary>
+public sealed record PostgresGlobalsRequest(PostgresServer Server, string SetId)
+{
+    public string? Store { get; init; }
+
+    /// <summary>Source name in the store (default: the server name).</summary>
+    public string? Source { get; init; }
+
+    public string? WorkflowInstanceId { get; init; }
+}
+
+/// <summary>Streaming PostgreSQL backups to a backup store.</summary>
+public interface IPostgresBackupService
+{
+    /// <summary>
+    /// <c>pg_dump -Fc -Z0</c> of one database, streamed through compression and encryption into the store, with
+    /// row counts taken in the dump's own snapshot. The manifest is written last.
+    /// </summary>
+    Task<BackupSet> BackupDatabaseAsync(PostgresBackupRequest request, CancellationToken cancellationToken);
+
+    /// <summary><c>pg_dumpall --globals-only</c> (roles with their password hashes, tablespaces).</summary>
+    Task<BackupSet> BackupGlobalsAsync(PostgresGlobalsRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Non-template databases that accept connections.</summary>
+    Task<IReadOnlyList<string>> ListDatabasesAsync(PostgresServer server, CancellationToken cancellationToken);
+}
+
+internal sealed class PostgresBackupService(
+    IBackupCatalog catalog,
+    IBackupCodecs codecs,
+    PostgresTools tools,
+    IOptions<PostgresBackupOptions> options,
+    TimeProvider clock,
+    ILogger<PostgresBackupService> logger) : IPostgresBackupService
+{
+    public async Task<BackupSet> BackupDatabaseAsync(PostgresBackupRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.Database);
+        var pgDump = tools.Find("pg_dump");
+        var pgDumpVersion = await PostgresTools.VersionAsync(pgDump, cancellationToken);
+        var stopwatch = Stopwatch.StartNew();
+        var server = request.Server;
+
+        await using var connection = await PostgresConnections.OpenAsync(server, request.Database, cancellationToken);
+        var (version, versionNum) = await ServerVersionAsync(connection, cancellationToken);
+        PostgresTools.EnsureCompatible("pg_dump", pgDumpVersion, versionNum, server);
+
+        // One snapshot for the dump and the row counts: the manifest describes exactly what was dumped.
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+        string snapshot;
+        await using (var command = new NpgsqlCommand("SELECT pg_export_snapshot()", connection, transaction))
+            snapshot = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
+
+        await using var encoding = await codecs.BeginEncodingAsync(cancellationToken);
+        await using var set = await catalog.BeginAsync(new BackupSetRequest(BackupKinds.Postgres, request.Source ?? request.Database, request.SetId) { Store = request.Store }, cancellationToken);
+        Log.BackupStarting(logger, request.Database, server, set.Store.Location, set.Manifest.Id);
+        var temp = BackupCodecs.CreatePrivateDirectory("drwpg");
+        try
+        {
+            using var env = PostgresConnections.CreateToolEnvironment(server, request.Database, temp);
+            var dump = new ProcessStage("pg_dump", pgDump, ["--format=custom", "--compress=0", "--no-password", $"--snapshot={snapshot}"])
+            {
+                Environment = env.Variables,
+                RemoveEnvironmentPrefixes = ["PG"],
+                IsErrorLine = IsPgErrorLine,
+                Classify = (_, stderr) => PostgresConnections.ClassifyToolFailure("pg_dump", stderr, server, request.Database),
+                Hint = "Check the database and the pg_dump version.",
+            };
+
+            await using var file = await set.CreateFileAsync($"{request.Database}.dump{encoding.Suffix}", cancellationToken);
+            using var countsCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var counts = options.Value.RecordRowCounts
+                ? PostgresFacts.CollectAsync(connection, options.Value.CreatedAtColumns, countsCancel.Token)
+                : Task.FromResult<List<TableFacts>>([]);
+            try
+            {
+                await StreamPipeline.RunAsync(null, [dump, .. encoding.Stages], file, logger, cancellationToken);
+            }
+            catch
+            {
+                await countsCancel.CancelAsync();
+                await Task.WhenAny(counts);
+                throw;
+            }
+
+            var tables = await counts;
+            await file.CommitAsync(cancellationToken);
+
+            var manifest = set.Manifest;
+            manifest.Database = request.Database;
+            manifest.ServerVersion = version;
+            manifest.Origin = server.ToString();
+            manifest.Compression = encoding.Compression;
+            manifest.Encryption = encoding.Encryption;
+            manifest.Tools["pg_dump"] = pgDumpVersion;
+            foreach (var (tool, toolVersion) in encoding.Tools)
+                manifest.Tools[tool] = toolVersion;
+            manifest.Tables = options.Value.RecordRowCounts ? tables : null;
+            manifest.WorkflowInstanceId = request.WorkflowInstanceId;
+            manifest.Properties["format"] = "pg_dump custom";
+            manifest.CompletedAt = clock.GetUtcNow();
+            var result = await set.CompleteAsync(clock, cancellationToken);
+            Log.BackupDone(logger, request.Database, manifest.Size, stopwatch.Elapsed.TotalSeconds);
+            return result;
+        }
+        catch (Exception ex) when (ex is IOException && StoreErrors.IsDiskFull(ex))
+        {
+            throw StoreErrors.FromIo(ex, $"back up {request.Database}", set.Store.Location);
+        }
+        finally
+        {
+            await transaction.RollbackAsync(CancellationToken.None);
+            TryDeleteDirectory(temp);
+        }
+    }
+
+    public async Task<BackupSet> BackupGlobalsAsync(PostgresGlobalsRequest request, CancellationToken cancellationToken)
+    {
+        var pgDumpAll = tools.Find("pg_dumpall");
+        var toolVersion = await PostgresTools.VersionAsync(pgDumpAll, cancellationToken);
+        var server = request.Server;
+        string version;
+        await using (var connection = await PostgresConnections.OpenAsync(server, "postgres", cancellationToken))
+        {
+            var (text, num) = await ServerVersionAsync(connection, cancellationToken);
+            PostgresTools.EnsureCompatible("pg_dumpall", toolVersion, num, server);
+            version = text;
+        }
+
+        await using var encoding = await codecs.BeginEncodingAsync(cancellationToken);
+        await using var set = await catalog.BeginAsync(new BackupSetRequest(BackupKinds.Globals, request.Source ?? server.Name, request.SetId) { Store = request.Store }, cancellationToken);
+        var temp = BackupCodecs.CreatePrivateDirectory("drwpg");
+        try
+        {
+            using var env = PostgresConnections.CreateToolEnvironment(server, "postgres", temp);
+            var dump = new ProcessStage("pg_dumpall", pgDumpAll, ["--globals-only", "--no-password", "--database=postgres"])
+            {
+                Environment = env.Variables,
+                RemoveEnvironmentPrefixes = ["PG"],
+                IsErrorLine = IsPgErrorLine,
+                Classify = (_, stderr) => PostgresConnections.ClassifyToolFailure("pg_dumpall", stderr, server, "postgres"),
+                Hint = "pg_dumpall --globals-only needs a superuser (it reads pg_authid).",
+            };
+            await using var file = await set.CreateFileAsync($"globals.sql{encoding.Suffix}", cancellationToken);
+            await StreamPipeline.RunAsync(null, [dump, .. encoding.Stages], file, logger, cancellationToken);
+            await file.CommitAsync(cancellationToken);
+            var manifest = set.Manifest;
+            manifest.ServerVersion = version;
+            manifest.Origin = server.ToString();
+            manifest.Compression = encoding.Compression;
+            manifest.Encryption = encoding.Encryption;
+            manifest.Tools["pg_dumpall"] = toolVersion;
+            foreach (var (tool, v) in encoding.Tools)
+                manifest.Tools[tool] = v;
+            manifest.WorkflowInstanceId = request.WorkflowInstanceId;
+            manifest.Properties["format"] = "sql";
+            manifest.CompletedAt = clock.GetUtcNow();
+            return await set.CompleteAsync(clock, cancellationToken);
+        }
+        finally
+        {
+            TryDeleteDirectory(temp);
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> ListDatabasesAsync(PostgresServer server, CancellationToken cancellationToken)
+    {
+        await using var connection = await PostgresConnections.OpenAsync(server, "postgres", cancellationToken);
+        await using var command = new NpgsqlCommand("SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY datname", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var names = new List<string>();
+        while (await reader.ReadAsync(cancellationToken))
+            names.Add(reader.GetString(0));
+        return names;
+    }
+
+    internal static async Task<(string Version, int VersionNum)> ServerVersionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT current_setting('server_version'), current_setting('server_version_num')::int", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetString(0), reader.GetInt32(1));
+    }
+
+    internal static bool IsPgErrorLine(string line) =>
+        line.Contains(" error: ", StringComparison.Ordinal) || line.StartsWith("FATAL:", StringComparison.Ordinal) || line.Contains(": FATAL:", StringComparison.Ordinal);
+
+    internal static void TryDeleteDirectory(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
