@@ -1,24 +1,24 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace DrWorkflows.Persistence.Sqlite;
 
 /// <summary>
-/// The one write connection of a SQLite store (SQLite allows one writer), guarded by a semaphore, with group commit:
-/// writers queue their operation, and whoever holds the semaphore runs every queued operation in one transaction,
-/// each inside its own savepoint, so N concurrent commits cost one fsync instead of N. An operation that fails is
-/// rolled back to its savepoint alone and fails only its own caller.
+/// The one write connection of a SQLite store (SQLite allows one writer), owned by one writer loop, with group
+/// commit: callers queue their operation and wait; the loop takes every operation queued so far and runs them in one
+/// transaction, each inside its own savepoint, so N concurrent commits cost one fsync instead of N. An operation that
+/// fails is rolled back to its savepoint alone and fails only its own caller.
 /// </summary>
 internal sealed class SqliteWriter : IDisposable
 {
     private const int MaxBatch = 256;
-    private readonly SemaphoreSlim gate = new(1, 1);
-    private readonly ConcurrentQueue<WriteOperation> pending = new();
+    private readonly Channel<WriteOperation> queue = Channel.CreateUnbounded<WriteOperation>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SqliteCommands commands;
     private readonly string path;
     private readonly ILogger logger;
+    private readonly Task loop;
     private SqliteTransaction? transaction;
 
     public SqliteWriter(SqliteConnection connection, string path, ILogger logger)
@@ -26,6 +26,7 @@ internal sealed class SqliteWriter : IDisposable
         commands = new SqliteCommands(connection);
         this.path = path;
         this.logger = logger;
+        loop = Task.Run(LoopAsync);
     }
 
     /// <summary>
@@ -48,64 +49,40 @@ internal sealed class SqliteWriter : IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         var operation = new WriteOperation<T>(body);
-        pending.Enqueue(operation);
-        var entered = false;
-        try
+        if (!queue.Writer.TryWrite(operation))
+            throw new ObjectDisposedException(nameof(SqliteStore), "The SQLite store is closed.");
+        if (cancellationToken.CanBeCanceled)
         {
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            entered = true;
+            using var registration = cancellationToken.Register(() => operation.TryCancel(cancellationToken));
+            await operation.Completion.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (operation.TryCancel())
+        else
         {
-            throw;
-        }
-        catch (OperationCanceledException)
-        {
-            // Another writer already took the operation into its batch: wait for that outcome instead.
+            await operation.Completion.ConfigureAwait(false);
         }
 
-        if (entered)
-        {
-            try
-            {
-                while (!operation.Completion.IsCompleted)
-                    RunBatch();
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }
-
-        await operation.Completion.ConfigureAwait(false);
         return operation.Result!;
     }
 
-    /// <summary>Runs work that needs the connection alone, outside of group commit (migrations).</summary>
-    public async Task<T> ExclusiveAsync<T>(Func<SqliteConnection, T> body, CancellationToken cancellationToken)
-    {
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return body(commands.Connection);
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
-
+    /// <summary>Finishes the queued operations, then closes the connection.</summary>
     public void Dispose()
     {
+        queue.Writer.TryComplete();
+        loop.Wait(TimeSpan.FromSeconds(30));
         commands.Dispose();
         commands.Connection.Dispose();
-        gate.Dispose();
+    }
+
+    private async Task LoopAsync()
+    {
+        while (await queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+            RunBatch();
     }
 
     private void RunBatch()
     {
         var batch = new List<WriteOperation>();
-        while (batch.Count < MaxBatch && pending.TryDequeue(out var next))
+        while (batch.Count < MaxBatch && queue.Reader.TryRead(out var next))
         {
             if (next.TryTake())
                 batch.Add(next);
@@ -208,7 +185,12 @@ internal sealed class SqliteWriter : IDisposable
 
         public bool TryTake() => Interlocked.CompareExchange(ref state, 1, 0) == 0;
 
-        public bool TryCancel() => Interlocked.CompareExchange(ref state, 2, 0) == 0;
+        /// <summary>Withdraws the operation if the writer has not taken it yet.</summary>
+        public void TryCancel(CancellationToken cancellationToken)
+        {
+            if (Interlocked.CompareExchange(ref state, 2, 0) == 0)
+                completion.TrySetCanceled(cancellationToken);
+        }
 
         public abstract void Execute(SqliteWriter writer);
 
