@@ -90,6 +90,31 @@ public abstract class CompositionBehaviourTests : BehaviourTestBase
     }
 
     [Fact]
+    public async Task ExecuteWorkflow_InAParallelForEach_RunsOneChildPerItem()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(Child("fan-out-greeter", "00:01:00"), Ct);
+        var json = Definition("fan-out", Sequence("seq",
+            Activity("Elsa.ParallelForEach", "each", $"""
+                "items": {Obj("[\"db1\", \"db2\", \"db3\"]")},
+                "body": {Activity("Elsa.ExecuteWorkflow", "exec", $"\"workflowDefinitionId\": {Lit("fan-out-greeter")}, \"input\": {Js("({ Name: CurrentValue })")}")}
+                """),
+            WriteLine("after", "all restored")));
+
+        var parent = await host.RunAsync(json, cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+        var children = (await host.Instances.ListAsync(new InstanceQuery(ParentInstanceId: parent.Id), Ct)).Items;
+        Assert.Equal(3, children.Count);
+        AssertSuspended(await ReloadAsync(host, parent.Id));
+
+        await host.AdvanceAsync(TimeSpan.FromMinutes(1), Ct);
+
+        AssertFinished(await ReloadAsync(host, parent.Id));
+        Assert.Equal(["child got db1", "child got db2", "child got db3"], host.Output.Lines.Take(3).Order(StringComparer.Ordinal));
+        Assert.Equal("all restored", host.Output.Lines[^1]);
+    }
+
+    [Fact]
     public async Task ExecuteWorkflow_ChildFaulted_TheParentGetsAnIncidentOnceTheChildEndsFaulted()
     {
         await using var host = CreateHost();

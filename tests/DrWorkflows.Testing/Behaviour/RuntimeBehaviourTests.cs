@@ -61,6 +61,27 @@ public abstract class RuntimeBehaviourTests : BehaviourTestBase
     }
 
     [Fact]
+    public async Task Resume_AfterTheOrchestratorRestarted_ContinuesTheRun()
+    {
+        string instanceId;
+        string bookmarkId;
+        await using (var before = CreateHost())
+        {
+            var state = await before.RunAsync(Gate("gate-restart"), cancellationToken: Ct);
+            instanceId = state.Id;
+            bookmarkId = Assert.Single(await BookmarksAsync(before, state.Id)).Id;
+        }
+
+        await using var after = CreateHost();
+        var (outcome, resumed) = await after.Runtime.ResumeAsync(bookmarkId, new JsonObject { ["by"] = "carol" }, "user:carol", Ct);
+
+        Assert.Equal(ResumeOutcome.Resumed, outcome);
+        AssertFinished(resumed!);
+        Assert.Equal(["approved by carol"], after.Output.Lines);
+        AssertFinished(await ReloadAsync(after, instanceId));
+    }
+
+    [Fact]
     public async Task Resume_AConsumedBookmark_ReturnsBookmarkNotFound()
     {
         await using var host = CreateHost();
@@ -158,6 +179,27 @@ public abstract class RuntimeBehaviourTests : BehaviourTestBase
         var flaky = journal.Where(e => e.ActivityId == "flaky").Select(e => (e.EventName, e.Attempt ?? 0)).ToList();
         Assert.Equal([(JournalEvents.Started, 1), (JournalEvents.Faulted, 1), (JournalEvents.IncidentResolved, 1), (JournalEvents.Started, 2), (JournalEvents.Completed, 2)], flaky);
         Assert.Equal("operator:bob", journal.Single(e => e.EventName == JournalEvents.IncidentResolved).Actor);
+    }
+
+    [Fact]
+    public async Task Incident_RaisedBeforeARestart_CanBeRetriedAfterIt()
+    {
+        string instanceId;
+        string incidentId;
+        await using (var before = CreateHost())
+        {
+            var state = await before.RunAsync(WithFlaky("retry-restart", 1), cancellationToken: Ct);
+            instanceId = state.Id;
+            incidentId = AssertFaultedWithIncident(state).Id;
+        }
+
+        await using var after = CreateHost();
+        var stored = await ReloadAsync(after, instanceId);
+        Assert.Equal(incidentId, AssertFaultedWithIncident(stored).Id);
+        var resolved = await after.Runtime.ResolveIncidentAsync(instanceId, incidentId, IncidentResolution.Retry, "operator", null, Ct);
+
+        AssertFinished(resolved!);
+        Assert.Equal(["after attempt 2"], after.Output.Lines);
     }
 
     [Fact]

@@ -180,6 +180,32 @@ public abstract class TimerBehaviourTests : BehaviourTestBase
     }
 
     [Fact]
+    public async Task ParallelForEach_IterationsWaitingAcrossARestart_KeepTheirOwnValues()
+    {
+        string instanceId;
+        DateTimeOffset stoppedAt;
+        var json = Definition("parallel-restart", Sequence("seq",
+            Activity("Elsa.ParallelForEach", "each", $"""
+                "items": {Js("['eu', 'us']")},
+                "body": {Sequence("body", Delay("wait", "00:05:00"), WriteLineJs("say", "'region ' + CurrentValue + ' #' + CurrentIndex"))}
+                """),
+            WriteLine("after", "done")));
+        await using (var before = CreateHost())
+        {
+            var state = await before.RunAsync(json, cancellationToken: Ct);
+            instanceId = state.Id;
+            stoppedAt = before.Clock.GetUtcNow();
+        }
+
+        await using var after = CreateHost(stoppedAt.AddMinutes(6));
+        await after.DrainAsync(Ct);
+
+        AssertFinished(await ReloadAsync(after, instanceId));
+        Assert.Equal(["region eu #0", "region us #1"], after.Output.Lines.Take(2).Order(StringComparer.Ordinal));
+        Assert.Equal("done", after.Output.Lines[^1]);
+    }
+
+    [Fact]
     public async Task Cron_FiresAfterTheOrchestratorRestarted()
     {
         string instanceId;
