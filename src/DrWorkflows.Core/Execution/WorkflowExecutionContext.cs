@@ -153,7 +153,22 @@ public sealed class WorkflowExecutionContext
         if (context.Parent is { } parent)
         {
             if (!parent.HasEnded)
-                await parent.Activity.OnChildCompletedAsync(parent, new ChildCompletion(context.Activity, context.ExecutionId, effectiveOutcomes, context.Record.Tag));
+            {
+                try
+                {
+                    await parent.Activity.OnChildCompletedAsync(parent, new ChildCompletion(context.Activity, context.ExecutionId, effectiveOutcomes, context.Record.Tag));
+                }
+                catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+#pragma warning disable CA1031 // The composite failed deciding what comes next: the incident is the composite's, not the completed child's.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    WorkflowExecutor.RaiseIncident(this, parent, IncidentKind.Fault, e.Message, e);
+                }
+            }
         }
         else if (context.Record.ParentId is null)
         {

@@ -312,6 +312,30 @@ public abstract class ControlFlowBehaviourTests : BehaviourTestBase
     }
 
     [Fact]
+    public async Task CompositeFailingWhenAChildCompletes_RaisesTheIncidentOnTheComposite()
+    {
+        await using var host = CreateHost();
+        var json = Definition("composite-fails", Sequence("seq",
+            Activity("Elsa.For", "for", $"""
+                "start": {Lit("1", "Int32")},
+                "end": {Js("setVariable('N', N + 1); if (getVariable('N') > 1) { throw new Error('end exploded'); } 3", "Int32")},
+                "body": {WriteLineJs("say", "'n=' + CurrentValue")}
+                """),
+            WriteLine("after", "after the loop")),
+            variables: [Variable("v-n", "N", "Int32", "0")]);
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        var incident = AssertFaultedWithIncident(state);
+        Assert.Equal("for", incident.ActivityId);
+        Assert.Contains("end exploded", incident.Message, StringComparison.Ordinal);
+        Assert.Equal(["n=1"], host.Output.Lines);
+        var resolved = await host.Runtime.ResolveIncidentAsync(state.Id, incident.Id, Core.Execution.IncidentResolution.Skip, "operator", null, Ct);
+        AssertFinished(resolved!);
+        Assert.Equal(["n=1", "after the loop"], host.Output.Lines);
+    }
+
+    [Fact]
     public async Task Break_OutsideALoop_RaisesAnIncident()
     {
         await using var host = CreateHost();

@@ -192,6 +192,32 @@ public abstract class FlowchartBehaviourTests : BehaviourTestBase
         Assert.Equal(["fast branch", "joined"], host.Output.Lines);
     }
 
+    [Fact]
+    public async Task FlowJoin_WaitAllActive_WaitsForTheBranchesThatWereTaken()
+    {
+        await using var host = CreateHost();
+        var json = Definition("join-all-active", Flowchart("flow1",
+            [
+                Start(),
+                Activity("Elsa.FlowFork", "fork", $"\"branches\": {Lit("A,B", "String[]")}"),
+                Activity("Elsa.FlowDecision", "decide", $"\"condition\": {Lit("true", "Boolean")}"),
+                WriteLine("taken", "taken"),
+                WriteLine("untaken", "untaken"),
+                WriteLine("other", "other branch"),
+                Activity("Elsa.FlowJoin", "join", $"\"mode\": {Lit("WaitAllActive", "FlowJoinMode")}"),
+                WriteLine("after", "joined"),
+            ],
+            [
+                Connect("start", "fork"), Connect("fork", "decide", "A"), Connect("decide", "taken", "True"), Connect("decide", "untaken", "False"),
+                Connect("fork", "other", "B"), Connect("taken", "join"), Connect("untaken", "join"), Connect("other", "join"), Connect("join", "after"),
+            ]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["other branch", "taken", "joined"], host.Output.Lines);
+    }
+
     private static string FlowSwitchDefinition(string definitionId, string mode, int value) => Definition(definitionId, Flowchart("flow1",
         [
             Start(),

@@ -52,13 +52,16 @@ public enum FlowJoinMode
 {
     WaitAny,
     WaitAll,
+
+    /// <summary>Wait for the inbound branches that were activated (untaken paths do not block), as the default merge mode.</summary>
+    WaitAllActive,
 }
 
 /// <summary>Merges branches: waits for all of them, or continues with the first and cancels the rest.</summary>
 [Activity("Elsa", "Flow", "Merge multiple branches into a single branch of execution.", SafeToRerun = true, DisplayName = "Join")]
 public sealed class FlowJoin : CodeActivity
 {
-    [Input(Description = "WaitAll: wait for every inbound branch. WaitAny: go on with the first and cancel the others.")]
+    [Input(Description = "WaitAll: wait for every inbound branch. WaitAllActive: wait for the branches that were taken. WaitAny: go on with the first and cancel the others.")]
     public Input<FlowJoinMode> Mode { get; set; } = new(FlowJoinMode.WaitAny);
 
     protected override ValueTask RunAsync(ActivityExecutionContext context) => ValueTask.CompletedTask;

@@ -108,7 +108,15 @@ public sealed class Flowchart : Activity, ICustomActivityJson
     private static MergeMode MergeModeOf(ActivityExecutionContext context, Activity target)
     {
         if (target is FlowJoin join)
-            return context.Evaluate(join.Mode.Expression ?? Expressions.Expression.Literal(FlowJoinMode.WaitAny.ToString()), typeof(FlowJoinMode)) is FlowJoinMode.WaitAll ? MergeMode.Converge : MergeMode.Race;
+        {
+            return context.Evaluate(join.Mode.Expression ?? Expressions.Expression.Literal(FlowJoinMode.WaitAny.ToString()), typeof(FlowJoinMode)) switch
+            {
+                FlowJoinMode.WaitAll => MergeMode.Converge,
+                FlowJoinMode.WaitAllActive => MergeMode.Stream,
+                _ => MergeMode.Race,
+            };
+        }
+
         if (target.CustomProperties["mergeMode"] is JsonValue value && value.TryGetValue<string>(out var text) && Enum.TryParse<MergeMode>(text, ignoreCase: true, out var mode))
             return mode;
         return MergeMode.Stream;
