@@ -91,10 +91,10 @@ public sealed class ApprovalGate : Activity
     public Input<string>? GitHubIssue { get; set; }
 
     [Output(Description = "The decision: outcome, option (or value), comment, approvers, every vote, evidenceSha256.")]
-    public Output<JsonObject>? Decision { get; set; }
+    public Output<JsonObject>? Decision { get; set; } = new();
 
     [Output(Description = "The approval id (for the API, CLI and links).")]
-    public Output<string>? ApprovalId { get; set; }
+    public Output<string>? ApprovalId { get; set; } = new();
 
     public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {

@@ -31,13 +31,15 @@ internal sealed class ApprovalPublisher(
         var slackTier = published.SlackTier;
         var githubTier = published.GitHubTier;
         var githubDecided = published.GitHubDecided;
-        var slack = services.GetService<ISlackClient>();
         var slackOptions = services.GetService<IOptions<NotificationsOptions>>()?.Value.Slack;
         var channel = record.SlackChannel ?? slackOptions?.DefaultChannel;
-        if (slack is not null && slackOptions?.IsConfigured == true && !string.IsNullOrWhiteSpace(channel))
+        if (slackOptions?.IsConfigured == true && !string.IsNullOrWhiteSpace(channel))
         {
             await GuardAsync(record, ApprovalChannels.Slack, async () =>
             {
+                var slack = services.GetService<ISlackClient>();
+                if (slack is null)
+                    return;
                 var (text, blocks) = SlackApprovalMessage.Build(record, directory, options.Value.PublicBaseUrl);
                 if (record.SlackTs is null)
                 {
@@ -62,8 +64,8 @@ internal sealed class ApprovalPublisher(
             });
         }
 
-        var github = services.GetService<IApprovalGitHubClient>();
-        if (github is not null && options.Value.GitHub.CanPost && !string.IsNullOrWhiteSpace(record.GitHubIssue))
+        var github = options.Value.GitHub.CanPost ? services.GetService<IApprovalGitHubClient>() : null;
+        if (github is not null && !string.IsNullOrWhiteSpace(record.GitHubIssue))
         {
             if (githubTier is null && !record.IsDecided)
             {

@@ -1,0 +1,366 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Activities.Approvals;
+using DrWorkflows.Activities.Notifications;
+using DrWorkflows.Core.Execution;
+
+namespace DrWorkflows.Activities.Tests.Approvals;
+
+public sealed class ApprovalGateTests
+{
+    private static readonly ApprovalIdentity Alice = ApprovalIdentity.Slack("U0ALICE001", "alice");
+    private static readonly ApprovalIdentity Bob = ApprovalIdentity.Slack("U0BOB00001", "bob");
+    private static readonly ApprovalIdentity Carol = ApprovalIdentity.GitHub("carol");
+    private static readonly ApprovalIdentity Mallory = ApprovalIdentity.Slack("U0MALLORY1", "mallory");
+
+    private static readonly JsonObject RestorePoints = new()
+    {
+        ["text"] = "Ransomware detected at 02:10 UTC. Pick the newest restore point from before the first indicator of compromise.",
+        ["facts"] = new JsonArray(
+            new JsonObject { ["label"] = "2026-11-01T01:00Z", ["age"] = "2h", ["verified"] = true },
+            new JsonObject { ["label"] = "2026-10-31T19:00Z", ["age"] = "8h", ["verified"] = true }),
+    };
+
+    private static Dictionary<string, object?> RestoreGate(int required = 1, bool forbidSelf = true) => new()
+    {
+        ["title"] = "Confirm the restore point",
+        ["question"] = "Which restore point is clean?",
+        ["evidence"] = RestorePoints,
+        ["options"] = new[] { "2026-11-01T01:00Z", "2026-10-31T19:00Z" },
+        ["approvers"] = new[] { "slack:U0ALICE001", "slack:U0BOB00001", "github:carol", "user:starter" },
+        ["requiredApprovals"] = required,
+        ["forbidSelfApproval"] = forbidSelf,
+        ["gitHubIssue"] = ApprovalTestHost.Issue,
+    };
+
+    [Fact]
+    public async Task An_approval_from_Slack_takes_the_Approved_port_and_is_journaled_with_who_channel_option_and_evidence_hash()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(RestoreGate());
+        var pending = await t.PendingAsync(run.Id);
+
+        var post = Assert.Single(t.Requests("/api/chat.postMessage"));
+        Assert.Equal(ApprovalTestHost.Channel, post["channel"]!.ToString());
+        var buttons = post["blocks"]!.AsArray().Single(b => b!["type"]!.ToString() == "actions")!["elements"]!.AsArray();
+        Assert.Equal(["drw.approve.1", "drw.approve.2", "drw.reject"], buttons.Select(b => b!["action_id"]!.ToString()));
+        Assert.Equal($"{pending.ApprovalId}|2", buttons[1]!["value"]!.ToString());
+        var issueComment = Assert.Single(t.Requests("/repos/acme/platform/issues/7/comments"));
+        Assert.Contains("/approve", issueComment["body"]!.ToString(), StringComparison.Ordinal);
+
+        var result = await t.DecideAsync(pending.ApprovalId, Alice, "approve", option: "2", comment: "19:00 is before the first IoC");
+        await t.Host.DrainAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(ApprovalResultKind.Decided, result.Kind);
+        var state = await t.Host.GetAsync(run.Id);
+        Assert.Equal(WorkflowSubStatus.Finished, state!.SubStatus);
+        Assert.Equal(["approved"], t.Host.Output.Lines);
+        var decision = state.ActivityOutputs["gate"]["Decision"]!;
+        Assert.Equal("2026-10-31T19:00Z", decision["option"]!.ToString());
+        Assert.Equal("alice (U0ALICE001)", decision["approvers"]![0]!.ToString());
+
+        var expectedHash = EvidenceHash.Compute(EvidenceHash.Snapshot("Confirm the restore point", "Which restore point is clean?", RestorePoints["text"]!.ToString(), RestorePoints["facts"], ["2026-11-01T01:00Z", "2026-10-31T19:00Z"], null));
+        Assert.Equal(expectedHash, pending.EvidenceSha256);
+        var journal = await t.Host.JournalAsync(run.Id);
+        var resumed = Assert.Single(journal, e => e.EventName == JournalEvents.Resumed && e.Payload?["bookmark"]?.ToString() == ApprovalGate.BookmarkName);
+        Assert.Equal("alice (U0ALICE001) (slack)", resumed.Actor);
+        var recorded = resumed.Payload!["payload"]!["decision"]!;
+        Assert.Equal("alice (U0ALICE001)", recorded["by"]!.ToString());
+        Assert.Equal("slack", recorded["channel"]!.ToString());
+        Assert.Equal("19:00 is before the first IoC", recorded["comment"]!.ToString());
+        Assert.Equal("2", recorded["option"]!.ToString());
+        Assert.Equal(expectedHash, recorded["evidenceSha256"]!.ToString());
+        var completed = Assert.Single(journal, e => e.EventName == JournalEvents.Completed && e.ActivityId == "gate");
+        Assert.Equal([ApprovalOutcomes.Approved], completed.Outcomes);
+        Assert.Equal("2026-10-31T19:00Z", completed.Payload!["data"]!["decision"]!["votes"]![0]!["option"]!.ToString());
+
+        var update = t.Requests("/api/chat.update").Last();
+        Assert.Equal(post["channel"]!.ToString(), update["channel"]!.ToString());
+        Assert.Contains("Approved", update["blocks"]!.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("alice", update["blocks"]!.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(update["blocks"]!.AsArray(), b => b!["type"]!.ToString() == "actions");
+        Assert.Contains(t.Requests("/repos/acme/platform/issues/7/comments"), c => c["body"]!.ToString().Contains("**Approved**", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Refusals_change_nothing_not_an_approver_option_not_offered_missing_option_bad_vote()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(RestoreGate());
+        var id = (await t.PendingAsync(run.Id)).ApprovalId;
+        var before = await t.SnapshotAsync(run.Id);
+
+        var stranger = await t.DecideAsync(id, Mallory, "approve", option: "1");
+        var notOffered = await t.DecideAsync(id, Alice, "approve", option: "2026-01-01T00:00Z");
+        var outOfRange = await t.DecideAsync(id, Alice, "approve", option: "3");
+        var missing = await t.DecideAsync(id, Alice, "approve");
+        var badVote = await t.DecideAsync(id, Alice, "maybe", option: "1");
+        var unknown = await t.DecideAsync(run.Id + ".nosuchgate", Alice, "approve", option: "1");
+
+        Assert.Equal(ApprovalCodes.NotApprover, stranger.Refusal!.Code);
+        Assert.Equal(ApprovalCodes.OptionNotOffered, notOffered.Refusal!.Code);
+        Assert.Equal(ApprovalCodes.OptionNotOffered, outOfRange.Refusal!.Code);
+        Assert.Equal(ApprovalCodes.OptionRequired, missing.Refusal!.Code);
+        Assert.Equal(ApprovalCodes.BadVote, badVote.Refusal!.Code);
+        Assert.Equal(ApprovalCodes.NotFound, unknown.Refusal!.Code);
+        Assert.Contains("1. 2026-11-01T01:00Z", notOffered.Refusal.Message, StringComparison.Ordinal);
+        Assert.Equal(before, await t.SnapshotAsync(run.Id));
+    }
+
+    [Fact]
+    public async Task The_runs_starter_cannot_approve_but_another_approver_can()
+    {
+        await using var t = ApprovalTestHost.Create(o => o.People.Add(new ApprovalPerson { Name = "Sam", SlackUserId = "U0SAM00001", UserNames = ["starter"] }));
+        var run = await t.StartAsync(RestoreGate(), startedBy: "starter (api)");
+        var id = (await t.PendingAsync(run.Id)).ApprovalId;
+        var before = await t.SnapshotAsync(run.Id);
+
+        var viaApi = await t.DecideAsync(id, ApprovalIdentity.User(ApprovalChannels.Api, "starter", ["approver"]), "approve", option: "1");
+        var viaLinkedSlack = await t.DecideAsync(id, ApprovalIdentity.Slack("U0SAM00001", "sam"), "approve", option: "1");
+
+        Assert.Equal(ApprovalCodes.SelfApproval, viaApi.Refusal!.Code);
+        Assert.Equal(ApprovalCodes.SelfApproval, viaLinkedSlack.Refusal!.Code);
+        Assert.Equal(before, await t.SnapshotAsync(run.Id));
+        Assert.Equal(ApprovalResultKind.Decided, (await t.DecideAsync(id, Bob, "approve", option: "1")).Kind);
+    }
+
+    [Fact]
+    public async Task Self_approval_is_allowed_when_the_gate_allows_it()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(RestoreGate(forbidSelf: false), startedBy: "starter (api)");
+        var id = (await t.PendingAsync(run.Id)).ApprovalId;
+
+        var result = await t.DecideAsync(id, ApprovalIdentity.User(ApprovalChannels.Api, "starter", ["approver"]), "approve", option: "1");
+
+        Assert.Equal(ApprovalResultKind.Decided, result.Kind);
+    }
+
+    [Fact]
+    public async Task Two_of_three_needs_two_people_on_the_same_option_and_a_repeat_or_second_identity_of_one_person_counts_once()
+    {
+        await using var t = ApprovalTestHost.Create(o => o.People.Add(new ApprovalPerson { Name = "Alice", SlackUserId = "U0ALICE001", GitHubLogin = "alice-gh" }));
+        var inputs = RestoreGate(required: 2);
+        inputs["approvers"] = new[] { "slack:U0ALICE001", "slack:U0BOB00001", "github:carol", "github:alice-gh" };
+        var run = await t.StartAsync(inputs);
+        var id = (await t.PendingAsync(run.Id)).ApprovalId;
+
+        var first = await t.DecideAsync(id, Alice, "approve", option: "1");
+        var repeat = await t.DecideAsync(id, Alice, "approve", option: "1");
+        var sameOtherChannel = await t.DecideAsync(id, ApprovalIdentity.GitHub("alice-gh"), "approve", option: "1");
+        var changed = await t.DecideAsync(id, Alice, "approve", option: "2");
+        var otherOption = await t.DecideAsync(id, Carol, "approve", option: "2");
+        await t.Host.DrainAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(ApprovalResultKind.Recorded, first.Kind);
+        Assert.Equal(ApprovalResultKind.AlreadyRecorded, repeat.Kind);
+        Assert.Equal(ApprovalResultKind.AlreadyRecorded, sameOtherChannel.Kind);
+        Assert.Equal(ApprovalCodes.AlreadyVoted, changed.Refusal!.Code);
+        Assert.Equal(ApprovalResultKind.Recorded, otherOption.Kind);
+        Assert.Equal(ApprovalStatus.Pending, (await t.RecordAsync(id)).Status);
+        Assert.Contains("alice", t.Requests("/api/chat.update").Last()["blocks"]!.ToJsonString(), StringComparison.Ordinal);
+
+        var second = await t.DecideAsync(id, Bob, "approve", option: "1");
+        await t.Host.DrainAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(ApprovalResultKind.Decided, second.Kind);
+        var record = await t.RecordAsync(id);
+        Assert.Equal(ApprovalStatus.Approved, record.Status);
+        Assert.Equal("2026-11-01T01:00Z", record.DecidedOption);
+        Assert.Equal(3, record.Votes.Count);
+        Assert.Equal(["approved"], t.Host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task Two_approvers_clicking_at_the_same_moment_with_N_1_exactly_one_decision_wins()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(RestoreGate());
+        var id = (await t.PendingAsync(run.Id)).ApprovalId;
+
+        var results = await Task.WhenAll(
+            Task.Run(() => t.DecideAsync(id, Alice, "approve", option: "1")),
+            Task.Run(() => t.DecideAsync(id, Bob, "reject", comment: "not sure")));
+        await t.Host.DrainAsync(TestContext.Current.CancellationToken);
+
+        Assert.Single(results, r => r.Kind == ApprovalResultKind.Decided);
+        var loser = Assert.Single(results, r => r.Kind == ApprovalResultKind.Refused);
+        Assert.Equal(ApprovalCodes.Decided, loser.Refusal!.Code);
+        var record = await t.RecordAsync(id);
+        Assert.Single(record.Votes);
+        Assert.Single(t.Host.Output.Lines);
+        var journal = await t.Host.JournalAsync(run.Id);
+        Assert.Single(journal, e => e.EventName == JournalEvents.Completed && e.ActivityId == "gate");
+    }
+
+    [Fact]
+    public async Task Two_approvers_clicking_at_the_same_moment_with_N_2_both_count_once()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(RestoreGate(required: 2));
+        var id = (await t.PendingAsync(run.Id)).ApprovalId;
+
+        var results = await Task.WhenAll(
+            Task.Run(() => t.DecideAsync(id, Alice, "approve", option: "1")),
+            Task.Run(() => t.DecideAsync(id, Bob, "approve", option: "1")),
+            Task.Run(() => t.DecideAsync(id, Alice, "approve", option: "1")));
+        await t.Host.DrainAsync(TestContext.Current.CancellationToken);
+
+        Assert.Single(results, r => r.Kind == ApprovalResultKind.Decided);
+        Assert.DoesNotContain(results, r => r.Kind == ApprovalResultKind.Refused);
+        var record = await t.RecordAsync(id);
+        Assert.Equal(ApprovalStatus.Approved, record.Status);
+        Assert.Equal(2, record.Votes.Count);
+        Assert.Equal(2, record.Votes.Select(v => v.PersonKey).Distinct().Count());
+        Assert.Equal(["approved"], t.Host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task A_decided_gate_refuses_later_decisions_and_a_repeat_of_the_winning_click_is_idempotent()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(RestoreGate());
+        var id = (await t.PendingAsync(run.Id)).ApprovalId;
+        await t.DecideAsync(id, Alice, "reject", comment: "wrong incident");
+        await t.Host.DrainAsync(TestContext.Current.CancellationToken);
+        var before = await t.SnapshotAsync(run.Id);
+
+        var late = await t.DecideAsync(id, Bob, "approve", option: "1");
+        var retry = await t.DecideAsync(id, Alice, "reject", comment: "wrong incident");
+
+        Assert.Equal(ApprovalCodes.Decided, late.Refusal!.Code);
+        Assert.Contains("rejected by alice", late.Refusal.Message, StringComparison.Ordinal);
+        Assert.Equal(ApprovalResultKind.AlreadyRecorded, retry.Kind);
+        Assert.Equal(before, await t.SnapshotAsync(run.Id));
+        Assert.Equal(["rejected"], t.Host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task A_generic_bookmark_resume_without_the_services_seal_is_ignored()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(RestoreGate());
+        var state = await t.Host.GetAsync(run.Id);
+        var bookmark = state!.Bookmarks.Single(b => b.Name == ApprovalGate.BookmarkName);
+        var forged = new JsonObject
+        {
+            ["decision"] = new JsonObject { ["vote"] = "approve", ["by"] = "alice", ["channel"] = "slack", ["subject"] = "U0ALICE001", ["option"] = "1" },
+            ["seal"] = new string('0', 64),
+        };
+
+        await t.Host.Runtime.ResumeAsync(bookmark.Id, forged, "operator (api)", TestContext.Current.CancellationToken);
+        await t.Host.DrainAsync(TestContext.Current.CancellationToken);
+
+        var record = await t.PendingAsync(run.Id);
+        Assert.Empty(record.Votes);
+        Assert.Equal(ApprovalCodes.Unsealed, record.LastRefusal!.Code);
+        Assert.Empty(t.Host.Output.Lines);
+        Assert.Equal(ApprovalResultKind.Decided, (await t.DecideAsync(record.ApprovalId, Alice, "approve", option: "1")).Kind);
+    }
+
+    [Fact]
+    public async Task Timeout_escalates_through_the_contact_tree_then_takes_the_safe_default()
+    {
+        await using var t = ApprovalTestHost.Create(contacts: c =>
+        {
+            c.Roles["IncidentCommander"] = [new ContactPerson { Name = "Ivy", SlackUserId = "U0IVY00001" }];
+            c.Roles["OperationsLead"] = [new ContactPerson { Name = "Otto", SlackUserId = "U0OTTO0001" }];
+            c.Tiers = [
+                new ContactTierOptions { Name = "Incident command", Roles = ["IncidentCommander"], EscalateAfter = TimeSpan.FromMinutes(10) },
+                new ContactTierOptions { Name = "Operations", Roles = ["OperationsLead"], EscalateAfter = TimeSpan.FromMinutes(15) },
+            ];
+        });
+        var inputs = RestoreGate();
+        inputs["timeout"] = "20m";
+        inputs["safeDefault"] = ApprovalOutcomes.Rejected;
+        var run = await t.StartAsync(inputs);
+        var id = (await t.PendingAsync(run.Id)).ApprovalId;
+
+        await t.AdvanceAsync(TimeSpan.FromMinutes(19));
+        Assert.Equal(0, (await t.RecordAsync(id)).Tier);
+        Assert.Equal(ApprovalCodes.NotApprover, (await t.DecideAsync(id, ApprovalIdentity.Slack("U0IVY00001"), "approve", option: "1")).Refusal!.Code);
+
+        await t.AdvanceAsync(TimeSpan.FromMinutes(1));
+        var tier1 = await t.RecordAsync(id);
+        Assert.Equal(1, tier1.Tier);
+        Assert.Equal(t.Host.Clock.GetUtcNow() + TimeSpan.FromMinutes(10), tier1.Deadline);
+        Assert.Contains(t.Requests("/api/chat.postMessage"), m => m["thread_ts"] is not null && m["text"]!.ToString().Contains("<@U0IVY00001>", StringComparison.Ordinal));
+
+        await t.AdvanceAsync(TimeSpan.FromMinutes(10));
+        var tier2 = await t.RecordAsync(id);
+        Assert.Equal(2, tier2.Tier);
+        Assert.Equal(["Ivy", "Otto"], tier2.Escalations.SelectMany(e => e.People));
+        Assert.Contains(t.Requests("/api/chat.postMessage"), m => m["thread_ts"] is not null && m["text"]!.ToString().Contains("<@U0OTTO0001>", StringComparison.Ordinal));
+
+        await t.AdvanceAsync(TimeSpan.FromMinutes(15));
+        var final = await t.RecordAsync(id);
+        Assert.Equal(ApprovalStatus.TimedOut, final.Status);
+        Assert.Equal(ApprovalOutcomes.Rejected, final.Outcome);
+        Assert.Equal(["rejected"], t.Host.Output.Lines);
+        var journal = await t.Host.JournalAsync(run.Id);
+        Assert.Equal(3, journal.Count(e => e.EventName == JournalEvents.Resumed && e.Actor == "timer" && e.Payload?["bookmark"]?.ToString() == ApprovalGate.BookmarkName));
+        var completed = Assert.Single(journal, e => e.EventName == JournalEvents.Completed && e.ActivityId == "gate");
+        Assert.Equal("timer", completed.Payload!["data"]!["decision"]!["approvers"]![0]!.ToString());
+        Assert.Equal(ApprovalCodes.TimedOut, (await t.DecideAsync(id, Alice, "approve", option: "1")).Refusal!.Code);
+        Assert.Contains("Timed out", t.Requests("/api/chat.update").Last()["blocks"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_escalated_tier_can_decide()
+    {
+        await using var t = ApprovalTestHost.Create(contacts: c =>
+        {
+            c.Roles["IncidentCommander"] = [new ContactPerson { Name = "Ivy", SlackUserId = "U0IVY00001" }];
+            c.Tiers = [new ContactTierOptions { Name = "Incident command", Roles = ["IncidentCommander"], EscalateAfter = TimeSpan.FromMinutes(10) }];
+        });
+        var inputs = RestoreGate();
+        inputs["timeout"] = "5m";
+        var run = await t.StartAsync(inputs);
+        var id = (await t.PendingAsync(run.Id)).ApprovalId;
+
+        await t.AdvanceAsync(TimeSpan.FromMinutes(5));
+        var result = await t.DecideAsync(id, ApprovalIdentity.Slack("U0IVY00001", "ivy"), "approve", option: "1");
+
+        Assert.Equal(ApprovalResultKind.Decided, result.Kind);
+    }
+
+    [Fact]
+    public async Task A_schema_gate_checks_the_free_answer()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(new Dictionary<string, object?>
+        {
+            ["title"] = "Recovery point",
+            ["question"] = "Up to which moment should PostgreSQL be replayed?",
+            ["inputSchema"] = JsonNode.Parse("""{"type":"string","format":"date-time"}"""),
+            ["approvers"] = new[] { "slack:U0ALICE001" },
+        });
+        var id = (await t.PendingAsync(run.Id)).ApprovalId;
+
+        var bad = await t.DecideAsync(id, Alice, "approve", value: JsonValue.Create("yesterday"));
+        var good = await t.DecideAsync(id, Alice, "approve", value: JsonValue.Create("2026-11-01T02:09:00Z"));
+        await t.Host.DrainAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(ApprovalCodes.InvalidAnswer, bad.Refusal!.Code);
+        Assert.Equal(ApprovalResultKind.Decided, good.Kind);
+        var decision = (await t.Host.GetAsync(run.Id))!.ActivityOutputs["gate"]["Decision"]!;
+        Assert.Equal("2026-11-01T02:09:00Z", decision["value"]!.ToString());
+    }
+
+    [Fact]
+    public async Task A_gate_with_an_unsupported_schema_keyword_or_no_approvers_raises_an_incident_with_the_reason()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(new Dictionary<string, object?>
+        {
+            ["title"] = "Bad gate",
+            ["question"] = "?",
+            ["inputSchema"] = JsonNode.Parse("""{"type":"string","oneOf":[]}"""),
+            ["approvers"] = new[] { "nobody:x" },
+        });
+
+        var state = await t.Host.GetAsync(run.Id);
+        var incident = Assert.Single(state!.Incidents);
+        Assert.Contains("'oneOf' is not supported", incident.Message, StringComparison.Ordinal);
+        Assert.Contains("'nobody:x' is not understood", incident.Message, StringComparison.Ordinal);
+    }
+}
