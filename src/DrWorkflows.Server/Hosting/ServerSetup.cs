@@ -39,6 +39,7 @@ public static class ServerSetup
         services.AddHostedService<StartupTasks>();
         services.AddDrWorkflowsRuntime();
         services.AddActivities(typeof(DrWorkflows.Activities.ActivitiesAssembly).Assembly);
+        services.AddActivityPlugins(configuration);
         services.PostConfigure<WorkflowSourceOptions>(o =>
         {
             o.CodeAssemblies.Add(typeof(DrWorkflows.Workflows.WorkflowsAssembly).Assembly);
