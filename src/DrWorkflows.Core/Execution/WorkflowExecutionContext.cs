@@ -63,7 +63,8 @@ public sealed class WorkflowExecutionContext
     /// <summary>The run can make progress: running, not cancelled, no open incident.</summary>
     public bool CanProceed => State.Status == WorkflowStatus.Running && !State.Incidents.Any(i => i.Resolution is null);
 
-    public DateTimeOffset Now => Clock.GetUtcNow();
+    /// <summary>The current time at millisecond precision (what the stores keep).</summary>
+    public DateTimeOffset Now => Truncate(Clock.GetUtcNow());
 
     internal string NewId() => Guid.NewGuid().ToString("N")[..16];
 

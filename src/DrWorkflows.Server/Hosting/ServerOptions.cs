@@ -33,3 +33,6 @@ public sealed class ServerOptions
     public static string DefaultDataDirectory() =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify) is { Length: > 0 } local ? local : Path.GetTempPath(), "drworkflows");
 }
+
+/// <summary>A server setting is missing or wrong; the message names it and says what to set.</summary>
+public sealed class ServerConfigurationException(string message) : Exception(message);

@@ -39,6 +39,7 @@ public static class ServerSetup
         services.AddHostedService<StartupTasks>();
         services.AddDrWorkflowsRuntime();
         services.AddActivities(typeof(DrWorkflows.Activities.ActivitiesAssembly).Assembly);
+        services.AddDrWorkflowsIntegrations(configuration, settings);
         services.AddActivityPlugins(configuration);
         services.PostConfigure<WorkflowSourceOptions>(o =>
         {
@@ -98,11 +99,11 @@ public static class ServerSetup
         {
             settings.Store = Enum.TryParse<StoreProvider>(store, ignoreCase: true, out var provider)
                 ? provider
-                : throw new InvalidOperationException($"DRW_STORE='{store}' is not a store: use 'sqlite' (default) or 'postgres'.");
+                : throw new ServerConfigurationException($"DRW_STORE='{store}' is not a store: use 'sqlite' (default) or 'postgres'.");
         }
 
         if (settings.Store == StoreProvider.Postgres && string.IsNullOrWhiteSpace(settings.PostgresConnectionString))
-            throw new InvalidOperationException("DRW_STORE=postgres needs DRW_POSTGRES, an Npgsql connection string such as 'Host=db;Database=drworkflows;Username=drw;Password=...'.");
+            throw new ServerConfigurationException("DRW_STORE=postgres needs DRW_POSTGRES, an Npgsql connection string such as 'Host=db;Database=drworkflows;Username=drw;Password=...'.");
         settings.DataDirectory = Path.GetFullPath(settings.DataDirectory);
         return settings;
     }

@@ -1,0 +1,68 @@
+using System.Reflection;
+using DrWorkflows.Activities.Dns;
+using DrWorkflows.Activities.Redis;
+using DrWorkflows.Core;
+
+namespace DrWorkflows.Server.Hosting;
+
+/// <summary>
+/// Registers the DR activity areas with their settings from configuration (sections under <c>DrWorkflows:</c>).
+/// An integration that is not configured does not stop the server: its activities fail with one message that
+/// names the settings to add (see docs/configuration.md).
+/// </summary>
+public static class Integrations
+{
+    public static IServiceCollection AddDrWorkflowsIntegrations(this IServiceCollection services, IConfiguration configuration, ServerOptions settings)
+    {
+        var root = configuration.GetSection("DrWorkflows");
+        services.AddDockerActivities(o => root.GetSection("Docker").Bind(o));
+        services.AddHostActivities(o => root.GetSection("Host").Bind(o));
+        services.AddHttpSmokeTests(o => root.GetSection("SmokeTests").Bind(o));
+        services.AddNotifications(o => root.GetSection("Notifications").Bind(o));
+        services.AddGitHubPostMortems(o => root.GetSection("GitHub").Bind(o));
+        services.AddBackupActivities(
+            stores: o =>
+            {
+                o.Local.Directory = Path.Combine(settings.DataDirectory, "backups");
+                root.GetSection("Backups:Stores").Bind(o);
+            },
+            postgres: o => root.GetSection("Backups:Postgres").Bind(o),
+            compression: o => root.GetSection("Backups:Compression").Bind(o),
+            encryption: o => root.GetSection("Backups:Encryption").Bind(o),
+            media: o => root.GetSection("Backups:Media").Bind(o));
+
+        if (!string.IsNullOrWhiteSpace(root["Redis:ConnectionString"]))
+            services.AddRedisActivities(o => root.GetSection("Redis").Bind(o));
+        else
+            services.AddSingleton(NotConfigured.Create<IRedisService>("Redis", "DrWorkflows:Redis:ConnectionString (e.g. 127.0.0.1:6379)"));
+
+        if (!string.IsNullOrWhiteSpace(root["Route53:AccessKeyId"]))
+            services.AddRoute53(o => root.GetSection("Route53").Bind(o));
+        else
+            services.AddSingleton(NotConfigured.Create<IDnsProvider>("Route 53 DNS", "DrWorkflows:Route53:AccessKeyId, SecretAccessKey and the hosted zone"));
+        return services;
+    }
+}
+
+/// <summary>Stands in for the service of an integration that has no settings: every call explains what to configure.</summary>
+public class NotConfigured : DispatchProxy
+{
+    private string integration = string.Empty;
+    private string settings = string.Empty;
+
+    public static T Create<T>(string integration, string settings)
+        where T : class
+    {
+        var proxy = Create<T, NotConfigured>();
+        var self = (NotConfigured)(object)proxy;
+        self.integration = integration;
+        self.settings = settings;
+        return proxy;
+    }
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+        throw new ActivityFailureException($"{integration} is not configured on this DrWorkflows server: set {settings} (see docs/configuration.md), then retry the step.", retryable: false)
+        {
+            Code = "integration.not-configured",
+        };
+}
