@@ -34,7 +34,7 @@ public sealed class StopContainers : CodeActivity
     public Input<int>? StopTimeoutSeconds { get; set; }
 
     [Output(Description = "The containers that were running and were stopped.")]
-    public Output<List<string>>? Stopped { get; set; }
+    public Output<List<string>> Stopped { get; set; } = new();
 
     protected override async ValueTask RunAsync(ActivityExecutionContext context)
     {
@@ -60,7 +60,7 @@ public sealed class StartContainers : CodeActivity
     public Input<List<string>>? Containers { get; set; }
 
     [Output(Description = "The containers that were started (not already running).")]
-    public Output<List<string>>? Started { get; set; }
+    public Output<List<string>> Started { get; set; } = new();
 
     protected override async ValueTask RunAsync(ActivityExecutionContext context)
     {
@@ -97,10 +97,10 @@ public sealed class WaitForHealthy : Activity
     public Input<int>? TimeoutSeconds { get; set; }
 
     [Output(Description = "One line per container that is not ready, with the reason (last health check output).")]
-    public Output<List<string>>? NotReady { get; set; }
+    public Output<List<string>> NotReady { get; set; } = new();
 
     [Output(Description = "State and health of every container at the end of the wait.")]
-    public Output<List<ContainerStatus>>? Statuses { get; set; }
+    public Output<List<ContainerStatus>> Statuses { get; set; } = new();
 
     public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
@@ -207,13 +207,13 @@ public sealed class ExecInContainer : Activity
     public Input<int?>? TimeoutSeconds { get; set; }
 
     [Output(Description = "Exit code.")]
-    public Output<long>? ExitCode { get; set; }
+    public Output<long> ExitCode { get; set; } = new();
 
     [Output(Description = "Standard output.")]
-    public Output<string>? StandardOutput { get; set; }
+    public Output<string> StandardOutput { get; set; } = new();
 
     [Output(Description = "Standard error.")]
-    public Output<string>? StandardError { get; set; }
+    public Output<string> StandardError { get; set; } = new();
 
     public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {

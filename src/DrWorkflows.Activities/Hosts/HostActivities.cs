@@ -21,7 +21,7 @@ public sealed class CheckDiskSpace : Activity
     public Input<double?>? MaximumUsedPercent { get; set; }
 
     [Output(Description = "Total, available and used space.")]
-    public Output<DiskSpace>? Space { get; set; }
+    public Output<DiskSpace> Space { get; set; } = new();
 
     public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {

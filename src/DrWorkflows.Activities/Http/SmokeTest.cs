@@ -21,10 +21,10 @@ public sealed class SmokeTest : Activity
     public Input<int>? RetryDelaySeconds { get; set; }
 
     [Output(Description = "Every check's result.")]
-    public Output<SmokeTestReport>? Report { get; set; }
+    public Output<SmokeTestReport> Report { get; set; } = new();
 
     [Output(Description = "One line per failed check.")]
-    public Output<List<string>>? Failures { get; set; }
+    public Output<List<string>> Failures { get; set; } = new();
 
     public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
