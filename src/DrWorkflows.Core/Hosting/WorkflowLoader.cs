@@ -38,7 +38,7 @@ public sealed partial class WorkflowLoader(
         var pending = Discover().ToList();
         while (true)
         {
-            var failed = new List<((string Source, Func<WorkflowDefinitionDocument> Build) Item, WorkflowDefinitionException Error)>();
+            var failed = new List<((string Source, Func<WorkflowDefinitionDocument> Build) Item, Exception Error)>();
             var loadedBefore = loaded;
             foreach (var item in pending)
             {
@@ -49,6 +49,11 @@ public sealed partial class WorkflowLoader(
                 }
                 catch (WorkflowDefinitionException e)
                 {
+                    failed.Add((item, e));
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Whatever is wrong with one file must not keep the server (and the other workflows) from starting.
                     failed.Add((item, e));
                 }
             }
@@ -63,7 +68,7 @@ public sealed partial class WorkflowLoader(
             foreach (var ((source, _), e) in failed)
             {
                 var message = e.Message.StartsWith(Describe(source), StringComparison.Ordinal) ? e.Message : $"{Describe(source)}: {e.Message}";
-                errors.Add(new WorkflowLoadError(Describe(source), e.ActivityId, message));
+                errors.Add(new WorkflowLoadError(Describe(source), (e as WorkflowDefinitionException)?.ActivityId, message));
                 Log.Broken(logger, message);
             }
 

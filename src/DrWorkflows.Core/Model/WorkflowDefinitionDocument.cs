@@ -115,10 +115,10 @@ public sealed class WorkflowDefinitionDocument
 
     private static void AssignNodeIds(JsonObject activity, string parentNodeId)
     {
-        var id = activity["id"]?.GetValue<string>();
-        if (id is null)
+        // Ids that are not text are left for the materializer to report with the activity.
+        if (activity["id"] is not JsonValue idValue || !idValue.TryGetValue<string>(out var id))
             return;
-        if (activity["nodeId"] is not JsonValue nodeIdValue || string.IsNullOrEmpty(nodeIdValue.GetValue<string>()))
+        if (activity["nodeId"] is not JsonValue nodeIdValue || !nodeIdValue.TryGetValue<string>(out var existing) || string.IsNullOrEmpty(existing))
             activity["nodeId"] = $"{parentNodeId}:{id}";
         var nodeId = activity["nodeId"]!.GetValue<string>();
         foreach (var (_, value) in activity.ToList())

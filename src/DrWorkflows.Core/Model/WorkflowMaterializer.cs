@@ -21,16 +21,20 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
         {
             var rootJson = definition.Root ?? throw new WorkflowDefinitionException($"Workflow '{definition.DefinitionId}' has no 'root' activity.");
             var root = MaterializeActivity(rootJson, RootNodePrefix);
-            var variables = ReadVariables(definition.Json["variables"]).Concat(ContainerVariables(rootJson)).ToList();
-            return new WorkflowGraph(
-                definition.DefinitionId,
-                definition.Id,
-                definition.Version,
-                definition.Name,
-                root,
-                variables,
-                ReadArguments(definition.Json["inputs"]),
-                ReadArguments(definition.Json["outputs"]));
+            List<VariableDefinition> variables;
+            IReadOnlyList<ArgumentDefinition> inputs, outputs;
+            try
+            {
+                variables = [.. ReadVariables(definition.Json["variables"]).Concat(ContainerVariables(rootJson))];
+                inputs = ReadArguments(definition.Json["inputs"]);
+                outputs = ReadArguments(definition.Json["outputs"]);
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException)
+            {
+                throw new WorkflowDefinitionException($"Workflow '{definition.DefinitionId}': its variables, inputs or outputs cannot be read: {e.Message}", e);
+            }
+
+            return new WorkflowGraph(definition.DefinitionId, definition.Id, definition.Version, definition.Name, root, variables, inputs, outputs);
         }
         catch (WorkflowDefinitionException e) when (filePath is not null && e.FilePath is null)
         {
@@ -41,14 +45,33 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
     /// <summary>Materializes one activity (and its children) from its JSON.</summary>
     public Activity MaterializeActivity(JsonObject json, string parentNodeId)
     {
-        var id = json["id"]?.GetValue<string>();
-        var type = json["type"]?.GetValue<string>();
+        var id = Text(json, "id", null, parentNodeId);
+        var type = Text(json, "type", id, parentNodeId);
         if (string.IsNullOrWhiteSpace(id))
             throw new WorkflowDefinitionException($"An activity under '{parentNodeId}' of type '{type ?? "?"}' has no 'id'.");
         if (string.IsNullOrWhiteSpace(type))
             throw new WorkflowDefinitionException($"Activity '{id}' has no 'type'.") { ActivityId = id };
         var descriptor = registry.Find(type) ?? throw new WorkflowDefinitionException(UnknownType(id, type)) { ActivityId = id };
+        try
+        {
+            return Build(json, parentNodeId, id, type, descriptor);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException)
+        {
+            // A property of the wrong JSON kind (a number where text is expected...): name the activity rather than fail bare.
+            throw new WorkflowDefinitionException($"Activity '{id}' ({type}) cannot be read: {e.Message}", e) { ActivityId = id };
+        }
+    }
 
+    private static string? Text(JsonObject json, string property, string? activityId, string parentNodeId) => json[property] switch
+    {
+        null => null,
+        JsonValue value when value.TryGetValue<string>(out var text) => text,
+        var other => throw new WorkflowDefinitionException($"{(activityId is null ? $"An activity under '{parentNodeId}'" : $"Activity '{activityId}'")}: '{property}' must be text, not {other.ToJsonString()}.") { ActivityId = activityId },
+    };
+
+    private Activity Build(JsonObject json, string parentNodeId, string id, string type, ActivityDescriptor descriptor)
+    {
         var activity = descriptor.Factory();
         activity.Id = id;
         activity.NodeId = json["nodeId"]?.GetValue<string>() is { Length: > 0 } nodeId ? nodeId : $"{parentNodeId}:{id}";

@@ -315,6 +315,28 @@ public abstract class DefinitionBehaviourTests : BehaviourTestBase
         Assert.Equal(["hello from a file"], host.Output.Lines);
     }
 
+    [Theory]
+    [InlineData("\"id\": 7, \"type\": \"Elsa.WriteLine\"", "7")]
+    [InlineData("\"id\": \"say\", \"type\": \"Elsa.WriteLine\", \"version\": \"one\"", "say")]
+    [InlineData("\"id\": \"say\", \"type\": [\"Elsa.WriteLine\"]", "say")]
+    [InlineData("\"id\": \"say\", \"type\": \"Elsa.WriteLine\", \"text\": { \"expression\": { \"type\": 5, \"value\": \"x\" } }", "say")]
+    public async Task Loader_MistypedPropertyInAFile_IsReportedAndTheOtherFilesLoad(string activity, string reportedId)
+    {
+        using var folder = new TempDirectory("workflows");
+        await File.WriteAllTextAsync(folder.Combine("good.json"), Definition("good", WriteLine("hello", "hello")), Ct);
+        await File.WriteAllTextAsync(folder.Combine("mistyped.json"), Definition("mistyped", Sequence("seq", "{ " + activity + " }")), Ct);
+        await using var host = CreateHost();
+        var loader = Loader(host, folder.FullPath);
+
+        var loaded = await loader.LoadAsync(Ct);
+
+        Assert.Equal(1, loaded);
+        var error = Assert.Single(loader.Errors);
+        Assert.Equal("workflows/mistyped.json", error.Source);
+        Assert.Contains(reportedId, error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<WorkflowDefinitionException>(() => host.PublishAsync(Definition("mistyped-api", Sequence("seq", "{ " + activity + " }")), Ct));
+    }
+
     [Fact]
     public async Task Loader_AFileUsingAWorkflowActivityLoadsWhateverTheFileOrder()
     {
