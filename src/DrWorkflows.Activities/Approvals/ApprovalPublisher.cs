@@ -104,11 +104,18 @@ internal sealed class ApprovalPublisher(
     }
 }
 
+/// <summary>Action ids of the gate's Slack buttons: <c>drw.approve.{n}</c> (value <c>{approvalId}|{n}</c>, n = option number, 0 = plain approval) and <c>drw.reject</c> (value = approval id).</summary>
+public static class SlackApprovalMessageIds
+{
+    public const string ApprovePrefix = "drw.approve.";
+    public const string Reject = "drw.reject";
+}
+
 /// <summary>The gate as a Slack Block Kit message.</summary>
 internal static class SlackApprovalMessage
 {
-    public const string ApproveActionPrefix = "drw.approve.";
-    public const string RejectAction = "drw.reject";
+    private const string ApproveActionPrefix = SlackApprovalMessageIds.ApprovePrefix;
+    private const string RejectAction = SlackApprovalMessageIds.Reject;
     private const int MaxButtons = 24;
 
     public static (string Text, JsonArray Blocks) Build(ApprovalRecord record, IApproverDirectory directory, string? publicBaseUrl)

@@ -63,6 +63,7 @@ public static class ServerSetup
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder().AddRolePolicies();
         builder.AddDrWorkflowsStudio();
+        DrWorkflows.Server.Approvals.ApprovalsApi.AddDrWorkflowsApprovals(builder);
         return builder;
     }
 
@@ -77,6 +78,7 @@ public static class ServerSetup
         elsa.MapWorkflowDefinitionsApi();
         elsa.MapBookmarksApi();
         app.MapOperationsApi();
+        DrWorkflows.Server.Approvals.ApprovalsApi.MapDrWorkflowsApprovals(app);
         app.MapDrWorkflowsStudio();
         return app;
     }
