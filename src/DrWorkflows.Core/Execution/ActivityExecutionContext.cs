@@ -21,9 +21,16 @@ public sealed class ActivityExecutionContext
         Workflow = workflow;
         Record = record;
         Activity = activity;
+        // Inputs read and outputs set before the activity suspended (a gate's question, a child's instance id)
+        // survive the reload, so that the journal entry of its completion still shows them.
+        if (record.Inputs is { } read)
+        {
+            foreach (var (name, value) in read)
+                evaluatedInputs[name] = value?.DeepClone();
+        }
+
         if (record.Outputs is { } written)
         {
-            // Outputs set before the activity suspended (e.g. a child's instance id) survive the reload.
             foreach (var (name, value) in written)
                 outputs[name] = value?.DeepClone();
         }
@@ -113,7 +120,11 @@ public sealed class ActivityExecutionContext
             Workflow.State.LastResult = secret ? JsonValue.Create(Redactor.Mask) : node?.DeepClone();
     }
 
-    internal void RecordInput(string name, JsonNode? value) => evaluatedInputs[name] = value;
+    internal void RecordInput(string name, JsonNode? value)
+    {
+        evaluatedInputs[name] = value;
+        (Record.Inputs ??= [])[name] = value?.DeepClone();
+    }
 
     /// <summary>Adds a value to this execution's journal entry (e.g. the container id a restart acted on).</summary>
     public void AddJournalData(string key, JsonNode? value) => (journalData ??= [])[key] = value;

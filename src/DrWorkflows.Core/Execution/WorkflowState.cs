@@ -138,6 +138,9 @@ public sealed class ActivityExecutionRecord
     /// <summary>Variables visible only to this execution and its descendants (e.g. a loop's <c>CurrentValue</c>).</summary>
     public JsonObject? Locals { get; set; }
 
+    /// <summary>Inputs evaluated so far (secrets masked), kept while the activity waits for its journal entry.</summary>
+    public JsonObject? Inputs { get; set; }
+
     /// <summary>Outputs written so far, kept while the activity waits (they are stored with the run when it completes).</summary>
     public JsonObject? Outputs { get; set; }
 }

@@ -55,9 +55,13 @@ public abstract class RuntimeBehaviourTests : BehaviourTestBase
         Assert.Equal(["waiting for approval", "approved by alice"], host.Output.Lines);
         AssertJson("""{ "by": "alice", "comment": "go" }""", OutputOf(resumed, "gate"));
         Assert.Empty(await BookmarksAsync(host, state.Id));
-        var entry = (await host.JournalAsync(state.Id)).Single(e => e.ActivityId == "gate" && e.EventName == JournalEvents.Resumed);
+        var journal = await host.JournalAsync(state.Id);
+        var entry = journal.Single(e => e.ActivityId == "gate" && e.EventName == JournalEvents.Resumed);
         Assert.Equal("user:alice", entry.Actor);
         AssertJson("\"alice\"", entry.Payload?["payload"]?["by"]);
+        var completed = journal.Single(e => e.ActivityId == "gate" && e.EventName == JournalEvents.Completed);
+        AssertJson("\"approval-7\"", completed.Payload?["inputs"]?["Signal"]);
+        AssertJson("""{ "by": "alice", "comment": "go" }""", completed.Payload?["outputs"]?["Result"]);
     }
 
     [Fact]
@@ -294,6 +298,7 @@ public abstract class RuntimeBehaviourTests : BehaviourTestBase
         Assert.Equal(["True"], journal.Single(e => e.ActivityId == "decide" && e.EventName == JournalEvents.Completed).Outcomes!);
         var waited = journal.Single(e => e.ActivityId == "wait" && e.EventName == JournalEvents.Completed);
         Assert.Equal(start.AddSeconds(2).AddTicks(-4567), waited.Timestamp);
+        AssertJson("\"00:00:01.5000000\"", waited.Payload?["inputs"]?["TimeSpan"]);
         Assert.Equal(2000, waited.Payload?["durationMs"]?.GetValue<long>());
         Assert.Equal(JournalEvents.WorkflowStarted, journal[0].EventName);
         Assert.Equal(JournalEvents.WorkflowFinished, journal[^1].EventName);
