@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using System.Text;
 using System.Text.Json.Nodes;
 using DrWorkflows.Core.Model;
 using DrWorkflows.Core.Persistence;
@@ -6,71 +8,361 @@ using DrWorkflows.Server.Security;
 
 namespace DrWorkflows.Server.Apis;
 
-/// <summary>Elsa's workflow-definition routes under <c>/elsa/api</c>: read, save/publish, execute.</summary>
+/// <summary>
+/// Elsa's workflow-definition routes under <c>/elsa/api</c>, as Elsa Studio 3.8 calls them: read (by definition
+/// id with versionOptions, by version id, many, paged list), save with the <c>publish</c> flag and Elsa's
+/// draft/published versioning, publish, retract, delete (definition or one version), revert, name check,
+/// import/export, bulk actions, execute and dispatch. Definitions from <c>workflows/</c> or C# are read-only:
+/// changing them answers 409 with the reason.
+/// </summary>
 public static class WorkflowDefinitionsApi
 {
     public static RouteGroupBuilder MapWorkflowDefinitionsApi(this RouteGroupBuilder group)
     {
         group.MapGet("/workflow-definitions", ListAsync);
         group.MapGet("/workflow-definitions/by-definition-id/{definitionId}", GetByDefinitionIdAsync);
+        group.MapGet("/workflow-definitions/{definitionId}", GetByDefinitionIdAsync);
         group.MapGet("/workflow-definitions/by-id/{id}", GetByIdAsync);
+        group.MapGet("/workflow-definitions/many-by-id", GetManyAsync);
+        group.MapGet("/workflow-definitions/validation/is-name-unique", IsNameUniqueAsync);
+        group.MapGet("/workflow-definitions/query/count", CountAsync);
+        group.MapGet("/workflow-definitions/{definitionId}/consumers", (string definitionId) => Results.Ok(new { consumingWorkflowDefinitionIds = Array.Empty<string>() }));
+        group.MapGet("/workflow-definitions/{definitionId}/export", ExportAsync);
         group.MapPost("/workflow-definitions", SaveAsync).RequireAuthorization(Roles.Designer);
+        group.MapPost("/workflow-definitions/import", ImportAsync).RequireAuthorization(Roles.Designer);
+        group.MapPost("/workflow-definitions/import-files", ImportFilesAsync).RequireAuthorization(Roles.Designer).DisableAntiforgery();
         group.MapPost("/workflow-definitions/{definitionId}/publish", PublishAsync).RequireAuthorization(Roles.Designer);
         group.MapPost("/workflow-definitions/{definitionId}/retract", RetractAsync).RequireAuthorization(Roles.Designer);
+        group.MapPost("/workflow-definitions/{definitionId}/revert/{version:int}", RevertAsync).RequireAuthorization(Roles.Designer);
+        group.MapPost("/workflow-definitions/{definitionId}/update-references", (string definitionId) => Results.Ok(new { affectedWorkflows = Array.Empty<string>() })).RequireAuthorization(Roles.Designer);
         group.MapDelete("/workflow-definitions/{definitionId}", DeleteAsync).RequireAuthorization(Roles.Designer);
+        group.MapDelete("/workflow-definition-versions/{id}", DeleteVersionAsync).RequireAuthorization(Roles.Designer);
         group.MapPost("/workflow-definitions/{definitionId}/execute", ExecuteAsync).RequireAuthorization(Roles.Operator);
         group.MapPost("/workflow-definitions/{definitionId}/dispatch", DispatchAsync).RequireAuthorization(Roles.Operator);
+
+        group.MapPost("/bulk-actions/delete/workflow-definitions/by-definition-id", BulkDeleteAsync).RequireAuthorization(Roles.Designer);
+        group.MapPost("/bulk-actions/delete/workflow-definitions/by-id", BulkDeleteVersionsAsync).RequireAuthorization(Roles.Designer);
+        group.MapPost("/bulk-actions/publish/workflow-definitions/by-definition-ids", BulkPublishAsync).RequireAuthorization(Roles.Designer);
+        group.MapPost("/bulk-actions/retract/workflow-definitions/by-definition-ids", BulkRetractAsync).RequireAuthorization(Roles.Designer);
+        group.MapPost("/bulk-actions/export/workflow-definitions", BulkExportAsync);
         return group;
     }
 
-    private static async Task<IResult> ListAsync(string? versionOptions, string? searchTerm, int? page, int? pageSize, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(
+        string? versionOptions,
+        string? searchTerm,
+        int? page,
+        int? pageSize,
+        string[]? definitionIds,
+        string[]? ids,
+        string? orderBy,
+        string? orderDirection,
+        IWorkflowDefinitionStore store,
+        CancellationToken cancellationToken)
     {
-        var versions = ParseVersions(versionOptions, VersionOptions.LatestVersion);
-        var size = Math.Clamp(pageSize ?? 50, 1, 1000);
+        // Asked by version ids (the instance list resolves names this way): any version, unless versionOptions says otherwise.
+        var versions = VersionSelector.Parse(versionOptions, ids is { Length: > 0 } ? VersionSelector.All : VersionSelector.Latest);
+        var rows = (await AllVersionsAsync(store, definitionIds, cancellationToken))
+            .Where(versions.Matches)
+            .Where(d => ids is not { Length: > 0 } || ids.Contains(d.Id, StringComparer.Ordinal))
+            .Where(d => string.IsNullOrWhiteSpace(searchTerm)
+                || (d.Name ?? string.Empty).Contains(searchTerm, StringComparison.OrdinalIgnoreCase)
+                || (d.Description ?? string.Empty).Contains(searchTerm, StringComparison.OrdinalIgnoreCase)
+                || d.DefinitionId.Contains(searchTerm, StringComparison.OrdinalIgnoreCase));
+        var ordered = Order(rows, orderBy, orderDirection).ToList();
+        var size = pageSize is > 0 ? Math.Min(pageSize.Value, 1000) : ordered.Count;
         var index = Math.Max(page ?? 0, 0);
-        var result = await store.ListAsync(new DefinitionQuery(versions, searchTerm, Skip: index * size, Take: size), cancellationToken);
-        return Results.Ok(new
+        var items = new JsonArray([.. ordered.Skip(index * size).Take(size).Select(d => (JsonNode)DefinitionViews.Summary(d))]);
+        return DescriptorsApi.Json(new JsonObject
         {
-            items = result.Items.Select(Summary),
-            totalCount = result.TotalCount,
-            links = new[] { new { href = "/workflow-definitions", rel = "self", method = "GET" }, new { href = "/workflow-definitions", rel = "bulk-publish", method = "POST" } },
+            ["items"] = items,
+            ["totalCount"] = ordered.Count,
+            ["links"] = new JsonArray(
+                DefinitionViews.Link("/workflow-definitions", "self", "GET"),
+                DefinitionViews.Link("/bulk-actions/publish/workflow-definitions/by-definition-ids", "bulk-publish", "POST")),
         });
     }
 
-    private static async Task<IResult> GetByDefinitionIdAsync(string definitionId, string? versionOptions, IWorkflowDefinitionStore store, CancellationToken cancellationToken) =>
-        await store.FindAsync(definitionId, ParseVersions(versionOptions, VersionOptions.LatestVersion), cancellationToken) is { } definition
-            ? Results.Text(WithLinks(definition).ToJsonString(), "application/json")
-            : NotFound(definitionId);
+    private static IEnumerable<StoredWorkflowDefinition> Order(IEnumerable<StoredWorkflowDefinition> rows, string? orderBy, string? orderDirection)
+    {
+        var by = string.IsNullOrWhiteSpace(orderBy) ? "Name" : orderBy.Trim();
+        var descending = string.IsNullOrWhiteSpace(orderDirection)
+            ? !by.Equals("Name", StringComparison.OrdinalIgnoreCase)
+            : orderDirection.Trim().Equals("Descending", StringComparison.OrdinalIgnoreCase);
+        Func<StoredWorkflowDefinition, IComparable> key = by.ToUpperInvariant() switch
+        {
+            "CREATED" or "CREATEDAT" => d => d.CreatedAt,
+            "VERSION" => d => d.Version,
+            _ => d => (d.Name ?? d.DefinitionId).ToUpperInvariant(),
+        };
+        return descending
+            ? rows.OrderByDescending(key).ThenByDescending(d => d.Version)
+            : rows.OrderBy(key).ThenBy(d => d.Version);
+    }
+
+    private static async Task<IReadOnlyList<StoredWorkflowDefinition>> AllVersionsAsync(IWorkflowDefinitionStore store, string[]? definitionIds, CancellationToken cancellationToken) =>
+        (await store.ListAsync(new DefinitionQuery(VersionOptions.All, DefinitionIds: definitionIds is { Length: > 0 } ? definitionIds : null, Take: 100_000), cancellationToken)).Items;
+
+    private static async Task<IResult> GetByDefinitionIdAsync(string definitionId, string? versionOptions, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
+    {
+        var versions = VersionSelector.Parse(versionOptions, VersionSelector.Latest);
+        return versions.Pick(await store.ListVersionsAsync(definitionId, cancellationToken)) is { } definition
+            ? DescriptorsApi.Json(DefinitionViews.Model(definition))
+            : NotFound(definitionId, versions);
+    }
 
     private static async Task<IResult> GetByIdAsync(string id, IWorkflowDefinitionStore store, CancellationToken cancellationToken) =>
         await store.FindByIdAsync(id, cancellationToken) is { } definition
-            ? Results.Text(WithLinks(definition).ToJsonString(), "application/json")
+            ? DescriptorsApi.Json(DefinitionViews.Model(definition))
             : NotFound(id);
 
-    /// <summary>Elsa's save: <c>{"model": {definition}, "publish": true|false}</c>.</summary>
-    private static async Task<IResult> SaveAsync(JsonObject body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    private static async Task<IResult> GetManyAsync(string[]? ids, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
     {
-        if (body["model"] is not JsonObject model)
-            return Results.Problem(statusCode: 400, title: "Bad request", detail: "The body must be {\"model\": <workflow definition>, \"publish\": true|false}.");
-        var publish = body["publish"] is JsonValue p && p.TryGetValue<bool>(out var b) && b;
-        var isNew = string.IsNullOrEmpty(model["definitionId"]?.GetValue<string>());
-        var stored = await definitions.SaveAsync(new WorkflowDefinitionDocument((JsonObject)model.DeepClone()), publish, "api", isReadonly: false, cancellationToken);
-        var json = WithLinks(stored).ToJsonString();
-        return isNew ? Results.Text(json, "application/json", statusCode: 201) : Results.Text(json, "application/json");
+        var items = new JsonArray();
+        foreach (var id in (ids ?? []).Distinct(StringComparer.Ordinal))
+        {
+            if (await store.FindByIdAsync(id, cancellationToken) is { } definition)
+                items.Add(DefinitionViews.Model(definition));
+        }
+
+        return DescriptorsApi.Json(new JsonObject { ["items"] = items, ["count"] = items.Count });
     }
 
-    private static async Task<IResult> PublishAsync(string definitionId, WorkflowDefinitionService definitions, CancellationToken cancellationToken) =>
-        Results.Text(WithLinks(await definitions.PublishAsync(definitionId, cancellationToken)).ToJsonString(), "application/json");
+    private static async Task<IResult> IsNameUniqueAsync(string? name, string? definitionId, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            return BadRequest("Give the name to check: ?name=<name>[&definitionId=<id of the definition being renamed>].");
+        var latest = await AllVersionsAsync(store, null, cancellationToken);
+        var taken = latest.Any(d => d.IsLatest && d.DefinitionId != definitionId && string.Equals(d.Name?.Trim(), name.Trim(), StringComparison.Ordinal));
+        return Results.Ok(new { isUnique = !taken });
+    }
 
-    private static async Task<IResult> RetractAsync(string definitionId, WorkflowDefinitionService definitions, CancellationToken cancellationToken) =>
-        Results.Text(WithLinks(await definitions.RetractAsync(definitionId, cancellationToken)).ToJsonString(), "application/json");
+    private static async Task<IResult> CountAsync(IWorkflowDefinitionStore store, CancellationToken cancellationToken) =>
+        Results.Ok(new { count = (await AllVersionsAsync(store, null, cancellationToken)).Count(d => d.IsLatest) });
+
+    /// <summary>Elsa's save: <c>{"model": {definition}, "publish": true|false|null}</c>.</summary>
+    private static async Task<IResult> SaveAsync(JsonNode? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    {
+        if (body is not JsonObject { } request || request["model"] is not JsonObject model)
+            return BadRequest("The body must be {\"model\": <workflow definition>, \"publish\": true|false}.");
+        var publish = request["publish"] is JsonValue p && p.TryGetValue<bool>(out var b) && b;
+        var definitionId = model["definitionId"] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
+        var isNew = definitionId is null || await definitions.FindAsync(definitionId, VersionOptions.LatestVersion, cancellationToken) is null;
+        var previous = isNew ? null : await definitions.FindAsync(definitionId!, VersionOptions.PublishedVersion, cancellationToken);
+        var stored = await definitions.SaveAsync(new WorkflowDefinitionDocument((JsonObject)model.DeepClone()), publish, "api", isReadonly: false, cancellationToken);
+        var response = new JsonObject
+        {
+            ["workflowDefinition"] = DefinitionViews.Model(stored),
+            ["alreadyPublished"] = publish && previous is not null && previous.Id == stored.Id,
+            ["consumingWorkflowCount"] = 0,
+            ["validationErrors"] = new JsonArray(),
+        };
+        return Results.Text(response.ToJsonString(), "application/json; charset=utf-8", statusCode: isNew ? 201 : 200);
+    }
+
+    private static async Task<IResult> PublishAsync(string definitionId, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    {
+        var latest = await definitions.FindAsync(definitionId, VersionOptions.LatestVersion, cancellationToken);
+        if (latest is null)
+            return NotFound(definitionId);
+        var published = await definitions.PublishAsync(definitionId, cancellationToken);
+        return DescriptorsApi.Json(new JsonObject
+        {
+            ["workflowDefinition"] = DefinitionViews.Model(published),
+            ["alreadyPublished"] = latest.IsPublished,
+            ["consumingWorkflowCount"] = 0,
+        });
+    }
+
+    private static async Task<IResult> RetractAsync(string definitionId, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    {
+        if (await definitions.FindAsync(definitionId, VersionOptions.PublishedVersion, cancellationToken) is null)
+        {
+            return await definitions.FindAsync(definitionId, VersionOptions.LatestVersion, cancellationToken) is null
+                ? NotFound(definitionId)
+                : BadRequest($"Workflow definition '{definitionId}' has no published version to retract.");
+        }
+
+        return DescriptorsApi.Json(DefinitionViews.Model(await definitions.RetractAsync(definitionId, cancellationToken)));
+    }
+
+    private static async Task<IResult> RevertAsync(string definitionId, int version, WorkflowDefinitionService definitions, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
+    {
+        var versions = await store.ListVersionsAsync(definitionId, cancellationToken);
+        if (versions.Count == 0)
+            return NotFound(definitionId);
+        if (versions.FirstOrDefault(v => v.Version == version) is not { } source)
+            return NotFound($"{definitionId} version {version}");
+        var document = WorkflowDefinitionDocument.Parse(source.Json);
+        var stored = await definitions.SaveAsync(document, publish: false, "api", isReadonly: false, cancellationToken);
+        return DescriptorsApi.Json(DefinitionViews.Summary(stored));
+    }
 
     private static async Task<IResult> DeleteAsync(string definitionId, WorkflowDefinitionService definitions, CancellationToken cancellationToken) =>
         await definitions.DeleteAsync(definitionId, cancellationToken) > 0 ? Results.NoContent() : NotFound(definitionId);
 
+    /// <summary>Deletes one version; when it was the latest, the newest remaining version becomes the latest.</summary>
+    private static async Task<IResult> DeleteVersionAsync(string id, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
+    {
+        if (await store.FindByIdAsync(id, cancellationToken) is not { } version)
+            return NotFound(id);
+        if (version.IsReadonly)
+            throw new DefinitionReadOnlyException(version.DefinitionId, version.Origin);
+        var others = (await store.ListVersionsAsync(version.DefinitionId, cancellationToken)).Where(v => v.Id != id).ToList();
+        if (others.Count == 0)
+            return BadRequest($"Version {version.Version} is the only version of '{version.DefinitionId}': delete the definition instead.");
+        if (version.IsPublished)
+            return BadRequest($"Version {version.Version} of '{version.DefinitionId}' is published: retract it or publish another version first.");
+        await store.DeleteVersionAsync(id, cancellationToken);
+        if (version.IsLatest)
+        {
+            var newest = others.MaxBy(v => v.Version)!;
+            var document = WorkflowDefinitionDocument.Parse(newest.Json);
+            document.IsLatest = true;
+            await store.SaveAsync([newest with { IsLatest = true, Json = document.ToJsonString() }], cancellationToken);
+        }
+
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> ExportAsync(string definitionId, string? versionOptions, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
+    {
+        var versions = VersionSelector.Parse(versionOptions, VersionSelector.Latest);
+        if (versions.Pick(await store.ListVersionsAsync(definitionId, cancellationToken)) is not { } definition)
+            return NotFound(definitionId, versions);
+        var bytes = Encoding.UTF8.GetBytes(DefinitionViews.Export(definition).ToJsonString(Core.Serialization.Json.Indented));
+        return Results.File(bytes, "application/json", FileName(definition));
+    }
+
+    private static async Task<IResult> BulkExportAsync(JsonNode? body, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
+    {
+        var ids = Strings(body?["ids"]);
+        if (ids.Count == 0)
+            return BadRequest("The body must be {\"ids\": [<version id>, ...]}.");
+        using var buffer = new MemoryStream();
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var id in ids)
+            {
+                if (await store.FindByIdAsync(id, cancellationToken) is not { } definition)
+                    continue;
+                var entry = zip.CreateEntry(FileName(definition));
+                await using var stream = await entry.OpenAsync(cancellationToken);
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(DefinitionViews.Export(definition).ToJsonString(Core.Serialization.Json.Indented)), cancellationToken);
+            }
+        }
+
+        return Results.File(buffer.ToArray(), "application/zip", "workflow-definitions.zip");
+    }
+
+    private static string FileName(StoredWorkflowDefinition definition)
+    {
+        var name = new string((definition.Name ?? definition.DefinitionId).Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray()).Trim('-');
+        return $"{(name.Length == 0 ? definition.DefinitionId : name)}-v{definition.Version}.json";
+    }
+
+    /// <summary>Elsa's import: a definition model, saved as a draft (a new definition when its id is unknown).</summary>
+    private static async Task<IResult> ImportAsync(JsonNode? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    {
+        if (body is not JsonObject model)
+            return BadRequest("The body must be a workflow definition (JSON object).");
+        var stored = await definitions.SaveAsync(new WorkflowDefinitionDocument((JsonObject)model.DeepClone()), publish: false, "api", isReadonly: false, cancellationToken);
+        return DescriptorsApi.Json(DefinitionViews.Model(stored));
+    }
+
+    private static async Task<IResult> ImportFilesAsync(HttpRequest request, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    {
+        if (!request.HasFormContentType)
+            return BadRequest("Send the definitions as multipart/form-data files (field 'files').");
+        var form = await request.ReadFormAsync(cancellationToken);
+        var count = 0;
+        foreach (var file in form.Files)
+        {
+            using var reader = new StreamReader(file.OpenReadStream());
+            var document = WorkflowDefinitionDocument.Parse(await reader.ReadToEndAsync(cancellationToken), file.FileName);
+            await definitions.SaveAsync(document, publish: false, "api", isReadonly: false, cancellationToken);
+            count++;
+        }
+
+        return Results.Ok(new { count });
+    }
+
+    private static async Task<IResult> BulkDeleteAsync(JsonNode? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    {
+        var ids = Strings(body?["definitionIds"]);
+        var deleted = 0;
+        foreach (var id in ids)
+        {
+            if (await definitions.DeleteAsync(id, cancellationToken) > 0)
+                deleted++;
+        }
+
+        return Results.Ok(new { deleted });
+    }
+
+    private static async Task<IResult> BulkDeleteVersionsAsync(JsonNode? body, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        foreach (var id in Strings(body?["ids"]))
+        {
+            if (await DeleteVersionAsync(id, store, cancellationToken) is IStatusCodeHttpResult { StatusCode: 204 })
+                deleted++;
+        }
+
+        return Results.Ok(new { deleted });
+    }
+
+    private static async Task<IResult> BulkPublishAsync(JsonNode? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    {
+        List<string> published = [], alreadyPublished = [], notFound = [], skipped = [];
+        foreach (var id in Strings(body?["definitionIds"]))
+        {
+            var latest = await definitions.FindAsync(id, VersionOptions.LatestVersion, cancellationToken);
+            if (latest is null)
+                notFound.Add(id);
+            else if (latest.IsPublished)
+                alreadyPublished.Add(id);
+            else if (latest.IsReadonly)
+                skipped.Add(id);
+            else
+            {
+                await definitions.PublishAsync(id, cancellationToken);
+                published.Add(id);
+            }
+        }
+
+        return Results.Ok(new { published, alreadyPublished, notFound, skipped, updatedConsumers = Array.Empty<string>() });
+    }
+
+    private static async Task<IResult> BulkRetractAsync(JsonNode? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    {
+        List<string> retracted = [], alreadyRetracted = [], notFound = [], skipped = [];
+        foreach (var id in Strings(body?["definitionIds"]))
+        {
+            var published = await definitions.FindAsync(id, VersionOptions.PublishedVersion, cancellationToken);
+            if (published is null)
+            {
+                if (await definitions.FindAsync(id, VersionOptions.LatestVersion, cancellationToken) is null)
+                    notFound.Add(id);
+                else
+                    alreadyRetracted.Add(id);
+            }
+            else if (published.IsReadonly)
+                skipped.Add(id);
+            else
+            {
+                await definitions.RetractAsync(id, cancellationToken);
+                retracted.Add(id);
+            }
+        }
+
+        return Results.Ok(new { retracted, alreadyRetracted, notFound, skipped });
+    }
+
     /// <summary>Body of execute/dispatch: <c>{"input":{}, "correlationId":null, "versionOptions":"Published", "triggerActivityId":null}</c>.</summary>
     public sealed record ExecuteRequest(JsonObject? Input, string? CorrelationId, string? VersionOptions, string? TriggerActivityId, string? InstanceId);
 
+    /// <summary>Runs the definition until it waits or ends; the Studio reads the new instance id from <c>x-elsa-workflow-instance-id</c>.</summary>
     private static async Task<IResult> ExecuteAsync(string definitionId, ExecuteRequest? request, HttpContext http, WorkflowRuntime runtime, CancellationToken cancellationToken)
     {
         var state = await runtime.StartAsync(ToStart(definitionId, request, http), cancellationToken);
@@ -89,54 +381,20 @@ public static class WorkflowDefinitionsApi
     {
         Input = ElsaModels.ToDictionary(request?.Input),
         CorrelationId = request?.CorrelationId,
-        Versions = ParseVersions(request?.VersionOptions, VersionOptions.PublishedVersion),
+        Versions = VersionSelector.Parse(request?.VersionOptions, VersionSelector.Published).ToRuntime(),
         StartedBy = ElsaModels.Actor(http.User),
         InstanceId = string.IsNullOrWhiteSpace(request?.InstanceId) ? null : request.InstanceId,
         TriggerNodeId = request?.TriggerActivityId,
     };
 
-    private static VersionOptions ParseVersions(string? text, VersionOptions fallback) =>
-        string.IsNullOrWhiteSpace(text) ? fallback
-        : VersionOptions.TryParse(text, out var options) ? options
-        : throw new FormatException($"versionOptions '{text}' is not one of Latest, Published, LatestOrPublished, All or a version number.");
+    internal static List<string> Strings(JsonNode? node) =>
+        node is JsonArray array ? [.. array.OfType<JsonValue>().Select(v => v.TryGetValue<string>(out var s) ? s : null).OfType<string>().Distinct(StringComparer.Ordinal)] : [];
 
-    public static object Summary(StoredWorkflowDefinition d) => new
-    {
-        id = d.Id,
-        definitionId = d.DefinitionId,
-        name = d.Name,
-        description = d.Description,
-        version = d.Version,
-        toolVersion = "3.8.0",
-        isLatest = d.IsLatest,
-        isPublished = d.IsPublished,
-        isReadonly = d.IsReadonly,
-        providerName = d.Origin,
-        materializerName = "Json",
-        isMaterializerAvailable = true,
-        createdAt = d.CreatedAt,
-        links = Links(d.DefinitionId),
-    };
+    internal static IResult BadRequest(string message) =>
+        Results.Json(new { status = 400, title = "Bad request", detail = message, errors = new { generalErrors = new[] { message } } }, statusCode: 400, contentType: "application/problem+json");
 
-    /// <summary>The stored JSON with Elsa's <c>links</c> (the Studio treats a definition without a publish link as read-only).</summary>
-    public static JsonObject WithLinks(StoredWorkflowDefinition definition)
-    {
-        var json = JsonNode.Parse(definition.Json)!.AsObject();
-        json["links"] = definition.IsReadonly
-            ? new JsonArray(Link($"/workflow-definitions/{definition.DefinitionId}", "self", "GET"))
-            : new JsonArray([.. Links(definition.DefinitionId).Select(l => (JsonNode)Link(l.href, l.rel, l.method))]);
-        return json;
-    }
-
-    private static IEnumerable<(string href, string rel, string method)> Links(string definitionId) =>
-    [
-        ($"/workflow-definitions/{definitionId}", "self", "GET"),
-        ($"/workflow-definitions/{definitionId}/publish", "publish", "POST"),
-        ($"/workflow-definitions/{definitionId}/retract", "retract", "POST"),
-    ];
-
-    private static JsonObject Link(string href, string rel, string method) => new() { ["href"] = href, ["rel"] = rel, ["method"] = method };
-
-    private static IResult NotFound(string id) =>
-        Results.Problem(statusCode: 404, title: "Not found", detail: $"Workflow definition '{id}' does not exist.");
+    private static IResult NotFound(string id, VersionSelector? versions = null) =>
+        Results.Problem(statusCode: 404, title: "Not found", detail: versions is { Kind: not "Latest" and not "AllVersions" } v
+            ? $"Workflow definition '{id}' has no {(v.Kind == "Specific" ? $"version {v.Number}" : v.Kind.ToUpperInvariant() switch { "PUBLISHED" => "published version", "DRAFT" => "draft", _ => "matching version" })}."
+            : $"Workflow definition '{id}' does not exist.");
 }

@@ -19,6 +19,9 @@ public static class WorkflowInstancesApi
         group.MapGet("/workflow-instances/{id}/variables", GetVariablesAsync);
         group.MapPost("/cancel/workflow-instances/{id}", CancelAsync).RequireAuthorization(Roles.Operator);
         group.MapDelete("/workflow-instances/{id}", DeleteAsync).RequireAuthorization(Roles.Admin);
+        group.MapGet("/workflow-instances/{id}/export", ExportAsync);
+        group.MapPost("/bulk-actions/delete/workflow-instances/by-id", BulkDeleteAsync).RequireAuthorization(Roles.Admin);
+        group.MapPost("/bulk-actions/cancel/workflow-instances", BulkCancelAsync).RequireAuthorization(Roles.Operator);
         return group;
     }
 
@@ -95,7 +98,7 @@ public static class WorkflowInstancesApi
     }
 
     private static HashSet<string>? Strings(JsonNode? node) =>
-        node is JsonArray { Count: > 0 } array ? array.Select(n => n?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal) : null;
+        WorkflowDefinitionsApi.Strings(node) is { Count: > 0 } list ? list.ToHashSet(StringComparer.Ordinal) : null;
 
     private static async Task<IResult> GetVariablesAsync(string id, IWorkflowInstanceStore store, Core.Runtime.WorkflowDefinitionService definitions, CancellationToken cancellationToken)
     {
@@ -113,6 +116,41 @@ public static class WorkflowInstancesApi
 
     private static async Task<IResult> DeleteAsync(string id, IWorkflowInstanceStore store, CancellationToken cancellationToken) =>
         await store.DeleteAsync([id], cancellationToken) > 0 ? Results.NoContent() : NotFound(id);
+
+    private static async Task<IResult> ExportAsync(string id, IWorkflowInstanceStore store, CancellationToken cancellationToken) =>
+        await store.GetAsync(id, cancellationToken) is { } state
+            ? Results.File(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(ElsaModels.Instance(state), Core.Serialization.Json.Indented), "application/json", $"workflow-instance-{id}.json")
+            : NotFound(id);
+
+    /// <summary>Body <c>{"ids":[…]}</c>; answers <c>{"deletedCount":n}</c>.</summary>
+    private static async Task<IResult> BulkDeleteAsync(JsonNode? body, IWorkflowInstanceStore store, CancellationToken cancellationToken)
+    {
+        var ids = WorkflowDefinitionsApi.Strings(body?["ids"]);
+        if (ids.Count == 0)
+            return WorkflowDefinitionsApi.BadRequest("The body must be {\"ids\": [\"<workflow instance id>\", ...]}.");
+        return Results.Ok(new { deletedCount = await store.DeleteAsync(ids, cancellationToken) });
+    }
+
+    /// <summary>Body <c>{"ids":[…]}</c> (or <c>{"definitionId":"…"}</c> for every running instance of a definition); answers <c>{"cancelledCount":n}</c>.</summary>
+    private static async Task<IResult> BulkCancelAsync(JsonNode? body, HttpContext http, IWorkflowInstanceStore store, WorkflowRuntime runtime, CancellationToken cancellationToken)
+    {
+        var ids = WorkflowDefinitionsApi.Strings(body?["ids"]);
+        var definitionId = body?["definitionId"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        if (ids.Count == 0 && !string.IsNullOrWhiteSpace(definitionId))
+        {
+            var running = await store.ListAsync(new InstanceQuery(DefinitionId: definitionId, Status: WorkflowStatus.Running, Take: 10_000), cancellationToken);
+            ids = [.. running.Items.Select(i => i.Id)];
+        }
+
+        var cancelled = 0;
+        foreach (var id in ids)
+        {
+            if (await store.GetAsync(id, cancellationToken) is { Status: WorkflowStatus.Running } && await runtime.CancelAsync(id, ElsaModels.Actor(http.User), cancellationToken) is not null)
+                cancelled++;
+        }
+
+        return Results.Ok(new { cancelledCount = cancelled });
+    }
 
     internal static IResult NotFound(string id) =>
         Results.Problem(statusCode: 404, title: "Not found", detail: $"Workflow instance '{id}' does not exist.");

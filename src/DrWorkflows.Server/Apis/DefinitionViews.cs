@@ -1,0 +1,102 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Core.Persistence;
+
+namespace DrWorkflows.Server.Apis;
+
+/// <summary>
+/// How stored definitions look in Elsa's API: the stored JSON with <c>links</c> (the Studio edits a definition
+/// only when it has a <c>publish</c> link), summaries for lists, and the reason a definition is read-only.
+/// </summary>
+public static class DefinitionViews
+{
+    /// <summary>Server fields of a definition that an export leaves out (an import gets new ones).</summary>
+    private static readonly string[] ServerFields = ["links", "isLatest", "isPublished", "isReadonly", "isSystem"];
+
+    /// <summary>The full definition (Elsa's <c>WorkflowDefinition</c>) as the Studio loads it.</summary>
+    public static JsonObject Model(StoredWorkflowDefinition definition)
+    {
+        var json = JsonNode.Parse(definition.Json)!.AsObject();
+        json["isLatest"] = definition.IsLatest;
+        json["isPublished"] = definition.IsPublished;
+        json["isReadonly"] = definition.IsReadonly;
+        json["isSystem"] = false;
+        json["materializerName"] = "Json";
+        json["providerName"] = definition.Origin;
+        if (json["toolVersion"] is null)
+            json["toolVersion"] = "3.8.0";
+        if (ReadOnlyReason(definition) is { } reason)
+        {
+            // Shown in the Studio's Information/Properties panels: why nothing can be edited, and where to change it.
+            json["description"] = string.IsNullOrWhiteSpace(definition.Description) ? reason : $"{reason} {definition.Description}";
+            var custom = json["customProperties"] as JsonObject ?? [];
+            custom["drwReadOnlyReason"] = reason;
+            json["customProperties"] = custom;
+        }
+
+        json["links"] = Links(definition);
+        return json;
+    }
+
+    /// <summary>Elsa's <c>WorkflowDefinitionSummary</c> (list rows).</summary>
+    public static JsonObject Summary(StoredWorkflowDefinition definition) => new()
+    {
+        ["id"] = definition.Id,
+        ["definitionId"] = definition.DefinitionId,
+        ["name"] = definition.Name,
+        ["description"] = ReadOnlyReason(definition) is { } reason
+            ? string.IsNullOrWhiteSpace(definition.Description) ? reason : $"{reason} {definition.Description}"
+            : definition.Description,
+        ["version"] = definition.Version,
+        ["toolVersion"] = "3.8.0",
+        ["isLatest"] = definition.IsLatest,
+        ["isPublished"] = definition.IsPublished,
+        ["isReadonly"] = definition.IsReadonly,
+        ["isSystem"] = false,
+        ["providerName"] = definition.Origin,
+        ["materializerName"] = "Json",
+        ["isMaterializerAvailable"] = true,
+        ["createdAt"] = definition.CreatedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        ["links"] = Links(definition),
+    };
+
+    /// <summary>The definition as a file (export): the stored model without server-only fields.</summary>
+    public static JsonObject Export(StoredWorkflowDefinition definition)
+    {
+        var json = JsonNode.Parse(definition.Json)!.AsObject();
+        foreach (var field in ServerFields)
+            json.Remove(field);
+        return json;
+    }
+
+    /// <summary>Why the Studio cannot change a definition (null when it can).</summary>
+    public static string? ReadOnlyReason(StoredWorkflowDefinition definition) => !definition.IsReadonly ? null : definition.Origin switch
+    {
+        var o when o.StartsWith("file:", StringComparison.Ordinal) => $"Read-only: defined in the file {o[5..]}. Change it there, through a reviewed pull request.",
+        var o when o.StartsWith("code:", StringComparison.Ordinal) => $"Read-only: defined in the C# class {o[5..]}. Change it there, through a reviewed pull request.",
+        var o => $"Read-only: defined by {o}.",
+    };
+
+    /// <summary>
+    /// Elsa's links. Editable definitions get <c>publish</c> (without it the Studio opens them read-only);
+    /// read-only ones (files, C#) get only <c>self</c> and <c>export</c>.
+    /// </summary>
+    public static JsonArray Links(StoredWorkflowDefinition definition)
+    {
+        var id = Uri.EscapeDataString(definition.DefinitionId);
+        var links = new JsonArray
+        {
+            Link($"/workflow-definitions/by-id/{Uri.EscapeDataString(definition.Id)}", "self", "GET"),
+            Link($"/workflow-definitions/{id}/export", "export", "GET"),
+        };
+        if (definition.IsReadonly)
+            return links;
+        links.Add(Link($"/workflow-definitions/{id}/publish", "publish", "POST"));
+        links.Add(Link($"/workflow-definitions/{id}/retract", "retract", "POST"));
+        links.Add(Link($"/workflow-definitions/{id}", "delete", "DELETE"));
+        links.Add(Link($"/workflow-definitions/{id}/execute", "execute", "POST"));
+        links.Add(Link("/workflow-definitions/import", "import", "POST"));
+        return links;
+    }
+
+    public static JsonObject Link(string href, string rel, string method) => new() { ["href"] = href, ["rel"] = rel, ["method"] = method };
+}

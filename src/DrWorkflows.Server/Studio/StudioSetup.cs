@@ -1,0 +1,211 @@
+using DrWorkflows.Server.Apis;
+using DrWorkflows.Server.Security;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Primitives;
+
+namespace DrWorkflows.Server.Studio;
+
+/// <summary>
+/// The Studio: the prebuilt Elsa Studio bundle served under <c>/studio</c>, our host pages (landing, sign-in,
+/// definition list, editor, instance list, instance viewer), and the extra Elsa API routes its elements call
+/// (descriptors, activity executions, features; unknown <c>/elsa/api</c> routes answer 404, never 5xx).
+/// </summary>
+public static class StudioSetup
+{
+    public static WebApplicationBuilder AddDrWorkflowsStudio(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(StudioBundle.Locate(builder.Configuration, builder.Environment.ContentRootPath));
+        builder.Services.AddStudioSignIn();
+        return builder;
+    }
+
+    public static WebApplication MapDrWorkflowsStudio(this WebApplication app)
+    {
+        var elsa = app.MapGroup("/elsa/api").RequireAuthorization(Roles.Viewer);
+        elsa.MapDescriptorsApi();
+        elsa.MapActivityExecutionsApi();
+        // Routes the Studio may call that this server does not implement (subgraphs, resilience, tests...): a quick
+        // 404, because the Studio retries 5xx answers for about 14 s.
+        elsa.Map("{**rest}", (string? rest) => Results.Problem(statusCode: 404, title: "Not found", detail: $"'/elsa/api/{rest}' is not a route of this server (see docs/api.md)."));
+
+        var bundle = app.Services.GetRequiredService<StudioBundle>();
+        if (bundle.Directory is { } directory)
+            ServeBundle(app, directory);
+
+        app.MapGet("/studio", LandingAsync).AllowAnonymous();
+        app.MapGet("/studio/signin", SignInPage).AllowAnonymous();
+        app.MapPost("/studio/signin", SignInAsync).AllowAnonymous();
+        app.MapPost("/studio/signout", SignOutAsync).AllowAnonymous();
+
+        var pages = app.MapGroup("/studio").RequireAuthorization(SignInSetup.Policy);
+        pages.MapGet("/definitions", (HttpContext http, StudioBundle b, IAntiforgery af) =>
+            ElementPage(http, b, af, "Workflow definitions", "elsa-workflow-definition-list", []));
+        pages.MapGet("/definitions/{definitionId}", (string definitionId, HttpContext http, StudioBundle b, IAntiforgery af) =>
+            ElementPage(http, b, af, "Workflow editor", "elsa-workflow-definition-editor", [new("definition-id", definitionId)]));
+        pages.MapGet("/instances", (HttpContext http, StudioBundle b, IAntiforgery af) =>
+            ElementPage(http, b, af, "Workflow instances", "elsa-workflow-instance-list", []));
+        pages.MapGet("/instances/{instanceId}", (string instanceId, HttpContext http, StudioBundle b, IAntiforgery af) =>
+            ElementPage(http, b, af, "Workflow instance", "elsa-workflow-instance-viewer", [new("instance-id", instanceId)]));
+        return app;
+    }
+
+    /// <summary>
+    /// Static files of the bundle: <c>_framework</c>, <c>_content</c>, its stylesheet and <c>appsettings.json</c>
+    /// (not its <c>index.html</c>, which hosts an unregistered element). Pre-compressed <c>.br</c>/<c>.gz</c>
+    /// copies shipped in the package are served when the browser accepts them.
+    /// </summary>
+    private static void ServeBundle(WebApplication app, string directory)
+    {
+        var types = new FileExtensionContentTypeProvider();
+        types.Mappings[".wasm"] = "application/wasm";
+        types.Mappings[".dat"] = "application/octet-stream";
+        types.Mappings[".webmanifest"] = "application/manifest+json";
+        types.Mappings[".js"] = "text/javascript";
+        var contentTypes = new PrecompressedContentTypes(types);
+        foreach (var folder in (string[])["_framework", "_content"])
+        {
+            var root = Path.Combine(directory, folder);
+            if (!System.IO.Directory.Exists(root))
+                continue;
+            var files = new PhysicalFileProvider(root);
+            var requestPath = new PathString("/studio/" + folder);
+            app.Use(async (context, next) =>
+            {
+                SelectPrecompressed(context, requestPath, files);
+                await next(context);
+            });
+            app.UseStaticFiles(new StaticFileOptions
+            {
+                FileProvider = files,
+                RequestPath = requestPath,
+                ContentTypeProvider = contentTypes,
+                OnPrepareResponse = r => r.Context.Response.Headers.CacheControl = "no-cache",
+            });
+        }
+
+        foreach (var file in (string[])["Elsa.Studio.Host.CustomElements.styles.css", "appsettings.json"])
+        {
+            var path = Path.Combine(directory, file);
+            if (File.Exists(path))
+                app.MapGet("/studio/" + file, () => Results.File(path, types.TryGetContentType(file, out var type) ? type : "application/octet-stream")).AllowAnonymous();
+        }
+    }
+
+    /// <summary>Rewrites <c>x.wasm</c> to the package's <c>x.wasm.br</c> (or <c>.gz</c>) when the browser accepts it.</summary>
+    private static void SelectPrecompressed(HttpContext context, PathString requestPath, PhysicalFileProvider files)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+            return;
+        if (!context.Request.Path.StartsWithSegments(requestPath, out var rest) || !rest.HasValue)
+            return;
+        var accept = context.Request.Headers.AcceptEncoding.ToString();
+        foreach (var (encoding, extension) in (ReadOnlySpan<(string, string)>)[("br", ".br"), ("gzip", ".gz")])
+        {
+            if (!accept.Contains(encoding, StringComparison.OrdinalIgnoreCase) || !files.GetFileInfo(rest.Value + extension).Exists)
+                continue;
+            context.Request.Path = new PathString(context.Request.Path.Value + extension);
+            context.Response.Headers.ContentEncoding = encoding;
+            context.Response.Headers.Vary = "Accept-Encoding";
+            return;
+        }
+    }
+
+    /// <summary>Content types of pre-compressed files are those of the file they compress.</summary>
+    private sealed class PrecompressedContentTypes(FileExtensionContentTypeProvider inner) : IContentTypeProvider
+    {
+        public bool TryGetContentType(string subpath, out string contentType)
+        {
+            foreach (var extension in (string[])[".br", ".gz"])
+            {
+                if (subpath.EndsWith(extension, StringComparison.OrdinalIgnoreCase))
+                    return inner.TryGetContentType(subpath[..^extension.Length], out contentType!);
+            }
+
+            return inner.TryGetContentType(subpath, out contentType!);
+        }
+    }
+
+    private static async Task<IResult> LandingAsync(HttpContext http, StudioBundle bundle, IAntiforgery antiforgery)
+    {
+        var name = await UseStudioUserAsync(http) ? http.User.Identity?.Name : null;
+        return Page(http, StudioPages.Landing(name, bundle, name is null ? null : Field(http, antiforgery)));
+    }
+
+    private static IResult SignInPage(HttpContext http, IAntiforgery antiforgery, string? returnUrl) =>
+        Page(http, StudioPages.SignIn(Field(http, antiforgery), LocalReturnUrl(returnUrl), error: null));
+
+    private static async Task<IResult> SignInAsync(HttpContext http, IAntiforgery antiforgery, IApiKeyStore keys, CancellationToken cancellationToken)
+    {
+        if (!http.Request.HasFormContentType)
+            return Results.BadRequest("Sign in with the form at /studio/signin.");
+        if (!await antiforgery.IsRequestValidAsync(http))
+            return Page(http, StudioPages.SignIn(Field(http, antiforgery), "/studio/", "The form expired; please sign in again."), 400);
+        var form = await http.Request.ReadFormAsync(cancellationToken);
+        var key = form["apiKey"].ToString().Trim();
+        var returnUrl = LocalReturnUrl(form["returnUrl"]);
+        var entry = key.Length == 0 ? null : await keys.FindAsync(key, cancellationToken);
+        if (entry is null)
+            return Page(http, StudioPages.SignIn(Field(http, antiforgery), returnUrl, "That API key is not valid."), 401);
+        await http.SignInAsync(SignInSetup.Scheme, SignInSetup.Principal(entry, key), new AuthenticationProperties { IsPersistent = false });
+        return Results.Redirect(returnUrl);
+    }
+
+    private static async Task<IResult> SignOutAsync(HttpContext http, IAntiforgery antiforgery)
+    {
+        // The sign-out form's token was issued to the signed-in person: validate it as that person.
+        await UseStudioUserAsync(http);
+        if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
+            return Results.Redirect("/studio/");
+        await http.SignOutAsync(SignInSetup.Scheme);
+        return Results.Redirect("/studio/");
+    }
+
+    /// <summary>On anonymous routes, makes the Studio cookie's person the request's user (when signed in).</summary>
+    private static async Task<bool> UseStudioUserAsync(HttpContext http)
+    {
+        var result = await http.AuthenticateAsync(SignInSetup.Scheme);
+        if (!result.Succeeded || result.Principal is null)
+            return false;
+        http.User = result.Principal;
+        return true;
+    }
+
+    private static IResult ElementPage(HttpContext http, StudioBundle bundle, IAntiforgery antiforgery, string title, string element, KeyValuePair<string, string>[] attributes)
+    {
+        if (!bundle.IsInstalled)
+            return Page(http, StudioPages.NotInstalled(bundle), 503);
+        var key = SignInSetup.Key(http.User);
+        if (key is null)
+            return Results.Redirect("/studio/signin");
+        var endpoint = $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/elsa/api";
+        return Page(http, StudioPages.Element(title, element, attributes, endpoint, key, http.User.Identity?.Name ?? "?", Field(http, antiforgery)));
+    }
+
+    private static IResult Page(HttpContext http, string html, int status = 200)
+    {
+        // Pages may carry the signed-in person's key: never cache them, never send them as a referrer, never frame them.
+        http.Response.Headers.CacheControl = "no-store";
+        http.Response.Headers["Referrer-Policy"] = "no-referrer";
+        http.Response.Headers["X-Frame-Options"] = "DENY";
+        http.Response.Headers["X-Content-Type-Options"] = "nosniff";
+        return Results.Content(html, "text/html; charset=utf-8", statusCode: status);
+    }
+
+    private static string Field(HttpContext http, IAntiforgery antiforgery)
+    {
+        var tokens = antiforgery.GetAndStoreTokens(http);
+        return $"<input type=\"hidden\" name=\"{tokens.FormFieldName}\" value=\"{System.Net.WebUtility.HtmlEncode(tokens.RequestToken)}\">";
+    }
+
+    /// <summary>Only local Studio paths are followed after sign-in (no open redirect).</summary>
+    private static string LocalReturnUrl(StringValues value)
+    {
+        var url = value.ToString();
+        return url.StartsWith("/studio/", StringComparison.Ordinal) && !url.StartsWith("//", StringComparison.Ordinal) && !url.Contains('\\', StringComparison.Ordinal)
+            ? url
+            : "/studio/";
+    }
+}
