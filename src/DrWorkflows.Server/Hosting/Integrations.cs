@@ -6,7 +6,8 @@ using DrWorkflows.Core;
 namespace DrWorkflows.Server.Hosting;
 
 /// <summary>
-/// Registers the DR activity areas with their settings from configuration (sections under <c>DrWorkflows:</c>).
+/// Registers the DR activity areas with their settings from configuration (top-level sections <c>Docker</c>,
+/// <c>Host</c>, <c>SmokeTests</c>, <c>Notifications</c>, <c>GitHub</c>, <c>Backups</c>, <c>Redis</c>, <c>Route53</c>).
 /// An integration that is not configured does not stop the server: its activities fail with one message that
 /// names the settings to add (see docs/configuration.md).
 /// </summary>
@@ -14,7 +15,7 @@ public static class Integrations
 {
     public static IServiceCollection AddDrWorkflowsIntegrations(this IServiceCollection services, IConfiguration configuration, ServerOptions settings)
     {
-        var root = configuration.GetSection("DrWorkflows");
+        var root = configuration; // the sections the areas name in their messages and docs
         services.AddDockerActivities(o => root.GetSection("Docker").Bind(o));
         services.AddHostActivities(o => root.GetSection("Host").Bind(o));
         services.AddHttpSmokeTests(o => root.GetSection("SmokeTests").Bind(o));
@@ -26,7 +27,7 @@ public static class Integrations
                 o.Local.Directory = Path.Combine(settings.DataDirectory, "backups");
                 root.GetSection("Backups:Stores").Bind(o);
             },
-            postgres: o => root.GetSection("Backups:Postgres").Bind(o),
+            postgres: o => root.GetSection("Postgres").Bind(o),
             compression: o => root.GetSection("Backups:Compression").Bind(o),
             encryption: o => root.GetSection("Backups:Encryption").Bind(o),
             media: o => root.GetSection("Backups:Media").Bind(o));
@@ -34,12 +35,12 @@ public static class Integrations
         if (!string.IsNullOrWhiteSpace(root["Redis:ConnectionString"]))
             services.AddRedisActivities(o => root.GetSection("Redis").Bind(o));
         else
-            services.AddSingleton(NotConfigured.Create<IRedisService>("Redis", "DrWorkflows:Redis:ConnectionString (e.g. 127.0.0.1:6379)"));
+            services.AddSingleton(NotConfigured.Create<IRedisService>("Redis", "Redis:ConnectionString (environment Redis__ConnectionString, e.g. 127.0.0.1:6379)"));
 
         if (!string.IsNullOrWhiteSpace(root["Route53:AccessKeyId"]))
             services.AddRoute53(o => root.GetSection("Route53").Bind(o));
         else
-            services.AddSingleton(NotConfigured.Create<IDnsProvider>("Route 53 DNS", "DrWorkflows:Route53:AccessKeyId, SecretAccessKey and the hosted zone"));
+            services.AddSingleton(NotConfigured.Create<IDnsProvider>("Route 53 DNS", "Route53:AccessKeyId and Route53:SecretAccessKey (environment Route53__AccessKeyId, Route53__SecretAccessKey)"));
         return services;
     }
 }
