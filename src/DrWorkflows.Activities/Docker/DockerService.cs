@@ -876,6 +876,13 @@ internal sealed class DockerService : IDockerService, IDisposable
                 $"Docker engine {Endpoint} refused to {action} {target}: {ApiMessage(e)} (HTTP {(int)e.StatusCode}).",
                 DockerOperationException.ApiError, (int)e.StatusCode >= 500, e);
         }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            throw new DockerOperationException(
+                $"TLS handshake with the Docker engine at {Endpoint} failed: {e.Message} Check that Docker:TlsCaCertificatePath is the CA that " +
+                "signed the engine's certificate (and that the certificate names this address), and that the client certificate is one the engine trusts.",
+                DockerOperationException.EngineUnreachable, false, e);
+        }
         catch (Exception e) when (IsUnreachable(e, cancellationToken))
         {
             throw Unreachable(e);
