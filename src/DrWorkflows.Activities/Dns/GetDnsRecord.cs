@@ -20,10 +20,10 @@ public sealed class GetDnsRecord : CodeActivity
     public Input<string>? RecordType { get; set; }
 
     [Output(Description = "The record's values (the alias target for an alias record); empty when not found.")]
-    public Output<List<string>>? Values { get; set; }
+    public Output<List<string>> Values { get; set; } = new();
 
     [Output(Description = "The record's TTL in seconds; null when not found.")]
-    public Output<long?>? Ttl { get; set; }
+    public Output<long?> Ttl { get; set; } = new();
 
     protected override async ValueTask RunAsync(ActivityExecutionContext context)
     {

@@ -27,13 +27,13 @@ public sealed class UpsertDnsRecord : CodeActivity
     public Input<string>? Comment { get; set; }
 
     [Output(Description = "Id of the submitted change, for WaitForDnsChange.")]
-    public Output<string>? ChangeId { get; set; }
+    public Output<string> ChangeId { get; set; } = new();
 
     [Output(Description = "The record's value(s) before the change, comma-separated; null when the record did not exist.")]
-    public Output<string?>? PreviousValue { get; set; }
+    public Output<string?> PreviousValue { get; set; } = new();
 
     [Output(Description = "The record's TTL before the change; null when the record did not exist.")]
-    public Output<long?>? PreviousTtl { get; set; }
+    public Output<long?> PreviousTtl { get; set; } = new();
 
     protected override async ValueTask RunAsync(ActivityExecutionContext context)
     {

@@ -22,7 +22,7 @@ public sealed class WaitForDnsChange : CodeActivity
     public Input<TimeSpan>? PollInterval { get; set; }
 
     [Output(Description = "The last status read (INSYNC or PENDING for Route 53).")]
-    public Output<string>? Status { get; set; }
+    public Output<string> Status { get; set; } = new();
 
     protected override async ValueTask RunAsync(ActivityExecutionContext context)
     {

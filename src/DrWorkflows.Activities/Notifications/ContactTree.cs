@@ -111,7 +111,7 @@ internal sealed class ContactTree : IContactTree
             }
         }
 
-        return new SeverityNotificationPlan(severity, [.. policy.Roles], recipients, policy.SlackChannel, [.. policy.EmailCc], policy.Response);
+        return new SeverityNotificationPlan(severity, [.. policy.Roles], recipients, policy.SlackChannel, [.. policy.EmailCc], policy.Response ?? DefaultPolicy(severity).Response);
     }
 
     public ContactTier? GetTier(int number) => number >= 1 && number <= Tiers.Count ? Tiers[number - 1] : null;

@@ -21,7 +21,7 @@ public abstract class BestEffortActivity : CodeActivity
     public Input<bool>? FailureIsFatal { get; set; }
 
     [Output(Description = "Why the step failed (outcome Failed); null when it succeeded.")]
-    public Output<string?>? Error { get; set; }
+    public Output<string?> Error { get; set; } = new();
 
     protected sealed override async ValueTask RunAsync(ActivityExecutionContext context)
     {

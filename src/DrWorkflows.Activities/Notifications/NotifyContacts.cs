@@ -32,10 +32,10 @@ public sealed class NotifyContacts : NotificationActivity
     public Input<string>? ThreadTs { get; set; }
 
     [Output(Description = "Names of the people notified.")]
-    public Output<List<string>>? Notified { get; set; }
+    public Output<List<string>> Notified { get; set; } = new();
 
     [Output(Description = "ts of the incident thread (the given ThreadTs or the new message's).")]
-    public Output<string?>? ThreadRootTs { get; set; }
+    public Output<string?> ThreadRootTs { get; set; } = new();
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {

@@ -25,7 +25,7 @@ public sealed class SendEmail : NotificationActivity
     public Input<string>? HtmlBody { get; set; }
 
     [Output(Description = "The Message-ID of the sent email.")]
-    public Output<string>? MessageId { get; set; }
+    public Output<string> MessageId { get; set; } = new();
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {

@@ -22,13 +22,13 @@ public sealed class SendSlackMessage : NotificationActivity
     public Input<string>? ThreadTs { get; set; }
 
     [Output(Description = "ts of the posted message.")]
-    public Output<string>? MessageTs { get; set; }
+    public Output<string> MessageTs { get; set; } = new();
 
     [Output(Description = "ts of the thread: the given ThreadTs, or this message's ts when it started the thread. Store it in a variable and pass it to later updates.")]
-    public Output<string>? ThreadRootTs { get; set; }
+    public Output<string> ThreadRootTs { get; set; } = new();
 
     [Output(Description = "The channel id Slack answered with (needed by UpdateSlackMessage).")]
-    public Output<string>? ChannelId { get; set; }
+    public Output<string> ChannelId { get; set; } = new();
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {

@@ -47,10 +47,10 @@ public sealed class CreateStatusPageIncident : StatusPageActivity
     public Input<string>? ComponentStatus { get; set; }
 
     [Output(Description = "The incident id: store it in a variable for the update and resolve steps.")]
-    public Output<string>? IncidentId { get; set; }
+    public Output<string> IncidentId { get; set; } = new();
 
     [Output(Description = "Public short link of the incident.")]
-    public Output<string?>? Shortlink { get; set; }
+    public Output<string?> Shortlink { get; set; } = new();
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {

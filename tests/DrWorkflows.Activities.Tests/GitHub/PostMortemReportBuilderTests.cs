@@ -1,0 +1,312 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Activities.GitHub;
+using DrWorkflows.Core.Execution;
+
+namespace DrWorkflows.Activities.Tests.GitHub;
+
+public sealed class PostMortemReportBuilderTests
+{
+    private static readonly DateTimeOffset Day = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Writes_the_plans_sections_with_the_marker_and_the_header()
+    {
+        var report = new PostMortemReportBuilder().Build(IncidentInput());
+
+        Assert.StartsWith("<!-- drworkflows-instance: run-42 -->\n<!-- drworkflows-execution: exec-pm -->\n# Post-Incident Review\n", report.Body, StringComparison.Ordinal);
+        Assert.Equal("Post-incident review: Database container failure (SEV-1), 2026-03-01", report.Title);
+        Assert.Contains("**Date**: 2026-03-01  \n**Duration**: 30 min 10 s  \n**Severity**: SEV-1  \n", report.Body, StringComparison.Ordinal);
+        Assert.Contains("**Workflow**: Database container failure (`db-failure`), run `run-42`, started by alertmanager", report.Body, StringComparison.Ordinal);
+        string[] sections = ["## Summary", "## Recovery Objectives", "## Timeline", "## Approvals", "## Errors and Retries", "## Root Cause", "## Impact", "## What Went Well", "## What Went Wrong", "## Action Items"];
+        var positions = sections.Select(s => report.Body.IndexOf("\n" + s + "\n", StringComparison.Ordinal)).ToList();
+        Assert.All(positions, p => Assert.True(p > 0));
+        Assert.Equal(positions.Order(), positions);
+        Assert.Contains("## Summary\nThe main database container stopped answering health checks.\n", report.Body, StringComparison.Ordinal);
+        Assert.Contains("_To be written by the incident commander._", report.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Timeline_lists_every_step_with_times_durations_attempts_and_waits()
+    {
+        var body = new PostMortemReportBuilder().Build(IncidentInput()).Body;
+
+        Assert.Contains("| 14:00:00 | — | Run started |  | by alertmanager |", body, StringComparison.Ordinal);
+        Assert.Contains("| 14:00:01 | Check database | Completed | 2 s | ContainerStatus |", body, StringComparison.Ordinal);
+        Assert.Contains("| 14:00:03 | Restart postgres | Completed | 1 min 7 s | RestartContainer; 2 attempts |", body, StringComparison.Ordinal);
+        Assert.Contains("| 14:01:10 | Approve restore | Completed (Approve) | 8 min 31 s | ApprovalGate; waited 8 min 30 s |", body, StringComparison.Ordinal);
+        Assert.Contains("| 14:09:41 | Approve restore | Decision: Approve | 8 min 30 s | by jane via slack: go ahead, the backup is verified |", body, StringComparison.Ordinal);
+        Assert.Contains("| 14:09:42 | Restore main | Completed | 12 min | RestoreDatabase |", body, StringComparison.Ordinal);
+        Assert.Contains("| 14:21:43 | Status page | Completed (Failed) | 1 s | CreateStatusPageIncident; Statuspage create incident failed with HTTP 401: Could not authenticate. |", body, StringComparison.Ordinal);
+        Assert.Contains("| 14:21:45 | Smoke tests | Completed | 3 min 25 s | HttpSmokeTest; 2 attempts; GET https://api.example.com/health returned 503 |", body, StringComparison.Ordinal);
+        Assert.Contains("| 14:22:00 | Smoke tests | Incident raised |  | GET https://api.example.com/health returned 503 |", body, StringComparison.Ordinal);
+        Assert.Contains("| 14:25:00 | Smoke tests | Incident resolved |  | Retry by bob |", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("| Flowchart1 |", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("Open post-mortem", body, StringComparison.Ordinal);
+        var timeline = Section(body, "## Timeline");
+        var times = timeline.Split('\n').Skip(2).Where(l => l.StartsWith("| ", StringComparison.Ordinal)).Select(l => l[2..10]).ToList();
+        Assert.Equal(times.Order(StringComparer.Ordinal), times);
+    }
+
+    [Fact]
+    public void Approvals_show_who_when_which_channel_the_wait_and_the_comment()
+    {
+        var approvals = Section(new PostMortemReportBuilder().Build(IncidentInput()).Body, "## Approvals");
+
+        Assert.Equal(
+            "| Time (UTC) | Step | Decision | By | Channel | Waited | Comment |\n|---|---|---|---|---|---|---|\n| 14:09:41 | Approve restore | Approve | jane | slack | 8 min 30 s | go ahead, the backup is verified |\n\n",
+            approvals);
+    }
+
+    [Fact]
+    public void Errors_and_retries_list_retries_incidents_their_resolution_and_failed_notifications()
+    {
+        var problems = Section(new PostMortemReportBuilder().Build(IncidentInput()).Body, "## Errors and Retries");
+
+        Assert.Contains("| 14:00:33 | Restart postgres | Retry after attempt 1 of 3 | container postgres is unhealthy |", problems, StringComparison.Ordinal);
+        Assert.Contains("| 14:21:44 | Status page | statuspage failed, workflow went on | Statuspage create incident failed with HTTP 401: Could not authenticate. |", problems, StringComparison.Ordinal);
+        Assert.Contains("| 14:22:00 | Smoke tests | Faulted (incident) | GET https://api.example.com/health returned 503 |", problems, StringComparison.Ordinal);
+        Assert.Contains("| 14:25:00 | Smoke tests | Incident resolved | Retry by bob |", problems, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Compares_RTO_and_the_data_loss_window_with_the_targets()
+    {
+        var report = new PostMortemReportBuilder().Build(IncidentInput());
+
+        Assert.Contains("| RTO: incident start to service restored (13:55:00 → 14:25:10) | 30 min | 30 min 10 s | **missed** by 10 s |", report.Body, StringComparison.Ordinal);
+        Assert.Contains("| RPO: data-loss window (newest recovered data to incident start) | 15 min | 10 min | **met** |", report.Body, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.Parse("00:30:10", System.Globalization.CultureInfo.InvariantCulture), report.Facts.RecoveryTime);
+        Assert.False(report.Facts.RtoMet);
+        Assert.Equal(TimeSpan.FromMinutes(10), report.Facts.DataLossWindow);
+        Assert.True(report.Facts.RpoMet);
+        Assert.Equal(6, report.Facts.Steps);
+        Assert.Equal(2, report.Facts.FailedSteps);
+        Assert.Equal(1, report.Facts.Retries);
+        Assert.Equal(1, report.Facts.Approvals);
+    }
+
+    [Fact]
+    public void Action_items_cover_failed_retried_and_long_steps_slow_decisions_and_missed_objectives()
+    {
+        var report = new PostMortemReportBuilder().Build(IncidentInput());
+        var items = Section(report.Body, "## Action Items");
+
+        Assert.Equal(
+            [
+                "Find and fix why **Status page** failed: Statuspage create incident failed with HTTP 401: Could not authenticate.",
+                "Find and fix why **Smoke tests** failed: GET https://api.example.com/health returned 503",
+                "**Restart postgres** needed 2 attempts: make its dependency reliable or its retry unnecessary",
+                "**Restore main** ran 12 min (more than 5 min): speed it up or budget for it in the runbook",
+                "The decision at **Approve restore** took 8 min 30 s: check the escalation tiers of the contact tree",
+                "Recovery took 30 min 10 s, over the RTO of 30 min by 10 s: shorten the slowest steps (Restore main 12 min, Smoke tests 3 min 25 s, Restart postgres 1 min 7 s)",
+                "Fix the statuspage notifications that failed during the run",
+            ],
+            report.Facts.ActionItems);
+        Assert.StartsWith("1. [ ] Find and fix why **Status page** failed", items, StringComparison.Ordinal);
+        Assert.Contains("8. [ ] Write the root cause and impact above (Owner: incident commander)", items, StringComparison.Ordinal);
+        Assert.Contains("(Owner: _unassigned_)", items, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void What_went_well_and_wrong_are_drawn_from_the_run()
+    {
+        var body = new PostMortemReportBuilder().Build(IncidentInput()).Body;
+
+        Assert.Equal("- 3 of 6 steps completed at the first attempt\n- Data-loss window of 10 min, within the RPO of 15 min\n\n", Section(body, "## What Went Well"));
+        var wrong = Section(body, "## What Went Wrong");
+        Assert.Contains("- Smoke tests failed: GET https://api.example.com/health returned 503\n", wrong, StringComparison.Ordinal);
+        Assert.Contains("- 1 retry were needed (Restart postgres)\n", wrong, StringComparison.Ordinal);
+        Assert.Contains("- Recovery took 30 min 10 s, over the RTO of 30 min\n", wrong, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_quiet_drill_without_targets_says_what_was_not_measured()
+    {
+        var journal = new JournalWriter(Day.AddHours(2));
+        journal.Workflow(JournalEvents.WorkflowStarted, actor: "cron");
+        journal.Step("e1", "Restore to scratch", "DrWorkflows.RestoreDatabase", 45);
+        journal.Workflow(JournalEvents.WorkflowFinished);
+        var report = new PostMortemReportBuilder().Build(new PostMortemInput
+        {
+            InstanceId = "drill-7",
+            WorkflowName = "Monthly drill",
+            IsDrill = true,
+            GeneratedAt = journal.Now,
+            Journal = journal.Entries,
+        });
+
+        Assert.Equal("DR drill review: Monthly drill, 2026-03-01", report.Title);
+        Assert.Contains("# DR Drill Review", report.Body, StringComparison.Ordinal);
+        Assert.Contains("**Severity**: not set", report.Body, StringComparison.Ordinal);
+        Assert.Contains("**Drill**: yes", report.Body, StringComparison.Ordinal);
+        Assert.Contains("| RTO: incident start to end of the run (02:00:00 → 02:00:45) | not set | 45 s | no target |", report.Body, StringComparison.Ordinal);
+        Assert.Contains("| not set | not measured (no restore point given) | — |", report.Body, StringComparison.Ordinal);
+        Assert.Contains("No approvals were asked during this run.", report.Body, StringComparison.Ordinal);
+        Assert.Contains("No errors, retries or incidents.", report.Body, StringComparison.Ordinal);
+        Assert.Empty(report.Facts.ActionItems);
+        Assert.Contains("1. [ ] Write the root cause and impact above", report.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("drworkflows-execution", report.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Table_cells_cannot_break_the_markdown()
+    {
+        var journal = new JournalWriter(Day.AddHours(3));
+        journal.Workflow(JournalEvents.WorkflowStarted);
+        journal.Step("e1", "Check | split", "DrWorkflows.Check", 1, fault: "line one\nline two | with pipe");
+        var body = new PostMortemReportBuilder().Build(new PostMortemInput { InstanceId = "r", GeneratedAt = journal.Now, Journal = journal.Entries }).Body;
+
+        Assert.Contains("| Check \\| split | Incident raised |  | line one line two \\| with pipe |", body, StringComparison.Ordinal);
+        Assert.Contains("Find and fix why **Check \\| split** failed: line one line two \\| with pipe", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_huge_journal_stays_under_GitHubs_size_limit()
+    {
+        var journal = new JournalWriter(Day.AddHours(4));
+        journal.Workflow(JournalEvents.WorkflowStarted);
+        for (var i = 0; i < 2000; i++)
+            journal.Step($"e{i}", $"Copy file number {i} of the media volume to the DR host", "DrWorkflows.CopyFile", 1);
+        var report = new PostMortemReportBuilder().Build(new PostMortemInput { InstanceId = "big", GeneratedAt = journal.Now, Journal = journal.Entries });
+
+        Assert.True(report.Body.Length <= PostMortemReportBuilder.MaxBodyLength, $"{report.Body.Length} characters");
+        Assert.Contains("| … | 1851 more rows | | | see the run's journal |", report.Body, StringComparison.Ordinal);
+        Assert.Contains("Copy file number 1999 of the media volume", report.Body, StringComparison.Ordinal);
+        Assert.Contains("## Action Items", report.Body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0.4, "0.4 s")]
+    [InlineData(8, "8 s")]
+    [InlineData(59, "59 s")]
+    [InlineData(60, "1 min")]
+    [InlineData(2530, "42 min 10 s")]
+    [InlineData(8100, "2 h 15 min")]
+    [InlineData(-5, "0 s")]
+    public void Durations_read_like_the_plan(double seconds, string expected) =>
+        Assert.Equal(expected, PostMortemReportBuilder.Duration(TimeSpan.FromSeconds(seconds)));
+
+    /// <summary>The database-failure run of the tests, as the runtime journals it.</summary>
+    private static PostMortemInput IncidentInput()
+    {
+        var j = new JournalWriter(Day.AddHours(14));
+        j.Workflow(JournalEvents.WorkflowStarted, actor: "alertmanager");
+        j.Add(JournalEvents.Started, "e0", "Flowchart1", "Elsa.Flowchart", parent: null);
+        j.Step("e1", "Check database", "DrWorkflows.ContainerStatus", 2, parent: "e0", startAfter: 1);
+
+        j.Add(JournalEvents.Started, "e2", "Restart postgres", "DrWorkflows.RestartContainer", parent: "e0");
+        j.Advance(30);
+        j.Add(JournalEvents.Retrying, "e2", "Restart postgres", "DrWorkflows.RestartContainer", parent: "e0",
+            payload: new JsonObject { ["error"] = "container postgres is unhealthy", ["attempt"] = 1, ["maxAttempts"] = 3 });
+        j.Add(JournalEvents.Suspended, "e2", "Restart postgres", "DrWorkflows.RestartContainer", parent: "e0", payload: new JsonObject { ["bookmark"] = "DrWorkflows.Retry" });
+        j.Advance(10);
+        j.Add(JournalEvents.Started, "e2", "Restart postgres", "DrWorkflows.RestartContainer", parent: "e0", attempt: 2);
+        j.Advance(27);
+        j.Add(JournalEvents.Completed, "e2", "Restart postgres", "DrWorkflows.RestartContainer", parent: "e0", attempt: 2);
+
+        j.Add(JournalEvents.Started, "e3", "Approve restore", "DrWorkflows.ApprovalGate", parent: "e0");
+        j.Advance(1);
+        j.Add(JournalEvents.Suspended, "e3", "Approve restore", "DrWorkflows.ApprovalGate", parent: "e0", payload: new JsonObject { ["bookmark"] = "Approval" });
+        j.Advance(510);
+        j.Add(JournalEvents.Resumed, "e3", "Approve restore", "DrWorkflows.ApprovalGate", parent: "e0", actor: "slack:U0JANE", payload: new JsonObject
+        {
+            ["bookmark"] = "Approval",
+            ["payload"] = new JsonObject { ["decision"] = new JsonObject { ["by"] = "jane", ["channel"] = "slack", ["comment"] = "go ahead, the backup is verified", ["option"] = "Approve" } },
+        });
+        j.Add(JournalEvents.Completed, "e3", "Approve restore", "DrWorkflows.ApprovalGate", parent: "e0", outcomes: ["Approve"]);
+
+        j.Step("e4", "Restore main", "DrWorkflows.RestoreDatabase", 720, parent: "e0", startAfter: 1);
+
+        j.Advance(1);
+        j.Add(JournalEvents.Started, "e5", "Status page", "DrWorkflows.CreateStatusPageIncident", parent: "e0");
+        j.Advance(1);
+        j.Add(JournalEvents.Completed, "e5", "Status page", "DrWorkflows.CreateStatusPageIncident", parent: "e0", outcomes: ["Failed"], payload: new JsonObject
+        {
+            ["durationMs"] = 1000,
+            ["data"] = new JsonObject { ["failure"] = new JsonObject { ["channel"] = "statuspage", ["message"] = "Statuspage create incident failed with HTTP 401: Could not authenticate." } },
+        });
+
+        j.Step("e6", "Smoke tests", "DrWorkflows.HttpSmokeTest", 15, parent: "e0", startAfter: 1, fault: "GET https://api.example.com/health returned 503");
+        j.Advance(180);
+        j.Add(JournalEvents.IncidentResolved, "e6", "Smoke tests", "DrWorkflows.HttpSmokeTest", parent: "e0", actor: "bob", payload: new JsonObject { ["incidentId"] = "i1", ["resolution"] = "Retry" });
+        j.Advance(1);
+        j.Add(JournalEvents.Started, "e6", "Smoke tests", "DrWorkflows.HttpSmokeTest", parent: "e0", attempt: 2);
+        j.Advance(9);
+        j.Add(JournalEvents.Completed, "e6", "Smoke tests", "DrWorkflows.HttpSmokeTest", parent: "e0", attempt: 2);
+        j.Advance(1);
+        j.Add(JournalEvents.Started, "exec-pm", "Open post-mortem", "DrWorkflows.OpenPostMortemIssue", parent: "e0");
+        j.Advance(1);
+
+        return new PostMortemInput
+        {
+            InstanceId = "run-42",
+            ExecutionId = "exec-pm",
+            WorkflowName = "Database container failure",
+            DefinitionId = "db-failure",
+            Severity = "SEV-1",
+            Summary = "The main database container stopped answering health checks.",
+            IncidentStartedAt = Day.AddHours(14).AddMinutes(-5),
+            ServiceRestoredAt = Day.AddHours(14).AddMinutes(25).AddSeconds(10),
+            LastGoodDataAt = Day.AddHours(14).AddMinutes(-15),
+            RtoTarget = TimeSpan.FromMinutes(30),
+            RpoTarget = TimeSpan.FromMinutes(15),
+            GeneratedAt = j.Now,
+            Journal = j.Entries,
+        };
+    }
+
+    /// <summary>The text of a section up to the next heading.</summary>
+    private static string Section(string body, string heading)
+    {
+        var start = body.IndexOf(heading + "\n", StringComparison.Ordinal) + heading.Length + 1;
+        var end = body.IndexOf("\n## ", start, StringComparison.Ordinal);
+        return end < 0 ? body[start..] : body[start..(end + 1)];
+    }
+
+    /// <summary>Writes journal entries the way the runtime does, on a clock moved by hand.</summary>
+    private sealed class JournalWriter(DateTimeOffset start)
+    {
+        private readonly List<JournalEntry> entries = [];
+
+        public DateTimeOffset Now { get; private set; } = start;
+
+        public IReadOnlyList<JournalEntry> Entries => entries;
+
+        public void Advance(double seconds) => Now = Now.AddSeconds(seconds);
+
+        public void Workflow(string eventName, string? actor = null) =>
+            entries.Add(new JournalEntry { Id = $"j{entries.Count}", InstanceId = "run", Sequence = entries.Count, Timestamp = Now, EventName = eventName, Actor = actor });
+
+        public void Add(string eventName, string executionId, string name, string type, string? parent, int attempt = 1, string? actor = null, JsonObject? payload = null, IReadOnlyList<string>? outcomes = null, string? message = null) =>
+            entries.Add(new JournalEntry
+            {
+                Id = $"j{entries.Count}",
+                InstanceId = "run",
+                Sequence = entries.Count,
+                Timestamp = Now,
+                EventName = eventName,
+                ExecutionId = executionId,
+                ParentExecutionId = parent,
+                ActivityId = executionId + "-activity",
+                ActivityName = name,
+                ActivityType = type,
+                Attempt = attempt,
+                Actor = actor,
+                Payload = payload,
+                Outcomes = outcomes ?? (eventName == JournalEvents.Completed ? ["Done"] : null),
+                Message = message,
+            });
+
+        /// <summary>A step that starts after <paramref name="startAfter"/> seconds and ends after <paramref name="seconds"/>, completed or faulted.</summary>
+        public void Step(string executionId, string name, string type, double seconds, string? parent = null, double startAfter = 0, string? fault = null)
+        {
+            Advance(startAfter);
+            Add(JournalEvents.Started, executionId, name, type, parent);
+            Advance(seconds);
+            if (fault is null)
+                Add(JournalEvents.Completed, executionId, name, type, parent);
+            else
+                Add(JournalEvents.Faulted, executionId, name, type, parent, payload: new JsonObject { ["incidentId"] = "i1", ["kind"] = "Fault", ["error"] = fault }, message: fault);
+        }
+    }
+}
