@@ -16,29 +16,7 @@ public sealed record PostMortemRequest
     /// <summary>The execution opening the issue (a second hidden marker; left out of the timeline).</summary>
     public string? ExecutionId { get; init; }
 
-    public bool IsDrill { get; init; }
-
-    public string? Severity { get; init; }
-
-    public string? Title { get; init; }
-
-    public string? Summary { get; init; }
-
-    public string? RootCause { get; init; }
-
-    public string? Impact { get; init; }
-
-    public DateTimeOffset? IncidentStartedAt { get; init; }
-
-    public DateTimeOffset? ServiceRestoredAt { get; init; }
-
-    public DateTimeOffset? LastGoodDataAt { get; init; }
-
-    public TimeSpan? RtoTarget { get; init; }
-
-    public TimeSpan? RpoTarget { get; init; }
-
-    public TimeSpan? LongStepThreshold { get; init; }
+    public PostMortemDetails Details { get; init; } = new();
 
     /// <summary>Labels added to the configured ones.</summary>
     public IReadOnlyList<string> Labels { get; init; } = [];
@@ -115,18 +93,7 @@ internal sealed class PostMortemPublisher : IPostMortemPublisher
             WorkflowName = state?.Name,
             DefinitionId = state?.DefinitionId,
             StartedBy = state?.StartedBy,
-            IsDrill = request.IsDrill,
-            Severity = request.Severity,
-            Title = request.Title,
-            Summary = request.Summary,
-            RootCause = request.RootCause,
-            Impact = request.Impact,
-            IncidentStartedAt = request.IncidentStartedAt,
-            ServiceRestoredAt = request.ServiceRestoredAt,
-            LastGoodDataAt = request.LastGoodDataAt,
-            RtoTarget = request.RtoTarget,
-            RpoTarget = request.RpoTarget,
-            LongStepThreshold = request.LongStepThreshold ?? TimeSpan.FromMinutes(5),
+            Details = request.Details,
             GeneratedAt = clock.GetUtcNow(),
             Journal = journal,
         });
@@ -196,7 +163,7 @@ internal sealed class PostMortemPublisher : IPostMortemPublisher
     private Task<Issue> CreateAsync(PostMortemReport report, PostMortemRequest request, CancellationToken cancellationToken)
     {
         var issue = new NewIssue(report.Title) { Body = report.Body };
-        foreach (var label in options.Labels.Concat(request.IsDrill ? options.DrillLabels : []).Concat(request.Labels).Where(l => !string.IsNullOrWhiteSpace(l)).Distinct(StringComparer.OrdinalIgnoreCase))
+        foreach (var label in options.Labels.Concat(request.Details.IsDrill ? options.DrillLabels : []).Concat(request.Labels).Where(l => !string.IsNullOrWhiteSpace(l)).Distinct(StringComparer.OrdinalIgnoreCase))
             issue.Labels.Add(label);
         foreach (var assignee in options.Assignees.Distinct(StringComparer.OrdinalIgnoreCase))
             issue.Assignees.Add(assignee);

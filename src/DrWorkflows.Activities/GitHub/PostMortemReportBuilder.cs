@@ -6,20 +6,9 @@ using DrWorkflows.Core.Execution;
 
 namespace DrWorkflows.Activities.GitHub;
 
-/// <summary>What a post-mortem is written from: the run's journal plus what the workflow knows about the incident.</summary>
-public sealed record PostMortemInput
+/// <summary>What the workflow knows about its incident (the journal gives the rest).</summary>
+public sealed record PostMortemDetails
 {
-    public required string InstanceId { get; init; }
-
-    /// <summary>The execution of the step writing the report (left out of the timeline; a hidden marker).</summary>
-    public string? ExecutionId { get; init; }
-
-    public string? WorkflowName { get; init; }
-
-    public string? DefinitionId { get; init; }
-
-    public string? StartedBy { get; init; }
-
     /// <summary>A drill (rehearsal) rather than a real incident.</summary>
     public bool IsDrill { get; init; }
 
@@ -51,6 +40,23 @@ public sealed record PostMortemInput
 
     /// <summary>A step that ran (not waited) longer than this gets an action item.</summary>
     public TimeSpan LongStepThreshold { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>What a post-mortem is written from: the run's journal plus what the workflow knows about the incident.</summary>
+public sealed record PostMortemInput
+{
+    public required string InstanceId { get; init; }
+
+    /// <summary>The execution of the step writing the report (left out of the timeline; a hidden marker).</summary>
+    public string? ExecutionId { get; init; }
+
+    public string? WorkflowName { get; init; }
+
+    public string? DefinitionId { get; init; }
+
+    public string? StartedBy { get; init; }
+
+    public PostMortemDetails Details { get; init; } = new();
 
     public required DateTimeOffset GeneratedAt { get; init; }
 
@@ -103,10 +109,10 @@ public sealed class PostMortemReportBuilder
 
     private static string Title(PostMortemInput input, Analysis analysis)
     {
-        if (!string.IsNullOrWhiteSpace(input.Title))
-            return input.Title.Trim();
-        var kind = input.IsDrill ? "DR drill review" : "Post-incident review";
-        var severity = string.IsNullOrWhiteSpace(input.Severity) ? string.Empty : $" ({input.Severity.Trim()})";
+        if (!string.IsNullOrWhiteSpace(input.Details.Title))
+            return input.Details.Title.Trim();
+        var kind = input.Details.IsDrill ? "DR drill review" : "Post-incident review";
+        var severity = string.IsNullOrWhiteSpace(input.Details.Severity) ? string.Empty : $" ({input.Details.Severity.Trim()})";
         var name = input.WorkflowName ?? input.DefinitionId ?? input.InstanceId;
         return $"{kind}: {name}{severity}, {analysis.Facts.StartedAt.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
     }
@@ -301,12 +307,12 @@ public sealed class PostMortemReportBuilder
 
         var runStart = journal.FirstOrDefault(e => e.EventName == JournalEvents.WorkflowStarted)?.Timestamp ?? journal.FirstOrDefault()?.Timestamp ?? input.GeneratedAt;
         var runEnd = journal.LastOrDefault(e => e.EventName is JournalEvents.WorkflowFinished or JournalEvents.WorkflowFaulted or JournalEvents.WorkflowCancelled)?.Timestamp ?? input.GeneratedAt;
-        var incidentStart = input.IncidentStartedAt ?? runStart;
-        var restored = input.ServiceRestoredAt ?? runEnd;
+        var incidentStart = input.Details.IncidentStartedAt ?? runStart;
+        var restored = input.Details.ServiceRestoredAt ?? runEnd;
         var recovery = restored - incidentStart;
-        bool? rtoMet = input.RtoTarget is { } rto ? recovery <= rto : null;
-        TimeSpan? dataLoss = input.LastGoodDataAt is { } good ? Max(incidentStart - good, TimeSpan.Zero) : null;
-        bool? rpoMet = dataLoss is { } loss && input.RpoTarget is { } rpo ? loss <= rpo : null;
+        bool? rtoMet = input.Details.RtoTarget is { } rto ? recovery <= rto : null;
+        TimeSpan? dataLoss = input.Details.LastGoodDataAt is { } good ? Max(incidentStart - good, TimeSpan.Zero) : null;
+        bool? rpoMet = dataLoss is { } loss && input.Details.RpoTarget is { } rpo ? loss <= rpo : null;
 
         var work = steps.Values.Where(s => !s.IsContainer && s.Started is not null).ToList();
         var actions = ActionItems(input, work, approvals, problems, recovery, rtoMet, dataLoss, rpoMet);
@@ -323,7 +329,7 @@ public sealed class PostMortemReportBuilder
             work.Sum(s => s.Retries),
             approvals.Count,
             actions);
-        return new Analysis(timeline, approvals, problems, work, facts, incidentStart, restored, input.ServiceRestoredAt is not null, well, wrong);
+        return new Analysis(timeline, approvals, problems, work, facts, incidentStart, restored, input.Details.ServiceRestoredAt is not null, well, wrong);
     }
 
     private static List<string> ActionItems(
@@ -341,18 +347,18 @@ public sealed class PostMortemReportBuilder
             items.Add($"Find and fix why **{Inline(step.Name)}** failed: {Inline(step.Error ?? "see the timeline")}");
         foreach (var step in steps.Where(s => !s.Failed && s.Retries > 0).GroupBy(s => s.Name).Select(g => g.Last()))
             items.Add($"**{Inline(step.Name)}** needed {step.Retries + 1} attempts: make its dependency reliable or its retry unnecessary");
-        foreach (var step in steps.Where(s => s.Active > input.LongStepThreshold).OrderByDescending(s => s.Active))
-            items.Add($"**{Inline(step.Name)}** ran {Duration(step.Active!.Value)} (more than {Duration(input.LongStepThreshold)}): speed it up or budget for it in the runbook");
-        foreach (var approval in approvals.Where(a => a.Waited > input.LongStepThreshold))
+        foreach (var step in steps.Where(s => s.Active > input.Details.LongStepThreshold).OrderByDescending(s => s.Active))
+            items.Add($"**{Inline(step.Name)}** ran {Duration(step.Active!.Value)} (more than {Duration(input.Details.LongStepThreshold)}): speed it up or budget for it in the runbook");
+        foreach (var approval in approvals.Where(a => a.Waited > input.Details.LongStepThreshold))
             items.Add($"The decision at **{Inline(approval.Step)}** took {Duration(approval.Waited!.Value)}: check the escalation tiers of the contact tree");
         if (rtoMet == false)
         {
             var slowest = string.Join(", ", steps.Where(s => s.Active is not null).OrderByDescending(s => s.Active).Take(3).Select(s => $"{Inline(s.Name)} {Duration(s.Active!.Value)}"));
-            items.Add($"Recovery took {Duration(recovery)}, over the RTO of {Duration(input.RtoTarget!.Value)} by {Duration(recovery - input.RtoTarget.Value)}: shorten the slowest steps ({slowest})");
+            items.Add($"Recovery took {Duration(recovery)}, over the RTO of {Duration(input.Details.RtoTarget!.Value)} by {Duration(recovery - input.Details.RtoTarget.Value)}: shorten the slowest steps ({slowest})");
         }
 
         if (rpoMet == false)
-            items.Add($"The data-loss window of {Duration(dataLoss!.Value)} exceeds the RPO of {Duration(input.RpoTarget!.Value)}: back up more often (or archive WAL continuously)");
+            items.Add($"The data-loss window of {Duration(dataLoss!.Value)} exceeds the RPO of {Duration(input.Details.RpoTarget!.Value)}: back up more often (or archive WAL continuously)");
         foreach (var channel in problems.Where(p => p.Event.EndsWith("failed, workflow went on", StringComparison.Ordinal)).Select(p => p.Event.Split(' ')[0]).Distinct(StringComparer.Ordinal))
             items.Add($"Fix the {Inline(channel)} notifications that failed during the run");
         return items;
@@ -373,10 +379,10 @@ public sealed class PostMortemReportBuilder
         if (steps.Count > 0)
             well.Add($"{clean} of {steps.Count} steps completed at the first attempt");
         if (rtoMet == true)
-            well.Add($"Recovered in {Duration(recovery)}, within the RTO of {Duration(input.RtoTarget!.Value)}");
+            well.Add($"Recovered in {Duration(recovery)}, within the RTO of {Duration(input.Details.RtoTarget!.Value)}");
         if (rpoMet == true)
-            well.Add($"Data-loss window of {Duration(dataLoss!.Value)}, within the RPO of {Duration(input.RpoTarget!.Value)}");
-        if (approvals.Count > 0 && approvals.All(a => a.Waited is null || a.Waited <= input.LongStepThreshold))
+            well.Add($"Data-loss window of {Duration(dataLoss!.Value)}, within the RPO of {Duration(input.Details.RpoTarget!.Value)}");
+        if (approvals.Count > 0 && approvals.All(a => a.Waited is null || a.Waited <= input.Details.LongStepThreshold))
             well.Add($"{approvals.Count} decision(s) answered promptly");
 
         foreach (var step in steps.Where(s => s.Failed))
@@ -385,9 +391,9 @@ public sealed class PostMortemReportBuilder
         if (retries > 0)
             wrong.Add($"{retries} retr{(retries == 1 ? "y" : "ies")} were needed ({string.Join(", ", steps.Where(s => s.Retries > 0).Select(s => Inline(s.Name)).Distinct())})");
         if (rtoMet == false)
-            wrong.Add($"Recovery took {Duration(recovery)}, over the RTO of {Duration(input.RtoTarget!.Value)}");
+            wrong.Add($"Recovery took {Duration(recovery)}, over the RTO of {Duration(input.Details.RtoTarget!.Value)}");
         if (rpoMet == false)
-            wrong.Add($"Data-loss window of {Duration(dataLoss!.Value)}, over the RPO of {Duration(input.RpoTarget!.Value)}");
+            wrong.Add($"Data-loss window of {Duration(dataLoss!.Value)}, over the RPO of {Duration(input.Details.RpoTarget!.Value)}");
         return (well, wrong);
     }
 
@@ -400,30 +406,30 @@ public sealed class PostMortemReportBuilder
         md.Append(InstanceMarker(input.InstanceId)).Append('\n');
         if (input.ExecutionId is { } execution)
             md.Append("<!-- drworkflows-execution: ").Append(execution).Append(" -->\n");
-        md.Append("# ").Append(input.IsDrill ? "DR Drill Review" : "Post-Incident Review").Append("\n\n");
+        md.Append("# ").Append(input.Details.IsDrill ? "DR Drill Review" : "Post-Incident Review").Append("\n\n");
         md.Append("**Date**: ").Append(analysis.IncidentStart.ToUniversalTime().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)).Append("  \n");
         md.Append("**Duration**: ").Append(Duration(facts.RecoveryTime)).Append(analysis.RestoredGiven ? string.Empty : " (until the end of the run)").Append("  \n");
-        md.Append("**Severity**: ").Append(string.IsNullOrWhiteSpace(input.Severity) ? "not set" : Inline(input.Severity)).Append("  \n");
+        md.Append("**Severity**: ").Append(string.IsNullOrWhiteSpace(input.Details.Severity) ? "not set" : Inline(input.Details.Severity)).Append("  \n");
         md.Append("**Workflow**: ").Append(Inline(input.WorkflowName ?? input.DefinitionId ?? "unknown"))
             .Append(input.DefinitionId is { } definition ? $" (`{definition}`)" : string.Empty)
             .Append(", run `").Append(input.InstanceId).Append('`')
             .Append((input.StartedBy ?? input.Journal.FirstOrDefault(e => e.EventName == JournalEvents.WorkflowStarted)?.Actor) is { } startedBy ? $", started by {Inline(startedBy)}" : string.Empty).Append("  \n");
-        if (input.IsDrill)
+        if (input.Details.IsDrill)
             md.Append("**Drill**: yes, a rehearsal against an isolated copy  \n");
         md.Append('\n');
-        if (!string.IsNullOrWhiteSpace(input.Summary))
-            md.Append("## Summary\n").Append(input.Summary.Trim()).Append("\n\n");
+        if (!string.IsNullOrWhiteSpace(input.Details.Summary))
+            md.Append("## Summary\n").Append(input.Details.Summary.Trim()).Append("\n\n");
 
         md.Append("## Recovery Objectives\n");
         md.Append("| Objective | Target | Achieved | Result |\n|---|---|---|---|\n");
         md.Append("| RTO: ").Append(analysis.RestoredGiven ? "incident start to service restored" : "incident start to end of the run")
             .Append(" (").Append(Time(analysis.IncidentStart, facts.StartedAt)).Append(" → ").Append(Time(analysis.RestoredAt, facts.StartedAt)).Append(") | ")
-            .Append(input.RtoTarget is { } rto ? Duration(rto) : "not set").Append(" | ")
-            .Append(Duration(facts.RecoveryTime)).Append(" | ").Append(Verdict(facts.RtoMet, facts.RecoveryTime, input.RtoTarget)).Append(" |\n");
+            .Append(input.Details.RtoTarget is { } rto ? Duration(rto) : "not set").Append(" | ")
+            .Append(Duration(facts.RecoveryTime)).Append(" | ").Append(Verdict(facts.RtoMet, facts.RecoveryTime, input.Details.RtoTarget)).Append(" |\n");
         md.Append("| RPO: data-loss window (newest recovered data to incident start) | ")
-            .Append(input.RpoTarget is { } rpo ? Duration(rpo) : "not set").Append(" | ")
+            .Append(input.Details.RpoTarget is { } rpo ? Duration(rpo) : "not set").Append(" | ")
             .Append(facts.DataLossWindow is { } loss ? Duration(loss) : "not measured (no restore point given)").Append(" | ")
-            .Append(facts.DataLossWindow is { } window ? Verdict(facts.RpoMet, window, input.RpoTarget) : "—").Append(" |\n\n");
+            .Append(facts.DataLossWindow is { } window ? Verdict(facts.RpoMet, window, input.Details.RpoTarget) : "—").Append(" |\n\n");
 
         md.Append("## Timeline\n");
         md.Append("| Time (UTC) | Step | Result | Duration | Notes |\n|---|---|---|---|---|\n");
@@ -447,38 +453,21 @@ public sealed class PostMortemReportBuilder
         md.Append('\n');
 
         md.Append("## Approvals\n");
-        if (analysis.Approvals.Count == 0)
-        {
-            md.Append("No approvals were asked during this run.\n\n");
-        }
-        else
-        {
-            md.Append("| Time (UTC) | Step | Decision | By | Channel | Waited | Comment |\n|---|---|---|---|---|---|---|\n");
-            foreach (var a in analysis.Approvals)
-            {
-                md.Append("| ").Append(Time(a.At, facts.StartedAt)).Append(" | ").Append(Cell(a.Step)).Append(" | ").Append(Cell(a.Decision)).Append(" | ")
-                    .Append(Cell(a.By)).Append(" | ").Append(Cell(a.Channel)).Append(" | ").Append(a.Waited is { } w ? Duration(w) : "—").Append(" | ")
-                    .Append(Cell(a.Comment ?? string.Empty)).Append(" |\n");
-            }
-
-            md.Append('\n');
-        }
+        AppendTable(
+            md,
+            ["Time (UTC)", "Step", "Decision", "By", "Channel", "Waited", "Comment"],
+            analysis.Approvals.Select(a => new[] { Time(a.At, facts.StartedAt), Cell(a.Step), Cell(a.Decision), Cell(a.By), Cell(a.Channel), a.Waited is { } w ? Duration(w) : "—", Cell(a.Comment ?? string.Empty) }),
+            "No approvals were asked during this run.");
 
         md.Append("## Errors and Retries\n");
-        if (analysis.Problems.Count == 0)
-        {
-            md.Append("No errors, retries or incidents.\n\n");
-        }
-        else
-        {
-            md.Append("| Time (UTC) | Step | Event | Detail |\n|---|---|---|---|\n");
-            foreach (var p in analysis.Problems)
-                md.Append("| ").Append(Time(p.At, facts.StartedAt)).Append(" | ").Append(Cell(p.Step)).Append(" | ").Append(Cell(p.Event)).Append(" | ").Append(Cell(p.Detail)).Append(" |\n");
-            md.Append('\n');
-        }
+        AppendTable(
+            md,
+            ["Time (UTC)", "Step", "Event", "Detail"],
+            analysis.Problems.Select(p => new[] { Time(p.At, facts.StartedAt), Cell(p.Step), Cell(p.Event), Cell(p.Detail) }),
+            "No errors, retries or incidents.");
 
-        md.Append("## Root Cause\n").Append(string.IsNullOrWhiteSpace(input.RootCause) ? "_To be written by the incident commander._" : input.RootCause.Trim()).Append("\n\n");
-        md.Append("## Impact\n").Append(string.IsNullOrWhiteSpace(input.Impact) ? "_Users affected, revenue, reputation: to be filled in._" : input.Impact.Trim()).Append("\n\n");
+        md.Append("## Root Cause\n").Append(string.IsNullOrWhiteSpace(input.Details.RootCause) ? "_To be written by the incident commander._" : input.Details.RootCause.Trim()).Append("\n\n");
+        md.Append("## Impact\n").Append(string.IsNullOrWhiteSpace(input.Details.Impact) ? "_Users affected, revenue, reputation: to be filled in._" : input.Details.Impact.Trim()).Append("\n\n");
         md.Append("## What Went Well\n");
         AppendList(md, analysis.WentWell, "_To be filled in._");
         md.Append("## What Went Wrong\n");
@@ -491,6 +480,20 @@ public sealed class PostMortemReportBuilder
         md.Append("_Written by DrWorkflows from the journal of run `").Append(input.InstanceId).Append("` at ")
             .Append(input.GeneratedAt.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)).Append("._\n");
         return md.ToString();
+    }
+
+    private static void AppendTable(StringBuilder md, string[] headers, IEnumerable<string[]> rows, string empty)
+    {
+        var lines = rows.Select(cells => "| " + string.Join(" | ", cells) + " |\n").ToList();
+        if (lines.Count == 0)
+        {
+            md.Append(empty).Append("\n\n");
+            return;
+        }
+
+        md.Append("| ").AppendJoin(" | ", headers).Append(" |\n|").Append(string.Concat(headers.Select(_ => "---|"))).Append('\n');
+        lines.ForEach(line => md.Append(line));
+        md.Append('\n');
     }
 
     private static void AppendList(StringBuilder md, List<string> items, string empty)

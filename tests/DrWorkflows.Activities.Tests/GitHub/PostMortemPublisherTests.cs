@@ -136,7 +136,7 @@ public sealed class PostMortemPublisherTests : IAsyncLifetime
         github.Server.Given(Request.Create().WithPath(IssuesPath).UsingGet()).RespondWith(Json(200, "[]"));
         github.Server.Given(Request.Create().WithPath(IssuesPath).UsingPost()).RespondWith(Json(201, Issue(5, "x")));
 
-        await Publisher.OpenAsync(Run() with { IsDrill = true, Labels = [] }, TestContext.Current.CancellationToken);
+        await Publisher.OpenAsync(Run() with { Details = Run().Details with { IsDrill = true }, Labels = [] }, TestContext.Current.CancellationToken);
 
         var sent = JsonNode.Parse(github.Requests[1].Body!)!.AsObject();
         Assert.Equal(["post-mortem", "incident", "dr-drill"], sent["labels"]!.AsArray().Select(l => l!.GetValue<string>()));
@@ -161,8 +161,7 @@ public sealed class PostMortemPublisherTests : IAsyncLifetime
     {
         InstanceId = "run-7",
         ExecutionId = "exec-pm",
-        Severity = "SEV-1",
-        RtoTarget = TimeSpan.FromMinutes(30),
+        Details = new PostMortemDetails { Severity = "SEV-1", RtoTarget = TimeSpan.FromMinutes(30) },
         Labels = ["database"],
     };
 

@@ -130,7 +130,7 @@ public sealed class PostMortemReportBuilderTests
         {
             InstanceId = "drill-7",
             WorkflowName = "Monthly drill",
-            IsDrill = true,
+            Details = new PostMortemDetails { IsDrill = true },
             GeneratedAt = journal.Now,
             Journal = journal.Entries,
         });
@@ -243,13 +243,16 @@ public sealed class PostMortemReportBuilderTests
             ExecutionId = "exec-pm",
             WorkflowName = "Database container failure",
             DefinitionId = "db-failure",
-            Severity = "SEV-1",
-            Summary = "The main database container stopped answering health checks.",
-            IncidentStartedAt = Day.AddHours(14).AddMinutes(-5),
-            ServiceRestoredAt = Day.AddHours(14).AddMinutes(25).AddSeconds(10),
-            LastGoodDataAt = Day.AddHours(14).AddMinutes(-15),
-            RtoTarget = TimeSpan.FromMinutes(30),
-            RpoTarget = TimeSpan.FromMinutes(15),
+            Details = new PostMortemDetails
+            {
+                Severity = "SEV-1",
+                Summary = "The main database container stopped answering health checks.",
+                IncidentStartedAt = Day.AddHours(14).AddMinutes(-5),
+                ServiceRestoredAt = Day.AddHours(14).AddMinutes(25).AddSeconds(10),
+                LastGoodDataAt = Day.AddHours(14).AddMinutes(-15),
+                RtoTarget = TimeSpan.FromMinutes(30),
+                RpoTarget = TimeSpan.FromMinutes(15),
+            },
             GeneratedAt = j.Now,
             Journal = j.Entries,
         };
