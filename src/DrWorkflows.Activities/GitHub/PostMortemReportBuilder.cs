@@ -264,7 +264,7 @@ public sealed class PostMortemReportBuilder
                     step.SuspendedAt = null;
                     if (Decision(entry.Payload) is { } decision)
                     {
-                        var option = Text(decision["option"]) ?? Text(decision["decision"]) ?? Text(decision["outcome"]) ?? "answered";
+                        var option = Text(decision["option"]) ?? Text(decision["vote"]) ?? Text(decision["decision"]) ?? Text(decision["outcome"]) ?? "answered";
                         var by = Text(decision["by"]) ?? Text(decision["user"]) ?? entry.Actor ?? "unknown";
                         var channel = Text(decision["channel"]) ?? "—";
                         var comment = Text(decision["comment"]);

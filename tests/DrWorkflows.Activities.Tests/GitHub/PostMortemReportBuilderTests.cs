@@ -149,6 +149,31 @@ public sealed class PostMortemReportBuilderTests
     }
 
     [Fact]
+    public void Reads_the_decisions_the_approval_gates_resume_with()
+    {
+        var journal = new JournalWriter(Day.AddHours(5));
+        journal.Workflow(JournalEvents.WorkflowStarted);
+        journal.Add(JournalEvents.Started, "g1", "Isolate network?", "DrWorkflows.ApprovalGate", parent: null);
+        journal.Add(JournalEvents.Suspended, "g1", "Isolate network?", "DrWorkflows.ApprovalGate", parent: null);
+        journal.Advance(95);
+        journal.Add(JournalEvents.Resumed, "g1", "Isolate network?", "DrWorkflows.ApprovalGate", parent: null, actor: "Bob (api)", payload: new JsonObject
+        {
+            ["bookmarkId"] = "b1",
+            ["bookmark"] = "DrWorkflows.Approval",
+            ["payload"] = new JsonObject
+            {
+                ["decision"] = new JsonObject { ["vote"] = "reject", ["by"] = "Bob", ["channel"] = "api", ["option"] = null, ["comment"] = null },
+                ["seal"] = "c2VhbA",
+            },
+        });
+        journal.Add(JournalEvents.Completed, "g1", "Isolate network?", "DrWorkflows.ApprovalGate", parent: null, outcomes: ["Rejected"]);
+        var report = new PostMortemReportBuilder().Build(new PostMortemInput { InstanceId = "r", GeneratedAt = journal.Now, Journal = journal.Entries });
+
+        Assert.Contains("| 05:01:35 | Isolate network? | reject | Bob | api | 1 min 35 s |  |", report.Body, StringComparison.Ordinal);
+        Assert.Equal(1, report.Facts.Approvals);
+    }
+
+    [Fact]
     public void Table_cells_cannot_break_the_markdown()
     {
         var journal = new JournalWriter(Day.AddHours(3));
