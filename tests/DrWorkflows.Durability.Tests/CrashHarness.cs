@@ -24,7 +24,7 @@ internal sealed class CrashHarness : IAsyncDisposable
             ? int.Parse(fixedSeed, CultureInfo.InvariantCulture)
             : Random.Shared.Next();
         Random = new Random(Seed);
-        Kills = System.Environment.GetEnvironmentVariable("DRW_CRASH_KILLS") is { Length: > 0 } kills ? int.Parse(kills, CultureInfo.InvariantCulture) : 20;
+        Kills = System.Environment.GetEnvironmentVariable("DRW_CRASH_KILLS") is { Length: > 0 } kills ? int.Parse(kills, CultureInfo.InvariantCulture) : 10;
         Directory = new TempDirectory($"durability-{name}");
         RecordsDirectory = Directory.Combine("records");
         WorkflowsDirectory = Directory.Combine("workflows");

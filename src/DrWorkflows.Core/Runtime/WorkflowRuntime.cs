@@ -144,21 +144,27 @@ public sealed partial class WorkflowRuntime(
         try
         {
             await AcquireLeaseAsync(instanceId, cancellationToken);
+            // The lease is renewed in the background while the run executes, also during a long activity (a
+            // restore can take longer than the lease): otherwise another node would take the run over mid-step.
+            using var leaseLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var stopKeeping = new CancellationTokenSource();
+            var keeper = KeepLeaseAsync(instanceId, leaseLost, stopKeeping.Token);
+            var runToken = leaseLost.Token;
             try
             {
-                var state = await instances.GetAsync(instanceId, cancellationToken);
+                var state = await instances.GetAsync(instanceId, runToken);
                 if (state is null)
                     return null;
-                var graph = await definitions.GetGraphAsync(state.DefinitionVersionId, cancellationToken);
-                var context = executor.CreateContext(graph, state, services, cancellationToken);
+                var graph = await definitions.GetGraphAsync(state.DefinitionVersionId, runToken);
+                var context = executor.CreateContext(graph, state, services, runToken);
                 var wasFinished = state.Status == WorkflowStatus.Finished;
                 if (!await change(context))
                 {
-                    await FlushChildRunsAsync(context, cancellationToken);
+                    await FlushChildRunsAsync(context, runToken);
                     return state;
                 }
 
-                await DriveAsync(context, cancellationToken);
+                await DriveAsync(context, runToken);
                 if (!wasFinished && state.Status == WorkflowStatus.Finished)
                 {
                     Log.RunEnded(logger, instanceId, state.SubStatus);
@@ -170,6 +176,8 @@ public sealed partial class WorkflowRuntime(
             }
             finally
             {
+                await stopKeeping.CancelAsync();
+                await keeper;
                 await instances.ReleaseLeaseAsync(instanceId, settings.NodeId, CancellationToken.None);
             }
         }
@@ -186,7 +194,6 @@ public sealed partial class WorkflowRuntime(
         var state = context.State;
         if (state.Status == WorkflowStatus.Running && state.Queue.Count > 0 && state.SubStatus != WorkflowSubStatus.Faulted)
             state.SubStatus = WorkflowSubStatus.Executing;
-        var lastRenewal = clock.GetUtcNow();
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -194,11 +201,6 @@ public sealed partial class WorkflowRuntime(
             if (!progressed)
                 break;
             await CommitAsync(context, cancellationToken);
-            if (clock.GetUtcNow() - lastRenewal > settings.LeaseDuration / 3)
-            {
-                await AcquireLeaseAsync(state.Id, cancellationToken);
-                lastRenewal = clock.GetUtcNow();
-            }
         }
 
         WorkflowExecutor.UpdateSubStatus(context);
@@ -284,6 +286,39 @@ public sealed partial class WorkflowRuntime(
         }
     }
 
+    /// <summary>
+    /// Renews the run's lease every third of <see cref="RuntimeOptions.LeaseDuration"/> until <paramref name="stop"/>.
+    /// When another node holds it (this node was stalled longer than the lease), the execution is cancelled: its
+    /// commits would be refused anyway, and its activity must not go on beside the new owner's.
+    /// </summary>
+    private async Task KeepLeaseAsync(string instanceId, CancellationTokenSource execution, CancellationToken stop)
+    {
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(settings.LeaseDuration / 3, clock, stop);
+                var now = clock.GetUtcNow();
+                if (!await instances.TryAcquireLeaseAsync(instanceId, settings.NodeId, now, now + settings.LeaseDuration, stop))
+                {
+                    Log.LeaseLost(logger, instanceId, settings.NodeId);
+                    await execution.CancelAsync();
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // A failed renewal (store briefly unreachable) is retried on the next tick; the lease is still valid until it expires.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Log.LeaseRenewalFailed(logger, instanceId, e.Message);
+            }
+        }
+    }
+
     private async Task AcquireLeaseAsync(string instanceId, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
@@ -304,6 +339,12 @@ public sealed partial class WorkflowRuntime(
 
         [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Run {InstanceId} ended: {SubStatus}")]
         public static partial void RunEnded(ILogger logger, string instanceId, WorkflowSubStatus subStatus);
+
+        [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Run {InstanceId}: node {NodeId} lost its lease to another node (stalled longer than the lease?); its execution here is cancelled")]
+        public static partial void LeaseLost(ILogger logger, string instanceId, string nodeId);
+
+        [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Run {InstanceId}: renewing the lease failed ({Message}); trying again")]
+        public static partial void LeaseRenewalFailed(ILogger logger, string instanceId, string message);
     }
 }
 
