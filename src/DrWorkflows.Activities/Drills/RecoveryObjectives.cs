@@ -1,0 +1,178 @@
+using System.Globalization;
+using System.Text;
+
+namespace DrWorkflows.Activities.Drills;
+
+/// <summary>
+/// What one recovery (or drill restore) of one component achieved: when it started, when the component was
+/// healthy and checked again, and the time of the newest data it got back.
+/// </summary>
+public sealed record RecoveryMeasurement
+{
+    /// <summary>Component key of <see cref="RecoveryObjectivesOptions.Components"/>, e.g. <c>postgres-main</c>.</summary>
+    public string Component { get; init; } = string.Empty;
+
+    /// <summary>What was restored (database, Redis instance, volume).</summary>
+    public string? Source { get; init; }
+
+    /// <summary>Backup store the data came from.</summary>
+    public string? Store { get; init; }
+
+    /// <summary>Backup set restored.</summary>
+    public string? SetId { get; init; }
+
+    /// <summary>Time of the newest data recovered (the backup's snapshot time); null for stateless components or when no backup was found.</summary>
+    public DateTimeOffset? BackupTakenAt { get; init; }
+
+    /// <summary>Start of this component's recovery; null means the start of the drill or incident.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>When the component was healthy and checked; null when it was not recovered.</summary>
+    public DateTimeOffset? RecoveredAt { get; init; }
+
+    public bool Succeeded { get; init; }
+
+    /// <summary>How it was recovered and checked, e.g. <c>restore into throwaway database drw_verify_… on 10.0.0.5:5432</c>.</summary>
+    public string? Method { get; init; }
+
+    /// <summary>Why it failed, or what the checks found.</summary>
+    public IReadOnlyList<string> Problems { get; init; } = [];
+}
+
+/// <summary>One component judged against its objectives.</summary>
+public sealed record ComponentObjectiveResult(
+    string Component,
+    string DisplayName,
+    bool Succeeded,
+    TimeSpan? RtoTarget,
+    TimeSpan? RtoAchieved,
+    bool RtoMet,
+    TimeSpan? RpoTarget,
+    TimeSpan? RpoAchieved,
+    bool RpoMet,
+    string? SetId,
+    DateTimeOffset? BackupTakenAt,
+    string? Method,
+    IReadOnlyList<string> Problems)
+{
+    public bool Met => Succeeded && RtoMet && RpoMet;
+}
+
+/// <summary>Every component of a drill or recovery judged against the plan's objectives.</summary>
+public sealed record RecoveryObjectivesReport(
+    DateTimeOffset StartedAt,
+    DateTimeOffset EvaluatedAt,
+    IReadOnlyList<ComponentObjectiveResult> Components,
+    TimeSpan? OverallRto,
+    TimeSpan OverallRtoTarget,
+    bool OverallRtoMet,
+    IReadOnlyList<string> Missed)
+{
+    /// <summary>Every component recovered within its RTO and RPO and the whole within the overall target.</summary>
+    public bool AllMet => Missed.Count == 0;
+
+    /// <summary>The report as Markdown (Slack mrkdwn renders it readably too).</summary>
+    public string ToMarkdown(string title)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"*{title}*: {(AllMet ? "PASSED" : "FAILED")}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Started {StartedAt:yyyy-MM-dd HH:mm:ss} UTC; recovery time {RecoveryObjectivesCalculator.Format(OverallRto)} (target {RecoveryObjectivesCalculator.Format(OverallRtoTarget)}).\n\n");
+        text.Append("| component | result | RTO achieved / target | RPO achieved / target | backup |\n|---|---|---|---|---|\n");
+        foreach (var c in Components)
+        {
+            var result = c.Met ? "met" : c.Succeeded ? "missed" : "failed";
+            var backup = c.BackupTakenAt is { } at ? $"{c.SetId} ({at:yyyy-MM-dd HH:mm} UTC)" : c.SetId ?? "-";
+            text.Append(CultureInfo.InvariantCulture,
+                $"| {c.DisplayName} | {result} | {RecoveryObjectivesCalculator.Format(c.RtoAchieved)} / {RecoveryObjectivesCalculator.Format(c.RtoTarget)}{(c.RtoMet ? string.Empty : " ✗")} | {RecoveryObjectivesCalculator.Format(c.RpoAchieved)} / {RecoveryObjectivesCalculator.Format(c.RpoTarget)}{(c.RpoMet ? string.Empty : " ✗")} | {backup} |\n");
+        }
+
+        if (Missed.Count > 0)
+        {
+            text.Append("\nMissed:\n");
+            foreach (var missed in Missed)
+                text.Append("- ").Append(missed).Append('\n');
+        }
+
+        return text.ToString();
+    }
+}
+
+/// <summary>Judges measurements against objectives: achieved RTO = recovered − start, achieved RPO = start − newest data recovered.</summary>
+public static class RecoveryObjectivesCalculator
+{
+    /// <summary>
+    /// Judges each measurement. <paramref name="startedAt"/> is the drill (or incident) start: the RTO of a
+    /// component runs from its own start when given, else from it; the RPO is the data lost between the newest
+    /// recovered data and it. A component that failed, has no objective, or has no backup while its RPO is not
+    /// zero, misses.
+    /// </summary>
+    public static RecoveryObjectivesReport Evaluate(IEnumerable<RecoveryMeasurement> measurements, DateTimeOffset startedAt, DateTimeOffset evaluatedAt, RecoveryObjectivesOptions objectives, TimeSpan? overallTarget = null)
+    {
+        ArgumentNullException.ThrowIfNull(measurements);
+        ArgumentNullException.ThrowIfNull(objectives);
+        var results = new List<ComponentObjectiveResult>();
+        var missed = new List<string>();
+        foreach (var m in measurements)
+        {
+            var key = string.IsNullOrWhiteSpace(m.Component) ? "(unnamed)" : m.Component.Trim();
+            objectives.Components.TryGetValue(key, out var objective);
+            var name = objective?.DisplayName ?? key;
+            var problems = new List<string>(m.Problems);
+            TimeSpan? rto = m.Succeeded && m.RecoveredAt is { } recovered ? Positive(recovered - (m.StartedAt ?? startedAt)) : null;
+            TimeSpan? rpo = m.BackupTakenAt is { } taken ? Positive(startedAt - taken) : null;
+            bool rtoMet, rpoMet;
+            if (objective is null)
+            {
+                problems.Add($"No recovery objective is configured for component '{key}': add DrWorkflows:Drills:Components:{key} (Rto, Rpo).");
+                rtoMet = rpoMet = false;
+            }
+            else
+            {
+                rtoMet = rto is { } r && r <= objective.Rto;
+                rpoMet = rpo is { } p ? p <= objective.Rpo : objective.Rpo == TimeSpan.Zero && m.Succeeded;
+            }
+
+            if (!m.Succeeded)
+                missed.Add($"{name}: not recovered{(m.Problems.Count > 0 ? ": " + string.Join("; ", m.Problems) : string.Empty)}");
+            else if (objective is null)
+                missed.Add($"{name}: no objective configured");
+            else
+            {
+                if (!rtoMet)
+                    missed.Add($"{name}: RTO {Format(rto)} exceeds the target {Format(objective.Rto)}");
+                if (!rpoMet)
+                    missed.Add(rpo is null ? $"{name}: no backup found, the RPO target {Format(objective.Rpo)} cannot be met" : $"{name}: RPO {Format(rpo)} exceeds the target {Format(objective.Rpo)}");
+            }
+
+            results.Add(new ComponentObjectiveResult(key, name, m.Succeeded, objective?.Rto, rto, rtoMet, objective?.Rpo, rpo, rpoMet, m.SetId, m.BackupTakenAt, m.Method, problems));
+        }
+
+        var target = overallTarget ?? objectives.DrillRtoTarget;
+        var recoveredTimes = measurements.Where(m => m.Succeeded && m.RecoveredAt is not null).Select(m => m.RecoveredAt!.Value).ToList();
+        TimeSpan? overall = results.Count > 0 && results.All(r => r.Succeeded) && recoveredTimes.Count > 0 ? Positive(recoveredTimes.Max() - startedAt) : null;
+        var overallMet = overall is { } o && o <= target;
+        if (results.Count == 0)
+            missed.Add("Nothing was measured: the drill restored no component.");
+        else if (!overallMet && overall is not null)
+            missed.Add($"Whole recovery took {Format(overall)}, more than the target {Format(target)}");
+        return new RecoveryObjectivesReport(startedAt, evaluatedAt, results, overall, target, overallMet, missed);
+    }
+
+    /// <summary>A duration for people: <c>4 min 05 s</c>, <c>2 h 10 min</c>, <c>3 d 4 h</c>; <c>-</c> when unknown.</summary>
+    public static string Format(TimeSpan? value)
+    {
+        if (value is not { } v)
+            return "-";
+        if (v == TimeSpan.Zero)
+            return "0";
+        if (v.TotalDays >= 1)
+            return string.Create(CultureInfo.InvariantCulture, $"{(int)v.TotalDays} d {v.Hours} h");
+        if (v.TotalHours >= 1)
+            return string.Create(CultureInfo.InvariantCulture, $"{(int)v.TotalHours} h {v.Minutes:00} min");
+        if (v.TotalMinutes >= 1)
+            return string.Create(CultureInfo.InvariantCulture, $"{(int)v.TotalMinutes} min {v.Seconds:00} s");
+        return string.Create(CultureInfo.InvariantCulture, $"{v.TotalSeconds:0.#} s");
+    }
+
+    private static TimeSpan Positive(TimeSpan value) => value < TimeSpan.Zero ? TimeSpan.Zero : value;
+}

@@ -1,0 +1,145 @@
+using DrWorkflows.Activities.Backups;
+using DrWorkflows.Core.Execution;
+
+namespace DrWorkflows.Workflows.Tests;
+
+/// <summary>Scenario 1 on the real runtime: restart first, restore only after an approval, comms and post-mortem on every path.</summary>
+public sealed class DatabaseContainerFailureTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 20, 14, 0, 0, TimeSpan.Zero);
+
+    private static readonly object Input = new { Reason = "DatabaseDown alert 4711", Container = "ecommerce_postgres", Database = "ecommerce_db" };
+
+    [Fact]
+    public async Task A_restart_that_makes_the_container_healthy_restores_nothing_and_resolves_the_incident_after_monitoring()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        dr.Docker.Health.Enqueue(false); // inspect: unhealthy
+        dr.Docker.Health.Enqueue(true);  // 30 s after the restart: healthy
+
+        var run = await dr.RunAsync(DatabaseContainerFailure.Id, Input);
+        Assert.Equal(WorkflowSubStatus.Suspended, run.SubStatus); // monitoring: one check a minute
+        for (var minute = 0; minute < 5; minute++)
+            await dr.AdvanceAsync(TimeSpan.FromMinutes(1));
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal(WorkflowSubStatus.Finished, done.SubStatus);
+        Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
+        dr.Calls.AssertOrder(
+            "slack.post new :rotating_light: *SEV-1 Database container failure*",
+            "statuspage.create investigating",
+            "email ",
+            "docker.wait-healthy ecommerce_postgres 5s -> unhealthy",
+            "docker.restart ecommerce_postgres",
+            "docker.wait-healthy ecommerce_postgres 30s -> healthy",
+            "postgres.integrity main/ecommerce_db -> passed",
+            "docker.exec ecommerce_backend",
+            "smoke https://api.example.com/health -> passed",
+            "statuspage.update sp-incident-1 resolved",
+            "github.post-mortem SEV-1");
+        Assert.Empty(dr.Calls.Of("postgres.restore"));
+        Assert.Empty(dr.Calls.Of("docker.stop"));
+        Assert.Equal(5, dr.Calls.Of("docker.wait-healthy ecommerce_postgres 30s").Count - 1);
+        Assert.Empty(await dr.Get<DrWorkflows.Activities.Approvals.IApprovalService>().ListAsync(new() { InstanceId = run.Id }, DrTestHost.Ct));
+
+        // Every update went into the incident thread started by the first message.
+        var posts = dr.Comms.SlackPosts.ToList();
+        Assert.Null(posts[0].ThreadTs);
+        Assert.All(posts.Skip(1), p => Assert.Equal("1700000000.000001", p.ThreadTs));
+        var postMortem = Assert.Single(dr.PostMortems.Requests);
+        Assert.Equal(TimeSpan.FromMinutes(30), postMortem.Details.RtoTarget);
+        Assert.Contains("Recovered by DrWorkflows", postMortem.Details.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_failed_restart_asks_to_restore_with_the_backup_evidence_and_restores_that_backup_once_approved()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "older", null, "ecommerce_db", DrTestHost.Ct, Now.AddHours(-8), verified: true);
+        var newest = await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "newest", null, "ecommerce_db", DrTestHost.Ct, Now.AddHours(-2), verified: true);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "unverified", null, "ecommerce_db", DrTestHost.Ct, Now.AddHours(-1));
+        dr.Docker.Health.Enqueue(false);
+        dr.Docker.Health.Enqueue(false);
+
+        var run = await dr.RunAsync(DatabaseContainerFailure.Id, Input);
+
+        var gate = await dr.PendingGateAsync(run.Id);
+        Assert.Equal("Restore the database from backup?", gate.Title);
+        Assert.Equal("newest", gate.Facts!["backupSet"]!.ToString());
+        Assert.True(gate.Facts["verified"]!.GetValue<bool>());
+        Assert.Equal(1.92, gate.Facts["backupAgeHours"]!.GetValue<double>()); // completed 5 minutes after it started
+        Assert.Equal(2.0, gate.Facts["rpoImpactHours"]!.GetValue<double>());
+        Assert.Contains("pg_isready: no response", gate.Facts["health"]!.ToString(), StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("docker.stop"));
+        Assert.Empty(dr.Calls.Of("postgres.restore"));
+
+        await dr.DecideAsync(run.Id, "approve", comment: "2 h of orders are in the payment provider, restore");
+        for (var minute = 0; minute < 5; minute++)
+            await dr.AdvanceAsync(TimeSpan.FromMinutes(1));
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
+        dr.Calls.AssertOrder(
+            "docker.restart ecommerce_postgres",
+            "docker.wait-healthy ecommerce_postgres 30s -> unhealthy",
+            "docker.stop ecommerce_postgres",
+            "docker.start ecommerce_postgres",
+            "postgres.wait main -> ready",
+            "postgres.restore newest -> main/ecommerce_db Recreate",
+            "postgres.integrity main/ecommerce_db vs newest -> passed",
+            "docker.wait-healthy ecommerce_postgres 120s -> healthy",
+            "docker.exec ecommerce_backend",
+            "smoke ",
+            "statuspage.update sp-incident-1 resolved",
+            "github.post-mortem SEV-1");
+        Assert.Equal(newest.Manifest.StartedAt, Assert.Single(dr.PostMortems.Requests).Details.LastGoodDataAt);
+    }
+
+    [Fact]
+    public async Task A_rejected_restore_takes_the_safe_path_touching_nothing_and_still_reports_and_opens_the_post_mortem()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "newest", null, "ecommerce_db", DrTestHost.Ct, Now.AddHours(-2), verified: true);
+        dr.Docker.DefaultHealthy = false;
+
+        var run = await dr.RunAsync(DatabaseContainerFailure.Id, Input);
+        await dr.DecideAsync(run.Id, "reject", comment: "the DBA is repairing the WAL by hand");
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal(WorkflowSubStatus.Finished, done.SubStatus);
+        Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
+        Assert.Contains("rejected by oncall: the DBA is repairing the WAL by hand", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("docker.stop"));
+        Assert.Empty(dr.Calls.Of("postgres.restore"));
+        dr.Calls.AssertOrder("statuspage.update sp-incident-1 identified", "email ", "github.post-mortem SEV-1");
+        Assert.DoesNotContain(dr.Calls.Calls, c => c.StartsWith("statuspage.update sp-incident-1 resolved", StringComparison.Ordinal));
+        Assert.Contains("Automated recovery stopped", Assert.Single(dr.PostMortems.Requests).Details.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_operator_who_abandons_a_faulted_restore_sends_the_run_down_the_failure_path_to_the_post_mortem()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "newest", null, "ecommerce_db", DrTestHost.Ct, Now.AddHours(-2), verified: true);
+        dr.Docker.DefaultHealthy = false;
+        dr.Databases.FailRestore = true;
+
+        var run = await dr.RunAsync(DatabaseContainerFailure.Id, Input);
+        await dr.DecideAsync(run.Id, "approve");
+
+        var faulted = await dr.StateAsync(run.Id);
+        Assert.Equal(WorkflowSubStatus.Faulted, faulted.SubStatus);
+        var incident = Assert.Single(faulted.Incidents);
+        Assert.Equal("restore", incident.ActivityId);
+        Assert.Empty(dr.PostMortems.Requests);
+
+        await dr.Host.Runtime.ResolveIncidentAsync(run.Id, incident.Id, IncidentResolution.Skip, "operator", "Failed", DrTestHost.Ct);
+        await dr.Host.DrainAsync(DrTestHost.Ct);
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal(WorkflowSubStatus.Finished, done.SubStatus);
+        Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
+        Assert.Contains("The restore failed (the operator abandoned the step)", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Single(dr.PostMortems.Requests);
+    }
+}

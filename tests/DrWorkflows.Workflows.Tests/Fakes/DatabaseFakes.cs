@@ -1,0 +1,120 @@
+using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.Media;
+using DrWorkflows.Activities.Postgres;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DrWorkflows.Workflows.Tests.Fakes;
+
+/// <summary>
+/// PostgreSQL and media services that record what the workflows asked for. Backups and verifications write real
+/// manifests into the (real) backup catalog of the test host, so later steps see them as the real services would.
+/// </summary>
+public sealed class FakeDatabases(CallLog log, IServiceProvider services)
+    : IPostgresReadiness, IPostgresRestoreService, IPostgresIntegrityChecker, IPostgresBackupService, IBackupVerifier, IMediaBackupService
+{
+    public bool Ready { get; set; } = true;
+
+    /// <summary>The restore throws (pg_restore reported errors), as a real failed restore would.</summary>
+    public bool FailRestore { get; set; }
+
+    /// <summary>Problems the integrity checks report (none: they pass).</summary>
+    public List<string> IntegrityProblems { get; } = [];
+
+    /// <summary>Problems a verification finds (none: the backup restores and matches).</summary>
+    public List<string> VerificationProblems { get; } = [];
+
+    private IBackupCatalog Catalog => services.GetRequiredService<IBackupCatalog>();
+
+    private TimeProvider Clock => services.GetRequiredService<TimeProvider>();
+
+    public Task<PostgresReadyResult> WaitAsync(PostgresServer server, string? database, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        log.Add($"postgres.wait {server.Name} -> {(Ready ? "ready" : "not ready")}");
+        return Ready
+            ? Task.FromResult(new PostgresReadyResult("15.18", 1, 0.1))
+            : throw new BackupException(BackupErrorCodes.DatabaseUnreachable, $"{server} did not accept connections within {timeout} (scripted by the test).");
+    }
+
+    public Task<PostgresRestoreResult> RestoreAsync(PostgresRestoreRequest request, CancellationToken cancellationToken)
+    {
+        log.Add($"postgres.restore {request.Set.Id} -> {request.Target.Name}/{request.Database} {request.Mode}");
+        if (FailRestore)
+            throw new BackupException(BackupErrorCodes.ToolFailed, $"pg_restore into database '{request.Database}' reported errors (scripted by the test).");
+        return Task.FromResult(new PostgresRestoreResult(request.Set.Id, request.Database, request.Target.ToString(), request.Set.Manifest.Size, 1000, 0.1, 0.5));
+    }
+
+    public Task<GlobalsRestoreResult> RestoreGlobalsAsync(BackupSet set, PostgresServer target, DecryptionKeys? keys, CancellationToken cancellationToken)
+    {
+        log.Add($"postgres.restore-globals {set.Id} -> {target.Name}");
+        return Task.FromResult(new GlobalsRestoreResult(set.Id, []));
+    }
+
+    public Task<IntegrityReport> CheckAsync(PostgresServer server, string database, BackupManifest? expected, CancellationToken cancellationToken)
+    {
+        log.Add($"postgres.integrity {server.Name}/{database}{(expected is null ? string.Empty : " vs " + expected.Id)} -> {(IntegrityProblems.Count == 0 ? "passed" : "failed")}");
+        return Task.FromResult(new IntegrityReport(database, server.ToString(), [new TableCheck("public.orders", 12, 12, null, null)], [], [.. IntegrityProblems], []));
+    }
+
+    public async Task<BackupSet> BackupDatabaseAsync(PostgresBackupRequest request, CancellationToken cancellationToken)
+    {
+        log.Add($"postgres.backup {request.Server.Name}/{request.Database} -> {request.Store ?? "default"}");
+        return await WriteSetAsync(BackupKinds.Postgres, request.Source ?? request.Database, request.SetId, request.Store, request.Database, cancellationToken);
+    }
+
+    public async Task<BackupSet> BackupGlobalsAsync(PostgresGlobalsRequest request, CancellationToken cancellationToken)
+    {
+        log.Add($"postgres.backup-globals {request.Server.Name} -> {request.Store ?? "default"}");
+        return await WriteSetAsync(BackupKinds.Globals, request.Source ?? request.Server.Name, request.SetId, request.Store, null, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<string>> ListDatabasesAsync(PostgresServer server, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>(["ecommerce_db", "ai_db"]);
+
+    public async Task<VerificationReport> VerifyAsync(VerifyBackupRequest request, CancellationToken cancellationToken)
+    {
+        var sets = await Catalog.ListAsync(request.Store, BackupKinds.Postgres, request.Source, cancellationToken);
+        var set = (request.SetId is null ? (sets.Count > 0 ? sets[0] : null) : sets.FirstOrDefault(s => s.Id == request.SetId))
+            ?? throw new BackupException(BackupErrorCodes.NoRestorePoint, $"No complete PostgreSQL backup of '{request.Source}' (scripted by the test).");
+        var succeeded = VerificationProblems.Count == 0;
+        log.Add($"postgres.verify {request.Source} {set.Id} -> {(succeeded ? "verified" : "failed")}");
+        await Catalog.RecordVerificationAsync(set, new BackupVerificationRecord { At = Clock.GetUtcNow(), Succeeded = succeeded, Method = "fake throwaway restore", Problems = [.. VerificationProblems] }, cancellationToken);
+        return new VerificationReport(set.Store, set.Id, set.Source, set.Manifest.StartedAt, succeeded, [.. VerificationProblems], [], 3, 42, "restore into throwaway database (fake)", 1.5);
+    }
+
+    public async Task<MediaBackupResult> BackupAsync(MediaBackupRequest request, CancellationToken cancellationToken)
+    {
+        log.Add($"media.backup {request.Directory} -> {request.Store ?? "default"}");
+        var set = await WriteSetAsync(BackupKinds.Media, request.Source, request.SetId, request.Store, null, cancellationToken);
+        return new MediaBackupResult(set.Store, set.Id, 3, 300, 1, 100, 2, []);
+    }
+
+    public Task<MediaRestoreResult> RestoreAsync(MediaRestoreRequest request, CancellationToken cancellationToken)
+    {
+        log.Add($"media.restore {request.Set.Id} -> {request.Directory}");
+        return Task.FromResult(new MediaRestoreResult(request.Set.Id, 3, 3, 0, 0, 300));
+    }
+
+    public Task<MediaFileMap> ReadFileMapAsync(BackupSet set, CancellationToken cancellationToken) => Task.FromResult(new MediaFileMap());
+
+    public Task<int> CollectGarbageAsync(string? store, bool dryRun, CancellationToken cancellationToken) => Task.FromResult(0);
+
+    /// <summary>Writes a complete set with one small file, taken at <paramref name="startedAt"/> (default now).</summary>
+    public async Task<BackupSet> WriteSetAsync(string kind, string source, string setId, string? store, string? database, CancellationToken cancellationToken, DateTimeOffset? startedAt = null, bool verified = false)
+    {
+        await using var writer = await Catalog.BeginAsync(new BackupSetRequest(kind, source, setId) { Store = store }, cancellationToken);
+        var taken = startedAt ?? Clock.GetUtcNow();
+        writer.Manifest.StartedAt = taken;
+        writer.Manifest.CompletedAt = taken.AddMinutes(5);
+        writer.Manifest.Database = database;
+        await using (var file = await writer.CreateFileAsync(source + ".dump", cancellationToken))
+        {
+            await file.WriteAsync(System.Text.Encoding.UTF8.GetBytes($"{kind}:{source}:{setId}"), cancellationToken);
+            await file.CommitAsync(cancellationToken);
+        }
+
+        var set = await writer.CompleteAsync(Clock, cancellationToken);
+        return verified
+            ? await Catalog.RecordVerificationAsync(set, new BackupVerificationRecord { At = taken.AddMinutes(30), Succeeded = true, Method = "seeded by the test" }, cancellationToken)
+            : set;
+    }
+}

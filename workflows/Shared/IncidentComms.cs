@@ -1,0 +1,240 @@
+using DrWorkflows.Activities.GitHub;
+using DrWorkflows.Activities.Notifications;
+using DrWorkflows.Core.Abstractions;
+using DrWorkflows.Core.Activities.Primitives;
+using DrWorkflows.Core.Building;
+
+namespace DrWorkflows.Workflows.Shared;
+
+/// <summary>What an incident workflow says about itself: names, default severity, objectives, labels.</summary>
+public sealed record IncidentProfile(string Scenario, string StatusPageName, string CustomerMessage, string DefaultSeverity, TimeSpan RtoTarget, TimeSpan? RpoTarget);
+
+/// <summary>
+/// The communication plan, the same in every incident workflow: a status page incident and a Slack thread with
+/// the contact tree paged (Slack and email) by severity at the start, threaded updates at key steps, and one end
+/// for both outcomes that resolves (or keeps open) the status page incident, reports in the thread, opens the
+/// GitHub post-mortem issue and sets the run's outputs.
+/// </summary>
+/// <remarks>
+/// Variables it declares: <c>Severity</c>, <c>SlackChannel</c>, <c>SlackThread</c>, <c>StatusPageIncidentId</c>,
+/// <c>Outcome</c>, <c>FailureReason</c>, <c>LastGoodDataAt</c>. Notification steps are best effort (their
+/// <c>Failed</c> port continues like <c>Done</c>): comms never hold a recovery.
+/// </remarks>
+public sealed class IncidentComms
+{
+    public const string FailedPort = "Failed";
+
+    private readonly FlowchartBuilder flow;
+    private readonly IncidentProfile profile;
+    private readonly Activity failureEntry;
+    private readonly Activity successEntry;
+
+    private IncidentComms(FlowchartBuilder flow, IncidentProfile profile, Activity first, Activity last, Activity successEntry, Activity failureEntry)
+    {
+        this.flow = flow;
+        this.profile = profile;
+        First = first;
+        Opened = last;
+        this.successEntry = successEntry;
+        this.failureEntry = failureEntry;
+    }
+
+    /// <summary>The first activity of the opening (the flowchart's start).</summary>
+    public Activity First { get; }
+
+    /// <summary>The last activity of the opening: connect the first recovery step to it with <see cref="Then"/>.</summary>
+    public Activity Opened { get; }
+
+    /// <summary>Declares the common inputs and variables, adds the opening and both ends to the flowchart.</summary>
+    public static IncidentComms Add(WorkflowBuilder builder, FlowchartBuilder flow, IncidentProfile profile)
+    {
+        builder
+            .WithInput<string>("Reason", "The alert or observation that started the recovery (shown in Slack, email, the post-mortem).")
+            .WithInput<string>("Severity", $"SEV-1 or SEV-2; default {profile.DefaultSeverity}.")
+            .WithInput<string>("SlackChannel", "Slack channel of the incident thread; default Notifications:Slack:DefaultChannel.")
+            .WithInput<List<string>>("StatusPageComponents", "Statuspage component ids affected (set to major_outage, back to operational at the end).")
+            .WithVariable<string>("Severity")
+            .WithVariable<string>("SlackChannel")
+            .WithVariable<string>("SlackThread")
+            .WithVariable<string>("StatusPageIncidentId")
+            .WithVariable<string>("Outcome")
+            .WithVariable<string>("FailureReason")
+            .WithVariable<string>("LastGoodDataAt")
+            .WithOutput<string>("Outcome", "Recovered, or Failed (automated recovery stopped; people continue by hand).")
+            .WithOutput<string>("FailureReason", "Why the automated recovery stopped.");
+
+        var severity = flow.Add(new SetVariable
+        {
+            Id = "severity",
+            Variable = Variable("Severity"),
+            Value = Input<object>.FromJavaScript($"(getInput('Severity') || '{profile.DefaultSeverity}').toUpperCase()"),
+        });
+        var announce = flow.Add(new SendSlackMessage
+        {
+            Id = "announce",
+            Channel = Input<string>.FromJavaScript("getInput('SlackChannel') || ''"),
+            Text = Input<string>.FromJavaScript($"':rotating_light: *' + Severity + ' ' + {Js(profile.Scenario)} + '*\\n' + (getInput('Reason') || 'no alert text given') + '\\nDrWorkflows run ' + getWorkflowInstanceId() + ' is recovering; updates follow in this thread.'"),
+            ThreadRootTs = new("SlackThread"),
+            ChannelId = new("SlackChannel"),
+        });
+        var statusPage = flow.Add(new CreateStatusPageIncident
+        {
+            Id = "statusPageOpen",
+            IncidentName = new(profile.StatusPageName),
+            Status = new("investigating"),
+            Body = new(profile.CustomerMessage),
+            ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
+            IncidentId = new("StatusPageIncidentId"),
+        });
+        var page = flow.Add(new NotifyContacts
+        {
+            Id = "page",
+            Severity = Input<string>.FromJavaScript("Severity"),
+            Subject = new(profile.Scenario),
+            Message = new($"{profile.Scenario}: {{{{reason}}}}. DrWorkflows run {{{{instanceId}}}} is recovering; follow the Slack thread and answer approvals there."),
+            Values = Input<System.Text.Json.Nodes.JsonObject>.FromJavaScript("({ reason: getInput('Reason') || 'no alert text given' })"),
+            SlackChannel = Input<string>.FromJavaScript("SlackChannel || ''"),
+            ThreadTs = Input<string>.FromJavaScript("SlackThread || ''"),
+        });
+        flow.Connect(severity, announce);
+        BestEffort(flow, announce, statusPage);
+        BestEffort(flow, statusPage, page);
+
+        // Success end.
+        var recovered = flow.Add(new SetVariable { Id = "markRecovered", Variable = Variable("Outcome"), Value = new("Recovered") });
+        var resolve = flow.Add(new ResolveStatusPageIncident
+        {
+            Id = "statusPageResolve",
+            IncidentId = Input<string>.FromJavaScript("StatusPageIncidentId || ''"),
+            Body = new("Service has been restored. We will publish a post-incident review."),
+            ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
+        });
+        var reportRecovered = flow.Add(Thread("reportRecovered", $"':white_check_mark: ' + {Js(profile.Scenario)} + ': recovered. Post-mortem issue follows.'"));
+        flow.Connect(recovered, resolve);
+        BestEffort(flow, resolve, reportRecovered);
+
+        // Failure end: the status page stays open, people take over, the contact tree is told.
+        var failed = flow.Add(new SetVariable { Id = "markFailed", Variable = Variable("Outcome"), Value = new("Failed") });
+        var statusIdentified = flow.Add(new UpdateStatusPageIncident
+        {
+            Id = "statusPageManual",
+            IncidentId = Input<string>.FromJavaScript("StatusPageIncidentId || ''"),
+            Status = new("identified"),
+            Body = new("We have identified the problem and our engineers are restoring service."),
+            ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
+        });
+        var escalate = flow.Add(new NotifyContacts
+        {
+            Id = "escalate",
+            Severity = Input<string>.FromJavaScript("Severity"),
+            Subject = new($"{profile.Scenario}: automated recovery stopped"),
+            Message = new("Automated recovery stopped: {{failure}}. Continue by hand (docs/workflows/); DrWorkflows run {{instanceId}}."),
+            Values = Input<System.Text.Json.Nodes.JsonObject>.FromJavaScript("({ failure: FailureReason || 'unknown' })"),
+            SlackChannel = Input<string>.FromJavaScript("SlackChannel || ''"),
+            ThreadTs = Input<string>.FromJavaScript("SlackThread || ''"),
+        });
+        flow.Connect(failed, statusIdentified);
+        BestEffort(flow, statusIdentified, escalate);
+
+        // One post-mortem for both ends.
+        var postMortem = flow.Add(new OpenPostMortemIssue
+        {
+            Id = "postMortem",
+            Severity = Input<string>.FromJavaScript("Severity"),
+            Summary = Input<string>.FromJavaScript($"{Js(profile.Scenario)} + ': ' + (getInput('Reason') || 'no alert text given') + (Outcome === 'Recovered' ? '. Recovered by DrWorkflows.' : '. Automated recovery stopped: ' + (FailureReason || 'unknown') + '.')"),
+            RtoTarget = new(profile.RtoTarget),
+            RpoTarget = profile.RpoTarget is { } rpo ? new Input<TimeSpan?>(rpo) : null,
+            LastGoodDataAt = Input<DateTimeOffset?>.FromJavaScript("LastGoodDataAt || null"),
+            Labels = new([profile.Scenario.ToLowerInvariant().Replace(' ', '-')]),
+        });
+        BestEffort(flow, reportRecovered, postMortem);
+        BestEffort(flow, escalate, postMortem);
+        var outcome = flow.Add(new SetOutput { Id = "outputOutcome", OutputName = new("Outcome"), OutputValue = Input<object>.FromJavaScript("Outcome") });
+        var reason = flow.Add(new SetOutput { Id = "outputFailureReason", OutputName = new("FailureReason"), OutputValue = Input<object>.FromJavaScript("FailureReason || ''") });
+        BestEffort(flow, postMortem, outcome);
+        flow.Connect(outcome, reason);
+        return new IncidentComms(flow, profile, severity, page, recovered, failed);
+    }
+
+    /// <summary>Connects <paramref name="source"/> to <paramref name="next"/> on Done, and on Failed for best-effort steps.</summary>
+    public IncidentComms Then(Activity source, Activity next)
+    {
+        if (source is BestEffortActivity)
+            BestEffort(flow, source, next);
+        else
+            flow.Connect(source, next);
+        return this;
+    }
+
+    /// <summary>
+    /// A threaded Slack update and (when <paramref name="statusPageStatus"/> is given) a status page update after
+    /// <paramref name="after"/>'s <paramref name="port"/>; returns the last step, to continue from.
+    /// </summary>
+    public Activity Update(string id, Activity after, string port, string slackText, string? statusPageStatus = null, string? customerText = null)
+    {
+        var slack = flow.Add(Thread(id, Js(slackText)));
+        flow.Connect(after, slack, port);
+        if (statusPageStatus is null)
+            return slack;
+        var page = flow.Add(new UpdateStatusPageIncident
+        {
+            Id = id + "StatusPage",
+            IncidentId = Input<string>.FromJavaScript("StatusPageIncidentId || ''"),
+            Status = new(statusPageStatus),
+            Body = new(customerText ?? profile.CustomerMessage),
+            ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
+        });
+        BestEffort(flow, slack, page);
+        return page;
+    }
+
+    /// <summary>Continues from a best-effort step (Done or Failed) to <paramref name="next"/>.</summary>
+    public void Continue(Activity bestEffort, Activity next) => BestEffort(flow, bestEffort, next);
+
+    /// <summary>The recovery succeeded: <paramref name="source"/>'s <paramref name="port"/> leads to the success end.</summary>
+    public void Succeed(Activity source, string port = "Done")
+    {
+        if (source is BestEffortActivity && port == "Done")
+            BestEffort(flow, source, successEntry);
+        else
+            flow.Connect(source, successEntry, port);
+    }
+
+    /// <summary>
+    /// The recovery stops: <paramref name="source"/>'s <paramref name="port"/> records <paramref name="reasonScript"/>
+    /// (JavaScript that gives a string) and goes to the failure end.
+    /// </summary>
+    public void FailWith(string id, Activity source, string port, string reasonScript)
+    {
+        var record = flow.Add(new SetVariable { Id = id, Variable = Variable("FailureReason"), Value = Input<object>.FromJavaScript(reasonScript) });
+        flow.Connect(source, record, port);
+        flow.Connect(record, failureEntry);
+    }
+
+    /// <summary>
+    /// For a step that can only fault (it has no failure port): an operator who gives up on its incident skips it
+    /// with outcome <c>Failed</c> (<c>drw incidents skip RUN INCIDENT --outcome Failed</c>), and the run takes the
+    /// failure end, so the status page, the contact tree and the post-mortem still happen.
+    /// </summary>
+    public void AbandonWith(string id, Activity step, string reason) => FailWith(id, step, FailedPort, Js(reason + " (the operator abandoned the step)"));
+
+    /// <summary>A threaded Slack reply.</summary>
+    public static SendSlackMessage Thread(string id, string textScript) => new()
+    {
+        Id = id,
+        Channel = Input<string>.FromJavaScript("SlackChannel || ''"),
+        Text = Input<string>.FromJavaScript(textScript),
+        ThreadTs = Input<string>.FromJavaScript("SlackThread || ''"),
+    };
+
+    public static VariableReference Variable(string name) => new() { Id = name, Name = name };
+
+    /// <summary>A C# string as a JavaScript string literal.</summary>
+    public static string Js(string text) => System.Text.Json.JsonSerializer.Serialize(text);
+
+    private static void BestEffort(FlowchartBuilder flow, Activity source, Activity next)
+    {
+        flow.Connect(source, next);
+        flow.Connect(source, next, BestEffortActivity.FailedOutcome);
+    }
+}
