@@ -97,9 +97,15 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
 
         foreach (var output in descriptor.Outputs.Where(o => o.Property is not null))
         {
-            if (json[output.JsonName] is JsonObject outputJson && outputJson["memoryReference"]?["id"]?.GetValue<string>() is { } variableId
-                && output.Property!.GetValue(activity) is Output target)
+            if (json[output.JsonName] is JsonObject outputJson && outputJson["memoryReference"]?["id"]?.GetValue<string>() is { } variableId)
             {
+                // An output property left null by its class is created here, so that binding it to a variable always works.
+                if (output.Property!.GetValue(activity) is not Output target)
+                {
+                    target = (Output)Activator.CreateInstance(output.Property.PropertyType)!;
+                    output.Property.SetValue(activity, target);
+                }
+
                 target.MemoryReference = variableId;
             }
         }
