@@ -56,9 +56,7 @@ public sealed class DnsActivitiesTests : IDisposable
         flow.Connect(wait, flow.Add(new WriteLine { Text = "DNS in sync" }), WaitForDnsChange.InSyncOutcome);
         flow.Connect(wait, flow.Add(new WriteLine { Text = "DNS timed out" }), WaitForDnsChange.TimedOutOutcome);
 
-        await host.Definitions.SaveAsync(builder.Build(host.Registry), publish: true, "code", isReadonly: true, TestContext.Current.CancellationToken);
-        var started = await host.StartAsync("failover-dns", cancellationToken: TestContext.Current.CancellationToken);
-        var state = await host.GetAsync(started.Id) ?? started;
+        var state = await host.RunCodeAsync(builder);
 
         Assert.Equal(WorkflowSubStatus.Finished, state.SubStatus);
         Assert.Equal(["DNS in sync"], host.Output.Lines);

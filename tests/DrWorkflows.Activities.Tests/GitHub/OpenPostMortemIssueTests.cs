@@ -31,7 +31,7 @@ public sealed class OpenPostMortemIssueTests : IDisposable
         var report = flow.Add(new OpenPostMortemIssue { Id = "report", IsDrill = true, Severity = "SEV-2", RtoTarget = TimeSpan.FromHours(1), Summary = "Monthly restore drill." });
         flow.Chain(check, report);
 
-        var state = await RunAsync(host, builder);
+        var state = await host.RunCodeAsync(builder);
 
         Assert.Equal(WorkflowSubStatus.Finished, state.SubStatus);
         Assert.Equal(31, state.ActivityOutputs["report"]["IssueNumber"]!.GetValue<int>());
@@ -57,7 +57,7 @@ public sealed class OpenPostMortemIssueTests : IDisposable
         var report = flow.Add(new OpenPostMortemIssue { Id = "report" });
         flow.Connect(report, flow.Add(new WriteLine { Text = "post-mortem failed, run ends anyway" }), "Failed");
 
-        var state = await RunAsync(host, builder);
+        var state = await host.RunCodeAsync(builder);
 
         Assert.Equal(WorkflowSubStatus.Finished, state.SubStatus);
         Assert.Equal(["post-mortem failed, run ends anyway"], host.Output.Lines);
@@ -78,12 +78,6 @@ public sealed class OpenPostMortemIssueTests : IDisposable
                 o.RetryDelay = TimeSpan.Zero;
             }));
 
-    private static async Task<WorkflowState> RunAsync(WorkflowTestHost host, WorkflowBuilder builder)
-    {
-        await host.Definitions.SaveAsync(builder.Build(host.Registry), publish: true, "code", isReadonly: true, TestContext.Current.CancellationToken);
-        var started = await host.StartAsync(builder.DefinitionId, cancellationToken: TestContext.Current.CancellationToken);
-        return await host.GetAsync(started.Id) ?? started;
-    }
 
     private static IResponseBuilder Json(int status, string body) =>
         Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body);

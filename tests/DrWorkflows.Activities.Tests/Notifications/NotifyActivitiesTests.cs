@@ -48,7 +48,7 @@ public sealed class NotifyActivitiesTests : IDisposable
         var after = flow.Add(new WriteLine { Text = "recovery goes on" });
         flow.Chain(declare, update, after);
 
-        var state = await RunAsync(host, builder);
+        var state = await host.RunCodeAsync(builder);
 
         Assert.Equal(WorkflowSubStatus.Finished, state.SubStatus);
         Assert.Equal(["recovery goes on"], host.Output.Lines);
@@ -71,7 +71,7 @@ public sealed class NotifyActivitiesTests : IDisposable
         var failed = flow.Add(new WriteLine { Text = "not delivered, recovery continues" });
         flow.Connect(notify, done).Connect(notify, failed, BestEffortActivity.FailedOutcome);
 
-        var state = await RunAsync(host, builder);
+        var state = await host.RunCodeAsync(builder);
 
         Assert.Equal(WorkflowSubStatus.Finished, state.SubStatus);
         Assert.Empty(state.Incidents);
@@ -94,7 +94,7 @@ public sealed class NotifyActivitiesTests : IDisposable
         var notify = flow.Add(new SendSlackMessage { Id = "notify", Channel = "C1", Text = "must be seen", FailureIsFatal = true });
         flow.Chain(notify, flow.Add(new WriteLine { Text = "after" }));
 
-        var state = await RunAsync(host, builder);
+        var state = await host.RunCodeAsync(builder);
 
         Assert.Equal(WorkflowSubStatus.Faulted, state.SubStatus);
         var incident = Assert.Single(state.Incidents);
@@ -128,7 +128,7 @@ public sealed class NotifyActivitiesTests : IDisposable
         var resolve = flow.Add(new ResolveStatusPageIncident { IncidentId = Input<string>.FromVariable("Incident"), ComponentIds = new Input<List<string>>(["cmp-db"]) });
         flow.Chain(open, resolve);
 
-        var state = await RunAsync(host, builder);
+        var state = await host.RunCodeAsync(builder);
 
         Assert.Equal(WorkflowSubStatus.Finished, state.SubStatus);
         Assert.Equal("inc77", state.Variables["Incident"]?.GetValue<string>());
@@ -164,7 +164,7 @@ public sealed class NotifyActivitiesTests : IDisposable
         var flow = builder.Flowchart();
         flow.Add(new NotifyContacts { Id = "page", Severity = "SEV-2", Subject = "Redis degraded", Message = "Redis answers slowly on {{host}}.", Values = Input<JsonObject>.FromObject("""{"host":"prod-1"}""") });
 
-        var state = await RunAsync(host, builder);
+        var state = await host.RunCodeAsync(builder);
 
         Assert.Equal(WorkflowSubStatus.Finished, state.SubStatus);
         Assert.Equal(["Ines", "Olga"], state.ActivityOutputs["page"]["Notified"]!.AsArray().Select(n => n!.GetValue<string>()));
@@ -195,12 +195,6 @@ public sealed class NotifyActivitiesTests : IDisposable
                 configure?.Invoke(o);
             }));
 
-    private static async Task<WorkflowState> RunAsync(WorkflowTestHost host, WorkflowBuilder builder)
-    {
-        await host.Definitions.SaveAsync(builder.Build(host.Registry), publish: true, "code", isReadonly: true, TestContext.Current.CancellationToken);
-        var started = await host.StartAsync(builder.DefinitionId, cancellationToken: TestContext.Current.CancellationToken);
-        return await host.GetAsync(started.Id) ?? started;
-    }
 
     private static IResponseBuilder Ok(string json) =>
         Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(json);

@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using DrWorkflows.Core.Building;
+using DrWorkflows.Core.Execution;
+using DrWorkflows.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using WireMock;
@@ -101,4 +104,15 @@ internal sealed class SteppingClock(DateTimeOffset start) : FakeTimeProvider(sta
 
     /// <summary>Whether a timer was created and not yet taken by <see cref="NextTimerAsync"/>.</summary>
     public bool HasPendingTimer => timers.Reader.Count > 0;
+}
+
+internal static class WorkflowTestHostExtensions
+{
+    /// <summary>Publishes a workflow built in C#, starts it, and returns the run as stored when it stopped.</summary>
+    public static async Task<WorkflowState> RunCodeAsync(this WorkflowTestHost host, WorkflowBuilder builder)
+    {
+        await host.Definitions.SaveAsync(builder.Build(host.Registry), publish: true, "code", isReadonly: true, TestContext.Current.CancellationToken);
+        var started = await host.StartAsync(builder.DefinitionId, cancellationToken: TestContext.Current.CancellationToken);
+        return await host.GetAsync(started.Id) ?? started;
+    }
 }
