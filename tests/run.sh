@@ -116,9 +116,10 @@ start_postgres() {
     REASON="initdb failed: $(tail -n 3 "$dir/initdb.log" | tr '\n' ' ')"
     return 1
   fi
-  # Trust, on loopback and the private socket only.
-  printf '%s\n' 'local all all trust' 'host all all 127.0.0.1/32 trust' 'host replication all 127.0.0.1/32 trust' \
-    > "$dir/data/pg_hba.conf"
+  # Trust, on loopback and the private socket only; except the role drw_password_check, which must give its
+  # password, so that tests can see a real login refusal (DRW_TEST_POSTGRES_PASSWORD_ROLE).
+  printf '%s\n' 'local all all trust' 'host all drw_password_check 127.0.0.1/32 scram-sha-256' \
+    'host all all 127.0.0.1/32 trust' 'host replication all 127.0.0.1/32 trust' > "$dir/data/pg_hba.conf"
   cat >> "$dir/data/postgresql.conf" << EOF
 listen_addresses = '127.0.0.1'
 port = $port
@@ -133,7 +134,10 @@ EOF
     return 1
   fi
   PG_DATA=$dir/data
+  psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -q -c "CREATE ROLE drw_password_check LOGIN PASSWORD 'drw-right-password'" \
+    > "$dir/role.log" 2>&1 || { REASON="could not create the password-check role: $(tail -n 2 "$dir/role.log" | tr '\n' ' ')"; return 1; }
   export DRW_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
+  export DRW_TEST_POSTGRES_PASSWORD_ROLE=drw_password_check
   export DRW_TEST_PG_BIN=$PG_BIN
 }
 
