@@ -66,7 +66,7 @@ internal sealed class BackupCatalog(IBackupStoreProvider stores, TimeProvider cl
     public async Task<RestorePointSelection> FindRestorePointAsync(RestorePointQuery query, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var cutoff = query.Before ?? now;
+        var cutoff = query.Before;
         var sets = await ListAsync(query.Store, query.Kind, query.Source, cancellationToken);
         var candidates = new List<RestoreCandidate>();
         BackupSet? selectedSet = null;
@@ -74,7 +74,7 @@ internal sealed class BackupCatalog(IBackupStoreProvider stores, TimeProvider cl
         foreach (var set in sets)
         {
             var m = set.Manifest;
-            var before = m.CompletedAt < cutoff;
+            var before = cutoff is null || m.CompletedAt < cutoff;
             var qualifies = before && (!query.RequireVerified || m.IsVerified);
             var verification = !m.IsVerified
                 ? m.Verification is { Succeeded: false } failed

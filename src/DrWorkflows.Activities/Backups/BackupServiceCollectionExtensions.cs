@@ -48,8 +48,23 @@ public static class BackupServiceCollectionExtensions
         services.TryAddSingleton<IThrowawayPostgresProvider, ServerThrowawayPostgresProvider>();
         services.TryAddSingleton<IBackupVerifier, BackupVerifier>();
         services.TryAddSingleton<IMediaBackupService, MediaBackupService>();
+        if (!services.Any(d => d.ServiceType == typeof(BackupActivitiesMarker)))
+        {
+            services.AddSingleton<BackupActivitiesMarker>();
+            services.AddSingleton(new ActivityRegistration(registry =>
+            {
+                string?[] areas = [typeof(BackupDatabase).Namespace, typeof(FindRestorePoint).Namespace, typeof(BackupMedia).Namespace];
+                foreach (var type in typeof(BackupDatabase).Assembly.GetTypes().Where(t => areas.Contains(t.Namespace) && t is { IsClass: true, IsAbstract: false }
+                             && typeof(DrWorkflows.Core.Abstractions.Activity).IsAssignableFrom(t)))
+                    registry.Register(type);
+            }));
+        }
+
         return services;
     }
+
+    /// <summary>Marks that the backup activities were registered (the registration runs once).</summary>
+    private sealed class BackupActivitiesMarker;
 
     private static void AddValidated<TOptions, TValidator>(IServiceCollection services, Action<TOptions>? configure)
         where TOptions : class

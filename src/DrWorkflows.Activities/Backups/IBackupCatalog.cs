@@ -68,7 +68,7 @@ public sealed record RestorePointQuery(string Kind, string Source)
 {
     public string? Store { get; init; }
 
-    /// <summary>Only sets completed strictly before this time qualify; null means now.</summary>
+    /// <summary>Only sets completed strictly before this time qualify; null for no cutoff.</summary>
     public DateTimeOffset? Before { get; init; }
 
     /// <summary>Only verified sets qualify (default true).</summary>
@@ -92,7 +92,7 @@ public sealed record RestoreCandidate(
     string Note);
 
 /// <summary>Result of <see cref="IBackupCatalog.FindRestorePointAsync"/>.</summary>
-public sealed record RestorePointSelection(RestoreCandidate? Selected, IReadOnlyList<RestoreCandidate> Candidates, DateTimeOffset Cutoff)
+public sealed record RestorePointSelection(RestoreCandidate? Selected, IReadOnlyList<RestoreCandidate> Candidates, DateTimeOffset? Cutoff)
 {
     public BackupSet? SelectedSet { get; init; }
 }

@@ -1,0 +1,114 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Core.Abstractions;
+using DrWorkflows.Core.Execution;
+
+namespace DrWorkflows.Activities.Backups;
+
+// Only reads the store.
+[Activity("DrWorkflows", "Backups", "Finds the newest (verified) backup taken strictly before a time, e.g. before a compromise, and lists the candidates with their age and verification status for an approval gate.", SafeToRerun = true, Outcomes = [Found, NotFound])]
+public sealed class FindRestorePoint : Activity
+{
+    public const string Found = "Found";
+    public const string NotFound = "NotFound";
+
+    [Input(Description = "Kind of backup.", Options = ["postgres", "globals", "redis", "media"], DefaultValue = "postgres")]
+    public Input<string>? Kind { get; set; }
+
+    [Input(Description = "Source name (database name, Redis instance, media volume).", Required = true)]
+    public Input<string>? Source { get; set; }
+
+    [Input(Description = "Backup store (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3"])]
+    public Input<string>? Store { get; set; }
+
+    [Input(Description = "Only backups completed strictly before this time qualify (e.g. the time of compromise); empty for now.", UIHint = InputUIHints.DateTimePicker)]
+    public Input<DateTimeOffset?>? Before { get; set; }
+
+    [Input(Description = "Only verified backups qualify.", DefaultValue = true)]
+    public Input<bool>? RequireVerified { get; set; }
+
+    [Output(Description = "Id of the selected set (for RestoreDatabase's SetId), or null.")]
+    public Output<string?> SetId { get; set; } = new();
+
+    [Output(Description = "The selected candidate, or null.")]
+    public Output<RestoreCandidate?> Selected { get; set; } = new();
+
+    [Output(Description = "Every backup of the source, newest first, with age, verification status and why it does or does not qualify.")]
+    public Output<IReadOnlyList<RestoreCandidate>> Candidates { get; set; } = new();
+
+    public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        var selection = await context.GetRequiredService<IBackupCatalog>().FindRestorePointAsync(new RestorePointQuery(BackupKinds.Validate(context.Get(Kind, BackupKinds.Postgres)), context.Get(Source)!)
+        {
+            Store = context.Get(Store) is { Length: > 0 } s ? s : null,
+            Before = context.Get(Before),
+            RequireVerified = context.Get(RequireVerified, true),
+        }, context.CancellationToken);
+        context.Set(SetId, selection.Selected?.SetId);
+        context.Set(Selected, selection.Selected);
+        context.Set(Candidates, selection.Candidates);
+        context.AddJournalData("restorePoint", new JsonObject
+        {
+            ["cutoff"] = selection.Cutoff,
+            ["selected"] = selection.Selected?.SetId,
+            ["selectedCompletedAt"] = selection.Selected?.CompletedAt,
+            ["candidates"] = selection.Candidates.Count,
+        });
+        await context.CompleteAsync(selection.Selected is null ? NotFound : Found);
+    }
+}
+
+// Deletes only sets past their retention; a repeat finds nothing more to delete.
+[Activity("DrWorkflows", "Backups", "Deletes backup sets older than the store's retention for their kind (never the newest, nor the newest verified), then unreferenced media content.", SafeToRerun = true)]
+public sealed class ApplyRetention : CodeActivity<RetentionResult>
+{
+    [Input(Description = "Backup store (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3"])]
+    public Input<string>? Store { get; set; }
+
+    [Input(Description = "Only this kind; empty for all.", Options = ["", "postgres", "globals", "redis", "media"])]
+    public Input<string>? Kind { get; set; }
+
+    [Input(Description = "Report what would be deleted without deleting.", DefaultValue = false)]
+    public Input<bool>? DryRun { get; set; }
+
+    protected override async ValueTask<RetentionResult> RunAsync(ActivityExecutionContext context)
+    {
+        var result = await context.GetRequiredService<IBackupRetentionService>().ApplyAsync(new RetentionRequest
+        {
+            Store = context.Get(Store) is { Length: > 0 } s ? s : null,
+            Kind = context.Get(Kind) is { Length: > 0 } k ? BackupKinds.Validate(k) : null,
+            DryRun = context.Get(DryRun, false),
+        }, context.CancellationToken);
+        context.AddJournalData("retention", new JsonObject
+        {
+            ["store"] = result.Store,
+            ["dryRun"] = result.DryRun,
+            ["deleted"] = new JsonArray([.. result.Deleted.Select(d => JsonValue.Create(d))]),
+            ["kept"] = result.Kept,
+        });
+        return result;
+    }
+}
+
+// Only reads the store.
+[Activity("DrWorkflows", "Backups", "Lists the complete backup sets of a store, newest first.", SafeToRerun = true)]
+public sealed class ListBackups : CodeActivity<IReadOnlyList<BackupSetSummary>>
+{
+    [Input(Description = "Backup store (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3"])]
+    public Input<string>? Store { get; set; }
+
+    [Input(Description = "Only this kind; empty for all.", Options = ["", "postgres", "globals", "redis", "media"])]
+    public Input<string>? Kind { get; set; }
+
+    [Input(Description = "Only this source (needs Kind).")]
+    public Input<string>? Source { get; set; }
+
+    protected override async ValueTask<IReadOnlyList<BackupSetSummary>> RunAsync(ActivityExecutionContext context)
+    {
+        var kind = context.Get(Kind) is { Length: > 0 } k ? k : null;
+        var source = context.Get(Source) is { Length: > 0 } src ? src : null;
+        if (source is not null && kind is null)
+            throw new BackupException(BackupErrorCodes.InvalidRequest, "ListBackups: give Kind together with Source.");
+        var sets = await context.GetRequiredService<IBackupCatalog>().ListAsync(context.Get(Store) is { Length: > 0 } s ? s : null, kind, source, context.CancellationToken);
+        return [.. sets.Select(BackupSetSummary.From)];
+    }
+}
