@@ -133,17 +133,21 @@ public static class StudioPages
         html.Append("<div id=\"blazor-error-ui\">An unhandled error has occurred. <a href=\"\" class=\"reload\">Reload</a> <a class=\"dismiss\">&#x1F5D9;</a></div>\n");
         foreach (var script in Scripts)
             html.Append("<script src=\"").Append(script).Append("\"></script>\n");
-        // The list and viewer elements report clicks through callbacks; navigate to our own pages.
+        // The list and viewer elements report clicks through EventCallback parameters, which the element exposes
+        // as properties once it is defined (a value set before that is lost): navigate to our own pages.
         html.Append("""
             <script>
             (function () {
-              var go = function (path) { return function (id) { location.href = path + encodeURIComponent(id); }; };
-              var list = document.querySelector('elsa-workflow-definition-list');
-              if (list) list.editWorkflowDefinition = go('/studio/definitions/');
-              var instances = document.querySelector('elsa-workflow-instance-list');
-              if (instances) instances.viewWorkflowInstance = go('/studio/instances/');
-              var viewer = document.querySelector('elsa-workflow-instance-viewer');
-              if (viewer) viewer.editWorkflowDefinition = go('/studio/definitions/');
+              var wire = function (tag, property, path) {
+                customElements.whenDefined(tag).then(function () {
+                  document.querySelectorAll(tag).forEach(function (element) {
+                    element[property] = function (id) { location.href = path + encodeURIComponent(id); };
+                  });
+                });
+              };
+              wire('elsa-workflow-definition-list', 'editWorkflowDefinition', '/studio/definitions/');
+              wire('elsa-workflow-instance-list', 'viewWorkflowInstance', '/studio/instances/');
+              wire('elsa-workflow-instance-viewer', 'editWorkflowDefinition', '/studio/definitions/');
             })();
             </script>
             """);
@@ -162,5 +166,5 @@ public static class StudioPages
         + "</code>; set <code>DRW_STUDIO_DIR</code> to use another directory. See docs/studio.md.</p></div>";
 
     private static string Plain(string title, string body) =>
-        $"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\"/>\n<title>{Html.Encode(title)}</title>\n<base href=\"/studio/\"/>\n{PlainStyle}\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n";
+        $"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\"/>\n<title>{Html.Encode(title)}</title>\n<base href=\"/studio/\"/>\n<link rel=\"icon\" href=\"data:,\">\n{PlainStyle}\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n";
 }
