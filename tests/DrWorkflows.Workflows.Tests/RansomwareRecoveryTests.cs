@@ -1,0 +1,133 @@
+using DrWorkflows.Activities.Backups;
+using DrWorkflows.Core.Execution;
+
+namespace DrWorkflows.Workflows.Tests;
+
+/// <summary>Scenario 3 on the real runtime: isolation first, only clean restore points offered, isolation lifted only after approval.</summary>
+public sealed class RansomwareRecoveryTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 24, 6, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset CompromisedAt = new(2026, 12, 24, 2, 10, 0, TimeSpan.Zero);
+
+    private static object Input(object? compromisedAt = null) => new
+    {
+        Reason = "IDS: files encrypted on db host",
+        CompromisedAt = compromisedAt ?? CompromisedAt,
+        AllowedSources = new[] { "10.0.0.0/24" },
+    };
+
+    /// <summary>Sets around the compromise (each completes 5 minutes after it starts).</summary>
+    private static async Task SeedAsync(DrTestHost dr)
+    {
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "eightpm", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(-6), verified: true);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "midnight", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(-2));
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "justbefore", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddMinutes(-6), verified: true);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "exactlyat", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddMinutes(-5), verified: true);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "after", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(2), verified: true);
+    }
+
+    [Fact]
+    public async Task It_isolates_first_offers_only_backups_completed_strictly_before_the_compromise_and_restores_the_confirmed_one()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await SeedAsync(dr);
+
+        var run = await dr.RunAsync(RansomwareRecovery.Id, Input());
+
+        // Isolation and stopping the application come before anything else, even the first message.
+        Assert.StartsWith("host.isolate ransomware-" + run.Id + " allow=10.0.0.0/24", dr.Calls.Calls[0], StringComparison.Ordinal);
+        Assert.Equal("compose.stop backend,api_gateway", dr.Calls.Calls[1]);
+        dr.Calls.AssertOrder(
+            "slack.post new :rotating_light: *SEV-1 Ransomware",
+            "docker.forensic-snapshot ecommerce_postgres forensic-postgres:incident-" + run.Id + " /var/forensics/incident-" + run.Id + "/postgres.tar",
+            "docker.forensic-snapshot ecommerce_backend",
+            "docker.logs ecommerce_postgres -> /var/forensics/incident-" + run.Id + "/postgres.log",
+            "docker.logs ecommerce_backend",
+            "docker.volume-archive ecommerce_postgres_data -> /var/forensics/incident-" + run.Id + "/postgres-volume.tar");
+
+        var gate = await dr.PendingGateAsync(run.Id);
+        Assert.Equal("Confirm the safe restore point", gate.Title);
+        Assert.Equal(
+            ["2026-12-24 02:09 UTC, verified, set justbefore", "2026-12-24 00:15 UTC, NOT verified, set midnight", "2026-12-23 20:15 UTC, verified, set eightpm"],
+            gate.Options);
+        var facts = gate.Facts!.AsArray();
+        Assert.Equal(["justbefore", "midnight", "eightpm"], facts.Select(f => f!["setId"]!.ToString()));
+        Assert.All(facts, f => Assert.Matches("^[0-9a-f]{64}$", f!["sha256"]!.ToString()));
+        Assert.False(facts[1]!["verified"]!.GetValue<bool>());
+        Assert.Empty(dr.Calls.Of("docker.stop"));
+
+        await dr.DecideAsync(run.Id, "approve", option: "3", comment: "20:15 predates the first IoC in the IDS");
+
+        dr.Calls.AssertOrder(
+            "docker.stop ecommerce_postgres",
+            "docker.volume-copy ecommerce_postgres_data -> forensic-ecommerce_postgres_data-incident-" + run.Id + " (remove source)",
+            "docker.volume-create ecommerce_postgres_data",
+            "docker.start ecommerce_postgres",
+            "postgres.wait main -> ready",
+            "postgres.restore eightpm -> main/ecommerce_db Recreate",
+            "postgres.integrity main/ecommerce_db vs eightpm -> passed",
+            "compose.pull backend,api_gateway",
+            "compose.up --force-recreate backend,api_gateway",
+            "docker.wait-healthy project:ecommerce:backend,api_gateway,postgres 300s -> healthy");
+        Assert.Empty(dr.Calls.Of("host.lift-isolation"));
+        Assert.Equal("Lift the network isolation?", (await dr.PendingGateAsync(run.Id)).Title);
+
+        await dr.DecideAsync(run.Id, "approve");
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
+        dr.Calls.AssertOrder("host.lift-isolation ransomware-" + run.Id, "smoke https://api.example.com/health -> passed", "statuspage.update sp-incident-1 resolved", "github.post-mortem SEV-1");
+        Assert.Equal(CompromisedAt.AddHours(-6), Assert.Single(dr.PostMortems.Requests).Details.LastGoodDataAt);
+    }
+
+    [Fact]
+    public async Task A_rejected_lift_keeps_the_platform_isolated_and_still_closes_with_the_post_mortem()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await SeedAsync(dr);
+        var run = await dr.RunAsync(RansomwareRecovery.Id, Input());
+        await dr.DecideAsync(run.Id, "approve", option: "1");
+
+        await dr.DecideAsync(run.Id, "reject", comment: "security wants the IDS rules in first");
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
+        Assert.Contains("stays isolated", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("host.lift-isolation"));
+        Assert.Empty(dr.Calls.Of("smoke"));
+        Assert.Contains("postgres.restore justbefore -> main/ecommerce_db Recreate", dr.Calls.Calls);
+        Assert.Single(dr.PostMortems.Requests);
+    }
+
+    [Fact]
+    public async Task Without_a_compromise_time_nothing_is_offered_or_restored_and_the_platform_stays_isolated()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await SeedAsync(dr);
+
+        var run = await dr.RunAsync(RansomwareRecovery.Id, new { Reason = "corrupted orders reported" });
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal(WorkflowSubStatus.Finished, done.SubStatus);
+        Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
+        Assert.Contains("CompromisedAt was not given", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Single(dr.Calls.Of("host.isolate"));
+        Assert.Empty(dr.Calls.Of("host.lift-isolation"));
+        Assert.Empty(dr.Calls.Of("postgres.restore"));
+        Assert.Empty(await dr.Get<DrWorkflows.Activities.Approvals.IApprovalService>().ListAsync(new() { InstanceId = run.Id }, DrTestHost.Ct));
+    }
+
+    [Fact]
+    public async Task When_no_backup_predates_the_compromise_the_run_fails_safely_without_a_gate()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "after", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(1), verified: true);
+
+        var run = await dr.RunAsync(RansomwareRecovery.Id, Input());
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
+        Assert.Contains("No backup of ecommerce_db was completed before the compromise", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("docker.stop"));
+    }
+}

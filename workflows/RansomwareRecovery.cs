@@ -1,0 +1,247 @@
+using DrWorkflows.Activities.Approvals;
+using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.Docker;
+using DrWorkflows.Activities.Hosts;
+using DrWorkflows.Activities.Http;
+using DrWorkflows.Activities.Postgres;
+using DrWorkflows.Core.Abstractions;
+using DrWorkflows.Core.Activities.Flowchart;
+using DrWorkflows.Core.Activities.Primitives;
+using DrWorkflows.Core.Building;
+using DrWorkflows.Workflows.Shared;
+
+namespace DrWorkflows.Workflows;
+
+/// <summary>
+/// Scenario 3 of the DR plan, ransomware or data corruption: isolate the platform at once and stop the
+/// application, keep forensic evidence (container commits saved with SHA-256, logs, the data volume archived),
+/// offer only the backups completed strictly before the suspected compromise for a human to confirm, quarantine
+/// the compromised volume by copy, restore the confirmed backup into a fresh volume, rebuild the application from
+/// clean images, and lift the isolation only after a second approval; then smoke-test.
+/// </summary>
+public sealed class RansomwareRecovery : ICodeWorkflow
+{
+    public const string Id = "dr-ransomware-recovery";
+
+    public string DefinitionId => Id;
+
+    public string Name => "DR 3: Ransomware or data corruption";
+
+    public void Build(WorkflowBuilder builder)
+    {
+        builder.WithDescription("Scenario 3: isolate immediately, keep forensic evidence, confirm a restore point taken strictly before the compromise (approval), quarantine the volume, restore into a fresh one, rebuild the application from images, lift the isolation only after approval. SEV-1.")
+            .WithInput<DateTimeOffset>("CompromisedAt", "Suspected time of compromise (ISO 8601, UTC): only backups completed strictly before it are offered. Required.")
+            .WithInput<List<string>>("AllowedSources", "Admin networks that keep access during the isolation (CIDRs).")
+            .WithInput<List<string>>("PublishedPorts", "Published ports to block; default all published ports.")
+            .WithInput<List<string>>("HostPorts", "Host ports to block in INPUT; default 80 and 443 (the plan).")
+            .WithInput<List<string>>("AppServices", "Compose services stopped at once and rebuilt from images; default backend, api_gateway.")
+            .WithInput<string>("PostgresContainer", "PostgreSQL container; default ecommerce_postgres.")
+            .WithInput<string>("BackendContainer", "Application container kept for forensics; default ecommerce_backend.")
+            .WithInput<string>("Volume", "PostgreSQL data volume; default ecommerce_postgres_data.")
+            .WithInput<string>("ForensicsDirectory", "Where evidence is written; default /var/forensics.")
+            .WithInput<string>("Server", "Postgres:Servers name of the database server; default main.")
+            .WithInput<string>("Database", "Database to restore; default ecommerce_db.")
+            .WithInput<string>("BackupSource", "Source name of its backups; default the database name.")
+            .WithInput<string>("Store", "Backup store; default Backups:Stores:DefaultStore.")
+            .WithInput<List<SmokeCheck>>("SmokeChecks", "HTTP smoke checks after the isolation is lifted; default https://api.example.com/health.")
+            .WithInput<List<string>>("Approvers", "Who confirms the restore point and the end of the isolation; default the incident commander, the database admin and approver API keys.")
+            .WithInput<int>("RestorePointApprovals", "Approvals (different people) needed for the restore point; default 1.")
+            .WithVariable<string>("IncidentTag")
+            .WithVariable<object>("Candidates")
+            .WithVariable<object>("Sets")
+            .WithVariable<object>("Decision")
+            .WithVariable<string>("RestoreSetId");
+
+        var flow = builder.Flowchart();
+        const string tag = "(IncidentTag || ('incident-' + getWorkflowInstanceId()))";
+        const string postgres = "getInput('PostgresContainer') || 'ecommerce_postgres'";
+        const string backend = "getInput('BackendContainer') || 'ecommerce_backend'";
+        const string apps = "getInput('AppServices') || ['backend', 'api_gateway']";
+        const string volume = "getInput('Volume') || 'ecommerce_postgres_data'";
+        const string evidence = $"(getInput('ForensicsDirectory') || '/var/forensics') + '/' + {tag}";
+        const string server = "getInput('Server') || 'main'";
+        const string source = "getInput('BackupSource') || getInput('Database') || 'ecommerce_db'";
+        const string store = "getInput('Store') || ''";
+
+        // 1. Immediately: isolate and stop the application, before anything else (even before paging).
+        var name = flow.Add(new SetVariable { Id = "incidentTag", Variable = IncidentComms.Variable("IncidentTag"), Value = Input<object>.FromJavaScript("'incident-' + getWorkflowInstanceId()") });
+        var isolate = flow.Add(new IsolateNetwork
+        {
+            Id = "isolate",
+            IsolationId = Input<string>.FromJavaScript("'ransomware-' + getWorkflowInstanceId()"),
+            AllowedSources = Input<List<string>>.FromJavaScript("getInput('AllowedSources') || []"),
+            PublishedPorts = Input<List<string>>.FromJavaScript("getInput('PublishedPorts') || []"),
+            HostPorts = Input<List<string>>.FromJavaScript("getInput('HostPorts') || ['80', '443']"),
+        });
+        var stopApps = flow.Add(new ComposeCommand { Id = "stopApplication", Command = new("stop"), Services = Input<List<string>>.FromJavaScript(apps) });
+        flow.Chain(name, isolate, stopApps);
+        var comms = IncidentComms.Add(builder, flow, new IncidentProfile(
+            "Ransomware or data corruption",
+            "Security incident: service suspended",
+            "We have taken the platform offline to investigate a security incident. Your data is being restored from a clean backup.",
+            "SEV-1",
+            TimeSpan.FromMinutes(30),
+            TimeSpan.FromMinutes(15)));
+        flow.Connect(stopApps, comms.First);
+        comms.AbandonWith("abandonIsolate", isolate, "The network isolation could not be applied: isolate the host by hand");
+        comms.AbandonWith("abandonStopApplication", stopApps, "The application could not be stopped");
+
+        // 2. Forensic evidence.
+        var snapshotDb = flow.Add(new SnapshotContainerForForensics
+        {
+            Id = "forensicPostgres",
+            Container = Input<string>.FromJavaScript(postgres),
+            ImageReference = Input<string>.FromJavaScript($"'forensic-postgres:' + {tag}"),
+            OutputPath = Input<string>.FromJavaScript($"{evidence} + '/postgres.tar'"),
+        });
+        comms.Then(comms.Opened, snapshotDb);
+        var snapshotApp = flow.Add(new SnapshotContainerForForensics
+        {
+            Id = "forensicBackend",
+            Container = Input<string>.FromJavaScript(backend),
+            ImageReference = Input<string>.FromJavaScript($"'forensic-backend:' + {tag}"),
+            OutputPath = Input<string>.FromJavaScript($"{evidence} + '/backend.tar'"),
+        });
+        var logsDb = flow.Add(new CaptureLogs { Id = "logsPostgres", Container = Input<string>.FromJavaScript(postgres), OutputPath = Input<string>.FromJavaScript($"{evidence} + '/postgres.log'"), Timestamps = new(true) });
+        var logsApp = flow.Add(new CaptureLogs { Id = "logsBackend", Container = Input<string>.FromJavaScript(backend), OutputPath = Input<string>.FromJavaScript($"{evidence} + '/backend.log'"), Timestamps = new(true) });
+        var archive = flow.Add(new ArchiveVolume { Id = "archiveVolume", Volume = Input<string>.FromJavaScript(volume), OutputPath = Input<string>.FromJavaScript($"{evidence} + '/postgres-volume.tar'") });
+        flow.Chain(snapshotDb, snapshotApp, logsDb, logsApp, archive);
+        foreach (var step in new Activity[] { snapshotDb, snapshotApp, logsDb, logsApp, archive })
+            comms.AbandonWith("abandon" + char.ToUpperInvariant(step.Id[0]) + step.Id[1..], step, $"Forensic step '{step.Id}' failed; keep the evidence by hand");
+        var evidenceKept = comms.Update("reportEvidence", archive, "Done", "Evidence kept: postgres and backend images saved, logs captured, data volume archived (SHA-256 in the journal). Looking for backups taken strictly before the compromise.");
+
+        // 3. Candidates: every backup completed strictly before the compromise.
+        var find = flow.Add(new FindRestorePoint
+        {
+            Id = "findRestorePoints",
+            Kind = new(BackupKinds.Postgres),
+            Source = Input<string>.FromJavaScript(source),
+            Store = Input<string>.FromJavaScript(store),
+            Before = Input<DateTimeOffset?>.FromJavaScript("getInput('CompromisedAt')"),
+            RequireVerified = new(false),
+            Candidates = new("Candidates"),
+        });
+        var cutoffGiven = flow.Add(new FlowDecision { Id = "cutoffGiven", Condition = Input<bool>.FromJavaScript("!!getInput('CompromisedAt')") });
+        comms.Continue(evidenceKept, cutoffGiven);
+        flow.Connect(cutoffGiven, find, "True");
+        comms.FailWith("failNoCutoff", cutoffGiven, "False", "'CompromisedAt was not given: without the suspected compromise time no restore point can be offered safely. Start a new run with it; the platform stays isolated.'");
+        comms.FailWith("failNoCleanBackup", find, FindRestorePoint.NotFound, $"'No backup of ' + ({source}) + ' was completed before the compromise at ' + getInput('CompromisedAt') + '. The platform stays isolated.'");
+        var sets = flow.Add(new ListBackups { Id = "listBackups", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(source), Store = Input<string>.FromJavaScript(store), Result = new("Sets") });
+        flow.Connect(find, sets, FindRestorePoint.Found);
+
+        // 4. A human confirms the safe restore point; options are only the candidates before the compromise.
+        const string clean = "(Candidates || []).filter(function (c) { return c.beforeCutoff; })";
+        const string label = "function (c) { return c.completedAt.substring(0, 16).replace('T', ' ') + ' UTC, ' + (c.verified ? 'verified' : 'NOT verified') + ', set ' + c.setId; }";
+        var gate = flow.Add(new ApprovalGate
+        {
+            Id = "confirmRestorePoint",
+            Title = new("Confirm the safe restore point"),
+            Question = Input<string>.FromJavaScript("'Which backup is clean? Only backups completed strictly before the suspected compromise at ' + getInput('CompromisedAt') + ' are offered. The database will be rebuilt from it; everything written after it is lost.'"),
+            Options = Input<List<string>>.FromJavaScript($"{clean}.map({label})"),
+            Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
+                (function () {
+                  var sums = {};
+                  (Sets || []).forEach(function (s) { sums[s.setId] = s; });
+                  return {
+                    text: 'Suspected compromise at ' + getInput('CompromisedAt') + '. Candidates are the backups completed strictly before it, newest first, with their age, verification status and checksum. Forensic evidence is in ' + ({{evidence}}) + '.',
+                    facts: {{clean}}.map(function (c) {
+                      return { option: ({{label}})(c), setId: c.setId, startedAt: c.startedAt, completedAt: c.completedAt, ageHours: c.ageHours,
+                               verified: c.verified, lastVerifiedAt: c.lastVerifiedAt, note: c.note, bytes: c.size,
+                               sha256: sums[c.setId] ? sums[c.setId].sha256 : null, store: c.store };
+                    })
+                  };
+                })()
+                """),
+            Approvers = Input<List<string>>.FromJavaScript("getInput('Approvers') || ['contact:IncidentCommander', 'contact:DatabaseAdmin', 'role:approver']"),
+            RequiredApprovals = Input<int>.FromJavaScript("getInput('RestorePointApprovals') || 1"),
+            Timeout = new(TimeSpan.FromMinutes(30)),
+            SafeDefault = new(ApprovalOutcomes.TimedOut),
+            Decision = new("Decision"),
+        });
+        flow.Connect(sets, gate);
+        comms.FailWith("failRestorePointRejected", gate, ApprovalOutcomes.Rejected, "'No restore point was confirmed (rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '). The platform stays isolated.'");
+        comms.FailWith("failRestorePointTimedOut", gate, ApprovalOutcomes.TimedOut, "'Nobody confirmed a restore point in time. The platform stays isolated; nothing was restored.'");
+        var chosen = flow.Add(new SetVariable { Id = "chosenRestorePoint", Variable = IncidentComms.Variable("RestoreSetId"), Value = Input<object>.FromJavaScript("/set (\\S+)$/.exec(Decision.option)[1]") });
+        flow.Connect(gate, chosen, ApprovalOutcomes.Approved);
+        var lastGood = flow.Add(new SetVariable
+        {
+            Id = "recordRestorePoint",
+            Variable = IncidentComms.Variable("LastGoodDataAt"),
+            Value = Input<object>.FromJavaScript("(Candidates || []).filter(function (c) { return c.setId === RestoreSetId; })[0].startedAt"),
+        });
+        flow.Connect(chosen, lastGood);
+        var restoring = comms.Update("reportRestoring", lastGood, "Done", "Restore point confirmed. Quarantining the compromised volume and restoring into a fresh one.", "identified", "We are restoring the platform from a clean backup.");
+
+        // 5. Quarantine the compromised volume (rename by copy), fresh volume, start, restore.
+        var stopDb = flow.Add(new StopContainers { Id = "stopPostgres", Containers = Input<List<string>>.FromJavaScript($"[{postgres}]") });
+        comms.Continue(restoring, stopDb);
+        var quarantine = flow.Add(new CopyVolume
+        {
+            Id = "quarantineVolume",
+            Source = Input<string>.FromJavaScript(volume),
+            Destination = Input<string>.FromJavaScript($"'forensic-' + ({volume}) + '-' + {tag}"),
+            RemoveSource = new(true),
+        });
+        var fresh = flow.Add(new CreateVolume { Id = "freshVolume", Volume = Input<string>.FromJavaScript(volume) });
+        var startDb = flow.Add(new StartContainers { Id = "startPostgres", Containers = Input<List<string>>.FromJavaScript($"[{postgres}]") });
+        var waitServer = flow.Add(new WaitForPostgres { Id = "waitServer", Server = Input<string>.FromJavaScript(server), TimeoutSeconds = new(180) });
+        flow.Chain(stopDb, quarantine, fresh, startDb, waitServer);
+        comms.AbandonWith("abandonStopPostgres", stopDb, "Stopping PostgreSQL failed");
+        comms.AbandonWith("abandonQuarantine", quarantine, "Quarantining the compromised volume failed");
+        comms.AbandonWith("abandonFreshVolume", fresh, "Creating the fresh volume failed");
+        comms.AbandonWith("abandonStartPostgres", startDb, "Starting PostgreSQL on the fresh volume failed");
+        comms.FailWith("failNotReady", waitServer, WaitForPostgres.NotReady, "'PostgreSQL does not accept connections on the fresh volume: ' + (getOutputFrom('waitServer', 'Reason') || '')");
+        var restore = flow.Add(new RestoreDatabase
+        {
+            Id = "restore",
+            Server = Input<string>.FromJavaScript(server),
+            Store = Input<string>.FromJavaScript(store),
+            Source = Input<string>.FromJavaScript(source),
+            SetId = Input<string>.FromJavaScript("RestoreSetId"),
+            TargetDatabase = Input<string>.FromJavaScript("getInput('Database') || 'ecommerce_db'"),
+            Mode = new("Recreate"),
+            CheckIntegrity = new(true),
+        });
+        flow.Connect(waitServer, restore, WaitForPostgres.Ready);
+        comms.AbandonWith("abandonRestore", restore, "The restore failed");
+        comms.FailWith("failIntegrity", restore, RestoreDatabase.IntegrityFailed, "'The restored database does not match its backup: ' + (getOutputFrom('restore', 'Integrity').problems || []).join('; ')");
+
+        // 6. Rebuild the application from clean images.
+        var pull = flow.Add(new ComposeCommand { Id = "pullImages", Command = new("pull"), Services = Input<List<string>>.FromJavaScript(apps) });
+        var rebuild = flow.Add(new ComposeCommand { Id = "rebuildApplication", Command = new("up"), ForceRecreate = new(true), Services = Input<List<string>>.FromJavaScript(apps) });
+        flow.Connect(restore, pull, RestoreDatabase.Restored);
+        flow.Connect(pull, rebuild);
+        comms.AbandonWith("abandonPull", pull, "Pulling clean images failed");
+        comms.AbandonWith("abandonRebuild", rebuild, "Recreating the application containers failed");
+        var waitApps = flow.Add(new WaitForHealthy { Id = "waitHealthy", Services = Input<List<string>>.FromJavaScript($"({apps}).concat(['postgres'])"), TimeoutSeconds = new(300) });
+        flow.Connect(rebuild, waitApps);
+        comms.FailWith("failUnhealthy", waitApps, WaitForHealthy.Unhealthy, "'The rebuilt platform is not healthy: ' + (getOutputFrom('waitHealthy', 'NotReady') || []).join('; ') + '. It stays isolated.'");
+
+        // 7. Lift the isolation only after a human approves it; then smoke-test from outside.
+        var liftGate = flow.Add(new ApprovalGate
+        {
+            Id = "approveLiftIsolation",
+            Title = new("Lift the network isolation?"),
+            Question = new("The database was restored from the confirmed backup and checked against its manifest, and the application was rebuilt from images and is healthy. Open the platform to traffic again?"),
+            Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
+                ({
+                  text: 'Restored set ' + RestoreSetId + '; forensic evidence in ' + ({{evidence}}) + '; compromised volume kept as forensic-' + ({{volume}}) + '-' + {{tag}} + '.',
+                  facts: { restoredSet: RestoreSetId, integrityProblems: (getOutputFrom('restore', 'Integrity') || {}).problems || [], health: getOutputFrom('waitHealthy', 'Statuses') || [] }
+                })
+                """),
+            Approvers = Input<List<string>>.FromJavaScript("getInput('Approvers') || ['contact:IncidentCommander', 'contact:DatabaseAdmin', 'role:approver']"),
+            Timeout = new(TimeSpan.FromHours(1)),
+            SafeDefault = new(ApprovalOutcomes.TimedOut),
+        });
+        var awaiting = comms.Update("reportReadyToOpen", waitApps, WaitForHealthy.Healthy, "Database restored and application rebuilt; everything is healthy. Waiting for approval to lift the network isolation.");
+        comms.Continue(awaiting, liftGate);
+        comms.FailWith("failKeptIsolated", liftGate, ApprovalOutcomes.Rejected, "'The platform is restored but stays isolated: lifting the isolation was rejected.'");
+        comms.FailWith("failLiftTimedOut", liftGate, ApprovalOutcomes.TimedOut, "'The platform is restored but stays isolated: nobody approved lifting the isolation in time.'");
+        var lift = flow.Add(new RestoreNetwork { Id = "liftIsolation", IsolationId = Input<string>.FromJavaScript("'ransomware-' + getWorkflowInstanceId()") });
+        flow.Connect(liftGate, lift, ApprovalOutcomes.Approved);
+        var smoke = flow.Add(new SmokeTest { Id = "smoke", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('SmokeChecks') || [{ url: 'https://api.example.com/health' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
+        flow.Connect(lift, smoke);
+        comms.FailWith("failSmoke", smoke, SmokeTest.Failed, "'Smoke tests failed after the isolation was lifted: ' + (getOutputFrom('smoke', 'Failures') || []).join(' | ')");
+        comms.Succeed(smoke, SmokeTest.Passed);
+    }
+}
