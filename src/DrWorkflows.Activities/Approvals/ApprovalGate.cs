@@ -154,7 +154,6 @@ public sealed class ApprovalGate : Activity
         context.Properties.Remove("githubDecided");
         Save(context, record);
         context.Set(ApprovalId, record.ApprovalId);
-        context.AddJournalData("evidence", snapshot);
         var logger = Logger(context);
         Log.GateOpened(logger, record.ApprovalId, record.Title, record.RequiredApprovals, record.Deadline);
         Wait(context, record);
@@ -249,6 +248,7 @@ public sealed class ApprovalGate : Activity
         context.Set(Decision, json);
         context.Set(ApprovalId, record.ApprovalId);
         context.AddJournalData("decision", json.DeepClone());
+        context.AddJournalData("evidence", EvidenceHash.Snapshot(record.Title, record.Question, record.EvidenceText, record.Facts, record.Options, record.InputSchema));
         var logger = Logger(context);
         var outcome = record.Outcome ?? record.Status.ToString();
         Log.GateDecided(logger, record.ApprovalId, record.Status, outcome);

@@ -13,8 +13,8 @@ public sealed record ApprovalIdentity(string Channel, string Subject, string Dis
 
     public static ApprovalIdentity User(string channel, string name, IReadOnlyList<string> roles) => new(channel, name, name, roles);
 
-    /// <summary>API keys and web users share one name space (<c>user:</c>).</summary>
-    public bool IsUser => Channel is ApprovalChannels.Api or ApprovalChannels.Web;
+    /// <summary>API keys (API and CLI) and web users share one name space (<c>user:</c>).</summary>
+    public bool IsUser => Channel is ApprovalChannels.Api or ApprovalChannels.Web or ApprovalChannels.Cli;
 
     public override string ToString() => $"{DisplayName} ({Channel})";
 }

@@ -35,6 +35,7 @@ public static class ApprovalChannels
     public const string GitHub = "github";
     public const string Api = "api";
     public const string Web = "web";
+    public const string Cli = "cli";
     public const string Timer = "timer";
 }
 

@@ -114,9 +114,8 @@ internal sealed class ApprovalService(
     public async Task<ApprovalRecord?> FindAsync(string approvalId, CancellationToken cancellationToken)
     {
         var bookmarks = await instances.FindBookmarksAsync(new BookmarkQuery(Name: ApprovalGate.BookmarkName, Key: approvalId), cancellationToken);
-        if (bookmarks is [var bookmark, ..] && Parse(bookmark.PayloadJson) is { } pending)
-            return pending;
-        return await FromStateAsync(approvalId, cancellationToken);
+        var pending = bookmarks is [var bookmark, ..] ? Parse(bookmark.PayloadJson) : null;
+        return await FromStateAsync(approvalId, cancellationToken) ?? pending;
     }
 
     public async Task<IReadOnlyList<ApprovalRecord>> FindPendingForIssueAsync(string repository, int number, CancellationToken cancellationToken) =>
@@ -192,10 +191,22 @@ internal sealed class ApprovalService(
         return new ApprovalResult(ApprovalResultKind.Refused, record, refusal);
     }
 
+    /// <summary>
+    /// Gates waiting for a decision (from the bookmark index), shown as their run's state has them: the state
+    /// also has what was learnt after the bookmark was made (the Slack message, delivery problems).
+    /// </summary>
     private async Task<IReadOnlyList<ApprovalRecord>> PendingAsync(string? instanceId, CancellationToken cancellationToken)
     {
         var bookmarks = await instances.FindBookmarksAsync(new BookmarkQuery(Name: ApprovalGate.BookmarkName, InstanceId: string.IsNullOrEmpty(instanceId) ? null : instanceId), cancellationToken);
-        return [.. bookmarks.Select(b => Parse(b.PayloadJson)).OfType<ApprovalRecord>()];
+        var result = new List<ApprovalRecord>();
+        foreach (var run in bookmarks.GroupBy(b => b.InstanceId, StringComparer.Ordinal))
+        {
+            var current = RecordsOf(await instances.GetAsync(run.Key, cancellationToken)).ToDictionary(r => r.ApprovalId, StringComparer.Ordinal);
+            foreach (var record in run.Select(b => Parse(b.PayloadJson)).OfType<ApprovalRecord>())
+                result.Add(current.GetValueOrDefault(record.ApprovalId) is { Status: ApprovalStatus.Pending } fresh ? fresh : record);
+        }
+
+        return result;
     }
 
     private async Task<ApprovalRecord?> FromStateAsync(string approvalId, CancellationToken cancellationToken)

@@ -39,23 +39,28 @@ public static class ApprovalsApi
         return app;
     }
 
-    /// <summary>Body of approve/reject: the option (text or number), a free answer for schema gates, a comment, and optionally the evidence hash the caller was shown.</summary>
-    public sealed record DecisionBody(string? Option, JsonNode? Value, string? Comment, string? EvidenceSha256);
+    /// <summary>
+    /// Body of approve/reject: the option (text or number), a free answer for schema gates, a comment, optionally
+    /// the evidence hash the caller was shown, and <c>channel: "cli"</c> when sent by the drw command line.
+    /// </summary>
+    public sealed record DecisionBody(string? Option, JsonNode? Value, string? Comment, string? EvidenceSha256, string? Channel);
 
     private static async Task<IResult> ListAsync(string? status, string? instanceId, string? definitionId, int? take, IApprovalService approvals, CancellationToken cancellationToken)
     {
         var items = await approvals.ListAsync(new ApprovalQuery { Status = status, InstanceId = instanceId, DefinitionId = definitionId, Take = take ?? 100 }, cancellationToken);
-        return Results.Ok(new { items = items.Select(r => r.ToJson()), count = items.Count });
+        return Results.Ok(new { items = items.Select(View), count = items.Count });
     }
 
     private static async Task<IResult> GetAsync(string id, IApprovalService approvals, CancellationToken cancellationToken) =>
         await approvals.FindAsync(id, cancellationToken) is { } record
-            ? Results.Ok(record.ToJson())
+            ? Results.Ok(View(record))
             : Results.Problem(statusCode: 404, title: "Not found", detail: $"There is no approval '{id}'.", extensions: new Dictionary<string, object?> { ["code"] = ApprovalCodes.NotFound });
 
     private static async Task<IResult> DecideAsync(string id, string vote, DecisionBody? body, HttpContext http, IApprovalService approvals, CancellationToken cancellationToken)
     {
-        var channel = http.User.FindFirst("drw:channel")?.Value is "studio" or ApprovalChannels.Web ? ApprovalChannels.Web : ApprovalChannels.Api;
+        var channel = http.User.FindFirst("drw:channel")?.Value is "studio" or ApprovalChannels.Web
+            ? ApprovalChannels.Web
+            : body?.Channel == ApprovalChannels.Cli ? ApprovalChannels.Cli : ApprovalChannels.Api;
         var result = await approvals.DecideAsync(id, Identity(http.User, channel), new ApprovalRequest
         {
             Vote = vote,
@@ -65,6 +70,15 @@ public static class ApprovalsApi
             EvidenceSha256 = body?.EvidenceSha256,
         }, cancellationToken);
         return ToResult(result);
+    }
+
+    /// <summary>The record as stored, plus <c>id</c> and <c>workflowInstanceId</c> (the names the CLI and Elsa clients use).</summary>
+    private static JsonObject View(ApprovalRecord record)
+    {
+        var json = record.ToJson();
+        json["id"] = record.ApprovalId;
+        json["workflowInstanceId"] = record.InstanceId;
+        return json;
     }
 
     internal static IResult ToResult(ApprovalResult result) => result.Kind switch

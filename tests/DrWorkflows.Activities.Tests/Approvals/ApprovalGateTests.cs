@@ -72,6 +72,7 @@ public sealed class ApprovalGateTests
         var completed = Assert.Single(journal, e => e.EventName == JournalEvents.Completed && e.ActivityId == "gate");
         Assert.Equal([ApprovalOutcomes.Approved], completed.Outcomes);
         Assert.Equal("2026-10-31T19:00Z", completed.Payload!["data"]!["decision"]!["votes"]![0]!["option"]!.ToString());
+        Assert.Equal(expectedHash, EvidenceHash.Compute(completed.Payload["data"]!["evidence"]!));
 
         var update = t.Requests("/api/chat.update").Last();
         Assert.Equal(post["channel"]!.ToString(), update["channel"]!.ToString());

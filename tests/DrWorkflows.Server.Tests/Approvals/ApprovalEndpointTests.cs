@@ -72,7 +72,9 @@ public sealed partial class ApprovalEndpointTests
         Assert.Equal(HttpStatusCode.BadRequest, badJsonStatus);
         Assert.Equal(before, await server.SnapshotAsync(runId));
 
-        await alice.PostJsonAsync($"/api/approvals/{gate.ApprovalId}/reject", """{"comment":"wrong region"}""");
+        var (rejectStatus, _, _) = await alice.PostJsonAsync($"/api/approvals/{gate.ApprovalId}/reject", """{"comment":"wrong region","channel":"cli"}""");
+        Assert.Equal(HttpStatusCode.OK, rejectStatus);
+        Assert.Equal("cli", Assert.Single((await server.Approvals.FindAsync(gate.ApprovalId, Ct))!.Votes).Channel);
         var (lateStatus, late, _) = await server.Client(ApprovalServerFactory.StarterKey).PostJsonAsync($"/api/approvals/{gate.ApprovalId}/reject", "{}");
         Assert.Equal(HttpStatusCode.Conflict, lateStatus);
         Assert.Equal(ApprovalCodes.Decided, late!["code"]!.ToString());
