@@ -26,6 +26,7 @@ public sealed partial class RuntimeBackgroundService(
         runtime.TimerScheduled += OnTimerScheduled;
         try
         {
+            await GuardAsync(() => runtime.ReclaimOwnLeasesAsync(stoppingToken), "leases left by this node's previous process");
             var workers = Enumerable.Range(0, settings.MaxConcurrentRuns).Select(_ => RunDispatchedAsync(stoppingToken)).ToList();
             workers.Add(PollAsync(stoppingToken));
             await Task.WhenAll(workers);

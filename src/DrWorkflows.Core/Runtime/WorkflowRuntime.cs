@@ -129,6 +129,35 @@ public sealed partial class WorkflowRuntime(
             return true;
         }, cancellationToken);
 
+    /// <summary>
+    /// At start: frees the leases this node id still holds from its previous process (which died: this process
+    /// just started), so that the sweep continues those runs at once instead of after <see cref="RuntimeOptions.LeaseDuration"/>.
+    /// Runs this process is already executing (a request that came in first) keep their lease. Returns how many were freed.
+    /// </summary>
+    public async Task<int> ReclaimOwnLeasesAsync(CancellationToken cancellationToken)
+    {
+        var freed = 0;
+        var active = await instances.ListAsync(new InstanceQuery(Status: WorkflowStatus.Running, SubStatuses: [WorkflowSubStatus.Pending, WorkflowSubStatus.Executing], Take: 10_000), cancellationToken);
+        foreach (var run in active.Items)
+        {
+            var gate = locks.GetOrAdd(run.Id, _ => new SemaphoreSlim(1, 1));
+            if (!await gate.WaitAsync(0, cancellationToken))
+                continue;
+            try
+            {
+                // Deletes the lease only when this node id owns it (never another node's).
+                await instances.ReleaseLeaseAsync(run.Id, settings.NodeId, cancellationToken);
+                freed++;
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        return freed;
+    }
+
     /// <summary>Queues a run for background execution.</summary>
     public void Enqueue(string instanceId) => backlog.Writer.TryWrite(instanceId);
 
