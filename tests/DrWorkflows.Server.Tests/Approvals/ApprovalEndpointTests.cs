@@ -122,6 +122,27 @@ public sealed partial class ApprovalEndpointTests
     }
 
     [Fact]
+    public async Task A_Slack_click_that_takes_longer_than_the_answer_budget_is_answered_at_once_and_finished_in_the_background()
+    {
+        await using var server = new ApprovalServerFactory(slackAnswerBudget: TimeSpan.FromTicks(1));
+        var (_, gate) = await server.StartGateAsync();
+
+        using var click = server.SlackClick("U0ALICE001", "drw.approve.1", $"{gate.ApprovalId}|1", "trigger-slow");
+        var started = TimeProvider.System.GetTimestamp();
+        var response = await server.Client(null).SendAsync(click, Ct);
+        var elapsed = TimeProvider.System.GetElapsedTime(started);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(body["pending"]?.GetValue<bool>() == true || body["result"]?.ToString() == "decided", body.ToJsonString());
+        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"answered after {elapsed}");
+        for (var i = 0; i < 100 && server.Requests("/slack-response/").Count == 0; i++)
+            await Task.Delay(TimeSpan.FromMilliseconds(100), TimeProvider.System, Ct);
+        Assert.Contains(server.Requests("/slack-response/"), r => r["text"]!.ToString().Contains("decided the gate", StringComparison.Ordinal));
+        Assert.Equal(ApprovalStatus.Approved, (await server.Approvals.FindAsync(gate.ApprovalId, Ct))!.Status);
+    }
+
+    [Fact]
     public async Task Slack_requests_with_a_bad_or_missing_signature_or_a_stale_timestamp_are_refused_and_change_nothing()
     {
         await using var server = new ApprovalServerFactory();

@@ -36,9 +36,12 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
     public const string Channel = "C0APPROVALS";
 
     private readonly TempDirectory data = new("approvals-server");
+    private readonly TimeSpan? slackAnswerBudget;
 
-    public ApprovalServerFactory()
+    /// <param name="slackAnswerBudget">Approvals:SlackAnswerBudget (default: the server's 2 s).</param>
+    public ApprovalServerFactory(TimeSpan? slackAnswerBudget = null)
     {
+        this.slackAnswerBudget = slackAnswerBudget;
         Stand = WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false });
         Stand.Given(Request.Create().WithPath("/api/chat.postMessage").UsingPost())
             .RespondWith(Response.Create().WithStatusCode(200).WithBody($"{{\"ok\":true,\"channel\":\"{Channel}\",\"ts\":\"1700000000.000100\"}}"));
@@ -159,6 +162,8 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
         builder.UseSetting("Approvals:GitHub:WebhookSecret", WebhookSecret);
         builder.UseSetting("Approvals:GitHub:Token", "ghp_test");
         builder.UseSetting("Approvals:GitHub:ApiBaseUrl", Stand.Urls[0] + "/");
+        if (slackAnswerBudget is { } budget)
+            builder.UseSetting("Approvals:SlackAnswerBudget", budget.ToString("c", System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseEnvironment("Development");
         builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
