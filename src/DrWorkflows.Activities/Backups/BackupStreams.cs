@@ -132,7 +132,10 @@ public sealed class VerifyingReadStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var read = await inner.ReadAsync(buffer, cancellationToken);
+        // The inner read is not cancelled half-way: a cancelled read can consume bytes that were never hashed, and a
+        // later DrainAndVerifyAsync would then call a sound backup corrupt. Cancellation is honoured between reads.
+        cancellationToken.ThrowIfCancellationRequested();
+        var read = await inner.ReadAsync(buffer, CancellationToken.None);
         Account(buffer.Span[..read]);
         return read;
     }

@@ -52,6 +52,7 @@ internal sealed class BackupTestHost : IAsyncDisposable
         TimeProvider? clock = null,
         Action<IServiceCollection>? configure = null)
     {
+        RequiredTools.Require("zstd", "zstd");
         var temp = new TempDirectory("backup");
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));

@@ -27,6 +27,7 @@ internal sealed class GpgTestKey : IAsyncDisposable
 
     public static async Task<GpgTestKey> CreateAsync(TempDirectory temp, string name, CancellationToken cancellationToken)
     {
+        RequiredTools.Require("gpg", "gnupg");
         // A short GNUPGHOME: the agent socket path must stay short.
         var home = Path.Combine("/tmp", "drwtk" + Guid.NewGuid().ToString("N")[..10]);
         if (OperatingSystem.IsWindows())
@@ -65,6 +66,7 @@ internal sealed record AgeTestKey(string IdentityFile, string Recipient)
 {
     public static async Task<AgeTestKey> CreateAsync(TempDirectory temp, string name, CancellationToken cancellationToken)
     {
+        RequiredTools.Require("age-keygen", "age");
         var identity = temp.Combine($"{name}.age.key");
         var result = await ToolRunner.RunAsync("age-keygen", ["-o", identity], cancellationToken);
         Assert.True(result.ExitCode == 0, $"age-keygen failed: {result.StandardError}");
