@@ -96,6 +96,12 @@ public static class ApprovalRules
                     return ApprovalVerdict.Refuse(ApprovalCodes.OptionRequired, $"'{record.Title}' needs an answer (JSON matching its schema) with the approval.");
                 value = request.Value?.DeepClone() ?? ParseLoose(request.Option!);
                 var errors = AnswerSchema.Validate(schema, value);
+                if (errors.Count > 0 && request.Value is null && JsonValue.Create(request.Option!.Trim()) is var asText && AnswerSchema.Validate(schema, asText).Count == 0)
+                {
+                    // Typed text that happens to parse as JSON (42, true) but the schema wants a string.
+                    value = asText;
+                    errors = [];
+                }
                 if (errors.Count > 0)
                     return ApprovalVerdict.Refuse(ApprovalCodes.InvalidAnswer, $"The answer does not match the gate's schema: {string.Join(" ", errors)}");
                 option = EvidenceHash.Canonical(value);

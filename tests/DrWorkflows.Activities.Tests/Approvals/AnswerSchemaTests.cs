@@ -58,4 +58,28 @@ public sealed class AnswerSchemaTests
         Assert.Contains(problems, p => p.Contains("only format 'date-time'", StringComparison.Ordinal));
         Assert.Empty(AnswerSchema.CheckSchema(Schema));
     }
+
+    [Fact]
+    public void A_typed_answer_is_taken_as_JSON_or_as_text_whichever_the_schema_accepts()
+    {
+        var record = new ApprovalRecord
+        {
+            ApprovalId = "run.gate",
+            InstanceId = "run",
+            ExecutionId = "gate",
+            Title = "Ticket",
+            Question = "Change ticket number?",
+            InputSchema = JsonNode.Parse("""{"type":"string","pattern":"^[0-9]+$"}"""),
+            EvidenceSha256 = "00",
+            CreatedAt = DateTimeOffset.UnixEpoch,
+            SafeDefault = ApprovalOutcomes.TimedOut,
+        };
+        var who = ApprovalIdentity.User(ApprovalChannels.Api, "alice", []);
+
+        var verdict = ApprovalRules.Check(record, who, "user:alice", isAllowed: true, new ApprovalRequest { Vote = "approve", Option = "4711" }, DateTimeOffset.UnixEpoch);
+        var wrong = ApprovalRules.Check(record, who, "user:alice", isAllowed: true, new ApprovalRequest { Vote = "approve", Option = "CHG-1" }, DateTimeOffset.UnixEpoch);
+
+        Assert.Equal("4711", verdict.Vote!.Value!.GetValue<string>());
+        Assert.Equal(ApprovalCodes.InvalidAnswer, wrong.Refusal!.Code);
+    }
 }
