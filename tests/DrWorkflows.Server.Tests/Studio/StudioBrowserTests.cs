@@ -25,42 +25,19 @@ public sealed class StudioBrowserTests
         var chromium = TestServices.RequireChromium();
         var bundle = RequireBundle();
         var shots = ScreenshotDirectory();
-        var cancellationToken = TestContext.Current.CancellationToken;
-
         await using var server = new ServerFactory(studioDirectory: bundle, kestrelPort: FreePort.Get());
         using var api = server.Client();
         await SeedAsync(api);
-
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1600, Height = 1000 } });
-        // Nothing leaves the machine (the bundle references no remote resource, but be sure).
-        await context.RouteAsync(new System.Text.RegularExpressions.Regex("^https?://(?!127\\.0\\.0\\.1)"), route => route.AbortAsync());
-        var page = await context.NewPageAsync();
-        page.SetDefaultTimeout(30_000);
-        var problems = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type is "error" || message.Text.Contains("crit:", StringComparison.Ordinal))
-                problems.Add($"console.{message.Type}: {message.Text}");
-        };
-        page.PageError += (_, error) => problems.Add($"page error: {error}");
-        page.Response += (_, response) =>
-        {
-            if (response.Status >= 400)
-                problems.Add($"HTTP {response.Status} {response.Request.Method} {response.Url}");
-        };
+        await using var session = await BrowserSession.StartAsync(chromium);
+        var page = session.Page;
+        var problems = session.Problems;
 
         try
         {
             var baseUrl = server.BaseAddress.ToString().TrimEnd('/');
 
             // Sign in with the key; the page then hosts the editor with that key.
-            await page.GotoAsync($"{baseUrl}/studio/definitions/{DefinitionId}");
-            Assert.Contains("/studio/signin", page.Url, StringComparison.Ordinal);
-            await page.FillAsync("#apiKey", ServerFactory.AdminKey);
-            await page.ClickAsync("button[type=submit]");
-            await page.WaitForURLAsync($"**/studio/definitions/{DefinitionId}");
+            await SignInAsync(page, baseUrl, $"/studio/definitions/{DefinitionId}");
 
             // The designer renders the seeded flowchart.
             var writeLine = page.Locator("g[data-cell-id=\"write1\"]");
@@ -98,11 +75,10 @@ public sealed class StudioBrowserTests
             await approvers.ClickAsync();
             await approvers.FillAsync("role:admin");
             await approvers.PressAsync("Enter");
-            await approvers.PressAsync("Tab");
             await WaitForAsync(async () => await GateAsync(api) is { } g && g["title"] is not null && g["question"] is not null && g["approvers"] is not null ? "yes" : null, "the gate's inputs to be auto-saved");
             var saved = (await GateAsync(api))!;
             Assert.Equal("Approve the failover", saved["title"]!["expression"]!["value"]!.GetValue<string>());
-            Assert.Contains("role:admin", saved["approvers"]!["expression"]!["value"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Equal(["role:admin"], JsonNode.Parse(saved["approvers"]!["expression"]!["value"]!.GetValue<string>())!.AsArray().Select(a => a!.GetValue<string>()));
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "02-gate-added-connected-configured.png") });
 
             // Publish (the toolbar's cloud button saves with publish: true).
@@ -143,6 +119,122 @@ public sealed class StudioBrowserTests
         {
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "failure.png") });
             throw;
+        }
+    }
+
+    [Fact]
+    public async Task Definition_list_creates_a_workflow_and_opens_workflows_from_files_read_only_with_the_reason()
+    {
+        var chromium = TestServices.RequireChromium();
+        var bundle = RequireBundle();
+        var shots = ScreenshotDirectory();
+        var file = """
+            { "definitionId": "file-failover", "name": "File failover", "description": "Cut over to the standby.",
+              "root": { "type": "Elsa.Flowchart", "id": "fc", "version": 1,
+                "activities": [ { "id": "s", "type": "Elsa.Start", "version": 1 }, { "id": "w", "type": "Elsa.WriteLine", "version": 1,
+                  "text": { "typeName": "String", "expression": { "type": "Literal", "value": "failing over" } },
+                  "metadata": { "designer": { "position": { "x": 250, "y": 0 } } } } ],
+                "connections": [ { "source": { "activity": "s", "port": "Done" }, "target": { "activity": "w", "port": "In" } } ] } }
+            """;
+        await using var server = new ServerFactory(studioDirectory: bundle, kestrelPort: FreePort.Get(), workflowFiles: new Dictionary<string, string> { ["failover.json"] = file });
+        using var api = server.Client();
+        await using var session = await BrowserSession.StartAsync(chromium);
+        var page = session.Page;
+        try
+        {
+            var baseUrl = server.BaseAddress.ToString().TrimEnd('/');
+            await SignInAsync(page, baseUrl, "/studio/definitions");
+
+            // The list shows the file workflow with its read-only reason.
+            var fileRow = page.Locator("tr.mud-table-row").Filter(new LocatorFilterOptions { HasText = "File failover" });
+            await fileRow.WaitForAsync(new LocatorWaitForOptions { Timeout = 90_000 });
+            await Assertions.Expect(fileRow).ToContainTextAsync("Read-only: defined in the file");
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "10-definition-list.png") });
+
+            // Create workflow: the Studio checks the name, saves a bare flowchart (no nodeIds) and opens the editor.
+            await page.GetByText("Create workflow", new PageGetByTextOptions { Exact = true }).First.ClickAsync();
+            await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { NameRegex = new System.Text.RegularExpressions.Regex("^ok$", System.Text.RegularExpressions.RegexOptions.IgnoreCase) }).First.ClickAsync();
+            await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/studio/definitions/[0-9a-f]{32}$"), new PageWaitForURLOptions { Timeout = 60_000 });
+            var createdId = page.Url[(page.Url.LastIndexOf('/') + 1)..];
+            var (status, created, _) = await api.GetJsonAsync($"/elsa/api/workflow-definitions/by-definition-id/{createdId}");
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("Workflow 1", created!["name"]!.GetValue<string>());
+            Assert.StartsWith("Workflow1:", created["root"]!["nodeId"]!.GetValue<string>(), StringComparison.Ordinal);
+            await page.Locator(".graph-container").First.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "11-new-workflow-editor.png") });
+
+            // A workflow from workflows/ opens read-only, with the reason in its description.
+            await page.GotoAsync($"{baseUrl}/studio/definitions");
+            await fileRow.ClickAsync(new LocatorClickOptions { Timeout = 90_000 });
+            await page.WaitForURLAsync("**/studio/definitions/file-failover");
+            await page.GetByText("Unable to make changes as the workflow or application is currently in read-only mode.").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+            await Assertions.Expect(page.Locator(".mud-input-control:has(label:text-is(\"Description\")) textarea").First).ToHaveValueAsync(new System.Text.RegularExpressions.Regex("^Read-only: defined in the file .*failover\\.json"));
+            await page.WaitForTimeoutAsync(2000);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "12-file-workflow-read-only.png") });
+
+            Assert.Equal("none", await page.EvaluateAsync<string>("getComputedStyle(document.getElementById('blazor-error-ui')).display"));
+            Assert.True(session.Problems.Count == 0, "browser console/page errors:\n" + string.Join('\n', session.Problems));
+        }
+        catch
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "failure-list.png") });
+            throw;
+        }
+    }
+
+    private static async Task SignInAsync(IPage page, string baseUrl, string path)
+    {
+        await page.GotoAsync(baseUrl + path);
+        Assert.Contains("/studio/signin", page.Url, StringComparison.Ordinal);
+        await page.FillAsync("#apiKey", ServerFactory.AdminKey);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync("**" + path);
+    }
+
+    /// <summary>Headless Chromium with one page that records console errors, page errors and failed requests.</summary>
+    private sealed class BrowserSession : IAsyncDisposable
+    {
+        private readonly IPlaywright playwright;
+        private readonly IBrowser browser;
+
+        private BrowserSession(IPlaywright playwright, IBrowser browser, IPage page)
+        {
+            this.playwright = playwright;
+            this.browser = browser;
+            Page = page;
+            page.Console += (_, message) =>
+            {
+                if (message.Type is "error" || message.Text.Contains("crit:", StringComparison.Ordinal))
+                    Problems.Add($"console.{message.Type}: {message.Text}");
+            };
+            page.PageError += (_, error) => Problems.Add($"page error: {error}");
+            page.Response += (_, response) =>
+            {
+                if (response.Status >= 400)
+                    Problems.Add($"HTTP {response.Status} {response.Request.Method} {response.Url}");
+            };
+        }
+
+        public IPage Page { get; }
+
+        public List<string> Problems { get; } = [];
+
+        public static async Task<BrowserSession> StartAsync(string chromium)
+        {
+            var playwright = await Playwright.CreateAsync();
+            var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
+            var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1600, Height = 1000 } });
+            // Nothing leaves the machine (the bundle references no remote resource, but be sure).
+            await context.RouteAsync(new System.Text.RegularExpressions.Regex("^https?://(?!127\\.0\\.0\\.1)"), route => route.AbortAsync());
+            var page = await context.NewPageAsync();
+            page.SetDefaultTimeout(30_000);
+            return new BrowserSession(playwright, browser, page);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await browser.DisposeAsync();
+            playwright.Dispose();
         }
     }
 
