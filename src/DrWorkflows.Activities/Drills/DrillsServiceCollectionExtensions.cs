@@ -7,9 +7,10 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class DrillsServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the drill services: the recovery objectives (the plan's table by default, validated at start) and
-    /// the restore rehearsal behind <see cref="RehearseRestore"/>. The rehearsal uses the backup services of
-    /// <c>AddBackupActivities</c>. Bind with e.g. <c>services.AddDrills(o =&gt; configuration.GetSection("DrWorkflows:Drills").Bind(o))</c>.
+    /// Registers the drill services: the recovery objectives (the plan's table by default, validated at start), the
+    /// restore rehearsal behind <see cref="RehearseRestore"/>, and Redis backups as sets in the backup stores
+    /// (<see cref="BackupRedis"/>, <see cref="FetchRedisBackup"/>). They use the backup services of
+    /// <c>AddBackupActivities</c> and the Redis service of <c>AddRedisActivities</c>. Bind with e.g. <c>services.AddDrills(o =&gt; configuration.GetSection("DrWorkflows:Drills").Bind(o))</c>.
     /// </summary>
     public static IServiceCollection AddDrills(this IServiceCollection services, Action<RecoveryObjectivesOptions>? configure = null)
     {
@@ -20,6 +21,7 @@ public static class DrillsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecoveryObjectivesOptions>, RecoveryObjectivesOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IRestoreRehearsal, RestoreRehearsal>();
+        services.TryAddSingleton<IRedisStoreBackup, RedisStoreBackup>();
         return services;
     }
 }

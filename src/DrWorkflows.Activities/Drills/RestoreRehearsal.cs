@@ -40,6 +40,7 @@ internal sealed class RestoreRehearsal(
     IBackupCatalog catalog,
     IBackupVerifier verifier,
     IMediaBackupService media,
+    IRedisStoreBackup redis,
     IPostgresServerResolver servers,
     TimeProvider clock,
     ILogger<RestoreRehearsal> logger) : IRestoreRehearsal
@@ -62,6 +63,7 @@ internal sealed class RestoreRehearsal(
             {
                 BackupKinds.Postgres => await PostgresAsync(request, set, cancellationToken),
                 BackupKinds.Media => await MediaAsync(request, set, cancellationToken),
+                BackupKinds.Redis => await RedisAsync(request, set, cancellationToken),
                 _ => await ChecksumsAsync(set, cancellationToken),
             };
             measurement = measurement with { Succeeded = succeeded, Method = method, Problems = problems, RecoveredAt = succeeded ? clock.GetUtcNow() : null };
@@ -105,6 +107,27 @@ internal sealed class RestoreRehearsal(
             {
                 Log.CleanupFailed(logger, directory, ex);
             }
+        }
+    }
+
+    private async Task<(bool, string, IReadOnlyList<string>)> RedisAsync(RehearsalRequest request, BackupSet set, CancellationToken cancellationToken)
+    {
+        var root = string.IsNullOrWhiteSpace(request.ScratchDirectory) ? Path.GetTempPath() : request.ScratchDirectory;
+        var path = Path.Combine(root, $"drw-drill-redis-{Guid.NewGuid():N}.rdb");
+        try
+        {
+            var fetched = await redis.FetchAsync(set.Source, set.Id, set.Store, path, request.Keys, cancellationToken);
+            var header = new byte[5];
+            await using (var file = File.OpenRead(fetched.Path))
+                await file.ReadExactlyAsync(header, cancellationToken);
+            var problems = System.Text.Encoding.ASCII.GetString(header) == "REDIS"
+                ? new List<string>()
+                : [$"Set {set.Id} does not decode to an RDB file (no REDIS header): it cannot be loaded by Redis."];
+            return (problems.Count == 0, $"downloaded, checksum-verified and decoded to throwaway file {path}: RDB of {fetched.Bytes} bytes, {fetched.Keys} keys at backup time", problems);
+        }
+        finally
+        {
+            File.Delete(path);
         }
     }
 

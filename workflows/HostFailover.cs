@@ -1,0 +1,198 @@
+using DrWorkflows.Activities.Approvals;
+using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.Dns;
+using DrWorkflows.Activities.Docker;
+using DrWorkflows.Activities.Drills;
+using DrWorkflows.Activities.Http;
+using DrWorkflows.Activities.Postgres;
+using DrWorkflows.Activities.Redis;
+using DrWorkflows.Core.Abstractions;
+using DrWorkflows.Core.Activities.Primitives;
+using DrWorkflows.Core.Building;
+using DrWorkflows.Workflows.Shared;
+
+namespace DrWorkflows.Workflows;
+
+/// <summary>
+/// Scenario 2 of the DR plan, complete host failure: confirm the primary does not answer, restore both databases
+/// (newest verified backups, from S3 by default) and Redis on the DR server, bring the Compose project up on the
+/// DR engine, wait until healthy and smoke-test it there; then, only after an approval with the evidence, move
+/// the public DNS record to the DR server (Route 53 UPSERT, wait until INSYNC) and smoke-test through the public name.
+/// </summary>
+/// <remarks>
+/// Run it on the orchestrator that manages the DR server: its Docker engine (<c>Docker:Endpoint</c>), Redis
+/// (<c>Redis:ConnectionString</c>) and the <c>dr</c> entry of <c>Postgres:Servers</c> are the DR server's.
+/// </remarks>
+public sealed class HostFailover : ICodeWorkflow
+{
+    public const string Id = "dr-host-failover";
+
+    public string DefinitionId => Id;
+
+    public string Name => "DR 2: Complete host failure, fail over to the DR server";
+
+    public void Build(WorkflowBuilder builder)
+    {
+        builder.WithDescription("Scenario 2: restore the databases and Redis from the newest (S3) backups on the DR server, compose up, wait healthy, smoke-test, then move DNS to the DR server only after an approval and smoke-test the public name. SEV-1.")
+            .WithInput<List<SmokeCheck>>("PrimaryChecks", "Checks that must FAIL to confirm the primary is down; default https://api.example.com/health.")
+            .WithInput<string>("Server", "Postgres:Servers name of the DR database server; default dr.")
+            .WithInput<string>("GlobalsSource", "Source name of the globals backups (roles); default main.")
+            .WithInput<string>("MainDatabase", "Main database; default ecommerce_db.")
+            .WithInput<string>("AiDatabase", "AI database; default ai_db.")
+            .WithInput<string>("Store", "Backup store to restore from; default s3 (the offsite copy).")
+            .WithInput<string>("RedisSource", "Source name of the Redis backups; default redis.")
+            .WithInput<string>("RedisDumpPath", "Where the Redis dump is written before the restore; default /backups/redis/failover.rdb.")
+            .WithInput<string>("ComposeProject", "Compose project on the DR engine; default Docker:ComposeProject.")
+            .WithInput<List<SmokeCheck>>("DrChecks", "Smoke checks against the DR server before DNS moves (use a Host header); default https://dr-server.example.com/health.")
+            .WithInput<string>("ZoneId", "Route 53 hosted zone id. Required.")
+            .WithInput<string>("RecordName", "Public record to move; default api.example.com.")
+            .WithInput<string>("DrAddress", "The DR server's public IP address. Required.")
+            .WithInput<int>("Ttl", "TTL of the moved record in seconds; default 60.")
+            .WithInput<List<SmokeCheck>>("PublicChecks", "Smoke checks through the public name after the cutover; default https://api.example.com/health.")
+            .WithInput<List<string>>("Approvers", "Who may approve the DNS cutover; default the incident commander, the operations lead and approver API keys.")
+            .WithVariable<string>("MainSetId")
+            .WithVariable<object>("MainPoint")
+            .WithVariable<string>("AiSetId")
+            .WithVariable<object>("AiPoint")
+            .WithVariable<object>("Decision")
+            .WithVariable<string>("ChangeId");
+
+        var flow = builder.Flowchart();
+        var comms = IncidentComms.Add(builder, flow, new IncidentProfile(
+            "Complete host failure",
+            "Service outage: failing over to our disaster recovery site",
+            "Our primary site is unavailable. We are restoring service on our disaster recovery site.",
+            "SEV-1",
+            TimeSpan.FromMinutes(30),
+            TimeSpan.FromHours(6)));
+
+        const string server = "getInput('Server') || 'dr'";
+        const string store = "getInput('Store') || 's3'";
+        const string main = "getInput('MainDatabase') || 'ecommerce_db'";
+        const string ai = "getInput('AiDatabase') || 'ai_db'";
+        const string project = "getInput('ComposeProject') || ''";
+        const string zone = "getInput('ZoneId') || ''";
+        const string record = "getInput('RecordName') || 'api.example.com'";
+
+        // 1. The primary really is down.
+        var primary = flow.Add(new SmokeTest { Id = "checkPrimary", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('PrimaryChecks') || [{ url: 'https://api.example.com/health', timeout: '00:00:05' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
+        comms.Then(comms.Opened, primary);
+        comms.FailWith("failPrimaryAnswers", primary, SmokeTest.Passed, "'The primary answers its health checks: not failing over. Check the alert, then start this workflow again if the primary is really down.'");
+        var confirmed = comms.Update("reportPrimaryDown", primary, SmokeTest.Failed, "Primary confirmed down (no answer to its health checks). Restoring on the DR server from the newest backups.", "identified", "Our primary site is down. We are restoring service on our disaster recovery site.");
+        var inputsGiven = flow.Add(new Core.Activities.Flowchart.FlowDecision { Id = "inputsGiven", Condition = Input<bool>.FromJavaScript("!!getInput('ZoneId') && !!getInput('DrAddress')") });
+        comms.Continue(confirmed, inputsGiven);
+        comms.FailWith("failInputs", inputsGiven, "False", "'ZoneId and DrAddress are required to fail over: start the workflow again with them.'");
+
+        // 2. Databases: roles first, then the newest verified backups of both databases.
+        var globals = flow.Add(new RestoreGlobals { Id = "restoreGlobals", Server = Input<string>.FromJavaScript(server), Store = Input<string>.FromJavaScript(store), Source = Input<string>.FromJavaScript("getInput('GlobalsSource') || 'main'") });
+        flow.Connect(inputsGiven, globals, "True");
+        comms.AbandonWith("abandonGlobals", globals, "Restoring the roles (globals) on the DR server failed");
+        var findMain = flow.Add(new FindRestorePoint { Id = "findMain", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(main), Store = Input<string>.FromJavaScript(store), RequireVerified = new(true), SetId = new("MainSetId"), Selected = new("MainPoint") });
+        flow.Connect(globals, findMain);
+        comms.FailWith("failNoMainBackup", findMain, FindRestorePoint.NotFound, $"'No verified backup of ' + ({main}) + ' in store ' + ({store}) + ': restore by hand from the newest set.'");
+        var restoreMain = flow.Add(Restore("restoreMain", server, store, main, "MainSetId"));
+        flow.Connect(findMain, restoreMain, FindRestorePoint.Found);
+        comms.AbandonWith("abandonRestoreMain", restoreMain, "Restoring the main database failed");
+        comms.FailWith("failMainIntegrity", restoreMain, RestoreDatabase.IntegrityFailed, "'The restored main database does not match its backup: ' + (getOutputFrom('restoreMain', 'Integrity').problems || []).join('; ')");
+        var lastGood = flow.Add(new SetVariable { Id = "recordRestorePoint", Variable = IncidentComms.Variable("LastGoodDataAt"), Value = Input<object>.FromJavaScript("MainPoint.startedAt") });
+        flow.Connect(restoreMain, lastGood, RestoreDatabase.Restored);
+        var findAi = flow.Add(new FindRestorePoint { Id = "findAi", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(ai), Store = Input<string>.FromJavaScript(store), RequireVerified = new(true), SetId = new("AiSetId"), Selected = new("AiPoint") });
+        flow.Connect(lastGood, findAi);
+        comms.FailWith("failNoAiBackup", findAi, FindRestorePoint.NotFound, $"'No verified backup of ' + ({ai}) + ' in store ' + ({store}) + ': restore by hand from the newest set.'");
+        var restoreAi = flow.Add(Restore("restoreAi", server, store, ai, "AiSetId"));
+        flow.Connect(findAi, restoreAi, FindRestorePoint.Found);
+        comms.AbandonWith("abandonRestoreAi", restoreAi, "Restoring the AI database failed");
+        comms.FailWith("failAiIntegrity", restoreAi, RestoreDatabase.IntegrityFailed, "'The restored AI database does not match its backup: ' + (getOutputFrom('restoreAi', 'Integrity').problems || []).join('; ')");
+
+        // 3. Redis from its newest backup set.
+        var fetchRedis = flow.Add(new FetchRedisBackup { Id = "fetchRedis", Store = Input<string>.FromJavaScript(store), SourceName = Input<string>.FromJavaScript("getInput('RedisSource') || 'redis'"), OutputPath = Input<string>.FromJavaScript("getInput('RedisDumpPath') || '/backups/redis/failover.rdb'") });
+        var databasesBack = comms.Update("reportDatabases", restoreAi, RestoreDatabase.Restored, "Both databases restored on the DR server and checked against their manifests. Restoring Redis.");
+        comms.Continue(databasesBack, fetchRedis);
+        comms.AbandonWith("abandonFetchRedis", fetchRedis, "Fetching the Redis backup failed (Redis can also start empty: it is a cache)");
+        var restoreRedis = flow.Add(new RestoreRedis { Id = "restoreRedis", DumpPath = Input<string>.FromJavaScript("getOutputFrom('fetchRedis', 'DumpPath')") });
+        flow.Connect(fetchRedis, restoreRedis);
+        comms.AbandonWith("abandonRestoreRedis", restoreRedis, "Restoring Redis failed");
+
+        // 4. All services up on the DR engine, healthy, smoke-tested there.
+        var up = flow.Add(new ComposeUp { Id = "composeUp", Project = Input<string>.FromJavaScript(project) });
+        flow.Connect(restoreRedis, up);
+        comms.AbandonWith("abandonComposeUp", up, "docker compose up on the DR engine failed");
+        var healthy = flow.Add(new WaitForHealthy { Id = "waitHealthy", ComposeProject = Input<string>.FromJavaScript(project), TimeoutSeconds = new(300) });
+        flow.Connect(up, healthy);
+        comms.FailWith("failUnhealthy", healthy, WaitForHealthy.Unhealthy, "'The DR stack is not healthy after 5 minutes: ' + (getOutputFrom('waitHealthy', 'NotReady') || []).join('; ')");
+        var drSmoke = flow.Add(new SmokeTest { Id = "smokeDr", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('DrChecks') || [{ url: 'https://dr-server.example.com/health' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
+        flow.Connect(healthy, drSmoke, WaitForHealthy.Healthy);
+        comms.FailWith("failDrSmoke", drSmoke, SmokeTest.Failed, "'Smoke tests against the DR server failed; DNS was not moved: ' + (getOutputFrom('smokeDr', 'Failures') || []).join(' | ')");
+
+        // 5. DNS cutover only after an approval.
+        var current = flow.Add(new GetDnsRecord { Id = "currentDns", ZoneId = Input<string>.FromJavaScript(zone), RecordName = Input<string>.FromJavaScript(record) });
+        var ready = comms.Update("reportReadyForCutover", drSmoke, SmokeTest.Passed, "The DR server is up, healthy and passes its smoke tests. Waiting for approval to move DNS.");
+        comms.Continue(ready, current);
+        var gate = flow.Add(new ApprovalGate
+        {
+            Id = "approveDnsCutover",
+            Title = new("Approve the DNS cutover to the DR server"),
+            Question = Input<string>.FromJavaScript($"'Point ' + ({record}) + ' at the DR server ' + getInput('DrAddress') + ' (TTL ' + (getInput('Ttl') || 60) + ' s)? Public traffic then goes to the DR site.'"),
+            Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
+                ({
+                  text: 'The primary does not answer; the DR server restored the newest verified backups, is healthy and passed its smoke tests.',
+                  facts: {
+                    record: {{record}},
+                    currentValues: getOutputFrom('currentDns', 'Values') || [],
+                    currentTtl: getOutputFrom('currentDns', 'Ttl'),
+                    newValue: getInput('DrAddress'),
+                    ttl: getInput('Ttl') || 60,
+                    mainBackup: { set: MainPoint.setId, startedAt: MainPoint.startedAt, ageHours: MainPoint.ageHours, store: MainPoint.store },
+                    aiBackup: { set: AiPoint.setId, startedAt: AiPoint.startedAt, ageHours: AiPoint.ageHours, store: AiPoint.store },
+                    redisBackup: getOutputFrom('fetchRedis', 'Dump'),
+                    primaryChecks: (getOutputFrom('checkPrimary', 'Failures') || []),
+                    drSmoke: (getOutputFrom('smokeDr', 'Report') || {}).summary || 'passed'
+                  }
+                })
+                """),
+            Approvers = Input<List<string>>.FromJavaScript("getInput('Approvers') || ['contact:IncidentCommander', 'contact:OperationsLead', 'role:approver']"),
+            Timeout = new(TimeSpan.FromMinutes(15)),
+            SafeDefault = new(ApprovalOutcomes.TimedOut),
+            Decision = new("Decision"),
+        });
+        flow.Connect(current, gate, GetDnsRecord.FoundOutcome);
+        flow.Connect(current, gate, GetDnsRecord.NotFoundOutcome);
+        comms.FailWith("failCutoverRejected", gate, ApprovalOutcomes.Rejected, "'The DNS cutover was rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '. The DR stack is up; public traffic still goes to the primary.'");
+        comms.FailWith("failCutoverTimedOut", gate, ApprovalOutcomes.TimedOut, "'Nobody approved the DNS cutover in time. The DR stack is up; public traffic still goes to the primary.'");
+        var upsert = flow.Add(new UpsertDnsRecord
+        {
+            Id = "moveDns",
+            ZoneId = Input<string>.FromJavaScript(zone),
+            RecordName = Input<string>.FromJavaScript(record),
+            RecordType = new("A"),
+            Values = Input<List<string>>.FromJavaScript("[getInput('DrAddress')]"),
+            Ttl = Input<long>.FromJavaScript("getInput('Ttl') || 60"),
+            Comment = Input<string>.FromJavaScript("'DR failover, DrWorkflows run ' + getWorkflowInstanceId()"),
+            ChangeId = new("ChangeId"),
+        });
+        flow.Connect(gate, upsert, ApprovalOutcomes.Approved);
+        comms.AbandonWith("abandonDns", upsert, "The DNS change failed");
+        var insync = flow.Add(new WaitForDnsChange { Id = "waitDns", ChangeId = Input<string>.FromJavaScript("ChangeId"), Timeout = new(TimeSpan.FromMinutes(5)), PollInterval = new(TimeSpan.FromSeconds(10)) });
+        flow.Connect(upsert, insync);
+        comms.FailWith("failDnsNotInSync", insync, WaitForDnsChange.TimedOutOutcome, "'Route 53 did not report the change ' + ChangeId + ' INSYNC within 5 minutes; check it by hand.'");
+
+        // 6. Smoke tests through the public name.
+        var publicSmoke = flow.Add(new SmokeTest { Id = "smokePublic", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('PublicChecks') || [{ url: 'https://api.example.com/health' }]"), Attempts = new(6), RetryDelaySeconds = new(10) });
+        var moved = comms.Update("reportDnsMoved", insync, WaitForDnsChange.InSyncOutcome, "DNS moved to the DR server and in sync. Smoke-testing the public name.", "monitoring", "Service is running on our disaster recovery site; we are monitoring it.");
+        comms.Continue(moved, publicSmoke);
+        comms.FailWith("failPublicSmoke", publicSmoke, SmokeTest.Failed, "'Smoke tests through the public name failed after the cutover: ' + (getOutputFrom('smokePublic', 'Failures') || []).join(' | ')");
+        comms.Succeed(publicSmoke, SmokeTest.Passed);
+    }
+
+    private static RestoreDatabase Restore(string id, string server, string store, string database, string setVariable) => new()
+    {
+        Id = id,
+        Server = Input<string>.FromJavaScript(server),
+        Store = Input<string>.FromJavaScript(store),
+        Source = Input<string>.FromJavaScript(database),
+        SetId = Input<string>.FromJavaScript(setVariable),
+        TargetDatabase = Input<string>.FromJavaScript(database),
+        Mode = new("Recreate"),
+        CheckIntegrity = new(true),
+    };
+}
