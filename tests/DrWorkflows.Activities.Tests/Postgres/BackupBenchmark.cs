@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Text.Json;
+using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.Postgres;
+using DrWorkflows.Activities.Tests.Backups;
+using DrWorkflows.Testing;
+
+namespace DrWorkflows.Activities.Tests.Postgres;
+
+/// <summary>
+/// The timed half of <c>tests/bench/backup-bench.sh</c>: our backup to S3 (zstd + age) and our restore
+/// (download, verify, decrypt, decompress, pg_restore -j2), with the peak resident memory of this process during
+/// each. Skipped unless the script sets <c>DRW_BENCH_DATABASE</c>.
+/// </summary>
+public sealed class BackupBenchmark
+{
+    [Fact]
+    public async Task Backup_and_restore_of_the_benchmark_database()
+    {
+        var database = Environment.GetEnvironmentVariable("DRW_BENCH_DATABASE");
+        if (string.IsNullOrEmpty(database))
+            Assert.Skip("Benchmark only: run tests/bench/backup-bench.sh (it sets DRW_BENCH_DATABASE).");
+        var ct = TestContext.Current.CancellationToken;
+        var serverConnection = TestServices.RequirePostgres();
+        var output = Environment.GetEnvironmentVariable("DRW_BENCH_OUT") ?? "bench-result.json";
+        await using var host = BackupTestHost.Create(
+            stores: s =>
+            {
+                s.S3.BucketName = Environment.GetEnvironmentVariable("DRW_BENCH_BUCKET");
+                s.S3.ServiceUrl = TestServices.RequireS3().ToString();
+                s.S3.ForcePathStyle = true;
+                s.S3.AccessKeyId = "S3RVER";
+                s.S3.SecretAccessKey = "S3RVER";
+            },
+            compression: c => { c.Method = CompressionMethod.Zstd; c.Level = 3; c.Threads = 0; },
+            encryption: e =>
+            {
+                e.Method = EncryptionMethod.Age;
+                e.AgeRecipients = [Environment.GetEnvironmentVariable("DRW_BENCH_AGE_RECIPIENT")!];
+                e.AgeIdentityFile = Environment.GetEnvironmentVariable("DRW_BENCH_AGE_IDENTITY");
+            },
+            postgres: p => p.RestoreJobs = 2);
+        var server = BackupTestHost.TestServer(serverConnection);
+
+        ResetPeakMemory();
+        var watch = Stopwatch.StartNew();
+        var set = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, database, "bench") { Store = "s3" }, ct);
+        var backupSeconds = watch.Elapsed.TotalSeconds;
+        var backupPeak = PeakMemoryBytes();
+
+        var target = database + "_restored_ours";
+        ResetPeakMemory();
+        watch.Restart();
+        var restored = await host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, target) { Mode = RestoreMode.Recreate, Jobs = 2 }, ct);
+        var restoreSeconds = watch.Elapsed.TotalSeconds;
+        var restorePeak = PeakMemoryBytes();
+        await SampleDatabase.DropDatabaseAsync(serverConnection, target);
+
+        await File.WriteAllTextAsync(output, JsonSerializer.Serialize(new
+        {
+            backupSeconds,
+            backupPeakBytes = backupPeak,
+            storedBytes = set.Manifest.Size,
+            restoreSeconds,
+            restoreDownloadSeconds = restored.DownloadSeconds,
+            restorePgRestoreSeconds = restored.RestoreSeconds,
+            restorePeakBytes = restorePeak,
+            dumpBytes = restored.DumpBytes,
+            rows = set.Manifest.Tables?.Sum(t => t.RowCount),
+        }), ct);
+        Assert.True(restored.DumpBytes > 0);
+    }
+
+    /// <summary>Resets the peak resident set size (Linux: write 5 to /proc/self/clear_refs).</summary>
+    private static void ResetPeakMemory()
+    {
+        GC.Collect();
+        if (OperatingSystem.IsLinux())
+            File.WriteAllText("/proc/self/clear_refs", "5");
+    }
+
+    /// <summary>Peak resident set size since the last reset (VmHWM), in bytes.</summary>
+    private static long PeakMemoryBytes()
+    {
+        if (!OperatingSystem.IsLinux())
+            return Process.GetCurrentProcess().PeakWorkingSet64;
+        var line = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line.Split(':', StringSplitOptions.TrimEntries)[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+}
