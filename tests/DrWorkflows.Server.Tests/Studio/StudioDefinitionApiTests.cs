@@ -156,6 +156,46 @@ public sealed class StudioDefinitionApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Outcome_ports_written_by_the_studio_editors_run()
+    {
+        // FlowFork branches as the dynamic-outcomes editor writes them (an Object expression holding a JSON array),
+        // FlowSwitch cases as the flow-switch editor writes them (an unwrapped array of label + condition).
+        var model = JsonNode.Parse("""
+            { "definitionId": "ports", "name": "Ports", "variables": [], "inputs": [], "outputs": [], "outcomes": [], "customProperties": {},
+              "options": { "autoUpdateConsumingWorkflows": false },
+              "root": { "type": "Elsa.Flowchart", "version": 1, "id": "fc", "nodeId": "Workflow1:fc", "activities": [
+                { "id": "start", "nodeId": "Workflow1:fc:start", "type": "Elsa.Start", "version": 1 },
+                { "id": "fork", "nodeId": "Workflow1:fc:fork", "type": "Elsa.FlowFork", "version": 1,
+                  "branches": { "typeName": null, "expression": { "type": "Object", "value": "[\"Left\",\"Right\"]" }, "memoryReference": null } },
+                { "id": "left", "nodeId": "Workflow1:fc:left", "type": "Elsa.WriteLine", "version": 1,
+                  "text": { "typeName": "String", "expression": { "type": "Literal", "value": "left" } } },
+                { "id": "switch", "nodeId": "Workflow1:fc:switch", "type": "Elsa.FlowSwitch", "version": 1,
+                  "cases": [ { "label": "Small", "condition": { "type": "JavaScript", "value": "1 > 2" } },
+                             { "label": "Big", "condition": { "type": "JavaScript", "value": "2 > 1" } } ] },
+                { "id": "big", "nodeId": "Workflow1:fc:big", "type": "Elsa.WriteLine", "version": 1,
+                  "text": { "typeName": "String", "expression": { "type": "Literal", "value": "big" } } },
+                { "id": "small", "nodeId": "Workflow1:fc:small", "type": "Elsa.WriteLine", "version": 1,
+                  "text": { "typeName": "String", "expression": { "type": "Literal", "value": "small" } } } ],
+              "connections": [
+                { "source": { "activity": "start", "port": "Done" }, "target": { "activity": "fork", "port": "In" } },
+                { "source": { "activity": "fork", "port": "Left" }, "target": { "activity": "left", "port": "In" } },
+                { "source": { "activity": "fork", "port": "Right" }, "target": { "activity": "switch", "port": "In" } },
+                { "source": { "activity": "switch", "port": "Big" }, "target": { "activity": "big", "port": "In" } },
+                { "source": { "activity": "switch", "port": "Small" }, "target": { "activity": "small", "port": "In" } } ] } }
+            """)!;
+        var (status, _, _) = await client.PostJsonAsync("/elsa/api/workflow-definitions", new JsonObject { ["model"] = model, ["publish"] = true });
+        Assert.Equal(HttpStatusCode.Created, status);
+
+        var (_, _, response) = await client.PostJsonAsync("/elsa/api/workflow-definitions/ports/execute", "{}");
+        var instanceId = Assert.Single(response.Headers.GetValues("x-elsa-workflow-instance-id"));
+        var (_, report, _) = await client.PostJsonAsync("/elsa/api/activity-executions/report", $$"""{"workflowInstanceId":"{{instanceId}}","activityNodeIds":[]}""");
+        var completed = report!["stats"]!.AsArray().Where(s => s!["completedCount"]!.GetValue<int>() > 0).Select(s => s!["activityId"]!.GetValue<string>()).ToHashSet();
+        Assert.Contains("left", completed);
+        Assert.Contains("big", completed);
+        Assert.DoesNotContain("small", completed);
+    }
+
+    [Fact]
     public async Task Version_list_resolves_instances_definitions_by_version_id()
     {
         var (_, saved, _) = await client.PostJsonAsync("/elsa/api/workflow-definitions", new JsonObject { ["model"] = StudioModel("Lookup", "x"), ["publish"] = true });
