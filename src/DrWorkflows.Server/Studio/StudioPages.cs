@@ -75,7 +75,8 @@ public static class StudioPages
         {
             body.Append("<div class=\"card\"><p>Signed in as <strong>").Append(Html.Encode(userName)).Append("</strong>.</p><ul>")
                 .Append("<li><a href=\"definitions\">Workflow definitions</a>: create, edit, version and publish workflows.</li>")
-                .Append("<li><a href=\"instances\">Workflow instances</a>: runs, where they wait, their journal.</li></ul>")
+                .Append("<li><a href=\"instances\">Workflow instances</a>: runs, where they wait, their journal.</li>")
+                .Append("<li><a href=\"approvals\">Approvals</a>: decisions the runs wait for.</li></ul>")
                 .Append(SignOutForm(antiforgeryField)).Append("</div>");
         }
 
@@ -122,7 +123,7 @@ public static class StudioPages
         foreach (var style in Styles)
             html.Append("<link href=\"").Append(style).Append("\" rel=\"stylesheet\">\n");
         html.Append(NavStyle).Append("</head>\n<body>\n");
-        html.Append("<nav class=\"drw-nav\"><strong>DrWorkflows</strong><a href=\"/studio/\">Home</a><a href=\"definitions\">Definitions</a><a href=\"instances\">Instances</a>")
+        html.Append("<nav class=\"drw-nav\"><strong>DrWorkflows</strong><a href=\"/studio/\">Home</a><a href=\"definitions\">Definitions</a><a href=\"instances\">Instances</a><a href=\"approvals\">Approvals</a>")
             .Append("<span class=\"drw-right\"><span>").Append(Html.Encode(userName)).Append("</span>").Append(SignOutForm(antiforgeryField)).Append("</span></nav>\n");
         html.Append("<div class=\"drw-host\"><").Append(element)
             .Append(" remote-endpoint=\"").Append(Html.Encode(remoteEndpoint)).Append('"')
