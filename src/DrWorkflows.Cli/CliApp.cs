@@ -107,7 +107,7 @@ internal static class CliApp
         try
         {
             var parsed = root.Parse(args);
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }, cancellationToken);
         }
         catch (CliException e)
         {

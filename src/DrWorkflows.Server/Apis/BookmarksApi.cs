@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using DrWorkflows.Activities.Approvals;
+using DrWorkflows.Core.Persistence;
 using DrWorkflows.Core.Runtime;
 using DrWorkflows.Server.Security;
 
@@ -16,8 +18,15 @@ public static class BookmarksApi
         return group;
     }
 
-    private static async Task<IResult> ResumeAsync(string id, JsonObject? body, HttpContext http, WorkflowRuntime runtime, CancellationToken cancellationToken)
+    private static async Task<IResult> ResumeAsync(string id, JsonObject? body, HttpContext http, WorkflowRuntime runtime, IWorkflowInstanceStore store, CancellationToken cancellationToken)
     {
+        var found = await store.FindBookmarksAsync(new BookmarkQuery(BookmarkId: id), cancellationToken);
+        if (found is [var gate, ..] && gate.Name.StartsWith(ApprovalGate.BookmarkName, StringComparison.Ordinal))
+        {
+            return Results.Problem(statusCode: 409, title: "Approval gate", detail:
+                $"Bookmark '{id}' is an approval gate: decide it with POST /api/approvals/{{id}}/approve or /reject (or drw approvals, Slack, GitHub), where approvers, self-approval and the audit trail are checked.");
+        }
+
         var (outcome, state) = await runtime.ResumeAsync(id, body?["payload"]?.DeepClone(), ElsaModels.Actor(http.User), cancellationToken);
         return outcome switch
         {

@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace DrWorkflows.Server.Tests.ElsaApi;
+
+/// <summary>POST /elsa/api/bookmarks/{id}/resume: generic bookmarks resume; approval gates are refused.</summary>
+public sealed class BookmarkResumeTests : IDisposable
+{
+    private const string Gate = """
+    { "definitionId": "bm-gate", "name": "Bookmark gate",
+      "root": { "type": "Elsa.Sequence", "version": 1, "id": "seq", "activities": [
+        { "type": "DrWorkflows.ApprovalGate", "version": 1, "id": "gate",
+          "title": { "typeName": "String", "expression": { "type": "Literal", "value": "Restore?" } },
+          "question": { "typeName": "String", "expression": { "type": "Literal", "value": "Restore the database?" } },
+          "approvers": { "typeName": "Object", "expression": { "type": "Object", "value": "[\"user:alice\"]" } } } ] } }
+    """;
+
+    private const string Delay = """
+    { "definitionId": "bm-delay", "name": "Bookmark delay",
+      "root": { "type": "Elsa.Sequence", "version": 1, "id": "seq", "activities": [
+        { "type": "Elsa.Delay", "version": 1, "id": "wait", "timeSpan": { "typeName": "TimeSpan", "expression": { "type": "Literal", "value": "01:00:00" } } } ] } }
+    """;
+
+    private readonly ServerFactory server = new(workflowFiles: new Dictionary<string, string> { ["gate.json"] = Gate, ["delay.json"] = Delay });
+
+    private async Task<(string Instance, string Bookmark, string Name)> StartAndFindBookmarkAsync(HttpClient client, string definitionId)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var response = await client.PostAsJsonAsync($"/elsa/api/workflow-definitions/{definitionId}/execute", new { }, ct);
+        response.EnsureSuccessStatusCode();
+        var instance = response.Headers.GetValues("x-elsa-workflow-instance-id").Single();
+        var body = (await client.GetFromJsonAsync<JsonObject>($"/elsa/api/workflow-instances/{instance}", ct))!;
+        var bookmark = body["workflowState"]!["bookmarks"]!.AsArray().First(b => !b!["name"]!.GetValue<string>().EndsWith(".Publish", StringComparison.Ordinal))!;
+        return (instance, bookmark["id"]!.GetValue<string>(), bookmark["name"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ResumingATimerBookmark_ContinuesTheRun_AndASecondResumeIsNotFound()
+    {
+        using var client = server.Client();
+        var ct = TestContext.Current.CancellationToken;
+        var (instance, bookmark, _) = await StartAndFindBookmarkAsync(client, "bm-delay");
+
+        var resumed = await client.PostAsJsonAsync($"/elsa/api/bookmarks/{bookmark}/resume", new { payload = new { reason = "skip the wait" } }, ct);
+        Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        var state = (await resumed.Content.ReadFromJsonAsync<JsonObject>(ct))!;
+        Assert.Equal(instance, state["workflowInstanceId"]!.GetValue<string>());
+        Assert.Equal("Finished", state["subStatus"]!.GetValue<string>());
+
+        var again = await client.PostAsJsonAsync($"/elsa/api/bookmarks/{bookmark}/resume", new { }, ct);
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task ResumingAnApprovalGate_IsRefused_WithThePlaceToDecideIt()
+    {
+        using var client = server.Client();
+        var ct = TestContext.Current.CancellationToken;
+        var (instance, bookmark, name) = await StartAndFindBookmarkAsync(client, "bm-gate");
+        Assert.Equal("DrWorkflows.ApprovalGate", name);
+
+        var response = await client.PostAsJsonAsync($"/elsa/api/bookmarks/{bookmark}/resume", new { payload = new { decision = "approve" } }, ct);
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains("/api/approvals", await response.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        var body = (await client.GetFromJsonAsync<JsonObject>($"/elsa/api/workflow-instances/{instance}", ct))!;
+        Assert.Equal("Suspended", body["subStatus"]!.GetValue<string>());
+    }
+
+    public void Dispose() => server.Dispose();
+}
