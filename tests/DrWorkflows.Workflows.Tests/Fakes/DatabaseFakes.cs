@@ -98,8 +98,8 @@ public sealed class FakeDatabases(CallLog log, IServiceProvider services)
 
     public Task<int> CollectGarbageAsync(string? store, bool dryRun, CancellationToken cancellationToken) => Task.FromResult(0);
 
-    /// <summary>Writes a complete set with one small file, taken at <paramref name="startedAt"/> (default now).</summary>
-    public async Task<BackupSet> WriteSetAsync(string kind, string source, string setId, string? store, string? database, CancellationToken cancellationToken, DateTimeOffset? startedAt = null, bool verified = false)
+    /// <summary>Writes a complete set with one small file (<paramref name="content"/>, default a label), taken at <paramref name="startedAt"/> (default now).</summary>
+    public async Task<BackupSet> WriteSetAsync(string kind, string source, string setId, string? store, string? database, CancellationToken cancellationToken, DateTimeOffset? startedAt = null, bool verified = false, byte[]? content = null)
     {
         await using var writer = await Catalog.BeginAsync(new BackupSetRequest(kind, source, setId) { Store = store }, cancellationToken);
         var taken = startedAt ?? Clock.GetUtcNow();
@@ -108,7 +108,7 @@ public sealed class FakeDatabases(CallLog log, IServiceProvider services)
         writer.Manifest.Database = database;
         await using (var file = await writer.CreateFileAsync(source + ".dump", cancellationToken))
         {
-            await file.WriteAsync(System.Text.Encoding.UTF8.GetBytes($"{kind}:{source}:{setId}"), cancellationToken);
+            await file.WriteAsync(content ?? System.Text.Encoding.UTF8.GetBytes($"{kind}:{source}:{setId}"), cancellationToken);
             await file.CommitAsync(cancellationToken);
         }
 

@@ -1,0 +1,110 @@
+using System.Text;
+using DrWorkflows.Activities.Backups;
+using DrWorkflows.Core.Execution;
+using DrWorkflows.Core.Persistence;
+
+namespace DrWorkflows.Workflows.Tests;
+
+/// <summary>The monthly drill on the real runtime with fake IO: schedule, report, objectives, issue on a miss.</summary>
+public sealed class MonthlyDrillTests
+{
+    private static readonly DateTimeOffset DrillStart = new(2026, 12, 1, 6, 30, 0, TimeSpan.Zero);
+
+    private static readonly object Input = new { Store = "local" };
+
+    /// <summary>Newest backups of every component, each <paramref name="mainAge"/> (main) or comfortably within its RPO.</summary>
+    private static async Task SeedAsync(DrTestHost dr, TimeSpan mainAge)
+    {
+        var ct = DrTestHost.Ct;
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "main", "local", "ecommerce_db", ct, DrillStart - mainAge, verified: true);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ai_db", "ai", "local", "ai_db", ct, DrillStart.AddMinutes(-12), verified: true);
+        await dr.Databases.WriteSetAsync(BackupKinds.Redis, "redis", "rdb", "local", null, ct, DrillStart.AddMinutes(-40), content: Encoding.ASCII.GetBytes("REDIS0011 fake rdb body"));
+        await dr.Databases.WriteSetAsync(BackupKinds.Media, "media", "uploads", "local", null, ct, DrillStart.AddHours(-4));
+    }
+
+    [Fact]
+    public async Task A_drill_within_every_objective_reports_to_Slack_and_the_output_and_opens_no_issue()
+    {
+        await using var dr = await DrTestHost.StartAsync(DrillStart);
+        await SeedAsync(dr, TimeSpan.FromMinutes(10));
+
+        var run = await dr.RunAsync(MonthlyDrDrill.Id, Input);
+
+        Assert.Equal(WorkflowSubStatus.Finished, run.SubStatus);
+        Assert.True(run.Output["Passed"]!.GetValue<bool>());
+        var components = run.Output["Report"]!["components"]!.AsArray();
+        Assert.Equal(["postgres-main", "postgres-ai", "redis", "media"], components.Select(c => c!["component"]!.ToString()));
+        Assert.All(components, c => Assert.True(c!["succeeded"]!.GetValue<bool>()));
+        Assert.Equal("00:10:00", components[0]!["rpoAchieved"]!.ToString());
+        Assert.Equal("00:15:00", components[0]!["rpoTarget"]!.ToString());
+        Assert.Equal("04:00:00", components[3]!["rpoAchieved"]!.ToString());
+        dr.Calls.AssertOrder(
+            "slack.post new :test_tube: *Monthly DR drill started*",
+            "postgres.verify ecommerce_db main -> verified",
+            "postgres.verify ai_db ai -> verified",
+            "media.restore uploads -> ",
+            "slack.post thread:1700000000.000001 *Monthly DR drill, run " + run.Id + "*: PASSED");
+        Assert.Empty(dr.PostMortems.Requests);
+        var journal = await dr.Host.JournalAsync(run.Id);
+        Assert.Contains(journal, e => e.ActivityId == "checkObjectives" && e.EventName == JournalEvents.Completed && e.Payload?["data"]?["objectives"]?["components"] is not null);
+        Assert.Contains(journal, e => e.ActivityId == "rehearseRedis" && e.Payload?["data"]?["rehearsal"]?["method"]?.ToString().Contains("RDB of 23 bytes", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task A_backup_older_than_the_RPO_misses_the_objective_and_opens_a_drill_issue_with_the_report()
+    {
+        await using var dr = await DrTestHost.StartAsync(DrillStart);
+        await SeedAsync(dr, TimeSpan.FromHours(6.5));
+
+        var run = await dr.RunAsync(MonthlyDrDrill.Id, Input);
+
+        Assert.False(run.Output["Passed"]!.GetValue<bool>());
+        Assert.Contains("PostgreSQL (Main): RPO 6 h 30 min exceeds the target 15 min 00 s", run.Output["Summary"]!.ToString(), StringComparison.Ordinal);
+        var issue = Assert.Single(dr.PostMortems.Requests);
+        Assert.True(issue.Details.IsDrill);
+        Assert.Equal(["dr-drill"], issue.Labels);
+        Assert.Contains("| PostgreSQL (Main) | missed |", issue.Details.Summary, StringComparison.Ordinal);
+        Assert.Contains(dr.Calls.Calls, c => c.StartsWith("slack.post thread:1700000000.000001 :warning: Drill issue opened: https://github.com/acme/platform/issues/1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_backup_that_does_not_restore_fails_the_drill_for_that_component_and_the_others_are_still_measured()
+    {
+        await using var dr = await DrTestHost.StartAsync(DrillStart);
+        await SeedAsync(dr, TimeSpan.FromMinutes(10));
+        dr.Databases.VerificationProblems.Add("Table public.orders has 10 rows; the backup recorded 12.");
+
+        var run = await dr.RunAsync(MonthlyDrDrill.Id, Input);
+
+        var components = run.Output["Report"]!["components"]!.AsArray();
+        Assert.All(components.Take(2), c => Assert.False(c!["succeeded"]!.GetValue<bool>()));
+        Assert.All(components.Skip(2), c => Assert.True(c!["succeeded"]!.GetValue<bool>()));
+        Assert.Contains("not recovered: Table public.orders has 10 rows", run.Output["Summary"]!.ToString(), StringComparison.Ordinal);
+        Assert.Single(dr.PostMortems.Requests);
+    }
+
+    [Fact]
+    public async Task The_drill_starts_by_itself_on_the_first_of_the_month_at_0630_UTC_exactly_once()
+    {
+        await using var dr = await DrTestHost.StartAsync(new DateTimeOffset(2026, 11, 30, 23, 0, 0, TimeSpan.Zero));
+        var instances = dr.Get<IWorkflowInstanceStore>();
+
+        await dr.AdvanceAsync(TimeSpan.FromHours(7)); // 06:00 on the 1st: not yet
+        Assert.Empty(await DrillRunsAsync(instances));
+        await dr.AdvanceAsync(TimeSpan.FromMinutes(30));
+        await dr.AdvanceAsync(TimeSpan.FromMinutes(30));
+
+        var run = Assert.Single(await DrillRunsAsync(instances));
+        Assert.Equal("schedule:" + MonthlyDrDrill.Schedule, run.StartedBy);
+        Assert.Equal(DrillStart, run.CreatedAt);
+    }
+
+    private static async Task<List<WorkflowState>> DrillRunsAsync(IWorkflowInstanceStore instances)
+    {
+        var page = await instances.ListAsync(new InstanceQuery(DefinitionId: MonthlyDrDrill.Id), DrTestHost.Ct);
+        var runs = new List<WorkflowState>();
+        foreach (var item in page.Items)
+            runs.Add((await instances.GetAsync(item.Id, DrTestHost.Ct))!);
+        return runs;
+    }
+}
