@@ -63,7 +63,7 @@ SELECT 'user' || g || '@example.test', initcap(substr(md5(g::text), 1, 9)) || ' 
        jsonb_build_object('tier', (ARRAY['bronze','silver','gold'])[1 + g % 3], 'newsletter', g % 2 = 0, 'score', (g * 7919) % 1000,
                           'address', jsonb_build_object('street', (g % 999) || ' ' || substr(md5((g*5)::text), 1, 8) || ' street', 'city', 'City ' || g % 397)),
        now() - (g % 100000) * interval '1 minute'
-  FROM generate_series(1, $(( ROWS / 10 ))) g;
+  FROM generate_series(1::bigint, $(( ROWS / 10 ))) g;
 INSERT INTO orders (customer_id, status, total, details, note, created_at)
 SELECT 1 + g % $(( ROWS / 10 )), (ARRAY['new','paid','shipped','returned'])[1 + g % 4], (g * 37 % 100000) / 100.0,
        jsonb_build_object('items', jsonb_build_array(jsonb_build_object('sku', 'SKU-' || g % 5000, 'qty', 1 + g % 4, 'price', (g % 900) + 0.99),
@@ -72,12 +72,12 @@ SELECT 1 + g % $(( ROWS / 10 )), (ARRAY['new','paid','shipped','returned'])[1 + 
                           'coupon', CASE WHEN g % 9 = 0 THEN upper(substr(md5(g::text), 1, 8)) END),
        CASE WHEN g % 4 = 0 THEN 'Leave at the door, ring ' || (g % 3 + 1) || ' times. Ref ' || md5(g::text) END,
        now() - (g % 500000) * interval '10 seconds'
-  FROM generate_series(1, $(( ROWS / 2 ))) g;
+  FROM generate_series(1::bigint, $(( ROWS / 2 ))) g;
 INSERT INTO events (kind, message, created_at)
 SELECT (ARRAY['login','logout','view','search','cart'])[1 + g % 5],
        'user ' || (g % 50000) || ' ' || (ARRAY['opened','closed','searched for','added','removed'])[1 + g % 5] || ' item ' || md5(g::text) || ' from session ' || md5((g*13)::text),
        now() - g * interval '1 second'
-  FROM generate_series(1, $(( ROWS * 4 / 10 ))) g;
+  FROM generate_series(1::bigint, $(( ROWS * 4 / 10 ))) g;
 VACUUM ANALYZE;
 SQL
 DB_BYTES=$($PSQL -d bench -tAc "SELECT pg_database_size('bench')")
