@@ -27,12 +27,12 @@ public sealed class LeaseKeepingTests
         var run = services.GetRequiredService<WorkflowRuntime>().StartAsync(new StartRunRequest("long-step") { InstanceId = gate.InstanceId }, Ct);
         await gate.Started.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
-        // Three lease durations into the step, another node still cannot take the run.
-        for (var i = 0; i < 15; i++)
+        // More than three lease durations into the step, another node still cannot take the run.
+        for (var i = 0; i < 35; i++)
         {
             await Task.Delay(200, Ct);
             var now = DateTimeOffset.UtcNow;
-            Assert.False(await store.TryAcquireLeaseAsync(gate.InstanceId, "node-2", now, now.AddSeconds(1), Ct), $"node-2 took the lease {(i + 1) * 200} ms into a step (lease 1 s)");
+            Assert.False(await store.TryAcquireLeaseAsync(gate.InstanceId, "node-2", now, now.AddSeconds(2), Ct), $"node-2 took the lease {(i + 1) * 200} ms into a step (lease 2 s)");
         }
 
         gate.Release.SetResult();
@@ -48,7 +48,7 @@ public sealed class LeaseKeepingTests
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["DrWorkflows:Runtime:NodeId"] = nodeId,
-            ["DrWorkflows:Runtime:LeaseDuration"] = "00:00:01",
+            ["DrWorkflows:Runtime:LeaseDuration"] = "00:00:02",
         }).Build());
         services.AddLogging();
         services.AddDrWorkflowsRuntime();
