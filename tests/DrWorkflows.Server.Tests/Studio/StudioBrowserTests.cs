@@ -227,7 +227,7 @@ public sealed class StudioBrowserTests
             // Nothing leaves the machine (the bundle references no remote resource, but be sure).
             await context.RouteAsync(new System.Text.RegularExpressions.Regex("^https?://(?!127\\.0\\.0\\.1)"), route => route.AbortAsync());
             var page = await context.NewPageAsync();
-            page.SetDefaultTimeout(30_000);
+            page.SetDefaultTimeout(60_000);
             return new BrowserSession(playwright, browser, page);
         }
 
@@ -271,13 +271,13 @@ public sealed class StudioBrowserTests
     /// <summary>Polls (the Studio auto-saves about half a second after each change) until a value appears.</summary>
     private static async Task<string> WaitForAsync(Func<Task<string?>> probe, string what)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             if (await probe() is { } value)
                 return value;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"Timed out after 30 s waiting for {what}.");
+                throw new TimeoutException($"Timed out after 60 s waiting for {what}.");
             await Task.Delay(250, TestContext.Current.CancellationToken);
         }
     }
