@@ -44,11 +44,23 @@ public sealed class Redactor
         {
             case JsonObject obj:
                 foreach (var key in obj.Select(p => p.Key).ToList())
-                    obj[key] = Redact(obj[key]);
+                {
+                    var child = obj[key];
+                    var replacement = Redact(child);
+                    if (!ReferenceEquals(replacement, child))
+                        obj[key] = replacement;
+                }
+
                 return obj;
             case JsonArray array:
                 for (var i = 0; i < array.Count; i++)
-                    array[i] = Redact(array[i]);
+                {
+                    var child = array[i];
+                    var replacement = Redact(child);
+                    if (!ReferenceEquals(replacement, child))
+                        array[i] = replacement;
+                }
+
                 return array;
             case JsonValue value when value.TryGetValue<string>(out var text):
                 var redacted = RedactText(text);
