@@ -36,6 +36,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             .WithInput<List<string>>("HostPorts", "Host ports to block in INPUT; default 80 and 443 (the plan).")
             .WithInput<List<string>>("AppServices", "Compose services stopped at once and rebuilt from images; default backend, api_gateway.")
             .WithInput<string>("PostgresContainer", "PostgreSQL container; default ecommerce_postgres.")
+            .WithInput<string>("PostgresService", "Compose service of PostgreSQL (removed and created again around the volume swap); default postgres.")
             .WithInput<string>("BackendContainer", "Application container kept for forensics; default ecommerce_backend.")
             .WithInput<string>("Volume", "PostgreSQL data volume; default ecommerce_postgres_data.")
             .WithInput<string>("ForensicsDirectory", "Where evidence is written; default /var/forensics.")
@@ -55,6 +56,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         var flow = builder.Flowchart();
         const string tag = "(IncidentTag || ('incident-' + getWorkflowInstanceId()))";
         const string postgres = "getInput('PostgresContainer') || 'ecommerce_postgres'";
+        const string postgresService = "getInput('PostgresService') || 'postgres'";
         const string backend = "getInput('BackendContainer') || 'ecommerce_backend'";
         const string apps = "getInput('AppServices') || ['backend', 'api_gateway']";
         const string volume = "getInput('Volume') || 'ecommerce_postgres_data'";
@@ -183,13 +185,16 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             RemoveSource = new(true),
         });
         var fresh = flow.Add(new CreateVolume { Id = "freshVolume", Volume = Input<string>.FromJavaScript(volume) });
-        var startDb = flow.Add(new StartContainers { Id = "startPostgres", Containers = Input<List<string>>.FromJavaScript($"[{postgres}]") });
+        // A volume cannot be removed while a container (even a stopped one) uses it: remove the container, and let Compose create it again.
+        var removeDb = flow.Add(new ComposeCommand { Id = "removePostgresContainer", Command = new("down"), Services = Input<List<string>>.FromJavaScript($"[{postgresService}]") });
+        var startDb = flow.Add(new ComposeUp { Id = "startPostgres", Services = Input<List<string>>.FromJavaScript($"[{postgresService}]") });
         var waitServer = flow.Add(new WaitForPostgres { Id = "waitServer", Server = Input<string>.FromJavaScript(server), TimeoutSeconds = new(180) });
-        flow.Chain(stopDb, quarantine, fresh, startDb, waitServer);
+        flow.Chain(stopDb, removeDb, quarantine, fresh, startDb, waitServer);
         comms.AbandonWith("abandonStopPostgres", stopDb, "Stopping PostgreSQL failed");
+        comms.AbandonWith("abandonRemovePostgresContainer", removeDb, "Removing the PostgreSQL container (docker compose down postgres, Compose v2) failed");
         comms.AbandonWith("abandonQuarantine", quarantine, "Quarantining the compromised volume failed");
         comms.AbandonWith("abandonFreshVolume", fresh, "Creating the fresh volume failed");
-        comms.AbandonWith("abandonStartPostgres", startDb, "Starting PostgreSQL on the fresh volume failed");
+        comms.AbandonWith("abandonStartPostgres", startDb, "Creating and starting PostgreSQL on the fresh volume failed");
         comms.FailWith("failNotReady", waitServer, WaitForPostgres.NotReady, "'PostgreSQL does not accept connections on the fresh volume: ' + (getOutputFrom('waitServer', 'Reason') || '')");
         var restore = flow.Add(new RestoreDatabase
         {

@@ -10,6 +10,7 @@ using DrWorkflows.Activities.Media;
 using DrWorkflows.Activities.Notifications;
 using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Activities.Redis;
+using DrWorkflows.Activities.Storage;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Hosting;
 using DrWorkflows.Testing;
@@ -23,20 +24,20 @@ namespace DrWorkflows.Workflows.Tests;
 /// <summary>
 /// The real runtime (fake clock, in-memory store) with every DR activity area registered as the server registers
 /// it, the repository's workflows loaded through <see cref="WorkflowLoader"/>, and the IO services replaced by
-/// recording fakes. The backup catalog is real (a local store in a temp directory), so restore points,
-/// verification records and retention behave as in production.
+/// recording fakes. The backup catalog is real (over in-memory <c>local</c> and <c>s3</c> stores), so restore
+/// points, verification records and retention behave as in production.
 /// </summary>
 public sealed class DrTestHost : IAsyncDisposable
 {
     /// <summary>The identity used to answer gates (an API key with the approver role).</summary>
     public static readonly ApprovalIdentity OnCall = ApprovalIdentity.User(ApprovalChannels.Api, "oncall", ["approver"]);
 
-    private readonly TempDirectory backups;
+    private readonly TempDirectory scratch;
 
-    private DrTestHost(WorkflowTestHost host, TempDirectory backups)
+    private DrTestHost(WorkflowTestHost host, TempDirectory scratch)
     {
         Host = host;
-        this.backups = backups;
+        this.scratch = scratch;
     }
 
     public WorkflowTestHost Host { get; }
@@ -64,7 +65,7 @@ public sealed class DrTestHost : IAsyncDisposable
     /// <summary>Builds the host and loads every workflow of the repository; <paramref name="configure"/> may replace more services.</summary>
     public static async Task<DrTestHost> StartAsync(DateTimeOffset? now = null, Action<IServiceCollection>? configure = null)
     {
-        var backups = new TempDirectory("drw-wf-backups");
+        var scratch = new TempDirectory("drw-wf");
         var host = WorkflowTestHost.Create(configure: services =>
         {
             services.AddSingleton<CallLog>();
@@ -88,6 +89,7 @@ public sealed class DrTestHost : IAsyncDisposable
             services.AddSingleton<IPostgresBackupService>(sp => sp.GetRequiredService<FakeDatabases>());
             services.AddSingleton<IBackupVerifier>(sp => sp.GetRequiredService<FakeDatabases>());
             services.AddSingleton<IMediaBackupService>(sp => sp.GetRequiredService<FakeDatabases>());
+            services.AddSingleton<IBackupStoreProvider, MemoryBackupStores>();
 
             services.AddActivities(typeof(ActivitiesAssembly).Assembly);
             services.AddOptions<DockerOptions>().Configure(o => o.ComposeProject = "ecommerce");
@@ -102,17 +104,19 @@ public sealed class DrTestHost : IAsyncDisposable
             });
             services.AddApprovals(o => o.DefaultTimeout = TimeSpan.FromMinutes(30));
             services.AddBackupActivities(
-                stores: o => o.Local.Directory = backups.FullPath,
+                stores: o => o.Local.Directory = scratch.FullPath,
+                compression: o => o.Method = CompressionMethod.Gzip,
                 postgres: o =>
                 {
                     o.Servers["main"] = "Host=db.primary.invalid;Username=postgres;Password=secret";
+                    o.Servers["ai"] = "Host=db.ai.invalid;Username=postgres;Password=secret";
                     o.Servers["dr"] = "Host=db.dr.invalid;Username=postgres;Password=secret";
                     o.Servers["drill"] = "Host=db.drill.invalid;Username=postgres;Password=secret";
                 });
             services.AddDrills();
             configure?.Invoke(services);
         }, start: now);
-        var dr = new DrTestHost(host, backups);
+        var dr = new DrTestHost(host, scratch);
         var loader = new WorkflowLoader(host.Definitions, Options.Create(WorkflowFiles.Sources()), NullLogger<WorkflowLoader>.Instance);
         await loader.LoadAsync(Ct);
         Assert.Empty(loader.Errors);
@@ -165,7 +169,7 @@ public sealed class DrTestHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Host.DisposeAsync();
-        backups.Dispose();
+        scratch.Dispose();
     }
 
     private static void Fake<TFake, TService>(IServiceCollection services)

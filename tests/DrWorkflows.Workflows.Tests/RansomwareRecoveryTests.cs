@@ -60,9 +60,10 @@ public sealed class RansomwareRecoveryTests
 
         dr.Calls.AssertOrder(
             "docker.stop ecommerce_postgres",
+            "compose.down postgres",
             "docker.volume-copy ecommerce_postgres_data -> forensic-ecommerce_postgres_data-incident-" + run.Id + " (remove source)",
             "docker.volume-create ecommerce_postgres_data",
-            "docker.start ecommerce_postgres",
+            "compose.up postgres",
             "postgres.wait main -> ready",
             "postgres.restore eightpm -> main/ecommerce_db Recreate",
             "postgres.integrity main/ecommerce_db vs eightpm -> passed",

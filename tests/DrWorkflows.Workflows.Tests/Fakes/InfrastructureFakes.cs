@@ -240,10 +240,18 @@ public sealed class FakeDns(CallLog log) : IDnsProvider
     }
 }
 
-public sealed class FakeRedis(CallLog log) : IRedisService
+/// <summary>A Redis whose snapshots are a small RDB-looking byte string (header <c>REDIS0011</c>), saved "now".</summary>
+public sealed class FakeRedis(CallLog log, TimeProvider clock) : IRedisService
 {
-    public Task<RedisSnapshot> SnapshotAsync(Func<Stream, CancellationToken, Task> sink, CancellationToken cancellationToken) =>
-        throw new NotSupportedException();
+    public static readonly byte[] Rdb = System.Text.Encoding.ASCII.GetBytes("REDIS0011 redis-ver 7.0.0, fake keyspace");
+
+    public async Task<RedisSnapshot> SnapshotAsync(Func<Stream, CancellationToken, Task> sink, CancellationToken cancellationToken)
+    {
+        log.Add("redis.snapshot stream");
+        await using (var dump = new MemoryStream(Rdb, writable: false))
+            await sink(dump, cancellationToken);
+        return new RedisSnapshot("127.0.0.1:6379", RedisDumpSource.RedisCli, clock.GetUtcNow(), 10, Rdb.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Rdb)), null);
+    }
 
     public Task<RedisSnapshot> SnapshotToFileAsync(string path, CancellationToken cancellationToken)
     {

@@ -1,0 +1,119 @@
+using DrWorkflows.Activities.Backups;
+using DrWorkflows.Core.Execution;
+using DrWorkflows.Core.Persistence;
+
+namespace DrWorkflows.Workflows.Tests;
+
+/// <summary>The scheduled backup and verification workflows (JSON) on the real runtime and the real backup catalog.</summary>
+public sealed class ScheduledBackupTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 20, 5, 50, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task The_postgres_backup_runs_every_6_hours_to_both_stores_and_applies_retention()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        var expired = await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "lastweek", "local", "ecommerce_db", DrTestHost.Ct, Now.AddDays(-8));
+
+        await dr.AdvanceAsync(TimeSpan.FromMinutes(10)); // 06:00 UTC
+
+        var run = Assert.Single(await RunsAsync(dr, "backup-postgres"));
+        Assert.Equal(WorkflowSubStatus.Finished, run.SubStatus);
+        Assert.Equal("schedule:0 */6 * * *", run.StartedBy);
+        Assert.Equal(
+            ["postgres.backup main/ecommerce_db -> local", "postgres.backup ai/ai_db -> local", "postgres.backup-globals main -> local",
+             "postgres.backup main/ecommerce_db -> s3", "postgres.backup ai/ai_db -> s3", "postgres.backup-globals main -> s3"],
+            dr.Calls.Of("postgres.backup"));
+        foreach (var store in new[] { "local", "s3" })
+        {
+            Assert.Single(await dr.Catalog.ListAsync(store, BackupKinds.Postgres, "ai_db", DrTestHost.Ct));
+            Assert.Single(await dr.Catalog.ListAsync(store, BackupKinds.Globals, "main", DrTestHost.Ct));
+        }
+
+        // Retention removed the set older than the local store's 7 days, never the newest one.
+        var main = await dr.Catalog.ListAsync("local", BackupKinds.Postgres, "ecommerce_db", DrTestHost.Ct);
+        Assert.DoesNotContain(main, s => s.Id == expired.Id);
+        Assert.Single(main);
+
+        await dr.AdvanceAsync(TimeSpan.FromHours(6));
+        Assert.Equal(2, (await RunsAsync(dr, "backup-postgres")).Count);
+    }
+
+    [Fact]
+    public async Task Redis_is_backed_up_daily_at_04_00_and_media_at_02_00()
+    {
+        await using var dr = await DrTestHost.StartAsync(new DateTimeOffset(2026, 11, 20, 1, 30, 0, TimeSpan.Zero));
+
+        await dr.AdvanceAsync(TimeSpan.FromMinutes(30));
+        Assert.Single(await RunsAsync(dr, "backup-media"));
+        Assert.Equal(["media.backup /var/lib/docker/volumes/ecommerce_media/_data -> s3"], dr.Calls.Of("media.backup"));
+        Assert.Empty(await RunsAsync(dr, "backup-redis"));
+
+        await dr.AdvanceAsync(TimeSpan.FromHours(2));
+        var redis = Assert.Single(await RunsAsync(dr, "backup-redis"));
+        Assert.Equal(WorkflowSubStatus.Finished, redis.SubStatus);
+        Assert.Equal(2, dr.Calls.Of("redis.snapshot").Count);
+        foreach (var store in new[] { "local", "s3" })
+        {
+            var set = Assert.Single(await dr.Catalog.ListAsync(store, BackupKinds.Redis, "redis", DrTestHost.Ct));
+            Assert.Equal("gzip", set.Manifest.Compression);
+            Assert.Equal("10", set.Manifest.Properties["keys"]);
+        }
+
+        // What was stored comes back byte for byte (checksum verified, decompressed) for a restore.
+        using var scratch = new DrWorkflows.Testing.TempDirectory("redis");
+        var fetched = await dr.Get<DrWorkflows.Activities.Drills.IRedisStoreBackup>().FetchAsync("redis", null, "s3", scratch.Combine("dump.rdb"), null, DrTestHost.Ct);
+        Assert.Equal(Fakes.FakeRedis.Rdb, await File.ReadAllBytesAsync(fetched.Path, DrTestHost.Ct));
+    }
+
+    [Fact]
+    public async Task The_daily_verification_records_last_verified_and_stays_quiet_when_everything_is_fresh()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        foreach (var (db, store) in new[] { ("ecommerce_db", "local"), ("ecommerce_db", "s3"), ("ai_db", "local"), ("ai_db", "s3") })
+            await dr.Databases.WriteSetAsync(BackupKinds.Postgres, db, db + store, store, db, DrTestHost.Ct, Now.AddHours(-5));
+
+        var run = await dr.RunAsync("verify-backups");
+
+        Assert.True(run.Output["Passed"]!.GetValue<bool>());
+        Assert.Equal(["postgres.verify ecommerce_db ecommerce_dblocal -> verified", "postgres.verify ai_db ai_dblocal -> verified"], dr.Calls.Of("postgres.verify"));
+        var verified = Assert.Single(await dr.Catalog.ListAsync("local", BackupKinds.Postgres, "ecommerce_db", DrTestHost.Ct));
+        Assert.Equal(Now, verified.Manifest.LastVerifiedAt);
+        Assert.Empty(dr.Comms.Emails);
+        Assert.Contains(dr.Calls.Calls, c => c.StartsWith("slack.post new :white_check_mark: Daily backup verification", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_failed_verification_and_a_stale_or_missing_backup_page_the_SEV2_contacts()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "stale", "local", "ecommerce_db", DrTestHost.Ct, Now.AddHours(-13));
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "fresh3", "s3", "ecommerce_db", DrTestHost.Ct, Now.AddHours(-2));
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ai_db", "ai", "local", "ai_db", DrTestHost.Ct, Now.AddHours(-2));
+        dr.Databases.VerificationProblems.Add("Table public.orders has 10 rows; the backup recorded 12.");
+
+        var run = await dr.RunAsync("verify-backups");
+
+        Assert.False(run.Output["Passed"]!.GetValue<bool>());
+        var problems = run.Output["Problems"]!.AsArray().Select(p => p!.ToString()).ToList();
+        Assert.Contains("ecommerce_db: backup set stale did not pass verification: Table public.orders has 10 rows; the backup recorded 12.", problems);
+        Assert.Contains(problems, p => p.StartsWith("ecommerce_db (local): the newest backup is 12.92 h old", StringComparison.Ordinal));
+        Assert.Contains("ai_db (s3): there is no backup at all", problems);
+        var email = Assert.Single(dr.Comms.Emails);
+        Assert.Equal("[SEV-2] Backup verification failed", email.Subject);
+        Assert.Contains("ai_db (s3): there is no backup at all", email.TextBody, StringComparison.Ordinal);
+        var failed = Assert.Single(await dr.Catalog.ListAsync("local", BackupKinds.Postgres, "ecommerce_db", DrTestHost.Ct));
+        Assert.False(failed.Manifest.IsVerified);
+        Assert.False(failed.Manifest.Verification!.Succeeded);
+    }
+
+    private static async Task<List<WorkflowState>> RunsAsync(DrTestHost dr, string definitionId)
+    {
+        var instances = dr.Get<IWorkflowInstanceStore>();
+        var page = await instances.ListAsync(new InstanceQuery(DefinitionId: definitionId), DrTestHost.Ct);
+        var runs = new List<WorkflowState>();
+        foreach (var item in page.Items)
+            runs.Add((await instances.GetAsync(item.Id, DrTestHost.Ct))!);
+        return runs;
+    }
+}
