@@ -42,6 +42,7 @@ public sealed class ActivityPluginTests
         using var node = new ServerNode("plugin", Environment(dir, path), dir.Combine("logs"));
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => node.StartAsync("plugin-node", Ct));
 
+        Assert.Contains("DrWorkflows cannot start: Activity assembly", error.Message, StringComparison.Ordinal);
         Assert.Contains(path, error.Message, StringComparison.Ordinal);
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
         Assert.Contains("DRW_ACTIVITY_ASSEMBLIES", error.Message, StringComparison.Ordinal);

@@ -19,7 +19,7 @@ public static class ActivityPlugins
     /// <summary>Environment variable with the paths, separated by <see cref="Path.PathSeparator"/> (<c>:</c> on Linux).</summary>
     public const string EnvironmentKey = "DRW_ACTIVITY_ASSEMBLIES";
 
-    /// <summary>Loads every configured activity assembly and registers its activities; throws naming the path when one cannot be loaded.</summary>
+    /// <summary>Loads every configured activity assembly and registers its activities; throws <see cref="ServerConfigurationException"/> naming the path when one cannot be used.</summary>
     public static IServiceCollection AddActivityPlugins(this IServiceCollection services, IConfiguration configuration)
     {
         foreach (var path in ConfiguredPaths(configuration))
@@ -51,11 +51,11 @@ public static class ActivityPlugins
         }
         catch (BadImageFormatException e)
         {
-            throw Error(path, fullPath, $"it is not a .NET assembly ({e.Message})", e);
+            throw Error(path, fullPath, $"it is not a .NET assembly ({e.Message})");
         }
         catch (FileLoadException e)
         {
-            throw Error(path, fullPath, $"it could not be loaded ({e.Message})", e);
+            throw Error(path, fullPath, $"it could not be loaded ({e.Message})");
         }
 
         Type[] types;
@@ -66,7 +66,7 @@ public static class ActivityPlugins
         catch (ReflectionTypeLoadException e)
         {
             var missing = string.Join("; ", e.LoaderExceptions.OfType<Exception>().Select(x => x.Message).Distinct(StringComparer.Ordinal).Take(3));
-            throw Error(path, fullPath, $"some of its types need assemblies that are neither in the server nor next to it ({missing}). Publish the library with its dependencies (dotnet publish) and point at the published .dll", e);
+            throw Error(path, fullPath, $"some of its types need assemblies that are neither in the server nor next to it ({missing}). Publish the library with its dependencies (dotnet publish) and point at the published .dll");
         }
 
         if (!types.Any(t => t is { IsAbstract: false, IsClass: true } && typeof(Activity).IsAssignableFrom(t) && t.GetCustomAttribute<ActivityAttribute>() is not null))
@@ -80,8 +80,9 @@ public static class ActivityPlugins
         return assembly;
     }
 
-    private static InvalidOperationException Error(string configured, string fullPath, string reason, Exception? inner = null) =>
-        new($"Activity assembly '{configured}'{(configured == fullPath ? string.Empty : $" ({fullPath})")} from {SettingKey} / {EnvironmentKey} cannot be used: {reason}.", inner);
+    /// <summary>Stops the start with one line for the operator (Program prints it without a stack trace).</summary>
+    private static ServerConfigurationException Error(string configured, string fullPath, string reason) =>
+        new($"Activity assembly '{configured}'{(configured == fullPath ? string.Empty : $" ({fullPath})")} from {SettingKey} / {EnvironmentKey} cannot be used: {reason}.");
 
     /// <summary>One plugin's load context: shares what the server has, resolves the rest from the plugin's folder.</summary>
     private sealed class PluginLoadContext(string mainAssemblyPath) : AssemblyLoadContext($"activities:{Path.GetFileName(mainAssemblyPath)}")
