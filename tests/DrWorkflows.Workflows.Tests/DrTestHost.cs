@@ -63,7 +63,17 @@ public sealed class DrTestHost : IAsyncDisposable
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Builds the host and loads every workflow of the repository; <paramref name="configure"/> may replace more services.</summary>
-    public static async Task<DrTestHost> StartAsync(DateTimeOffset? now = null, Action<IServiceCollection>? configure = null)
+    public static Task<DrTestHost> StartAsync(DateTimeOffset? now = null, Action<IServiceCollection>? configure = null) =>
+        StartAsync(now, configure, realBackups: null);
+
+    /// <summary>
+    /// A host whose PostgreSQL, media and backup-store services are the real ones (a local store in a temp directory,
+    /// the real clock): for end-to-end drills against a real PostgreSQL server. Redis, Docker, hosts and comms stay fakes.
+    /// </summary>
+    public static Task<DrTestHost> StartWithRealBackupsAsync(Action<PostgresBackupOptions> postgres, Action<IServiceCollection>? configure = null) =>
+        StartAsync(null, configure, postgres);
+
+    private static async Task<DrTestHost> StartAsync(DateTimeOffset? now, Action<IServiceCollection>? configure, Action<PostgresBackupOptions>? realBackups)
     {
         var scratch = new TempDirectory("drw-wf");
         var host = WorkflowTestHost.Create(configure: services =>
@@ -83,13 +93,20 @@ public sealed class DrTestHost : IAsyncDisposable
             services.AddSingleton<IStatusPageClient>(sp => sp.GetRequiredService<FakeComms>());
             Fake<FakePostMortems, IPostMortemPublisher>(services);
             services.AddSingleton<FakeDatabases>();
-            services.AddSingleton<IPostgresReadiness>(sp => sp.GetRequiredService<FakeDatabases>());
-            services.AddSingleton<IPostgresRestoreService>(sp => sp.GetRequiredService<FakeDatabases>());
-            services.AddSingleton<IPostgresIntegrityChecker>(sp => sp.GetRequiredService<FakeDatabases>());
-            services.AddSingleton<IPostgresBackupService>(sp => sp.GetRequiredService<FakeDatabases>());
-            services.AddSingleton<IBackupVerifier>(sp => sp.GetRequiredService<FakeDatabases>());
-            services.AddSingleton<IMediaBackupService>(sp => sp.GetRequiredService<FakeDatabases>());
-            services.AddSingleton<IBackupStoreProvider, MemoryBackupStores>();
+            if (realBackups is null)
+            {
+                services.AddSingleton<IPostgresReadiness>(sp => sp.GetRequiredService<FakeDatabases>());
+                services.AddSingleton<IPostgresRestoreService>(sp => sp.GetRequiredService<FakeDatabases>());
+                services.AddSingleton<IPostgresIntegrityChecker>(sp => sp.GetRequiredService<FakeDatabases>());
+                services.AddSingleton<IPostgresBackupService>(sp => sp.GetRequiredService<FakeDatabases>());
+                services.AddSingleton<IBackupVerifier>(sp => sp.GetRequiredService<FakeDatabases>());
+                services.AddSingleton<IMediaBackupService>(sp => sp.GetRequiredService<FakeDatabases>());
+                services.AddSingleton<IBackupStoreProvider, MemoryBackupStores>();
+            }
+            else
+            {
+                services.AddSingleton(TimeProvider.System);
+            }
 
             services.AddActivities(typeof(ActivitiesAssembly).Assembly);
             services.AddOptions<DockerOptions>().Configure(o => o.ComposeProject = "ecommerce");
@@ -106,13 +123,13 @@ public sealed class DrTestHost : IAsyncDisposable
             services.AddBackupActivities(
                 stores: o => o.Local.Directory = scratch.FullPath,
                 compression: o => o.Method = CompressionMethod.Gzip,
-                postgres: o =>
+                postgres: realBackups ?? (o =>
                 {
                     o.Servers["main"] = "Host=db.primary.invalid;Username=postgres;Password=secret";
                     o.Servers["ai"] = "Host=db.ai.invalid;Username=postgres;Password=secret";
                     o.Servers["dr"] = "Host=db.dr.invalid;Username=postgres;Password=secret";
                     o.Servers["drill"] = "Host=db.drill.invalid;Username=postgres;Password=secret";
-                });
+                }));
             services.AddDrills();
             configure?.Invoke(services);
         }, start: now);
