@@ -15,7 +15,7 @@ namespace DrWorkflows.Workflows;
 
 /// <summary>
 /// Scenario 2 of the DR plan, complete host failure: confirm the primary does not answer, restore both databases
-/// (newest verified backups, from S3 by default) and Redis on the DR server, bring the Compose project up on the
+/// (the latest backups, from S3 by default, each checked against its manifest) and Redis on the DR server, bring the Compose project up on the
 /// DR engine, wait until healthy and smoke-test it there; then, only after an approval with the evidence, move
 /// the public DNS record to the DR server (Route 53 UPSERT, wait until INSYNC) and smoke-test through the public name.
 /// </summary>
@@ -33,7 +33,7 @@ public sealed class HostFailover : ICodeWorkflow
 
     public void Build(WorkflowBuilder builder)
     {
-        builder.WithDescription("Scenario 2: restore the databases and Redis from the newest (S3) backups on the DR server, compose up, wait healthy, smoke-test, then move DNS to the DR server only after an approval and smoke-test the public name. SEV-1.")
+        builder.WithDescription("Scenario 2: restore the databases and Redis from the latest (S3) backups on the DR server, compose up, wait healthy, smoke-test, then move DNS to the DR server only after an approval and smoke-test the public name. SEV-1.")
             .WithInput<List<SmokeCheck>>("PrimaryChecks", "Checks that must FAIL to confirm the primary is down; default https://api.example.com/health.")
             .WithInput<string>("Server", "Postgres:Servers name of the DR database server; default dr.")
             .WithInput<string>("GlobalsSource", "Source name of the globals backups (roles); default main.")
@@ -87,18 +87,20 @@ public sealed class HostFailover : ICodeWorkflow
         var globals = flow.Add(new RestoreGlobals { Id = "restoreGlobals", Server = Input<string>.FromJavaScript(server), Store = Input<string>.FromJavaScript(store), Source = Input<string>.FromJavaScript("getInput('GlobalsSource') || 'main'") });
         flow.Connect(inputsGiven, globals, "True");
         comms.AbandonWith("abandonGlobals", globals, "Restoring the roles (globals) on the DR server failed");
-        var findMain = flow.Add(new FindRestorePoint { Id = "findMain", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(main), Store = Input<string>.FromJavaScript(store), RequireVerified = new(true), SetId = new("MainSetId"), Selected = new("MainPoint") });
+        // The plan restores the latest backup: in S3 it is verified monthly by the drill, not daily, so the newest set is
+        // taken whether verified or not; the restore checks it against its manifest and the cutover gate shows its status.
+        var findMain = flow.Add(new FindRestorePoint { Id = "findMain", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(main), Store = Input<string>.FromJavaScript(store), RequireVerified = new(false), SetId = new("MainSetId"), Selected = new("MainPoint") });
         flow.Connect(globals, findMain);
-        comms.FailWith("failNoMainBackup", findMain, FindRestorePoint.NotFound, $"'No verified backup of ' + ({main}) + ' in store ' + ({store}) + ': restore by hand from the newest set.'");
+        comms.FailWith("failNoMainBackup", findMain, FindRestorePoint.NotFound, $"'There is no backup of ' + ({main}) + ' in store ' + ({store}) + ': nothing to fail over to.'");
         var restoreMain = flow.Add(Restore("restoreMain", server, store, main, "MainSetId"));
         flow.Connect(findMain, restoreMain, FindRestorePoint.Found);
         comms.AbandonWith("abandonRestoreMain", restoreMain, "Restoring the main database failed");
         comms.FailWith("failMainIntegrity", restoreMain, RestoreDatabase.IntegrityFailed, "'The restored main database does not match its backup: ' + (getOutputFrom('restoreMain', 'Integrity').problems || []).join('; ')");
         var lastGood = flow.Add(new SetVariable { Id = "recordRestorePoint", Variable = IncidentComms.Variable("LastGoodDataAt"), Value = Input<object>.FromJavaScript("MainPoint.startedAt") });
         flow.Connect(restoreMain, lastGood, RestoreDatabase.Restored);
-        var findAi = flow.Add(new FindRestorePoint { Id = "findAi", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(ai), Store = Input<string>.FromJavaScript(store), RequireVerified = new(true), SetId = new("AiSetId"), Selected = new("AiPoint") });
+        var findAi = flow.Add(new FindRestorePoint { Id = "findAi", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(ai), Store = Input<string>.FromJavaScript(store), RequireVerified = new(false), SetId = new("AiSetId"), Selected = new("AiPoint") });
         flow.Connect(lastGood, findAi);
-        comms.FailWith("failNoAiBackup", findAi, FindRestorePoint.NotFound, $"'No verified backup of ' + ({ai}) + ' in store ' + ({store}) + ': restore by hand from the newest set.'");
+        comms.FailWith("failNoAiBackup", findAi, FindRestorePoint.NotFound, $"'There is no backup of ' + ({ai}) + ' in store ' + ({store}) + ': nothing to fail over to.'");
         var restoreAi = flow.Add(Restore("restoreAi", server, store, ai, "AiSetId"));
         flow.Connect(findAi, restoreAi, FindRestorePoint.Found);
         comms.AbandonWith("abandonRestoreAi", restoreAi, "Restoring the AI database failed");
@@ -135,15 +137,15 @@ public sealed class HostFailover : ICodeWorkflow
             Question = Input<string>.FromJavaScript($"'Point ' + ({record}) + ' at the DR server ' + getInput('DrAddress') + ' (TTL ' + (getInput('Ttl') || 60) + ' s)? Public traffic then goes to the DR site.'"),
             Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
                 ({
-                  text: 'The primary does not answer; the DR server restored the newest verified backups, is healthy and passed its smoke tests.',
+                  text: 'The primary does not answer; the DR server restored the newest backups (checked against their manifests), is healthy and passed its smoke tests.',
                   facts: {
                     record: {{record}},
                     currentValues: getOutputFrom('currentDns', 'Values') || [],
                     currentTtl: getOutputFrom('currentDns', 'Ttl'),
                     newValue: getInput('DrAddress'),
                     ttl: getInput('Ttl') || 60,
-                    mainBackup: { set: MainPoint.setId, startedAt: MainPoint.startedAt, ageHours: MainPoint.ageHours, store: MainPoint.store },
-                    aiBackup: { set: AiPoint.setId, startedAt: AiPoint.startedAt, ageHours: AiPoint.ageHours, store: AiPoint.store },
+                    mainBackup: { set: MainPoint.setId, startedAt: MainPoint.startedAt, ageHours: MainPoint.ageHours, verified: MainPoint.verified, store: MainPoint.store },
+                    aiBackup: { set: AiPoint.setId, startedAt: AiPoint.startedAt, ageHours: AiPoint.ageHours, verified: AiPoint.verified, store: AiPoint.store },
                     redisBackup: getOutputFrom('fetchRedis', 'Dump'),
                     primaryChecks: (getOutputFrom('checkPrimary', 'Failures') || []),
                     drSmoke: (getOutputFrom('smokeDr', 'Report') || {}).summary || 'passed'

@@ -24,7 +24,8 @@ public sealed class HostFailoverTests
         var dr = await DrTestHost.StartAsync(Now);
         dr.Smoke.FailingUrls.Add("https://primary.example.com/health");
         dr.Dns.Records["api.example.com"] = new DnsRecord("api.example.com", "A", 300, ["203.0.113.10"]);
-        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "main6h", "local", "ecommerce_db", DrTestHost.Ct, Now.AddHours(-3), verified: true);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "main9h", "local", "ecommerce_db", DrTestHost.Ct, Now.AddHours(-9), verified: true);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "main6h", "local", "ecommerce_db", DrTestHost.Ct, Now.AddHours(-3));
         await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ai_db", "ai6h", "local", "ai_db", DrTestHost.Ct, Now.AddHours(-3), verified: true);
         await dr.Databases.WriteSetAsync(BackupKinds.Globals, "main", "roles", "local", null, DrTestHost.Ct, Now.AddHours(-3));
         await dr.Databases.WriteSetAsync(BackupKinds.Redis, "redis", "rdb", "local", null, DrTestHost.Ct, Now.AddHours(-10));
@@ -55,7 +56,9 @@ public sealed class HostFailoverTests
         Assert.Equal("Approve the DNS cutover to the DR server", gate.Title);
         Assert.Equal("203.0.113.10", gate.Facts!["currentValues"]![0]!.ToString());
         Assert.Equal("198.51.100.7", gate.Facts["newValue"]!.ToString());
-        Assert.Equal("main6h", gate.Facts["mainBackup"]!["set"]!.ToString());
+        Assert.Equal("main6h", gate.Facts["mainBackup"]!["set"]!.ToString()); // the latest, as the plan says, verified or not
+        Assert.False(gate.Facts["mainBackup"]!["verified"]!.GetValue<bool>());
+        Assert.True(gate.Facts["aiBackup"]!["verified"]!.GetValue<bool>());
         Assert.Equal("rdb", gate.Facts["redisBackup"]!["setId"]!.ToString());
 
         await dr.DecideAsync(run.Id, "approve", comment: "primary DC confirms power loss");
