@@ -21,6 +21,7 @@ public static class Integrations
         services.AddHttpSmokeTests(o => root.GetSection("SmokeTests").Bind(o));
         services.AddNotifications(o => root.GetSection("Notifications").Bind(o));
         services.AddGitHubPostMortems(o => root.GetSection("GitHub").Bind(o));
+        services.AddDrills(o => root.GetSection("Drills").Bind(o));
         services.AddBackupActivities(
             stores: o =>
             {
