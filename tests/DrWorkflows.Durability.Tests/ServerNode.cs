@@ -86,6 +86,7 @@ internal sealed class ServerNode : IDisposable
         info.Environment["DOTNET_NOLOGO"] = "1";
 
         log?.Dispose();
+        Directory.CreateDirectory(logDirectory); // idempotent; the directory was seen missing once in CI (cause not found)
         log = new StreamWriter(System.IO.Path.Combine(logDirectory, $"{Name}-{Generation}.log"), append: false, Encoding.UTF8) { AutoFlush = true };
         var started = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {DotnetHost} {ServerDll}.");
         process = started;
