@@ -79,6 +79,9 @@ internal sealed class MediaBackupService(
         var skipped = new ConcurrentBag<string>(map.Skipped);
         var uploaded = 0;
         long uploadedBytes = 0;
+        // A file counts as uploaded when its content was not in the store before this run; identical files
+        // backed up in parallel then count the same whichever of them wrote the object first.
+        var storedBefore = new HashSet<string>(existing.Keys, StringComparer.Ordinal);
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken }, async (item, ct) =>
         {
             var (file, relative) = item;
@@ -92,7 +95,7 @@ internal sealed class MediaBackupService(
                 }
 
                 entries.Add(entry.Value.Entry);
-                if (entry.Value.Uploaded)
+                if (entry.Value.Uploaded || !storedBefore.Contains(entry.Value.Entry.Key))
                 {
                     Interlocked.Increment(ref uploaded);
                     Interlocked.Add(ref uploadedBytes, entry.Value.Entry.Size);
