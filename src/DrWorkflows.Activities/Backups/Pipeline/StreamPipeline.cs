@@ -151,7 +151,8 @@ public sealed class StreamPipeline
             var command = $"{stage.FileName} {string.Join(' ', stage.Arguments)}";
             Log.StageStarted(logger, stage.Name, command);
         }
-        processes.Add(running);
+        lock (gate)
+            processes.Add(running);
         return running;
     }
 
@@ -282,7 +283,12 @@ public sealed class StreamPipeline
         {
         }
 
-        foreach (var process in processes)
+        // A pump can fail while later stages are still being started: kill the ones started so far; the
+        // watchers of later ones see the cancelled token and kill theirs.
+        RunningProcess[] started;
+        lock (gate)
+            started = [.. processes];
+        foreach (var process in started)
             process.Kill();
     }
 
