@@ -111,15 +111,35 @@ public sealed partial class WorkflowRuntime(
     public Task<WorkflowState?> RunAsync(string instanceId, CancellationToken cancellationToken) =>
         WithRunAsync(instanceId, _ => ValueTask.FromResult(true), cancellationToken);
 
-    /// <summary>Cancels a run; false when it had already ended.</summary>
-    public async Task<WorkflowState?> CancelAsync(string instanceId, string actor, CancellationToken cancellationToken) =>
-        await WithRunAsync(instanceId, context =>
+    /// <summary>
+    /// Cancels a run and, after it, every child run it started that is still running (depth first: grandchildren
+    /// too), so that a cancelled incident workflow leaves no restore or failover running on its behalf. Returns
+    /// null when the run does not exist. Cancelling a run that is already cancelled cancels its children again:
+    /// the way to finish the cascade when the orchestrator stopped half-way through it.
+    /// </summary>
+    public async Task<WorkflowState?> CancelAsync(string instanceId, string actor, CancellationToken cancellationToken)
+    {
+        var state = await WithRunAsync(instanceId, context =>
         {
             if (context.State.Status == WorkflowStatus.Finished)
                 return ValueTask.FromResult(false);
             WorkflowExecutor.Cancel(context, actor);
             return ValueTask.FromResult(true);
         }, cancellationToken);
+        if (state is { SubStatus: WorkflowSubStatus.Cancelled })
+            await CancelChildrenAsync(state.Id, actor, cancellationToken);
+        return state;
+    }
+
+    private async Task CancelChildrenAsync(string parentId, string actor, CancellationToken cancellationToken)
+    {
+        var children = await instances.ListAsync(new InstanceQuery(ParentInstanceId: parentId, Status: WorkflowStatus.Running, Take: 10_000), cancellationToken);
+        foreach (var child in children.Items)
+        {
+            Log.ChildCancelled(logger, child.Id, parentId);
+            await CancelAsync(child.Id, $"{actor} (parent run {parentId} cancelled)", cancellationToken);
+        }
+    }
 
     /// <summary>Applies an operator's decision (retry, skip, fail) to an open incident, then continues the run.</summary>
     public async Task<WorkflowState?> ResolveIncidentAsync(string instanceId, string incidentId, IncidentResolution resolution, string actor, string? outcome, CancellationToken cancellationToken) =>
@@ -374,6 +394,9 @@ public sealed partial class WorkflowRuntime(
 
         [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Run {InstanceId}: renewing the lease failed ({Message}); trying again")]
         public static partial void LeaseRenewalFailed(ILogger logger, string instanceId, string message);
+
+        [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Run {InstanceId} is cancelled because its parent run {ParentId} was cancelled")]
+        public static partial void ChildCancelled(ILogger logger, string instanceId, string parentId);
     }
 }
 

@@ -90,6 +90,39 @@ public abstract class CompositionBehaviourTests : BehaviourTestBase
     }
 
     [Fact]
+    public async Task Cancel_TheParent_CancelsItsRunningChildrenAndTheirChildren()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(Child("grandchild", "01:00:00"), Ct);
+        await host.PublishAsync(Definition("middle", Sequence("middleSeq",
+            Activity("Elsa.ExecuteWorkflow", "execGrandchild", $"\"workflowDefinitionId\": {Lit("grandchild")}, \"waitForCompletion\": {Lit("true", "Boolean")}"))), Ct);
+        await host.PublishAsync(Child("finished-child"), Ct);
+        var json = Definition("top", Sequence("topSeq",
+            Activity("Elsa.ExecuteWorkflow", "execDone", $"\"workflowDefinitionId\": {Lit("finished-child")}, \"waitForCompletion\": {Lit("true", "Boolean")}"),
+            Activity("Elsa.ExecuteWorkflow", "execMiddle", $"\"workflowDefinitionId\": {Lit("middle")}, \"waitForCompletion\": {Lit("true", "Boolean")}"),
+            WriteLine("never", "parent went on")));
+        var top = await host.RunAsync(json, cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+        var children = (await host.Instances.ListAsync(new InstanceQuery(ParentInstanceId: top.Id), Ct)).Items;
+        var done = Assert.Single(children, c => c.DefinitionId == "finished-child");
+        var middle = Assert.Single(children, c => c.DefinitionId == "middle");
+        var grandchild = Assert.Single((await host.Instances.ListAsync(new InstanceQuery(ParentInstanceId: middle.Id), Ct)).Items);
+        AssertSuspended(await ReloadAsync(host, grandchild.Id));
+
+        var cancelled = await host.Runtime.CancelAsync(top.Id, "operator", Ct);
+
+        Assert.Equal(WorkflowSubStatus.Cancelled, cancelled!.SubStatus);
+        Assert.Equal(WorkflowSubStatus.Cancelled, (await ReloadAsync(host, middle.Id)).SubStatus);
+        Assert.Equal(WorkflowSubStatus.Cancelled, (await ReloadAsync(host, grandchild.Id)).SubStatus);
+        Assert.Equal(WorkflowSubStatus.Finished, (await ReloadAsync(host, done.Id)).SubStatus);
+        var note = (await host.JournalAsync(grandchild.Id)).Single(e => e.EventName == JournalEvents.Note);
+        Assert.Contains($"parent run {middle.Id} cancelled", note.Message, StringComparison.Ordinal);
+        await host.AdvanceAsync(TimeSpan.FromHours(1), Ct);
+        Assert.DoesNotContain("parent went on", host.Output.Lines);
+        Assert.Single(host.Output.Lines, l => l.StartsWith("child got", StringComparison.Ordinal)); // the finished child only
+    }
+
+    [Fact]
     public async Task ExecuteWorkflow_InAParallelForEach_RunsOneChildPerItem()
     {
         await using var host = CreateHost();
