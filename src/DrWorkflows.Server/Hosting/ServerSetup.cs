@@ -41,6 +41,7 @@ public static class ServerSetup
         services.AddActivities(typeof(DrWorkflows.Activities.ActivitiesAssembly).Assembly);
         services.AddDrWorkflowsIntegrations(configuration, settings);
         services.AddActivityPlugins(configuration);
+        services.AddIncidentAlerts();
         services.PostConfigure<WorkflowSourceOptions>(o =>
         {
             o.CodeAssemblies.Add(typeof(DrWorkflows.Workflows.WorkflowsAssembly).Assembly);
