@@ -38,7 +38,7 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
     private readonly TempDirectory data = new("approvals-server");
     private readonly TimeSpan? slackAnswerBudget;
 
-    /// <param name="slackAnswerBudget">Approvals:SlackAnswerBudget (default: the server's 2 s).</param>
+    /// <param name="slackAnswerBudget">Approvals:SlackAnswerBudget (default here: one minute, so a click is answered once decided).</param>
     public ApprovalServerFactory(TimeSpan? slackAnswerBudget = null)
     {
         this.slackAnswerBudget = slackAnswerBudget;
@@ -162,8 +162,10 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
         builder.UseSetting("Approvals:GitHub:WebhookSecret", WebhookSecret);
         builder.UseSetting("Approvals:GitHub:Token", "ghp_test");
         builder.UseSetting("Approvals:GitHub:ApiBaseUrl", Stand.Urls[0] + "/");
-        if (slackAnswerBudget is { } budget)
-            builder.UseSetting("Approvals:SlackAnswerBudget", budget.ToString("c", System.Globalization.CultureInfo.InvariantCulture));
+        // Tests read the run right after a click: unless a test is about the budget, the answer waits for the
+        // decision (under CI load the server's 2 s can pass first, and the decision would then land mid-assertion).
+        var budget = slackAnswerBudget ?? TimeSpan.FromMinutes(1);
+        builder.UseSetting("Approvals:SlackAnswerBudget", budget.ToString("c", System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseEnvironment("Development");
         builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
