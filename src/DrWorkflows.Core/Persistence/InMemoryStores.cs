@@ -141,7 +141,7 @@ public sealed class InMemoryStore : IWorkflowDefinitionStore, IWorkflowInstanceS
                     || (s.CorrelationId ?? string.Empty).Contains(query.SearchTerm, StringComparison.OrdinalIgnoreCase))
                 .OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id, StringComparer.Ordinal)
                 .ToList();
-            IReadOnlyList<WorkflowInstanceSummary> page = [.. matches.Skip(query.Skip).Take(query.Take).Select(Summarize)];
+            IReadOnlyList<WorkflowInstanceSummary> page = [.. matches.Skip(query.Skip).Take(query.Take).Select(WorkflowInstanceSummary.Of)];
             return Task.FromResult(new PagedResult<WorkflowInstanceSummary>(page, matches.Count));
         }
     }
@@ -258,10 +258,6 @@ public sealed class InMemoryStore : IWorkflowDefinitionStore, IWorkflowInstanceS
             : (!v.Latest || d.IsLatest) && (!v.Published || d.IsPublished));
 
     private static int OpenIncidents(WorkflowState s) => s.Incidents.Count(i => i.Resolution is null);
-
-    private static WorkflowInstanceSummary Summarize(WorkflowState s) => new(
-        s.Id, s.DefinitionId, s.DefinitionVersionId, s.DefinitionVersion, s.Name, s.CorrelationId, s.Status, s.SubStatus,
-        OpenIncidents(s), s.CreatedAt, s.UpdatedAt, s.FinishedAt);
 
     private IEnumerable<WorkflowState> AllStates() =>
         instances.Values.Select(json => JsonSerializer.Deserialize<WorkflowState>(json, Json.Options)!);

@@ -108,7 +108,17 @@ public sealed record WorkflowInstanceSummary(
     int IncidentCount,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    DateTimeOffset? FinishedAt);
+    DateTimeOffset? FinishedAt)
+{
+    /// <summary>The summary of a run's state; <see cref="IncidentCount"/> counts the unresolved incidents.</summary>
+    public static WorkflowInstanceSummary Of(WorkflowState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return new(
+            state.Id, state.DefinitionId, state.DefinitionVersionId, state.DefinitionVersion, state.Name, state.CorrelationId, state.Status, state.SubStatus,
+            state.Incidents.Count(i => i.Resolution is null), state.CreatedAt, state.UpdatedAt, state.FinishedAt);
+    }
+}
 
 public sealed record InstanceQuery(
     string? DefinitionId = null,

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
 
@@ -8,38 +9,24 @@ namespace DrWorkflows.Server.Apis;
 /// <summary>Maps runtime state to the JSON shapes of Elsa 3's REST API (what Elsa Studio reads).</summary>
 public static class ElsaModels
 {
-    public static object Summary(WorkflowInstanceSummary s) => new
-    {
-        id = s.Id,
-        definitionId = s.DefinitionId,
-        definitionVersionId = s.DefinitionVersionId,
-        version = s.Version,
-        status = s.Status.ToString(),
-        subStatus = s.SubStatus.ToString(),
-        correlationId = s.CorrelationId,
-        name = s.Name,
-        incidentCount = s.IncidentCount,
-        createdAt = s.CreatedAt,
-        updatedAt = s.UpdatedAt,
-        finishedAt = s.FinishedAt,
-    };
+    /// <summary>Elsa's <c>WorkflowInstanceSummary</c>: one row of the instance list.</summary>
+    public static InstanceSummaryModel Summary(WorkflowInstanceSummary s) => new(
+        s.Id,
+        s.DefinitionId,
+        s.DefinitionVersionId,
+        s.Version,
+        s.Status.ToString(),
+        s.SubStatus.ToString(),
+        s.CorrelationId,
+        s.Name,
+        s.IncidentCount,
+        s.CreatedAt,
+        s.UpdatedAt,
+        s.FinishedAt);
 
-    public static object Instance(WorkflowState state) => new
-    {
-        id = state.Id,
-        definitionId = state.DefinitionId,
-        definitionVersionId = state.DefinitionVersionId,
-        version = state.DefinitionVersion,
-        status = state.Status.ToString(),
-        subStatus = state.SubStatus.ToString(),
-        correlationId = state.CorrelationId,
-        name = state.Name,
-        incidentCount = state.Incidents.Count(i => i.Resolution is null),
-        createdAt = state.CreatedAt,
-        updatedAt = state.UpdatedAt,
-        finishedAt = state.FinishedAt,
-        workflowState = WorkflowStateModel(state),
-    };
+    /// <summary>Elsa's <c>WorkflowInstance</c>: the list row of the run, then its <c>workflowState</c>.</summary>
+    public static InstanceModel Instance(WorkflowState state) =>
+        new(Summary(WorkflowInstanceSummary.Of(state)), WorkflowStateModel(state));
 
     public static object WorkflowStateModel(WorkflowState state) => new
     {
@@ -132,4 +119,29 @@ public static class ElsaModels
 
     public static Dictionary<string, JsonNode?>? ToDictionary(JsonObject? input) =>
         input?.ToDictionary(p => p.Key, p => p.Value?.DeepClone());
+}
+
+/// <summary>The JSON of <see cref="ElsaModels.Summary"/>; property names are camel-cased by the web serializer options.</summary>
+public record InstanceSummaryModel(
+    string Id,
+    string DefinitionId,
+    string DefinitionVersionId,
+    int Version,
+    string Status,
+    string SubStatus,
+    string? CorrelationId,
+    string? Name,
+    int IncidentCount,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? FinishedAt);
+
+/// <summary>The JSON of <see cref="ElsaModels.Instance"/>: the summary's properties, then <c>workflowState</c>.</summary>
+public sealed record InstanceModel : InstanceSummaryModel
+{
+    public InstanceModel(InstanceSummaryModel summary, object workflowState)
+        : base(summary) => WorkflowState = workflowState;
+
+    [JsonPropertyOrder(1)]
+    public object WorkflowState { get; }
 }

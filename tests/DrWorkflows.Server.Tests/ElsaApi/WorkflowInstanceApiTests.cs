@@ -89,6 +89,31 @@ public sealed class WorkflowInstanceApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_instance_is_the_list_row_plus_its_workflow_state_with_the_same_properties_in_the_same_order()
+    {
+        var id = await StartAsync();
+        string[] row = ["id", "definitionId", "definitionVersionId", "version", "status", "subStatus", "correlationId", "name", "incidentCount", "createdAt", "updatedAt", "finishedAt"];
+
+        var (_, list, _) = await admin.PostJsonAsync("/elsa/api/workflow-instances", """{"page":0,"pageSize":10,"definitionIds":["waits"]}""");
+        var item = list!["items"]!.AsArray().Single(i => i!["id"]!.GetValue<string>() == id)!.AsObject();
+        Assert.Equal(row, item.Select(p => p.Key));
+
+        var (_, instance, _) = await admin.GetJsonAsync($"/elsa/api/workflow-instances/{id}");
+        Assert.Equal([.. row, "workflowState"], instance!.AsObject().Select(p => p.Key));
+        // The list reads the store's index columns, which keep timestamps to the millisecond.
+        foreach (var name in row.Except(["createdAt", "updatedAt"]))
+            Assert.True(JsonNode.DeepEquals(item[name], instance[name]), $"{name}: list {item[name]?.ToJsonString()}, instance {instance[name]?.ToJsonString()}");
+        foreach (var name in (string[])["createdAt", "updatedAt"])
+            Assert.True((instance[name]!.GetValue<DateTimeOffset>() - item[name]!.GetValue<DateTimeOffset>()).Duration() < TimeSpan.FromMilliseconds(1), name);
+        Assert.Equal(id, instance["workflowState"]!["id"]!.GetValue<string>());
+
+        // The export is the same model, indented, without the null properties (finishedAt of a running instance).
+        using var export = await admin.GetAsync($"/elsa/api/workflow-instances/{id}/export", TestContext.Current.CancellationToken);
+        var exported = JsonNode.Parse(await export.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))!.AsObject();
+        Assert.Equal([.. row.Where(n => n != "finishedAt"), "workflowState"], exported.Select(p => p.Key));
+    }
+
+    [Fact]
     public async Task Journal_and_activity_executions_show_where_the_run_waits()
     {
         var id = await StartAsync();
