@@ -33,6 +33,8 @@ public sealed class WorkflowExecutionContext
         Services = services;
         Clock = clock;
         CancellationToken = cancellationToken;
+        Redactor = new Redactor(state.Properties);
+        Redactor.Recall([.. state.Variables.Values, .. state.Input.Values, .. state.Output.Values, .. state.ActivityOutputs.Values.SelectMany(o => o.Values)]);
     }
 
     /// <summary>Key in <see cref="WorkflowState.Properties"/> of the outcomes the root activity completed with.</summary>
@@ -53,7 +55,7 @@ public sealed class WorkflowExecutionContext
     internal ExpressionEvaluator Evaluator { get; }
 
     /// <summary>Secret values seen in this run, masked in everything it journals.</summary>
-    public Redactor Redactor { get; } = new();
+    public Redactor Redactor { get; }
 
     /// <summary>Journal entries produced since the last commit.</summary>
     internal IReadOnlyList<JournalEntry> PendingJournal => journal;

@@ -335,6 +335,31 @@ public abstract class RuntimeBehaviourTests : BehaviourTestBase
     }
 
     [Fact]
+    public async Task Secrets_CopiedIntoAVariable_AreStillMaskedAfterTheRunResumes()
+    {
+        await using var host = CreateHost();
+        var json = Definition("secret-resume", Sequence("seq",
+            Activity("Tests.SecretLogin", "login", $"""
+                "user": {Lit("app")},
+                "password": {Js("getVariable('Pw')", "String")}
+                """),
+            Delay("wait", "00:10:00"),
+            WriteLineJs("echo", "'after the wait: ' + getVariable('Pw')")),
+            variables: [Variable("v-pw", "Pw", "String", Password)]);
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+        AssertSuspended(state);
+        await host.AdvanceAsync(TimeSpan.FromMinutes(10), Ct);
+
+        AssertFinished(await ReloadAsync(host, state.Id));
+        Assert.Equal(["after the wait: ***"], host.Output.Lines);
+        var journal = await host.JournalAsync(state.Id);
+        Assert.DoesNotContain(Password, JsonSerializer.Serialize(journal, Json.Options), StringComparison.Ordinal);
+        var stored = JsonSerializer.Serialize((await ReloadAsync(host, state.Id)).Properties, Json.Options);
+        Assert.DoesNotContain(Password, stored, StringComparison.Ordinal); // only a keyed digest is kept
+    }
+
+    [Fact]
     public async Task Secrets_AreMaskedInIncidentsAndFaultMessages()
     {
         await using var host = CreateHost();
