@@ -6,7 +6,6 @@ using System.Xml.Linq;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
-using Polly.Retry;
 
 namespace DrWorkflows.Activities.Dns;
 
@@ -40,21 +39,11 @@ internal sealed class Route53Client : IDnsProvider, IDisposable
         this.clock = clock;
         this.logger = logger;
         endpoint = new Uri(this.options.Endpoint.TrimEnd('/') + "/", UriKind.Absolute);
-        retry = new ResiliencePipelineBuilder { TimeProvider = clock }
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = Math.Max(0, this.options.MaxAttempts - 1),
-                Delay = this.options.RetryDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                ShouldHandle = new PredicateBuilder().Handle<DnsOperationException>(e => e.Retryable),
-                OnRetry = args =>
-                {
-                    Log.Route53Retrying(this.logger, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message);
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
+        retry = RetryPipelines.Create<DnsOperationException>(
+            clock,
+            this.options.MaxAttempts,
+            this.options.RetryDelay,
+            (attempt, delay, reason) => Log.Route53Retrying(logger, attempt, delay, reason));
     }
 
     public string Name => "route53";

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Octokit;
 using Polly;
-using Polly.Retry;
 
 namespace DrWorkflows.Activities.GitHub;
 
@@ -56,21 +55,11 @@ internal sealed class PostMortemPublisher : IPostMortemPublisher
         this.clock = clock;
         this.logger = logger;
         client = new Lazy<IGitHubClient>(CreateClient);
-        retry = new ResiliencePipelineBuilder { TimeProvider = clock }
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = Math.Max(0, this.options.MaxAttempts - 1),
-                Delay = this.options.RetryDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                ShouldHandle = new PredicateBuilder().Handle<GitHubOperationException>(e => e.Retryable),
-                OnRetry = args =>
-                {
-                    Log.GitHubRetrying(this.logger, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message);
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
+        retry = RetryPipelines.Create<GitHubOperationException>(
+            clock,
+            this.options.MaxAttempts,
+            this.options.RetryDelay,
+            (attempt, delay, reason) => Log.GitHubRetrying(logger, attempt, delay, reason));
     }
 
     private string Repository => $"{options.Owner}/{options.Repository}";

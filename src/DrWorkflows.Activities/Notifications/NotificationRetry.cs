@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.Retry;
 
 namespace DrWorkflows.Activities.Notifications;
 
@@ -12,22 +11,13 @@ namespace DrWorkflows.Activities.Notifications;
 internal static class NotificationRetry
 {
     public static ResiliencePipeline Create(TimeProvider clock, int maxAttempts, TimeSpan delay, TimeSpan maxRetryAfter, ILogger logger, string channel) =>
-        new ResiliencePipelineBuilder { TimeProvider = clock }
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = Math.Max(0, maxAttempts - 1),
-                Delay = delay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                ShouldHandle = new PredicateBuilder().Handle<NotificationException>(e => e.Retryable && (e.RetryAfter is null || e.RetryAfter <= maxRetryAfter)),
-                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is NotificationException { RetryAfter: { } wait } ? wait : (TimeSpan?)null),
-                OnRetry = args =>
-                {
-                    Log.NotificationRetrying(logger, channel, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message);
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
+        RetryPipelines.Create<NotificationException>(
+            clock,
+            maxAttempts,
+            delay,
+            (attempt, wait, reason) => Log.NotificationRetrying(logger, channel, attempt, wait, reason),
+            retryIf: e => e.RetryAfter is null || e.RetryAfter <= maxRetryAfter,
+            requestedDelay: e => e.RetryAfter);
 
     /// <summary>Runs <paramref name="action"/> with retries; the final error says how many attempts were made.</summary>
     public static async Task<T> ExecuteAsync<T>(this ResiliencePipeline pipeline, string what, Func<CancellationToken, Task<T>> action, CancellationToken cancellationToken)

@@ -1,12 +1,9 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly;
 
 namespace DrWorkflows.Activities.Notifications;
 
@@ -44,17 +41,15 @@ internal sealed class SlackClient : ISlackClient, IDisposable
         "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited",
     };
 
-    private readonly HttpClient http;
+    private readonly NotificationHttp http;
     private readonly SlackOptions options;
     private readonly ILogger<SlackClient> logger;
-    private readonly ResiliencePipeline retry;
 
     public SlackClient(HttpClient http, IOptions<NotificationsOptions> options, TimeProvider clock, ILogger<SlackClient> logger)
     {
-        this.http = http;
         this.options = options.Value.Slack;
         this.logger = logger;
-        retry = NotificationRetry.Create(clock, this.options.MaxAttempts, this.options.RetryDelay, this.options.MaxRetryAfter, logger, NotificationChannels.Slack);
+        this.http = new NotificationHttp(http, this.options, NotificationChannels.Slack, clock, logger);
     }
 
     public void Dispose() => http.Dispose();
@@ -102,14 +97,11 @@ internal sealed class SlackClient : ISlackClient, IDisposable
             throw new NotificationException("Slack is not configured: set Notifications:Slack:BotToken (environment Notifications__Slack__BotToken).", NotificationChannels.Slack, retryable: false) { Code = "slack.not-configured" };
         var channel = body["channel"]!.GetValue<string>();
         var payload = body.ToJsonString();
-        var message = await retry.ExecuteAsync(
+        var message = await http.WithRetriesAsync(
             $"Slack {method} to {channel}",
             async ct =>
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(options.BaseUrl.TrimEnd('/') + "/"), method));
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.BotToken);
-                request.Content = new StringContent(payload, Encoding.UTF8, "application/json");
-                using var response = await SendAsync(method, channel, request, ct);
+                using var response = await SendAsync(method, channel, payload, ct);
                 var text = await response.Content.ReadAsStringAsync(ct);
                 return Parse(method, channel, response.StatusCode, text, threadTs);
             },
@@ -118,12 +110,13 @@ internal sealed class SlackClient : ISlackClient, IDisposable
         return message;
     }
 
-    private async Task<HttpResponseMessage> SendAsync(string method, string channel, HttpRequestMessage request, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsync(string method, string channel, string payload, CancellationToken cancellationToken)
     {
-        var response = await NotificationHttp.SendAsync(http, request, NotificationChannels.Slack, $"Slack {method} to {channel}", cancellationToken);
+        var response = await http.SendAsync(
+            HttpMethod.Post, options.BaseUrl, method, new AuthenticationHeaderValue("Bearer", options.BotToken), payload, $"Slack {method} to {channel}", cancellationToken);
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
-            var wait = NotificationHttp.RetryAfter(response) ?? TimeSpan.FromSeconds(1);
+            var wait = NotificationHttp.RetryAfter(response);
             response.Dispose();
             Log.SlackRateLimited(logger, method, wait);
             throw new NotificationException($"Slack {method} to {channel} was rate limited (HTTP 429, Retry-After {wait.TotalSeconds:0} s).", NotificationChannels.Slack, retryable: true)
@@ -138,7 +131,7 @@ internal sealed class SlackClient : ISlackClient, IDisposable
         {
             var status = (int)response.StatusCode;
             response.Dispose();
-            throw new NotificationException($"Slack {method} to {channel}: HTTP {status} from Slack.", NotificationChannels.Slack, retryable: true) { Code = "slack.http-" + status.ToString(CultureInfo.InvariantCulture), ServiceError = status.ToString(CultureInfo.InvariantCulture) };
+            throw http.StatusError($"Slack {method} to {channel}: HTTP {status} from Slack.", status, retryable: true);
         }
 
         return response;

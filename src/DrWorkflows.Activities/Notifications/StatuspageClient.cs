@@ -1,12 +1,10 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly;
 
 namespace DrWorkflows.Activities.Notifications;
 
@@ -94,17 +92,15 @@ public interface IStatusPageClient
 /// </summary>
 internal sealed class StatuspageClient : IStatusPageClient, IDisposable
 {
-    private readonly HttpClient http;
+    private readonly NotificationHttp http;
     private readonly StatuspageOptions options;
     private readonly ILogger<StatuspageClient> logger;
-    private readonly ResiliencePipeline retry;
 
     public StatuspageClient(HttpClient http, IOptions<NotificationsOptions> options, TimeProvider clock, ILogger<StatuspageClient> logger)
     {
-        this.http = http;
         this.options = options.Value.StatusPage;
         this.logger = logger;
-        retry = NotificationRetry.Create(clock, this.options.MaxAttempts, this.options.RetryDelay, this.options.MaxRetryAfter, logger, NotificationChannels.StatusPage);
+        this.http = new NotificationHttp(http, this.options, NotificationChannels.StatusPage, clock, logger);
     }
 
     public void Dispose() => http.Dispose();
@@ -128,7 +124,7 @@ internal sealed class StatuspageClient : IStatusPageClient, IDisposable
         AddComponents(body, incident.Components);
         var payload = new JsonObject { ["incident"] = body }.ToJsonString();
 
-        var created = await retry.ExecuteAsync(
+        var created = await http.WithRetriesAsync(
             $"Statuspage create incident '{incident.Name}'",
             async ct =>
             {
@@ -161,7 +157,7 @@ internal sealed class StatuspageClient : IStatusPageClient, IDisposable
             body["body"] = update.Body;
         AddComponents(body, update.Components);
         var payload = new JsonObject { ["incident"] = body }.ToJsonString();
-        var updated = await retry.ExecuteAsync(
+        var updated = await http.WithRetriesAsync(
             $"Statuspage update incident {id}",
             async ct => ParseIncident(await SendAsync(HttpMethod.Patch, $"pages/{Page}/incidents/{id}", payload, "update incident", ct)),
             cancellationToken);
@@ -177,7 +173,7 @@ internal sealed class StatuspageClient : IStatusPageClient, IDisposable
         {
             ["component"] = new JsonObject { ["status"] = StatusPageValues.Check(status, StatusPageValues.ComponentStatuses, "component status") },
         }.ToJsonString();
-        await retry.ExecuteAsync(
+        await http.WithRetriesAsync(
             $"Statuspage set component {id}",
             async ct => await SendAsync(HttpMethod.Patch, $"pages/{Page}/components/{id}", payload, "set component status", ct),
             cancellationToken);
@@ -212,11 +208,8 @@ internal sealed class StatuspageClient : IStatusPageClient, IDisposable
 
     private async Task<JsonNode?> SendAsync(HttpMethod method, string path, string? payload, string what, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, new Uri(new Uri(options.BaseUrl.TrimEnd('/') + "/"), path));
-        request.Headers.Authorization = new AuthenticationHeaderValue("OAuth", options.ApiKey);
-        if (payload is not null)
-            request.Content = new StringContent(payload, Encoding.UTF8, "application/json");
-        var response = await NotificationHttp.SendAsync(http, request, NotificationChannels.StatusPage, $"Statuspage {what}", cancellationToken);
+        var response = await http.SendAsync(
+            method, options.BaseUrl, path, new AuthenticationHeaderValue("OAuth", options.ApiKey), payload, $"Statuspage {what}", cancellationToken);
         using (response)
         {
             var text = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -234,7 +227,7 @@ internal sealed class StatuspageClient : IStatusPageClient, IDisposable
             }
 
             var rateLimited = response.StatusCode == HttpStatusCode.TooManyRequests || status == 420;
-            TimeSpan? wait = rateLimited ? NotificationHttp.RetryAfter(response) ?? TimeSpan.FromSeconds(1) : null;
+            TimeSpan? wait = rateLimited ? NotificationHttp.RetryAfter(response) : null;
             var message = ErrorText(text);
             var hint = status switch
             {
@@ -243,12 +236,7 @@ internal sealed class StatuspageClient : IStatusPageClient, IDisposable
                 422 or 400 => " Fix the values sent.",
                 _ => string.Empty,
             };
-            throw new NotificationException($"Statuspage {what} failed with HTTP {status}: {message}.{hint}", NotificationChannels.StatusPage, rateLimited || status >= 500)
-            {
-                Code = "statuspage.http-" + status.ToString(CultureInfo.InvariantCulture),
-                ServiceError = status.ToString(CultureInfo.InvariantCulture),
-                RetryAfter = wait,
-            };
+            throw http.StatusError($"Statuspage {what} failed with HTTP {status}: {message}.{hint}", status, rateLimited || status >= 500, wait);
         }
     }
 
