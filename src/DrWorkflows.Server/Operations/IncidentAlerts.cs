@@ -10,13 +10,13 @@ using Microsoft.Extensions.Options;
 namespace DrWorkflows.Server.Operations;
 
 /// <summary>
-/// Section <c>Alerts</c>: who hears about a run that stopped at an incident (an activity failed after its retries,
+/// Section <c>IncidentAlerts</c>: who hears about a run that stopped at an incident (an activity failed after its retries,
 /// or an unsafe step was interrupted by a crash). Without it, a scheduled backup that fails at 02:00 would wait
 /// silently for someone to open the incident list.
 /// </summary>
 public sealed class IncidentAlertOptions
 {
-    public const string SectionName = "Alerts";
+    public const string SectionName = "IncidentAlerts";
 
     /// <summary>Alerts are on by default; they go to the channels that are configured (Slack, email).</summary>
     public bool Enabled { get; set; } = true;
@@ -28,11 +28,11 @@ public sealed class IncidentAlertOptions
     public List<string> EmailTo { get; set; } = [];
 
     /// <summary>How often open incidents are looked for.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Alerts:Interval must be between 1 second and 1 hour.")]
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "IncidentAlerts:Interval must be between 1 second and 1 hour.")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The address on-call uses to reach this server (e.g. <c>https://drw.example.com</c>), for links in alerts.</summary>
-    [Url(ErrorMessage = "Alerts:ServerUrl must be an absolute http(s) address such as https://drw.example.com.")]
+    [Url(ErrorMessage = "IncidentAlerts:ServerUrl must be an absolute http(s) address such as https://drw.example.com.")]
     public string? ServerUrl { get; set; }
 }
 
@@ -178,7 +178,7 @@ public sealed partial class IncidentAlerter(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Incident alerts are on but go nowhere: configure Notifications:Slack (BotToken and DefaultChannel or Alerts:SlackChannel) or Notifications:Email (Host and recipients), or set Alerts:Enabled=false")]
+        [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Incident alerts are on but go nowhere: configure Notifications:Slack (BotToken and DefaultChannel or IncidentAlerts:SlackChannel) or Notifications:Email (Host and recipients), or set IncidentAlerts:Enabled=false")]
         public static partial void NoChannel(ILogger logger);
 
         [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "Incident alert sent by {Channel} for run {InstanceId}, incident {IncidentId}")]
@@ -195,7 +195,7 @@ public sealed partial class IncidentAlerter(
 /// <summary>Registration of <see cref="IncidentAlerter"/>.</summary>
 public static class IncidentAlertServiceCollectionExtensions
 {
-    /// <summary>Binds section <c>Alerts</c> (validated at start) and runs the alerter in the background.</summary>
+    /// <summary>Binds section <c>IncidentAlerts</c> (validated at start) and runs the alerter in the background.</summary>
     public static IServiceCollection AddIncidentAlerts(this IServiceCollection services)
     {
         services.AddOptions<IncidentAlertOptions>().BindConfiguration(IncidentAlertOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
