@@ -19,6 +19,19 @@ public abstract class PostgresServerActivity : Activity
 
     internal PostgresServer? TryResolveServer(ActivityExecutionContext context) =>
         string.IsNullOrWhiteSpace(context.Get(Server)) && string.IsNullOrWhiteSpace(context.Get(ConnectionString)) ? null : ResolveServer(context);
+
+    /// <summary>The value of an optional text input (store, source, set id…); <c>null</c> when it is not given or empty.</summary>
+    internal static string? Optional(ActivityExecutionContext context, Input<string>? input) =>
+        context.Get(input) is { Length: > 0 } value ? value : null;
+
+    /// <summary>Outputs and journals the backup set a backup activity stored, and completes it.</summary>
+    internal static async ValueTask CompleteWithBackupAsync(ActivityExecutionContext context, Output<BackupSetSummary> output, BackupSet set)
+    {
+        var summary = BackupSetSummary.From(set);
+        context.Set(output, summary);
+        context.AddJournalData("backup", summary.ToJournal());
+        await context.CompleteAsync();
+    }
 }
 
 /// <summary>A PostgreSQL activity that reads encrypted backup sets.</summary>
@@ -103,14 +116,11 @@ public sealed class BackupDatabase : PostgresServerActivity
         var set = await context.GetRequiredService<IPostgresBackupService>().BackupDatabaseAsync(
             new PostgresBackupRequest(ResolveServer(context), database, context.ExecutionId)
             {
-                Store = context.Get(Store) is { Length: > 0 } store ? store : null,
-                Source = context.Get(SourceName) is { Length: > 0 } source ? source : null,
+                Store = Optional(context, Store),
+                Source = Optional(context, SourceName),
                 WorkflowInstanceId = context.WorkflowInstanceId,
             }, context.CancellationToken);
-        var summary = BackupSetSummary.From(set);
-        context.Set(Backup, summary);
-        context.AddJournalData("backup", summary.ToJournal());
-        await context.CompleteAsync();
+        await CompleteWithBackupAsync(context, Backup, set);
     }
 }
 
@@ -132,14 +142,11 @@ public sealed class BackupGlobals : PostgresServerActivity
         var set = await context.GetRequiredService<IPostgresBackupService>().BackupGlobalsAsync(
             new PostgresGlobalsRequest(ResolveServer(context), context.ExecutionId)
             {
-                Store = context.Get(Store) is { Length: > 0 } store ? store : null,
-                Source = context.Get(SourceName) is { Length: > 0 } source ? source : null,
+                Store = Optional(context, Store),
+                Source = Optional(context, SourceName),
                 WorkflowInstanceId = context.WorkflowInstanceId,
             }, context.CancellationToken);
-        var summary = BackupSetSummary.From(set);
-        context.Set(Backup, summary);
-        context.AddJournalData("backup", summary.ToJournal());
-        await context.CompleteAsync();
+        await CompleteWithBackupAsync(context, Backup, set);
     }
 }
 
@@ -184,11 +191,11 @@ public sealed class RestoreDatabase : PostgresDecryptingActivity
     {
         var ct = context.CancellationToken;
         var catalog = context.GetRequiredService<IBackupCatalog>();
-        var store = context.Get(Store) is { Length: > 0 } s ? s : null;
+        var store = Optional(context, Store);
         var source = context.Get(Source)!;
         var set = await BackupSetLookup.FindAsync(catalog, store, BackupKinds.Postgres, source, context.Get(SetId), requireVerified: true, ct);
         var server = ResolveServer(context);
-        var database = context.Get(TargetDatabase) is { Length: > 0 } target ? target : set.Manifest.Database ?? source;
+        var database = Optional(context, TargetDatabase) ?? set.Manifest.Database ?? source;
         var modeText = context.Get(Mode, "Clean");
         if (!Enum.TryParse<RestoreMode>(modeText, ignoreCase: true, out var mode))
             throw new BackupException(BackupErrorCodes.InvalidRequest, $"Mode '{modeText}' is unknown; use Clean, Recreate or CreateNew.");
@@ -245,8 +252,8 @@ public sealed class CheckDatabaseIntegrity : PostgresServerActivity
         BackupManifest? manifest = null;
         if (context.Get(CompareSetId) is { Length: > 0 } setId)
         {
-            var store = context.Get(Store) is { Length: > 0 } s ? s : null;
-            var source = context.Get(CompareSource) is { Length: > 0 } src ? src : database;
+            var store = Optional(context, Store);
+            var source = Optional(context, CompareSource) ?? database;
             manifest = (await BackupSetLookup.FindAsync(context.GetRequiredService<IBackupCatalog>(), store, BackupKinds.Postgres, source,
                 setId.Equals("latest", StringComparison.OrdinalIgnoreCase) ? null : setId, requireVerified: false, ct)).Manifest;
         }
@@ -289,8 +296,8 @@ public sealed class VerifyLatestBackup : PostgresDecryptingActivity
     {
         var report = await context.GetRequiredService<IBackupVerifier>().VerifyAsync(new VerifyBackupRequest(context.Get(Source)!)
         {
-            Store = context.Get(Store) is { Length: > 0 } s ? s : null,
-            SetId = context.Get(SetId) is { Length: > 0 } id ? id : null,
+            Store = Optional(context, Store),
+            SetId = Optional(context, SetId),
             Server = TryResolveServer(context),
             Keys = Keys(context),
         }, context.CancellationToken);
@@ -327,7 +334,7 @@ public sealed class RestoreGlobals : PostgresDecryptingActivity
     public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var ct = context.CancellationToken;
-        var store = context.Get(Store) is { Length: > 0 } s ? s : null;
+        var store = Optional(context, Store);
         var set = await BackupSetLookup.FindAsync(context.GetRequiredService<IBackupCatalog>(), store, BackupKinds.Globals, context.Get(Source)!, context.Get(SetId), requireVerified: false, ct);
         var result = await context.GetRequiredService<IPostgresRestoreService>().RestoreGlobalsAsync(set, ResolveServer(context), Keys(context), ct);
         context.Set(Errors, result.Errors);
