@@ -21,14 +21,17 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
     private readonly TempDirectory workflows = new("server-workflows");
     private readonly string? studioDirectory;
     private readonly int? kestrelPort;
+    private readonly IReadOnlyDictionary<string, string> settings;
 
     /// <param name="studioDirectory">Bundle directory (DRW_STUDIO_DIR); null: an empty directory (not installed).</param>
     /// <param name="kestrelPort">Listen on 127.0.0.1 at this port with Kestrel instead of the in-memory server.</param>
     /// <param name="workflowFiles">Files to place in the workflows folder before start (name, JSON).</param>
-    public ServerFactory(string? studioDirectory = null, int? kestrelPort = null, IReadOnlyDictionary<string, string>? workflowFiles = null)
+    /// <param name="settings">Further configuration (key, value), e.g. <c>Alertmanager:Routes:0:AlertName</c>.</param>
+    public ServerFactory(string? studioDirectory = null, int? kestrelPort = null, IReadOnlyDictionary<string, string>? workflowFiles = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         this.studioDirectory = studioDirectory;
         this.kestrelPort = kestrelPort;
+        this.settings = settings ?? new Dictionary<string, string>();
         foreach (var (name, json) in workflowFiles ?? new Dictionary<string, string>())
             File.WriteAllText(workflows.Combine(name), json);
         if (kestrelPort is { } port)
@@ -62,6 +65,8 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.DataProtection", "Error");
         builder.UseEnvironment("Development");
+        foreach (var (key, value) in settings)
+            builder.UseSetting(key, value);
     }
 
     private static void AddKey(IWebHostBuilder builder, int index, string name, string key, string role)

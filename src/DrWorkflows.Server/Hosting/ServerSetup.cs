@@ -42,6 +42,7 @@ public static class ServerSetup
         services.AddDrWorkflowsIntegrations(configuration, settings);
         services.AddActivityPlugins(configuration);
         services.AddIncidentAlerts();
+        services.AddAlertmanagerRoutes();
         services.PostConfigure<WorkflowSourceOptions>(o =>
         {
             o.CodeAssemblies.Add(typeof(DrWorkflows.Workflows.WorkflowsAssembly).Assembly);

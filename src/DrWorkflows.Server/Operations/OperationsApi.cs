@@ -21,6 +21,7 @@ public static class OperationsApi
         api.MapGet("/incidents", ListIncidentsAsync);
         api.MapPost("/workflow-instances/{id}/incidents/{incidentId}/{action}", ResolveAsync).RequireAuthorization(Roles.Operator);
         api.MapGet("/workflows/load-errors", (WorkflowLoader loader) => Results.Ok(new { items = loader.Errors, count = loader.Errors.Count }));
+        app.MapAlertmanagerWebhook();
         return app;
     }
 
