@@ -39,6 +39,7 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
             .WithInput<List<SmokeCheck>>("SmokeChecks", "HTTP smoke checks; default https://api.example.com/health.")
             .WithInput<List<string>>("Approvers", "Who may approve the restore; default the database admin, the incident commander and API keys with the approver role.")
             .WithInput<int>("MonitorMinutes", "Minutes of monitoring after recovery (one health check a minute); default 5.")
+            .WithInput<int>("MonitorIntervalSeconds", "Seconds between two monitoring checks; default 60 (one a minute). MonitorMinutes checks are made, so monitoring lasts MonitorMinutes x this.")
             .WithVariable<string>("RestoreSetId")
             .WithVariable<object>("RestorePoint")
             .WithVariable<object>("Decision")
@@ -176,9 +177,9 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         flow.Connect(backend, smoke, ExecInContainer.Succeeded);
         comms.FailWith("failSmoke", smoke, SmokeTest.Failed, "'Smoke tests failed: ' + (getOutputFrom('smoke', 'Failures') || []).join(' | ')");
 
-        // 9. Monitor: one health check a minute for MonitorMinutes minutes.
+        // 9. Monitor: one health check a minute (MonitorIntervalSeconds apart) for MonitorMinutes checks.
         var monitoring = comms.Update("reportMonitoring", smoke, SmokeTest.Passed, "Smoke tests passed. Monitoring the database health for a few minutes.");
-        var wait = flow.Add(new Delay { Id = "monitorWait", TimeSpan = new(TimeSpan.FromMinutes(1)) });
+        var wait = flow.Add(new Delay { Id = "monitorWait", TimeSpan = Input<TimeSpan>.FromJavaScript("(getInput('MonitorIntervalSeconds') || 60) + 's'") });
         comms.Continue(monitoring, wait);
         var check = flow.Add(new WaitForHealthy { Id = "monitorCheck", Containers = Input<List<string>>.FromJavaScript($"[{container}]"), TimeoutSeconds = new(30) });
         flow.Connect(wait, check);

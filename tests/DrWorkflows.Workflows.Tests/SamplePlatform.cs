@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using DrWorkflows.Activities.Docker;
+using DrWorkflows.Activities.Http;
+using DrWorkflows.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+
+namespace DrWorkflows.Workflows.Tests;
+
+/// <summary>
+/// The sample Compose platform of <c>deploy/platform</c> (shop PostgreSQL, backend, gateway) on the test run's
+/// private dockerd, as its own Compose project with a unique name: a temp directory holds a copy of the Compose file
+/// and an <c>.env</c> with free loopback ports and a fresh password. Whatever is left of the project (containers,
+/// volumes, networks) is removed on dispose, even when the test failed before <c>docker-compose down</c>.
+/// </summary>
+internal sealed class SamplePlatform : IAsyncDisposable
+{
+    public const string PostgresImage = "local/pg:15";
+    public const string BusyboxImage = "local/busybox:1";
+    public const string Database = "ecommerce_db";
+
+    private readonly TempDirectory directory;
+
+    private SamplePlatform(Uri endpoint, TempDirectory directory)
+    {
+        DockerEndpoint = endpoint;
+        this.directory = directory;
+    }
+
+    /// <summary>Compose project name and container-name prefix (PLATFORM_NAME), e.g. <c>drwe-1a2b3c4d</c>.</summary>
+    public string Project { get; } = $"drwe-{Guid.NewGuid():N}"[..13];
+
+    public Uri DockerEndpoint { get; }
+
+    public int PostgresPort { get; } = FreePort.Get();
+
+    public int GatewayPort { get; } = FreePort.Get();
+
+    /// <summary>The postgres superuser's password of this project (never a fixed value, never logged).</summary>
+    public string Password { get; } = Guid.NewGuid().ToString("N");
+
+    public string PostgresContainer => $"{Project}_postgres";
+
+    public string BackendContainer => $"{Project}_backend";
+
+    public string GatewayContainer => $"{Project}_gateway";
+
+    public string ComposeFile => directory.Combine("docker-compose.yml");
+
+    public string ProjectDirectory => directory.FullPath;
+
+    public Uri GatewayHealth => new($"http://127.0.0.1:{GatewayPort.ToString(CultureInfo.InvariantCulture)}/health");
+
+    /// <summary>Where the repository's <c>deploy/platform</c> is copied next to the tests.</summary>
+    public static string SourceDirectory => Path.Combine(AppContext.BaseDirectory, "platform");
+
+    /// <summary>Prepares a project (nothing runs yet), or skips the test when the private dockerd or its images are missing.</summary>
+    public static SamplePlatform Create()
+    {
+        var endpoint = TestServices.RequireDocker();
+        TestServices.RequireDockerImage(PostgresImage);
+        TestServices.RequireDockerImage(BusyboxImage);
+        var directory = new TempDirectory("drw-platform");
+        var platform = new SamplePlatform(endpoint, directory);
+        foreach (var file in new[] { "docker-compose.yml", "shop-schema.sql" })
+            File.Copy(Path.Combine(SourceDirectory, file), directory.Combine(file));
+
+        // Compose v1 reads .env from the project directory (its working directory here).
+        File.WriteAllLines(directory.Combine(".env"),
+        [
+            $"PLATFORM_NAME={platform.Project}",
+            $"PLATFORM_PG_PORT={platform.PostgresPort.ToString(CultureInfo.InvariantCulture)}",
+            $"PLATFORM_WEB_PORT={platform.GatewayPort.ToString(CultureInfo.InvariantCulture)}",
+            $"PLATFORM_PG_PASSWORD={platform.Password}",
+            $"PLATFORM_DATABASE={Database}",
+        ]);
+        return platform;
+    }
+
+    /// <summary>Npgsql connection string of the platform's PostgreSQL (the <c>postgres</c> database unless named).</summary>
+    public string ConnectionString(string database = "postgres") => new NpgsqlConnectionStringBuilder
+    {
+        Host = "127.0.0.1",
+        Port = PostgresPort,
+        Username = "postgres",
+        Password = Password,
+        Database = database,
+        Timeout = 5,
+        Pooling = false,
+    }.ConnectionString;
+
+    /// <summary>The Docker options of the activities: this engine, this Compose project.</summary>
+    public void Configure(DockerOptions options)
+    {
+        options.Endpoint = DockerEndpoint.ToString();
+        options.HelperImage = BusyboxImage;
+        options.PollInterval = TimeSpan.FromMilliseconds(250);
+        options.ComposeProject = Project;
+        options.ComposeProjectDirectory = ProjectDirectory;
+        options.ComposeFiles.Clear();
+        options.ComposeFiles.Add(ComposeFile);
+    }
+
+    /// <summary>
+    /// Replaces the recording Docker, Compose and smoke-test fakes of <see cref="DrTestHost"/> with the real services,
+    /// registered exactly as <c>AddDockerActivities</c> and <c>AddHttpSmokeTests</c> register them.
+    /// </summary>
+    public void UseRealDockerAndSmokeTests(IServiceCollection services)
+    {
+        var real = new ServiceCollection();
+        real.AddDockerActivities(Configure);
+        real.AddHttpSmokeTests();
+        services.RemoveAll<IDockerService>();
+        services.RemoveAll<IComposeService>();
+        services.RemoveAll<ISmokeTester>();
+        foreach (var descriptor in real.Where(d => d.ServiceType == typeof(IDockerService) || d.ServiceType == typeof(IComposeService)
+                     || d.ServiceType == typeof(ISmokeTester) || d.ServiceType == typeof(DrWorkflows.Activities.Hosts.IProcessRunner)))
+        {
+            services.Add(descriptor);
+        }
+
+        services.AddOptions<SmokeTestOptions>();
+        services.Configure<DockerOptions>(Configure);
+    }
+
+    /// <summary>Waits until the PostgreSQL server of the platform accepts a login (the first start runs initdb).</summary>
+    public async Task WaitForServerAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(ConnectionString());
+                await connection.OpenAsync(cancellationToken);
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException && waited.Elapsed < timeout)
+            {
+                await Task.Delay(200, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Creates the shop database from <c>shop-schema.sql</c> and fills it with a few customers and orders.</summary>
+    public async Task SeedShopAsync(int customers, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync("postgres", $"CREATE DATABASE {Database}", cancellationToken);
+        await ExecuteAsync(Database, await File.ReadAllTextAsync(directory.Combine("shop-schema.sql"), cancellationToken), cancellationToken);
+        await ExecuteAsync(Database, $"""
+            INSERT INTO customers (email, created_at) SELECT 'user' || g || '@example.test', timestamptz '2026-01-01 00:00:00+00' + g * interval '1 hour' FROM generate_series(1, {customers}) g;
+            INSERT INTO orders (customer_id, total, created_at) SELECT 1 + g % {customers}, g * 1.5, timestamptz '2026-02-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(1, {2 * customers}) g;
+            """, cancellationToken);
+    }
+
+    public async Task ExecuteAsync(string database, string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString(database));
+        await connection.OpenAsync(cancellationToken);
+#pragma warning disable CA2100 // Test-owned SQL: the schema file of the repository and constants of the test.
+        await using var command = new NpgsqlCommand(sql, connection);
+#pragma warning restore CA2100
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Row count of a shop table, or null when the table does not exist.</summary>
+    public async Task<long?> CountAsync(string table, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString(Database));
+        await connection.OpenAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand("SELECT to_regclass(@table) IS NOT NULL", connection);
+        exists.Parameters.AddWithValue("table", "public." + table);
+        if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+            return null;
+#pragma warning disable CA2100 // The table name exists (checked above) and is a constant of the test.
+        await using var count = new NpgsqlCommand($"SELECT count(*) FROM {table}", connection);
+#pragma warning restore CA2100
+        return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Removes every container and volume of the project (and a network, should one exist), then the temp directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        using var client = new DockerClientConfiguration(DockerEndpoint).CreateClient();
+        var byProject = new Dictionary<string, IDictionary<string, bool>>
+        {
+            ["label"] = new Dictionary<string, bool> { [$"com.docker.compose.project={Project}"] = true },
+        };
+        try
+        {
+            foreach (var container in await client.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = byProject }))
+                await client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true });
+            foreach (var volume in (await client.Volumes.ListAsync(new VolumesListParameters { Filters = byProject })).Volumes ?? [])
+                await client.Volumes.RemoveAsync(volume.Name, true);
+            foreach (var network in await client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = byProject }))
+                await client.Networks.DeleteNetworkAsync(network.ID);
+        }
+        finally
+        {
+            directory.Dispose();
+        }
+    }
+}
