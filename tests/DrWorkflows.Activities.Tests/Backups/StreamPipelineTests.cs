@@ -26,6 +26,36 @@ public sealed class StreamPipelineTests
     }
 
     [Fact]
+    public async Task Adjacent_programs_are_joined_by_a_pipe_and_every_byte_arrives()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var output = new MemoryStream();
+        var results = await StreamPipeline.RunAsync(null,
+            [Sh("producer", "seq 1 200000"), Sh("upper", "tr 0-9 a-j"), Sh("compress", "gzip -1"), Sh("decompress", "gzip -d")], output, NullLogger.Instance, ct);
+
+        var text = System.Text.Encoding.UTF8.GetString(output.ToArray());
+        Assert.StartsWith("b\nc\nd\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("\ncaaaaa\n", text, StringComparison.Ordinal);
+        Assert.Equal(200_000, text.Count(c => c == '\n'));
+        Assert.All(results, r => Assert.Equal(0, r.ExitCode));
+        Assert.Equal(["producer", "upper", "compress", "decompress"], results.Select(r => r.Stage));
+    }
+
+    [Fact]
+    public async Task A_writer_that_fails_is_blamed_not_the_reader_that_got_a_short_input()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var error = await Assert.ThrowsAsync<BackupException>(() => StreamPipeline.RunAsync(null,
+                [Sh("decrypt", "echo 'decrypt: bad passphrase' >&2; exit 2"), Sh("decompress", "n=$(wc -c); [ \"$n\" -gt 0 ] || { echo 'decompress: empty input' >&2; exit 1; }")],
+                new MemoryStream(), NullLogger.Instance, ct));
+            Assert.Contains("decrypt", error.Message, StringComparison.Ordinal);
+            Assert.Contains("bad passphrase", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_producer_that_fails_after_writing_fails_the_pipeline_with_its_stderr()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -6,16 +6,21 @@ using Microsoft.Extensions.Logging;
 namespace DrWorkflows.Activities.Backups.Pipeline;
 
 /// <summary>
-/// Runs <c>source | stage | stage | ... &gt; sink</c> with bounded memory: external programs connected by pumps
-/// (1 MiB buffers), in-process stream transforms, no temporary files. The first failure of any stage (exit
-/// code, error line on stderr, I/O error, checksum mismatch, store error) stops every other stage (process trees
-/// are killed) and is the one reported. Cancellation kills every process too. The caller commits the sink only
-/// after <see cref="RunAsync"/> returned normally.
+/// Runs <c>source | stage | stage | ... &gt; sink</c> with bounded memory and no temporary files. Two adjacent
+/// programs are joined directly by a kernel pipe (a FIFO in a private temporary directory, opened by a
+/// <c>/bin/sh</c> wrapper that then execs the program), exactly as in a shell pipeline: their data never passes
+/// through this process. Pumps (1 MiB buffers) carry the data only where this process takes part: the input
+/// stream into the first program, in-process stream transforms, and the last program's output into the sink.
+/// The first failure of any stage (exit code, error line on stderr, I/O error, checksum mismatch, store error)
+/// stops every other stage (process trees are killed) and is the one reported; a program cut off by the
+/// failure of the next one (broken pipe) is not blamed for it. Cancellation kills every process too. The
+/// caller commits the sink only after <see cref="RunAsync"/> returned normally.
 /// </summary>
 public sealed class StreamPipeline
 {
     private const int BufferSize = 1 << 20;
     private const int StderrLinesKept = 40;
+    private const string Shell = "/bin/sh";
     private readonly ILogger logger;
     private readonly List<RunningProcess> processes = [];
     private readonly object gate = new();
@@ -40,21 +45,33 @@ public sealed class StreamPipeline
     private async Task<IReadOnlyList<StageResult>> RunCoreAsync(Stream? input, IReadOnlyList<PipelineStage> stages, Stream sink, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var token = linked.Token;
         var tasks = new List<Task>();
+        string? fifoDirectory = null;
         try
         {
             Stream? current = input;
             string currentName = "input";
             RunningProcess? upstream = null;
+            string? pendingFifo = null;
             var pendingWrappers = new List<WriteTransformStage>();
-            foreach (var stage in stages)
+            fifoDirectory = await CreateFifosAsync(stages, cancellationToken);
+            var fifoCount = 0;
+            for (var index = 0; index < stages.Count; index++)
             {
-                switch (stage)
+                switch (stages[index])
                 {
                     case ProcessStage p:
-                        var running = Start(p);
-                        if (current is null)
+                        // Joined to the next program by a FIFO when the next stage is a program too.
+                        var stdoutFifo = fifoDirectory is not null && index + 1 < stages.Count && stages[index + 1] is ProcessStage
+                            ? Path.Combine(fifoDirectory, $"{++fifoCount}")
+                            : null;
+                        var running = Start(p, pendingFifo, stdoutFifo);
+                        if (pendingFifo is not null)
+                        {
+                            running.Process.StandardInput.Close();
+                            upstream!.Downstream = running;
+                        }
+                        else if (current is null)
                         {
                             running.Process.StandardInput.Close();
                         }
@@ -65,7 +82,8 @@ public sealed class StreamPipeline
                             pendingWrappers.Clear();
                         }
 
-                        current = running.Process.StandardOutput.BaseStream;
+                        pendingFifo = stdoutFifo;
+                        current = stdoutFifo is null ? running.Process.StandardOutput.BaseStream : null;
                         currentName = p.Name;
                         upstream = running;
                         break;
@@ -93,6 +111,8 @@ public sealed class StreamPipeline
         await Task.WhenAll(tasks);
         foreach (var process in processes)
             await process.DisposeAsync();
+        if (fifoDirectory is not null)
+            DeleteQuietly(fifoDirectory);
 
         if (failure is not null)
         {
@@ -106,9 +126,54 @@ public sealed class StreamPipeline
         return [.. processes.Select(p => new StageResult(p.Stage.Name, p.ExitCode, p.StderrTail))];
     }
 
-    private RunningProcess Start(ProcessStage stage)
+    /// <summary>
+    /// Creates one FIFO per pair of adjacent programs in a new private directory (null when there is no such pair
+    /// or no <c>/bin/sh</c>: the pipeline then pumps between them).
+    /// </summary>
+    private static async Task<string?> CreateFifosAsync(IReadOnlyList<PipelineStage> stages, CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo(stage.FileName)
+        var count = 0;
+        for (var i = 0; i + 1 < stages.Count; i++)
+        {
+            if (stages[i] is ProcessStage && stages[i + 1] is ProcessStage)
+                count++;
+        }
+
+        if (count == 0 || OperatingSystem.IsWindows() || !File.Exists(Shell))
+            return null;
+        var directory = BackupCodecs.CreatePrivateDirectory("drwpipe");
+        var result = await ToolRunner.RunAsync(Shell, ["-c", "umask 077 && mkfifo \"$@\"", "mkfifo", .. Enumerable.Range(1, count).Select(n => Path.Combine(directory, $"{n}"))], cancellationToken);
+        if (result.ExitCode == 0)
+            return directory;
+        DeleteQuietly(directory);
+        throw new BackupException(BackupErrorCodes.ToolFailed, $"Could not create the pipes between the backup programs (mkfifo in {directory}): {result.StandardError.Trim()}. Check that the temporary directory ({Path.GetTempPath()}) is a local writable file system.");
+    }
+
+    private static void DeleteQuietly(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private RunningProcess Start(ProcessStage stage, string? stdinFifo, string? stdoutFifo)
+    {
+        // A FIFO end is opened by a shell that then replaces itself with the program (same PID, same exit code).
+        var redirect = (stdinFifo, stdoutFifo) switch
+        {
+            (null, null) => null,
+            (not null, null) => "f=$1; shift; exec \"$@\" <\"$f\"",
+            (null, not null) => "f=$1; shift; exec \"$@\" >\"$f\"",
+            _ => "i=$1; o=$2; shift 2; exec \"$@\" <\"$i\" >\"$o\"",
+        };
+        var info = new ProcessStartInfo(redirect is null ? stage.FileName : Shell)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -116,6 +181,18 @@ public sealed class StreamPipeline
             UseShellExecute = false,
             CreateNoWindow = true,
         };
+        if (redirect is not null)
+        {
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add(redirect);
+            info.ArgumentList.Add(stage.Name);
+            if (stdinFifo is not null)
+                info.ArgumentList.Add(stdinFifo);
+            if (stdoutFifo is not null)
+                info.ArgumentList.Add(stdoutFifo);
+            info.ArgumentList.Add(stage.FileName);
+        }
+
         foreach (var argument in stage.Arguments)
             info.ArgumentList.Add(argument);
         foreach (var key in info.Environment.Keys.ToList())
@@ -261,9 +338,27 @@ public sealed class StreamPipeline
         if (running.Killed)
             return;
         var errorLine = running.Stage.IsErrorLine is { } isError ? running.StderrLines.FirstOrDefault(isError) : null;
+        if ((running.ExitCode != 0 || errorLine is not null) && await ConsequenceOfNeighbourAsync(running))
+            return;
         if (running.ExitCode != 0 || errorLine is not null)
             Fail(running.BuildFailure(errorLine is null ? $"exit code {running.ExitCode}" : $"exit code {running.ExitCode} with an error on stderr"), running.Stage.Name, linked);
     }
+
+    /// <summary>
+    /// True when a failure of a program joined to its neighbours by FIFOs is only a consequence of theirs (whose
+    /// watcher reports it): a reader whose writer failed (it saw a short or empty input), or a writer cut off by a
+    /// reader that stopped and failed (broken pipe). Waits a little for the neighbour to end.
+    /// </summary>
+    private static async Task<bool> ConsequenceOfNeighbourAsync(RunningProcess running)
+    {
+        if (running.Upstream is { } previous && await previous.EndedAsync() is { Failed: true, BrokenPipe: false })
+            return true;
+        return running.Downstream is { } next && BrokenPipe(running.ExitCode, running.StderrLines) && await next.EndedAsync() is { Failed: true };
+    }
+
+    /// <summary>Killed by SIGPIPE (128 + 13), or said so: it wrote to a pipe whose reader had gone.</summary>
+    private static bool BrokenPipe(int exitCode, IReadOnlyList<string> stderr) =>
+        exitCode == 141 || stderr.Any(l => l.Contains("Broken pipe", StringComparison.OrdinalIgnoreCase) || l.Contains("EPIPE", StringComparison.Ordinal));
 
     private void Fail(Exception ex, string stage, CancellationTokenSource linked)
     {
@@ -301,9 +396,46 @@ public sealed class StreamPipeline
     {
         private readonly Queue<string> stderr = new();
         private readonly TaskCompletionSource stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private RunningProcess? downstream;
         private int killed;
 
         public ProcessStage Stage => stage;
+
+        /// <summary>The program reading this one's output through a FIFO, if any.</summary>
+        public RunningProcess? Downstream
+        {
+            get => downstream;
+            set
+            {
+                downstream = value;
+                value?.Upstream = this;
+            }
+        }
+
+        /// <summary>The program writing this one's input through a FIFO, if any.</summary>
+        public RunningProcess? Upstream { get; private set; }
+
+        /// <summary>
+        /// Waits (at most 10 s) for the program to end: whether it failed on its own (not killed by the pipeline)
+        /// and whether that was a broken pipe. Null when it did not end in time.
+        /// </summary>
+        public async Task<(bool Failed, bool BrokenPipe)?> EndedAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+
+            await StderrDrained(TimeSpan.FromSeconds(2));
+            var lines = StderrLines;
+            var failed = !Killed && (process.ExitCode != 0 || (stage.IsErrorLine is { } isError && lines.Any(isError)));
+            return (failed, failed && BrokenPipe(process.ExitCode, lines));
+        }
 
         public Process Process => process;
 
