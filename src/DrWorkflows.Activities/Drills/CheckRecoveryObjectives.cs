@@ -21,7 +21,7 @@ public sealed class CheckRecoveryObjectives : Activity
     [Input(Description = "Start of the drill or incident (RTO start, RPO reference); default: the start of this run.")]
     public Input<DateTimeOffset?>? StartedAt { get; set; }
 
-    [Input(Description = "Target of the whole recovery; default DrWorkflows:Drills:DrillRtoTarget (the plan: 01:00:00).")]
+    [Input(Description = "Target of the whole recovery; default Drills:DrillRtoTarget (the plan: 01:00:00).")]
     public Input<TimeSpan?>? OverallRtoTarget { get; set; }
 
     [Input(Description = "Title of the report, e.g. 'Monthly DR drill 2026-12'.", DefaultValue = "Recovery objectives")]

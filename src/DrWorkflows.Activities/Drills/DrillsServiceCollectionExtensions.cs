@@ -10,7 +10,7 @@ public static class DrillsServiceCollectionExtensions
     /// Registers the drill services: the recovery objectives (the plan's table by default, validated at start), the
     /// restore rehearsal behind <see cref="RehearseRestore"/>, and Redis backups as sets in the backup stores
     /// (<see cref="BackupRedis"/>, <see cref="FetchRedisBackup"/>). They use the backup services of
-    /// <c>AddBackupActivities</c> and the Redis service of <c>AddRedisActivities</c>. Bind with e.g. <c>services.AddDrills(o =&gt; configuration.GetSection("DrWorkflows:Drills").Bind(o))</c>.
+    /// <c>AddBackupActivities</c> and the Redis service of <c>AddRedisActivities</c>. Bind with e.g. <c>services.AddDrills(o =&gt; configuration.GetSection("Drills").Bind(o))</c>.
     /// </summary>
     public static IServiceCollection AddDrills(this IServiceCollection services, Action<RecoveryObjectivesOptions>? configure = null)
     {

@@ -123,7 +123,7 @@ public static class RecoveryObjectivesCalculator
             bool rtoMet, rpoMet;
             if (objective is null)
             {
-                problems.Add($"No recovery objective is configured for component '{key}': add DrWorkflows:Drills:Components:{key} (Rto, Rpo).");
+                problems.Add($"No recovery objective is configured for component '{key}': add Drills:Components:{key} (Rto, Rpo).");
                 rtoMet = rpoMet = false;
             }
             else

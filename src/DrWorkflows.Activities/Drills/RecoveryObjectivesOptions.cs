@@ -22,7 +22,7 @@ public sealed class RecoveryObjective
 }
 
 /// <summary>
-/// The plan's recovery objectives per component (configuration section <c>DrWorkflows:Drills</c>), used by
+/// The plan's recovery objectives per component (configuration section <c>Drills</c>), used by
 /// <see cref="CheckRecoveryObjectives"/> to judge drills and recoveries. The defaults are the plan's table; a
 /// configured component replaces or adds to them (keys are compared ignoring case).
 /// </summary>
@@ -80,19 +80,19 @@ internal sealed class RecoveryObjectivesOptionsValidator : IValidateOptions<Reco
     {
         var errors = new List<string>();
         if (options.DrillRtoTarget <= TimeSpan.Zero)
-            errors.Add($"DrWorkflows:Drills:DrillRtoTarget must be positive (the plan: 01:00:00); it is {options.DrillRtoTarget}.");
+            errors.Add($"Drills:DrillRtoTarget must be positive (the plan: 01:00:00); it is {options.DrillRtoTarget}.");
         foreach (var (component, objective) in options.Components)
         {
             if (objective is null)
             {
-                errors.Add($"DrWorkflows:Drills:Components:{component} is empty: give Rto and Rpo (e.g. 00:30:00 and 00:15:00).");
+                errors.Add($"Drills:Components:{component} is empty: give Rto and Rpo (e.g. 00:30:00 and 00:15:00).");
                 continue;
             }
 
             if (objective.Rto <= TimeSpan.Zero)
-                errors.Add($"DrWorkflows:Drills:Components:{component}:Rto must be positive (e.g. 00:30:00); it is {objective.Rto}.");
+                errors.Add($"Drills:Components:{component}:Rto must be positive (e.g. 00:30:00); it is {objective.Rto}.");
             if (objective.Rpo < TimeSpan.Zero)
-                errors.Add($"DrWorkflows:Drills:Components:{component}:Rpo must be zero (stateless) or positive; it is {objective.Rpo}.");
+                errors.Add($"Drills:Components:{component}:Rpo must be zero (stateless) or positive; it is {objective.Rpo}.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

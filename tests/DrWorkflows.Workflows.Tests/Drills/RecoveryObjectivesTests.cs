@@ -71,9 +71,9 @@ public sealed class RecoveryObjectivesTests
 
         var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<RecoveryObjectivesOptions>>().Value);
 
-        Assert.Contains("DrWorkflows:Drills:Components:redis:Rto must be positive", error.Message, StringComparison.Ordinal);
-        Assert.Contains("DrWorkflows:Drills:Components:media:Rpo must be zero (stateless) or positive", error.Message, StringComparison.Ordinal);
-        Assert.Contains("DrWorkflows:Drills:DrillRtoTarget must be positive", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Drills:Components:redis:Rto must be positive", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Drills:Components:media:Rpo must be zero (stateless) or positive", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Drills:DrillRtoTarget must be positive", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
