@@ -83,7 +83,7 @@ public sealed class HostFailover : ICodeWorkflow
         comms.Continue(confirmed, inputsGiven);
         comms.FailWith("failInputs", inputsGiven, "False", "'ZoneId and DrAddress are required to fail over: start the workflow again with them.'");
 
-        // 2. Databases: roles first, then the newest verified backups of both databases.
+        // 2. Databases: roles first, then the newest backups of both databases (verified or not: the primary is gone).
         var globals = flow.Add(new RestoreGlobals { Id = "restoreGlobals", Server = Input<string>.FromJavaScript(server), Store = Input<string>.FromJavaScript(store), Source = Input<string>.FromJavaScript("getInput('GlobalsSource') || 'main'") });
         flow.Connect(inputsGiven, globals, "True");
         comms.AbandonWith("abandonGlobals", globals, "Restoring the roles (globals) on the DR server failed");

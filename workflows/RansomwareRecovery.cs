@@ -218,7 +218,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         flow.Connect(pull, rebuild);
         comms.AbandonWith("abandonPull", pull, "Pulling clean images failed");
         comms.AbandonWith("abandonRebuild", rebuild, "Recreating the application containers failed");
-        var waitApps = flow.Add(new WaitForHealthy { Id = "waitHealthy", Services = Input<List<string>>.FromJavaScript($"({apps}).concat(['postgres'])"), TimeoutSeconds = new(300) });
+        var waitApps = flow.Add(new WaitForHealthy { Id = "waitHealthy", Services = Input<List<string>>.FromJavaScript($"({apps}).concat([" + postgresService + "])"), TimeoutSeconds = new(300) });
         flow.Connect(rebuild, waitApps);
         comms.FailWith("failUnhealthy", waitApps, WaitForHealthy.Unhealthy, "'The rebuilt platform is not healthy: ' + (getOutputFrom('waitHealthy', 'NotReady') || []).join('; ') + '. It stays isolated.'");
 
