@@ -27,6 +27,9 @@ public sealed class ServerOptions
     /// <summary>PostgreSQL connection string (DRW_POSTGRES) when <see cref="Store"/> is Postgres.</summary>
     public string? PostgresConnectionString { get; set; }
 
+    /// <summary>Schema of DrWorkflows' tables in that database (DrWorkflows:PostgresSchema). Default: drworkflows.</summary>
+    public string? PostgresSchema { get; set; }
+
     /// <summary>Folder of workflow JSON files (DRW_WORKFLOWS_DIR). Default: the workflows folder shipped with the server.</summary>
     public string? WorkflowsDirectory { get; set; }
 

@@ -53,7 +53,12 @@ public static class ServerSetup
         switch (settings.Store)
         {
             case StoreProvider.Postgres:
-                services.AddDrWorkflowsPostgres(o => o.ConnectionString = settings.PostgresConnectionString!);
+                services.AddDrWorkflowsPostgres(o =>
+                {
+                    o.ConnectionString = settings.PostgresConnectionString!;
+                    if (settings.PostgresSchema is { Length: > 0 } schema)
+                        o.Schema = schema;
+                });
                 break;
             default:
                 services.AddDrWorkflowsSqlite(o => o.DataDirectory = settings.DataDirectory);

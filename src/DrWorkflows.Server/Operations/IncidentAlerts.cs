@@ -171,7 +171,7 @@ public sealed partial class IncidentAlerter(
     private string WhatToDo(WorkflowState run, Incident incident)
     {
         var link = Settings.ServerUrl is { Length: > 0 } url ? $" Journal: {url.TrimEnd('/')}/studio/instances/{run.Id}" : string.Empty;
-        return $"Decide: `drw incidents` then retry, skip or fail it (POST /api/workflow-instances/{run.Id}/incidents/{incident.Id}/retry|skip|fail).{link}";
+        return $"Decide: `drw incidents retry|skip|fail {run.Id} {incident.Id}` (POST /api/workflow-instances/{run.Id}/incidents/{incident.Id}/retry|skip|fail).{link}";
     }
 
     private static string Slack(string text) => NotificationTemplate.Escape(text, TemplateEscaping.Slack);
