@@ -17,7 +17,6 @@ public static class ApprovalsApi
     public static WebApplicationBuilder AddDrWorkflowsApprovals(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddNotifications(o => configuration.GetSection("Notifications").Bind(o));
         builder.Services.AddApprovals(o => configuration.GetSection("Approvals").Bind(o));
         builder.Services.AddSingleton<ReplayGuard>();
         builder.Services.AddSingleton<SlackResponder>();
