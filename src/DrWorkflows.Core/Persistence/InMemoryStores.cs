@@ -135,6 +135,7 @@ public sealed class InMemoryStore : IWorkflowDefinitionStore, IWorkflowInstanceS
                 .Where(s => query.SubStatuses is null || query.SubStatuses.Contains(s.SubStatus))
                 .Where(s => query.ParentInstanceId is null || s.ParentInstanceId == query.ParentInstanceId)
                 .Where(s => query.HasIncidents is null || OpenIncidents(s) > 0 == query.HasIncidents)
+                .Where(s => query.HasParent is null || s.ParentInstanceId is not null == query.HasParent)
                 .Where(s => string.IsNullOrEmpty(query.SearchTerm)
                     || s.Id.Contains(query.SearchTerm, StringComparison.OrdinalIgnoreCase)
                     || (s.Name ?? string.Empty).Contains(query.SearchTerm, StringComparison.OrdinalIgnoreCase)

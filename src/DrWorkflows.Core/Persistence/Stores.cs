@@ -129,6 +129,7 @@ public sealed record InstanceQuery(
     string? SearchTerm = null,
     string? ParentInstanceId = null,
     bool? HasIncidents = null,
+    bool? HasParent = null,
     int Skip = 0,
     int Take = 100);
 

@@ -27,6 +27,7 @@ public sealed partial class RuntimeBackgroundService(
         try
         {
             await GuardAsync(() => runtime.ReclaimOwnLeasesAsync(stoppingToken), "leases left by this node's previous process");
+            await GuardAsync(() => runtime.CancelChildrenOfCancelledRunsAsync(stoppingToken), "child runs of cancelled runs");
             var workers = Enumerable.Range(0, settings.MaxConcurrentRuns).Select(_ => RunDispatchedAsync(stoppingToken)).ToList();
             workers.Add(PollAsync(stoppingToken));
             await Task.WhenAll(workers);

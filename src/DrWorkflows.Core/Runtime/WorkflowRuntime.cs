@@ -131,6 +131,29 @@ public sealed partial class WorkflowRuntime(
         return state;
     }
 
+    /// <summary>
+    /// At start: cancels the child runs still running whose parent was cancelled (the cascade of
+    /// <see cref="CancelAsync"/> was cut short by a crash). Returns how many were cancelled.
+    /// </summary>
+    public async Task<int> CancelChildrenOfCancelledRunsAsync(CancellationToken cancellationToken)
+    {
+        var children = await instances.ListAsync(new InstanceQuery(Status: WorkflowStatus.Running, HasParent: true, Take: 10_000), cancellationToken);
+        var cancelled = 0;
+        foreach (var childId in children.Items.Select(c => c.Id).ToList())
+        {
+            if (await instances.GetAsync(childId, cancellationToken) is not { ParentInstanceId: { } parent } child)
+                continue;
+            if (await instances.GetAsync(parent, cancellationToken) is { Status: WorkflowStatus.Finished, SubStatus: WorkflowSubStatus.Cancelled })
+            {
+                Log.ChildCancelled(logger, child.Id, parent);
+                await CancelAsync(child.Id, $"runtime (parent run {parent} cancelled)", cancellationToken);
+                cancelled++;
+            }
+        }
+
+        return cancelled;
+    }
+
     private async Task CancelChildrenAsync(string parentId, string actor, CancellationToken cancellationToken)
     {
         var children = await instances.ListAsync(new InstanceQuery(ParentInstanceId: parentId, Status: WorkflowStatus.Running, Take: 10_000), cancellationToken);

@@ -123,6 +123,29 @@ public abstract class CompositionBehaviourTests : BehaviourTestBase
     }
 
     [Fact]
+    public async Task Cancel_CutShortByACrash_TheChildrenAreCancelledAtTheNextStart()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(Child("orphan", "01:00:00"), Ct);
+        var top = await host.RunAsync(Parent("orphan-parent", "orphan", "true"), cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+        var child = Assert.Single((await host.Instances.ListAsync(new InstanceQuery(ParentInstanceId: top.Id), Ct)).Items);
+        // The parent's cancellation was committed, then the orchestrator died before cancelling the child.
+        var parent = await ReloadAsync(host, top.Id);
+        parent.Status = WorkflowStatus.Finished;
+        parent.SubStatus = WorkflowSubStatus.Cancelled;
+        parent.Bookmarks.Clear();
+        await host.Instances.CommitAsync(parent, [], Ct);
+        var unrelated = await host.RunAsync(Child("standalone", "01:00:00"), cancellationToken: Ct);
+
+        Assert.Equal(1, await host.Runtime.CancelChildrenOfCancelledRunsAsync(Ct));
+
+        Assert.Equal(WorkflowSubStatus.Cancelled, (await ReloadAsync(host, child.Id)).SubStatus);
+        AssertSuspended(await ReloadAsync(host, unrelated.Id));
+        Assert.Equal(0, await host.Runtime.CancelChildrenOfCancelledRunsAsync(Ct));
+    }
+
+    [Fact]
     public async Task ExecuteWorkflow_InAParallelForEach_RunsOneChildPerItem()
     {
         await using var host = CreateHost();
