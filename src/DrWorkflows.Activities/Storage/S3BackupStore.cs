@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Runtime.CompilerServices;
 using Amazon.Runtime;
@@ -178,12 +177,18 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
         };
     }
 
-    /// <summary>The multipart write loop.</summary>
+    /// <summary>
+    /// The multipart write loop. Part buffers are its own (at most <c>MaxConcurrentParts</c> + 1, reused part after
+    /// part, dropped with the writer), not the shared array pool's: a pooled array returned by the thread that
+    /// finished an upload stays in that thread's cache, so each new thread meant a new 16 MiB array and the
+    /// memory of a backup grew with its length.
+    /// </summary>
     private sealed class MultipartWriter(S3BackupStore store, string key, string fullKey) : IBackupObjectWriter
     {
         private readonly int partSize = store.options.PartSizeBytes;
         private readonly List<PartETag> parts = [];
         private readonly List<Task> inFlight = [];
+        private readonly Stack<byte[]> spare = [];
         private byte[]? buffer;
         private int filled;
         private int partNumber;
@@ -200,7 +205,7 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
             ObjectDisposedException.ThrowIf(disposed || committed, this);
             while (!data.IsEmpty)
             {
-                buffer ??= ArrayPool<byte>.Shared.Rent(partSize);
+                buffer ??= TakeBuffer();
                 var take = Math.Min(partSize - filled, data.Length);
                 data.Span[..take].CopyTo(buffer.AsSpan(filled));
                 filled += take;
@@ -257,6 +262,17 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
             inFlight.Add(UploadPartAsync(number, data, length, cancellationToken));
         }
 
+        private byte[] TakeBuffer()
+        {
+            lock (spare)
+            {
+                if (spare.Count > 0)
+                    return spare.Pop();
+            }
+
+            return GC.AllocateUninitializedArray<byte>(partSize);
+        }
+
         private async Task UploadPartAsync(int number, byte[] data, int length, CancellationToken cancellationToken)
         {
             try
@@ -272,7 +288,8 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(data);
+                lock (spare)
+                    spare.Push(data);
             }
         }
 
@@ -281,11 +298,9 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
             if (disposed)
                 return;
             disposed = true;
-            if (buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-                buffer = null;
-            }
+            buffer = null;
+            lock (spare)
+                spare.Clear();
 
             if (committed || uploadId is null)
                 return;
