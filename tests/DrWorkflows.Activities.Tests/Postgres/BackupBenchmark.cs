@@ -42,11 +42,30 @@ public sealed class BackupBenchmark
             postgres: p => p.RestoreJobs = 2);
         var server = BackupTestHost.TestServer(serverConnection);
 
+        // DRW_BENCH_WARM=1: first a backup and a restore of a small database through the same host, as in a server
+        // that has run backups before (its code is compiled, the runtime's tiering has settled). Otherwise the timed
+        // backup is the first one of a fresh process and pays the JIT compilation of everything it runs.
+        var warm = Environment.GetEnvironmentVariable("DRW_BENCH_WARM") == "1";
+        if (warm)
+        {
+            await using var small = await SampleDatabase.CreateAsync(200, ct);
+            var warmSet = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, small.Name, "warm-up") { Store = "s3" }, ct);
+            var warmTarget = small.Name + "_warm";
+            await host.Restore.RestoreAsync(new PostgresRestoreRequest(warmSet, server, warmTarget) { Mode = RestoreMode.Recreate, Jobs = 2 }, ct);
+            await SampleDatabase.DropDatabaseAsync(serverConnection, warmTarget);
+            await Task.Delay(TimeSpan.FromSeconds(3), ct);
+        }
+
         ResetPeakMemory();
+        var baselineBytes = CurrentMemoryBytes();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var watch = Stopwatch.StartNew();
         var set = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, database, "bench") { Store = "s3" }, ct);
         var backupSeconds = watch.Elapsed.TotalSeconds;
         var backupPeak = PeakMemoryBytes();
+        var backupAllocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        int[] backupCollections = [GC.CollectionCount(0) - collectionsBefore[0], GC.CollectionCount(1) - collectionsBefore[1], GC.CollectionCount(2) - collectionsBefore[2]];
 
         var target = database + "_restored_ours";
         ResetPeakMemory();
@@ -58,7 +77,12 @@ public sealed class BackupBenchmark
 
         await File.WriteAllTextAsync(output, JsonSerializer.Serialize(new
         {
+            warm,
             backupSeconds,
+            baselineBytes,
+            backupAllocated,
+            backupCollections,
+            gcCommittedBytes = GC.GetGCMemoryInfo().TotalCommittedBytes,
             backupPeakBytes = backupPeak,
             storedBytes = set.Manifest.Size,
             restoreSeconds,
@@ -77,6 +101,15 @@ public sealed class BackupBenchmark
         GC.Collect();
         if (OperatingSystem.IsLinux())
             File.WriteAllText("/proc/self/clear_refs", "5");
+    }
+
+    /// <summary>Current resident set size (VmRSS), in bytes.</summary>
+    private static long CurrentMemoryBytes() => OperatingSystem.IsLinux() ? StatusBytes("VmRSS:") : Process.GetCurrentProcess().WorkingSet64;
+
+    private static long StatusBytes(string field)
+    {
+        var line = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
+        return long.Parse(line.Split(':', StringSplitOptions.TrimEntries)[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
     /// <summary>Peak resident set size since the last reset (VmHWM), in bytes.</summary>
