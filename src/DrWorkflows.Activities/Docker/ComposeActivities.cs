@@ -20,11 +20,14 @@ public sealed class ComposeUp : CodeActivity<ComposeResult>
     internal static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }
 
-// stop/restart/pull/down/up --force-recreate interrupt services: an operator confirms a repeat.
-[Activity("DrWorkflows", "Docker", "Runs a Compose command (up, stop, start, restart, pull, down) for the configured project.")]
+// stop/restart/pull/down/rm/up --force-recreate interrupt services: an operator confirms a repeat.
+[Activity("DrWorkflows", "Docker", "Runs a Compose command (up, stop, start, restart, pull, down, rm) for the configured project.")]
 public sealed class ComposeCommand : CodeActivity<ComposeResult>
 {
-    [Input(Description = "Command.", Options = ["up", "stop", "start", "restart", "pull", "down"], Required = true)]
+    [Input(
+        Description = "Command. rm stops and removes the containers of the services (volumes kept), in Compose v1 and v2; down with services needs Compose v2.",
+        Options = ["up", "stop", "start", "restart", "pull", "down", "rm"],
+        Required = true)]
     public Input<string>? Command { get; set; }
 
     [Input(Description = "Services; all when empty.")]
@@ -42,8 +45,10 @@ public sealed class ComposeCommand : CodeActivity<ComposeResult>
     protected override async ValueTask<ComposeResult> RunAsync(ActivityExecutionContext context)
     {
         var text = context.Get(Command) ?? string.Empty;
-        if (!Enum.TryParse<ComposeVerb>(text, ignoreCase: true, out var verb) || !Enum.IsDefined(verb))
-            throw new ArgumentException($"Unknown Compose command '{text}': use up, stop, start, restart, pull or down.");
+        if (string.Equals(text, "rm", StringComparison.OrdinalIgnoreCase))
+            text = nameof(ComposeVerb.Remove);
+        if (!Enum.TryParse<ComposeVerb>(text, ignoreCase: true, out var verb) || !Enum.IsDefined(verb) || int.TryParse(text, out _))
+            throw new ArgumentException($"Unknown Compose command '{text}': use up, stop, start, restart, pull, down or rm.");
         var timeout = context.Get(StopTimeoutSeconds);
         return await RunAsync(context, new ComposeRequest(verb)
         {

@@ -14,8 +14,17 @@ public enum ComposeVerb
     Restart,
     Pull,
 
-    /// <summary><c>down</c> (without <c>-v</c>: volumes are kept).</summary>
+    /// <summary>
+    /// <c>down</c> (without <c>-v</c>: volumes are kept) of the whole project. Only Compose v2 accepts service names
+    /// here; to remove the containers of some services use <see cref="Remove"/>, which both versions support.
+    /// </summary>
     Down,
+
+    /// <summary>
+    /// <c>rm --stop --force</c>: stops and removes the containers of the services (all when none are named); volumes,
+    /// networks and the other services are kept. The same command in Compose v1 and v2 (<c>--timeout</c> does not apply).
+    /// </summary>
+    Remove,
 }
 
 /// <summary>One Compose invocation.</summary>
@@ -36,7 +45,7 @@ public sealed record ComposeRequest(ComposeVerb Verb)
     /// <summary><c>up --no-deps</c>: do not start linked services.</summary>
     public bool NoDeps { get; init; }
 
-    /// <summary>Shutdown timeout for stop, restart, down and up (<c>-t</c>).</summary>
+    /// <summary>Shutdown timeout for stop, restart, down and up (<c>-t</c>); <c>rm --stop</c> takes none.</summary>
     public TimeSpan? StopTimeout { get; init; }
 }
 
@@ -155,7 +164,21 @@ internal sealed class ComposeService(IOptions<DockerOptions> options, IProcessRu
                 timeout = null;
                 break;
             case ComposeVerb.Down:
+                // docker-compose 1.x: `down` takes no service names; given some, it prints its usage and exits 0 having
+                // removed nothing (a silent no-op). v2 removes only those services.
+                if (!isV2 && request.Services.Count > 0)
+                {
+                    throw new DockerOperationException(
+                        $"Compose v1 ({string.Join(' ', command)}) cannot `down` some services ({string.Join(", ", request.Services)}): " +
+                        "its `down` acts on the whole project. Use the `rm` command (stop and remove those services' containers), or install Compose v2.",
+                        DockerOperationException.ComposeFailed);
+                }
+
                 arguments.Add("down");
+                break;
+            case ComposeVerb.Remove:
+                arguments.AddRange(["rm", "--stop", "--force"]);
+                timeout = null;
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(request), request.Verb, "Unknown Compose verb.");

@@ -56,6 +56,44 @@ public sealed class ComposeTests
         Assert.Contains("/nonexistent/docker-compose", e.Message);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Rm_stops_and_removes_some_services_in_compose_v1_and_v2_and_v1_refuses_down_of_some_services(bool v2)
+    {
+        // A stand-in CLI that records its arguments: `docker compose ...` (v2) or `docker-compose ...` (v1).
+        using var dir = new TempDirectory("compose-args");
+        var script = dir.Combine(v2 ? "docker" : "docker-compose");
+        await File.WriteAllTextAsync(script, $"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{dir.Combine("calls")}'\n", Ct);
+        if (OperatingSystem.IsWindows())
+            Assert.Skip("The stand-in CLI is a POSIX shell script.");
+        else
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var options = new DockerOptions { Endpoint = "unix:///run/test.sock", ComposeProject = "platform", ComposeSearchPath = dir.FullPath };
+        options.ComposeFiles.Add("/srv/platform/docker-compose.yml");
+        using var compose = new ComposeService(Options.Create(options), new ProcessRunner(TimeProvider.System), NullLogger<ComposeService>.Instance);
+
+        var rm = await compose.RunAsync(new ComposeRequest(ComposeVerb.Remove) { Services = ["postgres"], StopTimeout = TimeSpan.FromSeconds(5) }, Ct);
+        var prefix = v2 ? "--host unix:///run/test.sock compose" : "--host unix:///run/test.sock";
+        var expected = $"{prefix} --project-name platform --file /srv/platform/docker-compose.yml rm --stop --force postgres";
+        Assert.EndsWith(expected, rm.CommandLine, StringComparison.Ordinal);
+
+        if (v2)
+        {
+            var down = await compose.RunAsync(new ComposeRequest(ComposeVerb.Down) { Services = ["postgres"] }, Ct);
+            Assert.EndsWith("down postgres", down.CommandLine, StringComparison.Ordinal);
+        }
+        else
+        {
+            var e = await Assert.ThrowsAsync<DockerOperationException>(() => compose.RunAsync(new ComposeRequest(ComposeVerb.Down) { Services = ["postgres"] }, Ct));
+            Assert.Equal(DockerOperationException.ComposeFailed, e.Code);
+            Assert.Contains("Use the `rm` command", e.Message, StringComparison.Ordinal);
+        }
+
+        var calls = await File.ReadAllLinesAsync(dir.Combine("calls"), Ct);
+        Assert.Equal(v2 ? ["compose version", expected, $"{prefix} --project-name platform --file /srv/platform/docker-compose.yml down postgres"] : ["version", expected], calls);
+    }
+
     [Fact]
     public async Task Up_wait_restart_stop_and_down_a_real_compose_project()
     {
@@ -92,6 +130,12 @@ public sealed class ComposeTests
             var states = await docker.Service.ListContainersAsync(ContainerSelector.Project(docker.Prefix), null, Ct);
             Assert.Equal("exited", states.Single(c => c.ComposeService == "app").State);
             Assert.Equal("running", states.Single(c => c.ComposeService == "db").State);
+
+            // rm of one running service (the volume swap of scenario 5): its container is gone, the other keeps running.
+            await compose.RunAsync(new ComposeRequest(ComposeVerb.Remove) { Services = ["db"] }, Ct);
+            states = await docker.Service.ListContainersAsync(ContainerSelector.Project(docker.Prefix), null, Ct);
+            Assert.Equal(["app"], states.Select(c => c.ComposeService));
+            await compose.RunAsync(new ComposeRequest(ComposeVerb.Up) { Services = ["db"] }, Ct);
 
             var failing = await Assert.ThrowsAsync<DockerOperationException>(() => compose.RunAsync(new ComposeRequest(ComposeVerb.Restart) { Services = ["no-such-service"] }, Ct));
             Assert.Equal(DockerOperationException.ComposeFailed, failing.Code);
