@@ -79,11 +79,20 @@ public sealed class RemoveVolume : Activity
     [Input(Description = "Volume name.", Required = true)]
     public Input<string>? Volume { get; set; }
 
+    [Output(Description = "Labels of the removed volume (e.g. Compose's project and volume labels), to create its replacement with them.")]
+    public Output<Dictionary<string, string>> Labels { get; set; } = new();
+
     public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var volume = context.Get(Volume)!;
-        var removed = await context.GetRequiredService<IDockerService>().RemoveVolumeAsync(volume, force: false, context.CancellationToken);
-        context.AddJournalData("volume", new JsonObject { ["name"] = volume, ["removed"] = removed });
+        var docker = context.GetRequiredService<IDockerService>();
+
+        // A replacement created without Compose's labels is "not created by Docker Compose" for Compose (a warning
+        // on every up, left out of label-based clean-ups): keep them for CreateVolume.
+        var labels = (await docker.InspectVolumeAsync(volume, context.CancellationToken))?.Labels.ToDictionary(StringComparer.Ordinal) ?? [];
+        var removed = await docker.RemoveVolumeAsync(volume, force: false, context.CancellationToken);
+        context.Set(Labels, labels);
+        context.AddJournalData("volume", new JsonObject { ["name"] = volume, ["removed"] = removed, ["labels"] = new JsonObject([.. labels.Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))]) });
         await context.CompleteAsync(removed ? Removed : NotFound);
     }
 }

@@ -76,10 +76,10 @@ public sealed class DockerActivityTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RemoveVolume_reports_Removed_then_NotFound()
+    public async Task RemoveVolume_reports_Removed_then_NotFound_and_the_labels_of_the_removed_volume()
     {
         var volume = docker.Name("act-vol");
-        await docker.Service.CreateVolumeAsync(volume, null, Ct);
+        await docker.Service.CreateVolumeAsync(volume, new Dictionary<string, string> { ["com.docker.compose.project"] = "shop", ["com.docker.compose.volume"] = "postgres_data" }, Ct);
         var definition = Definition("remove", Flowchart("flow",
             [Start(), Activity("DrWorkflows.RemoveVolume", "remove", $"\"volume\": {Lit(volume)}")],
             [Connect("start", "remove")]));
@@ -87,8 +87,11 @@ public sealed class DockerActivityTests : IAsyncLifetime
         var first = await host.RunAsync(definition, cancellationToken: Ct);
         var second = await host.StartAsync("remove", cancellationToken: Ct);
 
-        Assert.Contains(await host.JournalAsync(first.Id), e => e.ActivityId == "remove" && e.Outcomes is ["Removed"]);
+        var removed = Assert.Single(await host.JournalAsync(first.Id), e => e.ActivityId == "remove" && e.EventName == JournalEvents.Completed && e.Outcomes is ["Removed"]);
         Assert.Contains(await host.JournalAsync(second.Id), e => e.ActivityId == "remove" && e.Outcomes is ["NotFound"]);
+        var labels = removed.Payload!["data"]!["volume"]!["labels"]!;
+        Assert.Equal("shop", labels["com.docker.compose.project"]!.ToString());
+        Assert.Equal("postgres_data", labels["com.docker.compose.volume"]!.ToString());
     }
 
     [Fact]
