@@ -186,12 +186,12 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         });
         var fresh = flow.Add(new CreateVolume { Id = "freshVolume", Volume = Input<string>.FromJavaScript(volume) });
         // A volume cannot be removed while a container (even a stopped one) uses it: remove the container, and let Compose create it again.
-        var removeDb = flow.Add(new ComposeCommand { Id = "removePostgresContainer", Command = new("down"), Services = Input<List<string>>.FromJavaScript($"[{postgresService}]") });
+        var removeDb = flow.Add(new ComposeCommand { Id = "removePostgresContainer", Command = new("rm"), Services = Input<List<string>>.FromJavaScript($"[{postgresService}]") });
         var startDb = flow.Add(new ComposeUp { Id = "startPostgres", Services = Input<List<string>>.FromJavaScript($"[{postgresService}]") });
         var waitServer = flow.Add(new WaitForPostgres { Id = "waitServer", Server = Input<string>.FromJavaScript(server), TimeoutSeconds = new(180) });
         flow.Chain(stopDb, removeDb, quarantine, fresh, startDb, waitServer);
         comms.AbandonWith("abandonStopPostgres", stopDb, "Stopping PostgreSQL failed");
-        comms.AbandonWith("abandonRemovePostgresContainer", removeDb, "Removing the PostgreSQL container (docker compose down postgres, Compose v2) failed");
+        comms.AbandonWith("abandonRemovePostgresContainer", removeDb, "Removing the PostgreSQL container (compose rm --stop --force postgres) failed");
         comms.AbandonWith("abandonQuarantine", quarantine, "Quarantining the compromised volume failed");
         comms.AbandonWith("abandonFreshVolume", fresh, "Creating the fresh volume failed");
         comms.AbandonWith("abandonStartPostgres", startDb, "Creating and starting PostgreSQL on the fresh volume failed");

@@ -60,7 +60,7 @@ public sealed class RansomwareRecoveryTests
 
         dr.Calls.AssertOrder(
             "docker.stop ecommerce_postgres",
-            "compose.down postgres",
+            "compose.remove postgres",
             "docker.volume-copy ecommerce_postgres_data -> forensic-ecommerce_postgres_data-incident-" + run.Id + " (remove source)",
             "docker.volume-create ecommerce_postgres_data",
             "compose.up postgres",

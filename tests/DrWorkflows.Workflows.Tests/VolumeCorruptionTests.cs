@@ -29,7 +29,7 @@ public sealed class VolumeCorruptionTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
         dr.Calls.AssertOrder(
-            "compose.down postgres",
+            "compose.remove postgres",
             "docker.volume-remove ecommerce_postgres_data",
             "docker.volume-create ecommerce_postgres_data",
             "compose.up postgres",
