@@ -23,17 +23,8 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
     [Fact]
     public async Task A_damaged_database_that_a_restart_does_not_fix_is_restored_from_the_verified_backup_after_approval_and_the_platform_recovers()
     {
-        var bin = TestServices.RequirePgBin();
         await using var platform = SamplePlatform.Create();
-        await using var dr = await DrTestHost.StartWithRealBackupsAsync(
-            o =>
-            {
-                o.Tools.BinDirectory = bin;
-                o.Servers["main"] = platform.ConnectionString();
-                o.VerificationServer = "main";
-                o.RestoreJobs = 1;
-            },
-            platform.UseRealDockerAndSmokeTests);
+        await using var dr = await platform.StartDrHostAsync();
         var compose = dr.Get<IComposeService>();
         var docker = dr.Get<IDockerService>();
         await RequireComposeAsync(compose);
@@ -119,15 +110,7 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
         }
         finally
         {
-            try
-            {
-                await compose.RunAsync(new ComposeRequest(ComposeVerb.Down) { StopTimeout = TimeSpan.FromSeconds(1) }, CancellationToken.None);
-            }
-            catch (DockerOperationException e)
-            {
-                output.WriteLine($"docker-compose down failed (the dispose removes what is left): {e.Message}");
-            }
-
+            await SamplePlatform.DownAsync(compose, output);
             Step("down");
         }
 
@@ -136,7 +119,7 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
         void Step(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
     }
 
-    private static async Task RequireComposeAsync(IComposeService compose)
+    internal static async Task RequireComposeAsync(IComposeService compose)
     {
         try
         {
@@ -152,7 +135,7 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
     }
 
     /// <summary>Backs up the shop database into the local store and verifies that set (restore into a throwaway database).</summary>
-    private static async Task<string> BackUpAndVerifyAsync(DrTestHost dr)
+    internal static async Task<string> BackUpAndVerifyAsync(DrTestHost dr)
     {
         var builder = new WorkflowBuilder("test-backup-shop", "Back up and verify the shop (test)").WithDescription("Takes and verifies the backup that scenario 1 restores.");
         var flow = builder.Flowchart();
@@ -168,7 +151,7 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
         return set.Id;
     }
 
-    private static async Task WaitForHealthAsync(IDockerService docker, string container, string health, TimeSpan timeout)
+    internal static async Task WaitForHealthAsync(IDockerService docker, string container, string health, TimeSpan timeout)
     {
         var waited = Stopwatch.StartNew();
         ContainerStatus status;
@@ -180,7 +163,7 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
     }
 
     /// <summary>With the real clock, timers (the monitoring delay) fire when due: sweep until the run ends.</summary>
-    private static async Task<WorkflowState> RunToEndAsync(DrTestHost dr, string instanceId, TimeSpan timeout)
+    internal static async Task<WorkflowState> RunToEndAsync(DrTestHost dr, string instanceId, TimeSpan timeout)
     {
         var waited = Stopwatch.StartNew();
         while (true)
@@ -195,7 +178,7 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
         }
     }
 
-    private static void AssertInOrder(IReadOnlyList<string> completed, params string[] expected)
+    internal static void AssertInOrder(IReadOnlyList<string> completed, params string[] expected)
     {
         var at = 0;
         foreach (var id in expected)

@@ -49,6 +49,9 @@ internal sealed class SamplePlatform : IAsyncDisposable
 
     public string GatewayContainer => $"{Project}_gateway";
 
+    /// <summary>The named volume of PostgreSQL's data, as Compose names it (<c>&lt;project&gt;_postgres_data</c>).</summary>
+    public string PostgresVolume => $"{Project}_postgres_data";
+
     public string ComposeFile => directory.Combine("docker-compose.yml");
 
     public string ProjectDirectory => directory.FullPath;
@@ -127,6 +130,37 @@ internal sealed class SamplePlatform : IAsyncDisposable
         services.Configure<DockerOptions>(Configure);
     }
 
+    /// <summary>
+    /// A DR host whose Docker, Compose and smoke tests are the real services on this platform, with real PostgreSQL
+    /// backups (server <c>main</c>, the local store, verified on <c>main</c>); skips the test without PostgreSQL's tools.
+    /// </summary>
+    public Task<DrTestHost> StartDrHostAsync()
+    {
+        var bin = TestServices.RequirePgBin();
+        return DrTestHost.StartWithRealBackupsAsync(
+            o =>
+            {
+                o.Tools.BinDirectory = bin;
+                o.Servers["main"] = ConnectionString();
+                o.VerificationServer = "main";
+                o.RestoreJobs = 1;
+            },
+            UseRealDockerAndSmokeTests);
+    }
+
+    /// <summary><c>docker-compose down</c> of the project (volumes kept); a failure is only reported, the dispose removes what is left.</summary>
+    public static async Task DownAsync(IComposeService compose, ITestOutputHelper output)
+    {
+        try
+        {
+            await compose.RunAsync(new ComposeRequest(ComposeVerb.Down) { StopTimeout = TimeSpan.FromSeconds(1) }, CancellationToken.None);
+        }
+        catch (DockerOperationException e)
+        {
+            output.WriteLine($"docker-compose down failed (the dispose removes what is left): {e.Message}");
+        }
+    }
+
     /// <summary>Waits until the PostgreSQL server of the platform accepts a login (the first start runs initdb).</summary>
     public async Task WaitForServerAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -196,6 +230,16 @@ internal sealed class SamplePlatform : IAsyncDisposable
                 await client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true });
             foreach (var volume in (await client.Volumes.ListAsync(new VolumesListParameters { Filters = byProject })).Volumes ?? [])
                 await client.Volumes.RemoveAsync(volume.Name, true);
+
+            // A volume re-created by a workflow without Compose's labels is found by its name.
+            try
+            {
+                await client.Volumes.RemoveAsync(PostgresVolume, true);
+            }
+            catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+            }
+
             foreach (var network in await client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = byProject }))
                 await client.Networks.DeleteNetworkAsync(network.ID);
         }
