@@ -184,7 +184,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             Destination = Input<string>.FromJavaScript($"'forensic-' + ({volume}) + '-' + {tag}"),
             RemoveSource = new(true),
         });
-        var fresh = flow.Add(new CreateVolume { Id = "freshVolume", Volume = Input<string>.FromJavaScript(volume) });
+        // The replacement keeps the old volume's labels (Compose's), so Compose still owns it.
+        var fresh = flow.Add(new CreateVolume { Id = "freshVolume", Volume = Input<string>.FromJavaScript(volume), Labels = Input<Dictionary<string, string>>.FromJavaScript("getOutputFrom('quarantineVolume', 'SourceLabels') || {}") });
         // A volume cannot be removed while a container (even a stopped one) uses it: remove the container, and let Compose create it again.
         var removeDb = flow.Add(new ComposeCommand { Id = "removePostgresContainer", Command = new("rm"), Services = Input<List<string>>.FromJavaScript($"[{postgresService}]") });
         var startDb = flow.Add(new ComposeUp { Id = "startPostgres", Services = Input<List<string>>.FromJavaScript($"[{postgresService}]") });

@@ -62,7 +62,7 @@ public sealed class RansomwareRecoveryTests
             "docker.stop ecommerce_postgres",
             "compose.remove postgres",
             "docker.volume-copy ecommerce_postgres_data -> forensic-ecommerce_postgres_data-incident-" + run.Id + " (remove source)",
-            "docker.volume-create ecommerce_postgres_data",
+            "docker.volume-create ecommerce_postgres_data [com.docker.compose.project=ecommerce]",
             "compose.up postgres",
             "postgres.wait main -> ready",
             "postgres.restore eightpm -> main/ecommerce_db Recreate",

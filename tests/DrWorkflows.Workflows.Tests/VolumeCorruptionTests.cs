@@ -31,7 +31,7 @@ public sealed class VolumeCorruptionTests
         dr.Calls.AssertOrder(
             "compose.remove postgres",
             "docker.volume-remove ecommerce_postgres_data",
-            "docker.volume-create ecommerce_postgres_data",
+            "docker.volume-create ecommerce_postgres_data [com.docker.compose.project=ecommerce]",
             "compose.up postgres",
             "postgres.wait main -> ready",
             "postgres.restore sixam -> main/ecommerce_db Recreate",

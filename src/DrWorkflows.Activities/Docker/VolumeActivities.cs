@@ -55,9 +55,15 @@ public sealed class CopyVolume : CodeActivity<VolumeCopy>
     [Input(Description = "Copy into a destination that already holds files.", DefaultValue = false)]
     public Input<bool>? AllowNonEmptyDestination { get; set; }
 
+    [Output(Description = "Labels of the source volume (e.g. Compose's), to create a replacement with them after a rename by copy.")]
+    public Output<Dictionary<string, string>> SourceLabels { get; set; } = new();
+
     protected override async ValueTask<VolumeCopy> RunAsync(ActivityExecutionContext context)
     {
-        var copy = await context.GetRequiredService<IDockerService>().CopyVolumeAsync(context.Get(Source)!, context.Get(Destination)!, new VolumeCopyOptions
+        var docker = context.GetRequiredService<IDockerService>();
+        var sourceLabels = (await docker.InspectVolumeAsync(context.Get(Source)!, context.CancellationToken))?.Labels.ToDictionary(StringComparer.Ordinal) ?? [];
+        context.Set(SourceLabels, sourceLabels);
+        var copy = await docker.CopyVolumeAsync(context.Get(Source)!, context.Get(Destination)!, new VolumeCopyOptions
         {
             RemoveSource = context.Get(RemoveSource, false),
             AllowSourceInUse = context.Get(AllowSourceInUse, false),

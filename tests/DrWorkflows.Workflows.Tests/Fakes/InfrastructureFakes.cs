@@ -74,12 +74,13 @@ public sealed class FakeDocker(CallLog log) : IDockerService
 
     public Task<VolumeInfo> CreateVolumeAsync(string name, IReadOnlyDictionary<string, string>? labels, CancellationToken cancellationToken)
     {
-        Record("volume-create", name);
+        Record("volume-create", name + (labels is { Count: > 0 } ? " [" + string.Join(", ", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")) + "]" : string.Empty));
         return Task.FromResult(new VolumeInfo(name, "local", "/var/lib/docker/volumes/" + name, new Dictionary<string, string>()));
     }
 
+    /// <summary>Every volume carries Compose's project label, as the platform's volumes do.</summary>
     public Task<VolumeInfo?> InspectVolumeAsync(string name, CancellationToken cancellationToken) =>
-        Task.FromResult<VolumeInfo?>(new VolumeInfo(name, "local", "/var/lib/docker/volumes/" + name, new Dictionary<string, string>()));
+        Task.FromResult<VolumeInfo?>(new VolumeInfo(name, "local", "/var/lib/docker/volumes/" + name, new Dictionary<string, string> { ["com.docker.compose.project"] = "ecommerce" }));
 
     public Task<StreamDigest> ArchiveVolumeAsync(string volume, Stream destination, CancellationToken cancellationToken) =>
         throw new NotSupportedException("The DR workflows archive volumes to files.");
