@@ -35,6 +35,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             .WithInput<List<string>>("PublishedPorts", "Published ports to block; default all published ports.")
             .WithInput<List<string>>("HostPorts", "Host ports to block in INPUT; default 80 and 443 (the plan).")
             .WithInput<List<string>>("AppServices", "Compose services stopped at once and rebuilt from images; default backend, api_gateway.")
+            .WithInput<bool>("PullImages", "Pull the application's images before rebuilding it; default true. Set false when the registry is unreachable (or the images are only local): the rebuild then uses the images already on the host.")
             .WithInput<string>("PostgresContainer", "PostgreSQL container; default ecommerce_postgres.")
             .WithInput<string>("PostgresService", "Compose service of PostgreSQL (removed and created again around the volume swap); default postgres.")
             .WithInput<string>("BackendContainer", "Application container kept for forensics; default ecommerce_backend.")
@@ -213,9 +214,12 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         comms.FailWith("failIntegrity", restore, RestoreDatabase.IntegrityFailed, "'The restored database does not match its backup: ' + (getOutputFrom('restore', 'Integrity').problems || []).join('; ')");
 
         // 6. Rebuild the application from clean images.
+        var pullWanted = flow.Add(new FlowDecision { Id = "pullWanted", Condition = Input<bool>.FromJavaScript("String(getInput('PullImages')).toLowerCase() !== 'false'") });
         var pull = flow.Add(new ComposeCommand { Id = "pullImages", Command = new("pull"), Services = Input<List<string>>.FromJavaScript(apps) });
         var rebuild = flow.Add(new ComposeCommand { Id = "rebuildApplication", Command = new("up"), ForceRecreate = new(true), Services = Input<List<string>>.FromJavaScript(apps) });
-        flow.Connect(restore, pull, RestoreDatabase.Restored);
+        flow.Connect(restore, pullWanted, RestoreDatabase.Restored);
+        flow.Connect(pullWanted, pull, "True");
+        flow.Connect(pullWanted, rebuild, "False");
         flow.Connect(pull, rebuild);
         comms.AbandonWith("abandonPull", pull, "Pulling clean images failed");
         comms.AbandonWith("abandonRebuild", rebuild, "Recreating the application containers failed");

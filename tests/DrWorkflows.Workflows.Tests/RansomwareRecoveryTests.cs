@@ -71,6 +71,7 @@ public sealed class RansomwareRecoveryTests
             "compose.up --force-recreate backend,api_gateway",
             "docker.wait-healthy project:ecommerce:backend,api_gateway,postgres 300s -> healthy");
         Assert.Empty(dr.Calls.Of("host.lift-isolation"));
+        Assert.Equal("True", await dr.OutcomeAsync(run.Id, "pullWanted"));
         Assert.Equal("Lift the network isolation?", (await dr.PendingGateAsync(run.Id)).Title);
 
         await dr.DecideAsync(run.Id, "approve");
@@ -79,6 +80,20 @@ public sealed class RansomwareRecoveryTests
         Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
         dr.Calls.AssertOrder("host.lift-isolation ransomware-" + run.Id, "smoke https://api.example.com/health -> passed", "statuspage.update sp-incident-1 resolved", "github.post-mortem SEV-1");
         Assert.Equal(CompromisedAt.AddHours(-6), Assert.Single(dr.PostMortems.Requests).Details.LastGoodDataAt);
+    }
+
+    [Fact]
+    public async Task With_PullImages_false_the_application_is_rebuilt_from_the_local_images_without_a_pull()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await SeedAsync(dr);
+        var run = await dr.RunAsync(RansomwareRecovery.Id, new { Reason = "IDS: files encrypted on db host", CompromisedAt, PullImages = false });
+        await dr.DecideAsync(run.Id, "approve", option: "1");
+
+        Assert.Empty(dr.Calls.Of("compose.pull"));
+        dr.Calls.AssertOrder("postgres.restore justbefore -> main/ecommerce_db Recreate", "compose.up --force-recreate backend,api_gateway", "docker.wait-healthy");
+        Assert.Equal("False", await dr.OutcomeAsync(run.Id, "pullWanted"));
+        Assert.Equal("Lift the network isolation?", (await dr.PendingGateAsync(run.Id)).Title);
     }
 
     [Fact]
