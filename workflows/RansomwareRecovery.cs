@@ -216,7 +216,9 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         // 6. Rebuild the application from clean images.
         var pullWanted = flow.Add(new FlowDecision { Id = "pullWanted", Condition = Input<bool>.FromJavaScript("String(getInput('PullImages')).toLowerCase() !== 'false'") });
         var pull = flow.Add(new ComposeCommand { Id = "pullImages", Command = new("pull"), Services = Input<List<string>>.FromJavaScript(apps) });
-        var rebuild = flow.Add(new ComposeCommand { Id = "rebuildApplication", Command = new("up"), ForceRecreate = new(true), Services = Input<List<string>>.FromJavaScript(apps) });
+        // --no-deps: docker-compose 1.x would otherwise recreate the services the application depends on too, PostgreSQL
+        // included (restarted right after the restore).
+        var rebuild = flow.Add(new ComposeCommand { Id = "rebuildApplication", Command = new("up"), ForceRecreate = new(true), NoDeps = new(true), Services = Input<List<string>>.FromJavaScript(apps) });
         flow.Connect(restore, pullWanted, RestoreDatabase.Restored);
         flow.Connect(pullWanted, pull, "True");
         flow.Connect(pullWanted, rebuild, "False");

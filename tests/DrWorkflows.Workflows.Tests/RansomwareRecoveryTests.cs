@@ -68,7 +68,7 @@ public sealed class RansomwareRecoveryTests
             "postgres.restore eightpm -> main/ecommerce_db Recreate",
             "postgres.integrity main/ecommerce_db vs eightpm -> passed",
             "compose.pull backend,api_gateway",
-            "compose.up --force-recreate backend,api_gateway",
+            "compose.up --force-recreate --no-deps backend,api_gateway",
             "docker.wait-healthy project:ecommerce:backend,api_gateway,postgres 300s -> healthy");
         Assert.Empty(dr.Calls.Of("host.lift-isolation"));
         Assert.Equal("True", await dr.OutcomeAsync(run.Id, "pullWanted"));
@@ -91,7 +91,7 @@ public sealed class RansomwareRecoveryTests
         await dr.DecideAsync(run.Id, "approve", option: "1");
 
         Assert.Empty(dr.Calls.Of("compose.pull"));
-        dr.Calls.AssertOrder("postgres.restore justbefore -> main/ecommerce_db Recreate", "compose.up --force-recreate backend,api_gateway", "docker.wait-healthy");
+        dr.Calls.AssertOrder("postgres.restore justbefore -> main/ecommerce_db Recreate", "compose.up --force-recreate --no-deps backend,api_gateway", "docker.wait-healthy");
         Assert.Equal("False", await dr.OutcomeAsync(run.Id, "pullWanted"));
         Assert.Equal("Lift the network isolation?", (await dr.PendingGateAsync(run.Id)).Title);
     }

@@ -39,6 +39,9 @@ public sealed class ComposeCommand : CodeActivity<ComposeResult>
     [Input(Description = "up: recreate containers even when unchanged (the plan's clean rebuild).", DefaultValue = false)]
     public Input<bool>? ForceRecreate { get; set; }
 
+    [Input(Description = "up: leave the services they depend on alone (--no-deps); otherwise Compose v1 also recreates those with ForceRecreate.", DefaultValue = false)]
+    public Input<bool>? NoDeps { get; set; }
+
     [Input(Description = "Seconds to wait for containers to stop (stop, restart, down, up).")]
     public Input<int?>? StopTimeoutSeconds { get; set; }
 
@@ -55,6 +58,7 @@ public sealed class ComposeCommand : CodeActivity<ComposeResult>
             Services = context.Get(Services) ?? [],
             Project = ComposeUp.Blank(context.Get(Project)),
             ForceRecreate = context.Get(ForceRecreate, false),
+            NoDeps = context.Get(NoDeps, false),
             StopTimeout = timeout is { } t ? TimeSpan.FromSeconds(t) : null,
         });
     }

@@ -153,7 +153,7 @@ public sealed class FakeCompose(CallLog log) : IComposeService
 
     public Task<ComposeResult> RunAsync(ComposeRequest request, CancellationToken cancellationToken)
     {
-        var line = $"compose.{request.Verb.ToString().ToLowerInvariant()}{(request.ForceRecreate ? " --force-recreate" : string.Empty)} {string.Join(",", request.Services)}".TrimEnd();
+        var line = $"compose.{request.Verb.ToString().ToLowerInvariant()}{(request.ForceRecreate ? " --force-recreate" : string.Empty)}{(request.NoDeps ? " --no-deps" : string.Empty)} {string.Join(",", request.Services)}".TrimEnd();
         log.Add(line);
         return Task.FromResult(new ComposeResult("docker compose " + request.Verb, 0, string.Empty, string.Empty, TimeSpan.FromSeconds(2)));
     }
