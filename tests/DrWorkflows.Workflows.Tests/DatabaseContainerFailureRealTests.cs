@@ -135,9 +135,13 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
     }
 
     /// <summary>Backs up the shop database into the local store and verifies that set (restore into a throwaway database).</summary>
-    internal static async Task<string> BackUpAndVerifyAsync(DrTestHost dr)
+    internal static async Task<string> BackUpAndVerifyAsync(DrTestHost dr) => (await BackUpAndVerifySetAsync(dr)).Id;
+
+    /// <summary>As <see cref="BackUpAndVerifyAsync"/>; returns the new set (the store may hold earlier ones).</summary>
+    internal static async Task<BackupSet> BackUpAndVerifySetAsync(DrTestHost dr)
     {
-        var builder = new WorkflowBuilder("test-backup-shop", "Back up and verify the shop (test)").WithDescription("Takes and verifies the backup that scenario 1 restores.");
+        var before = (await dr.Catalog.ListAsync("local", BackupKinds.Postgres, SamplePlatform.Database, Ct)).Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
+        var builder = new WorkflowBuilder("test-backup-shop", "Back up and verify the shop (test)").WithDescription("Takes and verifies the backup that a scenario restores.");
         var flow = builder.Flowchart();
         flow.Chain(
             flow.Add(new BackupDatabase { Id = "backup", Server = new("main"), Database = new(SamplePlatform.Database), Store = new("local") }),
@@ -146,9 +150,9 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
         var run = await dr.RunAsync(definition.DefinitionId);
         Assert.True(run.SubStatus == WorkflowSubStatus.Finished, string.Join("; ", run.Incidents.Select(i => i.Message)));
         Assert.Equal(VerifyLatestBackup.Verified, await dr.OutcomeAsync(run.Id, "verify"));
-        var set = Assert.Single(await dr.Catalog.ListAsync("local", BackupKinds.Postgres, SamplePlatform.Database, Ct));
+        var set = Assert.Single(await dr.Catalog.ListAsync("local", BackupKinds.Postgres, SamplePlatform.Database, Ct), s => !before.Contains(s.Id));
         Assert.True(set.Manifest.IsVerified);
-        return set.Id;
+        return set;
     }
 
     internal static async Task WaitForHealthAsync(IDockerService docker, string container, string health, TimeSpan timeout)

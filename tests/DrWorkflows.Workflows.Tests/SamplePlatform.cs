@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Formats.Tar;
 using System.Globalization;
+using System.Security.Cryptography;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using DrWorkflows.Activities.Docker;
@@ -161,6 +163,16 @@ internal sealed class SamplePlatform : IAsyncDisposable
         }
     }
 
+    /// <summary><c>docker-compose up</c>, the shop database created and seeded, every service healthy.</summary>
+    public async Task UpAndSeedAsync(IComposeService compose, IDockerService docker, int customers, CancellationToken cancellationToken)
+    {
+        await compose.RunAsync(new ComposeRequest(ComposeVerb.Up), cancellationToken);
+        await WaitForServerAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        await SeedShopAsync(customers, cancellationToken);
+        var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(Project), TimeSpan.FromSeconds(60), cancellationToken);
+        Assert.True(up.AllReady, up.Describe());
+    }
+
     /// <summary>Waits until the PostgreSQL server of the platform accepts a login (the first start runs initdb).</summary>
     public async Task WaitForServerAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -216,7 +228,62 @@ internal sealed class SamplePlatform : IAsyncDisposable
         return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Removes every container and volume of the project (and a network, should one exist), then the temp directory.</summary>
+    /// <summary>
+    /// Runs a shell script in a busybox helper container that mounts the volume at <c>/data</c> (no network); returns
+    /// its standard output, and fails the test when the script fails.
+    /// </summary>
+    public static async Task<string> OnVolumeAsync(DockerClient client, string volume, string script, CancellationToken cancellationToken)
+    {
+        var helper = await client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = BusyboxImage,
+            Cmd = ["sh", "-c", script],
+            HostConfig = new HostConfig { Binds = [$"{volume}:/data"], NetworkMode = "none" },
+            Labels = new Dictionary<string, string> { ["org.drworkflows.test"] = "sample-platform" },
+        }, cancellationToken);
+        try
+        {
+            await client.Containers.StartContainerAsync(helper.ID, new ContainerStartParameters(), cancellationToken);
+            var exit = await client.Containers.WaitContainerAsync(helper.ID, cancellationToken);
+            using var logs = await client.Containers.GetContainerLogsAsync(helper.ID, false, new ContainerLogsParameters { ShowStderr = true, ShowStdout = true }, cancellationToken);
+            var (stdout, stderr) = await logs.ReadOutputToEndAsync(cancellationToken);
+            Assert.True(exit.StatusCode == 0, $"`{script}` on {volume} exited with {exit.StatusCode}: {stderr}");
+            return stdout;
+        }
+        finally
+        {
+            await client.Containers.RemoveContainerAsync(helper.ID, new ContainerRemoveParameters { Force = true }, CancellationToken.None);
+        }
+    }
+
+    /// <summary>SHA-256 of a file, lower-case hex (as the activities journal it).</summary>
+    public static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
+    {
+        await using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+    }
+
+    /// <summary>The first bytes (at most <paramref name="maxBytes"/>) of a file in a volume archive, by its path in the volume; null when absent.</summary>
+    public static async Task<byte[]?> ArchivedFileAsync(string archivePath, string name, int maxBytes, CancellationToken cancellationToken)
+    {
+        await using var file = File.OpenRead(archivePath);
+        await using var tar = new TarReader(file);
+        while (await tar.GetNextEntryAsync(copyData: true, cancellationToken) is { } entry)
+        {
+            if (entry.Name.TrimStart('.', '/') != name || entry.DataStream is null)
+                continue;
+            var buffer = new byte[Math.Min(maxBytes, entry.Length)];
+            await entry.DataStream.ReadExactlyAsync(buffer, cancellationToken);
+            return buffer;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Removes every container, volume and image of the project (and a network, should one exist), copies of its
+    /// data volume made by a workflow, then the temp directory.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         using var client = new DockerClientConfiguration(DockerEndpoint).CreateClient();
@@ -239,6 +306,18 @@ internal sealed class SamplePlatform : IAsyncDisposable
             catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
             }
+
+            // Copies a workflow made of the data volume (the quarantine of scenario 3) carry the name of their source.
+            var copies = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"org.drworkflows.copied-from={PostgresVolume}"] = true },
+            };
+            foreach (var volume in (await client.Volumes.ListAsync(new VolumesListParameters { Filters = copies })).Volumes ?? [])
+                await client.Volumes.RemoveAsync(volume.Name, true);
+
+            // Images committed from the project's containers (forensic snapshots) keep the containers' Compose labels.
+            foreach (var image in await client.Images.ListImagesAsync(new ImagesListParameters { Filters = byProject }))
+                await client.Images.DeleteImageAsync(image.ID, new ImageDeleteParameters { Force = true });
 
             foreach (var network in await client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = byProject }))
                 await client.Networks.DeleteNetworkAsync(network.ID);

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Formats.Tar;
-using System.Security.Cryptography;
 using System.Text;
 using Docker.DotNet;
 using Docker.DotNet.Models;
@@ -89,8 +87,8 @@ public sealed class VolumeCorruptionRealTests(ITestOutputHelper output)
             Assert.Equal(platform.PostgresVolume, archived["volume"]!.ToString());
             Assert.True(File.Exists(archivePath), archivePath);
             Assert.Equal(new FileInfo(archivePath).Length, archived["bytes"]!.GetValue<long>());
-            Assert.Equal(await Sha256Async(archivePath), archived["sha256"]!.ToString());
-            Assert.Equal(Damage, await ArchivedControlFileStartAsync(archivePath));
+            Assert.Equal(await SamplePlatform.Sha256Async(archivePath, Ct), archived["sha256"]!.ToString());
+            Assert.Equal(Damage, Encoding.ASCII.GetString(await SamplePlatform.ArchivedFileAsync(archivePath, "global/pg_control", Damage.Length, Ct) ?? []));
             Assert.Equal("exited", (await docker.InspectContainerAsync(platform.PostgresContainer, Ct)).State);
 
             var gate = await dr.PendingGateAsync(run.Id);
@@ -148,36 +146,11 @@ public sealed class VolumeCorruptionRealTests(ITestOutputHelper output)
 
     /// <summary>Overwrites the start of <c>global/pg_control</c> in the (unused) volume through a helper container.</summary>
     private static Task CorruptControlFileAsync(DockerClient client, string volume) =>
-        OnVolumeAsync(client, volume, $"printf '%s' '{Damage}' | dd of=/data/global/pg_control bs=1 conv=notrunc 2>/dev/null && sync");
+        SamplePlatform.OnVolumeAsync(client, volume, $"printf '%s' '{Damage}' | dd of=/data/global/pg_control bs=1 conv=notrunc 2>/dev/null && sync", Ct);
 
     /// <summary>The first bytes of <c>global/pg_control</c> in the volume.</summary>
     private static Task<string> ControlFileStartAsync(DockerClient client, string volume) =>
-        OnVolumeAsync(client, volume, $"head -c {Damage.Length} /data/global/pg_control");
-
-    /// <summary>Runs a shell script in a helper container that mounts the volume at /data; returns its output.</summary>
-    private static async Task<string> OnVolumeAsync(DockerClient client, string volume, string script)
-    {
-        var helper = await client.Containers.CreateContainerAsync(new CreateContainerParameters
-        {
-            Image = SamplePlatform.BusyboxImage,
-            Cmd = ["sh", "-c", script],
-            HostConfig = new HostConfig { Binds = [$"{volume}:/data"], NetworkMode = "none" },
-            Labels = new Dictionary<string, string> { ["org.drworkflows.test"] = "volume-corruption" },
-        }, Ct);
-        try
-        {
-            await client.Containers.StartContainerAsync(helper.ID, new ContainerStartParameters(), Ct);
-            var exit = await client.Containers.WaitContainerAsync(helper.ID, Ct);
-            using var logs = await client.Containers.GetContainerLogsAsync(helper.ID, false, new ContainerLogsParameters { ShowStderr = true, ShowStdout = true }, Ct);
-            var (stdout, stderr) = await logs.ReadOutputToEndAsync(Ct);
-            Assert.True(exit.StatusCode == 0, $"`{script}` on {volume} exited with {exit.StatusCode}: {stderr}");
-            return stdout;
-        }
-        finally
-        {
-            await client.Containers.RemoveContainerAsync(helper.ID, new ContainerRemoveParameters { Force = true }, CancellationToken.None);
-        }
-    }
+        SamplePlatform.OnVolumeAsync(client, volume, $"head -c {Damage.Length} /data/global/pg_control", Ct);
 
     private static async Task WaitForLogAsync(DockerClient client, string container, string text, TimeSpan timeout)
     {
@@ -191,28 +164,5 @@ public sealed class VolumeCorruptionRealTests(ITestOutputHelper output)
             Assert.True(waited.Elapsed < timeout, $"'{text}' not in the log of {container} within {timeout}:\n{stdout}{stderr}");
             await Task.Delay(250, Ct);
         }
-    }
-
-    private static async Task<string> Sha256Async(string path)
-    {
-        await using var file = File.OpenRead(path);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, Ct));
-    }
-
-    /// <summary>The first bytes of <c>global/pg_control</c> as archived.</summary>
-    private static async Task<string?> ArchivedControlFileStartAsync(string archivePath)
-    {
-        await using var file = File.OpenRead(archivePath);
-        await using var tar = new TarReader(file);
-        while (await tar.GetNextEntryAsync(copyData: true, Ct) is { } entry)
-        {
-            if (entry.Name.TrimStart('.', '/') != "global/pg_control" || entry.DataStream is null)
-                continue;
-            var buffer = new byte[Damage.Length];
-            await entry.DataStream.ReadExactlyAsync(buffer, Ct);
-            return Encoding.ASCII.GetString(buffer);
-        }
-
-        return null;
     }
 }
