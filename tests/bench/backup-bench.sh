@@ -4,7 +4,7 @@
 # 1. starts a throwaway PostgreSQL 15 and s3rver on free loopback ports, in a temp dir;
 # 2. generates a shop-like database of SIZE_MB (text, JSON, numbers, timestamps: compresses about 2-3:1);
 # 3. times the raw tools: pg_dump -Fc -Z0 | zstd -T0 -3 | age -r KEY, uploaded to s3rver with curl;
-#    and pg_restore -j2 from a local -Z0 dump file;
+#    and pg_restore -j2 from a local -Z0 dump file; three times: before, between and after our two runs;
 # 4. times DrWorkflows' backup (to S3, zstd + age) and restore (download, verify, decrypt, decompress,
 #    pg_restore -j2) through the BackupBenchmark test, with the peak resident memory of that process; twice, in
 #    a fresh process ("cold": first backup of the process) and after a small warm-up backup and restore ("warm");
@@ -58,7 +58,7 @@ say "generating a ${SIZE_MB} MB database (this takes a while)"
 ROWS=$(( SIZE_MB * 1024 * 1024 / 320 ))
 $PSQL -d postgres -c "CREATE DATABASE bench"
 $PSQL -d bench <<SQL
-SELECT setseed(0.42);
+SELECT setseed(0.42) \gset
 CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL, name text NOT NULL, profile jsonb NOT NULL, created_at timestamptz NOT NULL);
 CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id), status text NOT NULL,
                      total numeric(12,2) NOT NULL, details jsonb NOT NULL, note text, created_at timestamptz NOT NULL);
@@ -115,50 +115,76 @@ say "database size: $(( DB_BYTES / 1024 / 1024 )) MB"
 age-keygen -o "$TMP/age.key" 2> "$TMP/age.pub"
 RECIPIENT=$(sed 's/^.*: //' "$TMP/age.pub")
 
-say "load average before the timed part: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores, shared machine)"
-say "raw tools: pg_dump -Fc -Z0 | zstd -T0 -3 | age, upload with curl"
-start=$(date +%s%N)
-"$PG_BIN/pg_dump" -Fc -Z0 -d bench | zstd -q -T0 -3 | age -r "$RECIPIENT" > "$TMP/raw.age"
-curl -sf -T "$TMP/raw.age" "$S3/bench/raw.age" > /dev/null
-RAW_BACKUP=$(seconds "$start")
-RAW_STORED=$(stat -c %s "$TMP/raw.age")
-rm -f "$TMP/raw.age"
+# The raw tools run before, between and after our two runs; each of ours is compared with the mean of the raw runs
+# on either side of it, so that the load of this shared machine weighs on both sides alike.
 "$PG_BIN/pg_dump" -Fc -Z0 -d bench -f "$TMP/raw.dump"
-$PSQL -d postgres -c "CREATE DATABASE bench_restored_raw"
-say "raw tools: pg_restore -j2 from a local file"
-start=$(date +%s%N)
-"$PG_BIN/pg_restore" -j 2 -d bench_restored_raw "$TMP/raw.dump"
-RAW_RESTORE=$(seconds "$start")
-$PSQL -d postgres -c "DROP DATABASE bench_restored_raw"
 DUMP_BYTES=$(stat -c %s "$TMP/raw.dump")
-rm -f "$TMP/raw.dump"
+settle() { # before each timed side: dirty pages of the previous step written out, so neither side pays for them
+  $PSQL -d postgres -c CHECKPOINT
+  sync
+}
+raw_round() { # prints: backup seconds, restore seconds, stored bytes
+  local start backup restore stored
+  settle
+  start=$(date +%s%N)
+  "$PG_BIN/pg_dump" -Fc -Z0 -d bench | zstd -q -T0 -3 | age -r "$RECIPIENT" > "$TMP/raw.age"
+  curl -sf -T "$TMP/raw.age" "$S3/bench/raw.age" > /dev/null
+  backup=$(seconds "$start")
+  stored=$(stat -c %s "$TMP/raw.age")
+  rm -f "$TMP/raw.age"
+  $PSQL -d postgres -c "CREATE DATABASE bench_restored_raw"
+  start=$(date +%s%N)
+  "$PG_BIN/pg_restore" -j 2 -d bench_restored_raw "$TMP/raw.dump"
+  restore=$(seconds "$start")
+  $PSQL -d postgres -c "DROP DATABASE bench_restored_raw"
+  echo "$backup $restore $stored"
+}
 
-say "DrWorkflows: backup to S3 and restore (BackupBenchmark test)"
+say "building the test project (Release)"
+dotnet build "$REPO/tests/DrWorkflows.Activities.Tests" --artifacts-path "$TMP/artifacts" -c Release > "$TMP/build.log" 2>&1 || { tail -n 40 "$TMP/build.log"; exit 1; }
 export DRW_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=postgres" DRW_TEST_PG_BIN=$PG_BIN DRW_TEST_S3_URL=$S3 \
   DRW_BENCH_DATABASE=bench DRW_BENCH_BUCKET=bench DRW_BENCH_AGE_RECIPIENT=$RECIPIENT DRW_BENCH_AGE_IDENTITY=$TMP/age.key
-# Twice, each in a new test process: "cold" (the timed backup is the first of the process, which also pays the JIT
-# compilation of everything it runs) and "warm" (a small backup and restore first, as in a server that has run
+# Ours twice, each in a new test process: "cold" (the timed backup is the first of the process, which also pays the
+# JIT compilation of everything it runs) and "warm" (a small backup and restore first, as in a server that has run
 # backups before). The restored database is dropped after each.
-for mode in cold warm; do
-  DRW_BENCH_OUT=$TMP/$mode.json DRW_BENCH_WARM=$([[ $mode == warm ]] && echo 1 || echo 0) \
-    dotnet test --project "$REPO/tests/DrWorkflows.Activities.Tests" --artifacts-path "$TMP/artifacts" -c Release \
-    -- --filter-class "*BackupBenchmark" > "$TMP/test-$mode.log" 2>&1 || { tail -n 40 "$TMP/test-$mode.log"; exit 1; }
-done
+ours() { # MODE
+  settle
+  DRW_BENCH_OUT=$TMP/$1.json DRW_BENCH_WARM=$([[ $1 == warm ]] && echo 1 || echo 0) \
+    dotnet test --project "$REPO/tests/DrWorkflows.Activities.Tests" --artifacts-path "$TMP/artifacts" -c Release --no-build \
+    -- --filter-class "*BackupBenchmark" > "$TMP/test-$1.log" 2>&1 || { tail -n 40 "$TMP/test-$1.log"; exit 1; }
+}
+say "load average before the timed part: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores, shared machine)"
+say "raw tools (1/3): pg_dump -Fc -Z0 | zstd -T0 -3 | age, upload with curl; pg_restore -j2 from a local -Z0 file"
+RAW1=$(raw_round)
+say "DrWorkflows, cold: backup to S3 and restore (BackupBenchmark test)"
+ours cold
+say "raw tools (2/3)"
+RAW2=$(raw_round)
+say "DrWorkflows, warm"
+ours warm
+say "raw tools (3/3)"
+RAW3=$(raw_round)
+rm -f "$TMP/raw.dump"
 
-python3 - "$TMP" "$DB_BYTES" "$DUMP_BYTES" "$RAW_BACKUP" "$RAW_STORED" "$RAW_RESTORE" <<'PY'
+python3 - "$TMP" "$DB_BYTES" "$DUMP_BYTES" "$RAW1" "$RAW2" "$RAW3" <<'PY'
 import json, sys
 tmp = sys.argv[1]
-db, dump, rb, rs, rr = map(float, sys.argv[2:])
+db, dump = map(float, sys.argv[2:4])
+raw = [list(map(float, r.split())) for r in sys.argv[4:7]]
 mb = lambda b: b / 1048576
 runs = {mode: json.load(open(f"{tmp}/{mode}.json")) for mode in ("cold", "warm")}
-os_ = runs["cold"]["storedBytes"]
-print(f"database {mb(db):.0f} MB, dump (-Z0) {mb(dump):.0f} MB, stored {mb(os_):.0f} MB: zstd -3 + age ratio {dump / os_:.2f}:1 (raw tools {dump / rs:.2f}:1)")
-print(f"{'':30}{'raw tools':>10}{'cold':>8}{'ratio':>7}{'warm':>8}{'ratio':>7}  target")
 c, w = runs["cold"], runs["warm"]
-print(f"{'backup (s)':30}{rb:10.1f}{c['backupSeconds']:8.1f}{c['backupSeconds'] / rb:7.2f}{w['backupSeconds']:8.1f}{w['backupSeconds'] / rb:7.2f}  <= 1.15")
-print(f"{'restore (s)':30}{rr:10.1f}{c['restoreSeconds']:8.1f}{c['restoreSeconds'] / rr:7.2f}{w['restoreSeconds']:8.1f}{w['restoreSeconds'] / rr:7.2f}  <= 1.15 (ours: download, verify, decrypt, decompress, pg_restore)")
-print(f"{'peak memory, backup (MB)':30}{'':10}{mb(c['backupPeakBytes']):8.0f}{'':7}{mb(w['backupPeakBytes']):8.0f}{'':7}  <= 200 (whole test process)")
-print(f"{'peak memory, restore (MB)':30}{'':10}{mb(c['restorePeakBytes']):8.0f}{'':7}{mb(w['restorePeakBytes']):8.0f}{'':7}  <= 200 (whole test process)")
-print(f"{'  of which before the backup (MB)':30}{'':10}{mb(c['baselineBytes']):8.0f}{'':7}{mb(w['baselineBytes']):8.0f}")
+print(f"database {mb(db):.0f} MB, dump (-Z0) {mb(dump):.0f} MB, stored {mb(c['storedBytes']):.0f} MB: zstd -3 + age ratio {dump / c['storedBytes']:.2f}:1 (raw tools {dump / raw[0][2]:.2f}:1)")
+print("raw tools, backup (s):  " + "  ".join(f"{r[0]:.1f}" for r in raw) + ";  restore (s): " + "  ".join(f"{r[1]:.1f}" for r in raw))
+rb_c, rb_w = (raw[0][0] + raw[1][0]) / 2, (raw[1][0] + raw[2][0]) / 2
+rr_c, rr_w = (raw[0][1] + raw[1][1]) / 2, (raw[1][1] + raw[2][1]) / 2
+print(f"{'':30}{'raw':>7}{'cold':>7}{'ratio':>7}{'raw':>7}{'warm':>7}{'ratio':>7}  target")
+print(f"{'backup (s)':30}{rb_c:7.1f}{c['backupSeconds']:7.1f}{c['backupSeconds'] / rb_c:7.2f}{rb_w:7.1f}{w['backupSeconds']:7.1f}{w['backupSeconds'] / rb_w:7.2f}  <= 1.15")
+print(f"{'restore (s)':30}{rr_c:7.1f}{c['restoreSeconds']:7.1f}{c['restoreSeconds'] / rr_c:7.2f}{rr_w:7.1f}{w['restoreSeconds']:7.1f}{w['restoreSeconds'] / rr_w:7.2f}  <= 1.15 (ours: download, verify, decrypt, decompress, pg_restore)")
+print(f"{'  restore: download+decode (s)':30}{'':7}{c['restoreDownloadSeconds']:7.1f}{'':14}{w['restoreDownloadSeconds']:7.1f}")
+print(f"{'  restore: pg_restore -j2 (s)':30}{'':7}{c['restorePgRestoreSeconds']:7.1f}{'':14}{w['restorePgRestoreSeconds']:7.1f}")
+print(f"{'peak memory, backup (MB)':30}{'':14}{mb(c['backupPeakBytes']):7.0f}{'':21}{mb(w['backupPeakBytes']):7.0f}  <= 200 (whole test process)")
+print(f"{'peak memory, restore (MB)':30}{'':14}{mb(c['restorePeakBytes']):7.0f}{'':21}{mb(w['restorePeakBytes']):7.0f}  <= 200 (whole test process)")
+print(f"{'  of which before the backup':30}{'':14}{mb(c['baselineBytes']):7.0f}{'':21}{mb(w['baselineBytes']):7.0f}")
 PY
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
