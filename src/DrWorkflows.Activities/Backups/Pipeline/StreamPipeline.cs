@@ -142,7 +142,17 @@ public sealed class StreamPipeline
         if (count == 0 || OperatingSystem.IsWindows() || !File.Exists(Shell))
             return null;
         var directory = BackupCodecs.CreatePrivateDirectory("drwpipe");
-        var result = await ToolRunner.RunAsync(Shell, ["-c", "umask 077 && mkfifo \"$@\"", "mkfifo", .. Enumerable.Range(1, count).Select(n => Path.Combine(directory, $"{n}"))], cancellationToken);
+        ToolRunner.Result result;
+        try
+        {
+            result = await ToolRunner.RunAsync(Shell, ["-c", "umask 077 && mkfifo \"$@\"", "mkfifo", .. Enumerable.Range(1, count).Select(n => Path.Combine(directory, $"{n}"))], cancellationToken);
+        }
+        catch
+        {
+            DeleteQuietly(directory);
+            throw;
+        }
+
         if (result.ExitCode == 0)
             return directory;
         DeleteQuietly(directory);
