@@ -107,9 +107,16 @@ public sealed partial class WorkflowRuntime(
         return state is null ? (ResumeOutcome.InstanceNotFound, null) : (outcome, state);
     }
 
-    /// <summary>Continues a run that has work queued (after a crash, or a dispatch).</summary>
+    /// <summary>
+    /// Continues a run that has work queued (after a crash, or a dispatch). A run found with nothing to do (the
+    /// request was stale: another node or request already ran it) is left as it is, without a write.
+    /// </summary>
     public Task<WorkflowState?> RunAsync(string instanceId, CancellationToken cancellationToken) =>
-        WithRunAsync(instanceId, _ => ValueTask.FromResult(true), cancellationToken);
+        WithRunAsync(instanceId, context => ValueTask.FromResult(HasWork(context.State)), cancellationToken);
+
+    private static bool HasWork(WorkflowState state) =>
+        state.Status == WorkflowStatus.Running
+        && (state.Queue.Count > 0 || state.SubStatus is WorkflowSubStatus.Pending or WorkflowSubStatus.Executing);
 
     /// <summary>
     /// Cancels a run and, after it, every child run it started that is still running (depth first: grandchildren

@@ -316,6 +316,23 @@ public abstract class RuntimeBehaviourTests : BehaviourTestBase
         variables: [Variable("v-pw", "Pw", "String", Password)]);
 
     [Fact]
+    public async Task Run_OfASuspendedRunWithNothingQueued_WritesNothing()
+    {
+        await using var host = CreateHost();
+        var state = await host.RunAsync(Definition("stale-dispatch", Sequence("seq", Delay("wait", "00:10:00"), WriteLine("after", "after"))), cancellationToken: Ct);
+        AssertSuspended(state);
+        var before = await ReloadAsync(host, state.Id);
+
+        var again = await host.Runtime.RunAsync(state.Id, Ct);
+
+        Assert.Equal(WorkflowSubStatus.Suspended, again!.SubStatus);
+        Assert.Equal(before.Revision, (await ReloadAsync(host, state.Id)).Revision);
+        Assert.Equal(before.JournalSequence, (await ReloadAsync(host, state.Id)).JournalSequence);
+        await host.AdvanceAsync(TimeSpan.FromMinutes(10), Ct);
+        Assert.Equal(["after"], host.Output.Lines);
+    }
+
+    [Fact]
     public async Task Secrets_AreMaskedInJournalInputsAndData()
     {
         await using var host = CreateHost();
