@@ -7,7 +7,8 @@ namespace DrWorkflows.Activities;
 /// <summary>
 /// The retry pipeline the service clients share (Route 53, GitHub, the notification channels): retries their
 /// own <see cref="ActivityFailureException"/> marked <see cref="ActivityFailureException.Retryable"/>, up to
-/// <c>maxAttempts</c> attempts in all, with exponential backoff and jitter on the injected clock.
+/// <c>maxAttempts</c> attempts in all, with exponential backoff and jitter on the injected clock. One attempt
+/// (retries off, which the clients' options allow) is a pipeline without retry: Polly refuses zero retries.
 /// </summary>
 internal static class RetryPipelines
 {
@@ -25,11 +26,15 @@ internal static class RetryPipelines
         Action<int, TimeSpan, string?> onRetry,
         Func<TException, bool>? retryIf = null,
         Func<TException, TimeSpan?>? requestedDelay = null)
-        where TException : ActivityFailureException =>
-        new ResiliencePipelineBuilder { TimeProvider = clock }
+        where TException : ActivityFailureException
+    {
+        if (maxAttempts <= 1)
+            return ResiliencePipeline.Empty;
+
+        return new ResiliencePipelineBuilder { TimeProvider = clock }
             .AddRetry(new RetryStrategyOptions
             {
-                MaxRetryAttempts = Math.Max(0, maxAttempts - 1),
+                MaxRetryAttempts = maxAttempts - 1,
                 Delay = delay,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -44,4 +49,5 @@ internal static class RetryPipelines
                 },
             })
             .Build();
+    }
 }
