@@ -14,7 +14,8 @@ using DrWorkflows.Workflows.Shared;
 namespace DrWorkflows.Workflows;
 
 /// <summary>
-/// Scenario 2 of the DR plan, complete host failure: confirm the primary does not answer, restore both databases
+/// Scenario 2 of the DR plan, complete host failure: confirm the primary does not answer, start the DR server's
+/// database service (Compose) and wait until it accepts connections, restore both databases
 /// (the latest backups, from S3 by default, each checked against its manifest) and Redis on the DR server, bring the Compose project up on the
 /// DR engine, wait until healthy and smoke-test it there; then, only after an approval with the evidence, move
 /// the public DNS record to the DR server (Route 53 UPSERT, wait until INSYNC) and smoke-test through the public name.
@@ -43,6 +44,7 @@ public sealed class HostFailover : ICodeWorkflow
             .WithInput<string>("RedisSource", "Source name of the Redis backups; default redis.")
             .WithInput<string>("RedisDumpPath", "Where the Redis dump is written before the restore; default /backups/redis/failover.rdb.")
             .WithInput<string>("ComposeProject", "Compose project on the DR engine; default Docker:ComposeProject.")
+            .WithInput<List<string>>("DatabaseServices", "Compose services started first on the DR engine, so the backups can be restored into them; default ['postgres']; [] when the DR database server runs outside Compose (it is then only waited for).")
             .WithInput<List<SmokeCheck>>("DrChecks", "Smoke checks against the DR server before DNS moves (use a Host header); default https://dr-server.example.com/health.")
             .WithInput<string>("ZoneId", "Route 53 hosted zone id. Required.")
             .WithInput<string>("RecordName", "Public record to move; default api.example.com.")
@@ -83,9 +85,21 @@ public sealed class HostFailover : ICodeWorkflow
         comms.Continue(confirmed, inputsGiven);
         comms.FailWith("failInputs", inputsGiven, "False", "'ZoneId and DrAddress are required to fail over: start the workflow again with them.'");
 
-        // 2. Databases: roles first, then the newest backups of both databases (verified or not: the primary is gone).
+        // 2. The DR server's database first: on a cold DR server nothing runs yet, and the restores need a server.
+        const string databaseServices = "getInput('DatabaseServices') || ['postgres']";
+        var startDatabaseFirst = flow.Add(new Core.Activities.Flowchart.FlowDecision { Id = "startDatabaseFirst", Condition = Input<bool>.FromJavaScript($"({databaseServices}).length > 0") });
+        flow.Connect(inputsGiven, startDatabaseFirst, "True");
+        var startDatabase = flow.Add(new ComposeUp { Id = "startDatabase", Project = Input<string>.FromJavaScript(project), Services = Input<List<string>>.FromJavaScript(databaseServices) });
+        flow.Connect(startDatabaseFirst, startDatabase, "True");
+        comms.AbandonWith("abandonStartDatabase", startDatabase, "Starting the database service on the DR engine failed");
+        var waitDatabase = flow.Add(new WaitForPostgres { Id = "waitDatabase", Server = Input<string>.FromJavaScript(server), TimeoutSeconds = new(120) });
+        flow.Connect(startDatabase, waitDatabase);
+        flow.Connect(startDatabaseFirst, waitDatabase, "False");
+        comms.FailWith("failDatabaseNotReady", waitDatabase, WaitForPostgres.NotReady, $"'The DR database server ' + ({server}) + ' does not accept connections after 2 minutes: ' + (getOutputFrom('waitDatabase', 'Reason') || '') + '. Check its Postgres:Servers entry and the database service on the DR server.'");
+
+        // 3. Databases: roles first, then the newest backups of both databases (verified or not: the primary is gone).
         var globals = flow.Add(new RestoreGlobals { Id = "restoreGlobals", Server = Input<string>.FromJavaScript(server), Store = Input<string>.FromJavaScript(store), Source = Input<string>.FromJavaScript("getInput('GlobalsSource') || 'main'") });
-        flow.Connect(inputsGiven, globals, "True");
+        flow.Connect(waitDatabase, globals, WaitForPostgres.Ready);
         comms.AbandonWith("abandonGlobals", globals, "Restoring the roles (globals) on the DR server failed");
         // The plan restores the latest backup: in S3 it is verified monthly by the drill, not daily, so the newest set is
         // taken whether verified or not; the restore checks it against its manifest and the cutover gate shows its status.
@@ -106,7 +120,7 @@ public sealed class HostFailover : ICodeWorkflow
         comms.AbandonWith("abandonRestoreAi", restoreAi, "Restoring the AI database failed");
         comms.FailWith("failAiIntegrity", restoreAi, RestoreDatabase.IntegrityFailed, "'The restored AI database does not match its backup: ' + (getOutputFrom('restoreAi', 'Integrity').problems || []).join('; ')");
 
-        // 3. Redis from its newest backup set.
+        // 4. Redis from its newest backup set.
         var fetchRedis = flow.Add(new FetchRedisBackup { Id = "fetchRedis", Store = Input<string>.FromJavaScript(store), SourceName = Input<string>.FromJavaScript("getInput('RedisSource') || 'redis'"), OutputPath = Input<string>.FromJavaScript("getInput('RedisDumpPath') || '/backups/redis/failover.rdb'") });
         var databasesBack = comms.Update("reportDatabases", restoreAi, RestoreDatabase.Restored, "Both databases restored on the DR server and checked against their manifests. Restoring Redis.");
         comms.Continue(databasesBack, fetchRedis);
@@ -115,7 +129,7 @@ public sealed class HostFailover : ICodeWorkflow
         flow.Connect(fetchRedis, restoreRedis);
         comms.AbandonWith("abandonRestoreRedis", restoreRedis, "Restoring Redis failed");
 
-        // 4. All services up on the DR engine, healthy, smoke-tested there.
+        // 5. All services up on the DR engine, healthy, smoke-tested there.
         var up = flow.Add(new ComposeUp { Id = "composeUp", Project = Input<string>.FromJavaScript(project) });
         flow.Connect(restoreRedis, up);
         comms.AbandonWith("abandonComposeUp", up, "docker compose up on the DR engine failed");
@@ -126,7 +140,7 @@ public sealed class HostFailover : ICodeWorkflow
         flow.Connect(healthy, drSmoke, WaitForHealthy.Healthy);
         comms.FailWith("failDrSmoke", drSmoke, SmokeTest.Failed, "'Smoke tests against the DR server failed; DNS was not moved: ' + (getOutputFrom('smokeDr', 'Failures') || []).join(' | ')");
 
-        // 5. DNS cutover only after an approval.
+        // 6. DNS cutover only after an approval.
         var current = flow.Add(new GetDnsRecord { Id = "currentDns", ZoneId = Input<string>.FromJavaScript(zone), RecordName = Input<string>.FromJavaScript(record) });
         var ready = comms.Update("reportReadyForCutover", drSmoke, SmokeTest.Passed, "The DR server is up, healthy and passes its smoke tests. Waiting for approval to move DNS.");
         comms.Continue(ready, current);
@@ -178,7 +192,7 @@ public sealed class HostFailover : ICodeWorkflow
         flow.Connect(upsert, insync);
         comms.FailWith("failDnsNotInSync", insync, WaitForDnsChange.TimedOutOutcome, "'Route 53 did not report the change ' + ChangeId + ' INSYNC within 5 minutes; check it by hand.'");
 
-        // 6. Smoke tests through the public name.
+        // 7. Smoke tests through the public name.
         var publicSmoke = flow.Add(new SmokeTest { Id = "smokePublic", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('PublicChecks') || [{ url: 'https://api.example.com/health' }]"), Attempts = new(6), RetryDelaySeconds = new(10) });
         var moved = comms.Update("reportDnsMoved", insync, WaitForDnsChange.InSyncOutcome, "DNS moved to the DR server and in sync. Smoke-testing the public name.", "monitoring", "Service is running on our disaster recovery site; we are monitoring it.");
         comms.Continue(moved, publicSmoke);

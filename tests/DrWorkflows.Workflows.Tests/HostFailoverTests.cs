@@ -42,6 +42,8 @@ public sealed class HostFailoverTests
 
         dr.Calls.AssertOrder(
             "smoke https://primary.example.com/health -> failed",
+            "compose.up postgres",
+            "postgres.wait dr -> ready",
             "postgres.restore-globals roles -> dr",
             "postgres.restore main6h -> dr/ecommerce_db Recreate",
             "postgres.integrity dr/ecommerce_db vs main6h -> passed",
@@ -89,6 +91,45 @@ public sealed class HostFailoverTests
         Assert.Empty(dr.Calls.Of("dns.upsert"));
         Assert.Equal(["203.0.113.10"], dr.Dns.Records["api.example.com"].Values);
         Assert.Single(dr.PostMortems.Requests);
+    }
+
+    [Fact]
+    public async Task A_DR_database_server_that_does_not_accept_connections_stops_the_failover_before_any_restore()
+    {
+        using var scratch = new TempDirectory("failover");
+        await using var dr = await StartAsync();
+        dr.Databases.Ready = false;
+
+        var run = await dr.RunAsync(HostFailover.Id, Input(scratch.Combine("failover.rdb")));
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
+        Assert.Contains("The DR database server dr does not accept connections after 2 minutes", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        dr.Calls.AssertOrder("compose.up postgres", "postgres.wait dr -> not ready");
+        Assert.Empty(dr.Calls.Of("postgres.restore"));
+        Assert.Empty(dr.Calls.Of("dns."));
+    }
+
+    [Fact]
+    public async Task A_DR_database_server_outside_Compose_is_only_waited_for()
+    {
+        using var scratch = new TempDirectory("failover");
+        await using var dr = await StartAsync();
+
+        var run = await dr.RunAsync(HostFailover.Id, new
+        {
+            Reason = "All endpoints down",
+            PrimaryChecks = new[] { new { url = "https://primary.example.com/health" } },
+            Store = "local",
+            ZoneId = "Z1234567890ABC",
+            DrAddress = "198.51.100.7",
+            RedisDumpPath = scratch.Combine("failover.rdb"),
+            DatabaseServices = Array.Empty<string>(),
+        });
+
+        Assert.NotNull(await dr.PendingGateAsync(run.Id));
+        dr.Calls.AssertOrder("postgres.wait dr -> ready", "postgres.restore-globals roles -> dr", "compose.up");
+        Assert.Equal(["compose.up"], dr.Calls.Of("compose."));
     }
 
     [Fact]
