@@ -51,7 +51,10 @@ public interface IPostgresRestoreService
     /// </summary>
     Task<PostgresRestoreResult> RestoreAsync(PostgresRestoreRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Runs a globals set (roles, tablespaces) with psql; "already exists" errors are reported, not fatal.</summary>
+    /// <summary>
+    /// Runs a globals set (roles, tablespaces) with psql; "already exists" errors are reported, not fatal. The password
+    /// of the role it connects as is kept (the set's hash for that role is left out), so the target stays reachable.
+    /// </summary>
     Task<GlobalsRestoreResult> RestoreGlobalsAsync(BackupSet set, PostgresServer target, DecryptionKeys? keys, CancellationToken cancellationToken);
 }
 
@@ -128,6 +131,8 @@ internal sealed class PostgresRestoreService(
         {
             var sqlPath = Path.Combine(temp, "globals.sql");
             await DownloadAsync(set, keys, sqlPath, temp, cancellationToken);
+            var script = await File.ReadAllTextAsync(sqlPath, cancellationToken);
+            await File.WriteAllTextAsync(sqlPath, GlobalsScript.KeepPasswordOf(script, target.Username), cancellationToken);
             using var env = PostgresConnections.CreateToolEnvironment(target, "postgres", temp);
             var result = await ToolRunner.RunAsync(psql, ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=0", "-f", sqlPath], cancellationToken, env.Variables, TimeSpan.FromMinutes(10));
             if (PostgresConnections.ClassifyToolFailure("psql", result.StandardError, target, "postgres") is { } failure)
