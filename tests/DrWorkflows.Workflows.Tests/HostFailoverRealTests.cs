@@ -46,9 +46,10 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
     public async Task The_DR_server_gets_the_newest_backups_and_the_platform_then_DNS_moves_to_it_only_after_the_cutover_is_approved()
     {
         await using var primary = SamplePlatform.Create();
-        // The DR server runs the same Compose files and .env (the plan's steps 3 and 6): the same superuser password,
-        // which the restored globals (roles with their password hashes) keep.
-        await using var drSite = SamplePlatform.Create(primary.Password);
+        // The DR server was set up with its own superuser password (the orchestrator's `dr` entry has it): the restored
+        // globals bring the primary's roles with their password hashes, but must not lock the orchestrator out.
+        await using var drSite = SamplePlatform.Create();
+        var appPassword = Guid.NewGuid().ToString("N");
         using var scratch = new TempDirectory("drw-failover");
         using var route53 = Route53StandIn();
         await using var dr = await DrTestHost.StartWithRealBackupsAsync(
@@ -83,7 +84,7 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
         {
             // The primary: the platform with the shop's data, an AI database and an application role.
             await primary.UpAndSeedAsync(primaryCompose, primaryServices.GetRequiredService<IDockerService>(), customers: 30, Ct);
-            await primary.ExecuteAsync("postgres", $"CREATE ROLE {AppRole} LOGIN", Ct);
+            await primary.ExecuteAsync("postgres", $"CREATE ROLE {AppRole} LOGIN PASSWORD '{appPassword}'", Ct);
             await primary.ExecuteAsync("postgres", $"CREATE DATABASE {AiDatabase}", Ct);
             await ExecuteAsync(primary.ConnectionString(AiDatabase), """
                 CREATE TABLE embeddings (id bigserial PRIMARY KEY, label text NOT NULL, created_at timestamptz NOT NULL);
@@ -128,7 +129,9 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
             Assert.Equal(customers, await drSite.CountAsync("customers", Ct));
             Assert.Equal(orders, await drSite.CountAsync("orders", Ct));
             Assert.Equal(25L, await ScalarAsync<long>(drSite.ConnectionString(AiDatabase), "SELECT count(*) FROM embeddings"));
-            Assert.True(await ScalarAsync<bool>(drSite.ConnectionString(), $"SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{AppRole}')"));
+            // The application role logs in on the DR server with its password from the primary.
+            var asApp = new NpgsqlConnectionStringBuilder(drSite.ConnectionString(SamplePlatform.Database)) { Username = AppRole, Password = appPassword }.ConnectionString;
+            Assert.Equal(AppRole, await ScalarAsync<string>(asApp, "SELECT current_user"));
             var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(drSite.Project), TimeSpan.FromSeconds(5), Ct);
             Assert.Equal(["backend", "gateway", "postgres"], up.Containers.Select(c => c.ComposeService).Order());
             Assert.True(up.AllReady, up.Describe());

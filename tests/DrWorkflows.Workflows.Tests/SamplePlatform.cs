@@ -27,11 +27,10 @@ internal sealed class SamplePlatform : IAsyncDisposable
 
     private readonly TempDirectory directory;
 
-    private SamplePlatform(Uri endpoint, TempDirectory directory, string? password)
+    private SamplePlatform(Uri endpoint, TempDirectory directory)
     {
         DockerEndpoint = endpoint;
         this.directory = directory;
-        Password = password ?? Guid.NewGuid().ToString("N");
     }
 
     /// <summary>Compose project name and container-name prefix (PLATFORM_NAME), e.g. <c>drwe-1a2b3c4d</c>.</summary>
@@ -44,7 +43,7 @@ internal sealed class SamplePlatform : IAsyncDisposable
     public int GatewayPort { get; } = FreePort.Get();
 
     /// <summary>The postgres superuser's password of this project (never a fixed value, never logged).</summary>
-    public string Password { get; }
+    public string Password { get; } = Guid.NewGuid().ToString("N");
 
     public string PostgresContainer => $"{Project}_postgres";
 
@@ -64,17 +63,14 @@ internal sealed class SamplePlatform : IAsyncDisposable
     /// <summary>Where the repository's <c>deploy/platform</c> is copied next to the tests.</summary>
     public static string SourceDirectory => Path.Combine(AppContext.BaseDirectory, "platform");
 
-    /// <summary>
-    /// Prepares a project (nothing runs yet), or skips the test when the private dockerd or its images are missing.
-    /// <paramref name="password"/> shares another project's superuser password (a DR copy of the same <c>.env</c>); fresh by default.
-    /// </summary>
-    public static SamplePlatform Create(string? password = null)
+    /// <summary>Prepares a project (nothing runs yet), or skips the test when the private dockerd or its images are missing.</summary>
+    public static SamplePlatform Create()
     {
         var endpoint = TestServices.RequireDocker();
         TestServices.RequireDockerImage(PostgresImage);
         TestServices.RequireDockerImage(BusyboxImage);
         var directory = new TempDirectory("drw-platform");
-        var platform = new SamplePlatform(endpoint, directory, password);
+        var platform = new SamplePlatform(endpoint, directory);
         foreach (var file in new[] { "docker-compose.yml", "shop-schema.sql" })
             File.Copy(Path.Combine(SourceDirectory, file), directory.Combine(file));
 
