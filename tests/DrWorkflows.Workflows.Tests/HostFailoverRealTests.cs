@@ -50,12 +50,13 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
         // globals bring the primary's roles with their password hashes, but must not lock the orchestrator out.
         await using var drSite = SamplePlatform.Create();
         var appPassword = Guid.NewGuid().ToString("N");
+        var pgBin = TestServices.RequirePgBin();
         using var scratch = new TempDirectory("drw-failover");
         using var route53 = Route53StandIn();
         await using var dr = await DrTestHost.StartWithRealBackupsAsync(
             o =>
             {
-                o.Tools.BinDirectory = TestServices.RequirePgBin();
+                o.Tools.BinDirectory = pgBin;
                 o.Servers["main"] = primary.ConnectionString();
                 o.Servers["dr"] = drSite.ConnectionString();
                 o.VerificationServer = "dr";
