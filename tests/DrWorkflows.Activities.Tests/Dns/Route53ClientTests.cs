@@ -27,7 +27,12 @@ public sealed class Route53ClientTests : IDisposable
 
     public Route53ClientTests()
     {
-        services = new ServiceCollection()
+        services = BuildServices(maxAttempts: 3);
+        dns = services.GetRequiredService<IDnsProvider>();
+    }
+
+    private ServiceProvider BuildServices(int maxAttempts) =>
+        new ServiceCollection()
             .AddLogging(b => b.AddProvider(logs))
             .AddSingleton<TimeProvider>(clock)
             .AddRoute53(o =>
@@ -35,12 +40,10 @@ public sealed class Route53ClientTests : IDisposable
                 o.AccessKeyId = AccessKey;
                 o.SecretAccessKey = SecretKey;
                 o.Endpoint = route53.Url;
-                o.MaxAttempts = 3;
+                o.MaxAttempts = maxAttempts;
                 o.RetryDelay = TimeSpan.Zero;
             })
             .BuildServiceProvider();
-        dns = services.GetRequiredService<IDnsProvider>();
-    }
 
     public void Dispose()
     {
@@ -310,6 +313,35 @@ public sealed class Route53ClientTests : IDisposable
     /// Re-signs what the stand-in received (method, Host, path, query, signed headers, body) with the signer that
     /// the AWS test suite verifies, and compares with the Authorization header: the client signed exactly what it sent.
     /// </summary>
+    // Route53:MaxAttempts = 1 (retries off) passes validation, so the client must work with it: the shared retry
+    // pipeline used to ask Polly for zero retries, which Polly refuses, and every call faulted with "The
+    // 'RetryStrategyOptions' are invalid" (found by the host failover's real-parts test).
+    [Fact]
+    public async Task One_attempt_sends_the_change_once()
+    {
+        using var single = BuildServices(maxAttempts: 1);
+        route53.Server.Given(Request.Create().WithPath($"/2013-04-01/hostedzone/{Zone}/rrset").UsingPost())
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody(ChangeInfo("ChangeResourceRecordSetsResponse", "PENDING", "/change/C1")));
+
+        var change = await single.GetRequiredService<IDnsProvider>().UpsertRecordAsync(Zone, new DnsRecord("api.example.com", "A", 60, ["198.51.100.7"]), null, TestContext.Current.CancellationToken);
+
+        Assert.Equal("C1", change.Id);
+        Assert.Single(route53.Requests);
+    }
+
+    [Fact]
+    public async Task One_attempt_does_not_retry_a_retryable_error()
+    {
+        using var single = BuildServices(maxAttempts: 1);
+        route53.Server.Given(Request.Create().WithPath("/2013-04-01/change/C1").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(503).WithBody(ErrorResponse("ServiceUnavailable", "Service is unavailable")));
+
+        var error = await Assert.ThrowsAsync<DnsOperationException>(() => single.GetRequiredService<IDnsProvider>().GetChangeAsync("C1", TestContext.Current.CancellationToken));
+
+        Assert.True(error.Retryable);
+        Assert.Single(route53.Requests);
+    }
+
     private static void AssertSignedAsSent(IRequestMessage request, string signedHeaders)
     {
         var authorization = HttpStandIn.Header(request, "Authorization");
