@@ -167,16 +167,22 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
     }
 
     /// <summary>With the real clock, timers (the monitoring delay) fire when due: sweep until the run ends.</summary>
-    internal static async Task<WorkflowState> RunToEndAsync(DrTestHost dr, string instanceId, TimeSpan timeout)
+    internal static Task<WorkflowState> RunToEndAsync(DrTestHost dr, string instanceId, TimeSpan timeout) =>
+        SweepUntilAsync(dr, instanceId, timeout, _ => Task.FromResult(false));
+
+    /// <summary>
+    /// Sweeps the run with the real clock until <paramref name="reached"/> holds, it ends, it stops on an incident,
+    /// or <paramref name="timeout"/> passes; returns its state then.
+    /// </summary>
+    internal static async Task<WorkflowState> SweepUntilAsync(DrTestHost dr, string instanceId, TimeSpan timeout, Func<WorkflowState, Task<bool>> reached)
     {
         var waited = Stopwatch.StartNew();
         while (true)
         {
             await dr.Host.DrainAsync(Ct);
             var state = await dr.StateAsync(instanceId);
-            if (state.SubStatus is not (WorkflowSubStatus.Suspended or WorkflowSubStatus.Executing or WorkflowSubStatus.Pending) || waited.Elapsed > timeout)
-                return state;
-            if (state.Incidents.Count > 0)
+            if (state.SubStatus is not (WorkflowSubStatus.Suspended or WorkflowSubStatus.Executing or WorkflowSubStatus.Pending)
+                || state.Incidents.Count > 0 || waited.Elapsed > timeout || await reached(state))
                 return state;
             await Task.Delay(250, Ct);
         }

@@ -245,20 +245,9 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
         request.Headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
 
     /// <summary>The smoke checks' retry delays run on the real clock: sweep until the run waits on its gate or ends.</summary>
-    private static async Task<WorkflowState> RunToGateAsync(DrTestHost dr, string instanceId, TimeSpan timeout)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            await dr.Host.DrainAsync(Ct);
-            var state = await dr.StateAsync(instanceId);
-            var gates = await dr.Get<DrWorkflows.Activities.Approvals.IApprovalService>().ListAsync(new DrWorkflows.Activities.Approvals.ApprovalQuery { Status = "pending", InstanceId = instanceId }, Ct);
-            if (gates.Count > 0 || state.Incidents.Count > 0 || waited.Elapsed > timeout
-                || state.SubStatus is not (WorkflowSubStatus.Suspended or WorkflowSubStatus.Executing or WorkflowSubStatus.Pending))
-                return state;
-            await Task.Delay(250, Ct);
-        }
-    }
+    private static Task<WorkflowState> RunToGateAsync(DrTestHost dr, string instanceId, TimeSpan timeout) =>
+        SweepUntilAsync(dr, instanceId, timeout, async _ =>
+            (await dr.Get<DrWorkflows.Activities.Approvals.IApprovalService>().ListAsync(new DrWorkflows.Activities.Approvals.ApprovalQuery { Status = "pending", InstanceId = instanceId }, Ct)).Count > 0);
 
     private static async Task ExecuteAsync(string connectionString, string sql)
     {
