@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace DrWorkflows.Activities.Postgres;
@@ -17,15 +16,8 @@ internal static partial class GlobalsScript
         if (string.IsNullOrEmpty(role))
             return script;
         var prefixes = new[] { $"ALTER ROLE {role} WITH ", $"ALTER ROLE \"{role.Replace("\"", "\"\"", StringComparison.Ordinal)}\" WITH " };
-        var result = new StringBuilder(script.Length);
-        foreach (var line in script.Split('\n'))
-        {
-            if (result.Length > 0)
-                result.Append('\n');
-            result.Append(prefixes.Any(p => line.StartsWith(p, StringComparison.Ordinal)) ? PasswordClause().Replace(line, string.Empty) : line);
-        }
-
-        return result.ToString();
+        return string.Join('\n', script.Split('\n').Select(line =>
+            prefixes.Any(p => line.StartsWith(p, StringComparison.Ordinal)) ? PasswordClause().Replace(line, string.Empty) : line));
     }
 
     [GeneratedRegex(" PASSWORD '(?:[^']|'')*'", RegexOptions.CultureInvariant)]
