@@ -156,6 +156,12 @@ public sealed class TableFacts
     /// <summary>Newest value of the table's created-at column, when it has one.</summary>
     public DateTimeOffset? NewestCreatedAt { get; set; }
 
+    /// <summary>
+    /// Disk size of the table when it was backed up (<c>pg_table_size</c>: heap and TOAST, no indexes); shares the
+    /// tables among parallel restore jobs. Null in manifests written before it was recorded.
+    /// </summary>
+    public long? SizeBytes { get; set; }
+
     [JsonIgnore]
     public string QualifiedName => $"{Schema}.{Name}";
 }

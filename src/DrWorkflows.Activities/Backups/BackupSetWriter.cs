@@ -57,11 +57,21 @@ public sealed class BackupSetWriter : IAsyncDisposable
         await store.PutAsync(Prefix + BackupManifest.FileName, Manifest.ToJsonBytes(), cancellationToken);
         completed = true;
 
+        // The set is complete from here on: a cancellation now must not report it as failed. Stale files of an
+        // earlier attempt are removed within a minute, or left to the next attempt or retention.
         var keep = Manifest.Files.Select(f => f.Key).Append(Prefix + BackupManifest.FileName).ToHashSet(StringComparer.Ordinal);
-        await foreach (var item in store.ListAsync(Prefix, cancellationToken))
+        using var cleanup = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        try
         {
-            if (!keep.Contains(item.Key))
-                await store.DeleteAsync(item.Key, cancellationToken);
+            await foreach (var item in store.ListAsync(Prefix, cleanup.Token))
+            {
+                if (!keep.Contains(item.Key))
+                    await store.DeleteAsync(item.Key, cleanup.Token);
+            }
+        }
+        catch (Exception ex) when (ex is BackupException or OperationCanceledException)
+        {
+            Log.CleanupFailed(logger, Prefix, store.Location, ex);
         }
 
         Log.SetCompleted(logger, Manifest.Kind, Manifest.Source, Manifest.Id, store.Location, Manifest.Size);

@@ -100,7 +100,7 @@ public sealed class BackupFileStream : Stream
 /// consumer never completes on corrupt or truncated bytes. <see cref="DrainAndVerifyAsync"/> reads the rest
 /// (for example after a downstream tool failed) to tell corruption apart from other failures.
 /// </summary>
-public sealed class VerifyingReadStream : Stream
+public sealed class VerifyingReadStream : ReadOnlyStream
 {
     private readonly Stream inner;
     private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -119,12 +119,6 @@ public sealed class VerifyingReadStream : Stream
 
     /// <summary>The SHA-256 of what was read, once the end was reached.</summary>
     public string? ActualSha256 { get; private set; }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
 
     public override long Length => expected.Size;
 
@@ -185,16 +179,6 @@ public sealed class VerifyingReadStream : Stream
     private BackupException Mismatch(string detail) =>
         new(BackupErrorCodes.ChecksumMismatch,
             $"Backup file {description} is corrupt: {detail}. It was refused and nothing was restored from it. Use an older backup set (FindRestorePoint) or another store's copy, and investigate the store.");
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -33,4 +33,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Restore of globals into {Server}: {Count} statement(s) failed (for example existing roles): {First}")]
     public static partial void GlobalsErrors(ILogger logger, string server, int count, string first);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Restoring into the new database {Database} while the backup downloads: {Section} done after {Seconds:0.0} s")]
+    public static partial void RestoreSectionDone(ILogger logger, string database, string section, double seconds);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "Loading {Items} data item(s) into {Database} with {Processes} pg_restore process(es)")]
+    public static partial void RestoreDataStarted(ILogger logger, string database, int items, int processes);
+
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Warning, Message = "Dropping the partly restored new database {Database} on {Server} after the restore failed")]
+    public static partial void DroppingFailedRestore(ILogger logger, string database, PostgresServer server);
 }

@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace DrWorkflows.Activities.Postgres;
 
-/// <summary>Row counts and newest created-at values of the user tables of a database.</summary>
+/// <summary>Row counts, newest created-at values and sizes of the user tables of a database.</summary>
 internal static class PostgresFacts
 {
     private const string TablesSql = """
@@ -12,7 +12,8 @@ internal static class PostgresFacts
                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                    AND a.attname = ANY(@columns)
                    AND a.atttypid IN ('timestamp'::regtype, 'timestamptz'::regtype, 'date'::regtype)
-                 ORDER BY array_position(@columns, a.attname::text) LIMIT 1) AS created_column
+                 ORDER BY array_position(@columns, a.attname::text) LIMIT 1) AS created_column,
+               pg_table_size(c.oid) AS size_bytes
           FROM pg_class c
           JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind = 'r'
@@ -25,20 +26,20 @@ internal static class PostgresFacts
     /// <summary>Counts rows exactly (<c>count(*)</c>) in the connection's current transaction/snapshot.</summary>
     public static async Task<List<TableFacts>> CollectAsync(NpgsqlConnection connection, IReadOnlyList<string> createdAtColumns, CancellationToken cancellationToken)
     {
-        var tables = new List<(string Schema, string Name, string? Column)>();
+        var tables = new List<(string Schema, string Name, string? Column, long SizeBytes)>();
         await using (var command = new NpgsqlCommand(TablesSql, connection))
         {
             command.Parameters.AddWithValue("columns", createdAtColumns.ToArray());
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
-                tables.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+                tables.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt64(3)));
         }
 
         await using (var tz = new NpgsqlCommand("SET LOCAL TIME ZONE 'UTC'", connection))
             await tz.ExecuteNonQueryAsync(cancellationToken);
 
         var facts = new List<TableFacts>(tables.Count);
-        foreach (var (schema, name, column) in tables)
+        foreach (var (schema, name, column, sizeBytes) in tables)
         {
             var table = $"{PostgresConnections.QuoteIdentifier(schema)}.{PostgresConnections.QuoteIdentifier(name)}";
             var sql = column is null
@@ -53,6 +54,7 @@ internal static class PostgresFacts
                 Name = name,
                 RowCount = reader.GetInt64(0),
                 NewestCreatedAt = reader.IsDBNull(1) ? null : new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(1), DateTimeKind.Utc)),
+                SizeBytes = sizeBytes,
             });
         }
 

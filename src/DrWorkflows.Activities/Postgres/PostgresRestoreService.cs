@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Backups.Pipeline;
 using DrWorkflows.Activities.Storage;
@@ -38,16 +39,26 @@ public sealed record PostgresRestoreRequest(BackupSet Set, PostgresServer Target
     public DecryptionKeys? Keys { get; init; }
 }
 
-/// <summary>What a restore did.</summary>
-public sealed record PostgresRestoreResult(string SetId, string Database, string Target, long StoredBytes, long DumpBytes, double DownloadSeconds, double RestoreSeconds);
+/// <summary>
+/// What a restore did. <see cref="DownloadSeconds"/>: download, checksum, decryption and decompression;
+/// <see cref="RestoreSeconds"/>: pg_restore, after the download, or, when <see cref="WhileDownloading"/>, the whole
+/// restore, which overlapped the download.
+/// </summary>
+public sealed record PostgresRestoreResult(string SetId, string Database, string Target, long StoredBytes, long DumpBytes, double DownloadSeconds, double RestoreSeconds)
+{
+    /// <summary>Restored into a new database while the backup was still downloading.</summary>
+    public bool WhileDownloading { get; init; }
+}
 
 /// <summary>Restores PostgreSQL backup sets.</summary>
 public interface IPostgresRestoreService
 {
     /// <summary>
-    /// Download → verify checksum → decrypt → decompress into a private temporary file (pg_restore -j needs a
-    /// seekable file), then <c>pg_restore -j N</c> into the target. Nothing reaches pg_restore before the whole
-    /// file matched its SHA-256. The temporary file is always deleted.
+    /// Download → verify checksum → decrypt → decompress into a private temporary file, and pg_restore with N jobs.
+    /// Into an <b>existing</b> database, nothing touches it before the whole file matched its SHA-256: then
+    /// <c>pg_restore -j N</c> (over it, or into it dropped and created again). Into a <b>new</b> database, the
+    /// restore runs while the backup downloads, and a failure (a checksum mismatch found at the end included)
+    /// drops the new database. The temporary file is always deleted.
     /// </summary>
     Task<PostgresRestoreResult> RestoreAsync(PostgresRestoreRequest request, CancellationToken cancellationToken);
 
@@ -77,48 +88,140 @@ internal sealed class PostgresRestoreService(
         var pgRestore = tools.Find("pg_restore");
         var jobs = request.Jobs ?? options.Value.RestoreJobs;
         var server = request.Target;
+        var exists = await DatabaseExistsAsync(server, request.Database, cancellationToken);
+        if (exists && request.Mode == RestoreMode.CreateNew)
+            throw new BackupException(BackupErrorCodes.RestoreTarget,
+                $"Database '{request.Database}' already exists on {server}. Restore into another name, or use Mode=Clean (restore over it) or Mode=Recreate (drop it first).");
         Log.RestoreStarting(logger, request.Set, request.Database, server, request.Mode, jobs);
 
         var temp = CreateTempDirectory();
         try
         {
-            var stopwatch = Stopwatch.StartNew();
-            var dumpPath = Path.Combine(temp, "restore.dump");
-            var dumpBytes = await DownloadAsync(request.Set, request.Keys, dumpPath, temp, cancellationToken);
-            var downloadSeconds = stopwatch.Elapsed.TotalSeconds;
-
-            await PrepareDatabaseAsync(server, request.Database, request.Mode, cancellationToken);
             using var env = PostgresConnections.CreateToolEnvironment(server, request.Database, temp);
-            var args = new List<string>
-            {
-                $"--dbname=dbname={PostgresConnections.ConnInfoValue(request.Database)}",
-                $"--jobs={jobs}",
-                "--no-password",
-            };
-            if (request.Mode == RestoreMode.Clean)
-                args.AddRange(["--clean", "--if-exists"]);
-            if (request.NoOwner)
-                args.Add("--no-owner");
-            if (request.NoPrivileges)
-                args.Add("--no-privileges");
-            args.Add(dumpPath);
-            var restore = new ProcessStage("pg_restore", pgRestore, args)
-            {
-                Environment = env.Variables,
-                RemoveEnvironmentPrefixes = ["PG"],
-                Classify = (_, stderr) => PostgresConnections.ClassifyToolFailure("pg_restore", stderr, server, request.Database)
-                    ?? new BackupException(BackupErrorCodes.ToolFailed,
-                        $"pg_restore into database '{request.Database}' on {server} reported errors: {PostgresConnections.LastLines(stderr)}. The database may be partly restored: fix the cause and run the restore again (Mode=Recreate starts from an empty database)."),
-            };
-            var restoreWatch = Stopwatch.StartNew();
-            await StreamPipeline.RunAsync(null, [restore], Stream.Null, logger, cancellationToken);
-            Log.RestoreDone(logger, request.Database, restoreWatch.Elapsed.TotalSeconds);
-            return new PostgresRestoreResult(request.Set.Id, request.Database, server.ToString(), manifest.Size, dumpBytes, Math.Round(downloadSeconds, 2), Math.Round(restoreWatch.Elapsed.TotalSeconds, 2));
+            return exists
+                ? await RestoreOverExistingAsync(request, pgRestore, jobs, env, temp, cancellationToken)
+                : await RestoreIntoNewDatabaseAsync(request, pgRestore, jobs, env, temp, cancellationToken);
         }
         finally
         {
             PostgresBackupService.TryDeleteDirectory(temp);
         }
+    }
+
+    /// <summary>
+    /// The database exists: nothing touches it before the whole backup is downloaded and matched its checksum; then
+    /// it is dropped and created again (Recreate) or restored over (Clean) with <c>pg_restore -j N</c>.
+    /// </summary>
+    private async Task<PostgresRestoreResult> RestoreOverExistingAsync(PostgresRestoreRequest request, string pgRestore, int jobs, PgEnvironment env, string temp, CancellationToken cancellationToken)
+    {
+        var server = request.Target;
+        var stopwatch = Stopwatch.StartNew();
+        var dumpPath = Path.Combine(temp, "restore.dump");
+        var dumpBytes = await DownloadAsync(request.Set, request.Keys, dumpPath, cancellationToken);
+        var downloadSeconds = stopwatch.Elapsed.TotalSeconds;
+
+        if (request.Mode == RestoreMode.Recreate)
+            await RecreateDatabaseAsync(server, request.Database, cancellationToken);
+        var args = new List<string>
+        {
+            $"--dbname=dbname={PostgresConnections.ConnInfoValue(request.Database)}",
+            $"--jobs={jobs}",
+            "--no-password",
+        };
+        if (request.Mode == RestoreMode.Clean)
+            args.AddRange(["--clean", "--if-exists"]);
+        args.AddRange(OwnershipOptions(request));
+        args.Add(dumpPath);
+        var restore = new ProcessStage("pg_restore", pgRestore, args)
+        {
+            Environment = env.Variables,
+            RemoveEnvironmentPrefixes = ["PG"],
+            Classify = (_, stderr) => PostgresConnections.ClassifyToolFailure("pg_restore", stderr, server, request.Database)
+                ?? new BackupException(BackupErrorCodes.ToolFailed,
+                    $"pg_restore into database '{request.Database}' on {server} reported errors: {PostgresConnections.LastLines(stderr)}. The database may be partly restored: fix the cause and run the restore again (Mode=Recreate starts from an empty database)."),
+        };
+        var restoreWatch = Stopwatch.StartNew();
+        await StreamPipeline.RunAsync(null, [restore], Stream.Null, logger, cancellationToken);
+        Log.RestoreDone(logger, request.Database, stopwatch.Elapsed.TotalSeconds);
+        return new PostgresRestoreResult(request.Set.Id, request.Database, server.ToString(), request.Set.Manifest.Size, dumpBytes, Math.Round(downloadSeconds, 2), Math.Round(restoreWatch.Elapsed.TotalSeconds, 2));
+    }
+
+    /// <summary>
+    /// The database does not exist: it is created and restored while the backup downloads (<see cref="SectionedRestore"/>),
+    /// so the download no longer comes before the restore. Any failure, a checksum mismatch found at the end
+    /// included, drops the new database again.
+    /// </summary>
+    private async Task<PostgresRestoreResult> RestoreIntoNewDatabaseAsync(PostgresRestoreRequest request, string pgRestore, int jobs, PgEnvironment env, string temp, CancellationToken cancellationToken)
+    {
+        var server = request.Target;
+        await CreateDatabaseAsync(server, request.Database, cancellationToken);
+        var stopwatch = Stopwatch.StartNew();
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var archive = GrowingFile.Create(Path.Combine(temp, "restore.dump"));
+        var downloadSeconds = 0.0;
+        var download = DownloadIntoAsync();
+        try
+        {
+            var sections = new SectionedRestore(pgRestore, env.Variables, server, request.Database, [.. OwnershipOptions(request)], logger);
+            await sections.RunAsync(archive, download, jobs, request.Set.Manifest.Tables, failed.Token);
+        }
+        catch (Exception restoreFailure)
+        {
+            await failed.CancelAsync();
+            // A download failure (checksum, decryption, store) is the cause of whatever pg_restore then saw.
+            var cause = await FailureOfAsync(download) ?? restoreFailure;
+            Log.DroppingFailedRestore(logger, request.Database, server);
+            await DropQuietlyAsync(server, request.Database);
+            if (cancellationToken.IsCancellationRequested && cause is OperationCanceledException)
+                throw new OperationCanceledException($"The restore into {request.Database} was cancelled; the new database was dropped.", cause, cancellationToken);
+            ExceptionDispatchInfo.Throw(cause);
+        }
+
+        Log.RestoreDone(logger, request.Database, stopwatch.Elapsed.TotalSeconds);
+        return new PostgresRestoreResult(request.Set.Id, request.Database, server.ToString(), request.Set.Manifest.Size, archive.Length, Math.Round(downloadSeconds, 2), Math.Round(stopwatch.Elapsed.TotalSeconds, 2))
+        {
+            WhileDownloading = true,
+        };
+
+        async Task DownloadIntoAsync()
+        {
+            try
+            {
+                await DecodeAsync(request.Set, request.Keys, archive.Path, failed.Token);
+                downloadSeconds = stopwatch.Elapsed.TotalSeconds;
+                archive.Complete();
+            }
+            catch (Exception ex)
+            {
+                archive.Fail(ex);
+                throw;
+            }
+        }
+    }
+
+    private static async Task<Exception?> FailureOfAsync(Task download)
+    {
+        try
+        {
+            await download;
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+    }
+
+    private static IEnumerable<string> OwnershipOptions(PostgresRestoreRequest request)
+    {
+        if (request.NoOwner)
+            yield return "--no-owner";
+        if (request.NoPrivileges)
+            yield return "--no-privileges";
     }
 
     public async Task<GlobalsRestoreResult> RestoreGlobalsAsync(BackupSet set, PostgresServer target, DecryptionKeys? keys, CancellationToken cancellationToken)
@@ -130,7 +233,7 @@ internal sealed class PostgresRestoreService(
         try
         {
             var sqlPath = Path.Combine(temp, "globals.sql");
-            await DownloadAsync(set, keys, sqlPath, temp, cancellationToken);
+            await DownloadAsync(set, keys, sqlPath, cancellationToken);
             var script = await File.ReadAllTextAsync(sqlPath, cancellationToken);
             await File.WriteAllTextAsync(sqlPath, GlobalsScript.KeepPasswordOf(script, target.Username), cancellationToken);
             using var env = PostgresConnections.CreateToolEnvironment(target, "postgres", temp);
@@ -150,19 +253,26 @@ internal sealed class PostgresRestoreService(
     }
 
     /// <summary>Store → checksum → decrypt → decompress → private file. Returns the file size.</summary>
-    private async Task<long> DownloadAsync(BackupSet set, DecryptionKeys? keys, string path, string temp, CancellationToken cancellationToken)
+    private async Task<long> DownloadAsync(BackupSet set, DecryptionKeys? keys, string path, CancellationToken cancellationToken)
+    {
+        var file = GrowingFile.Create(path);
+        await DecodeAsync(set, keys, path, cancellationToken);
+        return file.Length;
+    }
+
+    /// <summary>
+    /// Store → checksum → decrypt → decompress → the existing file at <paramref name="path"/>, written by the last
+    /// program itself (zstd -d) when there is one.
+    /// </summary>
+    private async Task DecodeAsync(BackupSet set, DecryptionKeys? keys, string path, CancellationToken cancellationToken)
     {
         await using var decoding = await codecs.BeginDecodingAsync(set.Manifest, keys, cancellationToken);
         await using var source = await catalog.OpenReadAsync(set, set.Manifest.MainFile, cancellationToken);
-        var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0, Options = FileOptions.Asynchronous };
-        if (!OperatingSystem.IsWindows())
-            fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         try
         {
-            await using var file = new FileStream(path, fileOptions);
             try
             {
-                await StreamPipeline.RunAsync(source, decoding.Stages, file, logger, cancellationToken);
+                await StreamPipeline.RunAsync(source, decoding.Stages, path, logger, cancellationToken);
             }
             catch (BackupException ex) when (ex.Code != BackupErrorCodes.ChecksumMismatch && !cancellationToken.IsCancellationRequested)
             {
@@ -170,14 +280,26 @@ internal sealed class PostgresRestoreService(
                 await DrainQuietlyAsync(source, ex, cancellationToken);
                 throw;
             }
-
-            await file.FlushAsync(cancellationToken);
-            return file.Length;
         }
-        catch (IOException ex) when (StoreErrors.IsDiskFull(ex))
+        catch (Exception ex) when (ex is IOException && StoreErrors.IsDiskFull(ex) || ex is BackupException { Code: BackupErrorCodes.ToolFailed } && IsFull(path, ex))
         {
+            // The decompressor writes the file itself: its "No space left on device" arrives as a tool failure.
             throw new BackupException(BackupErrorCodes.StoreFull,
                 $"No space left in {Path.GetDirectoryName(path)} while decrypting backup set {set} for restore ({set.Manifest.Size} bytes stored, more once decompressed). The partial file was removed. Free space or set Postgres:TempDirectory to a larger volume.", innerException: ex);
+        }
+    }
+
+    private static bool IsFull(string path, Exception failure)
+    {
+        if (failure.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) || failure.Message.Contains("Disk quota exceeded", StringComparison.OrdinalIgnoreCase))
+            return true;
+        try
+        {
+            return new DriveInfo(Path.GetDirectoryName(path)!).AvailableFreeSpace == 0;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 
@@ -197,34 +319,43 @@ internal sealed class PostgresRestoreService(
         }
     }
 
-    private async Task PrepareDatabaseAsync(PostgresServer server, string database, RestoreMode mode, CancellationToken cancellationToken)
+    private static async Task<bool> DatabaseExistsAsync(PostgresServer server, string database, CancellationToken cancellationToken)
     {
         await using var connection = await PostgresConnections.OpenAsync(server, "postgres", cancellationToken);
-        bool exists;
-        await using (var check = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = @name)", connection))
-        {
-            check.Parameters.AddWithValue("name", database);
-            exists = (bool)(await check.ExecuteScalarAsync(cancellationToken))!;
-        }
+        await using var check = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = @name)", connection);
+        check.Parameters.AddWithValue("name", database);
+        return (bool)(await check.ExecuteScalarAsync(cancellationToken))!;
+    }
 
-        var quoted = PostgresConnections.QuoteIdentifier(database);
+    private static Task CreateDatabaseAsync(PostgresServer server, string database, CancellationToken cancellationToken) =>
+        ExecuteOnServerAsync(server, database, [$"CREATE DATABASE {PostgresConnections.QuoteIdentifier(database)} TEMPLATE template0"], cancellationToken);
+
+    private static Task RecreateDatabaseAsync(PostgresServer server, string database, CancellationToken cancellationToken) =>
+        ExecuteOnServerAsync(server, database,
+            [$"DROP DATABASE IF EXISTS {PostgresConnections.QuoteIdentifier(database)} WITH (FORCE)", $"CREATE DATABASE {PostgresConnections.QuoteIdentifier(database)} TEMPLATE template0"],
+            cancellationToken);
+
+    /// <summary>Drops a database this restore created and could not finish; a failure to do so is logged, not thrown.</summary>
+    private async Task DropQuietlyAsync(PostgresServer server, string database)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         try
         {
-            switch (mode)
-            {
-                case RestoreMode.CreateNew when exists:
-                    throw new BackupException(BackupErrorCodes.RestoreTarget,
-                        $"Database '{database}' already exists on {server}. Restore into another name, or use Mode=Clean (restore over it) or Mode=Recreate (drop it first).");
-                case RestoreMode.Recreate when exists:
-                    await ExecuteAsync(connection, $"DROP DATABASE {quoted} WITH (FORCE)", cancellationToken);
-                    await ExecuteAsync(connection, $"CREATE DATABASE {quoted} TEMPLATE template0", cancellationToken);
-                    break;
-                case RestoreMode.Recreate:
-                case RestoreMode.CreateNew:
-                case RestoreMode.Clean when !exists:
-                    await ExecuteAsync(connection, $"CREATE DATABASE {quoted} TEMPLATE template0", cancellationToken);
-                    break;
-            }
+            await ExecuteOnServerAsync(server, database, [$"DROP DATABASE IF EXISTS {PostgresConnections.QuoteIdentifier(database)} WITH (FORCE)"], timeout.Token);
+        }
+        catch (Exception ex) when (ex is BackupException or NpgsqlException or OperationCanceledException or IOException)
+        {
+            Log.ThrowawayDropFailed(logger, database, server.ToString(), ex);
+        }
+    }
+
+    private static async Task ExecuteOnServerAsync(PostgresServer server, string database, IReadOnlyList<string> statements, CancellationToken cancellationToken)
+    {
+        await using var connection = await PostgresConnections.OpenAsync(server, "postgres", cancellationToken);
+        try
+        {
+            foreach (var sql in statements)
+                await ExecuteAsync(connection, sql, cancellationToken);
         }
         catch (PostgresException ex)
         {

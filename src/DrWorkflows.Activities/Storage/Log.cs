@@ -18,4 +18,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2204, Level = LogLevel.Warning, Message = "Could not abort multipart upload {UploadId} of {Key}; a bucket lifecycle rule (AbortIncompleteMultipartUpload) must clean it up")]
     public static partial void MultipartAbortFailed(ILogger logger, string key, string uploadId, Exception exception);
+
+    [LoggerMessage(EventId = 2205, Level = LogLevel.Warning, Message = "Could not remove {Key} after its upload was cancelled or failed; it may be left in the bucket (it belongs to no backup set: delete it by hand)")]
+    public static partial void UnfinishedPutNotRemoved(ILogger logger, string key, Exception exception);
 }

@@ -195,6 +195,8 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
         private string? uploadId;
         private bool committed;
         private bool disposed;
+        /// <summary>The request that makes the object appear (PutObject or CompleteMultipartUpload) was sent.</summary>
+        private bool putStarted;
 
         public string Key => key;
 
@@ -221,7 +223,8 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
             ObjectDisposedException.ThrowIf(disposed || committed, this);
             if (uploadId is null)
             {
-                // Small object: one PutObject, atomic by nature.
+                // Small object: one PutObject, atomic by nature (but it may land although this side gave up on it).
+                putStarted = true;
                 using var body = new MemoryStream(buffer ?? [], 0, filled, writable: false);
                 await store.Call($"write {key}", () => store.client.PutObjectAsync(new PutObjectRequest
                 {
@@ -235,6 +238,7 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
                 await StartPartAsync(cancellationToken);
             await Task.WhenAll(inFlight);
             inFlight.Clear();
+            putStarted = true;
             var request = new CompleteMultipartUploadRequest { BucketName = store.bucket, Key = fullKey, UploadId = uploadId, PartETags = [.. parts.OrderBy(p => p.PartNumber)] };
             await store.Call($"complete the upload of {key}", () => store.client.CompleteMultipartUploadAsync(request, cancellationToken));
             committed = true;
@@ -302,7 +306,13 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
             lock (spare)
                 spare.Clear();
 
-            if (committed || uploadId is null)
+            if (committed)
+                return;
+
+            // A PutObject or CompleteMultipartUpload cancelled or failed in flight may still have been stored.
+            if (putStarted)
+                await DeleteQuietlyAsync();
+            if (uploadId is null)
                 return;
 
             try
@@ -325,38 +335,33 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
                 Log.MultipartAbortFailed(store.logger, key, uploadId, ex);
             }
         }
+
+        private async Task DeleteQuietlyAsync()
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                await store.client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = store.bucket, Key = fullKey }, timeout.Token);
+            }
+            catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or OperationCanceledException)
+            {
+                Log.UnfinishedPutNotRemoved(store.logger, key, ex);
+            }
+        }
     }
 
     /// <summary>Owns the GetObject response so that disposing the stream releases the connection.</summary>
-    private sealed class ResponseStream(GetObjectResponse response) : Stream
+    private sealed class ResponseStream(GetObjectResponse response) : ReadOnlyStream
     {
         private readonly Stream inner = response.ResponseStream;
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
         public override long Length => response.ContentLength;
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -89,6 +89,26 @@ public sealed class StreamPipelineTests
     }
 
     [Fact]
+    public async Task A_program_allowed_to_stop_reading_early_succeeds_on_its_exit_status_and_others_still_fail()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // 8 MiB of input; the program reads 10 bytes and leaves (as pg_restore does after the part of an archive it needs).
+        static Stream Input() => new MemoryStream(new byte[8 << 20]);
+        var output = new MemoryStream();
+        var results = await StreamPipeline.RunAsync(Input(), [Sh("head", "head -c 10 > /dev/null; echo took-ten") with { MayStopReadingEarly = true }], output, NullLogger.Instance, ct);
+        Assert.Equal("took-ten\n", Encoding.UTF8.GetString(output.ToArray()));
+        Assert.Equal(0, Assert.Single(results).ExitCode);
+
+        // Allowed to stop early, but it failed: its exit status fails the pipeline.
+        var failed = await Assert.ThrowsAsync<BackupException>(() => StreamPipeline.RunAsync(Input(), [Sh("head", "head -c 10 > /dev/null; echo bad >&2; exit 3") with { MayStopReadingEarly = true }], Stream.Null, NullLogger.Instance, ct));
+        Assert.Contains("exit code 3", failed.Message, StringComparison.Ordinal);
+
+        // Not allowed: leaving the input unread is a failure.
+        var cut = await Assert.ThrowsAsync<BackupException>(() => StreamPipeline.RunAsync(Input(), [Sh("head", "head -c 10 > /dev/null")], Stream.Null, NullLogger.Instance, ct));
+        Assert.Contains("stopped reading its input", cut.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_sink_that_runs_out_of_space_stops_every_process()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -88,6 +88,7 @@ public sealed class BackupBenchmark
             restoreSeconds,
             restoreDownloadSeconds = restored.DownloadSeconds,
             restorePgRestoreSeconds = restored.RestoreSeconds,
+            restoreWhileDownloading = restored.WhileDownloading,
             restorePeakBytes = restorePeak,
             dumpBytes = restored.DumpBytes,
             rows = set.Manifest.Tables?.Sum(t => t.RowCount),

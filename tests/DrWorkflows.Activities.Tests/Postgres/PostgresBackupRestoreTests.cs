@@ -67,6 +67,7 @@ public sealed class PostgresBackupRestoreTests
         {
             var restored = await host.Restore.RestoreAsync(new PostgresRestoreRequest(listed, server, target) { Mode = RestoreMode.CreateNew, Jobs = 2 }, ct);
             Assert.Equal(target, restored.Database);
+            Assert.True(restored.WhileDownloading);
             Assert.True(restored.DumpBytes > manifest.Size); // decompressed dump is bigger than what was stored
 
             var report = await host.Integrity.CheckAsync(server, target, listed.Manifest, ct);
@@ -83,6 +84,70 @@ public sealed class PostgresBackupRestoreTests
         {
             await SampleDatabase.DropDatabaseAsync(serverConnection, target);
         }
+    }
+
+    [Fact]
+    public async Task A_restore_into_a_new_database_while_downloading_rebuilds_every_schema_object_and_all_data()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var serverConnection = TestServices.RequirePostgres();
+        await using var source = await SampleDatabase.CreateAsync(2000, ct);
+        await SampleDatabase.ExecuteAsync(source.ConnectionString, """
+            COMMENT ON TABLE customers IS 'who buys';
+            CREATE INDEX orders_created_at ON orders (created_at);
+            CREATE VIEW big_orders AS SELECT * FROM orders WHERE status = 'paid';
+            CREATE MATERIALIZED VIEW orders_per_customer AS SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id;
+            CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+            CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();
+            CREATE TABLE empty_table (id int PRIMARY KEY);
+            """, ct);
+        await using var host = BackupTestHost.Create();
+        var server = BackupTestHost.TestServer(serverConnection);
+        var set = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, source.Name, "sections"), ct);
+        Assert.All(set.Manifest.Tables!, table => Assert.True(table.SizeBytes >= 0));
+        Assert.True(set.Manifest.Tables!.Single(t => t.Name == "orders").SizeBytes > set.Manifest.Tables!.Single(t => t.Name == "products").SizeBytes);
+
+        var target = "drw_restore_" + Guid.NewGuid().ToString("N")[..10];
+        try
+        {
+            var restored = await host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, target) { Mode = RestoreMode.Recreate, Jobs = 3 }, ct);
+
+            Assert.True(restored.WhileDownloading);
+            var targetConnection = SampleDatabase.WithDatabase(serverConnection, target);
+            Assert.Equal(await SchemaAsync(source.ConnectionString, ct), await SchemaAsync(targetConnection, ct));
+            Assert.Equal(await SampleDatabase.ContentDigestAsync(source.ConnectionString, ct), await SampleDatabase.ContentDigestAsync(targetConnection, ct));
+            Assert.Equal(2000L, await SampleDatabase.ScalarAsync(targetConnection, "SELECT count(*) FROM orders_per_customer", ct)); // refreshed
+            Assert.Equal(4000L, await SampleDatabase.ScalarAsync(targetConnection, "SELECT last_value FROM orders_id_seq", ct));
+            var report = await host.Integrity.CheckAsync(server, target, set.Manifest, ct);
+            Assert.True(report.Succeeded, string.Join("\n", report.Problems));
+        }
+        finally
+        {
+            await SampleDatabase.DropDatabaseAsync(serverConnection, target);
+        }
+    }
+
+    /// <summary>pg_dump --schema-only without its comments and session lines: every object, its definition, comment and privileges.</summary>
+    private static async Task<string> SchemaAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        var info = new System.Diagnostics.ProcessStartInfo(Path.Combine(TestServices.RequirePgBin(), "pg_dump"), ["--schema-only", "--no-password", builder.Database!])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["PGHOST"] = builder.Host;
+        info.Environment["PGPORT"] = builder.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        info.Environment["PGUSER"] = builder.Username;
+        info.Environment["PGPASSWORD"] = builder.Password;
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var errors = await process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        Assert.True(process.ExitCode == 0, errors);
+        var lines = output.Split('\n').Where(line => line.Length > 0 && !line.StartsWith("--", StringComparison.Ordinal) && !line.StartsWith('\\') && !line.StartsWith("SET ", StringComparison.Ordinal)).ToList();
+        Assert.Contains(lines, line => line.Contains("CREATE TRIGGER orders_touch", StringComparison.Ordinal));
+        return string.Join('\n', lines);
     }
 
     [Theory]
@@ -140,7 +205,8 @@ public sealed class PostgresBackupRestoreTests
 
         // "Ransomware": rows changed and deleted, an extra table added.
         await SampleDatabase.ExecuteAsync(source.ConnectionString, "UPDATE customers SET name = 'encrypted'; DELETE FROM order_items; CREATE TABLE ransom_note(t text);", ct);
-        await host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, source.Name) { Mode = RestoreMode.Clean }, ct);
+        var clean = await host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, source.Name) { Mode = RestoreMode.Clean }, ct);
+        Assert.False(clean.WhileDownloading); // an existing database is touched only once the whole backup is verified
         Assert.Equal(digest, await SampleDatabase.ContentDigestAsync(source.ConnectionString, ct));
         var afterClean = await host.Integrity.CheckAsync(server, source.Name, set.Manifest, ct);
         Assert.True(afterClean.Succeeded);

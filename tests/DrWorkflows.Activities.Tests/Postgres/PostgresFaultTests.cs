@@ -130,12 +130,14 @@ public sealed class PostgresFaultTests
         var before = Process.GetProcessesByName("pg_dump").Select(p => p.Id).ToHashSet();
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var backup = host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(BackupTestHost.TestServer(), source.Name, "e1") { Store = "s3" }, cancel.Token);
-        await Task.Delay(400, ct);
+        // Cancel while pg_dump runs (a fixed delay could land after a quick backup completed).
+        for (var waited = 0; waited < 10_000 && !backup.IsCompleted && !Process.GetProcessesByName("pg_dump").Any(p => !before.Contains(p.Id)); waited += 5)
+            await Task.Delay(5, ct);
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => backup);
         Assert.DoesNotContain(Process.GetProcessesByName("pg_dump"), p => !before.Contains(p.Id) && !p.HasExited);
-        Assert.Empty(await bucket.ListAsync(ct));
+        Assert.Empty((await bucket.ListAsync(ct)).Select(o => o.Key));
     }
 
     [Fact]

@@ -23,6 +23,12 @@ public sealed record ProcessStage(string Name, string FileName, IReadOnlyList<st
 
     /// <summary>What to do when this stage fails, appended to the generic error.</summary>
     public string? Hint { get; init; }
+
+    /// <summary>
+    /// The program may end without reading all of its input (pg_restore reading only the part of an archive it
+    /// needs): a closed pipe when writing to it stops the pump quietly, and its exit status alone judges it.
+    /// </summary>
+    public bool MayStopReadingEarly { get; init; }
 }
 
 /// <summary>An in-process transform on the write side, e.g. gzip compression (wraps the next stage's input).</summary>

@@ -14,7 +14,7 @@ namespace DrWorkflows.Activities.Backups.Pipeline;
 /// The first failure of any stage (exit code, error line on stderr, I/O error, checksum mismatch, store error)
 /// stops every other stage (process trees are killed) and is the one reported; a program cut off by the
 /// failure of the next one (broken pipe) is not blamed for it. Cancellation kills every process too. The
-/// caller commits the sink only after <see cref="RunAsync"/> returned normally.
+/// caller commits the sink only after the run returned normally.
 /// </summary>
 public sealed class StreamPipeline
 {
@@ -35,14 +35,36 @@ public sealed class StreamPipeline
     /// </summary>
     public static async Task<IReadOnlyList<StageResult>> RunAsync(Stream? input, IReadOnlyList<PipelineStage> stages, Stream sink, ILogger logger, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(sink);
+        return await RunAsync(input, stages, sink, null, logger, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs the pipeline into an existing file (e.g. a <see cref="GrowingFile"/>). When the last stage is a program it
+    /// writes the file itself (its output does not pass through this process); otherwise the output is pumped in.
+    /// </summary>
+    public static async Task<IReadOnlyList<StageResult>> RunAsync(Stream? input, IReadOnlyList<PipelineStage> stages, string outputPath, ILogger logger, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(outputPath);
+        if (stages.Count > 0 && stages[^1] is ProcessStage && CanRedirect)
+            return await RunAsync(input, stages, null, outputPath, logger, cancellationToken);
+        await using var file = new FileStream(outputPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
+        file.SetLength(0);
+        return await RunAsync(input, stages, file, null, logger, cancellationToken);
+    }
+
+    private static bool CanRedirect => !OperatingSystem.IsWindows() && File.Exists(Shell);
+
+    private static async Task<IReadOnlyList<StageResult>> RunAsync(Stream? input, IReadOnlyList<PipelineStage> stages, Stream? sink, string? outputPath, ILogger logger, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(stages);
         if (input is null && (stages.Count == 0 || stages[0] is not ProcessStage))
             throw new ArgumentException("Without an input stream the first stage must be a process.", nameof(stages));
         var pipeline = new StreamPipeline(logger);
-        return await pipeline.RunCoreAsync(input, stages, sink, cancellationToken);
+        return await pipeline.RunCoreAsync(input, stages, sink, outputPath, cancellationToken);
     }
 
-    private async Task<IReadOnlyList<StageResult>> RunCoreAsync(Stream? input, IReadOnlyList<PipelineStage> stages, Stream sink, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<StageResult>> RunCoreAsync(Stream? input, IReadOnlyList<PipelineStage> stages, Stream? sink, string? outputPath, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var tasks = new List<Task>();
@@ -64,7 +86,7 @@ public sealed class StreamPipeline
                         // Joined to the next program by a FIFO when the next stage is a program too.
                         var stdoutFifo = fifoDirectory is not null && index + 1 < stages.Count && stages[index + 1] is ProcessStage
                             ? Path.Combine(fifoDirectory, $"{++fifoCount}")
-                            : null;
+                            : index == stages.Count - 1 ? outputPath : null;
                         var running = Start(p, pendingFifo, stdoutFifo);
                         if (pendingFifo is not null)
                         {
@@ -99,7 +121,8 @@ public sealed class StreamPipeline
                 }
             }
 
-            tasks.Add(RunPumpAsync(new Pump(current!, currentName, upstream, [.. pendingWrappers], sink, "output", null), linked));
+            if (sink is not null)
+                tasks.Add(RunPumpAsync(new Pump(current!, currentName, upstream, [.. pendingWrappers], sink, "output", null), linked));
             foreach (var process in processes)
                 tasks.Add(WatchProcessAsync(process, linked));
         }
@@ -248,6 +271,7 @@ public sealed class StreamPipeline
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         var wrappers = new List<Stream>();
         var writingToWrapper = false;
+        var stoppedReading = false;
         try
         {
             var destination = pump.Destination;
@@ -258,7 +282,24 @@ public sealed class StreamPipeline
             }
 
             writingToWrapper = wrappers.Count > 0;
-            while (true)
+            var sent = false;
+            if (pump.Source is GrowingFile.ReaderStream follower && wrappers.Count == 0 && destination is System.IO.Pipes.PipeStream pipe && OperatingSystem.IsLinux())
+            {
+                // The kernel moves the bytes from the file into the program's input.
+                sent = true;
+                try
+                {
+                    await follower.SendToAsync(pipe, linked.Token);
+                }
+                catch (GrowingFile.BrokenPipeException ex) when (pump.DestinationProcess is not null)
+                {
+                    if (!pump.DestinationProcess.Stage.MayStopReadingEarly)
+                        throw await pump.DestinationProcess.FailureAsync($"it stopped reading its input ({ex.Message})");
+                    stoppedReading = true;
+                }
+            }
+
+            while (!sent)
             {
                 int read;
                 try
@@ -279,8 +320,23 @@ public sealed class StreamPipeline
                 catch (IOException ex) when (pump.DestinationProcess is not null)
                 {
                     // A closed pipe means the next program stopped: its own exit status is the real cause.
+                    if (pump.DestinationProcess.Stage.MayStopReadingEarly)
+                    {
+                        stoppedReading = true;
+                        break;
+                    }
+
                     throw await pump.DestinationProcess.FailureAsync($"it stopped reading its input ({ex.Message})");
                 }
+            }
+
+            if (stoppedReading)
+            {
+                // It took what it needed and left; its watcher judges its exit status.
+                foreach (var wrapper in wrappers)
+                    await DisposeQuietlyAsync(wrapper);
+                pump.DestinationProcess!.CloseInputQuietly();
+                return;
             }
 
             // Flush transforms (outermost first) into the destination, then close a process's stdin (EOF).
@@ -306,16 +362,7 @@ public sealed class StreamPipeline
                 stage = pump.SourceName;
             Fail(ex, stage, linked);
             foreach (var wrapper in wrappers)
-            {
-                try
-                {
-                    await wrapper.DisposeAsync();
-                }
-                catch (Exception)
-                {
-                    // The pipeline already failed; the transform's own error adds nothing.
-                }
-            }
+                await DisposeQuietlyAsync(wrapper);
 
             if (pump.DestinationProcess is not null)
                 pump.DestinationProcess.CloseInputQuietly();
@@ -323,6 +370,18 @@ public sealed class StreamPipeline
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task DisposeQuietlyAsync(Stream wrapper)
+    {
+        try
+        {
+            await wrapper.DisposeAsync();
+        }
+        catch (Exception)
+        {
+            // The pipeline failed or the reader left; the transform's own error adds nothing.
         }
     }
 

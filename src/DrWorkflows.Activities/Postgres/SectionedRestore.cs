@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Text;
+using System.Text.RegularExpressions;
+using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.Backups.Pipeline;
+using Microsoft.Extensions.Logging;
+
+namespace DrWorkflows.Activities.Postgres;
+
+/// <summary>
+/// Restores a pg_dump custom archive into a new, empty database while the archive is still being downloaded and
+/// decoded into a <see cref="GrowingFile"/>. <c>pg_restore -j</c> needs the whole archive (it seeks), so without
+/// this the download would have to finish first. pg_restore reads the archive section by section instead:
+/// <list type="number">
+/// <item><c>pg_restore -l --section=data</c> reads the table of contents (the start of the archive) and lists the data items;</item>
+/// <item><c>pg_restore --section=pre-data</c> creates the schema (tables, types, functions, views...);</item>
+/// <item>up to N <c>pg_restore -L</c> processes load the table data at the same time, the tables shared among them
+/// by their size in the manifest (largest first, each to the least loaded process); each reads the file from its
+/// start as it grows and skips what is not its own;</item>
+/// <item>once the whole archive arrived and matched its checksum, <c>pg_restore -j N --section=post-data</c>
+/// builds the indexes, constraints and triggers.</item>
+/// </list>
+/// The three sections together are the whole archive. The first failure stops every process; the caller drops the
+/// database it created.
+/// </summary>
+internal sealed partial class SectionedRestore(
+    string pgRestore,
+    IReadOnlyDictionary<string, string?> environment,
+    PostgresServer server,
+    string database,
+    IReadOnlyList<string> options,
+    ILogger logger)
+{
+    /// <summary>Runs the four steps; <paramref name="downloaded"/> completes when the archive is whole and verified.</summary>
+    public async Task RunAsync(GrowingFile archive, Task downloaded, int jobs, IReadOnlyList<TableFacts>? tables, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        var items = await ListDataItemsAsync(archive, cancellationToken);
+        await RunAsync("pg_restore (schema)", archive, ["--section=pre-data"], cancellationToken);
+        Log.RestoreSectionDone(logger, database, "schema", watch.Elapsed.TotalSeconds);
+
+        var shares = ShareDataItems(items, tables, jobs);
+        var listDirectory = Path.GetDirectoryName(archive.Path)!;
+        using var dataFailed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var loads = new List<Task>();
+        for (var i = 0; i < shares.Count; i++)
+        {
+            var list = Path.Combine(listDirectory, $"data-{i + 1}.list");
+            await File.WriteAllLinesAsync(list, shares[i], cancellationToken);
+            loads.Add(StopOthersOnFailureAsync(RunAsync($"pg_restore (data {i + 1}/{shares.Count})", archive, [$"--use-list={list}"], dataFailed.Token), dataFailed));
+        }
+
+        Log.RestoreDataStarted(logger, database, items.Count, shares.Count);
+        await WhenAllAsync(loads);
+        Log.RestoreSectionDone(logger, database, "data", watch.Elapsed.TotalSeconds);
+
+        await downloaded;
+        var postData = Stage("pg_restore (indexes and constraints)", [$"--jobs={jobs}", "--section=post-data", archive.Path]);
+        await StreamPipeline.RunAsync(null, [postData], Stream.Null, logger, cancellationToken);
+        Log.RestoreSectionDone(logger, database, "indexes and constraints", watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Shares the data items of a table-of-contents listing among at most <paramref name="jobs"/> lists: table data
+    /// largest first, each to the list with the least data so far (sizes from the manifest, row counts for older
+    /// manifests); items of unknown size (sequence values, large objects, tables the manifest does not name) to the
+    /// list with the fewest items. Each list keeps the archive's order, which a reader of a non-seekable archive
+    /// must follow. Lists without items are left out.
+    /// </summary>
+    internal static List<List<string>> ShareDataItems(IReadOnlyList<string> items, IReadOnlyList<TableFacts>? tables, int jobs)
+    {
+        var bySize = tables is { Count: > 0 } && tables.All(t => t.SizeBytes is not null);
+        var weights = new Dictionary<(string, string), long>();
+        foreach (var table in tables ?? [])
+            weights[(table.Schema, table.Name)] = Math.Max(1, bySize ? table.SizeBytes!.Value : table.RowCount);
+
+        var weighted = items.Select((line, index) => (Line: line, Index: index, Weight: TableDataItem().Match(line) is { Success: true } m
+                && weights.TryGetValue((m.Groups["schema"].Value, m.Groups["name"].Value), out var weight) ? weight : 0L))
+            .OrderByDescending(item => item.Weight).ThenBy(item => item.Index)
+            .ToList();
+        var count = Math.Clamp(weighted.Count(item => item.Weight > 0), 1, Math.Max(1, jobs));
+        var shares = Enumerable.Range(0, count).Select(_ => (Load: 0L, Items: new List<(string Line, int Index)>())).ToArray();
+        foreach (var item in weighted)
+        {
+            var target = item.Weight > 0
+                ? Array.IndexOf(shares, shares.MinBy(share => share.Load))
+                : Array.IndexOf(shares, shares.MinBy(share => share.Items.Count));
+            shares[target].Items.Add((item.Line, item.Index));
+            shares[target].Load += item.Weight;
+        }
+
+        return [.. shares.Where(share => share.Items.Count > 0).Select(share => share.Items.OrderBy(item => item.Index).Select(item => item.Line).ToList())];
+    }
+
+    /// <summary>The data items of the archive, as <c>pg_restore -l</c> lists them (one line each).</summary>
+    private async Task<List<string>> ListDataItemsAsync(GrowingFile archive, CancellationToken cancellationToken)
+    {
+        using var listing = new MemoryStream();
+        await using (var reader = archive.OpenReader())
+            await StreamPipeline.RunAsync(reader, [Stage("pg_restore (list)", ["--list", "--section=data"], connects: false)], listing, logger, cancellationToken);
+        return [.. Encoding.UTF8.GetString(listing.ToArray()).Split('\n')
+            .Select(line => line.TrimEnd('\r'))
+            .Where(line => line.Length > 0 && !line.StartsWith(';'))];
+    }
+
+    private async Task RunAsync(string name, GrowingFile archive, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        await using var reader = archive.OpenReader();
+        await StreamPipeline.RunAsync(reader, [Stage(name, arguments)], Stream.Null, logger, cancellationToken);
+    }
+
+    private ProcessStage Stage(string name, IReadOnlyList<string> arguments, bool connects = true) => new(name, pgRestore,
+        connects ? [$"--dbname=dbname={PostgresConnections.ConnInfoValue(database)}", "--no-password", .. options, .. arguments] : arguments)
+    {
+        Environment = environment,
+        RemoveEnvironmentPrefixes = ["PG"],
+        MayStopReadingEarly = true,
+        Classify = (_, stderr) => PostgresConnections.ClassifyToolFailure("pg_restore", stderr, server, database)
+            ?? new BackupException(BackupErrorCodes.ToolFailed,
+                $"{name} into database '{database}' on {server} reported errors: {PostgresConnections.LastLines(stderr)}. The new database is dropped; fix the cause and run the restore again."),
+    };
+
+    /// <summary>Waits for all; on failure throws the first real cause, not the cancellations it caused in the others.</summary>
+    private static async Task WhenAllAsync(IReadOnlyList<Task> tasks)
+    {
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (Exception) when (tasks.Select(task => task.Exception?.InnerException).FirstOrDefault(ex => ex is not null and not OperationCanceledException) is { } cause)
+        {
+            ExceptionDispatchInfo.Throw(cause);
+        }
+    }
+
+    private static async Task StopOthersOnFailureAsync(Task load, CancellationTokenSource others)
+    {
+        try
+        {
+            await load;
+        }
+        catch
+        {
+            await others.CancelAsync();
+            throw;
+        }
+    }
+
+    [GeneratedRegex(@"^\d+; \d+ \d+ TABLE DATA (?<schema>\S+) (?<name>\S+) ", RegexOptions.CultureInvariant)]
+    private static partial Regex TableDataItem();
+}
