@@ -4,6 +4,8 @@ using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Activities.Tests.Backups;
 using DrWorkflows.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace DrWorkflows.Activities.Tests.Postgres;
 
@@ -39,7 +41,13 @@ public sealed class BackupBenchmark
                 e.AgeRecipients = [Environment.GetEnvironmentVariable("DRW_BENCH_AGE_RECIPIENT")!];
                 e.AgeIdentityFile = Environment.GetEnvironmentVariable("DRW_BENCH_AGE_IDENTITY");
             },
-            postgres: p => p.RestoreJobs = 2);
+            postgres: p => p.RestoreJobs = 2,
+            configure: services =>
+            {
+                // DRW_BENCH_LOG=file: the backup's and restore's own log lines, with the time since the start.
+                if (Environment.GetEnvironmentVariable("DRW_BENCH_LOG") is { Length: > 0 } log)
+                    services.AddLogging(b => b.AddProvider(new TimedFileLogger(log)).SetMinimumLevel(LogLevel.Information));
+            });
         var server = BackupTestHost.TestServer(serverConnection);
 
         // DRW_BENCH_WARM=1: first a backup and a restore of a small database through the same host, as in a server
@@ -120,5 +128,29 @@ public sealed class BackupBenchmark
             return Process.GetCurrentProcess().PeakWorkingSet64;
         var line = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         return long.Parse(line.Split(':', StringSplitOptions.TrimEntries)[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
+    /// <summary>Appends each log line to a file with the seconds since the logger was created.</summary>
+    private sealed class TimedFileLogger(string path) : ILoggerProvider, ILogger
+    {
+        private readonly Stopwatch watch = Stopwatch.StartNew();
+        private readonly object gate = new();
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (gate)
+                File.AppendAllText(path, $"{watch.Elapsed.TotalSeconds,8:0.00} {formatter(state, exception)}\n");
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }
