@@ -13,13 +13,14 @@ namespace DrWorkflows.Activities.Postgres;
 /// decoded into a <see cref="GrowingFile"/>. <c>pg_restore -j</c> needs the whole archive (it seeks), so without
 /// this the download would have to finish first. pg_restore reads the archive section by section instead:
 /// <list type="number">
-/// <item><c>pg_restore -l --section=data</c> reads the table of contents (the start of the archive) and lists the data items;</item>
+/// <item><c>pg_restore -l</c> reads the table of contents (the start of the archive) and lists the data and post-data items;</item>
 /// <item><c>pg_restore --section=pre-data</c> creates the schema (tables, types, functions, views...);</item>
 /// <item>up to N <c>pg_restore -L</c> processes load the table data at the same time, the tables shared among them
 /// by their size in the manifest (largest first, each to the least loaded process); each reads the file from its
 /// start as it grows and skips what is not its own;</item>
-/// <item>once the whole archive arrived and matched its checksum, <c>pg_restore -j N --section=post-data</c>
-/// builds the indexes, constraints and triggers.</item>
+/// <item>each process, once its tables are loaded, builds their primary keys, unique constraints and triggers;</item>
+/// <item>once the whole archive arrived and matched its checksum, <c>pg_restore -j N</c> builds the rest of the
+/// post-data section: indexes, foreign keys, materialized views' data...</item>
 /// </list>
 /// The three sections together are the whole archive. The first failure stops every process; the caller drops the
 /// database it created.
@@ -32,11 +33,12 @@ internal sealed partial class SectionedRestore(
     IReadOnlyList<string> options,
     ILogger logger)
 {
-    /// <summary>Runs the four steps; <paramref name="downloaded"/> completes when the archive is whole and verified.</summary>
+    /// <summary>Runs the steps; <paramref name="downloaded"/> completes when the archive is whole and verified.</summary>
     public async Task RunAsync(GrowingFile archive, Task downloaded, int jobs, IReadOnlyList<TableFacts>? tables, CancellationToken cancellationToken)
     {
         var watch = Stopwatch.StartNew();
-        var items = await ListDataItemsAsync(archive, cancellationToken);
+        var items = await ListItemsAsync(archive, "data", cancellationToken);
+        var postItems = await ListItemsAsync(archive, "post-data", cancellationToken);
         await RunAsync("pg_restore (schema)", archive, ["--section=pre-data"], cancellationToken);
         Log.RestoreSectionDone(logger, database, "schema", watch.Elapsed.TotalSeconds);
 
@@ -44,11 +46,14 @@ internal sealed partial class SectionedRestore(
         var listDirectory = Path.GetDirectoryName(archive.Path)!;
         using var dataFailed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var loads = new List<Task>();
+        var builtEarly = new List<string>();
         for (var i = 0; i < shares.Count; i++)
         {
             var list = Path.Combine(listDirectory, $"data-{i + 1}.list");
             await File.WriteAllLinesAsync(list, shares[i], cancellationToken);
-            loads.Add(StopOthersOnFailureAsync(RunAsync($"pg_restore (data {i + 1}/{shares.Count})", archive, [$"--use-list={list}"], dataFailed.Token), dataFailed));
+            var early = OwnConstraintsAndTriggers(postItems, shares[i]);
+            builtEarly.AddRange(early);
+            loads.Add(StopOthersOnFailureAsync(LoadShareAsync(archive, i, shares.Count, list, early, dataFailed.Token), dataFailed));
         }
 
         Log.RestoreDataStarted(logger, database, items.Count, shares.Count);
@@ -56,9 +61,42 @@ internal sealed partial class SectionedRestore(
         Log.RestoreSectionDone(logger, database, "data", watch.Elapsed.TotalSeconds);
 
         await downloaded;
-        var postData = Stage("pg_restore (indexes and constraints)", [$"--jobs={jobs}", "--section=post-data", archive.Path]);
-        await StreamPipeline.RunAsync(null, [postData], Stream.Null, logger, cancellationToken);
+        var rest = postItems.Except(builtEarly, StringComparer.Ordinal).ToList();
+        if (rest.Count > 0)
+        {
+            var list = Path.Combine(listDirectory, "post-data.list");
+            await File.WriteAllLinesAsync(list, rest, cancellationToken);
+            var postData = Stage("pg_restore (indexes and constraints)", [$"--jobs={jobs}", $"--use-list={list}", archive.Path]);
+            await StreamPipeline.RunAsync(null, [postData], Stream.Null, logger, cancellationToken);
+        }
+
         Log.RestoreSectionDone(logger, database, "indexes and constraints", watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Loads one share of the table data, then builds the primary keys, unique constraints and triggers of its own
+    /// tables while the other shares still load (the cores would otherwise wait for the largest table).
+    /// </summary>
+    private async Task LoadShareAsync(GrowingFile archive, int index, int count, string list, IReadOnlyList<string> early, CancellationToken cancellationToken)
+    {
+        await RunAsync($"pg_restore (data {index + 1}/{count})", archive, [$"--use-list={list}"], cancellationToken);
+        if (early.Count == 0)
+            return;
+        var earlyList = Path.ChangeExtension(list, ".post.list");
+        await File.WriteAllLinesAsync(earlyList, early, cancellationToken);
+        await RunAsync($"pg_restore (constraints of data {index + 1}/{count})", archive, [$"--use-list={earlyList}"], cancellationToken);
+    }
+
+    /// <summary>
+    /// The post-data items that belong to the tables of one share alone: constraints (primary keys, unique,
+    /// exclusion) and triggers, whose listing names their table. Foreign keys (they involve another table),
+    /// indexes (their listing does not name the table) and everything else wait for the end.
+    /// </summary>
+    internal static List<string> OwnConstraintsAndTriggers(IReadOnlyList<string> postItems, IReadOnlyList<string> share)
+    {
+        var tables = share.Select(item => TableDataItem().Match(item)).Where(m => m.Success)
+            .Select(m => (m.Groups["schema"].Value, m.Groups["name"].Value)).ToHashSet();
+        return [.. postItems.Where(item => OwnItem().Match(item) is { Success: true } m && tables.Contains((m.Groups["schema"].Value, m.Groups["name"].Value)))];
     }
 
     /// <summary>
@@ -93,12 +131,12 @@ internal sealed partial class SectionedRestore(
         return [.. shares.Where(share => share.Items.Count > 0).Select(share => share.Items.OrderBy(item => item.Index).Select(item => item.Line).ToList())];
     }
 
-    /// <summary>The data items of the archive, as <c>pg_restore -l</c> lists them (one line each).</summary>
-    private async Task<List<string>> ListDataItemsAsync(GrowingFile archive, CancellationToken cancellationToken)
+    /// <summary>The items of one section of the archive, as <c>pg_restore -l</c> lists them (one line each).</summary>
+    private async Task<List<string>> ListItemsAsync(GrowingFile archive, string section, CancellationToken cancellationToken)
     {
         using var listing = new MemoryStream();
         await using (var reader = archive.OpenReader())
-            await StreamPipeline.RunAsync(reader, [Stage("pg_restore (list)", ["--list", "--section=data"], connects: false)], listing, logger, cancellationToken);
+            await StreamPipeline.RunAsync(reader, [Stage("pg_restore (list)", ["--list", $"--section={section}"], connects: false)], listing, logger, cancellationToken);
         return [.. Encoding.UTF8.GetString(listing.ToArray()).Split('\n')
             .Select(line => line.TrimEnd('\r'))
             .Where(line => line.Length > 0 && !line.StartsWith(';'))];
@@ -149,4 +187,8 @@ internal sealed partial class SectionedRestore(
 
     [GeneratedRegex(@"^\d+; \d+ \d+ TABLE DATA (?<schema>\S+) (?<name>\S+) ", RegexOptions.CultureInvariant)]
     private static partial Regex TableDataItem();
+
+    // "CONSTRAINT public customers customers_pkey owner", "TRIGGER public orders orders_touch owner" (not "FK CONSTRAINT").
+    [GeneratedRegex(@"^\d+; \d+ \d+ (?:CONSTRAINT|TRIGGER) (?<schema>\S+) (?<name>\S+) \S", RegexOptions.CultureInvariant)]
+    private static partial Regex OwnItem();
 }

@@ -54,4 +54,23 @@ public sealed class SectionedRestoreTests
         Assert.Equal(Items, Assert.Single(SectionedRestore.ShareDataItems(Items, [Table("public", "orders", 1600, 700)], jobs: 1)));
         Assert.Empty(SectionedRestore.ShareDataItems([], null, jobs: 2));
     }
+
+    [Fact]
+    public void A_share_builds_early_only_the_constraints_and_triggers_of_its_own_tables()
+    {
+        string[] postData =
+        [
+            "3213; 2606 16393 CONSTRAINT public customers customers_pkey postgres",
+            "3215; 2606 16402 CONSTRAINT public orders orders_pkey postgres",
+            "3220; 2620 16500 TRIGGER public orders orders_touch postgres",
+            "3211; 1259 16577 INDEX public orders_created_at postgres",
+            "3218; 2606 16403 FK CONSTRAINT public orders orders_customer_id_fkey postgres",
+            "3370; 0 0 COMMENT public CONSTRAINT orders_pkey ON orders postgres",
+            "3221; 2606 16600 CONSTRAINT audit log log_pkey postgres",
+        ];
+
+        Assert.Equal([postData[1], postData[2]], SectionedRestore.OwnConstraintsAndTriggers(postData, [Items[2], Items[4]]));
+        Assert.Equal([postData[0], postData[6]], SectionedRestore.OwnConstraintsAndTriggers(postData, [Items[0], Items[3]]));
+        Assert.Empty(SectionedRestore.OwnConstraintsAndTriggers(postData, [Items[4], Items[5]]));
+    }
 }
