@@ -149,7 +149,7 @@ export DRW_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=postgres" DRW_TE
 # backups before). The restored database is dropped after each.
 ours() { # MODE
   settle
-  DRW_BENCH_OUT=$TMP/$1.json DRW_BENCH_WARM=$([[ $1 == warm ]] && echo 1 || echo 0) \
+  DRW_BENCH_OUT=$TMP/$1.json DRW_BENCH_LOG=$TMP/$1.log DRW_BENCH_WARM=$([[ $1 == warm ]] && echo 1 || echo 0) \
     dotnet test --project "$REPO/tests/DrWorkflows.Activities.Tests" --artifacts-path "$TMP/artifacts" -c Release --no-build \
     -- --filter-class "*BackupBenchmark" > "$TMP/test-$1.log" 2>&1 || { tail -n 40 "$TMP/test-$1.log"; exit 1; }
 }
@@ -189,4 +189,8 @@ print(f"{'peak memory, backup (MB)':30}{'':14}{mb(c['backupPeakBytes']):7.0f}{''
 print(f"{'peak memory, restore (MB)':30}{'':14}{mb(c['restorePeakBytes']):7.0f}{'':21}{mb(w['restorePeakBytes']):7.0f}  <= 200 (whole test process)")
 print(f"{'  of which before the backup':30}{'':14}{mb(c['baselineBytes']):7.0f}{'':21}{mb(w['baselineBytes']):7.0f}")
 PY
+for mode in cold warm; do # the services' own lines: when each step of the timed backup and restore ended
+  echo "$mode (seconds since the test process started):"
+  grep -v "part \|warm\|_warm" "$TMP/$mode.log" | sed 's/^/  /' | cut -c1-160 | tail -n 9
+done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
