@@ -388,7 +388,7 @@ main() {
     [[ -z ${!name:-} ]] || say "$name=${!name}"
   done
 
-  RESULTS=${DRW_TEST_RESULTS:-$REPO/TestResults/run}
+  RESULTS=${DRW_TEST_RESULTS:-$REPO/tests/TestResults/run}
   if [[ -z ${DRW_TEST_RESULTS:-} ]]; then rm -rf "$RESULTS"; fi
   mkdir -p "$RESULTS"
   MARKER=$(date +%s.%N) # only result files written after this count
