@@ -10,7 +10,7 @@ namespace DrWorkflows.Server.Tests.Studio;
 /// the real server on a Kestrel port and the real Elsa Studio 3.8.2 bundle: sign in, open the editor, add an
 /// Approval Gate from the picker, connect it, set its inputs, publish, run, and see the run suspended at the gate
 /// in the instance viewer, with no error in the browser console. Screenshots go to
-/// <c>TestResults/studio-e2e/</c> (git-ignored).
+/// <c>tests/TestResults/studio-e2e/</c> (git-ignored).
 /// </summary>
 public sealed class StudioBrowserTests
 {
@@ -305,7 +305,7 @@ public sealed class StudioBrowserTests
 
     private static string ScreenshotDirectory()
     {
-        var directory = Path.Combine(RepositoryRoot() ?? AppContext.BaseDirectory, "TestResults", "studio-e2e");
+        var directory = Path.Combine(RepositoryRoot() ?? AppContext.BaseDirectory, "tests", "TestResults", "studio-e2e");
         Directory.CreateDirectory(directory);
         return directory;
     }
