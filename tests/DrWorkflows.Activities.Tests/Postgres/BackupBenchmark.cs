@@ -50,13 +50,14 @@ public sealed class BackupBenchmark
             });
         var server = BackupTestHost.TestServer(serverConnection);
 
-        // DRW_BENCH_WARM=1: first a backup and a restore of a small database through the same host, as in a server
-        // that has run backups before (its code is compiled, the runtime's tiering has settled). Otherwise the timed
-        // backup is the first one of a fresh process and pays the JIT compilation of everything it runs.
+        // DRW_BENCH_WARM=1: first a backup and a restore of a smaller database (~100 MB, several S3 parts) through
+        // the same host, as in a server that has run backups before (its code is compiled, the runtime's tiering has
+        // settled on the loops that move the data). Otherwise the timed backup is the first one of a fresh process
+        // and pays the JIT compilation of everything it runs.
         var warm = Environment.GetEnvironmentVariable("DRW_BENCH_WARM") == "1";
         if (warm)
         {
-            await using var small = await SampleDatabase.CreateAsync(200, ct);
+            await using var small = await SampleDatabase.CreateAsync(100_000, ct);
             var warmSet = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, small.Name, "warm-up") { Store = "s3" }, ct);
             var warmTarget = small.Name + "_warm";
             await host.Restore.RestoreAsync(new PostgresRestoreRequest(warmSet, server, warmTarget) { Mode = RestoreMode.Recreate, Jobs = 2 }, ct);
