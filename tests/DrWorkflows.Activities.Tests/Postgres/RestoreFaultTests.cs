@@ -166,6 +166,41 @@ public sealed class RestoreFaultTests
         Assert.Contains(wrong.Recipient, error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_restore_that_fails_while_downloading_drops_the_new_database_and_says_what_failed()
+    {
+        // The backed-up tables belong to a role the target server no longer has (a fresh server without the
+        // globals): pg_restore fails on the schema, and the half-made new database must not stay behind.
+        var ct = TestContext.Current.CancellationToken;
+        var serverConnection = TestServices.RequirePostgres();
+        var role = "drw_gone_" + Guid.NewGuid().ToString("N")[..8];
+        await using var host = BackupTestHost.Create();
+        var server = BackupTestHost.TestServer(serverConnection);
+        BackupSet set;
+        await SampleDatabase.ExecuteAsync(serverConnection, $"CREATE ROLE {role}", ct);
+        await using (var source = await SampleDatabase.CreateAsync(300, ct))
+        {
+            await SampleDatabase.ExecuteAsync(source.ConnectionString, $"ALTER TABLE customers OWNER TO {role}; ALTER TABLE orders OWNER TO {role}", ct);
+            set = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, source.Name, "e1"), ct);
+        }
+
+        await SampleDatabase.ExecuteAsync(serverConnection, $"DROP ROLE {role}", ct);
+        var target = NewTarget();
+        var error = await Assert.ThrowsAsync<BackupException>(() => host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, target) { Mode = RestoreMode.CreateNew, Jobs = 2 }, ct));
+
+        Assert.Equal(BackupErrorCodes.ToolFailed, error.Code);
+        Assert.Contains($"role \"{role}\" does not exist", error.Message, StringComparison.Ordinal);
+        Assert.Contains("The new database is dropped", error.Message, StringComparison.Ordinal);
+        Assert.False(await SampleDatabase.DatabaseExistsAsync(serverConnection, target, ct));
+
+        // Without the owners, as the error's cause suggests, the same backup restores.
+        var restored = await host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, target) { Mode = RestoreMode.CreateNew, NoOwner = true, Jobs = 2 }, ct);
+        Assert.True(restored.WhileDownloading);
+        var report = await host.Integrity.CheckAsync(server, target, set.Manifest, ct);
+        Assert.True(report.Succeeded, string.Join("\n", report.Problems));
+        await SampleDatabase.DropDatabaseAsync(serverConnection, target);
+    }
+
     private static async Task PutAsync(S3TestBucket bucket, string key, byte[] bytes, CancellationToken ct)
     {
         using var body = new MemoryStream(bytes);
