@@ -154,10 +154,10 @@ internal sealed class PostgresRestoreService(
     private async Task<PostgresRestoreResult> RestoreIntoNewDatabaseAsync(PostgresRestoreRequest request, string pgRestore, int jobs, PgEnvironment env, string temp, CancellationToken cancellationToken)
     {
         var server = request.Target;
+        var archive = GrowingFile.Create(Path.Combine(temp, "restore.dump"));
         await CreateDatabaseAsync(server, request.Database, cancellationToken);
         var stopwatch = Stopwatch.StartNew();
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var archive = GrowingFile.Create(Path.Combine(temp, "restore.dump"));
         var downloadSeconds = 0.0;
         var download = DownloadIntoAsync();
         try
