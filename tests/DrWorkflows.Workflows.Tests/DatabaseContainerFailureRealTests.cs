@@ -33,11 +33,7 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
         try
         {
             // The platform, with the shop's data: every service healthy.
-            await compose.RunAsync(new ComposeRequest(ComposeVerb.Up), Ct);
-            await platform.WaitForServerAsync(TimeSpan.FromSeconds(60), Ct);
-            await platform.SeedShopAsync(customers: 40, Ct);
-            var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(platform.Project), TimeSpan.FromSeconds(60), Ct);
-            Assert.True(up.AllReady, up.Describe());
+            var up = await platform.UpAndSeedAsync(compose, docker, customers: 40, Ct);
             Assert.Equal(["backend", "gateway", "postgres"], up.Containers.Select(c => c.ComposeService).Order());
             Step("platform up and seeded");
 

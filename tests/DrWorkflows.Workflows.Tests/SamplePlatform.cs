@@ -163,14 +163,15 @@ internal sealed class SamplePlatform : IAsyncDisposable
         }
     }
 
-    /// <summary><c>docker-compose up</c>, the shop database created and seeded, every service healthy.</summary>
-    public async Task UpAndSeedAsync(IComposeService compose, IDockerService docker, int customers, CancellationToken cancellationToken)
+    /// <summary><c>docker-compose up</c>, the shop database created and seeded, every service healthy (the report is returned).</summary>
+    public async Task<HealthWaitResult> UpAndSeedAsync(IComposeService compose, IDockerService docker, int customers, CancellationToken cancellationToken)
     {
         await compose.RunAsync(new ComposeRequest(ComposeVerb.Up), cancellationToken);
         await WaitForServerAsync(TimeSpan.FromSeconds(60), cancellationToken);
         await SeedShopAsync(customers, cancellationToken);
         var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(Project), TimeSpan.FromSeconds(60), cancellationToken);
         Assert.True(up.AllReady, up.Describe());
+        return up;
     }
 
     /// <summary>Waits until the PostgreSQL server of the platform accepts a login (the first start runs initdb).</summary>

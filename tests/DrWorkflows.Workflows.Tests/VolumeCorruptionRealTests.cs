@@ -39,11 +39,7 @@ public sealed class VolumeCorruptionRealTests(ITestOutputHelper output)
         try
         {
             // The platform with the shop's data, PostgreSQL's data on the project's named volume.
-            await compose.RunAsync(new ComposeRequest(ComposeVerb.Up), Ct);
-            await platform.WaitForServerAsync(TimeSpan.FromSeconds(60), Ct);
-            await platform.SeedShopAsync(customers: 30, Ct);
-            var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(platform.Project), TimeSpan.FromSeconds(60), Ct);
-            Assert.True(up.AllReady, up.Describe());
+            await platform.UpAndSeedAsync(compose, docker, customers: 30, Ct);
             var mounts = (await client.Containers.InspectContainerAsync(platform.PostgresContainer, Ct)).Mounts;
             Assert.Contains(mounts, m => m.Type == "volume" && m.Name == platform.PostgresVolume && m.Destination == "/var/lib/postgresql/data");
             var original = await client.Volumes.InspectAsync(platform.PostgresVolume, Ct);
