@@ -39,7 +39,7 @@ internal sealed partial class SectionedRestore(
         var watch = Stopwatch.StartNew();
         var items = await ListItemsAsync(archive, "data", cancellationToken);
         var postItems = await ListItemsAsync(archive, "post-data", cancellationToken);
-        await RunAsync("pg_restore (schema)", archive, ["--section=pre-data"], cancellationToken);
+        await PgRestoreAsync("pg_restore (schema)", archive, ["--section=pre-data"], cancellationToken);
         Log.RestoreSectionDone(logger, database, "schema", watch.Elapsed.TotalSeconds);
 
         var shares = ShareDataItems(items, tables, jobs);
@@ -79,12 +79,12 @@ internal sealed partial class SectionedRestore(
     /// </summary>
     private async Task LoadShareAsync(GrowingFile archive, int index, int count, string list, IReadOnlyList<string> early, CancellationToken cancellationToken)
     {
-        await RunAsync($"pg_restore (data {index + 1}/{count})", archive, [$"--use-list={list}"], cancellationToken);
+        await PgRestoreAsync($"pg_restore (data {index + 1}/{count})", archive, [$"--use-list={list}"], cancellationToken);
         if (early.Count == 0)
             return;
         var earlyList = Path.ChangeExtension(list, ".post.list");
         await File.WriteAllLinesAsync(earlyList, early, cancellationToken);
-        await RunAsync($"pg_restore (constraints of data {index + 1}/{count})", archive, [$"--use-list={earlyList}"], cancellationToken);
+        await PgRestoreAsync($"pg_restore (constraints of data {index + 1}/{count})", archive, [$"--use-list={earlyList}"], cancellationToken);
     }
 
     /// <summary>
@@ -142,7 +142,8 @@ internal sealed partial class SectionedRestore(
             .Where(line => line.Length > 0 && !line.StartsWith(';'))];
     }
 
-    private async Task RunAsync(string name, GrowingFile archive, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    /// <summary>One pg_restore into the database, reading the archive as it grows.</summary>
+    private async Task PgRestoreAsync(string name, GrowingFile archive, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         await using var reader = archive.OpenReader();
         await StreamPipeline.RunAsync(reader, [Stage(name, arguments)], Stream.Null, logger, cancellationToken);

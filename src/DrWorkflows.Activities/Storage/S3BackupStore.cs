@@ -100,7 +100,7 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
         // object has no range to ask for.
         var fullKey = FullKey(key);
         var size = (await GetInfoAsync(key, cancellationToken))?.Size
-            ?? throw new BackupException(BackupErrorCodes.NotFound, $"Backup object '{key}' does not exist in the {Location}.");
+            ?? throw NotFound(key, null);
         var request = new GetObjectRequest { BucketName = bucket, Key = fullKey, ByteRange = size > 0 ? new ByteRange(0, size - 1) : null };
         var response = await Call($"read {key}", () => client.GetObjectAsync(request, cancellationToken), notFoundKey: key);
         return new ResponseStream(response);
@@ -157,13 +157,16 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
         }
         catch (AmazonS3Exception ex) when (notFoundKey is not null && ex.ErrorCode == "NoSuchKey")
         {
-            throw new BackupException(BackupErrorCodes.NotFound, $"Backup object '{notFoundKey}' does not exist in the {Location}.", innerException: ex);
+            throw NotFound(notFoundKey, ex);
         }
         catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
         {
             throw Translate(ex, operation);
         }
     }
+
+    private BackupException NotFound(string key, Exception? cause) =>
+        new(BackupErrorCodes.NotFound, $"Backup object '{key}' does not exist in the {Location}.", innerException: cause);
 
     internal BackupException Translate(Exception ex, string operation)
     {

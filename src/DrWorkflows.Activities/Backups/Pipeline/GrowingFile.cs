@@ -86,17 +86,14 @@ public sealed partial class GrowingFile
         {
             if (buffer.IsEmpty)
                 return 0;
-            while (true)
-            {
-                var available = await AvailableAsync(cancellationToken);
-                if (available == 0)
-                    return 0;
-                var read = await file.ReadAsync(buffer[..(int)Math.Min(buffer.Length, available)], cancellationToken);
-                if (read == 0)
-                    throw Changed();
-                position += read;
-                return read;
-            }
+            var available = await AvailableAsync(cancellationToken);
+            if (available == 0)
+                return 0;
+            var read = await file.ReadAsync(buffer[..(int)Math.Min(buffer.Length, available)], cancellationToken);
+            if (read == 0)
+                throw Changed();
+            position += read;
+            return read;
         }
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

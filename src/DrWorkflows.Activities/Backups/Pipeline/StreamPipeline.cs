@@ -268,10 +268,8 @@ public sealed class StreamPipeline
 
     private async Task RunPumpAsync(Pump pump, CancellationTokenSource linked)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         var wrappers = new List<Stream>();
         var writingToWrapper = false;
-        var stoppedReading = false;
         try
         {
             var destination = pump.Destination;
@@ -282,54 +280,10 @@ public sealed class StreamPipeline
             }
 
             writingToWrapper = wrappers.Count > 0;
-            var sent = false;
-            if (pump.Source is GrowingFile.ReaderStream follower && wrappers.Count == 0 && destination is System.IO.Pipes.PipeStream pipe && OperatingSystem.IsLinux())
-            {
-                // The kernel moves the bytes from the file into the program's input.
-                sent = true;
-                try
-                {
-                    await follower.SendToAsync(pipe, linked.Token);
-                }
-                catch (GrowingFile.BrokenPipeException ex) when (pump.DestinationProcess is not null)
-                {
-                    if (!pump.DestinationProcess.Stage.MayStopReadingEarly)
-                        throw await pump.DestinationProcess.FailureAsync($"it stopped reading its input ({ex.Message})");
-                    stoppedReading = true;
-                }
-            }
-
-            while (!sent)
-            {
-                int read;
-                try
-                {
-                    read = await pump.Source.ReadAsync(buffer.AsMemory(0, BufferSize), linked.Token);
-                }
-                catch (IOException ex) when (pump.SourceProcess is not null)
-                {
-                    throw await pump.SourceProcess.FailureAsync($"reading its output failed: {ex.Message}");
-                }
-
-                if (read == 0)
-                    break;
-                try
-                {
-                    await destination.WriteAsync(buffer.AsMemory(0, read), linked.Token);
-                }
-                catch (IOException ex) when (pump.DestinationProcess is not null)
-                {
-                    // A closed pipe means the next program stopped: its own exit status is the real cause.
-                    if (pump.DestinationProcess.Stage.MayStopReadingEarly)
-                    {
-                        stoppedReading = true;
-                        break;
-                    }
-
-                    throw await pump.DestinationProcess.FailureAsync($"it stopped reading its input ({ex.Message})");
-                }
-            }
-
+            var stoppedReading = pump.Source is GrowingFile.ReaderStream follower && wrappers.Count == 0
+                && destination is System.IO.Pipes.PipeStream pipe && OperatingSystem.IsLinux()
+                ? await SendFileAsync(pump, follower, pipe, linked.Token)
+                : await CopyAsync(pump, destination, linked.Token);
             if (stoppedReading)
             {
                 // It took what it needed and left; its watcher judges its exit status.
@@ -351,7 +305,7 @@ public sealed class StreamPipeline
                 }
                 catch (IOException ex)
                 {
-                    throw await pump.DestinationProcess.FailureAsync($"it stopped reading its input ({ex.Message})");
+                    throw await pump.DestinationProcess.FailureAsync(StoppedReading(ex));
                 }
             }
         }
@@ -367,11 +321,71 @@ public sealed class StreamPipeline
             if (pump.DestinationProcess is not null)
                 pump.DestinationProcess.CloseInputQuietly();
         }
+    }
+
+    /// <summary>Copies the source into the destination. True when the destination program left early, as it may.</summary>
+    private static async Task<bool> CopyAsync(Pump pump, Stream destination, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await pump.Source.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken);
+                }
+                catch (IOException ex) when (pump.SourceProcess is not null)
+                {
+                    throw await pump.SourceProcess.FailureAsync($"reading its output failed: {ex.Message}");
+                }
+
+                if (read == 0)
+                    return false;
+                try
+                {
+                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
+                catch (IOException ex) when (pump.DestinationProcess is not null)
+                {
+                    return await LeftEarlyAsync(pump.DestinationProcess, ex);
+                }
+            }
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>The kernel moves the bytes from the growing file into the program's input. True as <see cref="CopyAsync"/>.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static async Task<bool> SendFileAsync(Pump pump, GrowingFile.ReaderStream follower, System.IO.Pipes.PipeStream pipe, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await follower.SendToAsync(pipe, cancellationToken);
+            return false;
+        }
+        catch (GrowingFile.BrokenPipeException ex) when (pump.DestinationProcess is not null)
+        {
+            return await LeftEarlyAsync(pump.DestinationProcess, ex);
+        }
+    }
+
+    /// <summary>
+    /// A closed pipe means the next program stopped: true when it may stop reading early (its watcher judges its
+    /// exit status); otherwise its own exit status is the failure, thrown.
+    /// </summary>
+    private static async Task<bool> LeftEarlyAsync(RunningProcess destination, IOException ex)
+    {
+        if (!destination.Stage.MayStopReadingEarly)
+            throw await destination.FailureAsync(StoppedReading(ex));
+        return true;
+    }
+
+    private static string StoppedReading(IOException ex) => $"it stopped reading its input ({ex.Message})";
 
     private static async Task DisposeQuietlyAsync(Stream wrapper)
     {
