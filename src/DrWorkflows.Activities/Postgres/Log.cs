@@ -42,4 +42,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2112, Level = LogLevel.Warning, Message = "Dropping the partly restored new database {Database} on {Server} after the restore failed")]
     public static partial void DroppingFailedRestore(ILogger logger, string database, PostgresServer server);
+
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Information, Message = "Loading table {Table} into {Database} with {Sessions} sessions at once (it holds most of the data)")]
+    public static partial void RestoreSplitTableStarted(ILogger logger, string database, string table, int sessions);
+
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Information, Message = "Loaded {Rows} rows of table {Table} into {Database} with {Sessions} sessions")]
+    public static partial void RestoreSplitTableDone(ILogger logger, string database, string table, long rows, int sessions);
 }

@@ -37,6 +37,14 @@ public sealed class PostgresBackupOptions
     /// <summary>Parallel jobs of pg_restore (<c>-j</c>). Default 2.</summary>
     public int RestoreJobs { get; set; } = 2;
 
+    /// <summary>
+    /// A restore into a new database loads a table with <see cref="RestoreJobs"/> sessions at once (instead of
+    /// one) when it holds more than its share of the data (the total divided by the jobs) and is at least this
+    /// large (bytes, from the manifest). PostgreSQL loads one COPY with one process, so such a table would
+    /// otherwise be the restore's critical path. Default 64 MiB; -1 turns it off.
+    /// </summary>
+    public long SplitTableMinimumBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Directory for the decrypted dump during a restore (pg_restore -j needs a seekable file). Default: the system temp directory.</summary>
     public string? TempDirectory { get; set; }
 
@@ -58,6 +66,8 @@ internal sealed class PostgresBackupOptionsValidator : IValidateOptions<Postgres
             errors.Add("Postgres:ConnectTimeoutSeconds must be between 1 and 600.");
         if (options.RestoreJobs is < 1 or > 64)
             errors.Add("Postgres:RestoreJobs must be between 1 and 64.");
+        if (options.SplitTableMinimumBytes < -1)
+            errors.Add("Postgres:SplitTableMinimumBytes must be -1 (off) or a size in bytes.");
         if (!string.IsNullOrWhiteSpace(options.TempDirectory) && !Directory.Exists(options.TempDirectory))
             errors.Add($"Postgres:TempDirectory '{options.TempDirectory}' does not exist.");
         foreach (var (server, connectionString) in options.Servers)

@@ -162,7 +162,7 @@ internal sealed class PostgresRestoreService(
         var download = DownloadIntoAsync();
         try
         {
-            var sections = new SectionedRestore(pgRestore, env.Variables, server, request.Database, [.. OwnershipOptions(request)], logger);
+            var sections = new SectionedRestore(pgRestore, env.Variables, server, request.Database, [.. OwnershipOptions(request)], options.Value.SplitTableMinimumBytes, logger);
             await sections.RunAsync(archive, download, jobs, request.Set.Manifest.Tables, failed.Token);
         }
         catch (Exception restoreFailure)

@@ -17,7 +17,9 @@ namespace DrWorkflows.Activities.Postgres;
 /// <item><c>pg_restore --section=pre-data</c> creates the schema (tables, types, functions, views...);</item>
 /// <item>up to N <c>pg_restore -L</c> processes load the table data at the same time, the tables shared among them
 /// by their size in the manifest (largest first, each to the least loaded process); each reads the file from its
-/// start as it grows and skips what is not its own;</item>
+/// start as it grows and skips what is not its own. A table holding more than its share of the data is loaded
+/// by N sessions at once instead (<c>pg_restore -f -</c> prints its rows, a <see cref="TableRowDealer"/> hands
+/// them out), the other tables by N - 1 processes;</item>
 /// <item>each process, once its tables are loaded, builds their primary keys, unique constraints and triggers;</item>
 /// <item>once the whole archive arrived and matched its checksum, <c>pg_restore -j N</c> builds the rest of the
 /// post-data section: indexes, foreign keys, materialized views' data...</item>
@@ -31,6 +33,7 @@ internal sealed partial class SectionedRestore(
     PostgresServer server,
     string database,
     IReadOnlyList<string> options,
+    long splitTableMinimumBytes,
     ILogger logger)
 {
     /// <summary>Runs the steps; <paramref name="downloaded"/> completes when the archive is whole and verified.</summary>
@@ -42,11 +45,22 @@ internal sealed partial class SectionedRestore(
         await PgRestoreAsync("pg_restore (schema)", archive, ["--section=pre-data"], cancellationToken);
         Log.RestoreSectionDone(logger, database, "schema", watch.Elapsed.TotalSeconds);
 
-        var shares = ShareDataItems(items, tables, jobs);
         var listDirectory = Path.GetDirectoryName(archive.Path)!;
+        var split = TableToSplit(items, tables, jobs, splitTableMinimumBytes);
+        // The dealer's sessions speak UTF-8 (Npgsql), so only a UTF-8 dump's rows can go through them as they are.
+        if (split is not null && !string.Equals(await ArchiveEncodingAsync(archive, listDirectory, cancellationToken), "UTF8", StringComparison.OrdinalIgnoreCase))
+            split = null;
+        var shares = ShareDataItems(split is null ? items : [.. items.Where(item => item != split)], tables, split is null ? jobs : jobs - 1);
         using var dataFailed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var loads = new List<Task>();
         var builtEarly = new List<string>();
+        if (split is not null)
+        {
+            var early = OwnConstraintsAndTriggers(postItems, [split]);
+            builtEarly.AddRange(early);
+            loads.Add(StopOthersOnFailureAsync(LoadSplitTableAsync(archive, split, jobs, Path.Combine(listDirectory, "split.list"), early, dataFailed.Token), dataFailed));
+        }
+
         for (var i = 0; i < shares.Count; i++)
         {
             var list = Path.Combine(listDirectory, $"data-{i + 1}.list");
@@ -85,6 +99,50 @@ internal sealed partial class SectionedRestore(
         var earlyList = Path.ChangeExtension(list, ".post.list");
         await File.WriteAllLinesAsync(earlyList, early, cancellationToken);
         await PgRestoreAsync($"pg_restore (constraints of data {index + 1}/{count})", archive, [$"--use-list={earlyList}"], cancellationToken);
+    }
+
+    /// <summary>
+    /// Loads the table that holds more than its share of the data with <paramref name="sessions"/> sessions at once:
+    /// <c>pg_restore -f -</c> prints its data as a script and a <see cref="TableRowDealer"/> hands the rows to the
+    /// sessions. Then its own keys and triggers are built, as for a share.
+    /// </summary>
+    private async Task LoadSplitTableAsync(GrowingFile archive, string item, int sessions, string list, IReadOnlyList<string> early, CancellationToken cancellationToken)
+    {
+        await File.WriteAllLinesAsync(list, [item], cancellationToken);
+        var table = TableDataItem().Match(item) is { Success: true } m ? $"{m.Groups["schema"].Value}.{m.Groups["name"].Value}" : item;
+        Log.RestoreSplitTableStarted(logger, database, table, sessions);
+        await using (var dealer = new TableRowDealer(table, sessions, TableRowDealer.NpgsqlSessions(server, database)))
+        {
+            await using (var reader = archive.OpenReader())
+                await StreamPipeline.RunAsync(reader, [Stage($"pg_restore (rows of {table})", ["--file=-", $"--use-list={list}", .. options], connects: false)], dealer, logger, cancellationToken);
+            await dealer.CompleteAsync(cancellationToken);
+            Log.RestoreSplitTableDone(logger, database, table, dealer.Rows, sessions);
+        }
+
+        if (early.Count == 0)
+            return;
+        var earlyList = Path.ChangeExtension(list, ".post.list");
+        await File.WriteAllLinesAsync(earlyList, early, cancellationToken);
+        await PgRestoreAsync($"pg_restore (constraints of {table})", archive, [$"--use-list={earlyList}"], cancellationToken);
+    }
+
+    /// <summary>
+    /// The table data item to load with <paramref name="jobs"/> sessions, or null: the largest table, when there
+    /// are several jobs, its size (from the manifest) is at least <paramref name="minimumBytes"/> (-1: never) and it
+    /// holds more than its share of the data (the total of all tables divided by the jobs).
+    /// </summary>
+    internal static string? TableToSplit(IReadOnlyList<string> items, IReadOnlyList<TableFacts>? tables, int jobs, long minimumBytes)
+    {
+        if (jobs < 2 || minimumBytes < 0 || tables is not { Count: > 0 } || tables.Any(t => t.SizeBytes is null))
+            return null;
+        var sizes = tables.ToDictionary(t => (t.Schema, t.Name), t => t.SizeBytes!.Value);
+        var weighted = items.Select(line => (Line: line, Size: TableDataItem().Match(line) is { Success: true } m
+                && sizes.TryGetValue((m.Groups["schema"].Value, m.Groups["name"].Value), out var size) ? size : 0L))
+            .Where(item => item.Size > 0).ToList();
+        if (weighted.Count == 0)
+            return null;
+        var largest = weighted.MaxBy(item => item.Size);
+        return largest.Size >= minimumBytes && largest.Size * jobs > weighted.Sum(item => item.Size) ? largest.Line : null;
     }
 
     /// <summary>
@@ -142,6 +200,17 @@ internal sealed partial class SectionedRestore(
             .Where(line => line.Length > 0 && !line.StartsWith(';'))];
     }
 
+    /// <summary>The dump's encoding: the <c>SET client_encoding</c> of the script pg_restore prints for no item at all.</summary>
+    private async Task<string?> ArchiveEncodingAsync(GrowingFile archive, string listDirectory, CancellationToken cancellationToken)
+    {
+        var none = Path.Combine(listDirectory, "none.list");
+        await File.WriteAllTextAsync(none, "", cancellationToken);
+        using var script = new MemoryStream();
+        await using (var reader = archive.OpenReader())
+            await StreamPipeline.RunAsync(reader, [Stage("pg_restore (encoding)", ["--file=-", $"--use-list={none}"], connects: false)], script, logger, cancellationToken);
+        return ClientEncoding().Match(Encoding.UTF8.GetString(script.ToArray())) is { Success: true } m ? m.Groups["encoding"].Value : null;
+    }
+
     /// <summary>One pg_restore into the database, reading the archive as it grows.</summary>
     private async Task PgRestoreAsync(string name, GrowingFile archive, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
@@ -185,6 +254,9 @@ internal sealed partial class SectionedRestore(
             throw;
         }
     }
+
+    [GeneratedRegex(@"^SET client_encoding = '(?<encoding>[^']+)';", RegexOptions.CultureInvariant | RegexOptions.Multiline)]
+    private static partial Regex ClientEncoding();
 
     [GeneratedRegex(@"^\d+; \d+ \d+ TABLE DATA (?<schema>\S+) (?<name>\S+) ", RegexOptions.CultureInvariant)]
     private static partial Regex TableDataItem();

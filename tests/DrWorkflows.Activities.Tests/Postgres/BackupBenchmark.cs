@@ -69,19 +69,33 @@ public sealed class BackupBenchmark
         var baselineBytes = CurrentMemoryBytes();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        var cpuBefore = CpuSeconds.Now();
         var watch = Stopwatch.StartNew();
         var set = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, database, "bench") { Store = "s3" }, ct);
         var backupSeconds = watch.Elapsed.TotalSeconds;
+        var backupCpu = CpuSeconds.Now() - cpuBefore;
         var backupPeak = PeakMemoryBytes();
         var backupAllocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         int[] backupCollections = [GC.CollectionCount(0) - collectionsBefore[0], GC.CollectionCount(1) - collectionsBefore[1], GC.CollectionCount(2) - collectionsBefore[2]];
 
         var target = database + "_restored_ours";
         ResetPeakMemory();
+        cpuBefore = CpuSeconds.Now();
         watch.Restart();
         var restored = await host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, target) { Mode = RestoreMode.Recreate, Jobs = 2 }, ct);
         var restoreSeconds = watch.Elapsed.TotalSeconds;
+        var restoreCpu = CpuSeconds.Now() - cpuBefore;
         var restorePeak = PeakMemoryBytes();
+        await SampleDatabase.DropDatabaseAsync(serverConnection, target);
+
+        // The same backup in the local store (a directory on this machine), restored from there: the raw side's
+        // restore reads a local file too, so this one has no download, only verify, decrypt and decompress.
+        var localSet = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, database, "bench") { Store = "local" }, ct);
+        cpuBefore = CpuSeconds.Now();
+        watch.Restart();
+        var restoredLocal = await host.Restore.RestoreAsync(new PostgresRestoreRequest(localSet, server, target) { Mode = RestoreMode.Recreate, Jobs = 2 }, ct);
+        var localRestoreSeconds = watch.Elapsed.TotalSeconds;
+        var localRestoreCpu = CpuSeconds.Now() - cpuBefore;
         await SampleDatabase.DropDatabaseAsync(serverConnection, target);
 
         await File.WriteAllTextAsync(output, JsonSerializer.Serialize(new
@@ -93,16 +107,46 @@ public sealed class BackupBenchmark
             backupCollections,
             gcCommittedBytes = GC.GetGCMemoryInfo().TotalCommittedBytes,
             backupPeakBytes = backupPeak,
+            backupCpuSelf = backupCpu.Self,
+            backupCpuPrograms = backupCpu.Programs,
             storedBytes = set.Manifest.Size,
             restoreSeconds,
             restoreDownloadSeconds = restored.DownloadSeconds,
             restorePgRestoreSeconds = restored.RestoreSeconds,
             restoreWhileDownloading = restored.WhileDownloading,
             restorePeakBytes = restorePeak,
+            restoreCpuSelf = restoreCpu.Self,
+            restoreCpuPrograms = restoreCpu.Programs,
+            localRestoreSeconds,
+            localRestoreDecodeSeconds = restoredLocal.DownloadSeconds,
+            localRestoreCpuSelf = localRestoreCpu.Self,
+            localRestoreCpuPrograms = localRestoreCpu.Programs,
             dumpBytes = restored.DumpBytes,
             rows = set.Manifest.Tables?.Sum(t => t.RowCount),
         }), ct);
         Assert.True(restored.DumpBytes > 0);
+        Assert.True(restoredLocal.DumpBytes > 0);
+    }
+
+    /// <summary>
+    /// CPU time of this process and of the programs it ran that have ended (pg_dump, zstd, age, pg_restore: the
+    /// children it waited for), from /proc/self/stat; zero elsewhere. The database server's CPU is not in it.
+    /// </summary>
+    private readonly record struct CpuSeconds(double Self, double Programs)
+    {
+        public static CpuSeconds Now()
+        {
+            if (!OperatingSystem.IsLinux())
+                return default;
+            // After the command name in parentheses: state is field 3; utime, stime, cutime, cstime are 14-17, in
+            // clock ticks of 1/100 s (USER_HZ, fixed at 100 for /proc on Linux).
+            var stat = File.ReadAllText("/proc/self/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            double Ticks(int field) => double.Parse(fields[field - 3], System.Globalization.CultureInfo.InvariantCulture) / 100;
+            return new CpuSeconds(Ticks(14) + Ticks(15), Ticks(16) + Ticks(17));
+        }
+
+        public static CpuSeconds operator -(CpuSeconds after, CpuSeconds before) => new(after.Self - before.Self, after.Programs - before.Programs);
     }
 
     /// <summary>Resets the peak resident set size (Linux: write 5 to /proc/self/clear_refs).</summary>

@@ -3,6 +3,8 @@ using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Activities.Tests.Backups;
 using DrWorkflows.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace DrWorkflows.Activities.Tests.Postgres;
 
@@ -118,6 +120,52 @@ public sealed class PostgresBackupRestoreTests
             Assert.Equal(await SampleDatabase.ContentDigestAsync(source.ConnectionString, ct), await SampleDatabase.ContentDigestAsync(targetConnection, ct));
             Assert.Equal(2000L, await SampleDatabase.ScalarAsync(targetConnection, "SELECT count(*) FROM orders_per_customer", ct)); // refreshed
             Assert.Equal(4000L, await SampleDatabase.ScalarAsync(targetConnection, "SELECT last_value FROM orders_id_seq", ct));
+            var report = await host.Integrity.CheckAsync(server, target, set.Manifest, ct);
+            Assert.True(report.Succeeded, string.Join("\n", report.Problems));
+        }
+        finally
+        {
+            await SampleDatabase.DropDatabaseAsync(serverConnection, target);
+        }
+    }
+
+    [Fact]
+    public async Task A_table_holding_most_of_the_data_is_loaded_by_several_sessions_and_arrives_exactly()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var serverConnection = TestServices.RequirePostgres();
+        await using var source = await SampleDatabase.CreateAsync(200, ct);
+        // Values that test the row boundaries: escaped newlines, tabs and backslashes, a value that is "\." itself,
+        // NULLs, unicode, JSON; a trigger and a unique constraint built once the rows are in.
+        await SampleDatabase.ExecuteAsync(source.ConnectionString, """
+            CREATE TABLE events (id bigint PRIMARY KEY, note text, body jsonb, code text UNIQUE);
+            INSERT INTO events SELECT g,
+                   (ARRAY[E'two\nlines', E'tab\there', E'back\\slash', E'\\.', NULL, 'grüße ✓', ''])[1 + g % 7] || repeat('x', g % 300),
+                   jsonb_build_object('n', g, 's', E'quote " and \\ and \n'), 'c' || g
+              FROM generate_series(1, 30000) g;
+            CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+            CREATE TRIGGER events_touch BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION touch();
+            CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();
+            """, ct);
+        var logs = new Notifications.CapturingLoggerProvider();
+        await using var host = BackupTestHost.Create(
+            postgres: p => p.SplitTableMinimumBytes = 0,
+            configure: services => services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information)));
+        var server = BackupTestHost.TestServer(serverConnection);
+        var set = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, source.Name, "split"), ct);
+
+        var target = "drw_restore_" + Guid.NewGuid().ToString("N")[..10];
+        try
+        {
+            var restored = await host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, target) { Mode = RestoreMode.Recreate, Jobs = 2 }, ct);
+
+            Assert.True(restored.WhileDownloading);
+            Assert.Contains(logs.Lines, line => line.Contains("Loaded 30000 rows of table public.events", StringComparison.Ordinal) && line.Contains("with 2 sessions", StringComparison.Ordinal));
+            var targetConnection = SampleDatabase.WithDatabase(serverConnection, target);
+            const string events = "SELECT md5(string_agg(t::text, ',' ORDER BY t.id)) FROM events t";
+            Assert.Equal(await SampleDatabase.ScalarAsync(source.ConnectionString, events, ct), await SampleDatabase.ScalarAsync(targetConnection, events, ct));
+            Assert.Equal(await SchemaAsync(source.ConnectionString, ct), await SchemaAsync(targetConnection, ct));
+            Assert.Equal(await SampleDatabase.ContentDigestAsync(source.ConnectionString, ct), await SampleDatabase.ContentDigestAsync(targetConnection, ct));
             var report = await host.Integrity.CheckAsync(server, target, set.Manifest, ct);
             Assert.True(report.Succeeded, string.Join("\n", report.Problems));
         }

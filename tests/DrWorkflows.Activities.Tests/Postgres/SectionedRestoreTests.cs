@@ -73,4 +73,27 @@ public sealed class SectionedRestoreTests
         Assert.Equal([postData[0], postData[6]], SectionedRestore.OwnConstraintsAndTriggers(postData, [Items[0], Items[3]]));
         Assert.Empty(SectionedRestore.OwnConstraintsAndTriggers(postData, [Items[4], Items[5]]));
     }
+
+    [Fact]
+    public void The_table_holding_more_than_its_share_of_the_data_is_split_when_large_enough()
+    {
+        TableFacts[] tables = [Table("public", "customers", 300, 100), Table("public", "events", 1300, 200), Table("public", "orders", 1600, 700), Table("audit", "log", 10, 5)];
+
+        Assert.Equal(Items[2], SectionedRestore.TableToSplit(Items, tables, jobs: 2, minimumBytes: 700));
+        Assert.Null(SectionedRestore.TableToSplit(Items, tables, jobs: 2, minimumBytes: 701)); // too small to be worth the sessions
+        Assert.Null(SectionedRestore.TableToSplit(Items, tables, jobs: 1, minimumBytes: 0)); // one job: nothing to share
+        Assert.Null(SectionedRestore.TableToSplit(Items, tables, jobs: 2, minimumBytes: -1)); // turned off
+        Assert.Equal(Items[2], SectionedRestore.TableToSplit(Items, tables, jobs: 3, minimumBytes: 0)); // 700 of 1005 > a third
+    }
+
+    [Fact]
+    public void No_table_is_split_when_none_dominates_or_the_sizes_are_unknown()
+    {
+        TableFacts[] even = [Table("public", "customers", 300, 300), Table("public", "events", 1300, 300), Table("public", "orders", 1600, 300), Table("audit", "log", 10, 300)];
+        TableFacts[] withoutSizes = [Table("public", "customers", 300, null), Table("public", "events", 1300, null), Table("public", "orders", 1600, null), Table("audit", "log", 10, null)];
+
+        Assert.Null(SectionedRestore.TableToSplit(Items, even, jobs: 2, minimumBytes: 0));
+        Assert.Null(SectionedRestore.TableToSplit(Items, withoutSizes, jobs: 2, minimumBytes: 0));
+        Assert.Null(SectionedRestore.TableToSplit(Items, null, jobs: 2, minimumBytes: 0));
+    }
 }

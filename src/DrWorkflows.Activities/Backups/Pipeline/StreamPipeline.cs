@@ -255,6 +255,8 @@ public sealed class StreamPipeline
             throw new BackupException(BackupErrorCodes.ToolNotFound, $"Could not start {stage.Name} ({stage.FileName}): {ex.Message}. Check that the tool is installed and executable.", innerException: ex);
         }
 
+        PipeBuffer.TryEnlarge(process.StandardInput.BaseStream);
+        PipeBuffer.TryEnlarge(process.StandardOutput.BaseStream);
         process.BeginErrorReadLine();
         if (logger.IsEnabled(LogLevel.Debug))
         {
