@@ -7,8 +7,10 @@
 #    and pg_restore -j2 from a local -Z0 dump file, alone and with curl | age -d | zstd -d of the stored backup
 #    running alongside; three times: before, between and after our two runs;
 # 4. times DrWorkflows' backup (to S3, zstd + age) and restore (into a new database: pg_restore while the backup
-#    downloads, verifies, decrypts and decompresses; indexes once it is whole) through the BackupBenchmark test, with the peak resident memory of that process; twice, in
-#    a fresh process ("cold": first backup of the process) and after a small warm-up backup and restore ("warm");
+#    downloads, verifies, decrypts and decompresses; indexes once it is whole) through the BackupBenchmark test,
+#    with the CPU and the peak resident memory of that process; twice, in a fresh process ("cold": first backup of
+#    the process) and after an untimed backup and restore of the same database ("warm"); and the same backup
+#    restored from the local store;
 # 5. prints each as a ratio to the raw tools (targets: <= 1.15x; peak memory <= 200 MB), then stops everything.
 # Needs: postgresql-15, zstd, age, curl, node (s3rver from tests/standins), the .NET SDK.
 set -euo pipefail
@@ -156,8 +158,8 @@ dotnet build "$REPO/tests/DrWorkflows.Activities.Tests" --artifacts-path "$TMP/a
 export DRW_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=postgres" DRW_TEST_PG_BIN=$PG_BIN DRW_TEST_S3_URL=$S3 \
   DRW_BENCH_DATABASE=bench DRW_BENCH_BUCKET=bench DRW_BENCH_AGE_RECIPIENT=$RECIPIENT DRW_BENCH_AGE_IDENTITY=$TMP/age.key
 # Ours twice, each in a new test process: "cold" (the timed backup is the first of the process, which also pays the
-# JIT compilation of everything it runs) and "warm" (a small backup and restore first, as in a server that has run
-# backups before). The restored database is dropped after each.
+# JIT compilation of everything it runs) and "warm" (an untimed backup and restore of the same database first, as in
+# a server that has run backups and restores before). The restored database is dropped after each.
 ours() { # MODE
   settle
   DRW_BENCH_OUT=$TMP/$1.json DRW_BENCH_LOG=$TMP/$1.log DRW_BENCH_WARM=$([[ $1 == warm ]] && echo 1 || echo 0) \
