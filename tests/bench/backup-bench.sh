@@ -209,6 +209,6 @@ print(f"{'  of which before the backup':30}{'':14}{mb(c['baselineBytes']):7.0f}{
 PY
 for mode in cold warm; do # the services' own lines: when each step of the timed backup and restore ended
   echo "$mode (seconds since the test process started):"
-  grep -v "part \|warm\|_warm" "$TMP/$mode.log" | sed 's/^/  /' | cut -c1-160 | tail -n 9
+  grep -v "part \|warm\|_warm" "$TMP/$mode.log" | sed "s/^/  /" | cut -c1-160
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -88,9 +88,13 @@ internal sealed class PostgresServerResolver(IOptions<PostgresBackupOptions> opt
 /// <summary>Connections, libpq settings for the client tools, and clear errors.</summary>
 internal static class PostgresConnections
 {
-    public static async Task<NpgsqlConnection> OpenAsync(PostgresServer server, string? database, CancellationToken cancellationToken)
+    /// <summary>Opens a connection; <paramref name="commandTimeoutSeconds"/> replaces the server's (0: no limit).</summary>
+    public static async Task<NpgsqlConnection> OpenAsync(PostgresServer server, string? database, CancellationToken cancellationToken, int? commandTimeoutSeconds = null)
     {
-        var connection = new NpgsqlConnection(server.Builder(database).ConnectionString);
+        var builder = server.Builder(database);
+        if (commandTimeoutSeconds is { } seconds)
+            builder.CommandTimeout = seconds;
+        var connection = new NpgsqlConnection(builder.ConnectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);

@@ -333,7 +333,8 @@ internal sealed class TableRowDealer : Stream
     {
         public static async Task<ICopySession> OpenAsync(PostgresServer server, string database, IReadOnlyList<string> statements, string copy, CancellationToken cancellationToken)
         {
-            var connection = await PostgresConnections.OpenAsync(server, database, cancellationToken);
+            // No command timeout: like pg_restore's own COPY, a large table's may take as long as it takes.
+            var connection = await PostgresConnections.OpenAsync(server, database, cancellationToken, commandTimeoutSeconds: 0);
             try
             {
                 if (statements.Count > 0)
