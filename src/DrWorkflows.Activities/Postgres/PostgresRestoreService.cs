@@ -109,8 +109,10 @@ internal sealed class PostgresRestoreService(
     }
 
     /// <summary>
-    /// The database exists: nothing touches it before the whole backup is downloaded and matched its checksum; then
-    /// it is dropped and created again (Recreate) or restored over (Clean) with <c>pg_restore -j N</c>.
+    /// The database exists: nothing touches it before the whole backup is downloaded and matched its checksum. Then
+    /// it is dropped and created again and restored section by section as a new one (Recreate: its largest table by
+    /// several sessions, <see cref="SectionedRestore"/>; a failure drops it), or restored over with
+    /// <c>pg_restore -j N --clean</c> (Clean).
     /// </summary>
     private async Task<PostgresRestoreResult> RestoreOverExistingAsync(PostgresRestoreRequest request, string pgRestore, int jobs, PgEnvironment env, string temp, CancellationToken cancellationToken)
     {
@@ -121,15 +123,33 @@ internal sealed class PostgresRestoreService(
         var downloadSeconds = stopwatch.Elapsed.TotalSeconds;
 
         if (request.Mode == RestoreMode.Recreate)
+        {
             await RecreateDatabaseAsync(server, request.Database, cancellationToken);
+            var sectionsWatch = Stopwatch.StartNew();
+            try
+            {
+                var sections = new SectionedRestore(pgRestore, env.Variables, server, request.Database, [.. OwnershipOptions(request)], options.Value.SplitTableMinimumBytes, logger);
+                await sections.RunAsync(GrowingFile.OfCompleteFile(dumpPath), Task.CompletedTask, jobs, request.Set.Manifest.Tables, cancellationToken);
+            }
+            catch (Exception)
+            {
+                // The old database is gone already; a half-restored one would only mislead whoever connects to it.
+                Log.DroppingFailedRestore(logger, request.Database, server);
+                await DropQuietlyAsync(server, request.Database);
+                throw;
+            }
+
+            Log.RestoreDone(logger, request.Database, stopwatch.Elapsed.TotalSeconds);
+            return new PostgresRestoreResult(request.Set.Id, request.Database, server.ToString(), request.Set.Manifest.Size, dumpBytes, Math.Round(downloadSeconds, 2), Math.Round(sectionsWatch.Elapsed.TotalSeconds, 2));
+        }
+
         var args = new List<string>
         {
             $"--dbname=dbname={PostgresConnections.ConnInfoValue(request.Database)}",
             $"--jobs={jobs}",
             "--no-password",
         };
-        if (request.Mode == RestoreMode.Clean)
-            args.AddRange(["--clean", "--if-exists"]);
+        args.AddRange(["--clean", "--if-exists"]);
         args.AddRange(OwnershipOptions(request));
         args.Add(dumpPath);
         var restore = new ProcessStage("pg_restore", pgRestore, args)

@@ -173,18 +173,9 @@ public sealed class RestoreFaultTests
         // globals): pg_restore fails on the schema, and the half-made new database must not stay behind.
         var ct = TestContext.Current.CancellationToken;
         var serverConnection = TestServices.RequirePostgres();
-        var role = "drw_gone_" + Guid.NewGuid().ToString("N")[..8];
         await using var host = BackupTestHost.Create();
         var server = BackupTestHost.TestServer(serverConnection);
-        BackupSet set;
-        await SampleDatabase.ExecuteAsync(serverConnection, $"CREATE ROLE {role}", ct);
-        await using (var source = await SampleDatabase.CreateAsync(300, ct))
-        {
-            await SampleDatabase.ExecuteAsync(source.ConnectionString, $"ALTER TABLE customers OWNER TO {role}; ALTER TABLE orders OWNER TO {role}", ct);
-            set = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, source.Name, "e1"), ct);
-        }
-
-        await SampleDatabase.ExecuteAsync(serverConnection, $"DROP ROLE {role}", ct);
+        var (set, role) = await BackupOwnedByAGoneRoleAsync(host, serverConnection, "customers, orders", ct);
         var target = NewTarget();
         var error = await Assert.ThrowsAsync<BackupException>(() => host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, target) { Mode = RestoreMode.CreateNew, Jobs = 2 }, ct));
 
@@ -199,6 +190,49 @@ public sealed class RestoreFaultTests
         var report = await host.Integrity.CheckAsync(server, target, set.Manifest, ct);
         Assert.True(report.Succeeded, string.Join("\n", report.Problems));
         await SampleDatabase.DropDatabaseAsync(serverConnection, target);
+    }
+
+    [Fact]
+    public async Task A_recreate_over_an_existing_database_that_fails_drops_it_and_says_what_failed()
+    {
+        // Recreate verifies the whole backup, drops and creates the database, then restores it section by section.
+        // A failure then (the owner role is gone) must not leave a half-restored database under the old name.
+        var ct = TestContext.Current.CancellationToken;
+        var serverConnection = TestServices.RequirePostgres();
+        await using var host = BackupTestHost.Create();
+        var server = BackupTestHost.TestServer(serverConnection);
+        var (set, role) = await BackupOwnedByAGoneRoleAsync(host, serverConnection, "orders", ct);
+        var target = NewTarget();
+        await SampleDatabase.ExecuteAsync(serverConnection, $"CREATE DATABASE {target}", ct);
+        var error = await Assert.ThrowsAsync<BackupException>(() => host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, target) { Mode = RestoreMode.Recreate, Jobs = 2 }, ct));
+
+        Assert.Equal(BackupErrorCodes.ToolFailed, error.Code);
+        Assert.Contains($"role \"{role}\" does not exist", error.Message, StringComparison.Ordinal);
+        Assert.False(await SampleDatabase.DatabaseExistsAsync(serverConnection, target, ct));
+
+        // Over an existing database again, without the owners: restored after the download, section by section.
+        await SampleDatabase.ExecuteAsync(serverConnection, $"CREATE DATABASE {target}", ct);
+        var restored = await host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, target) { Mode = RestoreMode.Recreate, NoOwner = true, Jobs = 2 }, ct);
+        Assert.False(restored.WhileDownloading);
+        var report = await host.Integrity.CheckAsync(server, target, set.Manifest, ct);
+        Assert.True(report.Succeeded, string.Join("\n", report.Problems));
+        await SampleDatabase.DropDatabaseAsync(serverConnection, target);
+    }
+
+    /// <summary>A backup of a sample database whose <paramref name="tables"/> belong to a role the server then loses.</summary>
+    private static async Task<(BackupSet Set, string Role)> BackupOwnedByAGoneRoleAsync(BackupTestHost host, string serverConnection, string tables, CancellationToken ct)
+    {
+        var role = "drw_gone_" + Guid.NewGuid().ToString("N")[..8];
+        await SampleDatabase.ExecuteAsync(serverConnection, $"CREATE ROLE {role}", ct);
+        BackupSet set;
+        await using (var source = await SampleDatabase.CreateAsync(300, ct))
+        {
+            await SampleDatabase.ExecuteAsync(source.ConnectionString, string.Concat(tables.Split(", ").Select(table => $"ALTER TABLE {table} OWNER TO {role};")), ct);
+            set = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(BackupTestHost.TestServer(serverConnection), source.Name, "e1"), ct);
+        }
+
+        await SampleDatabase.ExecuteAsync(serverConnection, $"DROP ROLE {role}", ct);
+        return (set, role);
     }
 
     private static async Task PutAsync(S3TestBucket bucket, string key, byte[] bytes, CancellationToken ct)

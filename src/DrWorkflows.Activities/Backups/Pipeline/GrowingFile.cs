@@ -41,6 +41,14 @@ public sealed partial class GrowingFile
         return new GrowingFile(path);
     }
 
+    /// <summary>A file already written to its end, read the same way (its readers end at its end).</summary>
+    public static GrowingFile OfCompleteFile(string path)
+    {
+        var file = new GrowingFile(path);
+        file.Complete();
+        return file;
+    }
+
     /// <summary>A new reader from the start of the file, following the writer.</summary>
     public ReaderStream OpenReader() => new(this, new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0));
 
