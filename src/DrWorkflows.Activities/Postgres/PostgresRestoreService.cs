@@ -128,14 +128,12 @@ internal sealed class PostgresRestoreService(
             var sectionsWatch = Stopwatch.StartNew();
             try
             {
-                var sections = new SectionedRestore(pgRestore, env.Variables, server, request.Database, [.. OwnershipOptions(request)], options.Value.SplitTableMinimumBytes, logger);
-                await sections.RunAsync(GrowingFile.OfCompleteFile(dumpPath), Task.CompletedTask, jobs, request.Set.Manifest.Tables, cancellationToken);
+                await Sections(request, pgRestore, env).RunAsync(GrowingFile.OfCompleteFile(dumpPath), Task.CompletedTask, jobs, request.Set.Manifest.Tables, cancellationToken);
             }
             catch (Exception)
             {
                 // The old database is gone already; a half-restored one would only mislead whoever connects to it.
-                Log.DroppingFailedRestore(logger, request.Database, server);
-                await DropQuietlyAsync(server, request.Database);
+                await DropFailedRestoreAsync(server, request.Database);
                 throw;
             }
 
@@ -148,8 +146,9 @@ internal sealed class PostgresRestoreService(
             $"--dbname=dbname={PostgresConnections.ConnInfoValue(request.Database)}",
             $"--jobs={jobs}",
             "--no-password",
+            "--clean",
+            "--if-exists",
         };
-        args.AddRange(["--clean", "--if-exists"]);
         args.AddRange(OwnershipOptions(request));
         args.Add(dumpPath);
         var restore = new ProcessStage("pg_restore", pgRestore, args)
@@ -182,16 +181,14 @@ internal sealed class PostgresRestoreService(
         var download = DownloadIntoAsync();
         try
         {
-            var sections = new SectionedRestore(pgRestore, env.Variables, server, request.Database, [.. OwnershipOptions(request)], options.Value.SplitTableMinimumBytes, logger);
-            await sections.RunAsync(archive, download, jobs, request.Set.Manifest.Tables, failed.Token);
+            await Sections(request, pgRestore, env).RunAsync(archive, download, jobs, request.Set.Manifest.Tables, failed.Token);
         }
         catch (Exception restoreFailure)
         {
             await failed.CancelAsync();
             // A download failure (checksum, decryption, store) is the cause of whatever pg_restore then saw.
             var cause = await FailureOfAsync(download) ?? restoreFailure;
-            Log.DroppingFailedRestore(logger, request.Database, server);
-            await DropQuietlyAsync(server, request.Database);
+            await DropFailedRestoreAsync(server, request.Database);
             if (cancellationToken.IsCancellationRequested && cause is OperationCanceledException)
                 throw new OperationCanceledException($"The restore into {request.Database} was cancelled; the new database was dropped.", cause, cancellationToken);
             ExceptionDispatchInfo.Throw(cause);
@@ -235,6 +232,9 @@ internal sealed class PostgresRestoreService(
             return ex;
         }
     }
+
+    private SectionedRestore Sections(PostgresRestoreRequest request, string pgRestore, PgEnvironment env) =>
+        new(pgRestore, env.Variables, request.Target, request.Database, [.. OwnershipOptions(request)], options.Value.SplitTableMinimumBytes, logger);
 
     private static IEnumerable<string> OwnershipOptions(PostgresRestoreRequest request)
     {
@@ -356,8 +356,9 @@ internal sealed class PostgresRestoreService(
             cancellationToken);
 
     /// <summary>Drops a database this restore created and could not finish; a failure to do so is logged, not thrown.</summary>
-    private async Task DropQuietlyAsync(PostgresServer server, string database)
+    private async Task DropFailedRestoreAsync(PostgresServer server, string database)
     {
+        Log.DroppingFailedRestore(logger, database, server);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         try
         {

@@ -94,11 +94,17 @@ internal sealed partial class SectionedRestore(
     private async Task LoadShareAsync(GrowingFile archive, int index, int count, string list, IReadOnlyList<string> early, CancellationToken cancellationToken)
     {
         await PgRestoreAsync($"pg_restore (data {index + 1}/{count})", archive, [$"--use-list={list}"], cancellationToken);
+        await BuildEarlyAsync($"data {index + 1}/{count}", archive, list, early, cancellationToken);
+    }
+
+    /// <summary>Builds the post-data items of tables that are loaded (<paramref name="early"/>), next to their data list.</summary>
+    private async Task BuildEarlyAsync(string what, GrowingFile archive, string dataList, IReadOnlyList<string> early, CancellationToken cancellationToken)
+    {
         if (early.Count == 0)
             return;
-        var earlyList = Path.ChangeExtension(list, ".post.list");
+        var earlyList = Path.ChangeExtension(dataList, ".post.list");
         await File.WriteAllLinesAsync(earlyList, early, cancellationToken);
-        await PgRestoreAsync($"pg_restore (constraints of data {index + 1}/{count})", archive, [$"--use-list={earlyList}"], cancellationToken);
+        await PgRestoreAsync($"pg_restore (constraints of {what})", archive, [$"--use-list={earlyList}"], cancellationToken);
     }
 
     /// <summary>
@@ -119,11 +125,7 @@ internal sealed partial class SectionedRestore(
             Log.RestoreSplitTableDone(logger, database, table, dealer.Rows, sessions);
         }
 
-        if (early.Count == 0)
-            return;
-        var earlyList = Path.ChangeExtension(list, ".post.list");
-        await File.WriteAllLinesAsync(earlyList, early, cancellationToken);
-        await PgRestoreAsync($"pg_restore (constraints of {table})", archive, [$"--use-list={earlyList}"], cancellationToken);
+        await BuildEarlyAsync(table, archive, list, early, cancellationToken);
     }
 
     /// <summary>

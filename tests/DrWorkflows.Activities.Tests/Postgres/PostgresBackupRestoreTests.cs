@@ -115,13 +115,9 @@ public sealed class PostgresBackupRestoreTests
             var restored = await host.Restore.RestoreAsync(new PostgresRestoreRequest(set, server, target) { Mode = RestoreMode.Recreate, Jobs = 3 }, ct);
 
             Assert.True(restored.WhileDownloading);
-            var targetConnection = SampleDatabase.WithDatabase(serverConnection, target);
-            Assert.Equal(await SchemaAsync(source.ConnectionString, ct), await SchemaAsync(targetConnection, ct));
-            Assert.Equal(await SampleDatabase.ContentDigestAsync(source.ConnectionString, ct), await SampleDatabase.ContentDigestAsync(targetConnection, ct));
+            var targetConnection = await AssertRestoredAsSourceAsync(host, server, set, source.ConnectionString, serverConnection, target, ct);
             Assert.Equal(2000L, await SampleDatabase.ScalarAsync(targetConnection, "SELECT count(*) FROM orders_per_customer", ct)); // refreshed
             Assert.Equal(4000L, await SampleDatabase.ScalarAsync(targetConnection, "SELECT last_value FROM orders_id_seq", ct));
-            var report = await host.Integrity.CheckAsync(server, target, set.Manifest, ct);
-            Assert.True(report.Succeeded, string.Join("\n", report.Problems));
         }
         finally
         {
@@ -161,18 +157,28 @@ public sealed class PostgresBackupRestoreTests
 
             Assert.True(restored.WhileDownloading);
             Assert.Contains(logs.Lines, line => line.Contains("Loaded 30000 rows of table public.events", StringComparison.Ordinal) && line.Contains("with 2 sessions", StringComparison.Ordinal));
-            var targetConnection = SampleDatabase.WithDatabase(serverConnection, target);
+            var targetConnection = await AssertRestoredAsSourceAsync(host, server, set, source.ConnectionString, serverConnection, target, ct);
             const string events = "SELECT md5(string_agg(t::text, ',' ORDER BY t.id)) FROM events t";
             Assert.Equal(await SampleDatabase.ScalarAsync(source.ConnectionString, events, ct), await SampleDatabase.ScalarAsync(targetConnection, events, ct));
-            Assert.Equal(await SchemaAsync(source.ConnectionString, ct), await SchemaAsync(targetConnection, ct));
-            Assert.Equal(await SampleDatabase.ContentDigestAsync(source.ConnectionString, ct), await SampleDatabase.ContentDigestAsync(targetConnection, ct));
-            var report = await host.Integrity.CheckAsync(server, target, set.Manifest, ct);
-            Assert.True(report.Succeeded, string.Join("\n", report.Problems));
         }
         finally
         {
             await SampleDatabase.DropDatabaseAsync(serverConnection, target);
         }
+    }
+
+    /// <summary>
+    /// The restored database has the source's schema (pg_dump --schema-only) and content, and passes the integrity
+    /// check against the manifest. Returns its connection string.
+    /// </summary>
+    private static async Task<string> AssertRestoredAsSourceAsync(BackupTestHost host, PostgresServer server, BackupSet set, string sourceConnection, string serverConnection, string target, CancellationToken ct)
+    {
+        var targetConnection = SampleDatabase.WithDatabase(serverConnection, target);
+        Assert.Equal(await SchemaAsync(sourceConnection, ct), await SchemaAsync(targetConnection, ct));
+        Assert.Equal(await SampleDatabase.ContentDigestAsync(sourceConnection, ct), await SampleDatabase.ContentDigestAsync(targetConnection, ct));
+        var report = await host.Integrity.CheckAsync(server, target, set.Manifest, ct);
+        Assert.True(report.Succeeded, string.Join("\n", report.Problems));
+        return targetConnection;
     }
 
     /// <summary>pg_dump --schema-only without its comments and session lines: every object, its definition, comment and privileges.</summary>
