@@ -207,7 +207,7 @@ start_docker() {
   # The data-root persists (images survive between runs). A lock per data-root lets two runs coexist: the
   # second one takes the next slot. The lock is inherited by dockerd only, so it is held exactly as long as
   # that dockerd lives.
-  for slot in "" -2 -3; do
+  for slot in "" -2 -3 -4 -5 -6 -7 -8; do
     exec 9> "$CACHE/docker$slot.lock"
     if flock -n 9; then
       data=$CACHE/docker$slot

@@ -63,6 +63,12 @@ public static class JournalEvents
     public const string Resumed = "Resumed";
     public const string Cancelled = "Cancelled";
     public const string Retrying = "Retrying";
+
+    /// <summary>
+    /// An attempt of an activity that a crash (or a killed node) cut short: written when the restart detects it,
+    /// with that time as its timestamp, before the retry or the incident that follows.
+    /// </summary>
+    public const string Interrupted = "Interrupted";
     public const string IncidentRaised = "IncidentRaised";
     public const string IncidentResolved = "IncidentResolved";
     public const string Note = "Note";
