@@ -16,7 +16,9 @@ namespace DrWorkflows.Workflows;
 /// Scenario 1 of the DR plan, database container failure (alert <c>DatabaseDown</c>): inspect, restart, wait
 /// 30 s for health; if still unhealthy, ask "restore from backup?" with the newest verified backup, its age and
 /// the data it would lose; on approval stop, start clean, restore that backup (integrity checked against its
-/// manifest), wait healthy; then check the backend's connection, smoke-test and monitor for five minutes.
+/// manifest), wait healthy; then wait until every service of the platform is healthy (the backend too), check the
+/// backend's connection, smoke-test and monitor the whole platform for five minutes. The first step checks the
+/// configuration; a missing setting stops the run there, before anything is changed.
 /// </summary>
 public sealed class DatabaseContainerFailure : ICodeWorkflow
 {
@@ -40,6 +42,9 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
             .WithInput<List<string>>("Approvers", "Who may approve the restore; default the database admin, the incident commander and API keys with the approver role.")
             .WithInput<int>("MonitorMinutes", "Minutes of monitoring after recovery (one health check a minute); default 5.")
             .WithInput<int>("MonitorIntervalSeconds", "Seconds between two monitoring checks; default 60 (one a minute). MonitorMinutes checks are made, so monitoring lasts MonitorMinutes x this.")
+            .WithInput<string>("ComposeProject", "Compose project of the platform, every service of which must be healthy before the run ends; default Docker:ComposeProject.")
+            .WithInput<List<string>>("ExcludeServices", "Services of the project the run does not wait for (an explicit exclusion, named in the journal); default none.")
+            .WithInput<int>("PlatformTimeoutSeconds", "Seconds to wait for every service of the platform to be healthy after the database is; default 180.")
             .WithVariable<string>("RestoreSetId")
             .WithVariable<object>("RestorePoint")
             .WithVariable<object>("Decision")
@@ -59,8 +64,14 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         const string database = "getInput('Database') || 'ecommerce_db'";
         const string source = "getInput('BackupSource') || getInput('Database') || 'ecommerce_db'";
         const string store = "getInput('Store') || ''";
+        const string project = "getInput('ComposeProject') || ''";
+        const string excluded = "getInput('ExcludeServices') || []";
 
-        // 1-2. Inspect: is it running but unhealthy?
+        // 0. Nothing runs on a missing or unsafe configuration.
+        comms.CheckFirst(IncidentComms.ConfigurationCheck(Name, server, store, project));
+
+        // 1-2. Inspect: is the database container running but unhealthy? (The diagnosis is about the database; the
+        // verdict at the end is about every service.)
         var inspect = flow.Add(new WaitForHealthy { Id = "inspect", Containers = Input<List<string>>.FromJavaScript($"[{container}]"), TimeoutSeconds = new(5) });
         comms.Then(comms.Opened, inspect);
 
@@ -158,9 +169,21 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         var waitRestored = flow.Add(new WaitForHealthy { Id = "waitRestored", Containers = Input<List<string>>.FromJavaScript($"[{container}]"), TimeoutSeconds = new(120) });
         flow.Connect(lastGood, waitRestored);
         comms.FailWith("failRestoredUnhealthy", waitRestored, WaitForHealthy.Unhealthy, "'The container is unhealthy after the restore: ' + (getOutputFrom('waitRestored', 'NotReady') || []).join('; ')");
-        var restored = comms.Update("reportRestored", waitRestored, WaitForHealthy.Healthy, "Backup restored and integrity-checked against its manifest; the container is healthy. Checking the backend's connection.", "monitoring", "The database has been restored; we are verifying the service.");
+        var restored = comms.Update("reportRestored", waitRestored, WaitForHealthy.Healthy, "Backup restored and integrity-checked against its manifest; the database container is healthy. Waiting for every service of the platform, then checking the backend's connection.", "monitoring", "The database has been restored; we are verifying the service.");
 
-        // 7. The backend reaches the database (both paths meet here).
+        // 7. Every service of the platform healthy, the backend (whose healthcheck queries the database) included; both paths meet here.
+        var platform = flow.Add(new WaitForHealthy
+        {
+            Id = "waitPlatform",
+            ComposeProject = Input<string>.FromJavaScript(project),
+            ExcludeServices = Input<List<string>>.FromJavaScript(excluded),
+            TimeoutSeconds = Input<int>.FromJavaScript("getInput('PlatformTimeoutSeconds') || 180"),
+        });
+        flow.Connect(checkIntegrity, platform, CheckDatabaseIntegrity.Passed);
+        comms.Continue(restored, platform);
+        comms.FailWith("failPlatformUnhealthy", platform, WaitForHealthy.Unhealthy, "'The database is back, but the platform is not healthy: ' + (getOutputFrom('waitPlatform', 'NotReady') || []).join('; ')");
+
+        // The backend reaches the database.
         var backend = flow.Add(new ExecInContainer
         {
             Id = "checkBackend",
@@ -168,8 +191,7 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
             Command = Input<List<string>>.FromJavaScript("getInput('BackendCheckCommand') || ['sh', '-c', \"echo 'SELECT 1;' | python manage.py dbshell\"]"),
             TimeoutSeconds = new(60),
         });
-        flow.Connect(checkIntegrity, backend, CheckDatabaseIntegrity.Passed);
-        comms.Continue(restored, backend);
+        flow.Connect(platform, backend, WaitForHealthy.Healthy);
         comms.FailWith("failBackend", backend, ExecInContainer.Failed, "'The backend cannot connect to the database: ' + (getOutputFrom('checkBackend', 'StandardError') || 'exit code ' + getOutputFrom('checkBackend', 'ExitCode'))");
 
         // 8. Smoke tests.
@@ -177,13 +199,19 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         flow.Connect(backend, smoke, ExecInContainer.Succeeded);
         comms.FailWith("failSmoke", smoke, SmokeTest.Failed, "'Smoke tests failed: ' + (getOutputFrom('smoke', 'Failures') || []).join(' | ')");
 
-        // 9. Monitor: one health check a minute (MonitorIntervalSeconds apart) for MonitorMinutes checks.
-        var monitoring = comms.Update("reportMonitoring", smoke, SmokeTest.Passed, "Smoke tests passed. Monitoring the database health for a few minutes.");
+        // 9. Monitor: one health check of every service a minute (MonitorIntervalSeconds apart) for MonitorMinutes checks.
+        var monitoring = comms.Update("reportMonitoring", smoke, SmokeTest.Passed, "Smoke tests passed. Monitoring the health of every service for a few minutes.");
         var wait = flow.Add(new Delay { Id = "monitorWait", TimeSpan = Input<TimeSpan>.FromJavaScript("(getInput('MonitorIntervalSeconds') || 60) + 's'") });
         comms.Continue(monitoring, wait);
-        var check = flow.Add(new WaitForHealthy { Id = "monitorCheck", Containers = Input<List<string>>.FromJavaScript($"[{container}]"), TimeoutSeconds = new(30) });
+        var check = flow.Add(new WaitForHealthy
+        {
+            Id = "monitorCheck",
+            ComposeProject = Input<string>.FromJavaScript(project),
+            ExcludeServices = Input<List<string>>.FromJavaScript(excluded),
+            TimeoutSeconds = new(30),
+        });
         flow.Connect(wait, check);
-        comms.FailWith("failMonitor", check, WaitForHealthy.Unhealthy, "'The database became unhealthy again while monitoring: ' + (getOutputFrom('monitorCheck', 'NotReady') || []).join('; ')");
+        comms.FailWith("failMonitor", check, WaitForHealthy.Unhealthy, "'The platform became unhealthy again while monitoring: ' + (getOutputFrom('monitorCheck', 'NotReady') || []).join('; ')");
         var count = flow.Add(new SetVariable { Id = "monitorCount", Variable = IncidentComms.Variable("MonitorChecks"), Value = Input<object>.FromJavaScript("MonitorChecks + 1") });
         flow.Connect(check, count, WaitForHealthy.Healthy);
         var more = flow.Add(new FlowDecision { Id = "monitorMore", Condition = Input<bool>.FromJavaScript("MonitorChecks < (getInput('MonitorMinutes') || 5)") });

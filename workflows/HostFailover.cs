@@ -52,6 +52,7 @@ public sealed class HostFailover : ICodeWorkflow
             .WithInput<int>("Ttl", "TTL of the moved record in seconds; default 60.")
             .WithInput<List<SmokeCheck>>("PublicChecks", "Smoke checks through the public name after the cutover; default https://api.example.com/health.")
             .WithInput<List<string>>("Approvers", "Who may approve the DNS cutover; default the incident commander, the operations lead and approver API keys.")
+            .WithInput<List<string>>("ExcludeServices", "Services of the Compose project the run does not wait for on the DR engine (an explicit exclusion, named in the journal); default none.")
             .WithVariable<string>("MainSetId")
             .WithVariable<object>("MainPoint")
             .WithVariable<string>("AiSetId")
@@ -75,6 +76,9 @@ public sealed class HostFailover : ICodeWorkflow
         const string project = "getInput('ComposeProject') || ''";
         const string zone = "getInput('ZoneId') || ''";
         const string record = "getInput('RecordName') || 'api.example.com'";
+
+        // 0. No DR server, no store, no Compose project: the run stops here, before anything is started on the DR side.
+        comms.CheckFirst(IncidentComms.ConfigurationCheck(Name, server, store, project));
 
         // 1. The primary really is down.
         var primary = flow.Add(new SmokeTest { Id = "checkPrimary", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('PrimaryChecks') || [{ url: 'https://api.example.com/health', timeout: '00:00:05' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
@@ -133,7 +137,7 @@ public sealed class HostFailover : ICodeWorkflow
         var up = flow.Add(new ComposeUp { Id = "composeUp", Project = Input<string>.FromJavaScript(project) });
         flow.Connect(restoreRedis, up);
         comms.AbandonWith("abandonComposeUp", up, "docker compose up on the DR engine failed");
-        var healthy = flow.Add(new WaitForHealthy { Id = "waitHealthy", ComposeProject = Input<string>.FromJavaScript(project), TimeoutSeconds = new(300) });
+        var healthy = flow.Add(new WaitForHealthy { Id = "waitHealthy", ComposeProject = Input<string>.FromJavaScript(project), ExcludeServices = Input<List<string>>.FromJavaScript("getInput('ExcludeServices') || []"), TimeoutSeconds = new(300) });
         flow.Connect(up, healthy);
         comms.FailWith("failUnhealthy", healthy, WaitForHealthy.Unhealthy, "'The DR stack is not healthy after 5 minutes: ' + (getOutputFrom('waitHealthy', 'NotReady') || []).join('; ')");
         var drSmoke = flow.Add(new SmokeTest { Id = "smokeDr", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('DrChecks') || [{ url: 'https://dr-server.example.com/health' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });

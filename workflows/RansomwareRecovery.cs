@@ -13,11 +13,13 @@ using DrWorkflows.Workflows.Shared;
 namespace DrWorkflows.Workflows;
 
 /// <summary>
-/// Scenario 3 of the DR plan, ransomware or data corruption: isolate the platform at once and stop the
+/// Scenario 3 of the DR plan, ransomware or data corruption: check the configuration (isolation possible on this
+/// host, database server, store), isolate the platform at once (checked from a source that is not allowed) and stop the
 /// application, keep forensic evidence (container commits saved with SHA-256, logs, the data volume archived),
 /// offer only the backups completed strictly before the suspected compromise for a human to confirm, quarantine
 /// the compromised volume by copy, restore the confirmed backup into a fresh volume, rebuild the application from
-/// clean images, and lift the isolation only after a second approval; then smoke-test.
+/// clean images, wait until every service is healthy, and lift the isolation only after a second approval (checked:
+/// the ports that answered before answer again); then smoke-test.
 /// </summary>
 public sealed class RansomwareRecovery : ICodeWorkflow
 {
@@ -48,6 +50,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             .WithInput<List<SmokeCheck>>("SmokeChecks", "HTTP smoke checks after the isolation is lifted; default https://api.example.com/health.")
             .WithInput<List<string>>("Approvers", "Who confirms the restore point and the end of the isolation; default the incident commander, the database admin and approver API keys.")
             .WithInput<int>("RestorePointApprovals", "Approvals (different people) needed for the restore point; default 1.")
+            .WithInput<List<string>>("ExcludeServices", "Services of the Compose project the run does not wait for after the rebuild (an explicit exclusion, named in the journal); default none.")
             .WithVariable<string>("IncidentTag")
             .WithVariable<object>("Candidates")
             .WithVariable<object>("Sets")
@@ -66,6 +69,12 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         const string source = "getInput('BackupSource') || getInput('Database') || 'ecommerce_db'";
         const string store = "getInput('Store') || ''";
 
+        // 0. A missing or unsafe configuration (isolation impossible here, no database server, no store) stops the run
+        // here, before the isolation and anything else.
+        var check = IncidentComms.ConfigurationCheck(Name, server, store);
+        check.NetworkIsolation = new(true);
+        var preflight = flow.Add(check);
+
         // 1. Immediately: isolate and stop the application, before anything else (even before paging).
         var name = flow.Add(new SetVariable { Id = "incidentTag", Variable = IncidentComms.Variable("IncidentTag"), Value = Input<object>.FromJavaScript("'incident-' + getWorkflowInstanceId()") });
         var isolate = flow.Add(new IsolateNetwork
@@ -77,7 +86,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             HostPorts = Input<List<string>>.FromJavaScript("getInput('HostPorts') || ['80', '443']"),
         });
         var stopApps = flow.Add(new ComposeCommand { Id = "stopApplication", Command = new("stop"), Services = Input<List<string>>.FromJavaScript(apps) });
-        flow.Chain(name, isolate, stopApps);
+        flow.Chain(preflight, name, isolate, stopApps);
         var comms = IncidentComms.Add(builder, flow, new IncidentProfile(
             "Ransomware or data corruption",
             "Security incident: service suspended",
@@ -86,7 +95,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             TimeSpan.FromMinutes(30),
             TimeSpan.FromMinutes(15)));
         flow.Connect(stopApps, comms.First);
-        comms.AbandonWith("abandonIsolate", isolate, "The network isolation could not be applied: isolate the host by hand");
+        comms.AbandonConfiguration(preflight);
+        comms.AbandonWith("abandonIsolate", isolate, "The network isolation could not be applied or confirmed (see the incident for the ports that stay open): isolate the host by hand");
         comms.AbandonWith("abandonStopApplication", stopApps, "The application could not be stopped");
 
         // 2. Forensic evidence.
@@ -225,7 +235,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         flow.Connect(pull, rebuild);
         comms.AbandonWith("abandonPull", pull, "Pulling clean images failed");
         comms.AbandonWith("abandonRebuild", rebuild, "Recreating the application containers failed");
-        var waitApps = flow.Add(new WaitForHealthy { Id = "waitHealthy", Services = Input<List<string>>.FromJavaScript($"({apps}).concat([" + postgresService + "])"), TimeoutSeconds = new(300) });
+        var waitApps = flow.Add(new WaitForHealthy { Id = "waitHealthy", ExcludeServices = Input<List<string>>.FromJavaScript("getInput('ExcludeServices') || []"), TimeoutSeconds = new(300) });
         flow.Connect(rebuild, waitApps);
         comms.FailWith("failUnhealthy", waitApps, WaitForHealthy.Unhealthy, "'The rebuilt platform is not healthy: ' + (getOutputFrom('waitHealthy', 'NotReady') || []).join('; ') + '. It stays isolated.'");
 
@@ -249,8 +259,14 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         comms.Continue(awaiting, liftGate);
         comms.FailWith("failKeptIsolated", liftGate, ApprovalOutcomes.Rejected, "'The platform is restored but stays isolated: lifting the isolation was rejected.'");
         comms.FailWith("failLiftTimedOut", liftGate, ApprovalOutcomes.TimedOut, "'The platform is restored but stays isolated: nobody approved lifting the isolation in time.'");
-        var lift = flow.Add(new RestoreNetwork { Id = "liftIsolation", IsolationId = Input<string>.FromJavaScript("'ransomware-' + getWorkflowInstanceId()") });
+        var lift = flow.Add(new RestoreNetwork
+        {
+            Id = "liftIsolation",
+            IsolationId = Input<string>.FromJavaScript("'ransomware-' + getWorkflowInstanceId()"),
+            ExpectReachable = Input<List<IsolationTarget>>.FromJavaScript("(getOutputFrom('isolate', 'Result') || {}).reachableBefore || []"),
+        });
         flow.Connect(liftGate, lift, ApprovalOutcomes.Approved);
+        comms.AbandonWith("abandonLiftIsolation", lift, "Lifting the network isolation failed or was not confirmed: remove the rules tagged drworkflows-isolation:ransomware-<run> by hand and check the ports");
         var smoke = flow.Add(new SmokeTest { Id = "smoke", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('SmokeChecks') || [{ url: 'https://api.example.com/health' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
         flow.Connect(lift, smoke);
         comms.FailWith("failSmoke", smoke, SmokeTest.Failed, "'Smoke tests failed after the isolation was lifted: ' + (getOutputFrom('smoke', 'Failures') || []).join(' | ')");

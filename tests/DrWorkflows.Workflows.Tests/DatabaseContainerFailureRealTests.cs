@@ -50,19 +50,9 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
             await WaitForHealthAsync(docker, platform.PostgresContainer, "unhealthy", TimeSpan.FromSeconds(30));
             Step("container unhealthy");
 
-            var run = await dr.RunAsync(DatabaseContainerFailure.Id, new
-            {
-                Reason = "DatabaseDown: orders table missing (real-parts test)",
-                Container = platform.PostgresContainer,
-                Server = "main",
-                Database = SamplePlatform.Database,
-                Store = "local",
-                BackendContainer = platform.BackendContainer,
-                BackendCheckCommand = new[] { "psql", "-tAq", "-v", "ON_ERROR_STOP=1", "-c", "SELECT count(*) FROM orders" },
-                SmokeChecks = new[] { new { url = platform.GatewayHealth.ToString(), expectedStatus = new[] { 200 }, bodyContains = new[] { "ok" } } },
-                MonitorMinutes = 2,
-                MonitorIntervalSeconds = 1,
-            });
+            var input = PlatformInput(platform, "DatabaseDown: orders table missing (real-parts test)", "SELECT count(*) FROM orders");
+            input["MonitorMinutes"] = 2;
+            var run = await dr.RunAsync(DatabaseContainerFailure.Id, input);
             Step("waiting on the approval gate");
 
             // The restart did not help: the run asks to restore the newest verified backup, nothing is stopped yet.
@@ -83,13 +73,15 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
             Assert.True(done.SubStatus == WorkflowSubStatus.Finished, $"{done.SubStatus}: {string.Join("; ", done.Incidents.Select(i => i.Message))}");
             Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
             var completed = await dr.CompletedAsync(run.Id);
-            AssertInOrder(completed, "inspect", "restart", "waitRestart", "findBackup", "approveRestore", "stop", "start", "waitServer", "restore", "waitRestored", "checkBackend", "smoke", "monitorCheck", "markRecovered");
+            AssertInOrder(completed, "checkConfiguration", "inspect", "restart", "waitRestart", "findBackup", "approveRestore", "stop", "start", "waitServer", "restore", "waitRestored", "waitPlatform", "checkBackend", "smoke", "monitorCheck", "markRecovered");
             Assert.Equal(2, completed.Count(id => id == "monitorCheck"));
             Assert.DoesNotContain("checkIntegrity", completed);
             Assert.Equal(WaitForHealthy.Unhealthy, await dr.OutcomeAsync(run.Id, "inspect"));
             Assert.Equal("Approved", await dr.OutcomeAsync(run.Id, "approveRestore"));
             Assert.Equal(RestoreDatabase.Restored, await dr.OutcomeAsync(run.Id, "restore"));
             Assert.Equal(WaitForHealthy.Healthy, await dr.OutcomeAsync(run.Id, "waitRestored"));
+            var platformHealth = Assert.Single(await dr.Host.JournalAsync(run.Id), e => e.EventName == JournalEvents.Completed && e.ActivityId == "waitPlatform").Payload!["data"]!["health"]!;
+            Assert.Equal(["backend", "gateway", "postgres"], platformHealth["services"]!.AsArray().Select(s => s!["service"]!.ToString()).Order());
             var restored = Assert.Single(await dr.Host.JournalAsync(run.Id), e => e.EventName == JournalEvents.Completed && e.ActivityId == "restore").Payload!["data"]!["restore"]!;
             output.WriteLine($"restore journal: {restored.ToJsonString()}");
             Assert.Equal(setId, restored["setId"]!.ToString());
@@ -114,6 +106,85 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
 
         void Step(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
     }
+
+    [Fact]
+    public async Task A_backend_left_unhealthy_makes_the_run_wait_for_it_and_then_report_it_by_name_instead_of_recovered()
+    {
+        await using var platform = SamplePlatform.Create();
+
+        // The fault: the backend's database password is wrong, so its healthcheck (a query through its own connection) fails.
+        platform.AddComposeOverride("""
+            version: "2.4"
+            services:
+              backend:
+                environment:
+                  PGPASSWORD: not-the-password
+            """);
+        await using var dr = await platform.StartDrHostAsync();
+        var compose = dr.Get<IComposeService>();
+        var docker = dr.Get<IDockerService>();
+        await RequireComposeAsync(compose);
+        var clock = Stopwatch.StartNew();
+
+        try
+        {
+            await compose.RunAsync(new ComposeRequest(ComposeVerb.Up), Ct);
+            await platform.WaitForServerAsync(TimeSpan.FromSeconds(60), Ct);
+            await platform.SeedShopAsync(customers: 10, Ct);
+            await WaitForHealthAsync(docker, platform.PostgresContainer, "healthy", TimeSpan.FromSeconds(60));
+            await WaitForHealthAsync(docker, platform.BackendContainer, "unhealthy", TimeSpan.FromSeconds(60));
+            Step("database healthy, backend unhealthy");
+
+            var input = PlatformInput(platform, "DatabaseDown (real-parts test: the backend cannot log in)", "SELECT 1");
+            input["PlatformTimeoutSeconds"] = 20;
+            input["MonitorMinutes"] = 1;
+            var run = await dr.RunAsync(DatabaseContainerFailure.Id, input);
+            var done = await RunToEndAsync(dr, run.Id, TimeSpan.FromSeconds(120));
+            Step("run ended");
+
+            // The database was fine at once; the run still waited the whole platform timeout for the backend, then said why.
+            Assert.True(done.SubStatus == WorkflowSubStatus.Finished, $"{done.SubStatus}: {string.Join("; ", done.Incidents.Select(i => i.Message))}");
+            Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
+            Assert.Equal(WaitForHealthy.Healthy, await dr.OutcomeAsync(run.Id, "inspect"));
+            Assert.Equal(WaitForHealthy.Unhealthy, await dr.OutcomeAsync(run.Id, "waitPlatform"));
+            var completed = await dr.CompletedAsync(run.Id);
+            AssertInOrder(completed, "checkConfiguration", "inspect", "checkIntegrity", "waitPlatform", "failPlatformUnhealthy", "markFailed");
+            Assert.DoesNotContain("checkBackend", completed);
+            Assert.DoesNotContain("smoke", completed);
+            Assert.DoesNotContain("markRecovered", completed);
+            var health = Assert.Single(await dr.Host.JournalAsync(run.Id), e => e.EventName == JournalEvents.Completed && e.ActivityId == "waitPlatform").Payload!["data"]!["health"]!;
+            output.WriteLine($"platform health: {health.ToJsonString()}");
+            Assert.True(health["elapsedSeconds"]!.GetValue<double>() >= 20, "the run did not wait for the backend");
+            Assert.Equal(["backend", "gateway", "postgres"], health["services"]!.AsArray().Select(s => s!["service"]!.ToString()).Order());
+            var reason = done.Output["FailureReason"]!.ToString();
+            Assert.StartsWith("The database is back, but the platform is not healthy: ", reason, StringComparison.Ordinal);
+            Assert.Contains($"backend ({platform.BackendContainer}): unhealthy (last check: ", reason, StringComparison.Ordinal);
+            Assert.Contains("password authentication failed", reason, StringComparison.Ordinal);
+            Assert.DoesNotContain("postgres (", reason, StringComparison.Ordinal);
+            Assert.DoesNotContain("gateway (", reason, StringComparison.Ordinal);
+            Assert.Contains("Automated recovery stopped", Assert.Single(dr.PostMortems.Requests).Details.Summary, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await SamplePlatform.DownAsync(compose, output);
+        }
+
+        void Step(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
+    }
+
+    /// <summary>Scenario 1's inputs for the sample platform: its containers, server main, the local store, the gateway's health page, a 1 s monitoring interval.</summary>
+    private static Dictionary<string, object?> PlatformInput(SamplePlatform platform, string reason, string backendQuery) => new()
+    {
+        ["Reason"] = reason,
+        ["Container"] = platform.PostgresContainer,
+        ["Server"] = "main",
+        ["Database"] = SamplePlatform.Database,
+        ["Store"] = "local",
+        ["BackendContainer"] = platform.BackendContainer,
+        ["BackendCheckCommand"] = new[] { "psql", "-tAq", "-v", "ON_ERROR_STOP=1", "-c", backendQuery },
+        ["SmokeChecks"] = new[] { new { url = platform.GatewayHealth.ToString(), expectedStatus = new[] { 200 }, bodyContains = new[] { "ok" } } },
+        ["MonitorIntervalSeconds"] = 1,
+    };
 
     internal static async Task RequireComposeAsync(IComposeService compose)
     {

@@ -10,6 +10,9 @@ public sealed class DatabaseContainerFailureTests
 
     private static readonly object Input = new { Reason = "DatabaseDown alert 4711", Container = "ecommerce_postgres", Database = "ecommerce_db" };
 
+    /// <summary>Every service the Compose files declare (the fake's), as the whole-platform waits name them.</summary>
+    private const string Platform = "api_gateway,backend,postgres";
+
     [Fact]
     public async Task A_restart_that_makes_the_container_healthy_restores_nothing_and_resolves_the_incident_after_monitoring()
     {
@@ -33,13 +36,14 @@ public sealed class DatabaseContainerFailureTests
             "docker.restart ecommerce_postgres",
             "docker.wait-healthy ecommerce_postgres 30s -> healthy",
             "postgres.integrity main/ecommerce_db -> passed",
+            "docker.wait-healthy project:ecommerce:" + Platform + " 180s -> healthy",
             "docker.exec ecommerce_backend",
             "smoke https://api.example.com/health -> passed",
             "statuspage.update sp-incident-1 resolved",
             "github.post-mortem SEV-1");
         Assert.Empty(dr.Calls.Of("postgres.restore"));
         Assert.Empty(dr.Calls.Of("docker.stop"));
-        Assert.Equal(5, dr.Calls.Of("docker.wait-healthy ecommerce_postgres 30s").Count - 1);
+        Assert.Equal(5, dr.Calls.Of("docker.wait-healthy project:ecommerce:" + Platform + " 30s").Count); // monitoring: every service, five times
         Assert.Empty(await dr.Get<DrWorkflows.Activities.Approvals.IApprovalService>().ListAsync(new() { InstanceId = run.Id }, DrTestHost.Ct));
 
         // Every update went into the incident thread started by the first message.
@@ -88,6 +92,7 @@ public sealed class DatabaseContainerFailureTests
             "postgres.restore newest -> main/ecommerce_db Recreate",
             "postgres.integrity main/ecommerce_db vs newest -> passed",
             "docker.wait-healthy ecommerce_postgres 120s -> healthy",
+            "docker.wait-healthy project:ecommerce:" + Platform + " 180s -> healthy",
             "docker.exec ecommerce_backend",
             "smoke ",
             "statuspage.update sp-incident-1 resolved",
@@ -114,6 +119,32 @@ public sealed class DatabaseContainerFailureTests
         dr.Calls.AssertOrder("statuspage.update sp-incident-1 identified", "email ", "github.post-mortem SEV-1");
         Assert.DoesNotContain(dr.Calls.Calls, c => c.StartsWith("statuspage.update sp-incident-1 resolved", StringComparison.Ordinal));
         Assert.Contains("Automated recovery stopped", Assert.Single(dr.PostMortems.Requests).Details.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_healthy_database_is_not_enough_the_run_waits_for_every_service_and_fails_naming_those_not_ready()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        dr.Docker.Health.Enqueue(false); // inspect: the database is unhealthy
+        dr.Docker.Health.Enqueue(true);  // 30 s after the restart: the database is healthy
+        dr.Docker.Health.Enqueue(false); // but the platform is not
+
+        var run = await dr.RunAsync(DatabaseContainerFailure.Id, new { Reason = "DatabaseDown alert 4712", ExcludeServices = new[] { "api_gateway" }, PlatformTimeoutSeconds = 90 });
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal(WorkflowSubStatus.Finished, done.SubStatus);
+        Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
+        Assert.Equal(DrWorkflows.Activities.Docker.WaitForHealthy.Unhealthy, await dr.OutcomeAsync(run.Id, "waitPlatform"));
+        Assert.Contains("docker.wait-healthy project:ecommerce:" + Platform + " 90s -> unhealthy", dr.Calls.Calls);
+        var reason = done.Output["FailureReason"]!.ToString();
+        Assert.StartsWith("The database is back, but the platform is not healthy: ", reason, StringComparison.Ordinal);
+        Assert.Contains("backend: unhealthy (last check: pg_isready: no response)", reason, StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("docker.exec"));
+        Assert.Empty(dr.Calls.Of("smoke"));
+        Assert.DoesNotContain("Recovered", Assert.Single(dr.PostMortems.Requests).Details.Summary, StringComparison.Ordinal);
+        var journal = await dr.Host.JournalAsync(run.Id);
+        var health = Assert.Single(journal, e => e.EventName == JournalEvents.Completed && e.ActivityId == "waitPlatform").Payload!["data"]!["health"]!;
+        Assert.Equal(["api_gateway"], health["excluded"]!.AsArray().Select(e => e!.ToString()));
     }
 
     [Fact]

@@ -131,6 +131,7 @@ public sealed class DrTestHost : IAsyncDisposable
                     o.Servers["drill"] = "Host=db.drill.invalid;Username=postgres;Password=secret";
                 }));
             services.AddDrills();
+            services.AddRecoveryPreflight();
             configure?.Invoke(services);
         }, start: now);
         var dr = new DrTestHost(host, scratch);

@@ -50,7 +50,7 @@ public sealed class HostFailoverTests
             "postgres.restore ai6h -> dr/ai_db Recreate",
             "redis.restore " + scratch.Combine("failover.rdb"),
             "compose.up",
-            "docker.wait-healthy project:ecommerce 300s -> healthy",
+            "docker.wait-healthy project:ecommerce:api_gateway,backend,postgres 300s -> healthy",
             "smoke https://dr-server.example.com/health -> passed");
         Assert.Equal("redis:redis:rdb", await File.ReadAllTextAsync(scratch.Combine("failover.rdb"), DrTestHost.Ct));
         Assert.Empty(dr.Calls.Of("dns.upsert"));

@@ -69,7 +69,7 @@ public sealed class RansomwareRecoveryTests
             "postgres.integrity main/ecommerce_db vs eightpm -> passed",
             "compose.pull backend,api_gateway",
             "compose.up --force-recreate --no-deps backend,api_gateway",
-            "docker.wait-healthy project:ecommerce:backend,api_gateway,postgres 300s -> healthy");
+            "docker.wait-healthy project:ecommerce:api_gateway,backend,postgres 300s -> healthy");
         Assert.Empty(dr.Calls.Of("host.lift-isolation"));
         Assert.Equal("True", await dr.OutcomeAsync(run.Id, "pullWanted"));
         Assert.Equal("Lift the network isolation?", (await dr.PendingGateAsync(run.Id)).Title);

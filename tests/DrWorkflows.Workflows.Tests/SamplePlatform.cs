@@ -26,6 +26,7 @@ internal sealed class SamplePlatform : IAsyncDisposable
     public const string Database = "ecommerce_db";
 
     private readonly TempDirectory directory;
+    private readonly List<string> overrides = [];
 
     private SamplePlatform(Uri endpoint, TempDirectory directory)
     {
@@ -108,6 +109,16 @@ internal sealed class SamplePlatform : IAsyncDisposable
         options.ComposeProjectDirectory = ProjectDirectory;
         options.ComposeFiles.Clear();
         options.ComposeFiles.Add(ComposeFile);
+        foreach (var file in overrides)
+            options.ComposeFiles.Add(file);
+    }
+
+    /// <summary>A Compose file merged over the platform's (e.g. a fault in one service); call it before the DR host is built.</summary>
+    public void AddComposeOverride(string yaml)
+    {
+        var file = directory.Combine($"override-{overrides.Count + 1}.yml");
+        File.WriteAllText(file, yaml);
+        overrides.Add(file);
     }
 
     /// <summary>

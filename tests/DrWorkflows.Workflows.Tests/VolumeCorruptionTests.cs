@@ -36,7 +36,7 @@ public sealed class VolumeCorruptionTests
             "postgres.wait main -> ready",
             "postgres.restore sixam -> main/ecommerce_db Recreate",
             "postgres.integrity main/ecommerce_db vs sixam -> passed",
-            "docker.wait-healthy ecommerce_postgres 120s -> healthy",
+            "docker.wait-healthy project:ecommerce:api_gateway,backend,postgres 180s -> healthy",
             "smoke https://api.example.com/health -> passed",
             "statuspage.update sp-incident-1 resolved",
             "github.post-mortem SEV-1");

@@ -1,5 +1,6 @@
 using DrWorkflows.Activities.GitHub;
 using DrWorkflows.Activities.Notifications;
+using DrWorkflows.Activities.Preflight;
 using DrWorkflows.Core.Abstractions;
 using DrWorkflows.Core.Activities.Primitives;
 using DrWorkflows.Core.Building;
@@ -217,6 +218,36 @@ public sealed class IncidentComms
     /// failure end, so the status page, the contact tree and the post-mortem still happen.
     /// </summary>
     public void AbandonWith(string id, Activity step, string reason) => FailWith(id, step, FailedPort, Js(reason + " (the operator abandoned the step)"));
+
+    /// <summary>
+    /// The configuration check a scenario starts with (step <c>checkConfiguration</c>): the Compose project
+    /// (<paramref name="project"/>, JavaScript; empty for <c>Docker:ComposeProject</c>), the database server and the store
+    /// it restores from (JavaScript expressions). Set the scenario's other needs on the result.
+    /// </summary>
+    public static CheckRecoveryConfiguration ConfigurationCheck(string scenario, string server, string store, string project = "''") => new()
+    {
+        Id = "checkConfiguration",
+        Scenario = new(scenario),
+        ComposeProject = Input<string>.FromJavaScript(project),
+        PostgresServers = Input<List<string>>.FromJavaScript($"[{server}]"),
+        BackupStores = Input<List<string>>.FromJavaScript($"[{store}]"),
+    };
+
+    /// <summary>
+    /// Runs <paramref name="check"/> (added to the flowchart) before the opening: a missing setting stops the run on its
+    /// incident before anything is changed or announced.
+    /// </summary>
+    public Activity CheckFirst(CheckRecoveryConfiguration check)
+    {
+        var step = flow.Add(check);
+        flow.Connect(step, First);
+        AbandonConfiguration(step);
+        return step;
+    }
+
+    /// <summary>An operator who gives up on the configuration check's incident takes the failure end.</summary>
+    public void AbandonConfiguration(Activity check) =>
+        AbandonWith("abandonConfiguration", check, "The configuration check failed (see its incident for the settings); nothing was changed");
 
     /// <summary>A threaded Slack reply.</summary>
     public static SendSlackMessage Thread(string id, string textScript) => new()

@@ -50,7 +50,7 @@ public sealed class ComposeCommand : CodeActivity<ComposeResult>
         var text = context.Get(Command) ?? string.Empty;
         if (string.Equals(text, "rm", StringComparison.OrdinalIgnoreCase))
             text = nameof(ComposeVerb.Remove);
-        if (!Enum.TryParse<ComposeVerb>(text, ignoreCase: true, out var verb) || !Enum.IsDefined(verb) || int.TryParse(text, out _))
+        if (!Enum.TryParse<ComposeVerb>(text, ignoreCase: true, out var verb) || !Enum.IsDefined(verb) || verb == ComposeVerb.ListServices || int.TryParse(text, out _))
             throw new ArgumentException($"Unknown Compose command '{text}': use up, stop, start, restart, pull, down or rm.");
         var timeout = context.Get(StopTimeoutSeconds);
         return await RunAsync(context, new ComposeRequest(verb)

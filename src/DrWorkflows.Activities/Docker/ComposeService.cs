@@ -25,6 +25,9 @@ public enum ComposeVerb
     /// networks and the other services are kept. The same command in Compose v1 and v2 (<c>--timeout</c> does not apply).
     /// </summary>
     Remove,
+
+    /// <summary><c>config --services</c>: prints the services the files declare, one a line; changes nothing.</summary>
+    ListServices,
 }
 
 /// <summary>One Compose invocation.</summary>
@@ -66,6 +69,12 @@ public interface IComposeService
     /// line and the end of its error output; cancellation kills the CLI's process tree.
     /// </summary>
     Task<ComposeResult> RunAsync(ComposeRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The services the Compose files declare (<c>config --services</c>; the engine is not asked), sorted. Throws
+    /// <see cref="DockerOperationException"/> when the CLI or the files cannot be read.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListServicesAsync(string? project, CancellationToken cancellationToken);
 }
 
 internal sealed class ComposeService(IOptions<DockerOptions> options, IProcessRunner runner, ILogger<ComposeService> logger) : IComposeService, IDisposable
@@ -180,6 +189,10 @@ internal sealed class ComposeService(IOptions<DockerOptions> options, IProcessRu
                 arguments.AddRange(["rm", "--stop", "--force"]);
                 timeout = null;
                 break;
+            case ComposeVerb.ListServices:
+                arguments.AddRange(["config", "--services"]);
+                timeout = null;
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(request), request.Verb, "Unknown Compose verb.");
         }
@@ -219,6 +232,12 @@ internal sealed class ComposeService(IOptions<DockerOptions> options, IProcessRu
         }
 
         return new ComposeResult(line.ToString(), result.ExitCode, result.StandardOutput, result.StandardError, result.Elapsed);
+    }
+
+    public async Task<IReadOnlyList<string>> ListServicesAsync(string? project, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(new ComposeRequest(ComposeVerb.ListServices) { Project = project }, cancellationToken);
+        return [.. result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
     private async Task<bool> WorksAsync(CommandLine line, CancellationToken cancellationToken)

@@ -77,7 +77,7 @@ public sealed class StartContainers : CodeActivity
 }
 
 // Waiting only reads state.
-[Activity("DrWorkflows", "Docker", "Waits until containers (or all services of a Compose project) are healthy, or running when they have no healthcheck.",
+[Activity("DrWorkflows", "Docker", "Waits until every service of a Compose project (as its files declare them, minus explicit exclusions) or the named containers are healthy, or running and staying up when they have no healthcheck.",
     SafeToRerun = true, Outcomes = [Healthy, Unhealthy])]
 public sealed class WaitForHealthy : Activity
 {
@@ -87,16 +87,19 @@ public sealed class WaitForHealthy : Activity
     [Input(Description = "Container names or ids (or leave empty and give a Compose project).")]
     public Input<List<string>>? Containers { get; set; }
 
-    [Input(Description = "Compose project whose containers to wait for; Docker:ComposeProject when empty and no containers are named.")]
+    [Input(Description = "Compose project whose services to wait for; Docker:ComposeProject when empty and no containers are named.")]
     public Input<string>? ComposeProject { get; set; }
 
-    [Input(Description = "Only these services of the Compose project.")]
+    [Input(Description = "Only these services of the Compose project; every service its Compose files declare when empty.")]
     public Input<List<string>>? Services { get; set; }
+
+    [Input(Description = "Services of the project left out on purpose (named in the journal and the report).")]
+    public Input<List<string>>? ExcludeServices { get; set; }
 
     [Input(Description = "Seconds to wait at most.", DefaultValue = 300)]
     public Input<int>? TimeoutSeconds { get; set; }
 
-    [Output(Description = "One line per container that is not ready, with the reason (last health check output).")]
+    [Output(Description = "One line per service or container that is not ready, with its state and the reason (last health check output), or 'not found' when it has no container.")]
     public Output<List<string>> NotReady { get; set; } = new();
 
     [Output(Description = "State and health of every container at the end of the wait.")]
@@ -109,12 +112,45 @@ public sealed class WaitForHealthy : Activity
         var project = context.Get(ComposeProject);
         if (containers.Count == 0 && string.IsNullOrWhiteSpace(project))
             project = context.GetRequiredService<Microsoft.Extensions.Options.IOptions<DockerOptions>>().Value.ComposeProject;
-        var selector = new ContainerSelector { Containers = containers, ComposeProject = string.IsNullOrWhiteSpace(project) ? null : project, Services = context.Get(Services) ?? [] };
+        if (containers.Count == 0 && string.IsNullOrWhiteSpace(project))
+            throw new ArgumentException("Nothing to wait for: no containers are named and neither ComposeProject nor Docker:ComposeProject is set.");
+        var services = context.Get(Services) ?? [];
+        var excluded = context.Get(ExcludeServices) ?? [];
+        var notes = new JsonArray();
+        if (containers.Count == 0 && services.Count == 0)
+        {
+            // Every service: the ones the Compose files declare, so a service whose container is gone counts as missing.
+            try
+            {
+                services = [.. await context.GetRequiredService<IComposeService>().ListServicesAsync(project, context.CancellationToken)];
+                foreach (var name in excluded.Where(e => !services.Contains(e, StringComparer.Ordinal)))
+                    notes.Add($"excluded service {name} is not declared in the Compose files");
+            }
+            catch (DockerOperationException e)
+            {
+                notes.Add($"the services the Compose files declare are unknown ({e.Message}); waited for every container labelled with project {project}");
+            }
+        }
+
+        var selector = new ContainerSelector
+        {
+            Containers = containers,
+            ComposeProject = string.IsNullOrWhiteSpace(project) ? null : project,
+            Services = services,
+            ExcludedServices = excluded,
+        };
         var result = await docker.WaitForHealthyAsync(selector, TimeSpan.FromSeconds(context.Get(TimeoutSeconds, 300)), context.CancellationToken);
-        var notReady = result.NotReady.Select(c => c.ToString()).Concat(result.Missing.Select(m => $"{m}: not found")).ToList();
-        context.Set(NotReady, notReady);
+        context.Set(NotReady, [.. result.Problems]);
         context.Set(Statuses, [.. result.Containers]);
-        context.AddJournalData("health", new JsonObject { ["selector"] = selector.ToString(), ["elapsedSeconds"] = result.Elapsed.TotalSeconds, ["result"] = result.Describe() });
+        context.AddJournalData("health", new JsonObject
+        {
+            ["selector"] = selector.ToString(),
+            ["elapsedSeconds"] = result.Elapsed.TotalSeconds,
+            ["result"] = result.Describe(),
+            ["services"] = new JsonArray([.. result.Containers.Select(c => (JsonNode)new JsonObject { ["service"] = c.ComposeService, ["container"] = c.Name, ["state"] = c.State, ["health"] = c.Health, ["ready"] = c.IsReady })]),
+            ["excluded"] = new JsonArray([.. excluded.Select(e => JsonValue.Create(e))]),
+            ["notes"] = notes,
+        });
         await context.CompleteAsync(result.AllReady ? Healthy : Unhealthy);
     }
 }

@@ -9,17 +9,35 @@ public sealed record ContainerSelector
     /// <summary>Compose project whose containers are selected (label <c>com.docker.compose.project</c>).</summary>
     public string? ComposeProject { get; init; }
 
-    /// <summary>Only these services of <see cref="ComposeProject"/> (label <c>com.docker.compose.service</c>); all when empty.</summary>
+    /// <summary>
+    /// Only these services of <see cref="ComposeProject"/> (label <c>com.docker.compose.service</c>); all when empty. A
+    /// listed service without a container is reported as missing.
+    /// </summary>
     public IReadOnlyList<string> Services { get; init; } = [];
+
+    /// <summary>Services of <see cref="ComposeProject"/> left out on purpose (an explicit exclusion, named in every report).</summary>
+    public IReadOnlyList<string> ExcludedServices { get; init; } = [];
 
     public static ContainerSelector Named(params string[] containers) => new() { Containers = containers };
 
     public static ContainerSelector Project(string project, params string[] services) => new() { ComposeProject = project, Services = services };
 
-    public override string ToString() =>
-        ComposeProject is null
-            ? $"containers {string.Join(", ", Containers)}"
-            : Services.Count == 0 ? $"all services of Compose project '{ComposeProject}'" : $"services {string.Join(", ", Services)} of Compose project '{ComposeProject}'";
+    public override string ToString()
+    {
+        if (ComposeProject is null)
+            return $"containers {string.Join(", ", Containers)}";
+        var what = Services.Count == 0 ? $"all services of Compose project '{ComposeProject}'" : $"services {string.Join(", ", Services)} of Compose project '{ComposeProject}'";
+        return ExcludedServices.Count == 0 ? what : $"{what} (excluded: {string.Join(", ", ExcludedServices)})";
+    }
+}
+
+/// <summary>A port published on the host: where the engine (or docker-proxy) listens, and for which container port.</summary>
+public sealed record PublishedPort(string HostIp, int HostPort, string Protocol, int ContainerPort)
+{
+    /// <summary>Only processes on the host itself can reach it (127.0.0.0/8 or ::1).</summary>
+    public bool LoopbackOnly => System.Net.IPAddress.TryParse(HostIp, out var address) && System.Net.IPAddress.IsLoopback(address);
+
+    public override string ToString() => $"{(HostIp.Contains(':', StringComparison.Ordinal) ? $"[{HostIp}]" : HostIp)}:{HostPort}->{ContainerPort}/{Protocol}";
 }
 
 /// <summary>State and health of one container at one moment.</summary>
@@ -50,17 +68,33 @@ public sealed record ContainerStatus
 
     public string? ComposeService { get; init; }
 
-    /// <summary>Healthy, or running when the container has no healthcheck.</summary>
-    public bool IsReady => Health is null ? State == "running" : State == "running" && Health == "healthy";
+    /// <summary>When the container's process was last started (each restart moves it); <c>null</c> when it never ran.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>Ports published on the host (empty with host networking or when none are published).</summary>
+    public IReadOnlyList<PublishedPort> PublishedPorts { get; init; } = [];
+
+    /// <summary>
+    /// Set by a health wait: running without a healthcheck, but (re)started less than <c>Docker:RunningStableTime</c>
+    /// ago, so a crash loop cannot be told from a service that stays up yet.
+    /// </summary>
+    public bool JustStarted { get; init; }
+
+    /// <summary>Healthy, or running (and not just restarted) when the container has no healthcheck.</summary>
+    public bool IsReady => Health is null ? State == "running" && !JustStarted : State == "running" && Health == "healthy";
 
     /// <summary>Why the container is not ready, in words; empty when ready.</summary>
     public string Reason =>
         IsReady ? string.Empty
-        : State != "running" ? State == "exited" ? $"exited with code {ExitCode}" : State
+        : State != "running" ? (State == "exited" ? $"exited with code {ExitCode}" : State) + (RestartCount > 0 ? $" (restarted {RestartCount} times)" : string.Empty)
+        : Health is null ? "running without a healthcheck, but " + (StartedAt is { } at ? $"only since {at:u}" : "just started") + (RestartCount > 0 ? $" (restarted {RestartCount} times)" : string.Empty)
         : Health == "unhealthy" ? "unhealthy" + (string.IsNullOrWhiteSpace(LastHealthOutput) ? string.Empty : $" (last check: {LastHealthOutput})")
         : $"health {Health}" + (string.IsNullOrWhiteSpace(LastHealthOutput) ? string.Empty : $" (last check: {LastHealthOutput})");
 
-    public override string ToString() => IsReady ? $"{Name}: ready ({Health ?? State})" : $"{Name}: {Reason}";
+    /// <summary>The service and the container (<c>backend (ecommerce_backend)</c>), or the container alone outside Compose.</summary>
+    public string DisplayName => ComposeService is { Length: > 0 } service && service != Name ? $"{service} ({Name})" : Name;
+
+    public override string ToString() => IsReady ? $"{DisplayName}: ready ({Health ?? State})" : $"{DisplayName}: {Reason}";
 }
 
 /// <summary>Result of waiting for containers to become healthy.</summary>
@@ -69,11 +103,12 @@ public sealed record HealthWaitResult(bool AllReady, IReadOnlyList<ContainerStat
     /// <summary>Containers that were not ready at the end of the wait.</summary>
     public IReadOnlyList<ContainerStatus> NotReady => [.. Containers.Where(c => !c.IsReady)];
 
-    /// <summary>One line per problem: "name: reason", and "name: no such container".</summary>
+    /// <summary>One line per problem: "service (container): state and reason", and "name: not found" for what has no container.</summary>
+    public IReadOnlyList<string> Problems => [.. NotReady.Select(c => c.ToString()).Concat(Missing.Select(m => $"{m}: not found"))];
+
+    /// <summary>All problems in one line, or how many containers are ready.</summary>
     public string Describe() =>
-        AllReady
-            ? $"all {Containers.Count} container(s) ready"
-            : string.Join("; ", NotReady.Select(c => c.ToString()).Concat(Missing.Select(m => $"{m}: not found")));
+        AllReady ? $"all {Containers.Count} container(s) ready" : string.Join("; ", Problems);
 
     public override string ToString() => Describe();
 }

@@ -30,6 +30,12 @@ public sealed class DockerOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// How long a container without a healthcheck must have been running (since its last start) to count as ready
+    /// in a health wait. A crash-looping container is "running" for a moment between restarts; this tells them apart.
+    /// </summary>
+    public TimeSpan RunningStableTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Image of the short-lived helper containers used to reach volumes (they are created, never started, so any
     /// image present on the engine works). Default: the image of nothing else to pull, <c>busybox:latest</c>.
     /// </summary>

@@ -33,6 +33,8 @@ internal sealed class DockerOptionsValidator : IValidateOptions<DockerOptions>
             failures.Add("Docker: TLS certificates are set but the endpoint is a unix socket; use tcp://host:2376 or remove the certificates.");
         if (options.PollInterval <= TimeSpan.Zero)
             failures.Add("Docker:PollInterval must be positive.");
+        if (options.RunningStableTime < TimeSpan.Zero)
+            failures.Add("Docker:RunningStableTime must not be negative.");
         if (options.RequestTimeout <= TimeSpan.Zero)
             failures.Add("Docker:RequestTimeout must be positive.");
         if (options.ComposeTimeout <= TimeSpan.Zero)

@@ -85,12 +85,15 @@ internal sealed class DockerService : IDockerService, IDisposable
                 },
                 ct), cancellationToken);
             var services = selector.Services.ToHashSet(StringComparer.Ordinal);
+            var excluded = selector.ExcludedServices.ToHashSet(StringComparer.Ordinal);
             foreach (var item in listed.OrderBy(c => c.Names.FirstOrDefault(), StringComparer.Ordinal))
             {
                 if (item.Labels.TryGetValue(ComposeOneOffLabel, out var oneOff) && string.Equals(oneOff, "True", StringComparison.OrdinalIgnoreCase))
                     continue;
                 item.Labels.TryGetValue(ComposeServiceLabel, out var service);
                 if (services.Count > 0 && (service is null || !services.Contains(service)))
+                    continue;
+                if (service is not null && excluded.Contains(service))
                     continue;
                 try
                 {
@@ -105,7 +108,7 @@ internal sealed class DockerService : IDockerService, IDisposable
             if (missing is not null)
             {
                 var found = result.Select(c => c.ComposeService).OfType<string>().ToHashSet(StringComparer.Ordinal);
-                foreach (var service in selector.Services.Where(s => !found.Contains(s)))
+                foreach (var service in selector.Services.Where(s => !found.Contains(s) && !selector.ExcludedServices.Contains(s, StringComparer.Ordinal)))
                     missing.Add($"service {service} of Compose project {project}");
                 if (selector.Services.Count == 0 && !result.Any(c => c.ComposeProject == project))
                     missing.Add($"Compose project {project} (no containers)");
@@ -153,6 +156,7 @@ internal sealed class DockerService : IDockerService, IDisposable
             throw new ArgumentException("Name at least one container or a Compose project to wait for.", nameof(selector));
         Log.WaitingForHealth(logger, selector, timeout);
         var start = clock.GetTimestamp();
+        var seen = new Dictionary<string, (DateTimeOffset? Started, long Restarts, long FirstSeen)>(StringComparer.Ordinal);
         while (true)
         {
             var missing = new List<string>();
@@ -171,6 +175,7 @@ internal sealed class DockerService : IDockerService, IDisposable
             }
 
             var elapsed = clock.GetElapsedTime(start);
+            containers = MarkJustStarted(containers, seen);
             var allReady = unreachable is null && missing.Count == 0 && containers.Count > 0 && containers.All(c => c.IsReady);
             if (allReady)
             {
@@ -190,6 +195,37 @@ internal sealed class DockerService : IDockerService, IDisposable
             var wait = options.PollInterval < timeout - elapsed ? options.PollInterval : timeout - elapsed;
             await Task.Delay(wait, clock, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// A container without a healthcheck counts as ready only once it stays up: the same start (start time and restart
+    /// count) seen on two polls in a row, and up <see cref="DockerOptions.RunningStableTime"/> by the engine's start time
+    /// or by this wait's own observation (so a clock skew between engine and orchestrator cannot pass a crash loop).
+    /// A crash-looping container is "running" for a moment between its restarts.
+    /// </summary>
+    private List<ContainerStatus> MarkJustStarted(IReadOnlyList<ContainerStatus> containers, Dictionary<string, (DateTimeOffset? Started, long Restarts, long FirstSeen)> seen)
+    {
+        var now = clock.GetUtcNow();
+        var timestamp = clock.GetTimestamp();
+        var marked = new List<ContainerStatus>(containers.Count);
+        foreach (var c in containers)
+        {
+            if (c.Health is not null || c.State != "running")
+            {
+                seen.Remove(c.Id);
+                marked.Add(c);
+                continue;
+            }
+
+            var sameStart = seen.TryGetValue(c.Id, out var before) && before.Started == c.StartedAt && before.Restarts == c.RestartCount;
+            if (!sameStart)
+                seen[c.Id] = before = (c.StartedAt, c.RestartCount, timestamp);
+            var stable = options.RunningStableTime;
+            var upLongEnough = (c.StartedAt is { } started && now - started >= stable) || clock.GetElapsedTime(before.FirstSeen) >= stable;
+            marked.Add((sameStart && upLongEnough) || stable == TimeSpan.Zero ? c : c with { JustStarted = true });
+        }
+
+        return marked;
     }
 
     public async Task<LogCapture> CaptureLogsAsync(string container, LogCaptureRequest request, CancellationToken cancellationToken)
@@ -597,7 +633,30 @@ internal sealed class DockerService : IDockerService, IDisposable
             RestartCount = r.RestartCount,
             ComposeProject = labels.TryGetValue(ComposeProjectLabel, out var p) ? p : null,
             ComposeService = labels.TryGetValue(ComposeServiceLabel, out var s) ? s : null,
+            StartedAt = DateTimeOffset.TryParse(r.State?.StartedAt, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var startedAt)
+                && startedAt.Year > 1 ? startedAt : null,
+            PublishedPorts = PublishedPortsOf(r),
         };
+    }
+
+    /// <summary>The host bindings of the container's ports (<c>NetworkSettings.Ports</c>), e.g. <c>0.0.0.0:8080-&gt;80/tcp</c>.</summary>
+    private static List<PublishedPort> PublishedPortsOf(ContainerInspectResponse r)
+    {
+        var ports = new List<PublishedPort>();
+        foreach (var (key, bindings) in r.NetworkSettings?.Ports ?? new Dictionary<string, IList<PortBinding>>())
+        {
+            var parts = key.Split('/');
+            if (bindings is null || !int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var containerPort))
+                continue;
+            var protocol = parts.Length > 1 ? parts[1] : "tcp";
+            foreach (var binding in bindings)
+            {
+                if (int.TryParse(binding.HostPort, System.Globalization.CultureInfo.InvariantCulture, out var hostPort) && hostPort > 0)
+                    ports.Add(new PublishedPort(string.IsNullOrEmpty(binding.HostIP) ? "0.0.0.0" : binding.HostIP, hostPort, protocol, containerPort));
+            }
+        }
+
+        return [.. ports.OrderBy(p => p.HostPort).ThenBy(p => p.HostIp, StringComparer.Ordinal)];
     }
 
     /// <summary>Splits <c>repo[:tag]</c> (the registry port colon is not a tag separator); the tag defaults to <c>latest</c>.</summary>

@@ -10,6 +10,10 @@ public sealed class HostOperationException : ActivityFailureException
     public const string NoSystemd = "host.no-systemd";
     public const string ToolMissing = "host.tool-missing";
     public const string NoDockerUserChain = "host.no-docker-user-chain";
+    public const string EngineNotBack = "host.engine-not-back";
+    public const string IsolationNotEffective = "host.isolation-not-effective";
+    public const string IsolationUnverified = "host.isolation-unverified";
+    public const string IsolationNotLifted = "host.isolation-not-lifted";
 
     public HostOperationException(string message, string code, bool retryable = false, Exception? innerException = null)
         : base(message, retryable, innerException)

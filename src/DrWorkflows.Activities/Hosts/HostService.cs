@@ -18,6 +18,9 @@ public sealed record ServiceStatus(string Host, string Unit, string ActiveState,
     public bool IsActive => ActiveState == "active";
 }
 
+/// <summary>How the Docker engine was restarted: the command run on the host, and how long it took.</summary>
+public sealed record EngineRestartCommand(string Host, string CommandLine, int ExitCode, TimeSpan Elapsed);
+
 /// <summary>Disk space and the Docker engine's systemd service on the configured host.</summary>
 public interface IHostService
 {
@@ -30,6 +33,16 @@ public interface IHostService
 
     /// <summary><c>systemctl restart</c> of the unit (default: the Docker engine), then its state.</summary>
     Task<ServiceStatus> RestartServiceAsync(string? unit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs <c>Host:DockerRestartCommand</c>, or <c>systemctl restart</c> of <paramref name="unit"/> (default
+    /// <c>Host:DockerServiceName</c>) when none is set. A non-zero exit throws; whether the engine answers again is
+    /// for the caller to check.
+    /// </summary>
+    Task<EngineRestartCommand> RestartDockerEngineAsync(string? unit, CancellationToken cancellationToken);
+
+    /// <summary>Why the Docker engine cannot be restarted on this host (naming the setting), or <c>null</c> when it can.</summary>
+    Task<string?> CheckDockerRestartAsync(CancellationToken cancellationToken);
 }
 
 internal sealed class HostService(IOptions<HostOptions> options, IHostShell shell, ILogger<HostService> logger) : IHostService
@@ -92,6 +105,45 @@ internal sealed class HostService(IOptions<HostOptions> options, IHostShell shel
         }
 
         return await GetServiceStatusAsync(unit, cancellationToken);
+    }
+
+    public async Task<EngineRestartCommand> RestartDockerEngineAsync(string? unit, CancellationToken cancellationToken)
+    {
+        if (options.DockerRestartCommand.Count == 0)
+        {
+            unit ??= options.DockerServiceName;
+            var status = await RestartServiceAsync(unit, cancellationToken);
+            return new EngineRestartCommand(HostName, $"systemctl restart -- {unit} ({status.ActiveState}/{status.SubState})", 0, TimeSpan.Zero);
+        }
+
+        var command = new CommandLine(options.DockerRestartCommand[0], [.. options.DockerRestartCommand.Skip(1)]);
+        Log.RestartingEngine(logger, command.ToString(), HostName);
+        var result = await shell.RunAsync(command, true, cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new HostOperationException(
+                $"The Docker restart command `{command}` (Host:DockerRestartCommand) failed on {HostName} (exit {result.ExitCode}): {result.Summary}. " +
+                "Start the engine by hand and check its log.",
+                HostOperationException.CommandFailed);
+        }
+
+        return new EngineRestartCommand(HostName, command.ToString(), result.ExitCode, result.Elapsed);
+    }
+
+    public async Task<string?> CheckDockerRestartAsync(CancellationToken cancellationToken)
+    {
+        if (options.DockerRestartCommand.Count > 0)
+            return null; // validated at start: the program exists (on this host)
+        try
+        {
+            await RequireSystemdAsync(options.DockerServiceName, cancellationToken);
+            return null;
+        }
+        catch (HostOperationException e) when (e.Code == HostOperationException.NoSystemd)
+        {
+            return $"Host:DockerRestartCommand is not set and systemd does not run on {HostName}, so the Docker engine cannot be restarted " +
+                   "(set Host:DockerRestartCommand to the host's own restart command, e.g. [\"service\", \"docker\", \"restart\"]).";
+        }
     }
 
     internal static DiskSpace ParseDf(string host, string path, string output)

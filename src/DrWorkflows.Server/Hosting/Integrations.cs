@@ -18,6 +18,7 @@ public static class Integrations
         var root = configuration; // the sections the areas name in their messages and docs
         services.AddDockerActivities(o => root.GetSection("Docker").Bind(o));
         services.AddHostActivities(o => root.GetSection("Host").Bind(o));
+        services.AddRecoveryPreflight();
         services.AddHttpSmokeTests(o => root.GetSection("SmokeTests").Bind(o));
         services.AddNotifications(o => root.GetSection("Notifications").Bind(o));
         services.AddGitHubPostMortems(o => root.GetSection("GitHub").Bind(o));

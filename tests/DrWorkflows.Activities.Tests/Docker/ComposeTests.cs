@@ -135,6 +135,14 @@ public sealed class ComposeTests
             await compose.RunAsync(new ComposeRequest(ComposeVerb.Remove) { Services = ["db"] }, Ct);
             states = await docker.Service.ListContainersAsync(ContainerSelector.Project(docker.Prefix), null, Ct);
             Assert.Equal(["app"], states.Select(c => c.ComposeService));
+
+            // Every service the files declare: the one whose container is gone counts as not ready (its labels are gone with it).
+            var declared = await compose.ListServicesAsync(null, Ct);
+            Assert.Equal(["app", "db"], declared);
+            var gone = await docker.Service.WaitForHealthyAsync(new ContainerSelector { ComposeProject = docker.Prefix, Services = declared }, TimeSpan.FromSeconds(1), Ct);
+            Assert.False(gone.AllReady);
+            Assert.Contains($"service db of Compose project {docker.Prefix}: not found", gone.Problems);
+            Assert.Contains(gone.Problems, p => p.StartsWith($"app ({docker.Prefix}", StringComparison.Ordinal) && p.Contains("exited", StringComparison.Ordinal));
             await compose.RunAsync(new ComposeRequest(ComposeVerb.Up) { Services = ["db"] }, Ct);
 
             var failing = await Assert.ThrowsAsync<DockerOperationException>(() => compose.RunAsync(new ComposeRequest(ComposeVerb.Restart) { Services = ["no-such-service"] }, Ct));

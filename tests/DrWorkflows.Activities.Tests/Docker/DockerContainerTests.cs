@@ -101,14 +101,8 @@ public sealed class DockerContainerTests : IAsyncLifetime
     public async Task Wait_for_a_compose_project_uses_the_compose_labels_and_reports_missing_services()
     {
         var project = docker.Name("proj");
-        void Labels(CreateContainerParameters p, string service)
-        {
-            p.Labels[DockerService.ComposeProjectLabel] = project;
-            p.Labels[DockerService.ComposeServiceLabel] = service;
-        }
-
-        await docker.RunAsync("proj-db-1", DockerScope.Sh("sleep 3600 & wait"), DockerScope.Health("true"), p => Labels(p, "db"));
-        await docker.RunAsync("proj-app-1", DockerScope.Sh("sleep 3600 & wait"), configure: p => Labels(p, "app"));
+        await docker.RunAsync("proj-db-1", DockerScope.Sh("sleep 3600 & wait"), DockerScope.Health("true"), p => ComposeLabels(p, project, "db"));
+        await docker.RunAsync("proj-app-1", DockerScope.Sh("sleep 3600 & wait"), configure: p => ComposeLabels(p, project, "app"));
         await docker.RunAsync("other", DockerScope.Sh("sleep 3600 & wait"), DockerScope.Health("false"));
 
         var all = await docker.Service.WaitForHealthyAsync(ContainerSelector.Project(project), TimeSpan.FromSeconds(30), Ct);
@@ -123,6 +117,31 @@ public sealed class DockerContainerTests : IAsyncLifetime
         var empty = await docker.Service.WaitForHealthyAsync(ContainerSelector.Project(docker.Name("nothing")), TimeSpan.FromMilliseconds(500), Ct);
         Assert.False(empty.AllReady);
         Assert.Contains("no containers", empty.Describe());
+    }
+
+    [Fact]
+    public async Task A_crash_looping_container_without_a_healthcheck_is_never_ready_and_an_excluded_service_is_not_waited_for()
+    {
+        var project = docker.Name("loop");
+        await docker.RunAsync("loop-web-1", DockerScope.Sh("sleep 3600 & wait"), DockerScope.Health("true"), p => ComposeLabels(p, project, "web"));
+        await docker.RunAsync("loop-worker-1", ["sh", "-c", "sleep 0.5; exit 1"], configure: p =>
+        {
+            ComposeLabels(p, project, "worker");
+            p.HostConfig.RestartPolicy = new RestartPolicy { Name = RestartPolicyKind.Always };
+        });
+
+        var looping = await docker.Service.WaitForHealthyAsync(ContainerSelector.Project(project), TimeSpan.FromSeconds(8), Ct);
+
+        Assert.False(looping.AllReady);
+        var worker = Assert.Single(looping.NotReady);
+        Assert.Equal("worker", worker.ComposeService);
+        Assert.True(worker.RestartCount > 0, worker.ToString());
+        Assert.Contains("restarted", worker.Reason, StringComparison.Ordinal);
+
+        var excluded = await docker.Service.WaitForHealthyAsync(ContainerSelector.Project(project) with { ExcludedServices = ["worker"] }, TimeSpan.FromSeconds(30), Ct);
+        Assert.True(excluded.AllReady, excluded.Describe());
+        Assert.Equal(["web"], excluded.Containers.Select(c => c.ComposeService));
+        Assert.Contains("(excluded: worker)", (ContainerSelector.Project(project) with { ExcludedServices = ["worker"] }).ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -275,5 +294,12 @@ public sealed class DockerContainerTests : IAsyncLifetime
     {
         var result = await docker.Service.ExecAsync(container, ["sh", "-c", $"for i in $(seq 50); do [ -f {path} ] && exit 0; sleep 0.1; done; exit 1"], new ExecOptions(), Ct);
         Assert.True(result.Succeeded, $"{path} did not appear in {container}");
+    }
+
+    /// <summary>The labels Compose gives a service's container.</summary>
+    private static void ComposeLabels(CreateContainerParameters parameters, string project, string service)
+    {
+        parameters.Labels[DockerService.ComposeProjectLabel] = project;
+        parameters.Labels[DockerService.ComposeServiceLabel] = service;
     }
 }

@@ -32,16 +32,35 @@ internal sealed class NetnsLab : IAsyncDisposable
     /// <summary>iptables inside the host namespace, as the isolation service runs it.</summary>
     public IReadOnlyList<string> IptablesCommand => ["ip", "netns", "exec", Host, "iptables"];
 
-    public static async Task<NetnsLab> CreateAsync()
+    /// <summary>What the engine would report for the published port.</summary>
+    public static DrWorkflows.Activities.Docker.PublishedPort Published => new("0.0.0.0", PublishedPort, "tcp", 80);
+
+    /// <summary>Host options for the isolation service in this lab: iptables and the probe's veth peer in the host namespace.</summary>
+    public HostOptions Options(SshHostOptions? ssh = null)
+    {
+        var options = new HostOptions { Ssh = ssh };
+        foreach (var part in IptablesCommand)
+            options.IptablesCommand.Add(part);
+        options.IsolationProbe.HostNetworkNamespace = Host;
+        options.IsolationProbe.ConnectTimeout = TimeSpan.FromSeconds(2);
+        return options;
+    }
+
+    /// <summary>Skips the test unless it runs as root on Linux with ip, iptables, busybox, bash and timeout.</summary>
+    public static void RequireTools()
     {
         if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
             Assert.Skip("Network isolation tests need root on Linux (they create network namespaces).");
-        foreach (var tool in new[] { "ip", "iptables", "busybox" })
+        foreach (var tool in new[] { "ip", "iptables", "busybox", "bash", "timeout" })
         {
             if (Environment.GetEnvironmentVariable("PATH")!.Split(':').All(d => !File.Exists(Path.Combine(d, tool))))
-                Assert.Skip($"Network isolation tests need '{tool}' (apt-get install iproute2 iptables busybox-static).");
+                Assert.Skip($"Network isolation tests need '{tool}' (apt-get install iproute2 iptables busybox-static bash coreutils).");
         }
+    }
 
+    public static async Task<NetnsLab> CreateAsync()
+    {
+        RequireTools();
         var lab = new NetnsLab();
         try
         {
@@ -65,8 +84,34 @@ internal sealed class NetnsLab : IAsyncDisposable
         return result.Succeeded && result.StandardOutput.Contains("200 OK", StringComparison.Ordinal) ? result.StandardOutput : null;
     }
 
-    public async Task<string> IptablesSaveAsync() =>
-        (await RunAsync("ip", "netns", "exec", Host, "iptables", "-S")).StandardOutput;
+    /// <summary>
+    /// Fetches / from a process on the host itself (inside the host namespace), at the host's own address: the kernel
+    /// sends it over <c>lo</c>, whatever the address.
+    /// </summary>
+    public async Task<string?> FetchFromHostItselfAsync(int port)
+    {
+        var result = await runner.RunAsync(
+            new CommandLine("ip", "netns", "exec", Host, "busybox", "nc", "-w", "2", HostAddress, port.ToString()) { StandardInput = "GET / HTTP/1.0\r\n\r\n" },
+            TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        return result.Succeeded && result.StandardOutput.Contains("200 OK", StringComparison.Ordinal) ? result.StandardOutput : null;
+    }
+
+    public async Task<string> IptablesSaveAsync(string table = "filter") =>
+        (await RunAsync("ip", "netns", "exec", Host, "iptables", "-t", table, "-S")).StandardOutput;
+
+    /// <summary>Runs iptables in the host namespace (a rule someone else added).</summary>
+    public Task IptablesAsync(params string[] arguments) => RunAsync(["ip", "netns", "exec", Host, "iptables", "-w", .. arguments]);
+
+    /// <summary>Makes the host namespace look like dockerd with <c>--iptables=false</c>: no DOCKER-USER chain (the DNAT stays).</summary>
+    public async Task RemoveDockerUserAsync()
+    {
+        await IptablesAsync("-D", "FORWARD", "-j", "DOCKER-USER");
+        await IptablesAsync("-F", "DOCKER-USER");
+        await IptablesAsync("-X", "DOCKER-USER");
+    }
+
+    public async Task<bool> NamespaceExistsAsync(string name) =>
+        (await RunAsync("ip", "netns", "list")).StandardOutput.Split('\n').Any(l => l.Split(' ')[0] == name);
 
     public async ValueTask DisposeAsync()
     {
@@ -136,6 +181,96 @@ internal sealed class NetnsLab : IAsyncDisposable
         foreach (var argument in new[] { "netns", "exec", ns, "busybox", "httpd", "-f", "-p", address, "-h", www.FullPath })
             info.ArgumentList.Add(argument);
         listeners.Add(Process.Start(info)!);
+    }
+
+    private async Task<CommandResult> RunAsync(params string[] command)
+    {
+        var result = await runner.RunAsync(new CommandLine(command[0], command[1..]), TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        if (!result.Succeeded)
+            throw new InvalidOperationException($"`{string.Join(' ', command)}` failed: {result.Summary}");
+        return result;
+    }
+}
+
+/// <summary>
+/// A client on another network: a namespace of its own joined to this machine's namespace by a veth pair, with a
+/// random /30 of 198.18.128.0/17 (benchmarking addresses, veth only). Its packets reach this machine on a
+/// non-loopback interface, as a remote client's would.
+/// </summary>
+internal sealed class OutsideClient : IAsyncDisposable
+{
+    private readonly ProcessRunner runner = new(TimeProvider.System);
+    private readonly string id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
+    private bool namespaceAdded;
+    private bool linkAdded;
+
+    private OutsideClient()
+    {
+    }
+
+    public string Namespace => $"drwt-{id}-out";
+
+    /// <summary>This machine's end of the veth pair: the address the client connects to.</summary>
+    public string HostAddress { get; private set; } = string.Empty;
+
+    private string HostSide => $"dwo{id}h";
+
+    public static async Task<OutsideClient> CreateAsync()
+    {
+        NetnsLab.RequireTools();
+        var client = new OutsideClient();
+        try
+        {
+            await client.BuildAsync();
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+
+        return client;
+    }
+
+    /// <summary>GET /index.html on this machine's veth address; the body, or null when nothing answered in 2 s.</summary>
+    public async Task<string?> GetAsync(int port)
+    {
+        var result = await runner.RunAsync(
+            new CommandLine("ip", "netns", "exec", Namespace, "busybox", "nc", "-w", "2", HostAddress, port.ToString(System.Globalization.CultureInfo.InvariantCulture)) { StandardInput = "GET /index.html HTTP/1.0\r\n\r\n" },
+            TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        var text = result.StandardOutput;
+        return text.Contains("200 OK", StringComparison.Ordinal) ? text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..].Trim() : null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (namespaceAdded)
+            await runner.RunAsync(new CommandLine("ip", "netns", "del", Namespace), TimeSpan.FromSeconds(20), CancellationToken.None);
+        if (linkAdded)
+            await runner.RunAsync(new CommandLine("ip", "link", "del", HostSide), TimeSpan.FromSeconds(20), CancellationToken.None); // gone with the namespace, normally
+    }
+
+    private async Task BuildAsync()
+    {
+        var used = (await RunAsync("ip", "-4", "-o", "addr", "show")).StandardOutput;
+        int third, fourth;
+        do
+        {
+            third = 128 + System.Security.Cryptography.RandomNumberGenerator.GetInt32(128);
+            fourth = 4 * System.Security.Cryptography.RandomNumberGenerator.GetInt32(64);
+        }
+        while (used.Contains($"198.18.{third}.{fourth + 1}/", StringComparison.Ordinal) || used.Contains($"198.18.{third}.{fourth + 2}/", StringComparison.Ordinal));
+        HostAddress = $"198.18.{third}.{fourth + 1}";
+        await RunAsync("ip", "netns", "add", Namespace);
+        namespaceAdded = true;
+        await RunAsync("ip", "link", "add", HostSide, "type", "veth", "peer", "name", $"dwo{id}c", "netns", Namespace);
+        linkAdded = true;
+        await RunAsync("ip", "addr", "add", $"{HostAddress}/30", "dev", HostSide);
+        await RunAsync("ip", "link", "set", HostSide, "up");
+        await RunAsync("ip", "-n", Namespace, "addr", "add", $"198.18.{third}.{fourth + 2}/30", "dev", $"dwo{id}c");
+        await RunAsync("ip", "-n", Namespace, "link", "set", $"dwo{id}c", "up");
+        await RunAsync("ip", "-n", Namespace, "link", "set", "lo", "up");
+        await RunAsync("ip", "-n", Namespace, "route", "add", "default", "via", HostAddress);
     }
 
     private async Task<CommandResult> RunAsync(params string[] command)

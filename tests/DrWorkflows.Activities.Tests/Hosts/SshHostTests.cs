@@ -66,15 +66,13 @@ public sealed class SshHostTests
     {
         await using var sshd = await SshServerProcess.StartAsync();
         await using var lab = await NetnsLab.CreateAsync();
-        var options = new HostOptions { Ssh = sshd.Options() };
-        foreach (var part in lab.IptablesCommand)
-            options.IptablesCommand.Add(part);
-        var wrapped = Options.Create(options);
+        var wrapped = Options.Create(lab.Options(sshd.Options()));
         var service = new NetworkIsolationService(wrapped, new HostShell(wrapped, new ProcessRunner(TimeProvider.System)), NullLogger<NetworkIsolationService>.Instance);
 
-        await service.IsolateAsync(new IsolationRequest("via-ssh"), Ct);
+        var result = await service.IsolateAsync(new IsolationRequest("via-ssh") { ProjectPorts = [NetnsLab.Published] }, Ct);
         Assert.Null(await lab.FetchAsync(NetnsLab.PublishedPort));
-        Assert.True(await service.RestoreAsync("via-ssh", Ct) > 0);
+        Assert.Equal(ProbeResult.TimedOut, Assert.Single(result.After).Verdict); // measured by the probe, run over SSH too
+        Assert.True((await service.RestoreAsync("via-ssh", result.ReachableBefore, Ct)).RulesRemoved > 0);
         Assert.NotNull(await lab.FetchAsync(NetnsLab.PublishedPort));
     }
 

@@ -56,7 +56,7 @@ public sealed class FakeDocker(CallLog log) : IDockerService
     {
         var healthy = Health.Count > 0 ? Health.Dequeue() : DefaultHealthy;
         Record("wait-healthy", $"{Describe(selector)} {(int)timeout.TotalSeconds}s -> {(healthy ? "healthy" : "unhealthy")}");
-        var names = selector.Containers.Count > 0 ? selector.Containers : selector.Services.Count > 0 ? selector.Services : ["svc"];
+        var names = (selector.Containers.Count > 0 ? selector.Containers : selector.Services.Count > 0 ? selector.Services : ["svc"]).Except(selector.ExcludedServices);
         return Task.FromResult(new HealthWaitResult(healthy, [.. names.Select(n => Status(n, healthy))], [], TimeSpan.FromSeconds(healthy ? 3 : timeout.TotalSeconds)));
     }
 
@@ -149,7 +149,20 @@ public sealed class FakeDocker(CallLog log) : IDockerService
 
 public sealed class FakeCompose(CallLog log) : IComposeService
 {
+    /// <summary>The services the (imaginary) Compose files declare.</summary>
+    public List<string> DeclaredServices { get; } = ["api_gateway", "backend", "postgres"];
+
+    /// <summary>When set, reading the Compose files fails with this message.</summary>
+    public string? ConfigError { get; set; }
+
     public Task<IReadOnlyList<string>> DetectCliAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>(["docker", "compose"]);
+
+    public Task<IReadOnlyList<string>> ListServicesAsync(string? project, CancellationToken cancellationToken)
+    {
+        if (ConfigError is not null)
+            throw new DockerOperationException(ConfigError, DockerOperationException.ComposeFailed);
+        return Task.FromResult<IReadOnlyList<string>>([.. DeclaredServices.Order(StringComparer.Ordinal)]);
+    }
 
     public Task<ComposeResult> RunAsync(ComposeRequest request, CancellationToken cancellationToken)
     {
@@ -167,6 +180,12 @@ public sealed class FakeHost(CallLog log) : IHostService, INetworkIsolationServi
 
     /// <summary>Throw on the Docker service restart (the engine does not come back).</summary>
     public bool FailRestart { get; set; }
+
+    /// <summary>When set, the preflight hears that the engine cannot be restarted on this host, for this reason.</summary>
+    public string? RestartImpossible { get; set; }
+
+    /// <summary>When set, the preflight hears that isolation is impossible on this host, for this reason.</summary>
+    public string? IsolationImpossible { get; set; }
 
     public string HostName => "fake-host";
 
@@ -187,19 +206,37 @@ public sealed class FakeHost(CallLog log) : IHostService, INetworkIsolationServi
         return Task.FromResult(new ServiceStatus(HostName, unit ?? "docker", "active", "running"));
     }
 
-    public Task<IsolationResult> IsolateAsync(IsolationRequest request, CancellationToken cancellationToken)
+    public Task<EngineRestartCommand> RestartDockerEngineAsync(string? unit, CancellationToken cancellationToken)
     {
-        log.Add($"host.isolate {request.IsolationId} allow={string.Join(",", request.AllowedSources)}");
-        return Task.FromResult(new IsolationResult(request.IsolationId, HostName, ["-A DOCKER-USER -j DROP"], []));
+        log.Add($"host.restart-service {unit ?? "docker"}");
+        if (FailRestart)
+            throw new ActivityFailureException("systemctl restart docker failed: Job for docker.service failed (scripted by the test).");
+        return Task.FromResult(new EngineRestartCommand(HostName, $"systemctl restart -- {unit ?? "docker"}", 0, TimeSpan.FromSeconds(2)));
     }
 
-    public Task<int> RestoreAsync(string isolationId, CancellationToken cancellationToken)
+    public Task<string?> CheckDockerRestartAsync(CancellationToken cancellationToken) => Task.FromResult(RestartImpossible);
+
+    /// <summary>Each host port of the request: open before (for the fake probe), closed after.</summary>
+    public Task<IsolationResult> IsolateAsync(IsolationRequest request, CancellationToken cancellationToken)
     {
-        log.Add($"host.lift-isolation {isolationId}");
-        return Task.FromResult(1);
+        log.Add($"host.isolate {request.IsolationId} allow={string.Join(",", request.AllowedSources)} hostPorts={string.Join(",", request.HostPorts)}");
+        var targets = request.HostPorts.Select(p => new IsolationTarget { Address = "0.0.0.0", Port = int.Parse(p, System.Globalization.CultureInfo.InvariantCulture), What = "host port" }).ToList();
+        return Task.FromResult(new IsolationResult(
+            request.IsolationId, HostName, "DOCKER-USER (fake)", ["-A DOCKER-USER -j DROP"], [], "198.19.0.2 (fake probe)",
+            [.. targets.Select(t => new ProbeResult(t, ProbeResult.Open, "fake"))],
+            [.. targets.Select(t => new ProbeResult(t, ProbeResult.TimedOut, "fake"))]));
+    }
+
+    public Task<IsolationLift> RestoreAsync(string isolationId, IReadOnlyList<IsolationTarget> expectReachable, CancellationToken cancellationToken)
+    {
+        log.Add($"host.lift-isolation {isolationId} expect={string.Join(",", expectReachable.Select(t => t.Port))}");
+        return Task.FromResult(new IsolationLift(isolationId, HostName, 1, "198.19.0.2 (fake probe)", [.. expectReachable.Select(t => new ProbeResult(t, ProbeResult.Open, "fake"))], []));
     }
 
     public Task<IReadOnlyList<string>> ListAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>([]);
+
+    public Task<IsolationCapability> CheckAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new IsolationCapability(HostName, "DOCKER-USER (fake)", IsolationImpossible is null ? [] : [IsolationImpossible]));
 }
 
 /// <summary>Smoke checks pass unless their URL is listed in <see cref="FailingUrls"/>.</summary>

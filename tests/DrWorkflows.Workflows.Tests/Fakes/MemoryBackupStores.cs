@@ -18,6 +18,9 @@ public sealed class MemoryBackupStores(TimeProvider clock) : IBackupStoreProvide
 
     public IReadOnlyCollection<string> StoreNames => stores.Keys;
 
+    /// <summary>Takes a store away, as a configuration without it would (e.g. no S3 bucket).</summary>
+    public void Remove(string name) => stores.Remove(name);
+
     public IBackupStore Get(string? name = null) =>
         stores.TryGetValue(string.IsNullOrWhiteSpace(name) ? DefaultStoreName : name, out var store)
             ? store
