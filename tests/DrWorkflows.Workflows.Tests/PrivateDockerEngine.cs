@@ -40,8 +40,8 @@ internal sealed class PrivateDockerEngine : IAsyncDisposable
     /// <summary>Starts this engine in the background and returns at once (the engine answers a moment later).</summary>
     public string StartScript => directory.Combine("start-dockerd.sh");
 
-    /// <summary>The PID of the running dockerd (from its pidfile), or null when it is not running.</summary>
-    public int? Pid => File.Exists(PidFile) && int.TryParse(File.ReadAllText(PidFile).Trim(), CultureInfo.InvariantCulture, out var pid) && IsAlive(pid) ? pid : null;
+    /// <summary>The PID of the running dockerd (from its pidfile, and only when that process is this engine's), or null.</summary>
+    public int? Pid => File.Exists(PidFile) && int.TryParse(File.ReadAllText(PidFile).Trim(), CultureInfo.InvariantCulture, out var pid) && IsOurs(pid) ? pid : null;
 
     /// <summary>Starts the engine and copies <paramref name="images"/> into it from <paramref name="shared"/> (docker save | docker load).</summary>
     public static async Task<PrivateDockerEngine> StartAsync(Uri shared, IReadOnlyList<string> images, CancellationToken cancellationToken)
@@ -174,19 +174,39 @@ internal sealed class PrivateDockerEngine : IAsyncDisposable
     public string Tail() =>
         File.Exists(LogFile) ? string.Join(" | ", File.ReadLines(LogFile).TakeLast(5)) : "(no log)";
 
-    private static async Task StopPidAsync(int pid, TimeSpan grace)
+    /// <summary>
+    /// Stops a process of this engine: only while its command line names this engine's directory, so a PID the
+    /// system gave to another process since (PIDs are reused quickly on a busy machine) is never signalled.
+    /// </summary>
+    private async Task StopPidAsync(int pid, TimeSpan grace)
     {
-        if (!IsAlive(pid))
+        if (!IsOurs(pid))
             return;
         Signal(pid, "TERM");
         var waited = Stopwatch.StartNew();
-        while (IsAlive(pid) && waited.Elapsed < grace)
+        while (IsOurs(pid) && waited.Elapsed < grace)
             await Task.Delay(100, CancellationToken.None);
-        if (IsAlive(pid))
+        if (IsOurs(pid))
         {
             Signal(pid, "KILL");
-            while (IsAlive(pid) && waited.Elapsed < grace + TimeSpan.FromSeconds(10))
+            while (IsOurs(pid) && waited.Elapsed < grace + TimeSpan.FromSeconds(10))
                 await Task.Delay(100, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Alive, and started with a command line naming this engine's directory (dockerd's flags, containerd's config).</summary>
+    private bool IsOurs(int pid)
+    {
+        if (!IsAlive(pid))
+            return false;
+        try
+        {
+            var arguments = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline").Split('\0');
+            return arguments.Any(a => a.Contains(directory.FullPath, StringComparison.Ordinal));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

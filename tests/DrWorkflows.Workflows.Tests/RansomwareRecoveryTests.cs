@@ -78,7 +78,8 @@ public sealed class RansomwareRecoveryTests
 
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
-        dr.Calls.AssertOrder("host.lift-isolation ransomware-" + run.Id, "smoke https://api.example.com/health -> passed", "statuspage.update sp-incident-1 resolved", "github.post-mortem SEV-1");
+        // The lift checks that the ports that answered before the isolation (the default host ports 80 and 443) answer again.
+        dr.Calls.AssertOrder("host.lift-isolation ransomware-" + run.Id + " expect=80,443", "smoke https://api.example.com/health -> passed", "statuspage.update sp-incident-1 resolved", "github.post-mortem SEV-1");
         Assert.Equal(CompromisedAt.AddHours(-6), Assert.Single(dr.PostMortems.Requests).Details.LastGoodDataAt);
     }
 

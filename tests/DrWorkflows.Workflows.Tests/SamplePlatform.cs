@@ -217,12 +217,38 @@ internal sealed class SamplePlatform : IAsyncDisposable
 
     public async Task ExecuteAsync(string database, string sql, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(ConnectionString(database));
-        await connection.OpenAsync(cancellationToken);
+        try
+        {
+            await using var connection = new NpgsqlConnection(ConnectionString(database));
+            await connection.OpenAsync(cancellationToken);
 #pragma warning disable CA2100 // Test-owned SQL: the schema file of the repository and constants of the test.
-        await using var command = new NpgsqlCommand(sql, connection);
+            await using var command = new NpgsqlCommand(sql, connection);
 #pragma warning restore CA2100
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (NpgsqlException e) when (e is not PostgresException)
+        {
+            // The server went away: say what its container logged, not only that the stream ended.
+            throw new InvalidOperationException($"{PostgresContainer} dropped the connection ({e.Message}); its log ends with: {await PostgresLogTailAsync()}", e);
+        }
+    }
+
+    /// <summary>The last lines the PostgreSQL container logged (for failure messages).</summary>
+    public async Task<string> PostgresLogTailAsync()
+    {
+        try
+        {
+            using var client = new DockerClientConfiguration(DockerEndpoint).CreateClient();
+            var inspect = await client.Containers.InspectContainerAsync(PostgresContainer, CancellationToken.None);
+            using var logs = await client.Containers.GetContainerLogsAsync(PostgresContainer, false, new ContainerLogsParameters { ShowStderr = true, ShowStdout = true, Tail = "25" }, CancellationToken.None);
+            var (stdout, stderr) = await logs.ReadOutputToEndAsync(CancellationToken.None);
+            return $"[state {inspect.State.Status}, restarts {inspect.RestartCount}, OOM-killed {inspect.State.OOMKilled}, exit {inspect.State.ExitCode}] " +
+                   string.Join(" | ", (stdout + stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(25));
+        }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
+        {
+            return $"(no log: {e.Message})";
+        }
     }
 
     /// <summary>Row count of a shop table, or null when the table does not exist.</summary>

@@ -58,6 +58,56 @@ public sealed class HostServiceTests
     }
 
     [Fact]
+    public void The_engine_restart_command_and_the_isolation_probe_settings_are_validated_at_start()
+    {
+        var options = new HostOptions { DockerRestartTimeout = TimeSpan.Zero };
+        options.DockerRestartCommand.Add("/nonexistent/restart-dockerd");
+        options.IsolationProbe.Network = "198.19.0.0/31";
+
+        var result = new HostOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains("Host:DockerRestartCommand: '/nonexistent/restart-dockerd' does not exist on this host.", result.Failures);
+        Assert.Contains("Host:DockerRestartTimeout must be positive.", result.Failures);
+        Assert.Contains(result.Failures, f => f.StartsWith("Host:IsolationProbe:Network '198.19.0.0/31'", StringComparison.Ordinal));
+
+        var onPath = new HostOptions();
+        onPath.DockerRestartCommand.Add("sh");
+        Assert.True(new HostOptionsValidator().Validate(null, onPath).Succeeded);
+        var notOnPath = new HostOptions();
+        notOnPath.DockerRestartCommand.Add("no-such-restart-tool");
+        Assert.Contains("Host:DockerRestartCommand: 'no-such-restart-tool' is not on the PATH of this host.", new HostOptionsValidator().Validate(null, notOnPath).Failures ?? []);
+    }
+
+    [Fact]
+    public async Task The_configured_engine_restart_command_runs_on_the_host_and_a_failing_one_is_a_clear_error()
+    {
+        using var dir = new TempDirectory("restart");
+        var marker = dir.Combine("restarted");
+        var ok = new HostOptions();
+        foreach (var part in new[] { "sh", "-c", $"echo restarted > '{marker}'" })
+            ok.DockerRestartCommand.Add(part);
+        var service = Create(ok);
+
+        var command = await service.RestartDockerEngineAsync(null, Ct);
+
+        Assert.True(File.Exists(marker));
+        Assert.Equal(0, command.ExitCode);
+        Assert.StartsWith("sh -c ", command.CommandLine, StringComparison.Ordinal);
+        Assert.Null(await service.CheckDockerRestartAsync(Ct)); // a command is configured: no systemd needed
+
+        var failing = new HostOptions();
+        foreach (var part in new[] { "sh", "-c", "echo cannot start dockerd >&2; exit 3" })
+            failing.DockerRestartCommand.Add(part);
+        var e = await Assert.ThrowsAsync<HostOperationException>(() => Create(failing).RestartDockerEngineAsync(null, Ct));
+        Assert.Equal(HostOperationException.CommandFailed, e.Code);
+        Assert.Contains("(Host:DockerRestartCommand) failed on localhost (exit 3): cannot start dockerd", e.Message, StringComparison.Ordinal);
+
+        if (!Directory.Exists(HostService.SystemdMarker))
+            Assert.Contains("Host:DockerRestartCommand is not set and systemd does not run on localhost", await Create().CheckDockerRestartAsync(Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Process_runner_kills_the_process_tree_on_cancellation_and_on_timeout()
     {
         var runner = new ProcessRunner(TimeProvider.System);
@@ -82,9 +132,9 @@ public sealed class HostServiceTests
     public void Shell_quoting_round_trips_through_sh(string argument, string quoted) =>
         Assert.Equal(quoted, ShellQuoting.Quote(argument));
 
-    private static HostService Create()
+    private static HostService Create(HostOptions? settings = null)
     {
-        var options = Options.Create(new HostOptions());
+        var options = Options.Create(settings ?? new HostOptions());
         return new HostService(options, new HostShell(options, new ProcessRunner(TimeProvider.System)), NullLogger<HostService>.Instance);
     }
 }
