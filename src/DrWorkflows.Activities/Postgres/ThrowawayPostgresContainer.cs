@@ -78,18 +78,21 @@ internal sealed class ThrowawayPostgresContainer
         else
             create.ExposedPorts = new Dictionary<string, EmptyStruct> { [PostgresPort] = default };
 
+        // Not cancelled half-way: the engine could create the container after the call was given up, and nothing
+        // would know its id to remove it. The request timeout (Docker:RequestTimeout) bounds it.
         string id;
         try
         {
-            id = (await docker.Containers.CreateContainerAsync(create, cancellationToken)).ID;
+            id = (await docker.Containers.CreateContainerAsync(create, CancellationToken.None)).ID;
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or SocketException or TimeoutException or DockerApiException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or SocketException or TimeoutException or DockerApiException or OperationCanceledException)
         {
             throw Unreachable(endpoint, ex);
         }
 
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             await docker.Containers.StartContainerAsync(id, new ContainerStartParameters(), cancellationToken);
             if (!options.HostNetwork)
             {

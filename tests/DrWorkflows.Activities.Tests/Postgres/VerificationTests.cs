@@ -93,12 +93,7 @@ public sealed class VerificationTests
         Assert.True(report.Rows >= 100, $"{report.Rows} rows restored");
         Assert.True((await host.Catalog.FindAsync(null, BackupKinds.Postgres, source.Name, "exec-newer", ct))!.Manifest.IsVerified);
         using var client = new DockerClientConfiguration(docker).CreateClient();
-        var left = await client.Containers.ListContainersAsync(new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [ThrowawayPostgresContainer.Label + "=verification"] = true } },
-        }, ct);
-        Assert.Empty(left);
+        Assert.Empty(await VerificationContainersAsync(client, ct));
     }
 
     [Fact]
@@ -122,6 +117,47 @@ public sealed class VerificationTests
         Assert.Contains("No verification image for PostgreSQL 14", noImage.Message, StringComparison.Ordinal);
         Assert.Contains("Postgres:VerificationContainers:Images:14", noImage.Message, StringComparison.Ordinal);
         Assert.Null((await host.Catalog.FindAsync(null, BackupKinds.Postgres, source.Name, "exec-old", ct))!.Manifest.Verification);
+    }
+
+    [Fact]
+    public async Task A_verification_cancelled_while_its_container_starts_leaves_no_container_behind()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var serverConnection = TestServices.RequirePostgres();
+        var docker = TestServices.RequireDocker();
+        TestServices.RequireDockerImage(PgImage);
+        await using var source = await SampleDatabase.CreateAsync(20, ct);
+        await using var host = ContainerHost(docker, PgImage);
+        await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(BackupTestHost.TestServer(serverConnection), source.Name, "exec-cancel"), ct);
+        using var client = new DockerClientConfiguration(docker).CreateClient();
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
+        var verification = host.Get<IBackupVerifier>().VerifyAsync(new VerifyBackupRequest(source.Name), cancel.Token);
+        // Cancel as soon as the container exists (it then waits for PostgreSQL, or restores).
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while ((await VerificationContainersAsync(client, ct)).Count == 0 && !verification.IsCompleted && DateTime.UtcNow < deadline)
+            await Task.Delay(100, ct);
+        Assert.False(verification.IsCompleted, "the verification ended before its container was seen");
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => verification);
+        Assert.Empty(await VerificationContainersAsync(client, ct));
+        Assert.Null((await host.Catalog.FindAsync(null, BackupKinds.Postgres, source.Name, "exec-cancel", ct))!.Manifest.Verification);
+    }
+
+    [Fact]
+    public async Task Verification_images_are_checked_when_the_host_starts()
+    {
+        await using var host = BackupTestHost.Create(postgres: p =>
+        {
+            p.VerificationContainers.Images["fifteen"] = "postgres:15";
+            p.VerificationContainers.Images["16"] = " ";
+        });
+
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(host.ValidateOptions);
+
+        Assert.Contains("Postgres:VerificationContainers:Images:fifteen: the key must be a PostgreSQL major version", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Postgres:VerificationContainers:Images:16 must name an image", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -226,6 +262,13 @@ public sealed class VerificationTests
         var hint = new string([.. source.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit)]);
         return $"SELECT count(*) FROM pg_database WHERE datname LIKE 'drw_verify_{(hint.Length > 20 ? hint[..20] : hint)}\\_%'";
     }
+
+    private static async Task<IList<ContainerListResponse>> VerificationContainersAsync(DockerClient client, CancellationToken ct) =>
+        await client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [ThrowawayPostgresContainer.Label + "=verification"] = true } },
+        }, ct);
 
     /// <summary>Backup services that verify in throwaway containers of <paramref name="image"/> (PostgreSQL 15) on the test engine.</summary>
     private static BackupTestHost ContainerHost(Uri docker, string image) => BackupTestHost.Create(
