@@ -47,6 +47,7 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
             .WithInput<int>("PlatformTimeoutSeconds", "Seconds to wait for every service of the platform to be healthy after the database is; default 180.")
             .WithVariable<string>("RestoreSetId")
             .WithVariable<object>("RestorePoint")
+            .WithVariable<object>("Offer")
             .WithVariable<object>("Decision")
             .WithVariable("MonitorChecks", 0);
 
@@ -91,43 +92,51 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         comms.Continue(restarted, checkIntegrity);
         comms.FailWith("failIntegrity", checkIntegrity, CheckDatabaseIntegrity.Failed, "'Integrity checks failed on the running database: ' + (getOutputFrom('checkIntegrity', 'Report').problems || []).join('; ')");
 
-        // 5. Still unhealthy: find the newest verified backup and ask.
+        // 5. Still unhealthy: offer the verified backups, newest first and the default (unverified ones only when no
+        // verified one exists, each needing its confirmation phrase typed), and ask.
         var findBackup = flow.Add(new FindRestorePoint
         {
             Id = "findBackup",
             Kind = new(BackupKinds.Postgres),
             Source = Input<string>.FromJavaScript(source),
             Store = Input<string>.FromJavaScript(store),
-            RequireVerified = new(true),
-            SetId = new("RestoreSetId"),
-            Selected = new("RestorePoint"),
+            RequireVerified = new(false),
+            Offer = new("Offer"),
         });
         var stillDown = comms.Update("reportStillDown", waitRestart, WaitForHealthy.Unhealthy, "Still unhealthy 30 s after the restart. Looking for the newest verified backup; a restore needs an approval.");
         comms.Continue(stillDown, findBackup);
-        comms.FailWith("failNoBackup", findBackup, FindRestorePoint.NotFound, $"'No verified backup of ' + ({source}) + ' exists: restore by hand or verify a backup first.'");
+        comms.FailWith("failNoBackup", findBackup, FindRestorePoint.NotFound, $"'No backup of ' + ({source}) + ' exists: restore by hand.'");
 
         var gate = flow.Add(new ApprovalGate
         {
             Id = "approveRestore",
             Title = new("Restore the database from backup?"),
-            Question = Input<string>.FromJavaScript($"'Restore database ' + ({database}) + ' on ' + ({server}) + ' from backup set ' + RestorePoint.setId + ' (completed ' + RestorePoint.completedAt + ', ' + RestorePoint.ageHours + ' h old)? Data written after the backup started is lost.'"),
+            Question = Input<string>.FromJavaScript($"'Restore database ' + ({database}) + ' on ' + ({server}) + ' from backup? ' + (Offer.onlyUnverified ? 'NO VERIFIED BACKUP EXISTS: the backups offered were never proven to restore; choosing one needs its confirmation phrase typed.' : 'The newest verified backup, set ' + Offer.items[0].setId + ' (completed ' + Offer.items[0].completedAt + ', ' + Offer.items[0].ageHours + ' h old), is the default; older verified ones are offered too.') + ' Data written after the chosen backup started is lost.'"),
+            Options = Input<List<string>>.FromJavaScript("Offer.options"),
+            DefaultOption = Input<string>.FromJavaScript("Offer.defaultOption || ''"),
+            ConfirmationPhrases = Input<Dictionary<string, string>>.FromJavaScript("Offer.confirmationPhrases"),
             Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
-                ({
-                  text: 'Container ' + ({{container}}) + ' is still unhealthy 30 s after a restart (' + (getOutputFrom('waitRestart', 'NotReady') || []).join('; ') + '). The newest verified backup is below; restoring it loses the writes made since it started.',
-                  facts: {
-                    container: {{container}},
-                    health: (getOutputFrom('waitRestart', 'NotReady') || []).join('; '),
-                    backupSet: RestorePoint.setId,
-                    store: RestorePoint.store,
-                    backupStartedAt: RestorePoint.startedAt,
-                    backupCompletedAt: RestorePoint.completedAt,
-                    backupAgeHours: RestorePoint.ageHours,
-                    verified: RestorePoint.verified,
-                    lastVerifiedAt: RestorePoint.lastVerifiedAt,
-                    rpoImpactHours: Math.round((RestorePoint.ageHours + (Date.parse(RestorePoint.completedAt) - Date.parse(RestorePoint.startedAt)) / 3600000) * 100) / 100,
-                    rpoTarget: '15 minutes'
-                  }
-                })
+                (function () {
+                  var newest = Offer.items[0];
+                  return {
+                    text: 'Container ' + ({{container}}) + ' is still unhealthy 30 s after a restart (' + (getOutputFrom('waitRestart', 'NotReady') || []).join('; ') + '). '
+                      + (Offer.onlyUnverified ? 'No backup is verified: the newest unverified one is below.' : 'The newest verified backup is below (the default); restoring it loses the writes made since it started.'),
+                    facts: {
+                      container: {{container}},
+                      health: (getOutputFrom('waitRestart', 'NotReady') || []).join('; '),
+                      backupSet: newest.setId,
+                      store: newest.store,
+                      backupStartedAt: newest.startedAt,
+                      backupCompletedAt: newest.completedAt,
+                      backupAgeHours: newest.ageHours,
+                      verified: newest.verified,
+                      lastVerifiedAt: newest.lastVerifiedAt,
+                      rpoImpactHours: Math.round((newest.ageHours + (Date.parse(newest.completedAt) - Date.parse(newest.startedAt)) / 3600000) * 100) / 100,
+                      rpoTarget: '15 minutes',
+                      offered: Offer.items.length
+                    }
+                  };
+                })()
                 """),
             Approvers = Input<List<string>>.FromJavaScript("getInput('Approvers') || ['contact:DatabaseAdmin', 'contact:IncidentCommander', 'role:approver']"),
             RequiredApprovals = new(1),
@@ -138,9 +147,13 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         flow.Connect(findBackup, gate, FindRestorePoint.Found);
         comms.FailWith("failRejected", gate, ApprovalOutcomes.Rejected, "'The restore was rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '. The database stays down for manual recovery.'");
         comms.FailWith("failTimedOut", gate, ApprovalOutcomes.TimedOut, "'Nobody approved the restore in time (escalated through the contact tree); nothing was restored.'");
+        var chosen = flow.Add(new SetVariable { Id = "chosenRestorePoint", Variable = IncidentComms.Variable("RestorePoint"), Value = Input<object>.FromJavaScript("Offer.items.filter(function (i) { return i.option === Decision.option; })[0]") });
+        flow.Connect(gate, chosen, ApprovalOutcomes.Approved);
+        var chosenSet = flow.Add(new SetVariable { Id = "chosenRestoreSet", Variable = IncidentComms.Variable("RestoreSetId"), Value = Input<object>.FromJavaScript("RestorePoint.setId") });
+        flow.Connect(chosen, chosenSet);
 
         // 6. Approved: stop, start clean, restore (pg_restore needs a running server), wait healthy.
-        var restoring = comms.Update("reportRestoring", gate, ApprovalOutcomes.Approved, "Restore approved. Stopping the container, starting it clean and restoring the backup.", "identified", "We are restoring the database from its most recent verified backup.");
+        var restoring = comms.Update("reportRestoring", chosenSet, "Done", "Restore approved. Stopping the container, starting it clean and restoring the backup.", "identified", "We are restoring the database from backup.");
         var stop = flow.Add(new StopContainers { Id = "stop", Containers = Input<List<string>>.FromJavaScript($"[{container}]") });
         comms.Continue(restoring, stop);
         comms.AbandonWith("abandonStop", stop, "Stopping the container failed");

@@ -53,6 +53,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             .WithInput<List<string>>("ExcludeServices", "Services of the Compose project the run does not wait for after the rebuild (an explicit exclusion, named in the journal); default none.")
             .WithVariable<string>("IncidentTag")
             .WithVariable<object>("Candidates")
+            .WithVariable<object>("Offer")
             .WithVariable<object>("Sets")
             .WithVariable<object>("Decision")
             .WithVariable<string>("RestoreSetId");
@@ -133,6 +134,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             Before = Input<DateTimeOffset?>.FromJavaScript("getInput('CompromisedAt')"),
             RequireVerified = new(false),
             Candidates = new("Candidates"),
+            Offer = new("Offer"),
         });
         var cutoffGiven = flow.Add(new FlowDecision { Id = "cutoffGiven", Condition = Input<bool>.FromJavaScript("!!getInput('CompromisedAt')") });
         comms.Continue(evidenceKept, cutoffGiven);
@@ -142,25 +144,30 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         var sets = flow.Add(new ListBackups { Id = "listBackups", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(source), Store = Input<string>.FromJavaScript(store), Result = new("Sets") });
         flow.Connect(find, sets, FindRestorePoint.Found);
 
-        // 4. A human confirms the safe restore point; options are only the candidates before the compromise.
-        const string clean = "(Candidates || []).filter(function (c) { return c.beforeCutoff; })";
-        const string label = "function (c) { return c.completedAt.substring(0, 16).replace('T', ' ') + ' UTC, ' + (c.verified ? 'verified' : 'NOT verified') + ', set ' + c.setId; }";
+        // 4. A human confirms the safe restore point: the verified backups completed strictly before the compromise,
+        // newest first, the newest as the default; unverified ones only when there is no verified one, marked, and
+        // each needs its confirmation phrase typed.
         var gate = flow.Add(new ApprovalGate
         {
             Id = "confirmRestorePoint",
             Title = new("Confirm the safe restore point"),
-            Question = Input<string>.FromJavaScript("'Which backup is clean? Only backups completed strictly before the suspected compromise at ' + getInput('CompromisedAt') + ' are offered. The database will be rebuilt from it; everything written after it is lost.'"),
-            Options = Input<List<string>>.FromJavaScript($"{clean}.map({label})"),
+            Question = Input<string>.FromJavaScript("'Which backup is clean? Only backups completed strictly before the suspected compromise at ' + getInput('CompromisedAt') + ' are offered' + (Offer.onlyUnverified ? '. NONE OF THEM IS VERIFIED (restore-tested): choosing one needs its confirmation phrase typed.' : ', verified ones only; the newest is the default.') + ' The database will be rebuilt from it; everything written after it is lost.'"),
+            Options = Input<List<string>>.FromJavaScript("Offer.options"),
+            DefaultOption = Input<string>.FromJavaScript("Offer.defaultOption || ''"),
+            ConfirmationPhrases = Input<Dictionary<string, string>>.FromJavaScript("Offer.confirmationPhrases"),
             Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
                 (function () {
                   var sums = {};
                   (Sets || []).forEach(function (s) { sums[s.setId] = s; });
                   return {
-                    text: 'Suspected compromise at ' + getInput('CompromisedAt') + '. Candidates are the backups completed strictly before it, newest first, with their age, verification status and checksum. Forensic evidence is in ' + ({{evidence}}) + '.',
-                    facts: {{clean}}.map(function (c) {
-                      return { option: ({{label}})(c), setId: c.setId, startedAt: c.startedAt, completedAt: c.completedAt, ageHours: c.ageHours,
+                    text: 'Suspected compromise at ' + getInput('CompromisedAt') + '. ' + (Offer.onlyUnverified
+                      ? 'No verified backup was completed before it: the backups below were never proven to restore (or failed their verification). Choosing one needs its confirmation phrase typed.'
+                      : 'Offered: the verified backups completed strictly before it, newest first (the newest is the default), with their age and checksum. Unverified backups are not offered.')
+                      + ' Forensic evidence is in ' + ({{evidence}}) + '.',
+                    facts: Offer.items.map(function (c) {
+                      return { option: c.option, setId: c.setId, startedAt: c.startedAt, completedAt: c.completedAt, ageHours: c.ageHours,
                                verified: c.verified, lastVerifiedAt: c.lastVerifiedAt, note: c.note, bytes: c.size,
-                               sha256: sums[c.setId] ? sums[c.setId].sha256 : null, store: c.store };
+                               sha256: sums[c.setId] ? sums[c.setId].sha256 : null, store: c.store, confirmation: c.confirmation };
                     })
                   };
                 })()
@@ -174,7 +181,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         flow.Connect(sets, gate);
         comms.FailWith("failRestorePointRejected", gate, ApprovalOutcomes.Rejected, "'No restore point was confirmed (rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '). The platform stays isolated.'");
         comms.FailWith("failRestorePointTimedOut", gate, ApprovalOutcomes.TimedOut, "'Nobody confirmed a restore point in time. The platform stays isolated; nothing was restored.'");
-        var chosen = flow.Add(new SetVariable { Id = "chosenRestorePoint", Variable = IncidentComms.Variable("RestoreSetId"), Value = Input<object>.FromJavaScript("/set (\\S+)$/.exec(Decision.option)[1]") });
+        var chosen = flow.Add(new SetVariable { Id = "chosenRestorePoint", Variable = IncidentComms.Variable("RestoreSetId"), Value = Input<object>.FromJavaScript("Offer.setIds[Decision.option]") });
         flow.Connect(gate, chosen, ApprovalOutcomes.Approved);
         var lastGood = flow.Add(new SetVariable
         {

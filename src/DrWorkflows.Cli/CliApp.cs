@@ -163,13 +163,16 @@ internal static class CliApp
             var command = new Command(decision, $"{char.ToUpperInvariant(decision[0])}{decision[1..]} an approval gate (needs the approver role).");
             var id = new Argument<string>("approvalId");
             var comment = new Option<string?>("--comment") { Description = "Why (kept in the audit trail)." };
-            var option = new Option<string?>("--option") { Description = "The option chosen, e.g. the restore point." };
+            var option = new Option<string?>("--option") { Description = "The option chosen, e.g. the restore point (default: the gate's default option)." };
+            var confirm = new Option<string?>("--confirm") { Description = "The phrase an option needs typed to be chosen (e.g. an unverified backup)." };
             command.Arguments.Add(id);
             command.Options.Add(comment);
             command.Options.Add(option);
+            command.Options.Add(confirm);
             command.SetAction(async (parse, ct) =>
             {
-                var result = await client(parse).PostAsync($"/api/approvals/{Uri.EscapeDataString(parse.GetValue(id)!)}/{decision}", new JsonObject { ["comment"] = parse.GetValue(comment), ["option"] = parse.GetValue(option), ["channel"] = "cli" }, ct);
+                var result = await client(parse).PostAsync($"/api/approvals/{Uri.EscapeDataString(parse.GetValue(id)!)}/{decision}",
+                    new JsonObject { ["comment"] = parse.GetValue(comment), ["option"] = parse.GetValue(option), ["confirmation"] = parse.GetValue(confirm), ["channel"] = "cli" }, ct);
                 print(parse, result, r => output.WriteLine(r?["status"] is { } s ? $"approval {parse.GetValue(id)}: {s}" : $"approval {parse.GetValue(id)}: {decision}d"));
             });
             approvals.Subcommands.Add(command);

@@ -67,8 +67,11 @@ public sealed class DatabaseContainerFailureTests
 
         var run = await dr.RunAsync(DatabaseContainerFailure.Id, Input);
 
+        // The verified backups, newest first; the newest is the default. The unverified one (1 h old) is not offered.
         var gate = await dr.PendingGateAsync(run.Id);
         Assert.Equal("Restore the database from backup?", gate.Title);
+        Assert.Equal(["2026-11-20 12:05 UTC, verified, set newest", "2026-11-20 06:05 UTC, verified, set older"], gate.Options);
+        Assert.Equal(gate.Options[0], gate.DefaultOption);
         Assert.Equal("newest", gate.Facts!["backupSet"]!.ToString());
         Assert.True(gate.Facts["verified"]!.GetValue<bool>());
         Assert.Equal(1.92, gate.Facts["backupAgeHours"]!.GetValue<double>()); // completed 5 minutes after it started
@@ -98,6 +101,44 @@ public sealed class DatabaseContainerFailureTests
             "statuspage.update sp-incident-1 resolved",
             "github.post-mortem SEV-1");
         Assert.Equal(newest.Manifest.StartedAt, Assert.Single(dr.PostMortems.Requests).Details.LastGoodDataAt);
+    }
+
+    [Fact]
+    public async Task An_older_verified_backup_can_be_chosen_instead_of_the_default()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "older", null, "ecommerce_db", DrTestHost.Ct, Now.AddHours(-8), verified: true);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "newest", null, "ecommerce_db", DrTestHost.Ct, Now.AddHours(-2), verified: true);
+        dr.Docker.DefaultHealthy = false;
+
+        var run = await dr.RunAsync(DatabaseContainerFailure.Id, Input);
+        await dr.DecideAsync(run.Id, "approve", option: "2", comment: "the newest one already has the bad migration");
+
+        Assert.Contains("postgres.restore older -> main/ecommerce_db Recreate", dr.Calls.Calls);
+        Assert.DoesNotContain(dr.Calls.Calls, c => c.StartsWith("postgres.restore newest", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Without_any_verified_backup_the_unverified_ones_are_offered_marked_and_only_a_typed_confirmation_restores_one()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "unproven", null, "ecommerce_db", DrTestHost.Ct, Now.AddHours(-2));
+        dr.Docker.DefaultHealthy = false;
+
+        var run = await dr.RunAsync(DatabaseContainerFailure.Id, Input);
+
+        var gate = await dr.PendingGateAsync(run.Id);
+        Assert.Equal(["UNVERIFIED (never restore-tested): 2026-11-20 12:05 UTC, set unproven"], gate.Options);
+        Assert.Null(gate.DefaultOption);
+        Assert.Contains("NO VERIFIED BACKUP EXISTS", gate.Question, StringComparison.Ordinal);
+        Assert.False(gate.Facts!["verified"]!.GetValue<bool>());
+        var refused = await dr.Get<DrWorkflows.Activities.Approvals.IApprovalService>().DecideAsync(gate.ApprovalId, DrTestHost.OnCall, new() { Vote = "approve", Option = "1" }, DrTestHost.Ct);
+        Assert.Equal(DrWorkflows.Activities.Approvals.ApprovalCodes.ConfirmationRequired, refused.Refusal!.Code);
+        Assert.Empty(dr.Calls.Of("docker.stop"));
+
+        await dr.DecideAsync(run.Id, "approve", option: "1", comment: "it is all we have", confirmation: "restore unverified set unproven");
+
+        Assert.Contains("postgres.restore unproven -> main/ecommerce_db Recreate", dr.Calls.Calls);
     }
 
     [Fact]

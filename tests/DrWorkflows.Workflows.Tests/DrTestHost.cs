@@ -160,10 +160,10 @@ public sealed class DrTestHost : IAsyncDisposable
         Assert.Single(await Get<IApprovalService>().ListAsync(new ApprovalQuery { Status = "pending", InstanceId = instanceId }, Ct));
 
     /// <summary>Answers the run's pending gate as the on-call approver and runs on until the run waits or ends.</summary>
-    public async Task<ApprovalRecord> DecideAsync(string instanceId, string vote, string? option = null, string? comment = null)
+    public async Task<ApprovalRecord> DecideAsync(string instanceId, string vote, string? option = null, string? comment = null, string? confirmation = null)
     {
         var gate = await PendingGateAsync(instanceId);
-        var result = await Get<IApprovalService>().DecideAsync(gate.ApprovalId, OnCall, new ApprovalRequest { Vote = vote, Option = option, Comment = comment ?? "decided by the test" }, Ct);
+        var result = await Get<IApprovalService>().DecideAsync(gate.ApprovalId, OnCall, new ApprovalRequest { Vote = vote, Option = option, Comment = comment ?? "decided by the test", Confirmation = confirmation }, Ct);
         Assert.Equal(ApprovalResultKind.Decided, result.Kind);
         await Host.DrainAsync(Ct);
         return gate;

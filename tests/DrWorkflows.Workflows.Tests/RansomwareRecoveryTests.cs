@@ -45,18 +45,20 @@ public sealed class RansomwareRecoveryTests
             "docker.logs ecommerce_backend",
             "docker.volume-archive ecommerce_postgres_data -> /var/forensics/incident-" + run.Id + "/postgres-volume.tar");
 
+        // Only verified backups completed strictly before the compromise: "exactlyat" completed at 02:10 exactly,
+        // "midnight" is not verified. The newest is the default.
         var gate = await dr.PendingGateAsync(run.Id);
         Assert.Equal("Confirm the safe restore point", gate.Title);
-        Assert.Equal(
-            ["2026-12-24 02:09 UTC, verified, set justbefore", "2026-12-24 00:15 UTC, NOT verified, set midnight", "2026-12-23 20:15 UTC, verified, set eightpm"],
-            gate.Options);
+        Assert.Equal(["2026-12-24 02:09 UTC, verified, set justbefore", "2026-12-23 20:15 UTC, verified, set eightpm"], gate.Options);
+        Assert.Equal("2026-12-24 02:09 UTC, verified, set justbefore", gate.DefaultOption);
+        Assert.Null(gate.ConfirmationPhrases);
         var facts = gate.Facts!.AsArray();
-        Assert.Equal(["justbefore", "midnight", "eightpm"], facts.Select(f => f!["setId"]!.ToString()));
+        Assert.Equal(["justbefore", "eightpm"], facts.Select(f => f!["setId"]!.ToString()));
         Assert.All(facts, f => Assert.Matches("^[0-9a-f]{64}$", f!["sha256"]!.ToString()));
-        Assert.False(facts[1]!["verified"]!.GetValue<bool>());
+        Assert.All(facts, f => Assert.True(f!["verified"]!.GetValue<bool>()));
         Assert.Empty(dr.Calls.Of("docker.stop"));
 
-        await dr.DecideAsync(run.Id, "approve", option: "3", comment: "20:15 predates the first IoC in the IDS");
+        await dr.DecideAsync(run.Id, "approve", option: "2", comment: "20:15 predates the first IoC in the IDS");
 
         dr.Calls.AssertOrder(
             "docker.stop ecommerce_postgres",
@@ -81,6 +83,51 @@ public sealed class RansomwareRecoveryTests
         // The lift checks that the ports that answered before the isolation (the default host ports 80 and 443) answer again.
         dr.Calls.AssertOrder("host.lift-isolation ransomware-" + run.Id + " expect=80,443", "smoke https://api.example.com/health -> passed", "statuspage.update sp-incident-1 resolved", "github.post-mortem SEV-1");
         Assert.Equal(CompromisedAt.AddHours(-6), Assert.Single(dr.PostMortems.Requests).Details.LastGoodDataAt);
+    }
+
+    [Fact]
+    public async Task Approving_without_choosing_restores_the_newest_verified_backup_before_the_compromise()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await SeedAsync(dr);
+        var run = await dr.RunAsync(RansomwareRecovery.Id, Input());
+
+        await dr.DecideAsync(run.Id, "approve", comment: "the default");
+
+        Assert.Contains("postgres.restore justbefore -> main/ecommerce_db Recreate", dr.Calls.Calls);
+        Assert.Equal("Lift the network isolation?", (await dr.PendingGateAsync(run.Id)).Title);
+    }
+
+    [Fact]
+    public async Task When_no_backup_before_the_compromise_is_verified_the_unverified_ones_are_offered_marked_and_need_the_typed_phrase()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "eightpm", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(-6));
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "midnight", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(-2));
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "after", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(1), verified: true);
+
+        var run = await dr.RunAsync(RansomwareRecovery.Id, Input());
+
+        var gate = await dr.PendingGateAsync(run.Id);
+        Assert.Equal(
+            ["UNVERIFIED (never restore-tested): 2026-12-24 00:15 UTC, set midnight", "UNVERIFIED (never restore-tested): 2026-12-23 20:15 UTC, set eightpm"],
+            gate.Options);
+        Assert.Null(gate.DefaultOption);
+        Assert.Equal("restore unverified set midnight", gate.ConfirmationPhrases![gate.Options[0]]);
+        Assert.Contains("NONE OF THEM IS VERIFIED", gate.Question, StringComparison.Ordinal);
+        Assert.Contains("No verified backup was completed before it", gate.EvidenceText, StringComparison.Ordinal);
+        Assert.Equal("restore unverified set midnight", gate.Facts!.AsArray()[0]!["confirmation"]!.ToString());
+
+        var approvals = dr.Get<DrWorkflows.Activities.Approvals.IApprovalService>();
+        var withoutPhrase = await approvals.DecideAsync(gate.ApprovalId, DrTestHost.OnCall, new() { Vote = "approve", Option = "1" }, DrTestHost.Ct);
+        var withoutOption = await approvals.DecideAsync(gate.ApprovalId, DrTestHost.OnCall, new() { Vote = "approve" }, DrTestHost.Ct);
+        Assert.Equal(DrWorkflows.Activities.Approvals.ApprovalCodes.ConfirmationRequired, withoutPhrase.Refusal!.Code);
+        Assert.Equal(DrWorkflows.Activities.Approvals.ApprovalCodes.OptionRequired, withoutOption.Refusal!.Code);
+        Assert.Empty(dr.Calls.Of("docker.stop"));
+
+        await dr.DecideAsync(run.Id, "approve", option: "1", comment: "nothing verified; the DBA checked midnight by hand", confirmation: "restore unverified set midnight");
+
+        Assert.Contains("postgres.restore midnight -> main/ecommerce_db Recreate", dr.Calls.Calls);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
 
@@ -20,15 +21,19 @@ public sealed class ScheduledBackupTests
         var run = Assert.Single(await RunsAsync(dr, "backup-postgres"));
         Assert.Equal(WorkflowSubStatus.Finished, run.SubStatus);
         Assert.Equal("schedule:0 */6 * * *", run.StartedBy);
+        // One read of each database: the same set goes to both stores at once (3-2-1).
         Assert.Equal(
-            ["postgres.backup main/ecommerce_db -> local", "postgres.backup ai/ai_db -> local", "postgres.backup-globals main -> local",
-             "postgres.backup main/ecommerce_db -> s3", "postgres.backup ai/ai_db -> s3", "postgres.backup-globals main -> s3"],
+            ["postgres.backup main/ecommerce_db -> local,s3", "postgres.backup ai/ai_db -> local,s3", "postgres.backup-globals main -> local,s3"],
             dr.Calls.Of("postgres.backup"));
         foreach (var store in new[] { "local", "s3" })
         {
             Assert.Single(await dr.Catalog.ListAsync(store, BackupKinds.Postgres, "ai_db", DrTestHost.Ct));
             Assert.Single(await dr.Catalog.ListAsync(store, BackupKinds.Globals, "main", DrTestHost.Ct));
         }
+
+        Assert.Equal(["local", "s3"], run.Output["StoredIn"]!["ecommerce_db"]!.AsArray().Select(s => s!.ToString()));
+        Assert.Empty(run.Output["Problems"]!.AsArray());
+        Assert.Empty(dr.Comms.Emails);
 
         // Retention removed the set older than the local store's 7 days, never the newest one.
         var main = await dr.Catalog.ListAsync("local", BackupKinds.Postgres, "ecommerce_db", DrTestHost.Ct);
@@ -37,6 +42,30 @@ public sealed class ScheduledBackupTests
 
         await dr.AdvanceAsync(TimeSpan.FromHours(6));
         Assert.Equal(2, (await RunsAsync(dr, "backup-postgres")).Count);
+    }
+
+    [Fact]
+    public async Task When_S3_fails_the_local_copies_are_kept_the_run_says_which_stores_hold_each_set_and_the_SEV2_contacts_are_paged()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        dr.Databases.FailingStores.Add("s3");
+
+        var run = await dr.RunAsync("backup-postgres");
+
+        Assert.Equal(WorkflowSubStatus.Finished, run.SubStatus);
+        Assert.Equal(PostgresBackupActivity.Partial, await dr.OutcomeAsync(run.Id, "backupMain"));
+        Assert.Equal(["local"], run.Output["StoredIn"]!["ecommerce_db"]!.AsArray().Select(s => s!.ToString()));
+        Assert.Equal(["local"], run.Output["StoredIn"]!["globals of main"]!.AsArray().Select(s => s!.ToString()));
+        var problems = run.Output["Problems"]!.AsArray().Select(p => p!.ToString()).ToList();
+        Assert.Equal(3, problems.Count);
+        Assert.StartsWith("ecommerce_db: the new set is NOT in s3 (Could not write postgres/ecommerce_db/", problems[0], StringComparison.Ordinal);
+        Assert.EndsWith("; it is only in local", problems[0], StringComparison.Ordinal);
+        Assert.Single(await dr.Catalog.ListAsync("local", BackupKinds.Postgres, "ecommerce_db", DrTestHost.Ct));
+        Assert.Empty(await dr.Catalog.ListAsync("s3", BackupKinds.Postgres, "ecommerce_db", DrTestHost.Ct));
+        var email = Assert.Single(dr.Comms.Emails);
+        Assert.Equal("[SEV-2] Backup missing from a store", email.Subject);
+        Assert.Contains("ai_db: the new set is NOT in s3", email.TextBody, StringComparison.Ordinal);
+        Assert.Contains("retentionGlobalsS3", await dr.CompletedAsync(run.Id)); // retention still ran
     }
 
     [Fact]
@@ -67,20 +96,35 @@ public sealed class ScheduledBackupTests
     }
 
     [Fact]
-    public async Task The_daily_verification_records_last_verified_and_stays_quiet_when_everything_is_fresh()
+    public async Task The_daily_verification_verifies_every_new_set_in_every_store_records_it_per_store_and_stays_quiet_when_everything_is_fresh()
     {
         await using var dr = await DrTestHost.StartAsync(Now);
         foreach (var (db, store) in new[] { ("ecommerce_db", "local"), ("ecommerce_db", "s3"), ("ai_db", "local"), ("ai_db", "s3") })
             await dr.Databases.WriteSetAsync(BackupKinds.Postgres, db, db + store, store, db, DrTestHost.Ct, Now.AddHours(-5));
+        // An older set, already verified: not verified again.
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "yesterday", "local", "ecommerce_db", DrTestHost.Ct, Now.AddHours(-29), verified: true);
 
         var run = await dr.RunAsync("verify-backups");
 
         Assert.True(run.Output["Passed"]!.GetValue<bool>());
-        Assert.Equal(["postgres.verify ecommerce_db ecommerce_dblocal -> verified", "postgres.verify ai_db ai_dblocal -> verified"], dr.Calls.Of("postgres.verify"));
-        var verified = Assert.Single(await dr.Catalog.ListAsync("local", BackupKinds.Postgres, "ecommerce_db", DrTestHost.Ct));
-        Assert.Equal(Now, verified.Manifest.LastVerifiedAt);
+        Assert.Equal(
+            ["postgres.verify ecommerce_db ecommerce_dblocal -> verified", "postgres.verify ecommerce_db ecommerce_dbs3 -> verified",
+             "postgres.verify ai_db ai_dblocal -> verified", "postgres.verify ai_db ai_dbs3 -> verified"],
+            dr.Calls.Of("postgres.verify"));
+        foreach (var (db, store) in new[] { ("ecommerce_db", "local"), ("ecommerce_db", "s3"), ("ai_db", "s3") })
+        {
+            var verified = await dr.Catalog.FindAsync(store, BackupKinds.Postgres, db, db + store, DrTestHost.Ct);
+            Assert.Equal(Now, verified!.Manifest.LastVerifiedAt);
+        }
+
+        Assert.Contains("ecommerce_db (s3): set ecommerce_dbs3 verified, restore into throwaway database (fake)", run.Output["Verified"]!.AsArray().Select(l => l!.ToString()));
         Assert.Empty(dr.Comms.Emails);
-        Assert.Contains(dr.Calls.Calls, c => c.StartsWith("slack.post new :white_check_mark: Daily backup verification", StringComparison.Ordinal));
+        Assert.Contains(dr.Calls.Calls, c => c.StartsWith("slack.post new :white_check_mark: Daily backup verification: 4 new backup set(s)", StringComparison.Ordinal));
+
+        // The next day nothing is new: nothing is verified again.
+        var again = await dr.RunAsync("verify-backups");
+        Assert.Equal(4, dr.Calls.Of("postgres.verify").Count);
+        Assert.Empty(again.Output["Verified"]!.AsArray());
     }
 
     [Fact]
@@ -96,7 +140,8 @@ public sealed class ScheduledBackupTests
 
         Assert.False(run.Output["Passed"]!.GetValue<bool>());
         var problems = run.Output["Problems"]!.AsArray().Select(p => p!.ToString()).ToList();
-        Assert.Contains("ecommerce_db: backup set stale did not pass verification: Table public.orders has 10 rows; the backup recorded 12.", problems);
+        Assert.Contains("ecommerce_db (local): backup set stale did not pass verification: Table public.orders has 10 rows; the backup recorded 12.", problems);
+        Assert.Contains("ecommerce_db (s3): backup set fresh3 did not pass verification: Table public.orders has 10 rows; the backup recorded 12.", problems);
         Assert.Contains(problems, p => p.StartsWith("ecommerce_db (local): the newest backup is 12.92 h old", StringComparison.Ordinal));
         Assert.Contains("ai_db (s3): there is no backup at all", problems);
         var email = Assert.Single(dr.Comms.Emails);

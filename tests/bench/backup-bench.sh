@@ -11,7 +11,10 @@
 #    with the CPU and the peak resident memory of that process; twice, in a fresh process ("cold": first backup of
 #    the process) and after an untimed backup and restore of the same database ("warm"); and the same backup
 #    restored from the local store;
-# 5. prints each as a ratio to the raw tools (targets: <= 1.15x; peak memory <= 200 MB), then stops everything.
+#    and the scheduled path: one backup written to the local store and to S3 at once (one read of the database),
+#    against one raw pg_dump | zstd | age into a file;
+# 5. prints each as a ratio to the raw tools (targets: <= 1.15x, local + S3 <= 1.2x; peak memory <= 200 MB), then
+#    stops everything.
 # Needs: postgresql-15, zstd, age, curl, node (s3rver from tests/standins), the .NET SDK.
 set -euo pipefail
 
@@ -126,8 +129,14 @@ settle() { # before each timed side: dirty pages of the previous step written ou
   $PSQL -d postgres -c CHECKPOINT
   sync
 }
-raw_round() { # prints: backup seconds, restore seconds, stored bytes, restore seconds with a download alongside
-  local start backup restore stored
+raw_round() { # prints: backup seconds, restore seconds, stored bytes, restore seconds with a download alongside, seconds to a local file
+  local start backup restore stored tofile
+  # One raw pg_dump | zstd | age into a file, no upload: what the scheduled backup to local + S3 at once is held to.
+  settle
+  start=$(date +%s%N)
+  "$PG_BIN/pg_dump" -Fc -Z0 -d bench | zstd -q -T0 -3 | age -r "$RECIPIENT" > "$TMP/raw-file.age"
+  tofile=$(seconds "$start")
+  rm -f "$TMP/raw-file.age"
   settle
   start=$(date +%s%N)
   "$PG_BIN/pg_dump" -Fc -Z0 -d bench | zstd -q -T0 -3 | age -r "$RECIPIENT" > "$TMP/raw.age"
@@ -150,7 +159,7 @@ raw_round() { # prints: backup seconds, restore seconds, stored bytes, restore s
   wait $!
   alongside=$(seconds "$start")
   $PSQL -d postgres -c "DROP DATABASE bench_restored_raw"
-  echo "$backup $restore $stored $alongside"
+  echo "$backup $restore $stored $alongside $tofile"
 }
 
 say "building the test project (Release)"
@@ -167,7 +176,7 @@ ours() { # MODE
     -- --filter-class "*BackupBenchmark" > "$TMP/test-$1.log" 2>&1 || { tail -n 40 "$TMP/test-$1.log"; exit 1; }
 }
 say "load average before the timed part: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores, shared machine)"
-say "raw tools (1/3): pg_dump -Fc -Z0 | zstd -T0 -3 | age, upload with curl; pg_restore -j2 from a local -Z0 file"
+say "raw tools (1/3): pg_dump -Fc -Z0 | zstd -T0 -3 | age to a file, and again with an upload with curl; pg_restore -j2 from a local -Z0 file"
 RAW1=$(raw_round)
 say "DrWorkflows, cold: backup to S3 and restore (BackupBenchmark test)"
 ours cold
@@ -188,7 +197,7 @@ mb = lambda b: b / 1048576
 runs = {mode: json.load(open(f"{tmp}/{mode}.json")) for mode in ("cold", "warm")}
 c, w = runs["cold"], runs["warm"]
 print(f"database {mb(db):.0f} MB, dump (-Z0) {mb(dump):.0f} MB, stored {mb(c['storedBytes']):.0f} MB: zstd -3 + age ratio {dump / c['storedBytes']:.2f}:1 (raw tools {dump / raw[0][2]:.2f}:1)")
-print("raw tools, backup (s):  " + "  ".join(f"{r[0]:.1f}" for r in raw) + ";  restore (s): " + "  ".join(f"{r[1]:.1f}" for r in raw))
+print("raw tools, backup (s):  " + "  ".join(f"{r[0]:.1f}" for r in raw) + ";  to a file (s): " + "  ".join(f"{r[4]:.1f}" for r in raw) + ";  restore (s): " + "  ".join(f"{r[1]:.1f}" for r in raw))
 print("raw tools, restore with curl | age -d | zstd -d > /dev/null of the stored backup alongside (s): " + "  ".join(f"{r[3]:.1f}" for r in raw)
       + f"  ({sum(r[3] for r in raw) / sum(r[1] for r in raw):.2f}x the restore alone: the least any restore from S3 pays here)")
 rb_c, rb_w = (raw[0][0] + raw[1][0]) / 2, (raw[1][0] + raw[2][0]) / 2
@@ -197,6 +206,8 @@ print(f"{'':30}{'raw':>7}{'cold':>7}{'ratio':>7}{'raw':>7}{'warm':>7}{'ratio':>7
 print(f"{'backup (s)':30}{rb_c:7.1f}{c['backupSeconds']:7.1f}{c['backupSeconds'] / rb_c:7.2f}{rb_w:7.1f}{w['backupSeconds']:7.1f}{w['backupSeconds'] / rb_w:7.2f}  <= 1.15")
 print(f"{'restore (s)':30}{rr_c:7.1f}{c['restoreSeconds']:7.1f}{c['restoreSeconds'] / rr_c:7.2f}{rr_w:7.1f}{w['restoreSeconds']:7.1f}{w['restoreSeconds'] / rr_w:7.2f}  <= 1.15 (ours: download, verify, decrypt, decompress, pg_restore)")
 overlapped = c.get('restoreWhileDownloading') and w.get('restoreWhileDownloading')
+rf_c, rf_w = (raw[0][4] + raw[1][4]) / 2, (raw[1][4] + raw[2][4]) / 2
+print(f"{'backup to local + S3 at once (s)':30}{rf_c:7.1f}{c['copiesSeconds']:7.1f}{c['copiesSeconds'] / rf_c:7.2f}{rf_w:7.1f}{w['copiesSeconds']:7.1f}{w['copiesSeconds'] / rf_w:7.2f}  <= 1.2 (one pg_dump written to both stores, against one raw pg_dump | zstd | age > file)")
 print(f"{'restore from the local store (s)':30}{rr_c:7.1f}{c['localRestoreSeconds']:7.1f}{c['localRestoreSeconds'] / rr_c:7.2f}{rr_w:7.1f}{w['localRestoreSeconds']:7.1f}{w['localRestoreSeconds'] / rr_w:7.2f}  (the same backup kept in a local directory: verify, decrypt, decompress, pg_restore)")
 print(f"{'  restore: download+decode (s)':30}{'':7}{c['restoreDownloadSeconds']:7.1f}{'':14}{w['restoreDownloadSeconds']:7.1f}" + ("  (done this long after the start: pg_restore ran meanwhile)" if overlapped else ""))
 if not overlapped:
@@ -204,6 +215,8 @@ if not overlapped:
 print(f"{'  backup CPU: ours / programs':30}{'':7}{c['backupCpuSelf']:7.1f}{c['backupCpuPrograms']:7.1f}{'':7}{w['backupCpuSelf']:7.1f}{w['backupCpuPrograms']:7.1f}  CPU-s: the test process / pg_dump, zstd, age")
 print(f"{'  restore CPU: ours / programs':30}{'':7}{c['restoreCpuSelf']:7.1f}{c['restoreCpuPrograms']:7.1f}{'':7}{w['restoreCpuSelf']:7.1f}{w['restoreCpuPrograms']:7.1f}  CPU-s: the test process / age, zstd, pg_restore")
 print(f"{'peak memory, backup (MB)':30}{'':14}{mb(c['backupPeakBytes']):7.0f}{'':21}{mb(w['backupPeakBytes']):7.0f}  <= 200 (whole test process)")
+print(f"{'  local + S3 CPU: ours / programs':30}{'':7}{c['copiesCpuSelf']:7.1f}{c['copiesCpuPrograms']:7.1f}{'':7}{w['copiesCpuSelf']:7.1f}{w['copiesCpuPrograms']:7.1f}  CPU-s: the test process / pg_dump, zstd, age")
+print(f"{'peak memory, local + S3 (MB)':30}{'':14}{mb(c['copiesPeakBytes']):7.0f}{'':21}{mb(w['copiesPeakBytes']):7.0f}  <= 200 (whole test process)")
 print(f"{'peak memory, restore (MB)':30}{'':14}{mb(c['restorePeakBytes']):7.0f}{'':21}{mb(w['restorePeakBytes']):7.0f}  <= 200 (whole test process)")
 print(f"{'  of which before the backup':30}{'':14}{mb(c['baselineBytes']):7.0f}{'':21}{mb(w['baselineBytes']):7.0f}")
 PY

@@ -54,6 +54,12 @@ public sealed class ApprovalGate : Activity
     [Input(Description = "Choices the approver picks from (e.g. the restore points); empty for a plain approve/reject.", UIHint = InputUIHints.MultiText)]
     public Input<List<string>>? Options { get; set; }
 
+    [Input(Description = "The option an approval without one takes (e.g. the newest verified backup); empty: an approver must name an option. It must be one of Options and need no confirmation.")]
+    public Input<string>? DefaultOption { get; set; }
+
+    [Input(Description = "Options that need a typed confirmation: option text → the phrase the approver must type (e.g. an unverified backup). The approval service refuses such a choice without the phrase, from every channel.", UIHint = InputUIHints.JsonEditor)]
+    public Input<Dictionary<string, string>>? ConfirmationPhrases { get; set; }
+
     [Input(Description = "Instead of options: a JSON schema the approver's free answer must match (subset: type, enum, const, required, properties, additionalProperties, items, min/max, lengths, pattern, format date-time).", UIHint = InputUIHints.JsonEditor)]
     public Input<JsonNode?>? InputSchema { get; set; }
 
@@ -113,12 +119,16 @@ public sealed class ApprovalGate : Activity
         var required = context.Get(RequiredApprovals, 1);
         var safeDefault = context.Get(SafeDefault) is { Length: > 0 } sd ? sd.Trim() : ApprovalOutcomes.TimedOut;
         var safeOption = context.Get(SafeDefaultOption);
+        var defaultOption = context.Get(DefaultOption) is { Length: > 0 } given ? given.Trim() : null;
+        var phrases = (context.Get(ConfirmationPhrases) ?? new Dictionary<string, string>()).Where(p => !string.IsNullOrWhiteSpace(p.Value))
+            .ToDictionary(p => p.Key.Trim(), p => p.Value.Trim(), StringComparer.Ordinal);
         Validate(title, options, schema, approvers, required, safeDefault, safeOption);
+        ValidateChoices(title, options, defaultOption, phrases, safeDefault, safeOption);
         if (options.Count > 0 && !string.IsNullOrWhiteSpace(safeOption))
             safeOption = options.Find(o => string.Equals(o, safeOption.Trim(), StringComparison.OrdinalIgnoreCase));
 
         var initiator = await FindInitiatorAsync(context);
-        var snapshot = EvidenceHash.Snapshot(title, question, text, facts, options, schema);
+        var snapshot = EvidenceHash.Snapshot(title, question, text, facts, options, schema, defaultOption, phrases);
         var timeout = context.Get(Timeout) ?? settings.DefaultTimeout;
         var state = context.Workflow.State;
         var record = new ApprovalRecord
@@ -133,6 +143,8 @@ public sealed class ApprovalGate : Activity
             EvidenceText = text,
             Facts = facts,
             Options = options,
+            DefaultOption = defaultOption,
+            ConfirmationPhrases = phrases.Count == 0 ? null : phrases,
             InputSchema = schema,
             EvidenceSha256 = EvidenceHash.Compute(snapshot),
             Approvers = approvers,
@@ -217,6 +229,7 @@ public sealed class ApprovalGate : Activity
             Value = decision["value"]?.DeepClone(),
             Comment = decision["comment"]?.ToString(),
             EvidenceSha256 = decision["evidenceSha256"]?.ToString(),
+            Confirmation = decision["confirmation"]?.ToString(),
         };
         var directory = context.GetRequiredService<IApproverDirectory>();
         var personKey = directory.PersonKey(identity);
@@ -248,7 +261,7 @@ public sealed class ApprovalGate : Activity
         context.Set(Decision, json);
         context.Set(ApprovalId, record.ApprovalId);
         context.AddJournalData("decision", json.DeepClone());
-        context.AddJournalData("evidence", EvidenceHash.Snapshot(record.Title, record.Question, record.EvidenceText, record.Facts, record.Options, record.InputSchema));
+        context.AddJournalData("evidence", EvidenceHash.Snapshot(record.Title, record.Question, record.EvidenceText, record.Facts, record.Options, record.InputSchema, record.DefaultOption, record.ConfirmationPhrases));
         var logger = Logger(context);
         var outcome = record.Outcome ?? record.Status.ToString();
         Log.GateDecided(logger, record.ApprovalId, record.Status, outcome);
@@ -410,6 +423,22 @@ public sealed class ApprovalGate : Activity
             problems.Add("SafeDefault Approved on a gate with options needs SafeDefaultOption set to one of the options.");
         if (safeDefault == ApprovalOutcomes.Approved && schema is not null)
             problems.Add("SafeDefault Approved is not possible on a gate with a free answer (InputSchema): nobody would have given the answer.");
+        if (problems.Count > 0)
+            throw new ApprovalException("approval.invalid-gate", $"Approval gate '{title}' is not set up correctly: {string.Join(" ", problems)}");
+    }
+
+    /// <summary>The default option and the options needing a typed confirmation must be offered options; the default needs none.</summary>
+    private static void ValidateChoices(string title, List<string> options, string? defaultOption, Dictionary<string, string> phrases, string safeDefault, string? safeOption)
+    {
+        var problems = new List<string>();
+        if (defaultOption is not null && !options.Contains(defaultOption, StringComparer.Ordinal))
+            problems.Add($"DefaultOption '{defaultOption}' is not one of the Options.");
+        foreach (var option in phrases.Keys.Where(o => !options.Contains(o, StringComparer.Ordinal)))
+            problems.Add($"ConfirmationPhrases names '{option}', which is not one of the Options.");
+        if (defaultOption is not null && phrases.ContainsKey(defaultOption))
+            problems.Add($"DefaultOption '{defaultOption}' needs a typed confirmation; an option that does cannot be the default.");
+        if (safeDefault == ApprovalOutcomes.Approved && safeOption is not null && phrases.Keys.Any(o => string.Equals(o, safeOption.Trim(), StringComparison.OrdinalIgnoreCase)))
+            problems.Add($"SafeDefaultOption '{safeOption}' needs a typed confirmation; nobody would have typed it.");
         if (problems.Count > 0)
             throw new ApprovalException("approval.invalid-gate", $"Approval gate '{title}' is not set up correctly: {string.Join(" ", problems)}");
     }

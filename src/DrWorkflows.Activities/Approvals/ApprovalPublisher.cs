@@ -170,7 +170,14 @@ internal static class SlackApprovalMessage
                 if (record.Options.Count == 0)
                     actions.Add(Button("Approve", ApproveActionPrefix + "0", record.ApprovalId + "|0", "primary"));
                 for (var i = 0; i < record.Options.Count && i < MaxButtons; i++)
-                    actions.Add(Button(Cut("Approve: " + record.Options[i], 75), ApproveActionPrefix + (i + 1).ToString(CultureInfo.InvariantCulture), $"{record.ApprovalId}|{i + 1}", "primary"));
+                {
+                    // An option that needs a typed confirmation gets no button: a click cannot carry the phrase.
+                    if (ApprovalRules.PhraseFor(record, record.Options[i]) is not null)
+                        continue;
+                    var isDefault = record.Options[i] == record.DefaultOption;
+                    actions.Add(Button(Cut((isDefault ? "Approve (default): " : "Approve: ") + record.Options[i], 75), ApproveActionPrefix + (i + 1).ToString(CultureInfo.InvariantCulture), $"{record.ApprovalId}|{i + 1}",
+                        isDefault || record.DefaultOption is null ? "primary" : null));
+                }
             }
 
             var reject = Button("Reject", RejectAction, record.ApprovalId, "danger");
@@ -185,6 +192,14 @@ internal static class SlackApprovalMessage
             blocks.Add(new JsonObject { ["type"] = "actions", ["block_id"] = "drw.approval", ["elements"] = actions });
             if (record.InputSchema is not null || record.Options.Count > MaxButtons)
                 blocks.Add(new JsonObject { ["type"] = "context", ["elements"] = new JsonArray(Markdown("Approving needs an answer: use the approvals page, `POST /api/approvals/{id}/approve`, or `/approve <answer>` on the incident issue.")) });
+            if (record.ConfirmationPhrases is { Count: > 0 } phrases)
+            {
+                var lines = record.Options.Select((o, i) => (Option: o, Number: i + 1)).Where(o => phrases.ContainsKey(o.Option))
+                    .Select(o => $"*{o.Number}. {Escape(o.Option)}*: type `{Escape(phrases[o.Option])}`");
+                blocks.Add(new JsonObject { ["type"] = "context", ["elements"] = new JsonArray(Markdown(Cut(
+                    ":warning: These options need a typed confirmation and have no button: " + string.Join(" · ", lines)
+                    + ". Confirm on the approvals page, with `drw approvals approve " + record.ApprovalId + " --option N --confirm \"<phrase>\"`, or with `/approve N` and a line `confirm: <phrase>` on the incident issue.", 2900))) });
+            }
             text = $"Approval needed: {record.Title}: {record.Question}";
         }
 
@@ -232,14 +247,19 @@ internal static class SlackApprovalMessage
 
     private static JsonObject Plain(string text) => new() { ["type"] = "plain_text", ["text"] = text, ["emoji"] = true };
 
-    private static JsonObject Button(string label, string actionId, string value, string style) => new()
+    private static JsonObject Button(string label, string actionId, string value, string? style)
     {
-        ["type"] = "button",
-        ["text"] = Plain(label),
-        ["action_id"] = actionId,
-        ["value"] = value,
-        ["style"] = style,
-    };
+        var button = new JsonObject
+        {
+            ["type"] = "button",
+            ["text"] = Plain(label),
+            ["action_id"] = actionId,
+            ["value"] = value,
+        };
+        if (style is not null)
+            button["style"] = style;
+        return button;
+    }
 
     private static string Cut(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 }
@@ -260,7 +280,15 @@ internal static class GitHubApprovalText
         {
             text.Append("**Options**\n\n");
             for (var i = 0; i < record.Options.Count; i++)
-                text.Append(CultureInfo.InvariantCulture, $"{i + 1}. {record.Options[i]}\n");
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{i + 1}. {record.Options[i]}");
+                if (record.Options[i] == record.DefaultOption)
+                    text.Append(" **(default: `/approve` alone takes it)**");
+                if (ApprovalRules.PhraseFor(record, record.Options[i]) is { } phrase)
+                    text.Append(CultureInfo.InvariantCulture, $" **(needs a typed confirmation: add a line `confirm: {phrase}`)**");
+                text.Append('\n');
+            }
+
             text.Append('\n');
         }
 

@@ -63,6 +63,9 @@ public sealed record ApprovalVote
 
     public string? Comment { get; init; }
 
+    /// <summary>The confirmation phrase the decider typed, for an option that needs one (e.g. an unverified backup).</summary>
+    public string? Confirmation { get; init; }
+
     public required DateTimeOffset At { get; init; }
 
     /// <summary>SHA-256 (hex) of the evidence snapshot the decider was shown.</summary>
@@ -119,6 +122,15 @@ public sealed record ApprovalRecord
     public JsonNode? Facts { get; init; }
 
     public List<string> Options { get; init; } = [];
+
+    /// <summary>The option an approval without one takes (e.g. the newest verified backup); null when an option must be named.</summary>
+    public string? DefaultOption { get; init; }
+
+    /// <summary>
+    /// Options that need a typed confirmation, with the phrase to type (option text → phrase). Choosing one without
+    /// the phrase is refused, whatever the channel.
+    /// </summary>
+    public Dictionary<string, string>? ConfirmationPhrases { get; init; }
 
     /// <summary>JSON schema of a free answer (instead of options).</summary>
     public JsonNode? InputSchema { get; init; }

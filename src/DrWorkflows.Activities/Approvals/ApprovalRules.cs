@@ -19,6 +19,9 @@ public sealed record ApprovalRequest
 
     /// <summary>The evidence hash the decider was shown, when the channel knows it: a mismatch is refused.</summary>
     public string? EvidenceSha256 { get; init; }
+
+    /// <summary>The phrase typed to confirm an option that needs it (see <see cref="ApprovalRecord.ConfirmationPhrases"/>).</summary>
+    public string? Confirmation { get; init; }
 }
 
 /// <summary>Why a decision was not recorded. <see cref="Code"/> is stable; <see cref="Message"/> says what to do.</summary>
@@ -50,6 +53,7 @@ public static class ApprovalCodes
     public const string EvidenceChanged = "approval.evidence-changed";
     public const string Unsealed = "approval.unsealed";
     public const string Busy = "approval.busy";
+    public const string ConfirmationRequired = "approval.confirmation-required";
 }
 
 /// <summary>The checked form of a request: the vote to append, or a refusal; <see cref="AlreadyRecorded"/> for a repeat of a recorded vote.</summary>
@@ -108,11 +112,17 @@ public static class ApprovalRules
             }
             else if (record.Options.Count > 0)
             {
-                if (string.IsNullOrWhiteSpace(request.Option))
+                if (string.IsNullOrWhiteSpace(request.Option) && record.DefaultOption is null)
                     return ApprovalVerdict.Refuse(ApprovalCodes.OptionRequired, $"Choose one of the options of '{record.Title}': {OptionList(record)}.");
-                option = MatchOption(record, request.Option);
+                option = ChosenOption(record, request);
                 if (option is null)
                     return ApprovalVerdict.Refuse(ApprovalCodes.OptionNotOffered, $"'{request.Option}' is not an option of '{record.Title}'. Options: {OptionList(record)}.");
+                if (PhraseFor(record, option) is { } phrase && !Confirms(request.Confirmation, phrase))
+                {
+                    return ApprovalVerdict.Refuse(ApprovalCodes.ConfirmationRequired, string.IsNullOrWhiteSpace(request.Confirmation)
+                        ? $"'{option}' needs a typed confirmation: type \"{phrase}\" with your approval. {HowToConfirm}"
+                        : $"The confirmation typed for '{option}' is not \"{phrase}\"; nothing was recorded. {HowToConfirm}");
+                }
             }
             else if (!string.IsNullOrWhiteSpace(request.Option) || request.Value is not null)
             {
@@ -139,6 +149,7 @@ public static class ApprovalRules
                 Option = option,
                 Value = value,
                 Comment = string.IsNullOrWhiteSpace(request.Comment) ? null : request.Comment.Trim(),
+                Confirmation = option is not null && PhraseFor(record, option) is not null ? request.Confirmation!.Trim() : null,
                 At = now,
                 EvidenceSha256 = record.EvidenceSha256,
             },
@@ -176,8 +187,25 @@ public static class ApprovalRules
     private static bool SameOption(ApprovalRecord record, ApprovalVote previous, ApprovalRequest request) =>
         previous.Vote == ApprovalVotes.Reject
         || (record.InputSchema is null
-            ? (previous.Option ?? string.Empty) == (string.IsNullOrWhiteSpace(request.Option) ? string.Empty : MatchOption(record, request.Option) ?? "\0")
+            ? (previous.Option ?? string.Empty) == (string.IsNullOrWhiteSpace(request.Option) ? record.DefaultOption ?? string.Empty : MatchOption(record, request.Option) ?? "\0")
             : previous.Option == EvidenceHash.Canonical(request.Value ?? (request.Option is null ? null : ParseLoose(request.Option))));
+
+    /// <summary>The option a request chooses: the one it names, or the gate's default when it names none.</summary>
+    private static string? ChosenOption(ApprovalRecord record, ApprovalRequest request) =>
+        string.IsNullOrWhiteSpace(request.Option) ? record.DefaultOption : MatchOption(record, request.Option);
+
+    /// <summary>The phrase an option needs typed, or null.</summary>
+    public static string? PhraseFor(ApprovalRecord record, string option) =>
+        record.ConfirmationPhrases is { } phrases && phrases.TryGetValue(option, out var phrase) && !string.IsNullOrWhiteSpace(phrase) ? phrase : null;
+
+    /// <summary>The typed text is the phrase: case and runs of spaces do not matter, every word does.</summary>
+    public static bool Confirms(string? typed, string phrase) =>
+        typed is not null && string.Equals(Normalize(typed), Normalize(phrase), StringComparison.OrdinalIgnoreCase);
+
+    private static string Normalize(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
+    private const string HowToConfirm =
+        "Type it in the confirmation field of the approvals page, with `drw approvals approve <id> --option N --confirm \"<phrase>\"`, as \"confirmation\" in the body of POST /api/approvals/{id}/approve, or on a line `confirm: <phrase>` under `/approve N` on the incident issue. Slack buttons cannot carry it.";
 
     private static string DecidedBy(ApprovalRecord record)
     {

@@ -150,6 +150,7 @@ internal sealed class ApprovalService(
                 ["option"] = request.Option,
                 ["value"] = request.Value?.DeepClone(),
                 ["comment"] = request.Comment,
+                ["confirmation"] = request.Confirmation,
                 ["evidenceSha256"] = record.EvidenceSha256,
                 ["at"] = clock.GetUtcNow().ToString("O"),
             };

@@ -11,15 +11,25 @@ namespace DrWorkflows.Activities.Approvals;
 /// </summary>
 public static class EvidenceHash
 {
-    public static JsonObject Snapshot(string title, string question, string? text, JsonNode? facts, IReadOnlyList<string> options, JsonNode? schema) => new()
+    /// <summary>The snapshot; the default option and the confirmation phrases are part of it only when the gate has them.</summary>
+    public static JsonObject Snapshot(string title, string question, string? text, JsonNode? facts, IReadOnlyList<string> options, JsonNode? schema,
+        string? defaultOption = null, IReadOnlyDictionary<string, string>? confirmationPhrases = null)
     {
-        ["title"] = title,
-        ["question"] = question,
-        ["evidence"] = text,
-        ["facts"] = facts?.DeepClone(),
-        ["options"] = new JsonArray([.. options.Select(o => (JsonNode?)JsonValue.Create(o))]),
-        ["inputSchema"] = schema?.DeepClone(),
-    };
+        var snapshot = new JsonObject
+        {
+            ["title"] = title,
+            ["question"] = question,
+            ["evidence"] = text,
+            ["facts"] = facts?.DeepClone(),
+            ["options"] = new JsonArray([.. options.Select(o => (JsonNode?)JsonValue.Create(o))]),
+            ["inputSchema"] = schema?.DeepClone(),
+        };
+        if (defaultOption is not null)
+            snapshot["defaultOption"] = defaultOption;
+        if (confirmationPhrases is { Count: > 0 })
+            snapshot["confirmationPhrases"] = new JsonObject(confirmationPhrases.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(p.Value))));
+        return snapshot;
+    }
 
     public static string Compute(JsonNode snapshot) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(snapshot))));

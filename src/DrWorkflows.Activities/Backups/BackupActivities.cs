@@ -5,7 +5,7 @@ using DrWorkflows.Core.Execution;
 namespace DrWorkflows.Activities.Backups;
 
 // Only reads the store.
-[Activity("DrWorkflows", "Backups", "Finds the newest (verified) backup taken strictly before a time, e.g. before a compromise, and lists the candidates with their age and verification status for an approval gate.", SafeToRerun = true, Outcomes = [Found, NotFound])]
+[Activity("DrWorkflows", "Backups", "Finds the newest (verified) backup completed strictly before a time, e.g. before a compromise, lists the candidates with their age and verification status, and what an approval gate should offer (verified ones first, unverified ones only with a typed confirmation).", SafeToRerun = true, Outcomes = [Found, NotFound])]
 public sealed class FindRestorePoint : Activity
 {
     public const string Found = "Found";
@@ -35,6 +35,9 @@ public sealed class FindRestorePoint : Activity
     [Output(Description = "Every backup of the source, newest first, with age, verification status and why it does or does not qualify.")]
     public Output<IReadOnlyList<RestoreCandidate>> Candidates { get; set; } = new();
 
+    [Output(Description = "What a restore-point gate offers: the verified backups completed strictly before the cutoff, newest first, the newest as the default; only when none is verified, the unverified ones, marked UNVERIFIED, each needing a typed confirmation (Options, DefaultOption, ConfirmationPhrases, SetIds, Items).")]
+    public Output<RestoreOffer> Offer { get; set; } = new();
+
     public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var selection = await context.GetRequiredService<IBackupCatalog>().FindRestorePointAsync(new RestorePointQuery(BackupKinds.Validate(context.Get(Kind, BackupKinds.Postgres)), context.Get(Source)!)
@@ -46,12 +49,16 @@ public sealed class FindRestorePoint : Activity
         context.Set(SetId, selection.Selected?.SetId);
         context.Set(Selected, selection.Selected);
         context.Set(Candidates, selection.Candidates);
+        var offer = RestoreOffer.From(selection.Candidates);
+        context.Set(Offer, offer);
         context.AddJournalData("restorePoint", new JsonObject
         {
             ["cutoff"] = selection.Cutoff,
             ["selected"] = selection.Selected?.SetId,
             ["selectedCompletedAt"] = selection.Selected?.CompletedAt,
             ["candidates"] = selection.Candidates.Count,
+            ["offered"] = new JsonArray([.. offer.Items.Select(i => JsonValue.Create(i.SetId))]),
+            ["onlyUnverifiedOffered"] = offer.OnlyUnverified,
         });
         await context.CompleteAsync(selection.Selected is null ? NotFound : Found);
     }

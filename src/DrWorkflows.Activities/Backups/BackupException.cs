@@ -57,6 +57,12 @@ public static class BackupErrorCodes
     /// <summary>A restore target is not in the expected state (database exists when a new one was asked...).</summary>
     public const string RestoreTarget = "postgres.restore-target";
 
+    /// <summary>
+    /// A verification was refused: no server that can read the dump is available (no container image of the
+    /// source's major version, a verification server older than the source, client tools too old). Nothing is recorded.
+    /// </summary>
+    public const string VerificationRefused = "backup.verification-refused";
+
     /// <summary>An input or option has an invalid value.</summary>
     public const string InvalidRequest = "backup.invalid-request";
 }

@@ -16,8 +16,9 @@ public static class BackupServiceCollectionExtensions
     /// <see cref="PostgresBackupOptions"/> from <c>Postgres</c>, <see cref="CompressionOptions"/> from
     /// <c>Backups:Compression</c>, <see cref="EncryptionOptions"/> from <c>Backups:Encryption</c>,
     /// <see cref="MediaBackupOptions"/> from <c>Backups:Media</c>); every one is validated at start.
-    /// The host provides logging. Register an <see cref="IThrowawayPostgresProvider"/> before this call to verify
-    /// backups in throwaway containers instead of throwaway databases.
+    /// The host provides logging. Verification runs in throwaway containers of the backup's own PostgreSQL version
+    /// when <c>Postgres:VerificationContainers:Images</c> is set (on the engine of <c>Docker:Endpoint</c>); register an
+    /// <see cref="IThrowawayPostgresProvider"/> before this call to replace that choice.
     /// </summary>
     public static IServiceCollection AddBackupActivities(
         this IServiceCollection services,
@@ -45,8 +46,9 @@ public static class BackupServiceCollectionExtensions
         services.TryAddSingleton<IPostgresBackupService, PostgresBackupService>();
         services.TryAddSingleton<IPostgresRestoreService, PostgresRestoreService>();
         services.TryAddSingleton<IPostgresIntegrityChecker, PostgresIntegrityChecker>();
-        services.TryAddSingleton<IThrowawayPostgresProvider, ServerThrowawayPostgresProvider>();
+        services.TryAddSingleton<IThrowawayPostgresProvider, ThrowawayPostgresProvider>();
         services.TryAddSingleton<IBackupVerifier, BackupVerifier>();
+        services.TryAddSingleton<NewBackupsVerifier>();
         services.TryAddSingleton<IMediaBackupService, MediaBackupService>();
         if (!services.Any(d => d.ServiceType == typeof(BackupActivitiesMarker)))
         {

@@ -8,7 +8,7 @@ namespace DrWorkflows.Activities.Backups;
 /// forwarding them to the store. <see cref="CommitAsync"/> makes the object visible and records it in the
 /// manifest; disposing without commit aborts the object (nothing is left behind).
 /// </summary>
-public sealed class BackupFileStream : Stream
+public sealed class BackupFileStream : WriteOnlyStream
 {
     private readonly IBackupObjectWriter writer;
     private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -29,10 +29,6 @@ public sealed class BackupFileStream : Stream
 
     public long BytesWritten { get; private set; }
 
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
     public override bool CanWrite => !disposed && !committed;
 
     public override long Length => BytesWritten;
@@ -47,18 +43,6 @@ public sealed class BackupFileStream : Stream
         await writer.WriteAsync(buffer, cancellationToken);
     }
 
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Write(byte[] buffer, int offset, int count) =>
-        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Flush()
-    {
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
     /// <summary>Completes the object and returns its manifest entry (size and SHA-256 of the stored bytes).</summary>
     public async Task<BackupFileEntry> CommitAsync(CancellationToken cancellationToken)
     {
@@ -69,12 +53,6 @@ public sealed class BackupFileStream : Stream
         onCommitted(entry);
         return entry;
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     public override async ValueTask DisposeAsync()
     {

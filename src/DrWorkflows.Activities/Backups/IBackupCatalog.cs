@@ -91,6 +91,61 @@ public sealed record RestoreCandidate(
     bool Qualifies,
     string Note);
 
+/// <summary>One restore point a gate offers: its option text, the set, and the phrase to type when it is not verified.</summary>
+public sealed record RestoreOfferItem(
+    string Option,
+    string SetId,
+    string Store,
+    DateTimeOffset StartedAt,
+    DateTimeOffset CompletedAt,
+    double AgeHours,
+    long Size,
+    bool Verified,
+    DateTimeOffset? LastVerifiedAt,
+    string Note,
+    string? Confirmation);
+
+/// <summary>
+/// What a restore-point gate offers (inputs of an <c>ApprovalGate</c>): the <b>verified</b> sets completed strictly
+/// before the cutoff, newest first, the newest being the default. Only when none of those is verified are the
+/// unverified ones offered, each marked UNVERIFIED in its option text and needing a typed confirmation phrase, and
+/// then there is no default.
+/// </summary>
+public sealed record RestoreOffer(IReadOnlyList<RestoreOfferItem> Items, bool OnlyUnverified)
+{
+    /// <summary>The option texts, newest first.</summary>
+    public IReadOnlyList<string> Options => [.. Items.Select(i => i.Option)];
+
+    /// <summary>The newest verified set's option; null when only unverified sets are offered (or none).</summary>
+    public string? DefaultOption => OnlyUnverified || Items.Count == 0 ? null : Items[0].Option;
+
+    /// <summary>Option text → the phrase an approver must type to choose it (the unverified ones).</summary>
+    public IReadOnlyDictionary<string, string> ConfirmationPhrases =>
+        Items.Where(i => i.Confirmation is not null).ToDictionary(i => i.Option, i => i.Confirmation!, StringComparer.Ordinal);
+
+    /// <summary>Option text → set id, to restore the chosen one.</summary>
+    public IReadOnlyDictionary<string, string> SetIds => Items.ToDictionary(i => i.Option, i => i.SetId, StringComparer.Ordinal);
+
+    /// <summary>The offer for <paramref name="candidates"/> (newest first, as <see cref="RestorePointSelection.Candidates"/>).</summary>
+    public static RestoreOffer From(IReadOnlyList<RestoreCandidate> candidates)
+    {
+        var before = candidates.Where(c => c.BeforeCutoff).ToList();
+        var verified = before.Where(c => c.Verified).ToList();
+        var onlyUnverified = verified.Count == 0 && before.Count > 0;
+        return new RestoreOffer([.. (onlyUnverified ? before : verified).Select(Item)], onlyUnverified);
+    }
+
+    private static RestoreOfferItem Item(RestoreCandidate c)
+    {
+        var completed = c.CompletedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        var option = c.Verified
+            ? $"{completed} UTC, verified, set {c.SetId}"
+            : $"UNVERIFIED ({(c.Note.StartsWith("verification failed", StringComparison.Ordinal) ? "its verification FAILED" : "never restore-tested")}): {completed} UTC, set {c.SetId}";
+        return new RestoreOfferItem(option, c.SetId, c.Store, c.StartedAt, c.CompletedAt, c.AgeHours, c.Size, c.Verified, c.LastVerifiedAt, c.Note,
+            c.Verified ? null : $"restore unverified set {c.SetId}");
+    }
+}
+
 /// <summary>Result of <see cref="IBackupCatalog.FindRestorePointAsync"/>.</summary>
 public sealed record RestorePointSelection(RestoreCandidate? Selected, IReadOnlyList<RestoreCandidate> Candidates, DateTimeOffset? Cutoff)
 {

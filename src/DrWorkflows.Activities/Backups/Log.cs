@@ -30,4 +30,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2248, Level = LogLevel.Warning, Message = "Pipeline failed in stage {Stage}; other stages were stopped")]
     public static partial void PipelineFailed(ILogger logger, string stage, Exception exception);
+
+    [LoggerMessage(EventId = 2249, Level = LogLevel.Warning, Message = "Backup set {Kind}/{Source}/{SetId}: store {Store} failed and was dropped, the other stores go on: {Error}")]
+    public static partial void CopyFailed(ILogger logger, string kind, string source, string setId, string store, string error);
 }

@@ -48,4 +48,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2114, Level = LogLevel.Information, Message = "Loaded {Rows} rows of table {Table} into {Database} with {Sessions} sessions")]
     public static partial void RestoreSplitTableDone(ILogger logger, string database, string table, long rows, int sessions);
+
+    [LoggerMessage(EventId = 2115, Level = LogLevel.Warning, Message = "Backup set {Set} was not verified (nothing recorded; the next run tries again): {Reason}")]
+    public static partial void VerificationNotDone(ILogger logger, Backups.BackupSet set, string reason);
+
+    [LoggerMessage(EventId = 2116, Level = LogLevel.Information, Message = "Started throwaway verification container {Container} ({Image}) on {Endpoint}, PostgreSQL on 127.0.0.1:{Port}")]
+    public static partial void ContainerStarted(ILogger logger, string container, string image, string endpoint, int port);
+
+    [LoggerMessage(EventId = 2117, Level = LogLevel.Information, Message = "Removed throwaway verification container {Container}")]
+    public static partial void ContainerRemoved(ILogger logger, string container);
+
+    [LoggerMessage(EventId = 2118, Level = LogLevel.Warning, Message = "Could not remove throwaway verification container {Container} on {Endpoint}: {Error}")]
+    public static partial void ContainerRemoveFailed(ILogger logger, string container, string endpoint, string error);
 }

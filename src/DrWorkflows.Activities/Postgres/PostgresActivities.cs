@@ -24,14 +24,59 @@ public abstract class PostgresServerActivity : Activity
     internal static string? Optional(ActivityExecutionContext context, Input<string>? input) =>
         context.Get(input) is { Length: > 0 } value ? value : null;
 
-    /// <summary>Outputs and journals the backup set a backup activity stored, and completes it.</summary>
-    internal static async ValueTask CompleteWithBackupAsync(ActivityExecutionContext context, Output<BackupSetSummary> output, BackupSet set)
+    /// <summary>
+    /// Outputs and journals where a backup activity stored its set (every store that holds it, every store that
+    /// failed), and completes it: <c>Done</c> when each store asked for holds the set, <c>Partial</c> otherwise.
+    /// </summary>
+    internal static async ValueTask CompleteWithBackupAsync(ActivityExecutionContext context, PostgresBackupActivity activity, BackupCopies copies)
     {
-        var summary = BackupSetSummary.From(set);
-        context.Set(output, summary);
-        context.AddJournalData("backup", summary.ToJournal());
-        await context.CompleteAsync();
+        var summaries = copies.Sets.Select(BackupSetSummary.From).ToList();
+        context.Set(activity.Backup, summaries[0]);
+        context.Set(activity.Copies, summaries);
+        context.Set(activity.StoredIn, [.. copies.Stores]);
+        context.Set(activity.FailedStores, copies.Failures);
+        var journal = summaries[0].ToJournal();
+        journal["storedIn"] = new JsonArray([.. copies.Stores.Select(s => JsonValue.Create(s))]);
+        if (copies.Failures.Count > 0)
+            journal["failedStores"] = new JsonArray([.. copies.Failures.Select(f => new JsonObject { ["store"] = f.Store, ["code"] = f.Code, ["error"] = f.Message })]);
+        context.AddJournalData("backup", journal);
+        await context.CompleteAsync(copies.Complete ? PostgresBackupActivity.Done : PostgresBackupActivity.Partial);
     }
+}
+
+/// <summary>
+/// A backup activity: one read of the source, written to one store or to several at once (<see cref="Stores"/>),
+/// with the set's summary and where it is stored.
+/// </summary>
+public abstract class PostgresBackupActivity : PostgresServerActivity
+{
+    public const string Done = "Done";
+    public const string Partial = "Partial";
+
+    [Input(Description = "Backup store: local or s3 (default: Backups:Stores:DefaultStore). Ignored when Stores is given.", Options = ["", "local", "s3"])]
+    public Input<string>? Store { get; set; }
+
+    [Input(Description = "Stores to write the same set to at once, e.g. [\"local\", \"s3\"] for 3-2-1: the source is read once. A store that fails does not cost the others their copy (outcome Partial). Empty: Store alone.", UIHint = InputUIHints.MultiText)]
+    public Input<List<string>>? Stores { get; set; }
+
+    [Input(Description = "Name of the backup source in the store (default: the database name; for globals, the server name).")]
+    public Input<string>? SourceName { get; set; }
+
+    [Output(Description = "The stored backup set (the first store that holds it).")]
+    public Output<BackupSetSummary> Backup { get; set; } = new();
+
+    [Output(Description = "The set in each store that holds it.")]
+    public Output<IReadOnlyList<BackupSetSummary>> Copies { get; set; } = new();
+
+    [Output(Description = "Names of the stores that hold the set.")]
+    public Output<List<string>> StoredIn { get; set; } = new();
+
+    [Output(Description = "Stores that failed, with the error (empty when every store holds the set).")]
+    public Output<IReadOnlyList<BackupCopyFailure>> FailedStores { get; set; } = new();
+
+    /// <summary>The stores to write to: <see cref="Stores"/>, or <see cref="Store"/> alone.</summary>
+    internal IReadOnlyList<string?> TargetStores(ActivityExecutionContext context) =>
+        context.Get(Stores) is { Count: > 0 } many ? [.. many] : [Optional(context, Store)];
 }
 
 /// <summary>A PostgreSQL activity that reads encrypted backup sets.</summary>
@@ -95,58 +140,40 @@ public sealed class WaitForPostgres : PostgresServerActivity
 }
 
 // The set id is the execution id: a re-run overwrites the same set instead of adding another.
-[Activity("DrWorkflows", "PostgreSQL", "Backs up one database with pg_dump -Fc, streamed through compression and encryption into a backup store, with a manifest (row counts, versions, SHA-256).", SafeToRerun = true)]
-public sealed class BackupDatabase : PostgresServerActivity
+[Activity("DrWorkflows", "PostgreSQL", "Backs up one database with pg_dump -Fc, streamed through compression and encryption into one backup store or several at once (one read of the database), with a manifest (row counts, versions, SHA-256).", SafeToRerun = true, Outcomes = [Done, Partial])]
+public sealed class BackupDatabase : PostgresBackupActivity
 {
     [Input(Description = "Database to back up, e.g. ecommerce_db.", Required = true)]
     public Input<string>? Database { get; set; }
 
-    [Input(Description = "Backup store: local or s3 (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3"])]
-    public Input<string>? Store { get; set; }
-
-    [Input(Description = "Name of the backup source in the store (default: the database name).")]
-    public Input<string>? SourceName { get; set; }
-
-    [Output(Description = "The stored backup set.")]
-    public Output<BackupSetSummary> Backup { get; set; } = new();
-
     public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var database = context.Get(Database)!;
-        var set = await context.GetRequiredService<IPostgresBackupService>().BackupDatabaseAsync(
+        var copies = await context.GetRequiredService<IPostgresBackupService>().BackupDatabaseToStoresAsync(
             new PostgresBackupRequest(ResolveServer(context), database, context.ExecutionId)
             {
                 Store = Optional(context, Store),
                 Source = Optional(context, SourceName),
                 WorkflowInstanceId = context.WorkflowInstanceId,
-            }, context.CancellationToken);
-        await CompleteWithBackupAsync(context, Backup, set);
+            }, TargetStores(context), context.CancellationToken);
+        await CompleteWithBackupAsync(context, this, copies);
     }
 }
 
 // The set id is the execution id: a re-run overwrites the same set.
-[Activity("DrWorkflows", "PostgreSQL", "Backs up the server's globals (roles with password hashes, tablespaces) with pg_dumpall --globals-only, compressed and encrypted.", SafeToRerun = true)]
-public sealed class BackupGlobals : PostgresServerActivity
+[Activity("DrWorkflows", "PostgreSQL", "Backs up the server's globals (roles with password hashes, tablespaces) with pg_dumpall --globals-only, compressed and encrypted, into one store or several at once.", SafeToRerun = true, Outcomes = [Done, Partial])]
+public sealed class BackupGlobals : PostgresBackupActivity
 {
-    [Input(Description = "Backup store: local or s3 (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3"])]
-    public Input<string>? Store { get; set; }
-
-    [Input(Description = "Name of the backup source in the store (default: the server name).")]
-    public Input<string>? SourceName { get; set; }
-
-    [Output(Description = "The stored backup set.")]
-    public Output<BackupSetSummary> Backup { get; set; } = new();
-
     public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
-        var set = await context.GetRequiredService<IPostgresBackupService>().BackupGlobalsAsync(
+        var copies = await context.GetRequiredService<IPostgresBackupService>().BackupGlobalsToStoresAsync(
             new PostgresGlobalsRequest(ResolveServer(context), context.ExecutionId)
             {
                 Store = Optional(context, Store),
                 Source = Optional(context, SourceName),
                 WorkflowInstanceId = context.WorkflowInstanceId,
-            }, context.CancellationToken);
-        await CompleteWithBackupAsync(context, Backup, set);
+            }, TargetStores(context), context.CancellationToken);
+        await CompleteWithBackupAsync(context, this, copies);
     }
 }
 
@@ -302,16 +329,45 @@ public sealed class VerifyLatestBackup : PostgresDecryptingActivity
             Keys = Keys(context),
         }, context.CancellationToken);
         context.Set(Report, report);
+        context.AddJournalData("verification", report.ToJournal());
+        await context.CompleteAsync(report.Succeeded ? Verified : Failed);
+    }
+}
+
+// Each set is restored into a throwaway database that is always removed; a set already verified is not verified again.
+[Activity("DrWorkflows", "PostgreSQL", "Verifies every new backup of a database in every store it was written to: each copy is restored from its own store into a throwaway database (a container of the source's version when configured), compared with its manifest, and 'last verified' is recorded per set and per store.", SafeToRerun = true, Outcomes = [VerifyLatestBackup.Verified, VerifyLatestBackup.Failed])]
+public sealed class VerifyNewBackups : PostgresDecryptingActivity
+{
+    [Input(Description = "Source name of the backups (the backed-up database name).", Required = true)]
+    public Input<string>? Source { get; set; }
+
+    [Input(Description = "Stores to verify in; empty for every configured store (local and s3).", UIHint = InputUIHints.MultiText)]
+    public Input<List<string>>? Stores { get; set; }
+
+    [Input(Description = "At most this many new sets per store, newest first; older ones wait for the next run.", DefaultValue = 8)]
+    public Input<int>? MaxSetsPerStore { get; set; }
+
+    [Output(Description = "One report per set and store, and the problems (failed verifications, refusals, store or server errors).")]
+    public Output<NewBackupsVerification> Result { get; set; } = new();
+
+    public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        var result = await context.GetRequiredService<NewBackupsVerifier>().VerifyAsync(new VerifyNewBackupsRequest(context.Get(Source)!)
+        {
+            Stores = context.Get(Stores) is { Count: > 0 } stores ? stores : null,
+            MaxSetsPerStore = Math.Max(1, context.Get(MaxSetsPerStore, 8)),
+            Server = TryResolveServer(context),
+            Keys = Keys(context),
+        }, context.CancellationToken);
+        context.Set(Result, result);
         context.AddJournalData("verification", new JsonObject
         {
-            ["store"] = report.Store,
-            ["setId"] = report.SetId,
-            ["succeeded"] = report.Succeeded,
-            ["method"] = report.Method,
-            ["rows"] = report.Rows,
-            ["problems"] = new JsonArray([.. report.Problems.Select(p => JsonValue.Create(p))]),
+            ["source"] = result.Source,
+            ["verified"] = new JsonArray([.. result.Reports.Select(r => r.ToJournal())]),
+            ["problems"] = new JsonArray([.. result.Problems.Select(p => JsonValue.Create(p))]),
+            ["warnings"] = new JsonArray([.. result.Warnings.Select(w => JsonValue.Create(w))]),
         });
-        await context.CompleteAsync(report.Succeeded ? Verified : Failed);
+        await context.CompleteAsync(result.Succeeded ? VerifyLatestBackup.Verified : VerifyLatestBackup.Failed);
     }
 }
 

@@ -53,6 +53,37 @@ public sealed class PostgresBackupOptions
 
     /// <summary>Name prefix of throwaway verification databases.</summary>
     public string VerificationDatabasePrefix { get; set; } = "drw_verify_";
+
+    /// <summary>
+    /// Throwaway PostgreSQL containers of the backup's own major version for verification. When images are set,
+    /// every verification runs in one (and <see cref="VerificationServer"/> is not used).
+    /// </summary>
+    public VerificationContainerOptions VerificationContainers { get; set; } = new();
+}
+
+/// <summary>
+/// Verification in a throwaway PostgreSQL container of the source's major version, taken from the backup's manifest
+/// (configuration section <c>Postgres:VerificationContainers</c>). The containers run on the Docker engine of
+/// <c>Docker:Endpoint</c>, which must be on this host (the server is reached on 127.0.0.1).
+/// </summary>
+public sealed class VerificationContainerOptions
+{
+    /// <summary>
+    /// Image per PostgreSQL major version, e.g. <c>"15": "postgres:15"</c>. It must start PostgreSQL with the
+    /// superuser <c>postgres</c> and the password in <c>POSTGRES_PASSWORD</c> (the official image does), and honour
+    /// <c>PGPORT</c> with <see cref="HostNetwork"/>. A backup of a major version without an image is not verified
+    /// (refused, with that reason).
+    /// </summary>
+    public Dictionary<string, string> Images { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Run the container in the host's network, PostgreSQL listening on 127.0.0.1 on a free port (for engines
+    /// without a bridge network). Default false: the container's 5432 is published on 127.0.0.1 on a free port.
+    /// </summary>
+    public bool HostNetwork { get; set; }
+
+    /// <summary>Seconds the container has to accept connections (first start runs initdb). Default 120.</summary>
+    public int StartTimeoutSeconds { get; set; } = 120;
 }
 
 internal sealed class PostgresBackupOptionsValidator : IValidateOptions<PostgresBackupOptions>
@@ -84,6 +115,16 @@ internal sealed class PostgresBackupOptionsValidator : IValidateOptions<Postgres
 
         if (!string.IsNullOrWhiteSpace(options.VerificationServer) && !options.Servers.ContainsKey(options.VerificationServer))
             errors.Add($"Postgres:VerificationServer '{options.VerificationServer}' is not one of Postgres:Servers ({string.Join(", ", options.Servers.Keys)}).");
+        foreach (var (major, image) in options.VerificationContainers.Images)
+        {
+            if (!int.TryParse(major, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) || number < 10)
+                errors.Add($"Postgres:VerificationContainers:Images:{major}: the key must be a PostgreSQL major version (10 or later), e.g. 15.");
+            if (string.IsNullOrWhiteSpace(image) || image.Any(char.IsWhiteSpace))
+                errors.Add($"Postgres:VerificationContainers:Images:{major} must name an image (e.g. postgres:{major}), without spaces.");
+        }
+
+        if (options.VerificationContainers.StartTimeoutSeconds is < 5 or > 3600)
+            errors.Add("Postgres:VerificationContainers:StartTimeoutSeconds must be between 5 and 3600.");
         if (string.IsNullOrWhiteSpace(options.VerificationDatabasePrefix) || options.VerificationDatabasePrefix.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '_'))
             errors.Add("Postgres:VerificationDatabasePrefix must be letters, digits and underscores.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

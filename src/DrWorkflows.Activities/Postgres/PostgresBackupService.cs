@@ -41,8 +41,18 @@ public interface IPostgresBackupService
     /// </summary>
     Task<BackupSet> BackupDatabaseAsync(PostgresBackupRequest request, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="BackupDatabaseAsync"/>, but the one dump is written to every store of <paramref name="stores"/>
+    /// at once (one read of the database). A store that fails is reported in the result and the others keep their
+    /// copy; it throws only when no store could take the set.
+    /// </summary>
+    Task<BackupCopies> BackupDatabaseToStoresAsync(PostgresBackupRequest request, IReadOnlyList<string?> stores, CancellationToken cancellationToken);
+
     /// <summary><c>pg_dumpall --globals-only</c> (roles with their password hashes, tablespaces).</summary>
     Task<BackupSet> BackupGlobalsAsync(PostgresGlobalsRequest request, CancellationToken cancellationToken);
+
+    /// <summary>As <see cref="BackupGlobalsAsync"/>, written to every store of <paramref name="stores"/> at once.</summary>
+    Task<BackupCopies> BackupGlobalsToStoresAsync(PostgresGlobalsRequest request, IReadOnlyList<string?> stores, CancellationToken cancellationToken);
 
     /// <summary>Non-template databases that accept connections.</summary>
     Task<IReadOnlyList<string>> ListDatabasesAsync(PostgresServer server, CancellationToken cancellationToken);
@@ -50,15 +60,20 @@ public interface IPostgresBackupService
 
 internal sealed class PostgresBackupService(
     IBackupCatalog catalog,
+    IBackupStoreProvider storeProvider,
     IBackupCodecs codecs,
     PostgresTools tools,
     IOptions<PostgresBackupOptions> options,
     TimeProvider clock,
     ILogger<PostgresBackupService> logger) : IPostgresBackupService
 {
-    public async Task<BackupSet> BackupDatabaseAsync(PostgresBackupRequest request, CancellationToken cancellationToken)
+    public async Task<BackupSet> BackupDatabaseAsync(PostgresBackupRequest request, CancellationToken cancellationToken) =>
+        (await BackupDatabaseToStoresAsync(request, [request.Store], cancellationToken)).Sets[0];
+
+    public async Task<BackupCopies> BackupDatabaseToStoresAsync(PostgresBackupRequest request, IReadOnlyList<string?> stores, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(request.Database);
+        stores = BackupCopiesWriter.CheckStores(storeProvider, stores.Count == 0 ? [request.Store] : stores);
         var pgDump = tools.Find("pg_dump");
         var pgDumpVersion = await PostgresTools.VersionAsync(pgDump, cancellationToken);
         var stopwatch = Stopwatch.StartNew();
@@ -75,8 +90,8 @@ internal sealed class PostgresBackupService(
             snapshot = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
 
         await using var encoding = await codecs.BeginEncodingAsync(cancellationToken);
-        await using var set = await catalog.BeginAsync(new BackupSetRequest(BackupKinds.Postgres, request.Source ?? request.Database, request.SetId) { Store = request.Store }, cancellationToken);
-        Log.BackupStarting(logger, request.Database, server, set.Store.Location, set.Manifest.Id);
+        await using var set = await BackupCopiesWriter.BeginAsync(catalog, new BackupSetRequest(BackupKinds.Postgres, request.Source ?? request.Database, request.SetId) { Store = request.Store }, stores, logger, cancellationToken);
+        Log.BackupStarting(logger, request.Database, server, set.Locations, request.SetId);
         var temp = BackupCodecs.CreatePrivateDirectory("drwpg");
         try
         {
@@ -90,45 +105,41 @@ internal sealed class PostgresBackupService(
                 Hint = "Check the database and the pg_dump version.",
             };
 
-            await using var file = await set.CreateFileAsync($"{request.Database}.dump{encoding.Suffix}", cancellationToken);
-            using var countsCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var counts = options.Value.RecordRowCounts
-                ? PostgresFacts.CollectAsync(connection, options.Value.CreatedAtColumns, countsCancel.Token)
-                : Task.FromResult<List<TableFacts>>([]);
-            try
+            List<TableFacts> tables;
+            await using (var file = await set.CreateFileAsync($"{request.Database}.dump{encoding.Suffix}", cancellationToken))
             {
-                await StreamPipeline.RunAsync(null, [dump, .. encoding.Stages], file, logger, cancellationToken);
-            }
-            catch
-            {
-                await countsCancel.CancelAsync();
-                await Task.WhenAny(counts);
-                throw;
+                using var countsCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var counts = options.Value.RecordRowCounts
+                    ? PostgresFacts.CollectAsync(connection, options.Value.CreatedAtColumns, countsCancel.Token)
+                    : Task.FromResult<List<TableFacts>>([]);
+                try
+                {
+                    await StreamPipeline.RunAsync(null, [dump, .. encoding.Stages], file, logger, cancellationToken);
+                }
+                catch
+                {
+                    await countsCancel.CancelAsync();
+                    await Task.WhenAny(counts);
+                    throw;
+                }
+
+                tables = await counts;
             }
 
-            var tables = await counts;
-            await file.CommitAsync(cancellationToken);
-
-            var manifest = set.Manifest;
-            manifest.Database = request.Database;
-            manifest.ServerVersion = version;
-            manifest.Origin = server.ToString();
-            manifest.Compression = encoding.Compression;
-            manifest.Encryption = encoding.Encryption;
-            manifest.Tools["pg_dump"] = pgDumpVersion;
-            foreach (var (tool, toolVersion) in encoding.Tools)
-                manifest.Tools[tool] = toolVersion;
-            manifest.Tables = options.Value.RecordRowCounts ? tables : null;
-            manifest.WorkflowInstanceId = request.WorkflowInstanceId;
-            manifest.Properties["format"] = "pg_dump custom";
-            manifest.CompletedAt = clock.GetUtcNow();
-            var result = await set.CompleteAsync(clock, cancellationToken);
-            Log.BackupDone(logger, request.Database, manifest.Size, stopwatch.Elapsed.TotalSeconds);
+            await set.CommitFileAsync(cancellationToken);
+            var completedAt = clock.GetUtcNow();
+            var result = await set.CompleteAsync(manifest =>
+            {
+                Describe(manifest, server, version, encoding, ("pg_dump", pgDumpVersion), request.WorkflowInstanceId, "pg_dump custom", completedAt);
+                manifest.Database = request.Database;
+                manifest.Tables = options.Value.RecordRowCounts ? [.. tables] : null;
+            }, clock, cancellationToken);
+            Log.BackupDone(logger, request.Database, result.Sets[0].Manifest.Size, stopwatch.Elapsed.TotalSeconds);
             return result;
         }
         catch (Exception ex) when (ex is IOException && StoreErrors.IsDiskFull(ex))
         {
-            throw StoreErrors.FromIo(ex, $"back up {request.Database}", set.Store.Location);
+            throw StoreErrors.FromIo(ex, $"back up {request.Database}", set.Locations);
         }
         finally
         {
@@ -137,8 +148,12 @@ internal sealed class PostgresBackupService(
         }
     }
 
-    public async Task<BackupSet> BackupGlobalsAsync(PostgresGlobalsRequest request, CancellationToken cancellationToken)
+    public async Task<BackupSet> BackupGlobalsAsync(PostgresGlobalsRequest request, CancellationToken cancellationToken) =>
+        (await BackupGlobalsToStoresAsync(request, [request.Store], cancellationToken)).Sets[0];
+
+    public async Task<BackupCopies> BackupGlobalsToStoresAsync(PostgresGlobalsRequest request, IReadOnlyList<string?> stores, CancellationToken cancellationToken)
     {
+        stores = BackupCopiesWriter.CheckStores(storeProvider, stores.Count == 0 ? [request.Store] : stores);
         var pgDumpAll = tools.Find("pg_dumpall");
         var toolVersion = await PostgresTools.VersionAsync(pgDumpAll, cancellationToken);
         var server = request.Server;
@@ -151,7 +166,7 @@ internal sealed class PostgresBackupService(
         }
 
         await using var encoding = await codecs.BeginEncodingAsync(cancellationToken);
-        await using var set = await catalog.BeginAsync(new BackupSetRequest(BackupKinds.Globals, request.Source ?? server.Name, request.SetId) { Store = request.Store }, cancellationToken);
+        await using var set = await BackupCopiesWriter.BeginAsync(catalog, new BackupSetRequest(BackupKinds.Globals, request.Source ?? server.Name, request.SetId) { Store = request.Store }, stores, logger, cancellationToken);
         var temp = BackupCodecs.CreatePrivateDirectory("drwpg");
         try
         {
@@ -164,26 +179,32 @@ internal sealed class PostgresBackupService(
                 Classify = (_, stderr) => PostgresConnections.ClassifyToolFailure("pg_dumpall", stderr, server, "postgres"),
                 Hint = "pg_dumpall --globals-only needs a superuser (it reads pg_authid).",
             };
-            await using var file = await set.CreateFileAsync($"globals.sql{encoding.Suffix}", cancellationToken);
-            await StreamPipeline.RunAsync(null, [dump, .. encoding.Stages], file, logger, cancellationToken);
-            await file.CommitAsync(cancellationToken);
-            var manifest = set.Manifest;
-            manifest.ServerVersion = version;
-            manifest.Origin = server.ToString();
-            manifest.Compression = encoding.Compression;
-            manifest.Encryption = encoding.Encryption;
-            manifest.Tools["pg_dumpall"] = toolVersion;
-            foreach (var (tool, v) in encoding.Tools)
-                manifest.Tools[tool] = v;
-            manifest.WorkflowInstanceId = request.WorkflowInstanceId;
-            manifest.Properties["format"] = "sql";
-            manifest.CompletedAt = clock.GetUtcNow();
-            return await set.CompleteAsync(clock, cancellationToken);
+            await using (var file = await set.CreateFileAsync($"globals.sql{encoding.Suffix}", cancellationToken))
+                await StreamPipeline.RunAsync(null, [dump, .. encoding.Stages], file, logger, cancellationToken);
+            await set.CommitFileAsync(cancellationToken);
+            var completedAt = clock.GetUtcNow();
+            return await set.CompleteAsync(
+                manifest => Describe(manifest, server, version, encoding, ("pg_dumpall", toolVersion), request.WorkflowInstanceId, "sql", completedAt), clock, cancellationToken);
         }
         finally
         {
             TryDeleteDirectory(temp);
         }
+    }
+
+    /// <summary>The facts every PostgreSQL set's manifest records: server, tools, compression, encryption, format, end.</summary>
+    private static void Describe(BackupManifest manifest, PostgresServer server, string version, EncodingSession encoding, (string Name, string Version) tool, string? workflowInstanceId, string format, DateTimeOffset completedAt)
+    {
+        manifest.ServerVersion = version;
+        manifest.Origin = server.ToString();
+        manifest.Compression = encoding.Compression;
+        manifest.Encryption = encoding.Encryption;
+        manifest.Tools[tool.Name] = tool.Version;
+        foreach (var (name, toolVersion) in encoding.Tools)
+            manifest.Tools[name] = toolVersion;
+        manifest.WorkflowInstanceId = workflowInstanceId;
+        manifest.Properties["format"] = format;
+        manifest.CompletedAt = completedAt;
     }
 
     public async Task<IReadOnlyList<string>> ListDatabasesAsync(PostgresServer server, CancellationToken cancellationToken)

@@ -86,7 +86,7 @@ internal sealed class PostgresServerResolver(IOptions<PostgresBackupOptions> opt
 }
 
 /// <summary>Connections, libpq settings for the client tools, and clear errors.</summary>
-internal static class PostgresConnections
+internal static partial class PostgresConnections
 {
     /// <summary>Opens a connection; <paramref name="commandTimeoutSeconds"/> replaces the server's (0: no limit).</summary>
     public static async Task<NpgsqlConnection> OpenAsync(PostgresServer server, string? database, CancellationToken cancellationToken, int? commandTimeoutSeconds = null)
@@ -192,11 +192,51 @@ internal static class PostgresConnections
             || stderr.Contains("timeout expired", StringComparison.OrdinalIgnoreCase) || stderr.Contains("No route to host", StringComparison.OrdinalIgnoreCase))
             return new BackupException(BackupErrorCodes.DatabaseUnreachable, $"{tool}: {server}{db} is unreachable: {LastLines(stderr)}. Check that the server runs and host/port are right.", retryable: true);
         if (stderr.Contains("server version mismatch", StringComparison.OrdinalIgnoreCase) || stderr.Contains("unsupported version", StringComparison.OrdinalIgnoreCase))
-            return new BackupException(BackupErrorCodes.ToolFailed, $"{tool} is older than {server}: {LastLines(stderr)}. Install client tools of the server's major version or newer and set Postgres:Tools:BinDirectory.");
-        if (stderr.Contains("does not exist", StringComparison.OrdinalIgnoreCase) && stderr.Contains("database", StringComparison.OrdinalIgnoreCase))
-            return new BackupException(BackupErrorCodes.DatabaseError, $"{tool}: {LastLines(stderr)} on {server}. Check the database name.");
+            return new BackupException(BackupErrorCodes.ToolFailed, $"{FirstErrors(stderr)} ({tool} is older than {server} or than the dump). Install client tools of the server's major version or newer and set Postgres:Tools:BinDirectory.");
+        if (MissingDatabase().IsMatch(stderr))
+            return new BackupException(BackupErrorCodes.DatabaseError, $"{FirstErrors(stderr)} ({tool} on {server}). Check the database name.");
         return null;
     }
+
+    /// <summary>
+    /// The errors a tool printed, as a message that starts with the first one: one error often causes the ones after
+    /// it, so the first is the cause (the last lines alone hid it). Each error comes with its detail lines
+    /// (<c>Command was: …</c>); at most <paramref name="max"/> are shown, then how many more and the last, and the
+    /// count pg_restore reports ("errors ignored on restore: N"). Without an error line: the last lines.
+    /// </summary>
+    public static string FirstErrors(string stderr, int max = 3)
+    {
+        var errors = new List<string>();
+        int? total = null;
+        foreach (var line in stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (IgnoredErrors().Match(line) is { Success: true } ignored)
+                total = int.Parse(ignored.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            else if (IsErrorLine(line))
+                errors.Add(line);
+            else if (errors.Count > 0 && !line.StartsWith("pg_restore:", StringComparison.Ordinal) && !line.StartsWith("psql:", StringComparison.Ordinal) && !line.StartsWith('…') && errors[^1].Length < 400)
+                errors[^1] += " " + line;
+        }
+
+        if (errors.Count == 0)
+            return LastLines(stderr);
+        static string Cut(string text) => text.Length <= 400 ? text : text[..399] + "…";
+        var message = string.Join(" | ", errors.Take(max).Select(Cut));
+        if (errors.Count > max)
+            message += $" | … {errors.Count - max} more, the last: {Cut(errors[^1])}";
+        if (total is { } count)
+            message += $" ({count} error(s) in all)";
+        return message;
+    }
+
+    private static bool IsErrorLine(string line) =>
+        line.Contains("error:", StringComparison.Ordinal) || line.Contains("ERROR:", StringComparison.Ordinal) || line.Contains("FATAL:", StringComparison.Ordinal);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"errors ignored on restore: (\d+)", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex IgnoredErrors();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"database "".*"" does not exist", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex MissingDatabase();
 
     public static string LastLines(string text, int max = 8)
     {

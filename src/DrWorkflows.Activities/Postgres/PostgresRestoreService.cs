@@ -157,7 +157,7 @@ internal sealed class PostgresRestoreService(
             RemoveEnvironmentPrefixes = ["PG"],
             Classify = (_, stderr) => PostgresConnections.ClassifyToolFailure("pg_restore", stderr, server, request.Database)
                 ?? new BackupException(BackupErrorCodes.ToolFailed,
-                    $"pg_restore into database '{request.Database}' on {server} reported errors: {PostgresConnections.LastLines(stderr)}. The database may be partly restored: fix the cause and run the restore again (Mode=Recreate starts from an empty database)."),
+                    $"{PostgresConnections.FirstErrors(stderr)} (reported by pg_restore into database '{request.Database}' on {server}). The database may be partly restored: fix the cause and run the restore again (Mode=Recreate starts from an empty database)."),
         };
         var restoreWatch = Stopwatch.StartNew();
         await StreamPipeline.RunAsync(null, [restore], Stream.Null, logger, cancellationToken);

@@ -228,7 +228,7 @@ internal sealed partial class SectionedRestore(
         MayStopReadingEarly = true,
         Classify = (_, stderr) => PostgresConnections.ClassifyToolFailure("pg_restore", stderr, server, database)
             ?? new BackupException(BackupErrorCodes.ToolFailed,
-                $"{name} into database '{database}' on {server} reported errors: {PostgresConnections.LastLines(stderr)}. The new database is dropped; fix the cause and run the restore again."),
+                $"{PostgresConnections.FirstErrors(stderr)} (reported by {name} into database '{database}' on {server}). The new database is dropped; fix the cause and run the restore again."),
     };
 
     /// <summary>Waits for all; on failure throws the first real cause, not the cancellations it caused in the others.</summary>

@@ -40,9 +40,10 @@ public static class ApprovalsApi
 
     /// <summary>
     /// Body of approve/reject: the option (text or number), a free answer for schema gates, a comment, optionally
-    /// the evidence hash the caller was shown, and <c>channel: "cli"</c> when sent by the drw command line.
+    /// the evidence hash the caller was shown, <c>channel: "cli"</c> when sent by the drw command line, and the
+    /// typed confirmation of an option that needs one (e.g. an unverified backup).
     /// </summary>
-    public sealed record DecisionBody(string? Option, JsonNode? Value, string? Comment, string? EvidenceSha256, string? Channel);
+    public sealed record DecisionBody(string? Option, JsonNode? Value, string? Comment, string? EvidenceSha256, string? Channel, string? Confirmation = null);
 
     private static async Task<IResult> ListAsync(string? status, string? instanceId, string? definitionId, int? take, IApprovalService approvals, CancellationToken cancellationToken)
     {
@@ -67,6 +68,7 @@ public static class ApprovalsApi
             Value = body?.Value,
             Comment = body?.Comment,
             EvidenceSha256 = body?.EvidenceSha256,
+            Confirmation = body?.Confirmation,
         }, cancellationToken);
         return ToResult(result);
     }

@@ -43,6 +43,7 @@ internal static class ApprovalsPage
             Value = answer.Length > 0 ? ApprovalRules.ParseLoose(answer) : null,
             Comment = form["comment"].ToString(),
             EvidenceSha256 = form["evidenceSha256"].ToString(),
+            Confirmation = form["confirmation"].ToString() is { Length: > 0 } confirmation ? confirmation : null,
         }, cancellationToken);
         var message = result.Kind switch
         {
@@ -66,7 +67,7 @@ internal static class ApprovalsPage
             .Append("<style>body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:960px;padding:1rem;color:#1b1f24}")
             .Append(".gate{border:1px solid #d0d7de;border-radius:8px;padding:1rem;margin:1rem 0}.pending{border-left:6px solid #bf8700}")
             .Append(".Approved{border-left:6px solid #1a7f37}.Rejected,.TimedOut{border-left:6px solid #cf222e}.meta{color:#57606a;font-size:13px}")
-            .Append("table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:2px 6px;text-align:left}.error{background:#ffebe9;padding:.5rem}.info{background:#ddf4ff;padding:.5rem}")
+            .Append("table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:2px 6px;text-align:left}.error{background:#ffebe9;padding:.5rem}.warn{color:#cf222e}.info{background:#ddf4ff;padding:.5rem}")
             .Append("code{font-size:12px}textarea{width:100%}</style></head><body>")
             .Append("<p class=\"meta\"><a href=\"/studio/\">DrWorkflows</a> · signed in as ").Append(E(http.User.Identity?.Name ?? "?")).Append("</p>")
             .Append("<h1>Approvals</h1>");
@@ -120,8 +121,16 @@ internal static class ApprovalsPage
                 .Append("<input type=\"hidden\" name=\"evidenceSha256\" value=\"").Append(r.EvidenceSha256).Append("\">");
             for (var i = 0; i < r.Options.Count; i++)
             {
-                html.Append(CultureInfo.InvariantCulture, $"<label><input type=\"radio\" name=\"option\" value=\"{i + 1}\"> ").Append(E(r.Options[i])).Append("</label><br>");
+                var isDefault = r.Options[i] == r.DefaultOption;
+                html.Append(CultureInfo.InvariantCulture, $"<label><input type=\"radio\" name=\"option\" value=\"{i + 1}\"{(isDefault ? " checked" : string.Empty)}> ").Append(E(r.Options[i]))
+                    .Append(isDefault ? " <strong>(default)</strong>" : string.Empty);
+                if (ApprovalRules.PhraseFor(r, r.Options[i]) is { } phrase)
+                    html.Append(" <strong class=\"warn\">needs a typed confirmation: <code>").Append(E(phrase)).Append("</code></strong>");
+                html.Append("</label><br>");
             }
+
+            if (r.ConfirmationPhrases is { Count: > 0 })
+                html.Append("<label>Confirmation (type the phrase of the option you chose, if it needs one)<br><input name=\"confirmation\" size=\"60\" autocomplete=\"off\"></label><br>");
 
             if (r.InputSchema is not null)
                 html.Append("<label>Answer (JSON, schema <code>").Append(E(r.InputSchema.ToJsonString())).Append("</code>)<br><input name=\"answer\" size=\"60\"></label><br>");

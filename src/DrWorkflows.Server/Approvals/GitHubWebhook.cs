@@ -7,11 +7,12 @@ using Microsoft.Extensions.Options;
 namespace DrWorkflows.Server.Approvals;
 
 /// <summary>A <c>/approve</c> or <c>/reject</c> command from an issue comment.</summary>
-public sealed record GitHubCommand(string Vote, string? ApprovalId, string? Option, string? Comment)
+public sealed record GitHubCommand(string Vote, string? ApprovalId, string? Option, string? Comment, string? Confirmation = null)
 {
     /// <summary>
     /// The first line is the command: <c>/approve [id=&lt;approval id&gt;] [option]</c> or
-    /// <c>/reject [id=&lt;approval id&gt;] [reason]</c>. Later lines are the comment (for a reject, the reason
+    /// <c>/reject [id=&lt;approval id&gt;] [reason]</c>. A later line <c>confirm: &lt;phrase&gt;</c> is the typed
+    /// confirmation of an option that needs one; the other later lines are the comment (for a reject, the reason
     /// on the first line comes first). Anything else is not a command.
     /// </summary>
     public static GitHubCommand? Parse(string? body)
@@ -39,9 +40,18 @@ public sealed record GitHubCommand(string Vote, string? ApprovalId, string? Opti
             rest = end < 0 ? string.Empty : rest[(end + 1)..].Trim();
         }
 
-        var more = string.Join("\n", lines.Skip(1)).Trim();
+        var later = lines.Skip(1).ToList();
+        var confirmLine = later.FindIndex(l => l.TrimStart().StartsWith("confirm:", StringComparison.OrdinalIgnoreCase));
+        string? confirmation = null;
+        if (vote == ApprovalVotes.Approve && confirmLine >= 0)
+        {
+            confirmation = later[confirmLine].TrimStart()["confirm:".Length..].Trim();
+            later.RemoveAt(confirmLine);
+        }
+
+        var more = string.Join("\n", later).Trim();
         return vote == ApprovalVotes.Approve
-            ? new GitHubCommand(vote, approvalId, rest.Length == 0 ? null : rest, more.Length == 0 ? null : more)
+            ? new GitHubCommand(vote, approvalId, rest.Length == 0 ? null : rest, more.Length == 0 ? null : more, confirmation is { Length: > 0 } ? confirmation : null)
             : new GitHubCommand(vote, approvalId, null, string.Join("\n", new[] { rest, more }.Where(s => s.Length > 0)) is { Length: > 0 } c ? c : null);
     }
 }
@@ -156,7 +166,7 @@ internal static partial class GitHubWebhook
     }
 
     private static ApprovalRequest Request(GitHubCommand command) =>
-        new() { Vote = command.Vote, Option = command.Option, Comment = command.Comment };
+        new() { Vote = command.Vote, Option = command.Option, Comment = command.Comment, Confirmation = command.Confirmation };
 
     private static partial class Log
     {

@@ -364,4 +364,92 @@ public sealed class ApprovalGateTests
         Assert.Contains("'oneOf' is not supported", incident.Message, StringComparison.Ordinal);
         Assert.Contains("'nobody:x' is not understood", incident.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>A restore-point gate as FindRestorePoint's offer feeds it: a default, and one option needing a typed phrase.</summary>
+    private static Dictionary<string, object?> OfferGate(bool withDefault = true)
+    {
+        var gate = RestoreGate();
+        gate["options"] = new[] { "2026-11-01 01:00 UTC, verified, set a", "UNVERIFIED (never restore-tested): 2026-11-01 01:30 UTC, set b" };
+        gate["confirmationPhrases"] = new JsonObject { ["UNVERIFIED (never restore-tested): 2026-11-01 01:30 UTC, set b"] = "restore unverified set b" };
+        if (withDefault)
+            gate["defaultOption"] = "2026-11-01 01:00 UTC, verified, set a";
+        return gate;
+    }
+
+    [Fact]
+    public async Task Approving_without_an_option_takes_the_default_option_and_a_repeat_is_the_same_vote()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(OfferGate());
+        var pending = await t.PendingAsync(run.Id);
+        Assert.Equal("2026-11-01 01:00 UTC, verified, set a", pending.DefaultOption);
+
+        var result = await t.DecideAsync(pending.ApprovalId, Alice, "approve", comment: "newest verified");
+        var repeat = await t.DecideAsync(pending.ApprovalId, Alice, "approve");
+        await t.Host.DrainAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(ApprovalResultKind.Decided, result.Kind);
+        Assert.Equal(ApprovalResultKind.AlreadyRecorded, repeat.Kind);
+        var decision = (await t.Host.GetAsync(run.Id))!.ActivityOutputs["gate"]["Decision"]!;
+        Assert.Equal("2026-11-01 01:00 UTC, verified, set a", decision["option"]!.ToString());
+
+        // The default and the phrases are part of the evidence the approver saw (and of its hash).
+        Assert.Equal(EvidenceHash.Compute(EvidenceHash.Snapshot(pending.Title, pending.Question, pending.EvidenceText, pending.Facts, pending.Options, null, pending.DefaultOption, pending.ConfirmationPhrases)), pending.EvidenceSha256);
+        Assert.NotEqual(EvidenceHash.Compute(EvidenceHash.Snapshot(pending.Title, pending.Question, pending.EvidenceText, pending.Facts, pending.Options, null)), pending.EvidenceSha256);
+
+        // Slack: the default's button is the primary one, the option that needs a phrase has none.
+        var buttons = t.Requests("/api/chat.postMessage")[0]["blocks"]!.AsArray().Single(b => b!["type"]!.ToString() == "actions")!["elements"]!.AsArray();
+        Assert.Equal(["drw.approve.1", "drw.reject"], buttons.Select(b => b!["action_id"]!.ToString()));
+        Assert.StartsWith("Approve (default): ", buttons[0]!["text"]!["text"]!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_option_that_needs_a_typed_confirmation_is_refused_without_it_or_with_a_wrong_phrase_and_recorded_with_it()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(OfferGate(withDefault: false));
+        var pending = await t.PendingAsync(run.Id);
+        var before = await t.SnapshotAsync(run.Id);
+
+        var missing = await t.DecideAsync(pending.ApprovalId, Alice, "approve", option: "2");
+        var wrong = await t.DecideAsync(pending.ApprovalId, Alice, "approve", option: "2", confirmation: "restore unverified set c");
+        var noOption = await t.DecideAsync(pending.ApprovalId, Alice, "approve");
+        // A Slack click (an old message, a forged payload) carries no phrase: refused the same way.
+        var click = await t.DecideAsync(pending.ApprovalId, Bob, "approve", option: "2");
+
+        Assert.Equal(ApprovalCodes.ConfirmationRequired, missing.Refusal!.Code);
+        Assert.Contains("type \"restore unverified set b\"", missing.Refusal.Message, StringComparison.Ordinal);
+        Assert.Equal(ApprovalCodes.ConfirmationRequired, wrong.Refusal!.Code);
+        Assert.Contains("is not \"restore unverified set b\"", wrong.Refusal.Message, StringComparison.Ordinal);
+        Assert.Equal(ApprovalCodes.OptionRequired, noOption.Refusal!.Code);
+        Assert.Equal(ApprovalCodes.ConfirmationRequired, click.Refusal!.Code);
+        Assert.Equal(400, click.Refusal.HttpStatus);
+        Assert.Equal(before, await t.SnapshotAsync(run.Id));
+
+        // Case and spacing do not matter; the words do.
+        var confirmed = await t.DecideAsync(pending.ApprovalId, Alice, "approve", option: "2", comment: "nothing else predates the IoC", confirmation: "  Restore  unverified set B ");
+        await t.Host.DrainAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(ApprovalResultKind.Decided, confirmed.Kind);
+        Assert.Equal("Restore  unverified set B", confirmed.Vote!.Confirmation);
+        var decision = (await t.Host.GetAsync(run.Id))!.ActivityOutputs["gate"]["Decision"]!;
+        Assert.Equal("UNVERIFIED (never restore-tested): 2026-11-01 01:30 UTC, set b", decision["option"]!.ToString());
+        Assert.Equal("Restore  unverified set B", decision["votes"]![0]!["confirmation"]!.ToString());
+    }
+
+    [Fact]
+    public async Task A_default_that_is_no_option_or_needs_a_confirmation_is_a_gate_set_up_wrongly()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var notAnOption = OfferGate();
+        notAnOption["defaultOption"] = "yesterday";
+        var needsPhrase = OfferGate();
+        needsPhrase["defaultOption"] = "UNVERIFIED (never restore-tested): 2026-11-01 01:30 UTC, set b";
+
+        var first = await t.StartAsync(notAnOption);
+        var second = await t.StartAsync(needsPhrase);
+
+        Assert.Contains("DefaultOption 'yesterday' is not one of the Options", Assert.Single((await t.Host.GetAsync(first.Id))!.Incidents).Message, StringComparison.Ordinal);
+        Assert.Contains("an option that does cannot be the default", Assert.Single((await t.Host.GetAsync(second.Id))!.Incidents).Message, StringComparison.Ordinal);
+    }
 }

@@ -105,8 +105,8 @@ internal sealed class ApprovalTestHost : IAsyncDisposable
     public async Task<ApprovalRecord> RecordAsync(string approvalId) =>
         await Approvals.FindAsync(approvalId, TestContext.Current.CancellationToken) ?? throw new InvalidOperationException("no record " + approvalId);
 
-    public Task<ApprovalResult> DecideAsync(string approvalId, ApprovalIdentity who, string vote, string? option = null, string? comment = null, JsonNode? value = null) =>
-        Approvals.DecideAsync(approvalId, who, new ApprovalRequest { Vote = vote, Option = option, Comment = comment, Value = value }, TestContext.Current.CancellationToken);
+    public Task<ApprovalResult> DecideAsync(string approvalId, ApprovalIdentity who, string vote, string? option = null, string? comment = null, JsonNode? value = null, string? confirmation = null) =>
+        Approvals.DecideAsync(approvalId, who, new ApprovalRequest { Vote = vote, Option = option, Comment = comment, Value = value, Confirmation = confirmation }, TestContext.Current.CancellationToken);
 
     /// <summary>A snapshot to prove a refusal changed nothing: revision, journal length, bookmarks.</summary>
     public async Task<(long Revision, int Journal, string Bookmarks)> SnapshotAsync(string instanceId)

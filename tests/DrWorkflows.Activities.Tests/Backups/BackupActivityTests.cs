@@ -107,7 +107,7 @@ public sealed class BackupActivityTests
 
         Assert.Equal(
             ["DrWorkflows.ApplyRetention", "DrWorkflows.BackupDatabase", "DrWorkflows.BackupGlobals", "DrWorkflows.BackupMedia", "DrWorkflows.CheckDatabaseIntegrity",
-             "DrWorkflows.FindRestorePoint", "DrWorkflows.ListBackups", "DrWorkflows.RestoreMedia", "DrWorkflows.VerifyLatestBackup", "DrWorkflows.WaitForPostgres"],
+             "DrWorkflows.FindRestorePoint", "DrWorkflows.ListBackups", "DrWorkflows.RestoreMedia", "DrWorkflows.VerifyLatestBackup", "DrWorkflows.VerifyNewBackups", "DrWorkflows.WaitForPostgres"],
             registry.All.Where(d => d.SafeToRerun).Select(d => d.TypeName).Order(StringComparer.Ordinal));
         Assert.Equal(["DrWorkflows.RestoreDatabase", "DrWorkflows.RestoreGlobals"], registry.All.Where(d => !d.SafeToRerun).Select(d => d.TypeName).Order(StringComparer.Ordinal));
         Assert.Equal(["Found", "NotFound"], registry.Find("DrWorkflows.FindRestorePoint")!.Outcomes);

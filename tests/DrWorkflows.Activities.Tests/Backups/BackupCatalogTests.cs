@@ -117,6 +117,69 @@ public sealed class BackupCatalogTests
     }
 
     [Fact]
+    public async Task The_gate_is_offered_the_verified_sets_strictly_before_the_cutoff_newest_first_and_default_and_never_an_unverified_one_beside_them()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = BackupTestHost.FakeClock(new DateTimeOffset(2026, 11, 20, 0, 0, 0, TimeSpan.Zero));
+        await using var host = BackupTestHost.Create(clock: clock);
+        var s00 = await WriteSetAsync(host, BackupKinds.Postgres, "main", "s00", "a", ct);   // 00:00, verified
+        await host.Catalog.RecordVerificationAsync(s00, new BackupVerificationRecord { At = clock.GetUtcNow(), Succeeded = true, Method = "test" }, ct);
+        clock.Advance(TimeSpan.FromHours(6));
+        var s06 = await WriteSetAsync(host, BackupKinds.Postgres, "main", "s06", "b", ct);   // 06:00, verified
+        await host.Catalog.RecordVerificationAsync(s06, new BackupVerificationRecord { At = clock.GetUtcNow(), Succeeded = true, Method = "test" }, ct);
+        clock.Advance(TimeSpan.FromHours(3));
+        await WriteSetAsync(host, BackupKinds.Postgres, "main", "s09", "c", ct);             // 09:00, never verified
+        clock.Advance(TimeSpan.FromHours(3));
+        var s12 = await WriteSetAsync(host, BackupKinds.Postgres, "main", "s12", "d", ct);   // 12:00, verified, completed exactly at the cutoff
+        await host.Catalog.RecordVerificationAsync(s12, new BackupVerificationRecord { At = clock.GetUtcNow(), Succeeded = true, Method = "test" }, ct);
+        clock.Advance(TimeSpan.FromHours(1));
+
+        var selection = await host.Catalog.FindRestorePointAsync(new RestorePointQuery(BackupKinds.Postgres, "main") { Before = s12.Manifest.CompletedAt, RequireVerified = false }, ct);
+        var offer = RestoreOffer.From(selection.Candidates);
+
+        // 12:00 completed exactly at the cutoff: excluded. 09:00 is not verified: not offered while verified ones exist.
+        Assert.False(offer.OnlyUnverified);
+        Assert.Equal(["s06", "s00"], offer.Items.Select(i => i.SetId));
+        Assert.Equal(["2026-11-20 06:00 UTC, verified, set s06", "2026-11-20 00:00 UTC, verified, set s00"], offer.Options);
+        Assert.Equal("2026-11-20 06:00 UTC, verified, set s06", offer.DefaultOption);
+        Assert.Empty(offer.ConfirmationPhrases);
+        Assert.Equal("s00", offer.SetIds["2026-11-20 00:00 UTC, verified, set s00"]);
+
+        // One tick after the completion time, the 12:00 set qualifies and becomes the default.
+        var later = RestoreOffer.From((await host.Catalog.FindRestorePointAsync(new RestorePointQuery(BackupKinds.Postgres, "main") { Before = s12.Manifest.CompletedAt.AddTicks(1), RequireVerified = false }, ct)).Candidates);
+        Assert.Equal(["s12", "s06", "s00"], later.Items.Select(i => i.SetId));
+        Assert.Equal("s12", later.SetIds[later.DefaultOption!]);
+    }
+
+    [Fact]
+    public async Task Without_a_verified_set_the_unverified_ones_are_offered_marked_each_with_a_phrase_to_type_and_no_default()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = BackupTestHost.FakeClock(new DateTimeOffset(2026, 11, 20, 0, 0, 0, TimeSpan.Zero));
+        await using var host = BackupTestHost.Create(clock: clock);
+        await WriteSetAsync(host, BackupKinds.Postgres, "main", "s00", "a", ct);             // never verified
+        clock.Advance(TimeSpan.FromHours(6));
+        var s06 = await WriteSetAsync(host, BackupKinds.Postgres, "main", "s06", "b", ct);   // verification failed
+        await host.Catalog.RecordVerificationAsync(s06, new BackupVerificationRecord { At = clock.GetUtcNow(), Succeeded = false, Method = "test", Problems = ["row counts differ"] }, ct);
+        clock.Advance(TimeSpan.FromHours(6));
+        var after = await WriteSetAsync(host, BackupKinds.Postgres, "main", "s12", "c", ct); // verified, but after the cutoff
+        await host.Catalog.RecordVerificationAsync(after, new BackupVerificationRecord { At = clock.GetUtcNow(), Succeeded = true, Method = "test" }, ct);
+
+        var offer = RestoreOffer.From((await host.Catalog.FindRestorePointAsync(new RestorePointQuery(BackupKinds.Postgres, "main") { Before = after.Manifest.StartedAt, RequireVerified = false }, ct)).Candidates);
+
+        Assert.True(offer.OnlyUnverified);
+        Assert.Null(offer.DefaultOption);
+        Assert.Equal(["UNVERIFIED (its verification FAILED): 2026-11-20 06:00 UTC, set s06", "UNVERIFIED (never restore-tested): 2026-11-20 00:00 UTC, set s00"], offer.Options);
+        Assert.Equal("restore unverified set s06", offer.ConfirmationPhrases[offer.Options[0]]);
+        Assert.Equal("restore unverified set s00", offer.ConfirmationPhrases[offer.Options[1]]);
+        Assert.All(offer.Items, i => Assert.False(i.Verified));
+
+        var nothing = RestoreOffer.From((await host.Catalog.FindRestorePointAsync(new RestorePointQuery(BackupKinds.Postgres, "main") { Before = new DateTimeOffset(2026, 11, 19, 0, 0, 0, TimeSpan.Zero) }, ct)).Candidates);
+        Assert.Empty(nothing.Options);
+        Assert.Null(nothing.DefaultOption);
+    }
+
+    [Fact]
     public async Task Retention_deletes_expired_sets_per_kind_but_keeps_the_newest_and_the_newest_verified()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -10,9 +10,9 @@ using Microsoft.Extensions.Logging;
 namespace DrWorkflows.Activities.Tests.Postgres;
 
 /// <summary>
-/// The timed half of <c>tests/bench/backup-bench.sh</c>: our backup to S3 (zstd + age) and our restore
-/// (download, verify, decrypt, decompress, pg_restore -j2), with the peak resident memory of this process during
-/// each. Skipped unless the script sets <c>DRW_BENCH_DATABASE</c>.
+/// The timed half of <c>tests/bench/backup-bench.sh</c>: our backup to S3 (zstd + age), our restore
+/// (download, verify, decrypt, decompress, pg_restore -j2), and the scheduled path: one read of the database
+/// written to the local store and to S3 at once; with the peak resident memory of this process during each. Skipped unless the script sets <c>DRW_BENCH_DATABASE</c>.
 /// </summary>
 public sealed class BackupBenchmark
 {
@@ -88,9 +88,19 @@ public sealed class BackupBenchmark
         var restorePeak = PeakMemoryBytes();
         await SampleDatabase.DropDatabaseAsync(serverConnection, target);
 
-        // The same backup in the local store (a directory on this machine), restored from there: the raw side's
-        // restore reads a local file too, so this one has no download, only verify, decrypt and decompress.
-        var localSet = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, database, "bench") { Store = "local" }, ct);
+        // The scheduled path: one read of the database written to the local store and to S3 at once (3-2-1).
+        ResetPeakMemory();
+        cpuBefore = CpuSeconds.Now();
+        watch.Restart();
+        var copies = await host.Backup.BackupDatabaseToStoresAsync(new PostgresBackupRequest(server, database, "bench-both"), ["local", "s3"], ct);
+        var copiesSeconds = watch.Elapsed.TotalSeconds;
+        var copiesCpu = CpuSeconds.Now() - cpuBefore;
+        var copiesPeak = PeakMemoryBytes();
+        Assert.True(copies.Complete, string.Join(" | ", copies.Failures.Select(f => $"{f.Store}: {f.Message}")));
+
+        // The same backup's local copy (a directory on this machine), restored from there: the raw side's restore
+        // reads a local file too, so this one has no download, only verify, decrypt and decompress.
+        var localSet = copies.Sets.Single(s => s.Store == "local");
         cpuBefore = CpuSeconds.Now();
         watch.Restart();
         var restoredLocal = await host.Restore.RestoreAsync(new PostgresRestoreRequest(localSet, server, target) { Mode = RestoreMode.Recreate, Jobs = 2 }, ct);
@@ -117,6 +127,10 @@ public sealed class BackupBenchmark
             restorePeakBytes = restorePeak,
             restoreCpuSelf = restoreCpu.Self,
             restoreCpuPrograms = restoreCpu.Programs,
+            copiesSeconds,
+            copiesCpuSelf = copiesCpu.Self,
+            copiesCpuPrograms = copiesCpu.Programs,
+            copiesPeakBytes = copiesPeak,
             localRestoreSeconds,
             localRestoreDecodeSeconds = restoredLocal.DownloadSeconds,
             localRestoreCpuSelf = localRestoreCpu.Self,

@@ -262,17 +262,10 @@ public sealed partial class ApprovalEndpointTests
     {
         await using var server = new ApprovalServerFactory();
         var (_, gate) = await server.StartGateAsync();
-        using var browser = server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        using var anonymousBrowser = server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        var anonymous = await anonymousBrowser.GetAsync("/studio/approvals", Ct);
 
-        var anonymous = await browser.GetAsync("/studio/approvals", Ct);
-        var signInHtml = await (await browser.GetAsync("/studio/signin", Ct)).Content.ReadAsStringAsync(Ct);
-        using var signIn = new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["__antiforgery"] = WebUtility.HtmlDecode(TokenPattern().Match(signInHtml).Groups[1].Value),
-            ["apiKey"] = ApprovalServerFactory.AliceKey,
-            ["returnUrl"] = "/studio/approvals",
-        });
-        await browser.PostAsync("/studio/signin", signIn, Ct);
+        using var browser = await SignedInBrowserAsync(server);
         var page = await browser.GetAsync("/studio/approvals", Ct);
         var html = await page.Content.ReadAsStringAsync(Ct);
 
@@ -297,6 +290,118 @@ public sealed partial class ApprovalEndpointTests
         var vote = Assert.Single((await server.Approvals.FindAsync(gate.ApprovalId, Ct))!.Votes);
         Assert.Equal("web", vote.Channel);
         Assert.Equal("alice", vote.By);
+    }
+
+    [Fact]
+    public async Task An_option_that_needs_a_typed_confirmation_is_refused_without_it_from_every_channel()
+    {
+        await using var server = new ApprovalServerFactory();
+        var (runId, gate) = await server.StartGateAsync(confirm: true);
+        var before = await server.SnapshotAsync(runId);
+        var client = server.Client(null);
+
+        // API (and the CLI's own route).
+        var (apiStatus, api, _) = await server.Client(ApprovalServerFactory.AliceKey).PostJsonAsync($"/api/approvals/{gate.ApprovalId}/approve", """{"option":"dr-2"}""");
+        // Slack: the message has no button for dr-2, but a click on it (an old message, a forged payload) carries no phrase.
+        using var click = server.SlackClick("U0ALICE001", "drw.approve.2", $"{gate.ApprovalId}|2", "trigger-confirm");
+        var slack = JsonNode.Parse(await (await client.SendAsync(click, Ct)).Content.ReadAsStringAsync(Ct))!;
+        // GitHub: /approve 2 without a confirm: line, and with a wrong phrase.
+        using var comment = ApprovalServerFactory.GitHubComment("carol", "/approve 2\nlooks fine", 3001);
+        var github = await client.SendAsync(comment, Ct);
+        using var wrong = ApprovalServerFactory.GitHubComment("carol", "/approve 2\nconfirm: cut over", 3002);
+        var githubWrong = JsonNode.Parse(await (await client.SendAsync(wrong, Ct)).Content.ReadAsStringAsync(Ct))!;
+        // The CLI without --confirm.
+        var (cliExit, _, cliError) = await DrwAsync(server, "approvals", "approve", gate.ApprovalId, "--option", "2", "--api-key", ApprovalServerFactory.AliceKey);
+        // The web page without the confirmation field.
+        var (pageStatus, pageHtml) = await DecideOnPageAsync(server, gate, new Dictionary<string, string> { ["option"] = "2" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, apiStatus);
+        Assert.Equal(ApprovalCodes.ConfirmationRequired, api!["code"]!.ToString());
+        Assert.Contains(ApprovalServerFactory.Dr2Phrase, api["detail"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(ApprovalCodes.ConfirmationRequired, slack["code"]!.ToString());
+        Assert.Contains(server.Requests("/slack-response/"), r => r["text"]!.ToString().Contains("needs a typed confirmation", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.BadRequest, github.StatusCode);
+        Assert.Equal(ApprovalCodes.ConfirmationRequired, githubWrong["code"]!.ToString());
+        Assert.Contains(server.Requests("/repos/acme/platform/issues/7/comments"), c => c["body"]!.ToString().StartsWith("@carol not recorded: 'dr-2' needs a typed confirmation", StringComparison.Ordinal));
+        Assert.NotEqual(0, cliExit);
+        Assert.Contains("needs a typed confirmation", cliError, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, pageStatus);
+        Assert.Contains("Not recorded: &#39;dr-2&#39; needs a typed confirmation", pageHtml, StringComparison.Ordinal);
+        Assert.Equal(before, await server.SnapshotAsync(runId));
+
+        // The page shows the phrase next to the option and a field to type it; the Slack message has no button for it.
+        Assert.Contains($"needs a typed confirmation: <code>{ApprovalServerFactory.Dr2Phrase}</code>", pageHtml, StringComparison.Ordinal);
+        Assert.Contains("name=\"confirmation\"", pageHtml, StringComparison.Ordinal);
+        var buttons = server.Requests("/api/chat.postMessage")[0]["blocks"]!.AsArray().Single(b => b!["type"]!.ToString() == "actions")!["elements"]!.AsArray();
+        Assert.DoesNotContain(buttons, b => b!["action_id"]!.ToString() == "drw.approve.2");
+    }
+
+    [Fact]
+    public async Task The_CLI_the_page_and_GitHub_carry_the_typed_confirmation()
+    {
+        await using var server = new ApprovalServerFactory();
+
+        var (_, viaCli) = await server.StartGateAsync(confirm: true);
+        var (cliExit, cliOut, cliError) = await DrwAsync(server, "approvals", "approve", viaCli.ApprovalId, "--option", "2", "--confirm", ApprovalServerFactory.Dr2Phrase, "--api-key", ApprovalServerFactory.AliceKey);
+        await server.SweepAsync();
+        Assert.True(cliExit == 0, cliError);
+        Assert.Contains("Approved", cliOut, StringComparison.Ordinal);
+        var cliVote = Assert.Single((await server.Approvals.FindAsync(viaCli.ApprovalId, Ct))!.Votes);
+        Assert.Equal(("cli", "dr-2", ApprovalServerFactory.Dr2Phrase), (cliVote.Channel, cliVote.Option, cliVote.Confirmation));
+
+        var (_, viaPage) = await server.StartGateAsync(confirm: true);
+        var (pageStatus, _) = await DecideOnPageAsync(server, viaPage, new Dictionary<string, string> { ["option"] = "2", ["confirmation"] = ApprovalServerFactory.Dr2Phrase.ToUpperInvariant() });
+        await server.SweepAsync();
+        Assert.Equal(HttpStatusCode.OK, pageStatus);
+        var pageVote = Assert.Single((await server.Approvals.FindAsync(viaPage.ApprovalId, Ct))!.Votes);
+        Assert.Equal(("web", "dr-2"), (pageVote.Channel, pageVote.Option));
+
+        var (_, viaGitHub) = await server.StartGateAsync(confirm: true);
+        using var comment = ApprovalServerFactory.GitHubComment("carol", $"/approve 2\nconfirm: {ApprovalServerFactory.Dr2Phrase}\nreplication lag is fine", 3101);
+        var github = await server.Client(null).SendAsync(comment, Ct);
+        await server.SweepAsync();
+        Assert.Equal(HttpStatusCode.OK, github.StatusCode);
+        var githubVote = Assert.Single((await server.Approvals.FindAsync(viaGitHub.ApprovalId, Ct))!.Votes);
+        Assert.Equal(("github", "dr-2", ApprovalServerFactory.Dr2Phrase, "replication lag is fine"), (githubVote.Channel, githubVote.Option, githubVote.Confirmation, githubVote.Comment));
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> DrwAsync(ApprovalServerFactory server, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await DrWorkflows.Cli.CliApp.RunAsync(args, output, error, (_, key) => server.Client(key), Ct);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>A browser (cookies, no redirects) signed in to the Studio with alice's key.</summary>
+    private static async Task<HttpClient> SignedInBrowserAsync(ApprovalServerFactory server)
+    {
+        var browser = server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        var signInHtml = await (await browser.GetAsync("/studio/signin", Ct)).Content.ReadAsStringAsync(Ct);
+        using var signIn = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__antiforgery"] = WebUtility.HtmlDecode(TokenPattern().Match(signInHtml).Groups[1].Value),
+            ["apiKey"] = ApprovalServerFactory.AliceKey,
+            ["returnUrl"] = "/studio/approvals",
+        });
+        await browser.PostAsync("/studio/signin", signIn, Ct);
+        return browser;
+    }
+
+    /// <summary>Signs in to the Studio as alice and posts the approvals page's decision form (approve) with <paramref name="fields"/>.</summary>
+    private static async Task<(HttpStatusCode Status, string Html)> DecideOnPageAsync(ApprovalServerFactory server, ApprovalRecord gate, Dictionary<string, string> fields)
+    {
+        using var browser = await SignedInBrowserAsync(server);
+        var html = await (await browser.GetAsync($"/studio/approvals/{gate.ApprovalId}", Ct)).Content.ReadAsStringAsync(Ct);
+        var form = new Dictionary<string, string>(fields)
+        {
+            ["__antiforgery"] = WebUtility.HtmlDecode(TokenPattern().Match(html).Groups[1].Value),
+            ["evidenceSha256"] = gate.EvidenceSha256,
+            ["vote"] = "approve",
+        };
+        using var content = new FormUrlEncodedContent(form);
+        var response = await browser.PostAsync($"/studio/approvals/{gate.ApprovalId}/decide", content, Ct);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(Ct));
     }
 
     [GeneratedRegex("name=\"__antiforgery\" value=\"([^\"]+)\"")]

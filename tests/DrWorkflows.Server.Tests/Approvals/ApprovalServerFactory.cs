@@ -69,12 +69,15 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
 
     public IApprovalService Approvals => Services.GetRequiredService<IApprovalService>();
 
+    /// <summary>The phrase option dr-2 needs typed on a gate started with <c>confirm: true</c>.</summary>
+    public const string Dr2Phrase = "cut over to dr-2";
+
     /// <summary>Publishes the gate workflow and starts it as <paramref name="startedBy"/>; fires the publish timer.</summary>
-    public async Task<(string InstanceId, ApprovalRecord Gate)> StartGateAsync(string startedBy = "starter (api)", int required = 1)
+    public async Task<(string InstanceId, ApprovalRecord Gate)> StartGateAsync(string startedBy = "starter (api)", int required = 1, bool confirm = false)
     {
         var ct = TestContext.Current.CancellationToken;
         var definitions = Services.GetRequiredService<WorkflowDefinitionService>();
-        var definition = await definitions.SaveAsync(WorkflowDefinitionDocument.Parse(GateWorkflow(required)), publish: true, "api", isReadonly: false, ct);
+        var definition = await definitions.SaveAsync(WorkflowDefinitionDocument.Parse(GateWorkflow(required, confirm)), publish: true, "api", isReadonly: false, ct);
         var state = await Runtime.StartAsync(new StartRunRequest(definition.DefinitionId) { StartedBy = startedBy }, ct);
         await SweepAsync();
         var gate = Assert.Single(await Approvals.ListAsync(new ApprovalQuery { Status = "pending", InstanceId = state.Id }, ct));
@@ -179,7 +182,7 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
     }
 
     /// <summary>Start → gate (options, approvers slack:U0ALICE001, github:carol, user:alice, user:starter) → a WriteLine per outcome.</summary>
-    private static string GateWorkflow(int required) => $$$"""
+    private static string GateWorkflow(int required, bool confirm) => $$$"""
         {
           "definitionId": "gate-{{{Guid.NewGuid().ToString("N")[..8]}}}",
           "name": "DNS cutover",
@@ -194,6 +197,7 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
                 "options": { "typeName": "Object", "expression": { "type": "Object", "value": "[\"dr-1\",\"dr-2\"]" } },
                 "approvers": { "typeName": "Object", "expression": { "type": "Object", "value": "[\"slack:U0ALICE001\",\"github:carol\",\"user:alice\",\"user:starter\"]" } },
                 "requiredApprovals": { "typeName": "Int32", "expression": { "type": "Literal", "value": "{{{required}}}" } },
+                {{{(confirm ? $"\"confirmationPhrases\": {{ \"typeName\": \"Object\", \"expression\": {{ \"type\": \"Object\", \"value\": \"{{\\\"dr-2\\\":\\\"{Dr2Phrase}\\\"}}\" }} }}," : string.Empty)}}}
                 "gitHubIssue": { "typeName": "String", "expression": { "type": "Literal", "value": "acme/platform#7" } } },
               { "type": "Elsa.WriteLine", "version": 1, "id": "approved", "text": { "typeName": "String", "expression": { "type": "Literal", "value": "approved" } } },
               { "type": "Elsa.WriteLine", "version": 1, "id": "rejected", "text": { "typeName": "String", "expression": { "type": "Literal", "value": "rejected" } } }

@@ -23,6 +23,9 @@ public sealed class FakeDatabases(CallLog log, IServiceProvider services)
     /// <summary>Problems a verification finds (none: the backup restores and matches).</summary>
     public List<string> VerificationProblems { get; } = [];
 
+    /// <summary>Stores whose copy of a backup written to several stores fails (an S3 outage, a full disk), as scripted by the test.</summary>
+    public HashSet<string> FailingStores { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     private IBackupCatalog Catalog => services.GetRequiredService<IBackupCatalog>();
 
     private TimeProvider Clock => services.GetRequiredService<TimeProvider>();
@@ -65,6 +68,34 @@ public sealed class FakeDatabases(CallLog log, IServiceProvider services)
     {
         log.Add($"postgres.backup-globals {request.Server.Name} -> {request.Store ?? "default"}");
         return await WriteSetAsync(BackupKinds.Globals, request.Source ?? request.Server.Name, request.SetId, request.Store, null, cancellationToken);
+    }
+
+    public async Task<BackupCopies> BackupDatabaseToStoresAsync(PostgresBackupRequest request, IReadOnlyList<string?> stores, CancellationToken cancellationToken)
+    {
+        log.Add($"postgres.backup {request.Server.Name}/{request.Database} -> {string.Join(",", stores.Select(s => s ?? "default"))}");
+        return await WriteCopiesAsync(BackupKinds.Postgres, request.Source ?? request.Database, request.SetId, stores, request.Database, cancellationToken);
+    }
+
+    public async Task<BackupCopies> BackupGlobalsToStoresAsync(PostgresGlobalsRequest request, IReadOnlyList<string?> stores, CancellationToken cancellationToken)
+    {
+        log.Add($"postgres.backup-globals {request.Server.Name} -> {string.Join(",", stores.Select(s => s ?? "default"))}");
+        return await WriteCopiesAsync(BackupKinds.Globals, request.Source ?? request.Server.Name, request.SetId, stores, null, cancellationToken);
+    }
+
+    /// <summary>The set in every store except the <see cref="FailingStores"/>; throws when none is left, as the real service does.</summary>
+    private async Task<BackupCopies> WriteCopiesAsync(string kind, string source, string setId, IReadOnlyList<string?> stores, string? database, CancellationToken cancellationToken)
+    {
+        var sets = new List<BackupSet>();
+        var failures = new List<BackupCopyFailure>();
+        foreach (var store in stores)
+        {
+            if (store is not null && FailingStores.Contains(store))
+                failures.Add(new BackupCopyFailure(store, store + " store", BackupErrorCodes.StoreError, $"Could not write {kind}/{source}/{setId} (scripted by the test)."));
+            else
+                sets.Add(await WriteSetAsync(kind, source, setId, store, database, cancellationToken));
+        }
+
+        return sets.Count > 0 ? new BackupCopies(sets, failures) : throw new BackupException(BackupErrorCodes.StoreError, string.Join(" | ", failures.Select(f => f.Message)));
     }
 
     public Task<IReadOnlyList<string>> ListDatabasesAsync(PostgresServer server, CancellationToken cancellationToken) =>

@@ -20,6 +20,7 @@ public sealed class StreamPipeline
 {
     private const int BufferSize = 1 << 20;
     private const int StderrLinesKept = 40;
+    private const int StderrHeadKept = 20;
     private const string Shell = "/bin/sh";
     private readonly ILogger logger;
     private readonly List<RunningProcess> processes = [];
@@ -479,10 +480,12 @@ public sealed class StreamPipeline
 
     private sealed class RunningProcess(ProcessStage stage, Process process, ILogger logger) : IAsyncDisposable
     {
+        private readonly List<string> stderrHead = [];
         private readonly Queue<string> stderr = new();
         private readonly TaskCompletionSource stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private RunningProcess? downstream;
         private int killed;
+        private int stderrLeftOut;
 
         public ProcessStage Stage => stage;
 
@@ -528,12 +531,16 @@ public sealed class StreamPipeline
 
         public int ExitCode { get; set; }
 
+        /// <summary>
+        /// The first <c>StderrHeadKept</c> lines (the first error is usually the cause of the others) and the
+        /// last <c>StderrLinesKept</c>, with a line saying how many were left out between them.
+        /// </summary>
         public IReadOnlyList<string> StderrLines
         {
             get
             {
                 lock (stderr)
-                    return [.. stderr];
+                    return stderrLeftOut == 0 ? [.. stderrHead, .. stderr] : [.. stderrHead, $"… {stderrLeftOut} line(s) of stderr left out …", .. stderr];
             }
         }
 
@@ -552,9 +559,19 @@ public sealed class StreamPipeline
             Log.StageStderr(logger, stage.Name, line);
             lock (stderr)
             {
-                stderr.Enqueue(line.Length > 500 ? line[..500] + "…" : line);
+                var kept = line.Length > 500 ? line[..500] + "…" : line;
+                if (stderrHead.Count < StderrHeadKept)
+                {
+                    stderrHead.Add(kept);
+                    return;
+                }
+
+                stderr.Enqueue(kept);
                 while (stderr.Count > StderrLinesKept)
+                {
                     stderr.Dequeue();
+                    stderrLeftOut++;
+                }
             }
         }
 
