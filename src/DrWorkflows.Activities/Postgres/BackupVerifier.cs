@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.Throwaway;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace DrWorkflows.Activities.Postgres;
 
@@ -28,7 +28,7 @@ public interface IThrowawayPostgresProvider
     Task<ThrowawayDatabase> CreateAsync(PostgresServer? preferred, string nameHint, CancellationToken cancellationToken);
 }
 
-internal sealed class ServerThrowawayPostgresProvider(IPostgresServerResolver resolver, IOptions<PostgresBackupOptions> options, ILogger<ServerThrowawayPostgresProvider> logger) : IThrowawayPostgresProvider
+internal sealed class ServerThrowawayPostgresProvider(IPostgresServerResolver resolver, IOptions<PostgresBackupOptions> options, IThrowawayLedger ledger) : IThrowawayPostgresProvider
 {
     public async Task<ThrowawayDatabase> CreateAsync(PostgresServer? preferred, string nameHint, CancellationToken cancellationToken)
     {
@@ -36,20 +36,21 @@ internal sealed class ServerThrowawayPostgresProvider(IPostgresServerResolver re
             ?? throw new BackupException(BackupErrorCodes.InvalidRequest, "No server for the throwaway verification database: set Postgres:VerificationServer or give a verification server to the activity.");
         var suffix = new string([.. nameHint.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit)]);
         var database = $"{options.Value.VerificationDatabasePrefix}{(suffix.Length > 20 ? suffix[..20] : suffix)}_{Guid.NewGuid().ToString("N")[..8]}";
-        await using (var connection = await PostgresConnections.OpenAsync(server, "postgres", cancellationToken))
-            await PostgresRestoreService.ExecuteAsync(connection, $"CREATE DATABASE {PostgresConnections.QuoteIdentifier(database)} TEMPLATE template0", cancellationToken);
-        return new ThrowawayDatabase(server, database, $"throwaway database {database} on {server}", async () =>
+        var description = $"throwaway database {database} on {server}";
+        // Recorded before it exists: a crash from here on leaves a ledger row that names it, and the janitor drops it.
+        var lease = await ledger.RecordAsync(ThrowawaySpec.PostgresDatabase(server.Name, database, description), ct => PostgresThrowaway.DropDatabaseAsync(server, database, ct), cancellationToken);
+        try
         {
-            try
-            {
-                await using var connection = await PostgresConnections.OpenAsync(server, "postgres", CancellationToken.None);
-                await PostgresRestoreService.ExecuteAsync(connection, $"DROP DATABASE IF EXISTS {PostgresConnections.QuoteIdentifier(database)} WITH (FORCE)", CancellationToken.None);
-            }
-            catch (Exception ex) when (ex is BackupException or NpgsqlException)
-            {
-                Log.ThrowawayDropFailed(logger, database, server.ToString(), ex);
-            }
-        });
+            await using var connection = await PostgresConnections.OpenAsync(server, "postgres", cancellationToken);
+            await PostgresRestoreService.ExecuteAsync(connection, $"CREATE DATABASE {PostgresConnections.QuoteIdentifier(database)} TEMPLATE template0", cancellationToken);
+        }
+        catch
+        {
+            await lease.DisposeAsync();
+            throw;
+        }
+
+        return new ThrowawayDatabase(server, database, description, () => lease.DisposeAsync());
     }
 }
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Backups.Pipeline;
 using DrWorkflows.Activities.Storage;
+using DrWorkflows.Activities.Throwaway;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -54,6 +55,7 @@ internal sealed class PostgresBackupService(
     PostgresTools tools,
     IOptions<PostgresBackupOptions> options,
     TimeProvider clock,
+    IThrowawayLedger ledger,
     ILogger<PostgresBackupService> logger) : IPostgresBackupService
 {
     public async Task<BackupSet> BackupDatabaseAsync(PostgresBackupRequest request, CancellationToken cancellationToken)
@@ -77,7 +79,8 @@ internal sealed class PostgresBackupService(
         await using var encoding = await codecs.BeginEncodingAsync(cancellationToken);
         await using var set = await catalog.BeginAsync(new BackupSetRequest(BackupKinds.Postgres, request.Source ?? request.Database, request.SetId) { Store = request.Store }, cancellationToken);
         Log.BackupStarting(logger, request.Database, server, set.Store.Location, set.Manifest.Id);
-        var temp = BackupCodecs.CreatePrivateDirectory("drwpg");
+        var tempDirectory = await ledger.CreateDirectoryAsync(ThrowawayFiles.NewPath("drwpg"), $"pg_dump of {request.Database} (.pgpass)", cancellationToken);
+        var temp = tempDirectory.Name;
         try
         {
             using var env = PostgresConnections.CreateToolEnvironment(server, request.Database, temp);
@@ -133,7 +136,7 @@ internal sealed class PostgresBackupService(
         finally
         {
             await transaction.RollbackAsync(CancellationToken.None);
-            TryDeleteDirectory(temp);
+            await tempDirectory.DisposeAsync();
         }
     }
 
@@ -152,7 +155,8 @@ internal sealed class PostgresBackupService(
 
         await using var encoding = await codecs.BeginEncodingAsync(cancellationToken);
         await using var set = await catalog.BeginAsync(new BackupSetRequest(BackupKinds.Globals, request.Source ?? server.Name, request.SetId) { Store = request.Store }, cancellationToken);
-        var temp = BackupCodecs.CreatePrivateDirectory("drwpg");
+        var tempDirectory = await ledger.CreateDirectoryAsync(ThrowawayFiles.NewPath("drwpg"), $"pg_dumpall --globals-only of {server} (.pgpass)", cancellationToken);
+        var temp = tempDirectory.Name;
         try
         {
             using var env = PostgresConnections.CreateToolEnvironment(server, "postgres", temp);
@@ -182,7 +186,7 @@ internal sealed class PostgresBackupService(
         }
         finally
         {
-            TryDeleteDirectory(temp);
+            await tempDirectory.DisposeAsync();
         }
     }
 
