@@ -80,15 +80,23 @@ internal static class CliApp
         root.Subcommands.Add(runs);
 
         // drw journal <instanceId>
-        var journal = new Command("journal", "Show a run's journal (every step, with times and who resumed it).");
+        var journal = new Command("journal", "Show a run's journal (every step, with times, attempts and who resumed it), and count the attempts a crash cut short.");
         var instanceArg = new Argument<string>("instanceId");
         journal.Arguments.Add(instanceArg);
         journal.SetAction(async (parse, ct) =>
         {
             var result = await Client(parse).GetAsync($"/elsa/api/workflow-instances/{Uri.EscapeDataString(parse.GetValue(instanceArg)!)}/journal?take=5000", ct);
-            Print(parse, result, r => Table(output, r?["items"] as JsonArray, ("#", "sequence"), ("TIME (UTC)", "timestamp"), ("EVENT", "eventName"), ("ACTIVITY", "activityId"), ("OUTCOMES", "outcomes"), ("BY", "actor"), ("MESSAGE", "message")));
+            Print(parse, result, r =>
+            {
+                var items = r?["items"] as JsonArray;
+                Table(output, items, ("#", "sequence"), ("TIME (UTC)", "timestamp"), ("EVENT", "eventName"), ("ACTIVITY", "activityId"), ("ATTEMPT", "attempt"), ("OUTCOMES", "outcomes"), ("BY", "actor"), ("MESSAGE", "message"));
+                output.WriteLine(JournalSummary(items));
+            });
         });
         root.Subcommands.Add(journal);
+
+        root.Subcommands.Add(ResourcesCommand(Client, Print, output));
+        root.Subcommands.Add(JanitorCommand(Client, Print, output));
 
         // drw cancel <instanceId>
         var cancel = new Command("cancel", "Cancel a run (everything it waits for is dropped).");
@@ -179,6 +187,59 @@ internal static class CliApp
         }
 
         return approvals;
+    }
+
+    /// <summary>One line under the journal: how many entries, and the attempts a crash cut short (each an Interrupted entry).</summary>
+    private static string JournalSummary(JsonArray? items)
+    {
+        var entries = items?.Count ?? 0;
+        var interrupted = items?.Where(i => i?["eventName"]?.ToString() == "Interrupted").ToList() ?? [];
+        if (interrupted.Count == 0)
+            return $"{entries} entries; no interrupted attempts.";
+        var steps = string.Join(", ", interrupted.Select(i => $"{i?["activityId"]} attempt {i?["attempt"]} at {i?["timestamp"]}"));
+        return $"{entries} entries; {interrupted.Count} interrupted attempt(s), cut short by a crash or a killed node: {steps}.";
+    }
+
+    private static Command ResourcesCommand(Func<ParseResult, DrwClient> client, Action<ParseResult, JsonNode?, Action<JsonNode?>> print, TextWriter output)
+    {
+        var resources = new Command("resources", "Throwaway resources (databases, containers, volumes, temp files) a run's steps created for themselves, and what became of them; without a run, every one in the ledger.");
+        var run = new Argument<string?>("instanceId") { Description = "The run (default: all runs).", Arity = ArgumentArity.ZeroOrOne };
+        var state = new Option<string?>("--state") { Description = "Live, Released or Removed (without a run)." };
+        resources.Arguments.Add(run);
+        resources.Options.Add(state);
+        resources.SetAction(async (parse, ct) =>
+        {
+            var id = parse.GetValue(run);
+            var path = id is null
+                ? $"/api/throwaway-resources{(parse.GetValue(state) is { Length: > 0 } s ? $"?state={Uri.EscapeDataString(s)}" : string.Empty)}"
+                : $"/api/workflow-instances/{Uri.EscapeDataString(id)}/resources";
+            var result = await client(parse).GetAsync(path, ct);
+            print(parse, result, r =>
+            {
+                Table(output, r?["items"] as JsonArray, ("KIND", "kind"), ("NAME", "name"), ("WHERE", "location"), ("STEP", "activityId"), ("ATTEMPT", "attempt"), ("STATE", "state"), ("ENDED BY", "endedBy"), ("REASON / LAST ERROR", "reason"));
+                if (id is not null)
+                    output.WriteLine($"{r?["count"]} resource(s): {r?["released"]} removed by their step, {r?["removedByJanitor"]} by the janitor, {r?["live"]} still live.");
+            });
+        });
+
+        return resources;
+    }
+
+    private static Command JanitorCommand(Func<ParseResult, DrwClient> client, Action<ParseResult, JsonNode?, Action<JsonNode?>> print, TextWriter output)
+    {
+        var janitor = new Command("janitor", "Run one janitor pass now (operator): remove what ended, failed or interrupted steps left behind.");
+        janitor.SetAction(async (parse, ct) =>
+        {
+            var result = await client(parse).PostAsync("/api/throwaway-resources/janitor", null, ct);
+            print(parse, result, r =>
+            {
+                Table(output, r?["removed"] as JsonArray, ("REMOVED", "kind"), ("NAME", "name"), ("RUN", "workflowInstanceId"), ("REASON", "reason"));
+                foreach (var failure in (r?["failed"] as JsonArray) ?? [])
+                    output.WriteLine($"NOT REMOVED: {failure?["resource"]?["kind"]} {failure?["resource"]?["name"]}: {failure?["error"]}");
+                output.WriteLine($"{r?["examined"]} live resource(s) examined, {(r?["removed"] as JsonArray)?.Count ?? 0} removed, {(r?["failed"] as JsonArray)?.Count ?? 0} not removed, {r?["stillOwned"]} still owned by live steps.");
+            });
+        });
+        return janitor;
     }
 
     private static JsonObject? ParseObject(string? text, string option)

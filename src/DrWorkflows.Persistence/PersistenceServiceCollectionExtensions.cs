@@ -14,7 +14,8 @@ public static class PersistenceServiceCollectionExtensions
 {
     /// <summary>
     /// The embedded SQLite store (one file in the data directory). Registers <see cref="IWorkflowDefinitionStore"/>,
-    /// <see cref="IWorkflowInstanceStore"/>, <see cref="IScheduleStore"/> and <see cref="IStoreInitializer"/> as one singleton.
+    /// <see cref="IWorkflowInstanceStore"/>, <see cref="IScheduleStore"/>, <see cref="IThrowawayResourceStore"/> and
+    /// <see cref="IStoreInitializer"/> as one singleton.
     /// Call <see cref="IStoreInitializer.InitializeAsync"/> at start to migrate the schema before serving.
     /// </summary>
     public static IServiceCollection AddDrWorkflowsSqlite(this IServiceCollection services, Action<SqliteStoreOptions>? configure = null)
@@ -54,11 +55,12 @@ public static class PersistenceServiceCollectionExtensions
     }
 
     private static IServiceCollection AddStore<TStore>(IServiceCollection services)
-        where TStore : class, IWorkflowDefinitionStore, IWorkflowInstanceStore, IScheduleStore, IStoreInitializer
+        where TStore : class, IWorkflowDefinitionStore, IWorkflowInstanceStore, IScheduleStore, IThrowawayResourceStore, IStoreInitializer
     {
         services.AddSingleton<IWorkflowDefinitionStore>(sp => sp.GetRequiredService<TStore>());
         services.AddSingleton<IWorkflowInstanceStore>(sp => sp.GetRequiredService<TStore>());
         services.AddSingleton<IScheduleStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IThrowawayResourceStore>(sp => sp.GetRequiredService<TStore>());
         services.AddSingleton<IStoreInitializer>(sp => sp.GetRequiredService<TStore>());
         return services;
     }

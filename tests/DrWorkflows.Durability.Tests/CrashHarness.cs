@@ -187,11 +187,12 @@ internal sealed class CrashHarness : IAsyncDisposable
         foreach (var group in records.All.Where(r => r.Kind == "X").GroupBy(r => (r.InstanceId, r.ActivityId)).Where(g => g.Count() > 1))
             failures.Add($"unsafe step {group.Key.ActivityId} of {group.Key.InstanceId} had its side effect {group.Count()} times (executions {string.Join(", ", group.Select(r => r.ExecutionId))})");
 
+        var journals = new Dictionary<string, List<DrwApi.JournalLine>>(StringComparer.Ordinal);
         foreach (var run in runs)
         {
             if (run.Status != "Finished" || run.SubStatus != "Finished")
                 failures.Add($"run {run.Id} ({run.DefinitionId}) ended {run.Status}/{run.SubStatus}");
-            var journal = await DrwApi.JournalAsync(client, run.Id, Ct);
+            var journal = journals[run.Id] = await DrwApi.JournalAsync(client, run.Id, Ct);
             var sequences = journal.Select(j => j.Sequence).ToList();
             if (!sequences.SequenceEqual(Enumerable.Range(0, journal.Count).Select(i => (long)i)))
                 failures.Add($"journal of {run.Id} is not gap-free 0..{journal.Count - 1}: {string.Join(",", sequences)}");
@@ -209,14 +210,37 @@ internal sealed class CrashHarness : IAsyncDisposable
             }
         }
 
+        var cut = CheckInterruptedEntries(records, journals, failures);
+
         var overlaps = Records.Overlaps(records.Intervals(ServerNode.KillTimes, end));
         failures.AddRange(overlaps.Take(20).Select(o => $"run {o.First.InstanceId} executed twice at once: {Records.Describe(o.First)} overlaps {Records.Describe(o.Second)}"));
 
         var incidents = decisions.Count;
-        Say($"verified {runs.Count} runs, {effects.Count} unsafe side effects, {records.All.Count} records, {incidents} incidents resolved (" +
+        Say($"verified {runs.Count} runs, {effects.Count} unsafe side effects, {records.All.Count} records, {cut} attempts cut by a kill (each journaled Interrupted), {incidents} incidents resolved (" +
             $"{decisions.Values.Count(d => d.StartsWith("skip", StringComparison.Ordinal))} skipped, {decisions.Values.Count(d => d.StartsWith("retry", StringComparison.Ordinal))} retried)");
         if (failures.Count > 0)
             Assert.Fail($"[seed {Seed}] {failures.Count} durability violation(s):\n{string.Join('\n', failures.Take(50))}\n{LogTails()}");
+    }
+
+    /// <summary>
+    /// Every attempt a kill cut short (an S record of a killed process without its E) has an Interrupted entry in its
+    /// run's journal, with its execution id and attempt, written by a restart after the kill. Returns how many.
+    /// </summary>
+    private static int CheckInterruptedEntries(Records records, Dictionary<string, List<DrwApi.JournalLine>> journals, List<string> failures)
+    {
+        var ended = records.All.Where(r => r.Kind == "E").Select(r => (r.ExecutionId, r.Pid, r.Attempt)).ToHashSet();
+        var cut = records.All.Where(r => r.Kind == "S" && ServerNode.KillTimes.ContainsKey(r.Pid) && !ended.Contains((r.ExecutionId, r.Pid, r.Attempt))).ToList();
+        foreach (var attempt in cut)
+        {
+            var killedAt = ServerNode.KillTimes[attempt.Pid];
+            var entry = journals.GetValueOrDefault(attempt.InstanceId)?.FirstOrDefault(j => j.EventName == "Interrupted" && j.ExecutionId == attempt.ExecutionId && j.Attempt == attempt.Attempt);
+            if (entry is null)
+                failures.Add($"attempt {attempt.Attempt} of {attempt.ActivityId} (exec {attempt.ExecutionId}) of {attempt.InstanceId} was cut by the kill of pid {attempt.Pid} at {killedAt:HH:mm:ss.fff} but its journal has no Interrupted entry for it");
+            else if (entry.Timestamp < killedAt.AddMilliseconds(-5))
+                failures.Add($"the Interrupted entry of {attempt.ActivityId} (exec {attempt.ExecutionId}) attempt {attempt.Attempt} is dated {entry.Timestamp:HH:mm:ss.fff}, before the kill at {killedAt:HH:mm:ss.fff}");
+        }
+
+        return cut.Count;
     }
 
     public string LogTails() => string.Join('\n', Nodes.Select(n => $"--- {n.Name} (generation {n.Generation}) ---\n{n.Tail(30)}"));

@@ -10,7 +10,16 @@ internal static class DrwApi
 
     public sealed record OpenIncident(string Id, string InstanceId, string Kind, string? ActivityType, string? ActivityId, string Message);
 
-    public sealed record JournalLine(long Sequence, string EventName, string? ExecutionId, string? ActivityId, string? ActivityType, string? IncidentId, string? Resolution);
+    public sealed record JournalLine(long Sequence, string EventName, string? ExecutionId, string? ActivityId, string? ActivityType, string? IncidentId, string? Resolution)
+    {
+        public int? Attempt { get; init; }
+
+        public DateTimeOffset Timestamp { get; init; }
+
+        public string? Message { get; init; }
+
+        public JsonNode? Payload { get; init; }
+    }
 
     public static async Task<string> DispatchAsync(HttpClient client, string definitionId, CancellationToken cancellationToken)
     {
@@ -50,7 +59,35 @@ internal static class DrwApi
             throw new InvalidOperationException($"Journal of {instanceId} has {body["totalCount"]} entries but {items.Count} were returned.");
         return [.. items.Select(i => new JournalLine(
             i!["sequence"]!.GetValue<long>(), S(i, "eventName")!, S(i, "activityInstanceId"), S(i, "activityId"), S(i, "activityType"),
-            i["payload"]?["incidentId"]?.GetValue<string>(), i["payload"]?["resolution"]?.GetValue<string>()))];
+            i["payload"]?["incidentId"]?.GetValue<string>(), i["payload"]?["resolution"]?.GetValue<string>())
+        {
+            Attempt = i["attempt"] is JsonValue attempt ? attempt.GetValue<int>() : null,
+            Timestamp = i["timestamp"]!.GetValue<DateTimeOffset>(),
+            Message = S(i, "message"),
+            Payload = i["payload"]?.DeepClone(),
+        })];
+    }
+
+    /// <summary>A run's status and sub-status.</summary>
+    public static async Task<(string Status, string SubStatus)> RunStateAsync(HttpClient client, string instanceId, CancellationToken cancellationToken)
+    {
+        using var response = await client.GetAsync(new Uri($"/elsa/api/workflow-instances/{instanceId}", UriKind.Relative), cancellationToken);
+        var body = await Ok(response, cancellationToken);
+        return (S(body, "status")!, S(body, "subStatus")!);
+    }
+
+    /// <summary>The throwaway resources of a run (<c>/api/workflow-instances/{id}/resources</c>).</summary>
+    public static async Task<JsonArray> ResourcesAsync(HttpClient client, string instanceId, CancellationToken cancellationToken)
+    {
+        using var response = await client.GetAsync(new Uri($"/api/workflow-instances/{instanceId}/resources", UriKind.Relative), cancellationToken);
+        return (await Ok(response, cancellationToken))["items"]!.AsArray();
+    }
+
+    /// <summary>One janitor pass now (<c>POST /api/throwaway-resources/janitor</c>); returns its report.</summary>
+    public static async Task<JsonNode> RunJanitorAsync(HttpClient client, CancellationToken cancellationToken)
+    {
+        using var response = await client.PostAsync(new Uri("/api/throwaway-resources/janitor", UriKind.Relative), null, cancellationToken);
+        return await Ok(response, cancellationToken);
     }
 
     /// <summary>Retry or skip an incident; false when it was no longer open (409) or the run is busy.</summary>

@@ -10,7 +10,7 @@ namespace DrWorkflows.Persistence.Tests;
 /// The behaviour every store must have, written once against the store interfaces; the in-memory store of Core is
 /// the reference, and each durable store derives this class. Each test gets a fresh, empty store.
 /// </summary>
-public abstract class StoreContractTests : IAsyncLifetime
+public abstract partial class StoreContractTests : IAsyncLifetime
 {
     /// <summary>A fixed instant with milliseconds, the precision stores keep.</summary>
     protected static readonly DateTimeOffset T0 = new(2026, 11, 26, 8, 30, 15, 123, TimeSpan.Zero);
@@ -23,6 +23,8 @@ public abstract class StoreContractTests : IAsyncLifetime
     protected IWorkflowInstanceStore Instances => Node.Instances;
 
     protected IScheduleStore Schedules => Node.Schedules;
+
+    protected IThrowawayResourceStore Throwaways => Node.Throwaways;
 
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 

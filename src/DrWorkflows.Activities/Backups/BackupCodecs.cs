@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using DrWorkflows.Activities.Backups.Pipeline;
+using DrWorkflows.Activities.Throwaway;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -53,7 +54,7 @@ public sealed class DecodingSession(IReadOnlyList<PipelineStage> stages, Func<Va
     public ValueTask DisposeAsync() => cleanup?.Invoke() ?? ValueTask.CompletedTask;
 }
 
-internal sealed class BackupCodecs(IOptions<CompressionOptions> compressionOptions, IOptions<EncryptionOptions> encryptionOptions, ILogger<BackupCodecs> logger) : IBackupCodecs
+internal sealed class BackupCodecs(IOptions<CompressionOptions> compressionOptions, IOptions<EncryptionOptions> encryptionOptions, IThrowawayLedger ledger, ILogger<BackupCodecs> logger) : IBackupCodecs
 {
     private const string CompressionOption = "Backups:Compression:ZstdPath";
 
@@ -94,8 +95,8 @@ internal sealed class BackupCodecs(IOptions<CompressionOptions> compressionOptio
             {
                 var gpg = ToolLocator.Find(encryption.GpgPath, null, "Backups:Encryption:GpgPath", "Install GnuPG (apt-get install gnupg).");
                 var recipientFile = Path.GetFullPath(encryption.GpgRecipientFile!);
-                var home = CreatePrivateDirectory("drwgpg");
-                cleanup = () => RemoveGpgHomeAsync(home);
+                var (home, removeHome) = await CreateGpgHomeAsync("GnuPG home for encrypting a backup", cancellationToken);
+                cleanup = removeHome;
                 try
                 {
                     info.Method = "gpg";
@@ -169,8 +170,8 @@ internal sealed class BackupCodecs(IOptions<CompressionOptions> compressionOptio
                         throw new BackupException(BackupErrorCodes.DecryptionFailed,
                             $"Backup set {set} is encrypted with OpenPGP for {string.Join(", ", manifest.Encryption.Recipients)}, but no private key file was given{(keyFile is null ? string.Empty : $" ({keyFile} does not exist)")}. Set Backups:Encryption:GpgPrivateKeyFile (and GpgPassphraseFile) or pass the key to the restore.");
                     var gpg = ToolLocator.Find(encryption.GpgPath, null, "Backups:Encryption:GpgPath", "Install GnuPG (apt-get install gnupg).");
-                    var home = CreatePrivateDirectory("drwgpg");
-                    cleanup = () => RemoveGpgHomeAsync(home);
+                    var (home, removeHome) = await CreateGpgHomeAsync($"GnuPG home holding the private key to decrypt {set}", cancellationToken);
+                    cleanup = removeHome;
                     var passphraseArgs = string.IsNullOrWhiteSpace(passphraseFile) ? new List<string>() : ["--pinentry-mode", "loopback", "--passphrase-file", Path.GetFullPath(passphraseFile)];
                     var import = await ToolRunner.RunAsync(gpg, ["--homedir", home, "--batch", "--no-tty", .. passphraseArgs, "--import", Path.GetFullPath(keyFile)], cancellationToken);
                     if (import.ExitCode != 0)
@@ -280,19 +281,40 @@ internal sealed class BackupCodecs(IOptions<CompressionOptions> compressionOptio
         return fingerprints;
     }
 
+    /// <summary>
+    /// A private directory (0700) that is not in the throwaway ledger: prefer <see cref="IThrowawayLedger.CreateDirectoryAsync"/>,
+    /// which the janitor cleans up after a crash. gpg-agent's socket path must stay short, so a long TMPDIR gives way to /tmp.
+    /// </summary>
     internal static string CreatePrivateDirectory(string prefix)
     {
-        // gpg-agent's socket path must stay short (about 100 characters): fall back to /tmp when TMPDIR is long.
-        var path = Directory.CreateTempSubdirectory(prefix).FullName;
-        if (path.Length < 60 || OperatingSystem.IsWindows())
-            return path;
-        Directory.Delete(path);
-        var shortPath = Path.Combine("/tmp", prefix + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(shortPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return shortPath;
+        var path = ThrowawayFiles.NewPath(prefix);
+        ThrowawayFiles.CreatePrivateDirectory(path);
+        return path;
     }
 
-    private async ValueTask RemoveGpgHomeAsync(string home)
+    /// <summary>A GnuPG home (it may hold a private key) in the throwaway ledger; the returned removal stops its agent, then deletes it.</summary>
+    private async Task<(string Home, Func<ValueTask> Remove)> CreateGpgHomeAsync(string purpose, CancellationToken cancellationToken)
+    {
+        var home = ThrowawayFiles.NewPath("drwgpg");
+        var lease = await ledger.RecordAsync(ThrowawaySpec.Directory(home, purpose), async _ =>
+        {
+            await StopGpgAgentAsync(home);
+            await ThrowawayFiles.DeleteDirectoryAsync(home);
+        }, cancellationToken);
+        try
+        {
+            ThrowawayFiles.CreatePrivateDirectory(home);
+        }
+        catch
+        {
+            await lease.DisposeAsync();
+            throw;
+        }
+
+        return (home, () => lease.DisposeAsync());
+    }
+
+    private async Task StopGpgAgentAsync(string home)
     {
         try
         {
@@ -302,14 +324,6 @@ internal sealed class BackupCodecs(IOptions<CompressionOptions> compressionOptio
         catch (BackupException)
         {
             // No agent was started or gpgconf is missing: nothing to stop.
-        }
-
-        try
-        {
-            Directory.Delete(home, recursive: true);
-        }
-        catch (IOException)
-        {
         }
     }
 

@@ -36,6 +36,8 @@ public static class BackupServiceCollectionExtensions
         AddValidated<MediaBackupOptions, MediaBackupOptionsValidator>(services, media);
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddThrowawayLedger();
+        services.AddThrowawayRemover<PostgresDatabaseRemover>();
         services.TryAddSingleton<IBackupStoreProvider, BackupStoreProvider>();
         services.TryAddSingleton<IBackupCatalog, BackupCatalog>();
         services.TryAddSingleton<IBackupCodecs, BackupCodecs>();

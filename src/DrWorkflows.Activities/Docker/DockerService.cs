@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using DrWorkflows.Activities.Throwaway;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -22,15 +23,17 @@ internal sealed class DockerService : IDockerService, IDisposable
     private readonly DockerOptions options;
     private readonly TimeProvider clock;
     private readonly ILogger logger;
+    private readonly IThrowawayLedger ledger;
     private readonly Lazy<DockerClient> client;
     private readonly SemaphoreSlim helperImageGate = new(1, 1);
     private string? helperImage;
 
-    public DockerService(IOptions<DockerOptions> options, TimeProvider clock, ILogger<DockerService> logger)
+    public DockerService(IOptions<DockerOptions> options, TimeProvider clock, ILogger<DockerService> logger, IThrowawayLedger? ledger = null)
     {
         this.options = options.Value;
         this.clock = clock;
         this.logger = logger;
+        this.ledger = ledger ?? UntrackedThrowawayLedger.Instance;
         client = new Lazy<DockerClient>(() => DockerClientFactory.Create(this.options));
     }
 
@@ -250,23 +253,29 @@ internal sealed class DockerService : IDockerService, IDisposable
 
         if (request.OutputPath is { } path)
         {
-            var digest = await CallAsync("read the logs of", container, ct => AtomicFile.WriteAsync(path, CopyAsync, ct), cancellationToken);
+            var digest = await CallAsync("read the logs of", container, ct => WriteEvidenceAsync(path, CopyAsync, ct), cancellationToken);
             Log.LogsCaptured(logger, container, digest.Bytes);
             return new LogCapture(container, null, Path.GetFullPath(path), digest.Bytes, digest.Sha256, false);
         }
 
-        var temp = Path.Combine(Path.GetTempPath(), $"drw-logs-{Guid.NewGuid():N}.log");
-        try
-        {
-            var digest = await CallAsync("read the logs of", container, ct => AtomicFile.WriteAsync(temp, CopyAsync, ct), cancellationToken);
-            var (text, truncated) = await ReadTailAsync(temp, request.MaxChars, cancellationToken);
-            Log.LogsCaptured(logger, container, digest.Bytes);
-            return new LogCapture(container, text, null, digest.Bytes, digest.Sha256, truncated);
-        }
-        finally
-        {
-            AtomicFile.TryDelete(temp);
-        }
+        await using var folder = await ledger.CreateDirectoryAsync(ThrowawayFiles.NewPath("drw-logs-"), $"copy of the logs of {container}", cancellationToken);
+        var temp = Path.Combine(folder.Name, "container.log");
+        var captured = await CallAsync("read the logs of", container, ct => AtomicFile.WriteAsync(temp, CopyAsync, ct), cancellationToken);
+        var (text, truncated) = await ReadTailAsync(temp, request.MaxChars, cancellationToken);
+        Log.LogsCaptured(logger, container, captured.Bytes);
+        return new LogCapture(container, text, null, captured.Bytes, captured.Sha256, truncated);
+    }
+
+    /// <summary>
+    /// Writes an evidence file: <c>0600</c>, in directories created <c>0700</c> (an existing directory others can read is
+    /// reported in the log), through a temporary file in the throwaway ledger.
+    /// </summary>
+    private Task<StreamDigest> WriteEvidenceAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (Directory.Exists(directory) && ThrowawayFiles.IsOpenToOthers(directory))
+            Log.EvidenceDirectoryOpen(logger, directory);
+        return AtomicFile.WritePrivateAsync(path, write, ledger, cancellationToken);
     }
 
     public async Task<ForensicSnapshot> SnapshotForForensicsAsync(string container, string imageReference, string outputPath, CancellationToken cancellationToken)
@@ -291,7 +300,7 @@ internal sealed class DockerService : IDockerService, IDisposable
                 Config = new Config(),
             },
             ct), cancellationToken);
-        var digest = await CallAsync("save the image of", reference, ct => AtomicFile.WriteAsync(outputPath, async (file, token) =>
+        var digest = await CallAsync("save the image of", reference, ct => WriteEvidenceAsync(outputPath, async (file, token) =>
         {
             await using var tar = await Client.Images.SaveImageAsync(reference, token);
             await tar.CopyToAsync(file, 1 << 16, token);
@@ -345,7 +354,7 @@ internal sealed class DockerService : IDockerService, IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         await RequireVolumeAsync(volume, cancellationToken);
-        var digest = await AtomicFile.WriteAsync(path, (file, ct) => ArchiveVolumeAsync(volume, file, ct), cancellationToken);
+        var digest = await WriteEvidenceAsync(path, (file, ct) => ArchiveVolumeAsync(volume, file, ct), cancellationToken);
         return new VolumeArchive(volume, Path.GetFullPath(path), digest.Bytes, digest.Sha256);
     }
 
@@ -813,30 +822,32 @@ internal sealed class DockerService : IDockerService, IDisposable
     private async Task<T> WithHelperAsync<T>(string volume, bool readOnly, Func<string, CancellationToken, Task<T>> action, CancellationToken cancellationToken)
     {
         var image = await GetHelperImageAsync(cancellationToken);
+        var name = $"drw-helper-{Guid.NewGuid():N}"[..24];
+        // Recorded before it exists: a crash leaves a ledger row naming it, and the janitor removes it.
+        await using var lease = await ledger.RecordAsync(ThrowawaySpec.DockerContainer(Endpoint, name, $"helper container for volume {volume}"), ct => RemoveHelperAsync(name, ct), cancellationToken);
         var helper = await CallAsync("create a helper container for volume", volume, ct => Client.Containers.CreateContainerAsync(new CreateContainerParameters
         {
             Image = image,
-            Name = $"drw-helper-{Guid.NewGuid():N}"[..24],
+            Name = name,
             Cmd = ["true"],
             Entrypoint = [],
             Labels = new Dictionary<string, string> { [HelperLabel] = "volume" },
             NetworkDisabled = true,
             HostConfig = new HostConfig { Binds = [$"{volume}:{HelperMount}{(readOnly ? ":ro" : string.Empty)}"], NetworkMode = "none" },
         }, ct), cancellationToken);
+        return await CallAsync("transfer data of volume", volume, ct => action(helper.ID, ct), cancellationToken);
+    }
+
+    /// <summary>Removes a helper container (already gone is fine); its volume is left alone.</summary>
+    private async Task RemoveHelperAsync(string name, CancellationToken cancellationToken)
+    {
         try
         {
-            return await CallAsync("transfer data of volume", volume, ct => action(helper.ID, ct), cancellationToken);
+            await Client.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true, RemoveVolumes = false }, cancellationToken);
         }
-        finally
+        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
-            try
-            {
-                await Client.Containers.RemoveContainerAsync(helper.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = false }, CancellationToken.None);
-            }
-            catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
-            {
-                Log.HelperCleanupFailed(logger, helper.ID, e.Message);
-            }
+            // Never created, or removed already.
         }
     }
 

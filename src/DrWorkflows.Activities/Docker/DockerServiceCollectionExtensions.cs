@@ -19,8 +19,13 @@ public static class DockerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DockerOptions>, DockerOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IProcessRunner>(sp => new ProcessRunner(sp.GetRequiredService<TimeProvider>()));
+        services.AddThrowawayLedger();
+        services.AddThrowawayRemover<DockerContainerRemover>();
+        services.AddThrowawayRemover<DockerNetworkRemover>();
+        services.AddThrowawayRemover<DockerVolumeRemover>();
         services.TryAddSingleton<IDockerService>(sp => new DockerService(
-            sp.GetRequiredService<IOptions<DockerOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DockerService>>()));
+            sp.GetRequiredService<IOptions<DockerOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DockerService>>(),
+            sp.GetRequiredService<DrWorkflows.Activities.Throwaway.IThrowawayLedger>()));
         services.TryAddSingleton<IComposeService>(sp => new ComposeService(
             sp.GetRequiredService<IOptions<DockerOptions>>(), sp.GetRequiredService<IProcessRunner>(), sp.GetRequiredService<ILogger<ComposeService>>()));
         return services.AddActivitiesOf(typeof(DockerService));

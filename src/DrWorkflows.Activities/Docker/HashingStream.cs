@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using DrWorkflows.Activities.Throwaway;
 
 namespace DrWorkflows.Activities.Docker;
 
@@ -161,11 +162,34 @@ internal static class AtomicFile
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.partial");
+        return await WriteCoreAsync(full, TempName(full), write, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// The same for evidence and other private files: the file is <c>0600</c>, the directories created for it
+    /// <c>0700</c>, and the temporary file is in the throwaway ledger (a crash mid-write leaves nothing behind).
+    /// </summary>
+    public static async Task<StreamDigest> WritePrivateAsync(string path, Func<Stream, CancellationToken, Task> write, IThrowawayLedger ledger, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var full = Path.GetFullPath(path);
+        ThrowawayFiles.CreateDirectories(Path.GetDirectoryName(full)!);
+        var temp = TempName(full);
+        await using var partial = await ledger.RecordAsync(ThrowawaySpec.File(temp, $"partial file of {full}"), _ => ThrowawayFiles.DeleteFileAsync(temp), cancellationToken);
+        return await WriteCoreAsync(full, temp, write, ThrowawayFiles.PrivateFileMode, cancellationToken);
+    }
+
+    private static string TempName(string full) => Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.partial");
+
+    private static async Task<StreamDigest> WriteCoreAsync(string full, string temp, Func<Stream, CancellationToken, Task> write, UnixFileMode? mode, CancellationToken cancellationToken)
+    {
         try
         {
             StreamDigest digest;
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16, Options = FileOptions.Asynchronous };
+            if (mode is { } unixMode && !OperatingSystem.IsWindows())
+                options.UnixCreateMode = unixMode;
+            await using (var file = new FileStream(temp, options))
             {
                 using var hashing = new HashingStream(file);
                 await write(hashing, cancellationToken);

@@ -57,4 +57,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2022, Level = LogLevel.Debug, Message = "Compose CLI detected: {Cli}")]
     public static partial void ComposeDetected(ILogger logger, IReadOnlyList<string> cli);
+
+    [LoggerMessage(EventId = 2023, Level = LogLevel.Warning, Message = "Evidence directory {Directory} is readable by other users; the evidence files in it are 0600, but restrict the directory too (chmod 700)")]
+    public static partial void EvidenceDirectoryOpen(ILogger logger, string directory);
 }

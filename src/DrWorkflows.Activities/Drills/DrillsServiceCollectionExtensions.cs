@@ -20,6 +20,7 @@ public static class DrillsServiceCollectionExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecoveryObjectivesOptions>, RecoveryObjectivesOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.AddThrowawayLedger();
         services.TryAddSingleton<IRestoreRehearsal, RestoreRehearsal>();
         services.TryAddSingleton<IRedisStoreBackup, RedisStoreBackup>();
         return services;

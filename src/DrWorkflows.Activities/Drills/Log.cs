@@ -12,7 +12,4 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3402, Level = LogLevel.Warning, Message = "Restore rehearsal of {Component} ({Kind} {Source}) failed: {Reason}")]
     public static partial void RehearsalFailed(ILogger logger, string component, string kind, string source, string reason);
-
-    [LoggerMessage(EventId = 3403, Level = LogLevel.Warning, Message = "Could not remove the drill directory {Directory}")]
-    public static partial void CleanupFailed(ILogger logger, string directory, Exception exception);
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Backups.Pipeline;
 using DrWorkflows.Activities.Redis;
+using DrWorkflows.Activities.Throwaway;
 using Microsoft.Extensions.Logging;
 
 namespace DrWorkflows.Activities.Drills;
@@ -22,7 +23,7 @@ public interface IRedisStoreBackup
     Task<FetchedRedisBackup> FetchAsync(string source, string? setId, string? store, string path, DecryptionKeys? keys, CancellationToken cancellationToken);
 }
 
-internal sealed class RedisStoreBackup(IBackupCatalog catalog, IBackupCodecs codecs, IRedisService redis, TimeProvider clock, ILogger<RedisStoreBackup> logger) : IRedisStoreBackup
+internal sealed class RedisStoreBackup(IBackupCatalog catalog, IBackupCodecs codecs, IRedisService redis, IThrowawayLedger ledger, TimeProvider clock, ILogger<RedisStoreBackup> logger) : IRedisStoreBackup
 {
     public async Task<BackupSet> BackupAsync(string source, string setId, string? store, string? workflowInstanceId, CancellationToken cancellationToken)
     {
@@ -61,11 +62,13 @@ internal sealed class RedisStoreBackup(IBackupCatalog catalog, IBackupCodecs cod
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(directory);
         var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.part");
+        // The partial file is Redis's data in clear: in the ledger (and 0600), so a crash does not leave it behind.
+        await using var partial = await ledger.RecordAsync(ThrowawaySpec.File(temp, $"partial download of Redis set {set}"), _ => ThrowawayFiles.DeleteFileAsync(temp), cancellationToken);
         try
         {
             await using (var decoding = await codecs.BeginDecodingAsync(set.Manifest, keys, cancellationToken))
             await using (var stored = await catalog.OpenReadAsync(set, set.Manifest.MainFile, cancellationToken))
-            await using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            await using (var output = new FileStream(temp, PrivateFile()))
             {
                 await StreamPipeline.RunAsync(stored, decoding.Stages, output, logger, cancellationToken);
                 await stored.DrainAndVerifyAsync(cancellationToken);
@@ -75,10 +78,18 @@ internal sealed class RedisStoreBackup(IBackupCatalog catalog, IBackupCodecs cod
         }
         finally
         {
-            File.Delete(temp);
+            await partial.DisposeAsync();
         }
 
         var keysCount = set.Manifest.Properties.TryGetValue("keys", out var text) && long.TryParse(text, CultureInfo.InvariantCulture, out var k) ? k : 0;
         return new FetchedRedisBackup(set.Store, set.Id, Path.GetFullPath(path), set.Manifest.StartedAt, keysCount, new FileInfo(path).Length);
+    }
+
+    private static FileStreamOptions PrivateFile()
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16, Options = FileOptions.Asynchronous };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = ThrowawayFiles.PrivateFileMode;
+        return options;
     }
 }

@@ -1,6 +1,7 @@
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Media;
 using DrWorkflows.Activities.Postgres;
+using DrWorkflows.Activities.Throwaway;
 using Microsoft.Extensions.Logging;
 
 namespace DrWorkflows.Activities.Drills;
@@ -42,6 +43,7 @@ internal sealed class RestoreRehearsal(
     IMediaBackupService media,
     IRedisStoreBackup redis,
     IPostgresServerResolver servers,
+    IThrowawayLedger ledger,
     TimeProvider clock,
     ILogger<RestoreRehearsal> logger) : IRestoreRehearsal
 {
@@ -86,49 +88,28 @@ internal sealed class RestoreRehearsal(
 
     private async Task<(bool, string, IReadOnlyList<string>)> MediaAsync(RehearsalRequest request, BackupSet set, CancellationToken cancellationToken)
     {
-        var root = string.IsNullOrWhiteSpace(request.ScratchDirectory) ? Path.GetTempPath() : request.ScratchDirectory;
-        var directory = Path.Combine(root, "drw-drill-media-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(directory);
-        try
-        {
-            var result = await media.RestoreAsync(new MediaRestoreRequest(set, directory), cancellationToken);
-            var problems = new List<string>();
-            if (result.Written + result.AlreadyCurrent != result.Files)
-                problems.Add($"Only {result.Written + result.AlreadyCurrent} of the {result.Files} files of set {set.Id} were restored.");
-            return (problems.Count == 0, $"restore into throwaway folder {directory}: {result.Files} file(s), {result.WrittenBytes} bytes, each checked by SHA-256", problems);
-        }
-        finally
-        {
-            try
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                Log.CleanupFailed(logger, directory, ex);
-            }
-        }
+        await using var folder = await ledger.CreateDirectoryAsync(ThrowawayFiles.NewPath("drw-drill-media-", request.ScratchDirectory), $"drill: throwaway copy of media set {set}", cancellationToken);
+        var directory = folder.Name;
+        var result = await media.RestoreAsync(new MediaRestoreRequest(set, directory), cancellationToken);
+        var problems = new List<string>();
+        if (result.Written + result.AlreadyCurrent != result.Files)
+            problems.Add($"Only {result.Written + result.AlreadyCurrent} of the {result.Files} files of set {set.Id} were restored.");
+        return (problems.Count == 0, $"restore into throwaway folder {directory}: {result.Files} file(s), {result.WrittenBytes} bytes, each checked by SHA-256", problems);
     }
 
     private async Task<(bool, string, IReadOnlyList<string>)> RedisAsync(RehearsalRequest request, BackupSet set, CancellationToken cancellationToken)
     {
-        var root = string.IsNullOrWhiteSpace(request.ScratchDirectory) ? Path.GetTempPath() : request.ScratchDirectory;
-        var path = Path.Combine(root, $"drw-drill-redis-{Guid.NewGuid():N}.rdb");
-        try
-        {
-            var fetched = await redis.FetchAsync(set.Source, set.Id, set.Store, path, request.Keys, cancellationToken);
-            var header = new byte[5];
-            await using (var file = File.OpenRead(fetched.Path))
-                await file.ReadExactlyAsync(header, cancellationToken);
-            var problems = System.Text.Encoding.ASCII.GetString(header) == "REDIS"
-                ? new List<string>()
-                : [$"Set {set.Id} does not decode to an RDB file (no REDIS header): it cannot be loaded by Redis."];
-            return (problems.Count == 0, $"downloaded, checksum-verified and decoded to throwaway file {path}: RDB of {fetched.Bytes} bytes, {fetched.Keys} keys at backup time", problems);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        // The decoded RDB is Redis's data in clear: it lives in a private folder of its own, in the ledger.
+        await using var folder = await ledger.CreateDirectoryAsync(ThrowawayFiles.NewPath("drw-drill-redis-", request.ScratchDirectory), $"drill: decoded copy of Redis set {set}", cancellationToken);
+        var path = Path.Combine(folder.Name, "dump.rdb");
+        var fetched = await redis.FetchAsync(set.Source, set.Id, set.Store, path, request.Keys, cancellationToken);
+        var header = new byte[5];
+        await using (var file = File.OpenRead(fetched.Path))
+            await file.ReadExactlyAsync(header, cancellationToken);
+        var problems = System.Text.Encoding.ASCII.GetString(header) == "REDIS"
+            ? new List<string>()
+            : [$"Set {set.Id} does not decode to an RDB file (no REDIS header): it cannot be loaded by Redis."];
+        return (problems.Count == 0, $"downloaded, checksum-verified and decoded to throwaway file {path}: RDB of {fetched.Bytes} bytes, {fetched.Keys} keys at backup time", problems);
     }
 
     private async Task<(bool, string, IReadOnlyList<string>)> ChecksumsAsync(BackupSet set, CancellationToken cancellationToken)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Storage;
+using DrWorkflows.Activities.Throwaway;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -52,6 +53,7 @@ internal sealed class MediaBackupService(
     IBackupStoreProvider stores,
     IOptions<MediaBackupOptions> options,
     TimeProvider clock,
+    IThrowawayLedger ledger,
     ILogger<MediaBackupService> logger) : IMediaBackupService
 {
     private const int MaxAttempts = 3;
@@ -268,6 +270,9 @@ internal sealed class MediaBackupService(
         var written = 0;
         var current = 0;
         long writtenBytes = 0;
+        // Files are downloaded into one staging folder inside the target (same file system: the move is a rename). It
+        // is in the throwaway ledger, so partial files left by a crash are removed by the janitor.
+        await using var staging = await ledger.CreateDirectoryAsync(Path.Combine(root, $".drw-restore-{Guid.NewGuid().ToString("N")[..12]}"), $"staging of the media restore of {request.Set} into {root}", cancellationToken);
         await Parallel.ForEachAsync(map.Files, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Parallelism, CancellationToken = cancellationToken }, async (entry, ct) =>
         {
             var target = SafePath(root, entry.Path);
@@ -278,7 +283,7 @@ internal sealed class MediaBackupService(
             }
 
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            var temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.partial");
+            var temp = Path.Combine(staging.Name, $"{Guid.NewGuid():N}.partial");
             try
             {
                 await using (var source = await store.OpenReadAsync(entry.Key, ct))
@@ -304,6 +309,7 @@ internal sealed class MediaBackupService(
             }
         });
 
+        await staging.DisposeAsync();
         foreach (var directory in map.EmptyDirectories)
             Directory.CreateDirectory(SafePath(root, directory));
 

@@ -4,10 +4,10 @@ using System.Text.Json.Nodes;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Docker;
 using DrWorkflows.Activities.Storage;
+using DrWorkflows.Activities.Throwaway;
 using Docker.DotNet;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace DrWorkflows.Activities.Postgres;
 
@@ -51,6 +51,7 @@ internal sealed class ThrowawayPostgresProvider(
     IPostgresReadiness readiness,
     IOptions<PostgresBackupOptions> options,
     IOptions<DockerOptions> docker,
+    IThrowawayLedger ledger,
     ILogger<ThrowawayPostgresProvider> logger) : IThrowawayPostgresProvider, IDisposable
 {
     private readonly Lazy<DockerClient> client = new(() => DockerClientFactory.Create(docker.Value));
@@ -67,23 +68,37 @@ internal sealed class ThrowawayPostgresProvider(
         var major = source.Major.ToString(CultureInfo.InvariantCulture);
         if (!settings.Images.TryGetValue(major, out var image) || string.IsNullOrWhiteSpace(image))
             throw Refused($"No verification image for PostgreSQL {major}: the backup was taken from PostgreSQL {request.SourceVersion}, and a server of another major version is not a proof that it restores. Set Postgres:VerificationContainers:Images:{major} to an image of PostgreSQL {major} (e.g. postgres:{major}); configured: {string.Join(", ", settings.Images.Select(i => $"{i.Key} = {i.Value}"))}.");
-        var container = await ThrowawayPostgresContainer.StartAsync(client.Value, docker.Value.Endpoint, image, Suffix(request.NameHint), settings, logger, cancellationToken);
+        var endpoint = docker.Value.Endpoint;
+        var name = ThrowawayPostgresContainer.NewName(Suffix(request.NameHint));
+        // Recorded before it exists: a crash from here on leaves a ledger row that names it, and the janitor removes it.
+        var lease = await ledger.RecordAsync(ThrowawaySpec.DockerContainer(endpoint, name, $"verification container {name} ({image})"), ct => ThrowawayPostgresContainer.RemoveByNameAsync(client.Value, name, ct), cancellationToken);
+        ThrowawayPostgresContainer container;
+        try
+        {
+            container = await ThrowawayPostgresContainer.StartAsync(client.Value, endpoint, image, name, settings, logger, cancellationToken);
+        }
+        catch
+        {
+            await lease.DisposeAsync();
+            throw;
+        }
+
         try
         {
             var ready = await readiness.WaitAsync(container.Server, "postgres", TimeSpan.FromSeconds(settings.StartTimeoutSeconds), cancellationToken);
             var database = DatabaseName(request.NameHint);
-            return new ThrowawayDatabase(container.Server, database, $"throwaway container {container.Name} ({image}, PostgreSQL {ready.ServerVersion}), database {database}", container.RemoveAsync);
+            return new ThrowawayDatabase(container.Server, database, $"throwaway container {container.Name} ({image}, PostgreSQL {ready.ServerVersion}), database {database}", () => lease.DisposeAsync());
         }
         catch (BackupException ex) when (ex.Code == BackupErrorCodes.DatabaseUnreachable)
         {
             var state = await container.DescribeStateAsync();
-            await container.RemoveAsync();
+            await lease.DisposeAsync();
             throw new BackupException(BackupErrorCodes.VerificationRefused,
                 $"The verification container {container.Name} ({image}) did not accept connections within {settings.StartTimeoutSeconds} s ({state}): {ex.Message} Check the image (it must start PostgreSQL with POSTGRES_PASSWORD, like the official postgres image) and Postgres:VerificationContainers.", innerException: ex);
         }
         catch
         {
-            await container.RemoveAsync();
+            await lease.DisposeAsync();
             throw;
         }
     }
@@ -94,26 +109,28 @@ internal sealed class ThrowawayPostgresProvider(
         var server = options.Value.VerificationServer is { Length: > 0 } name ? resolver.Resolve(name, null) : request.PreferredServer
             ?? throw new BackupException(BackupErrorCodes.InvalidRequest, "No server for the throwaway verification database: set Postgres:VerificationServer, give a verification server to the activity, or configure Postgres:VerificationContainers:Images.");
         var database = DatabaseName(request.NameHint);
+        var description = $"throwaway database {database} on {server}";
         await using (var connection = await PostgresConnections.OpenAsync(server, "postgres", cancellationToken))
         {
             var (version, versionNum) = await PostgresBackupService.ServerVersionAsync(connection, cancellationToken);
             if (PostgresVersion.Parse(request.SourceVersion) is { } source && PostgresVersion.FromNumber(versionNum) is { } target && target.IsOlderThan(source))
                 throw Refused($"{server} runs PostgreSQL {version}, older than the PostgreSQL {request.SourceVersion} the backup was taken from: it may not read the dump, so its verdict would prove nothing. Configure Postgres:VerificationContainers:Images:{source.Major} (an image of PostgreSQL {source.Major}) to verify in a throwaway container of the source's version, or point Postgres:VerificationServer at a server of {request.SourceVersion} or newer.");
-            await PostgresRestoreService.ExecuteAsync(connection, $"CREATE DATABASE {PostgresConnections.QuoteIdentifier(database)} TEMPLATE template0", cancellationToken);
         }
 
-        return new ThrowawayDatabase(server, database, $"throwaway database {database} on {server}", async () =>
+        // Recorded before it exists: a crash from here on leaves a ledger row that names it, and the janitor drops it.
+        var lease = await ledger.RecordAsync(ThrowawaySpec.PostgresDatabase(server.Name, database, description), ct => PostgresThrowaway.DropDatabaseAsync(server, database, ct), cancellationToken);
+        try
         {
-            try
-            {
-                await using var connection = await PostgresConnections.OpenAsync(server, "postgres", CancellationToken.None);
-                await PostgresRestoreService.ExecuteAsync(connection, $"DROP DATABASE IF EXISTS {PostgresConnections.QuoteIdentifier(database)} WITH (FORCE)", CancellationToken.None);
-            }
-            catch (Exception ex) when (ex is BackupException or NpgsqlException)
-            {
-                Log.ThrowawayDropFailed(logger, database, server.ToString(), ex);
-            }
-        });
+            await using var connection = await PostgresConnections.OpenAsync(server, "postgres", cancellationToken);
+            await PostgresRestoreService.ExecuteAsync(connection, $"CREATE DATABASE {PostgresConnections.QuoteIdentifier(database)} TEMPLATE template0", cancellationToken);
+        }
+        catch
+        {
+            await lease.DisposeAsync();
+            throw;
+        }
+
+        return new ThrowawayDatabase(server, database, description, () => lease.DisposeAsync());
     }
 
     private string DatabaseName(string nameHint) => $"{options.Value.VerificationDatabasePrefix}{Suffix(nameHint)}_{Guid.NewGuid().ToString("N")[..8]}";

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Backups.Pipeline;
 using DrWorkflows.Activities.Storage;
+using DrWorkflows.Activities.Throwaway;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -65,6 +66,7 @@ internal sealed class PostgresBackupService(
     PostgresTools tools,
     IOptions<PostgresBackupOptions> options,
     TimeProvider clock,
+    IThrowawayLedger ledger,
     ILogger<PostgresBackupService> logger) : IPostgresBackupService
 {
     public async Task<BackupSet> BackupDatabaseAsync(PostgresBackupRequest request, CancellationToken cancellationToken) =>
@@ -92,7 +94,8 @@ internal sealed class PostgresBackupService(
         await using var encoding = await codecs.BeginEncodingAsync(cancellationToken);
         await using var set = await BackupCopiesWriter.BeginAsync(catalog, new BackupSetRequest(BackupKinds.Postgres, request.Source ?? request.Database, request.SetId) { Store = request.Store }, stores, logger, cancellationToken);
         Log.BackupStarting(logger, request.Database, server, set.Locations, request.SetId);
-        var temp = BackupCodecs.CreatePrivateDirectory("drwpg");
+        var tempDirectory = await ledger.CreateDirectoryAsync(ThrowawayFiles.NewPath("drwpg"), $"pg_dump of {request.Database} (.pgpass)", cancellationToken);
+        var temp = tempDirectory.Name;
         try
         {
             using var env = PostgresConnections.CreateToolEnvironment(server, request.Database, temp);
@@ -144,7 +147,7 @@ internal sealed class PostgresBackupService(
         finally
         {
             await transaction.RollbackAsync(CancellationToken.None);
-            TryDeleteDirectory(temp);
+            await tempDirectory.DisposeAsync();
         }
     }
 
@@ -167,7 +170,8 @@ internal sealed class PostgresBackupService(
 
         await using var encoding = await codecs.BeginEncodingAsync(cancellationToken);
         await using var set = await BackupCopiesWriter.BeginAsync(catalog, new BackupSetRequest(BackupKinds.Globals, request.Source ?? server.Name, request.SetId) { Store = request.Store }, stores, logger, cancellationToken);
-        var temp = BackupCodecs.CreatePrivateDirectory("drwpg");
+        var tempDirectory = await ledger.CreateDirectoryAsync(ThrowawayFiles.NewPath("drwpg"), $"pg_dumpall --globals-only of {server} (.pgpass)", cancellationToken);
+        var temp = tempDirectory.Name;
         try
         {
             using var env = PostgresConnections.CreateToolEnvironment(server, "postgres", temp);
@@ -188,7 +192,7 @@ internal sealed class PostgresBackupService(
         }
         finally
         {
-            TryDeleteDirectory(temp);
+            await tempDirectory.DisposeAsync();
         }
     }
 

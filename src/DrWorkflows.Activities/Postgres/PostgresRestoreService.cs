@@ -3,6 +3,7 @@ using System.Runtime.ExceptionServices;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Backups.Pipeline;
 using DrWorkflows.Activities.Storage;
+using DrWorkflows.Activities.Throwaway;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -77,6 +78,7 @@ internal sealed class PostgresRestoreService(
     IBackupCodecs codecs,
     PostgresTools tools,
     IOptions<PostgresBackupOptions> options,
+    IThrowawayLedger ledger,
     ILogger<PostgresRestoreService> logger) : IPostgresRestoreService
 {
     public async Task<PostgresRestoreResult> RestoreAsync(PostgresRestoreRequest request, CancellationToken cancellationToken)
@@ -94,7 +96,9 @@ internal sealed class PostgresRestoreService(
                 $"Database '{request.Database}' already exists on {server}. Restore into another name, or use Mode=Clean (restore over it) or Mode=Recreate (drop it first).");
         Log.RestoreStarting(logger, request.Set, request.Database, server, request.Mode, jobs);
 
-        var temp = CreateTempDirectory();
+        // The decrypted dump and the .pgpass live here: recorded before it exists, removed by the janitor after a crash.
+        var tempDirectory = await CreateTempDirectoryAsync($"restore of {request.Set} into {request.Database} (decrypted dump, .pgpass)", cancellationToken);
+        var temp = tempDirectory.Name;
         try
         {
             using var env = PostgresConnections.CreateToolEnvironment(server, request.Database, temp);
@@ -104,7 +108,7 @@ internal sealed class PostgresRestoreService(
         }
         finally
         {
-            PostgresBackupService.TryDeleteDirectory(temp);
+            await tempDirectory.DisposeAsync();
         }
     }
 
@@ -249,7 +253,8 @@ internal sealed class PostgresRestoreService(
         if (set.Manifest.Kind != BackupKinds.Globals)
             throw new BackupException(BackupErrorCodes.InvalidRequest, $"Backup set {set} is a '{set.Manifest.Kind}' backup, not PostgreSQL globals.");
         var psql = tools.Find("psql");
-        var temp = CreateTempDirectory();
+        var tempDirectory = await CreateTempDirectoryAsync($"restore of globals {set} (role password hashes, .pgpass)", cancellationToken);
+        var temp = tempDirectory.Name;
         try
         {
             var sqlPath = Path.Combine(temp, "globals.sql");
@@ -268,7 +273,7 @@ internal sealed class PostgresRestoreService(
         }
         finally
         {
-            PostgresBackupService.TryDeleteDirectory(temp);
+            await tempDirectory.DisposeAsync();
         }
     }
 
@@ -390,16 +395,7 @@ internal sealed class PostgresRestoreService(
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private string CreateTempDirectory()
-    {
-        var root = options.Value.TempDirectory;
-        if (string.IsNullOrWhiteSpace(root))
-            return BackupCodecs.CreatePrivateDirectory("drwrestore");
-        var path = Path.Combine(root, "drwrestore-" + Guid.NewGuid().ToString("N")[..12]);
-        if (OperatingSystem.IsWindows())
-            Directory.CreateDirectory(path);
-        else
-            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
-    }
+    /// <summary>A private (0700) directory under Postgres:TempDirectory (default: the temp directory), in the throwaway ledger.</summary>
+    private Task<ThrowawayLease> CreateTempDirectoryAsync(string purpose, CancellationToken cancellationToken) =>
+        ledger.CreateDirectoryAsync(ThrowawayFiles.NewPath("drwrestore-", options.Value.TempDirectory), purpose, cancellationToken);
 }

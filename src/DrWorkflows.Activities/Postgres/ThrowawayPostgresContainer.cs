@@ -44,7 +44,7 @@ internal sealed class ThrowawayPostgresContainer
     /// Creates and starts a container of <paramref name="image"/> with a random superuser password. The image must be
     /// on the engine already (nothing is pulled during a verification): otherwise the verification is refused.
     /// </summary>
-    public static async Task<ThrowawayPostgresContainer> StartAsync(DockerClient docker, string endpoint, string image, string nameHint, VerificationContainerOptions options, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<ThrowawayPostgresContainer> StartAsync(DockerClient docker, string endpoint, string image, string name, VerificationContainerOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
@@ -60,7 +60,6 @@ internal sealed class ThrowawayPostgresContainer
             throw Unreachable(endpoint, ex);
         }
 
-        var name = $"drw-verify-{(nameHint.Length > 0 ? nameHint + "-" : string.Empty)}{Guid.NewGuid().ToString("N")[..8]}";
         var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', 'x').Replace('/', 'y').TrimEnd('=');
         var hostPort = options.HostNetwork ? FreeLoopbackPort() : 0;
         var create = new CreateContainerParameters
@@ -112,6 +111,26 @@ internal sealed class ThrowawayPostgresContainer
             if (ex is BackupException or OperationCanceledException)
                 throw;
             throw new BackupException(BackupErrorCodes.VerificationRefused, $"The verification container {name} ({image}) could not be started on {endpoint}: {ex.Message}", innerException: ex);
+        }
+    }
+
+    /// <summary>A new container name (<c>drw-verify-{hint}-{8 hex}</c>): known before the container exists, so a ledger can record it first.</summary>
+    public static string NewName(string nameHint) => $"drw-verify-{(nameHint.Length > 0 ? nameHint + "-" : string.Empty)}{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>Removes a container by name or id with its anonymous volumes; one that does not exist counts as removed. Throws when the engine refuses.</summary>
+    public static async Task RemoveByNameAsync(DockerClient docker, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await docker.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            // Never created, or removed already.
+        }
+        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Never created, or removed already.
         }
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using DrWorkflows.Activities.Docker;
 using DrWorkflows.Activities.Hosts;
+using DrWorkflows.Activities.Throwaway;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -42,7 +43,8 @@ internal sealed class RedisService(
     IProcessRunner runner,
     TimeProvider clock,
     ILogger<RedisService> logger,
-    IDockerService? docker = null) : IRedisService
+    IDockerService? docker = null,
+    IThrowawayLedger? ledger = null) : IRedisService
 {
     private readonly RedisOptions options = options.Value;
     private string? serverName;
@@ -302,7 +304,9 @@ internal sealed class RedisService(
             IPEndPoint ip => (ip.Address.ToString(), ip.Port),
             var other => throw new RedisOperationException($"Unsupported Redis endpoint {other} for redis-cli.", RedisOperationException.CopyFailed),
         };
-        var temp = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"drw-redis-{Guid.NewGuid():N}.rdb");
+        // redis-cli writes Redis's data in clear: into a private folder of its own, in the throwaway ledger.
+        await using var folder = await (ledger ?? UntrackedThrowawayLedger.Instance).CreateDirectoryAsync(ThrowawayFiles.NewPath("drw-redis-"), $"RDB copy of Redis {host}:{port} (redis-cli --rdb)", cancellationToken);
+        var temp = System.IO.Path.Combine(folder.Name, "dump.rdb");
         var arguments = new List<string> { "-h", host, "-p", port.ToString(CultureInfo.InvariantCulture) };
         if (configuration.User is { Length: > 0 } user)
             arguments.AddRange(["--user", user]);
@@ -338,7 +342,7 @@ internal sealed class RedisService(
         }
         finally
         {
-            AtomicFile.TryDelete(temp);
+            await folder.DisposeAsync();
         }
     }
 

@@ -1,6 +1,7 @@
 using DrWorkflows.Activities.Docker;
 using DrWorkflows.Activities.Hosts;
 using DrWorkflows.Activities.Redis;
+using DrWorkflows.Activities.Throwaway;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,9 +20,10 @@ public static class RedisServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IProcessRunner>(sp => new ProcessRunner(sp.GetRequiredService<TimeProvider>()));
+        services.AddThrowawayLedger();
         services.TryAddSingleton<IRedisService>(sp => new RedisService(
             sp.GetRequiredService<IOptions<RedisOptions>>(), sp.GetRequiredService<IProcessRunner>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<RedisService>>(), sp.GetService<IDockerService>()));
+            sp.GetRequiredService<ILogger<RedisService>>(), sp.GetService<IDockerService>(), sp.GetRequiredService<IThrowawayLedger>()));
         return services.AddActivitiesOf(typeof(RedisService));
     }
 }

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using DrWorkflows.Core.Expressions;
 using DrWorkflows.Core.Model;
+using DrWorkflows.Core.Runtime;
+using Microsoft.Extensions.Options;
 
 namespace DrWorkflows.Core.Execution;
 
@@ -9,8 +11,10 @@ namespace DrWorkflows.Core.Execution;
 /// journal entries in <see cref="WorkflowExecutionContext.PendingJournal"/>) after every step, which is what
 /// makes a crash at any point recoverable.
 /// </summary>
-public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvaluator evaluator, TimeProvider clock)
+public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvaluator evaluator, TimeProvider clock, IOptions<RuntimeOptions> options)
 {
+    private readonly string nodeId = options.Value.NodeId;
+
     public ActivityRegistry Registry { get; } = registry;
 
     public WorkflowExecutionContext CreateContext(WorkflowGraph graph, WorkflowState state, IServiceProvider services, CancellationToken cancellationToken) =>
@@ -130,11 +134,18 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
         var descriptor = Registry.Describe(activityContext.Activity);
         if (item.Kind == WorkItemKind.Execute)
         {
-            if (activityContext.Record.Status == ActivityStatus.Running && !descriptor.SafeToRerun)
+            if (activityContext.Record.Status == ActivityStatus.Running)
             {
-                RaiseIncident(context, activityContext, IncidentKind.InterruptedUnsafeActivity,
-                    $"The orchestrator stopped while '{activityContext.Activity.Name ?? activityContext.Activity.Id}' ({activityContext.Activity.Type}) was running. It is not safe to run it again automatically: check what it did, then retry, skip or fail it.", null);
-                return true;
+                // Committed as started and still queued: the process running this attempt stopped before it ended.
+                JournalInterrupted(context, activityContext, descriptor);
+                if (!descriptor.SafeToRerun)
+                {
+                    RaiseIncident(context, activityContext, IncidentKind.InterruptedUnsafeActivity,
+                        $"The orchestrator stopped while '{activityContext.Activity.Name ?? activityContext.Activity.Id}' ({activityContext.Activity.Type}) was running. It is not safe to run it again automatically: check what it did, then retry, skip or fail it.", null);
+                    return true;
+                }
+
+                activityContext.Record.Attempt++;
             }
 
             state.Queue.Remove(item);
@@ -170,15 +181,16 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
     }
 
     /// <summary>
-    /// One attempt of an activity. An activity that is not safe to re-run is marked started and committed first
-    /// (with its work item still queued), so that a crash during it is seen on recovery.
+    /// One attempt of an activity. An activity that does outside work (<see cref="CommitsBeforeStart"/>) is marked
+    /// started and committed first (with its work item still queued), so that a crash during it is seen on recovery.
     /// </summary>
     private async ValueTask ExecuteAttemptAsync(WorkflowExecutionContext context, ActivityExecutionContext activityContext, ActivityDescriptor descriptor, Func<ValueTask> commitBeforeUnsafe, Action afterCommit)
     {
         activityContext.Record.Status = ActivityStatus.Running;
         activityContext.Record.StartedAt = context.Now;
+        activityContext.Record.StartedOn = nodeId;
         context.Journal(JournalEvents.Started, activityContext, null);
-        if (!descriptor.SafeToRerun)
+        if (CommitsBeforeStart(descriptor))
         {
             await commitBeforeUnsafe();
             afterCommit();
@@ -187,12 +199,51 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
         await RunGuardedAsync(context, activityContext, descriptor, () => activityContext.Activity.ExecuteAsync(activityContext));
     }
 
+    /// <summary>
+    /// Whether an attempt is committed as started before it runs. Activities outside the runtime's own assembly (every
+    /// DR activity, plugins) do outside work and can take long, and an unsafe one must never run twice: a crash during
+    /// them is then seen on recovery (an <see cref="JournalEvents.Interrupted"/> entry, then a new attempt or an
+    /// incident). The runtime's own safe activities (control flow, primitives, timers, child runs) do no outside work:
+    /// committing before them would only double the writes.
+    /// </summary>
+    public static bool CommitsBeforeStart(ActivityDescriptor descriptor)
+    {
+        ArgumentNullException.ThrowIfNull(descriptor);
+        return !descriptor.SafeToRerun || descriptor.ClrType.Assembly != typeof(Abstractions.Activity).Assembly;
+    }
+
+    /// <summary>
+    /// Journals the attempt that a crash (or a killed node, or a lost lease) cut short, at the time the restart
+    /// found it, before what follows it: the next attempt, or the incident of an activity that is not safe to re-run.
+    /// </summary>
+    private void JournalInterrupted(WorkflowExecutionContext context, ActivityExecutionContext activityContext, ActivityDescriptor descriptor)
+    {
+        var record = activityContext.Record;
+        var name = activityContext.Activity.Name ?? activityContext.Activity.Id;
+        var started = record.StartedAt is { } at ? $", started {at:yyyy-MM-dd HH:mm:ss.fff} UTC on node {record.StartedOn ?? "?"}" : string.Empty;
+        var next = descriptor.SafeToRerun
+            ? $"it runs again as attempt {record.Attempt + 1}"
+            : "it is not safe to run again automatically: an incident waits for an operator (retry, skip or fail)";
+        var data = new JsonObject
+        {
+            ["interruptedAttempt"] = record.Attempt,
+            ["startedAt"] = record.StartedAt?.ToString("O"),
+            ["startedOn"] = record.StartedOn,
+            ["detectedOn"] = nodeId,
+            ["safeToRerun"] = descriptor.SafeToRerun,
+            ["next"] = descriptor.SafeToRerun ? "retry" : "incident",
+        };
+        context.Journal(JournalEvents.Interrupted, activityContext, data,
+            message: $"Attempt {record.Attempt} of '{name}' ({activityContext.Activity.Type}){started} was interrupted: the orchestrator stopped before it ended (crash, killed process or lost lease). Detected by node {nodeId}; {next}.");
+    }
+
     private async ValueTask RunGuardedAsync(WorkflowExecutionContext context, ActivityExecutionContext activityContext, ActivityDescriptor descriptor, Func<ValueTask> action)
     {
         var policy = RetryPolicy.For(activityContext.Activity, descriptor);
         using var timeout = policy.Timeout is { } limit ? new CancellationTokenSource(limit, clock) : null;
         using var linked = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, timeout.Token);
         activityContext.AttemptToken = linked?.Token;
+        using var attempt = ActivityAttempt.Enter(ActivityAttempt.Of(activityContext));
         try
         {
             await action();

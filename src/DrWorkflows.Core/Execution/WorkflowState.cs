@@ -129,6 +129,9 @@ public sealed class ActivityExecutionRecord
 
     public DateTimeOffset? StartedAt { get; set; }
 
+    /// <summary>The orchestrator node (its <c>NodeId</c>) that started the current attempt.</summary>
+    public string? StartedOn { get; set; }
+
     /// <summary>Set by the parent when scheduling; handed back to it on completion.</summary>
     public JsonNode? Tag { get; set; }
 

@@ -51,6 +51,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddSingleton<IWorkflowDefinitionStore>(store);
         services.AddSingleton<IWorkflowInstanceStore>(store);
         services.AddSingleton<IScheduleStore>(store);
+        services.AddSingleton<IThrowawayResourceStore>(store);
         return services;
     }
 }

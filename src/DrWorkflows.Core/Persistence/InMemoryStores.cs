@@ -9,7 +9,7 @@ namespace DrWorkflows.Core.Persistence;
 /// Stores that keep everything in memory, for unit tests and throwaway runs. State is copied in and out as
 /// JSON, so the runtime never shares objects with the store (as with a real database).
 /// </summary>
-public sealed class InMemoryStore : IWorkflowDefinitionStore, IWorkflowInstanceStore, IScheduleStore
+public sealed partial class InMemoryStore : IWorkflowDefinitionStore, IWorkflowInstanceStore, IScheduleStore, IThrowawayResourceStore
 {
     private readonly Lock gate = new();
     private readonly Dictionary<string, StoredWorkflowDefinition> definitions = [];

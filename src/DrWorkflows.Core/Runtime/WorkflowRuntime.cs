@@ -208,6 +208,48 @@ public sealed partial class WorkflowRuntime(
         return freed;
     }
 
+    /// <summary>
+    /// Appends <paramref name="note"/> to a run's journal without executing the run (for example the janitor's record
+    /// of what it removed for one of the run's steps). The runtime sets its id, run, sequence and time. Returns false,
+    /// without waiting, when the run is being executed (on this node or another) or does not exist: try again later.
+    /// </summary>
+    public async Task<bool> TryJournalNoteAsync(string instanceId, JournalEntry note, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(note);
+        var gate = locks.GetOrAdd(instanceId, _ => new SemaphoreSlim(1, 1));
+        if (!await gate.WaitAsync(0, cancellationToken))
+            return false;
+        try
+        {
+            var now = clock.GetUtcNow();
+            if (!await instances.TryAcquireLeaseAsync(instanceId, settings.NodeId, now, now + settings.LeaseDuration, cancellationToken))
+                return false;
+            try
+            {
+                if (await instances.GetAsync(instanceId, cancellationToken) is not { } state)
+                    return false;
+                note.Id = Guid.NewGuid().ToString("N")[..16];
+                note.InstanceId = state.Id;
+                note.Sequence = state.JournalSequence++;
+                note.Timestamp = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
+                await instances.CommitAsync(state, [note], cancellationToken);
+                return true;
+            }
+            catch (ConcurrencyException)
+            {
+                return false;
+            }
+            finally
+            {
+                await instances.ReleaseLeaseAsync(instanceId, settings.NodeId, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     /// <summary>Queues a run for background execution.</summary>
     public void Enqueue(string instanceId) => backlog.Writer.TryWrite(instanceId);
 

@@ -40,6 +40,19 @@ internal static class SqlFilter
         return Render(where);
     }
 
+    /// <summary>A WHERE clause (with leading space) for the throwaway-resource ledger, or an empty string.</summary>
+    public static string Throwaways(ThrowawayQuery query, SqlParameters p)
+    {
+        var where = new List<string>();
+        if (query.InstanceId is { } instance)
+            where.Add("instance_id = " + p.Add(instance));
+        if (query.State is { } state)
+            where.Add("state = " + p.Add(state.ToString()));
+        if (query.Journaled is { } journaled)
+            where.Add("journaled = " + p.Add(journaled));
+        return Render(where);
+    }
+
     /// <summary>The condition for Elsa's version options, or null for "all versions".</summary>
     public static string? Versions(VersionOptions v, SqlParameters p)
     {

@@ -14,7 +14,7 @@ namespace DrWorkflows.Persistence.Postgres;
 /// The store for several nodes: PostgreSQL, in a schema of its own. Every write is one round trip: its statements
 /// travel in one <see cref="NpgsqlBatch"/>, which PostgreSQL runs as one implicit transaction.
 /// </summary>
-internal sealed class PostgresStore : IWorkflowDefinitionStore, IWorkflowInstanceStore, IScheduleStore, IStoreInitializer, IAsyncDisposable, IDisposable
+internal sealed partial class PostgresStore : IWorkflowDefinitionStore, IWorkflowInstanceStore, IScheduleStore, IThrowawayResourceStore, IStoreInitializer, IAsyncDisposable, IDisposable
 {
     private const string DefinitionColumns = RowReaders.DefinitionColumns;
     private const string BookmarkColumns = RowReaders.BookmarkColumns;

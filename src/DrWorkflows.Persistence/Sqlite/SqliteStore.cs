@@ -12,7 +12,7 @@ namespace DrWorkflows.Persistence.Sqlite;
 /// The embedded store: one SQLite file in WAL mode with fully synchronous commits. All writes go through one
 /// connection (<see cref="SqliteWriter"/>, with group commit); reads use a small pool of read-only connections.
 /// </summary>
-internal sealed class SqliteStore : IWorkflowDefinitionStore, IWorkflowInstanceStore, IScheduleStore, IStoreInitializer, IDisposable
+internal sealed partial class SqliteStore : IWorkflowDefinitionStore, IWorkflowInstanceStore, IScheduleStore, IThrowawayResourceStore, IStoreInitializer, IDisposable
 {
     private const string DefinitionColumns = RowReaders.DefinitionColumns;
     private const string BookmarkColumns = RowReaders.BookmarkColumns;

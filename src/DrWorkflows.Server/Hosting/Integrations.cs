@@ -7,7 +7,8 @@ namespace DrWorkflows.Server.Hosting;
 
 /// <summary>
 /// Registers the DR activity areas with their settings from configuration (top-level sections <c>Docker</c>,
-/// <c>Host</c>, <c>SmokeTests</c>, <c>Notifications</c>, <c>GitHub</c>, <c>Backups</c>, <c>Redis</c>, <c>Route53</c>).
+/// <c>Host</c>, <c>SmokeTests</c>, <c>Notifications</c>, <c>GitHub</c>, <c>Backups</c>, <c>Redis</c>, <c>Route53</c>),
+/// and the janitor of throwaway resources (<c>Janitor</c>).
 /// An integration that is not configured does not stop the server: its activities fail with one message that
 /// names the settings to add (see docs/configuration.md).
 /// </summary>
@@ -23,6 +24,7 @@ public static class Integrations
         services.AddNotifications(o => root.GetSection("Notifications").Bind(o));
         services.AddGitHubPostMortems(o => root.GetSection("GitHub").Bind(o));
         services.AddDrills(o => root.GetSection("Drills").Bind(o));
+        services.AddThrowawayJanitor(o => root.GetSection("Janitor").Bind(o));
         services.AddBackupActivities(
             stores: o =>
             {

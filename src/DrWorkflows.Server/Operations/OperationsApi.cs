@@ -22,6 +22,7 @@ public static class OperationsApi
         api.MapPost("/workflow-instances/{id}/incidents/{incidentId}/{action}", ResolveAsync).RequireAuthorization(Roles.Operator);
         api.MapGet("/workflows/load-errors", (WorkflowLoader loader) => Results.Ok(new { items = loader.Errors, count = loader.Errors.Count }));
         app.MapAlertmanagerWebhook();
+        app.MapThrowawayApi();
         return app;
     }
 

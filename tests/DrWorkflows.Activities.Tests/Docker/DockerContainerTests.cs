@@ -164,6 +164,8 @@ public sealed class DockerContainerTests : IAsyncLifetime
         Assert.Equal(bytes.Length, file.Bytes);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), file.Sha256);
         Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!)); // no temporary file left
+        Assert.Equal(FileModes.PrivateFile, FileModes.Of(path)); // evidence: 0600 in a 0700 directory it created
+        Assert.Equal(FileModes.PrivateDirectory, FileModes.Of(dir.Combine("forensics")));
 
         var none = await docker.Service.CaptureLogsAsync(name, new LogCaptureRequest { Since = DateTimeOffset.UtcNow.AddHours(1) }, Ct);
         Assert.Equal(string.Empty, none.Text);
@@ -180,6 +182,8 @@ public sealed class DockerContainerTests : IAsyncLifetime
 
         var snapshot = await docker.Service.SnapshotForForensicsAsync(name, reference, path, Ct);
 
+        Assert.Equal(FileModes.PrivateFile, FileModes.Of(path));
+        Assert.Equal(FileModes.PrivateDirectory, FileModes.Of(dir.Combine("incident-1")));
         var bytes = await File.ReadAllBytesAsync(path, Ct);
         Assert.Equal(bytes.Length, snapshot.Bytes);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), snapshot.Sha256);

@@ -48,6 +48,7 @@ public sealed class DockerVolumeTests : IAsyncLifetime
 
         var archive = await docker.Service.ArchiveVolumeToFileAsync(volume, path, Ct);
 
+        Assert.Equal(FileModes.PrivateFile, FileModes.Of(path)); // the whole database in clear: owner only
         var bytes = await File.ReadAllBytesAsync(path, Ct);
         Assert.Equal(bytes.Length, archive.Bytes);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), archive.Sha256);

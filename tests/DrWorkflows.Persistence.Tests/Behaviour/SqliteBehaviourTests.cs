@@ -43,3 +43,8 @@ public sealed class SqliteDefinitionTests : DefinitionBehaviourTests
 {
     protected override BehaviourStore CreateStore() => new SqliteBehaviourStore();
 }
+
+public sealed class SqliteInterruptedAttemptTests : InterruptedAttemptBehaviourTests
+{
+    protected override BehaviourStore CreateStore() => new SqliteBehaviourStore();
+}

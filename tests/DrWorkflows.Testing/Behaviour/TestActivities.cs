@@ -91,3 +91,46 @@ public sealed class TwoOutputs : CodeActivity
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>
+/// Stands in for a step cut short by a crash: on its first <see cref="HangAttempts"/> attempts it waits until its
+/// run's execution is cancelled (the test then starts the orchestrator again); later attempts complete at once with
+/// the attempt number. Safe to re-run.
+/// </summary>
+[Activity("Tests", "Tests", "Hangs on its first attempts (a step cut short by a crash).", SafeToRerun = true)]
+public sealed class Hang : CodeActivity<int>
+{
+    [Input(Description = "How many attempts hang.")]
+    public Input<int> HangAttempts { get; set; } = new(1);
+
+    protected override async ValueTask<int> RunAsync(ActivityExecutionContext context)
+    {
+        if (context.Attempt <= context.Get(HangAttempts))
+            await Task.Delay(Timeout.Infinite, context.CancellationToken);
+        return context.Attempt;
+    }
+}
+
+/// <summary>The same as <see cref="Hang"/>, declared not safe to re-run.</summary>
+[Activity("Tests", "Tests", "Hangs on its first attempt; not safe to re-run.")]
+public sealed class HangUnsafe : CodeActivity<int>
+{
+    protected override async ValueTask<int> RunAsync(ActivityExecutionContext context)
+    {
+        if (context.Attempt == 1)
+            await Task.Delay(Timeout.Infinite, context.CancellationToken);
+        return context.Attempt;
+    }
+}
+
+/// <summary>Returns the ambient activity attempt as services see it: <c>run|step|activity|attempt</c>.</summary>
+[Activity("Tests", "Tests", "Returns the current activity attempt as services see it.", SafeToRerun = true)]
+public sealed class WhoOwnsMe : CodeActivity<string>
+{
+    protected override async ValueTask<string> RunAsync(ActivityExecutionContext context)
+    {
+        await Task.Yield(); // as a service deep in an await chain would see it
+        var attempt = ActivityAttempt.Current ?? throw new InvalidOperationException("No activity attempt in this flow.");
+        return $"{attempt.InstanceId}|{attempt.ExecutionId}|{attempt.ActivityId}|{attempt.ActivityType}|{attempt.Attempt}";
+    }
+}

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.ComponentModel;
 using System.Diagnostics;
+using DrWorkflows.Activities.Throwaway;
+using DrWorkflows.Core.Execution;
 using Microsoft.Extensions.Logging;
 
 namespace DrWorkflows.Activities.Backups.Pipeline;
@@ -69,6 +71,7 @@ public sealed class StreamPipeline
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var tasks = new List<Task>();
+        ThrowawayLease? fifos = null;
         string? fifoDirectory = null;
         try
         {
@@ -77,7 +80,8 @@ public sealed class StreamPipeline
             RunningProcess? upstream = null;
             string? pendingFifo = null;
             var pendingWrappers = new List<WriteTransformStage>();
-            fifoDirectory = await CreateFifosAsync(stages, cancellationToken);
+            fifos = await CreateFifosAsync(stages, cancellationToken);
+            fifoDirectory = fifos?.Name;
             var fifoCount = 0;
             for (var index = 0; index < stages.Count; index++)
             {
@@ -135,8 +139,8 @@ public sealed class StreamPipeline
         await Task.WhenAll(tasks);
         foreach (var process in processes)
             await process.DisposeAsync();
-        if (fifoDirectory is not null)
-            DeleteQuietly(fifoDirectory);
+        if (fifos is not null)
+            await fifos.DisposeAsync();
 
         if (failure is not null)
         {
@@ -152,9 +156,10 @@ public sealed class StreamPipeline
 
     /// <summary>
     /// Creates one FIFO per pair of adjacent programs in a new private directory (null when there is no such pair
-    /// or no <c>/bin/sh</c>: the pipeline then pumps between them).
+    /// or no <c>/bin/sh</c>: the pipeline then pumps between them). The directory is in the throwaway ledger of the
+    /// activity attempt that runs the pipeline (this static helper has no services of its own).
     /// </summary>
-    private static async Task<string?> CreateFifosAsync(IReadOnlyList<PipelineStage> stages, CancellationToken cancellationToken)
+    private static async Task<ThrowawayLease?> CreateFifosAsync(IReadOnlyList<PipelineStage> stages, CancellationToken cancellationToken)
     {
         var count = 0;
         for (var i = 0; i + 1 < stages.Count; i++)
@@ -165,7 +170,9 @@ public sealed class StreamPipeline
 
         if (count == 0 || OperatingSystem.IsWindows() || !File.Exists(Shell))
             return null;
-        var directory = BackupCodecs.CreatePrivateDirectory("drwpipe");
+        var ledger = ActivityAttempt.Current?.Services.GetService(typeof(IThrowawayLedger)) as IThrowawayLedger ?? UntrackedThrowawayLedger.Instance;
+        var lease = await ledger.CreateDirectoryAsync(ThrowawayFiles.NewPath("drwpipe"), "FIFOs between the programs of a backup pipeline", cancellationToken);
+        var directory = lease.Name;
         ToolRunner.Result result;
         try
         {
@@ -173,28 +180,14 @@ public sealed class StreamPipeline
         }
         catch
         {
-            DeleteQuietly(directory);
+            await lease.DisposeAsync();
             throw;
         }
 
         if (result.ExitCode == 0)
-            return directory;
-        DeleteQuietly(directory);
+            return lease;
+        await lease.DisposeAsync();
         throw new BackupException(BackupErrorCodes.ToolFailed, $"Could not create the pipes between the backup programs (mkfifo in {directory}): {result.StandardError.Trim()}. Check that the temporary directory ({Path.GetTempPath()}) is a local writable file system.");
-    }
-
-    private static void DeleteQuietly(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 
     private RunningProcess Start(ProcessStage stage, string? stdinFifo, string? stdoutFifo)
