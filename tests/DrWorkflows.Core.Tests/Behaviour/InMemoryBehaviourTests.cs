@@ -43,3 +43,8 @@ public sealed class InMemoryDefinitionTests : DefinitionBehaviourTests
 {
     protected override BehaviourStore CreateStore() => new InMemoryBehaviourStore();
 }
+
+public sealed class InMemoryOneRunPerPlatformTests : OneRunPerPlatformBehaviourTests
+{
+    protected override BehaviourStore CreateStore() => new InMemoryBehaviourStore();
+}

@@ -43,3 +43,8 @@ public sealed class PostgresDefinitionTests : DefinitionBehaviourTests
 {
     protected override BehaviourStore CreateStore() => new PostgresBehaviourStore();
 }
+
+public sealed class PostgresOneRunPerPlatformTests : OneRunPerPlatformBehaviourTests
+{
+    protected override BehaviourStore CreateStore() => new PostgresBehaviourStore();
+}

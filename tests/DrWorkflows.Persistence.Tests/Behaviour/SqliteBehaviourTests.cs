@@ -43,3 +43,8 @@ public sealed class SqliteDefinitionTests : DefinitionBehaviourTests
 {
     protected override BehaviourStore CreateStore() => new SqliteBehaviourStore();
 }
+
+public sealed class SqliteOneRunPerPlatformTests : OneRunPerPlatformBehaviourTests
+{
+    protected override BehaviourStore CreateStore() => new SqliteBehaviourStore();
+}
