@@ -332,17 +332,20 @@ internal sealed partial class AlertIntake(
             }
         }
 
+        // An input the run was not given counts as different: its default may or may not be what the alert asks for,
+        // and a page too many is better than an alert nobody works on.
         string? paged = null;
         var differences = route.Input
-            .Where(i => !string.Equals(run.Input.GetValueOrDefault(i.Key) is JsonValue v && v.TryGetValue<string>(out var given) ? given : null, i.Value, StringComparison.Ordinal))
-            .Select(i => $"{i.Key}={i.Value}")
+            .Select(i => (i.Key, Wanted: i.Value, Has: run.Input.GetValueOrDefault(i.Key) is JsonValue v && v.TryGetValue<string>(out var given) ? given : null))
+            .Where(i => !string.Equals(i.Has, i.Wanted, StringComparison.Ordinal))
             .ToList();
         if (differences.Count > 0)
         {
             var subject = $"Alert {alert.Name}: nothing started, run {run.Id} holds the platform";
-            var text = $"Alert {alert.Name} (fingerprint {alert.Fingerprint}, firing since {alert.StartsAt}) asks for {route.Workflow} with {string.Join(", ", differences)}, "
-                       + $"but run {run.Id} of it is already running on {platform ?? "this platform"} with other inputs, and only one may run there at a time. "
-                       + $"Nothing was started for this alert: handle it by hand, or start it once run {run.Id} has ended. Run: {onCall.RunLink(run.Id)}";
+            var text = $"Alert {alert.Name} (fingerprint {alert.Fingerprint}, firing since {alert.StartsAt}) asks for {route.Workflow} with "
+                       + $"{string.Join(", ", differences.Select(d => $"{d.Key}={d.Wanted}"))}, but run {run.Id} of it is already running on {platform ?? "this platform"} with "
+                       + $"{string.Join(", ", differences.Select(d => d.Has is null ? $"{d.Key} not given (its default)" : $"{d.Key}={d.Has}"))}, and only one may run there at a time. "
+                       + $"Nothing was started for this alert: check whether run {run.Id} covers it; if not, handle it by hand or start it once run {run.Id} has ended. Run: {onCall.RunLink(run.Id)}";
             paged = (await pager.PageOnceAsync($"alert-joined:{run.Id}:{alert.Fingerprint}", subject, text, cancellationToken)).Describe();
         }
 

@@ -216,6 +216,7 @@ public sealed class AlertmanagerWebhookTests : IAsyncLifetime
         Assert.Equal("sent by slack", replica["alreadyRunning"]![0]!["paged"]!.GetValue<string>());
         var page = Assert.Single(SlackTexts());
         Assert.Contains("Container=replica_postgres", page, StringComparison.Ordinal);
+        Assert.Contains("with Container=ecommerce_postgres", page, StringComparison.Ordinal);
         Assert.Contains($"https://drw.example.com/studio/instances/{shop}", page, StringComparison.Ordinal);
         Assert.Contains("Nothing was started for this alert", page, StringComparison.Ordinal);
         AssertRecorded(replica["alreadyRunning"]![0]!);
