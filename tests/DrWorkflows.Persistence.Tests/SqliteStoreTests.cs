@@ -46,7 +46,7 @@ public sealed class SqliteStoreTests : IDisposable
 
         using var raw = Raw(directory.Combine("data", "drworkflows.db"));
         Assert.Equal("wal", Scalar(raw, "PRAGMA journal_mode"));
-        Assert.Equal(2L, Scalar(raw, "SELECT MAX(version) FROM schema_version"));
+        Assert.Equal((long)Internal.Migration.Load("Sqlite").Count, Scalar(raw, "SELECT MAX(version) FROM schema_version"));
         Assert.Equal("0001_initial", Scalar(raw, "SELECT name FROM schema_version WHERE version = 1"));
         Assert.Equal("0002_throwaway_ledger", Scalar(raw, "SELECT name FROM schema_version WHERE version = 2"));
         Assert.Equal(7L, Scalar(raw, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('definitions', 'instances', 'bookmarks', 'journal', 'schedule_slots', 'throwaway_resources', 'throwaway_holders')"));
@@ -100,7 +100,7 @@ public sealed class SqliteStoreTests : IDisposable
         var error = await Assert.ThrowsAsync<StoreUnavailableException>(() => newer.InitializeAsync(Ct));
 
         Assert.Contains("schema version 99", error.Message, StringComparison.Ordinal);
-        Assert.Contains("only knows versions up to 2", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"only knows versions up to {Internal.Migration.Load("Sqlite").Count}", error.Message, StringComparison.Ordinal);
         Assert.Contains(directory.Combine("data", "drworkflows.db"), error.Message, StringComparison.Ordinal);
     }
 

@@ -613,6 +613,112 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(slot.AddMinutes(4), await Schedules.GetLastSlotAsync("race", Ct));
     }
 
+    // ---- one running run per definition and platform --------------------------------------------------------------
+
+    [Fact]
+    public async Task Platform_ASecondRunningRunOfTheDefinitionOnThePlatform_IsRefusedNamingTheFirst_AndNothingIsWritten()
+    {
+        await Instances.CreateAsync(OnPlatform("first", "Docker unix:///run/docker.sock, Compose project shop"), [Entry("first", 0)], Ct);
+
+        var refused = await Assert.ThrowsAsync<RunAlreadyRunningException>(
+            () => Instances.CreateAsync(OnPlatform("second", "Docker unix:///run/docker.sock, Compose project shop"), [Entry("second", 0)], Ct));
+
+        Assert.Equal("first", refused.RunningInstanceId);
+        Assert.Equal("restore-db", refused.DefinitionId);
+        Assert.Equal("Docker unix:///run/docker.sock, Compose project shop", refused.Platform);
+        Assert.Contains("first", refused.Message, StringComparison.Ordinal);
+        Assert.Null(await Instances.GetAsync("second", Ct));
+        Assert.Equal(0, (await Instances.GetJournalAsync("second", 0, 10, Ct)).TotalCount);
+        Assert.Equal("Docker unix:///run/docker.sock, Compose project shop", (await Instances.GetAsync("first", Ct))!.Platform);
+    }
+
+    [Fact]
+    public async Task Platform_OtherPlatforms_OtherDefinitions_AndRunsWithoutAPlatform_AreNotRestricted()
+    {
+        await Instances.CreateAsync(OnPlatform("shop", "p-shop"), [], Ct);
+
+        await Instances.CreateAsync(OnPlatform("ai", "p-ai"), [], Ct);
+        await Instances.CreateAsync(OnPlatform("other-scenario", "p-shop", definitionId: "volume-corruption"), [], Ct);
+        await Instances.CreateAsync(NewState("free-1"), [], Ct);
+        await Instances.CreateAsync(NewState("free-2"), [], Ct);
+
+        Assert.Equal(5, (await Instances.ListAsync(new InstanceQuery(Status: WorkflowStatus.Running), Ct)).TotalCount);
+    }
+
+    [Fact]
+    public async Task Platform_IsFreeAgainInTheCommitThatEndsTheRun_WhateverTheEnd()
+    {
+        foreach (var end in new[] { WorkflowSubStatus.Finished, WorkflowSubStatus.Faulted, WorkflowSubStatus.Cancelled })
+        {
+            var id = "run-" + end;
+            var state = OnPlatform(id, "p-shop");
+            await Instances.CreateAsync(state, [], Ct);
+            state.Status = WorkflowStatus.Finished;
+            state.SubStatus = end;
+            state.FinishedAt = T0.AddMinutes(5);
+            await Instances.CommitAsync(state, [], Ct);
+        }
+
+        await Instances.CreateAsync(OnPlatform("after", "p-shop"), [], Ct);
+
+        var onPlatform = await Instances.ListAsync(new InstanceQuery(DefinitionId: "restore-db", Platform: "p-shop"), Ct);
+        Assert.Equal(["after", "run-Cancelled", "run-Faulted", "run-Finished"], onPlatform.Items.Select(i => i.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(["after"], (await Instances.ListAsync(new InstanceQuery(Platform: "p-shop", Status: WorkflowStatus.Running), Ct)).Items.Select(i => i.Id));
+    }
+
+    [Fact]
+    public async Task Platform_ARunThatWaitsOrStoppedAtAnIncident_StillHoldsThePlatform()
+    {
+        var state = OnPlatform("waiting", "p-shop");
+        await Instances.CreateAsync(state, [], Ct);
+        state.SubStatus = WorkflowSubStatus.Suspended;
+        await Instances.CommitAsync(state, [], Ct);
+        Assert.Equal("waiting", (await Assert.ThrowsAsync<RunAlreadyRunningException>(() => Instances.CreateAsync(OnPlatform("b", "p-shop"), [], Ct))).RunningInstanceId);
+
+        state.SubStatus = WorkflowSubStatus.Faulted;
+        state.Incidents.Add(NewIncident("i1", null));
+        await Instances.CommitAsync(state, [], Ct);
+        Assert.Equal("waiting", (await Assert.ThrowsAsync<RunAlreadyRunningException>(() => Instances.CreateAsync(OnPlatform("c", "p-shop"), [], Ct))).RunningInstanceId);
+    }
+
+    [Fact]
+    public async Task Platform_ManyCreatesAtOnceFromTwoNodes_ExactlyOneWins_TheOthersNameIt()
+    {
+        var other = await OpenAsync();
+        const int Attempts = 8;
+        using var start = new ManualResetEventSlim();
+        var attempts = Enumerable.Range(0, Attempts).Select(i => Task.Run(
+            async () =>
+            {
+                start.Wait(Ct);
+                var store = i % 2 == 0 ? Instances : other.Instances;
+                try
+                {
+                    await store.CreateAsync(OnPlatform($"racer-{i}", "p-race"), [Entry($"racer-{i}", 0)], Ct);
+                    return (Id: $"racer-{i}", Refusal: (RunAlreadyRunningException?)null);
+                }
+                catch (RunAlreadyRunningException e)
+                {
+                    return (Id: $"racer-{i}", Refusal: e);
+                }
+            },
+            Ct)).ToList();
+        start.Set();
+        var outcomes = await Task.WhenAll(attempts);
+
+        var winner = Assert.Single(outcomes, o => o.Refusal is null).Id;
+        Assert.All(outcomes.Where(o => o.Refusal is not null), o => Assert.Equal(winner, o.Refusal!.RunningInstanceId));
+        var stored = await other.Instances.ListAsync(new InstanceQuery(Platform: "p-race"), Ct);
+        Assert.Equal([winner], stored.Items.Select(i => i.Id));
+    }
+
+    private static WorkflowState OnPlatform(string id, string platform, string definitionId = "restore-db")
+    {
+        var state = NewState(id, definitionId);
+        state.Platform = platform;
+        return state;
+    }
+
     // ---- several nodes -------------------------------------------------------------------------------------------
 
     [Fact]

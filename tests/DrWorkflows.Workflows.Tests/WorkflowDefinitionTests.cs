@@ -70,6 +70,20 @@ public sealed class WorkflowDefinitionTests
         Assert.Equal(0, await loader.LoadAsync(Ct));
     }
 
+    [Fact]
+    public async Task Every_DR_scenario_runs_once_per_platform_and_the_backups_verification_and_drill_do_not()
+    {
+        await using var host = CreateHost();
+        await new WorkflowLoader(host.Definitions, Options.Create(WorkflowFiles.Sources()), NullLogger<WorkflowLoader>.Instance).LoadAsync(Ct);
+
+        var definitions = (await host.Services.GetRequiredService<IWorkflowDefinitionStore>().ListAsync(new DefinitionQuery(VersionOptions.PublishedVersion, Take: 1000), Ct)).Items;
+        var once = definitions.Where(d => host.Definitions.GetGraph(d).OneRunPerPlatform).Select(d => d.DefinitionId).Order(StringComparer.Ordinal);
+
+        Assert.Equal(
+            ["dr-database-container-failure", "dr-docker-engine-failure", "dr-host-failover", "dr-ransomware-recovery", "dr-volume-corruption"],
+            once);
+    }
+
     [Theory]
     [MemberData(nameof(JsonFiles))]
     public async Task A_json_workflow_uses_known_activities_and_ports_sets_required_inputs_and_round_trips(string file)

@@ -50,6 +50,7 @@ public sealed class IncidentComms
     public static IncidentComms Add(WorkflowBuilder builder, FlowchartBuilder flow, IncidentProfile profile)
     {
         builder
+            .WithCustomProperty(DrWorkflows.Core.Model.WorkflowDefinitionDocument.OneRunPerPlatformProperty, true) // one recovery per platform at a time
             .WithInput<string>("Reason", "The alert or observation that started the recovery (shown in Slack, email, the post-mortem).")
             .WithInput<string>("Severity", $"SEV-1 or SEV-2; default {profile.DefaultSeverity}.")
             .WithInput<string>("SlackChannel", "Slack channel of the incident thread; default Notifications:Slack:DefaultChannel.")

@@ -9,7 +9,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class DockerServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="IDockerService"/>, <see cref="IComposeService"/> and the Docker activities. Options are
+    /// Registers <see cref="IDockerService"/>, <see cref="IComposeService"/>, the Docker activities and the platform
+    /// resolver (a run's platform is this engine and Compose project). Options are
     /// validated when the host starts. Bind them with e.g.
     /// <c>services.AddDockerActivities(o =&gt; configuration.GetSection("Docker").Bind(o))</c>.
     /// </summary>
@@ -28,6 +29,8 @@ public static class DockerServiceCollectionExtensions
             sp.GetRequiredService<DrWorkflows.Activities.Throwaway.IThrowawayLedger>()));
         services.TryAddSingleton<IComposeService>(sp => new ComposeService(
             sp.GetRequiredService<IOptions<DockerOptions>>(), sp.GetRequiredService<IProcessRunner>(), sp.GetRequiredService<ILogger<ComposeService>>()));
+        // The platform of a run (one run of a DR scenario per platform at a time) is this engine and Compose project.
+        services.Replace(ServiceDescriptor.Singleton<DrWorkflows.Core.Runtime.IPlatformResolver, DockerPlatformResolver>());
         return services.AddActivitiesOf(typeof(DockerService));
     }
 

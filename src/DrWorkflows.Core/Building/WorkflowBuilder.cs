@@ -23,6 +23,7 @@ public sealed class WorkflowBuilder(string definitionId, string name)
     private readonly JsonArray variables = [];
     private readonly JsonArray inputs = [];
     private readonly JsonArray outputs = [];
+    private readonly JsonObject customProperties = [];
     private readonly Dictionary<string, int> idCounters = new(StringComparer.Ordinal);
     private Activity? root;
     private FlowchartBuilder? flowchart;
@@ -69,6 +70,13 @@ public sealed class WorkflowBuilder(string definitionId, string name)
         return this;
     }
 
+    /// <summary>Sets one of the definition's <c>customProperties</c>.</summary>
+    public WorkflowBuilder WithCustomProperty(string propertyName, JsonNode? value)
+    {
+        customProperties[propertyName] = value?.DeepClone();
+        return this;
+    }
+
     /// <summary>Uses any activity (e.g. a Sequence) as the root.</summary>
     public WorkflowBuilder WithRoot(Activity activity)
     {
@@ -105,7 +113,7 @@ public sealed class WorkflowBuilder(string definitionId, string name)
             ["inputs"] = inputs.DeepClone(),
             ["outputs"] = outputs.DeepClone(),
             ["outcomes"] = new JsonArray(),
-            ["customProperties"] = new JsonObject(),
+            ["customProperties"] = customProperties.DeepClone(),
             ["isReadonly"] = true,
             ["isSystem"] = false,
             ["isLatest"] = true,

@@ -55,6 +55,13 @@ public sealed class WorkflowState
     /// <summary>The run that started this one as a child workflow, if any.</summary>
     public string? ParentInstanceId { get; set; }
 
+    /// <summary>
+    /// The platform the run acts on (e.g. <c>docker unix:///var/run/docker.sock, compose project shop</c>), set when its
+    /// definition allows one running run per platform (<c>customProperties.oneRunPerPlatform</c>); null otherwise.
+    /// The store refuses a second running run of the same definition with the same platform.
+    /// </summary>
+    public string? Platform { get; set; }
+
     public WorkflowStatus Status { get; set; }
 
     public WorkflowSubStatus SubStatus { get; set; }

@@ -32,6 +32,7 @@ public static class RuntimeServiceCollectionExtensions
         services.TryAddSingleton(_ => ExpressionEvaluator.CreateDefault());
         services.TryAddSingleton<WorkflowExecutor>();
         services.TryAddSingleton<WorkflowDefinitionService>();
+        services.TryAddSingleton<IPlatformResolver, SinglePlatformResolver>();
         services.TryAddSingleton<WorkflowRuntime>();
         services.TryAddSingleton<WorkflowLoader>();
         services.TryAddSingleton<TriggerScheduler>();

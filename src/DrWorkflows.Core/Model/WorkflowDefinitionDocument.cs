@@ -10,6 +10,12 @@ namespace DrWorkflows.Core.Model;
 /// </summary>
 public sealed class WorkflowDefinitionDocument
 {
+    /// <summary>
+    /// Custom property (<c>"customProperties": {"oneRunPerPlatform": true}</c>): a run of this definition is refused
+    /// while another run of it is running against the same platform (see docs/workflows/README.md).
+    /// </summary>
+    public const string OneRunPerPlatformProperty = "oneRunPerPlatform";
+
     public WorkflowDefinitionDocument(JsonObject json) => Json = json;
 
     public JsonObject Json { get; }

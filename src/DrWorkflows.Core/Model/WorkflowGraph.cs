@@ -70,6 +70,12 @@ public sealed class WorkflowGraph
 
     public IReadOnlyList<ArgumentDefinition> Outputs { get; }
 
+    /// <summary>
+    /// At most one run of this definition may be running against one platform at a time (the definition's
+    /// <c>customProperties.oneRunPerPlatform</c>; every DR scenario sets it).
+    /// </summary>
+    public bool OneRunPerPlatform { get; init; }
+
     public IEnumerable<Activity> Activities => byNodeId.Values;
 
     public Activity GetNode(string nodeId) =>

@@ -34,7 +34,10 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
                 throw new WorkflowDefinitionException($"Workflow '{definition.DefinitionId}': its variables, inputs or outputs cannot be read: {e.Message}", e);
             }
 
-            return new WorkflowGraph(definition.DefinitionId, definition.Id, definition.Version, definition.Name, root, variables, inputs, outputs);
+            return new WorkflowGraph(definition.DefinitionId, definition.Id, definition.Version, definition.Name, root, variables, inputs, outputs)
+            {
+                OneRunPerPlatform = definition.Json["customProperties"]?[WorkflowDefinitionDocument.OneRunPerPlatformProperty] is JsonValue one && one.TryGetValue<bool>(out var only) && only,
+            };
         }
         catch (WorkflowDefinitionException e) when (filePath is not null && e.FilePath is null)
         {

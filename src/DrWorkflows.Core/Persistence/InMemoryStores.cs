@@ -92,6 +92,9 @@ public sealed partial class InMemoryStore : IWorkflowDefinitionStore, IWorkflowI
         {
             if (instances.ContainsKey(state.Id))
                 throw new InvalidOperationException($"Workflow instance '{state.Id}' already exists.");
+            if (state.Platform is { } platform
+                && AllStates().FirstOrDefault(s => s.Status == WorkflowStatus.Running && s.DefinitionId == state.DefinitionId && s.Platform == platform) is { } running)
+                throw new RunAlreadyRunningException(state.DefinitionId, platform, running.Id);
             state.Revision = 1;
             instances[state.Id] = JsonSerializer.Serialize(state, Json.Options);
             journals[state.Id] = [.. journal.Select(Copy)];
@@ -136,6 +139,7 @@ public sealed partial class InMemoryStore : IWorkflowDefinitionStore, IWorkflowI
                 .Where(s => query.ParentInstanceId is null || s.ParentInstanceId == query.ParentInstanceId)
                 .Where(s => query.HasIncidents is null || OpenIncidents(s) > 0 == query.HasIncidents)
                 .Where(s => query.HasParent is null || s.ParentInstanceId is not null == query.HasParent)
+                .Where(s => query.Platform is null || s.Platform == query.Platform)
                 .Where(s => string.IsNullOrEmpty(query.SearchTerm)
                     || s.Id.Contains(query.SearchTerm, StringComparison.OrdinalIgnoreCase)
                     || (s.Name ?? string.Empty).Contains(query.SearchTerm, StringComparison.OrdinalIgnoreCase)

@@ -130,6 +130,7 @@ public sealed record InstanceQuery(
     string? ParentInstanceId = null,
     bool? HasIncidents = null,
     bool? HasParent = null,
+    string? Platform = null,
     int Skip = 0,
     int Take = 100);
 
@@ -156,12 +157,31 @@ public sealed class ConcurrencyException(string instanceId, long expectedRevisio
 }
 
 /// <summary>
+/// Thrown when a run is created while another run of the same definition is running against the same platform
+/// (<see cref="WorkflowState.Platform"/>); the store enforces it atomically, also across nodes.
+/// </summary>
+public sealed class RunAlreadyRunningException(string definitionId, string platform, string runningInstanceId)
+    : Exception($"Workflow '{definitionId}' is already running on platform '{platform}': run {runningInstanceId}. Only one run of it may work on a platform at a time; follow that run, or cancel it before starting another.")
+{
+    public string DefinitionId { get; } = definitionId;
+
+    public string Platform { get; } = platform;
+
+    /// <summary>The run that is running.</summary>
+    public string RunningInstanceId { get; } = runningInstanceId;
+}
+
+/// <summary>
 /// Runs, their bookmarks and journals. <see cref="CommitAsync"/> is the durability point of the runtime:
 /// state, bookmark index and new journal entries are written in one transaction.
 /// </summary>
 public interface IWorkflowInstanceStore
 {
-    /// <summary>Inserts a new run. Sets <see cref="WorkflowState.Revision"/> to 1.</summary>
+    /// <summary>
+    /// Inserts a new run. Sets <see cref="WorkflowState.Revision"/> to 1. When <see cref="WorkflowState.Platform"/> is
+    /// set and another run of the same definition with that platform is running, nothing is written and
+    /// <see cref="RunAlreadyRunningException"/> names that run (atomically: of two creates at once, one wins).
+    /// </summary>
     Task CreateAsync(WorkflowState state, IReadOnlyList<JournalEntry> journal, CancellationToken cancellationToken);
 
     /// <summary>

@@ -121,6 +121,13 @@ public sealed partial class TriggerScheduler(
                 }, cancellationToken);
                 Log.SlotFired(logger, trigger.ScheduleId, slot, instanceId);
             }
+            catch (RunAlreadyRunningException e)
+            {
+                // One run per platform: the slot is recorded as skipped, naming the run that was still running.
+                if (await schedules.TryClaimSlotAsync(trigger.ScheduleId, slot, $"{settings.NodeId} (skipped: run {e.RunningInstanceId} still running)", clock.GetUtcNow(), cancellationToken))
+                    Log.SlotSkippedRunning(logger, trigger.ScheduleId, slot, e.RunningInstanceId);
+                return;
+            }
 #pragma warning disable CA1031 // Another node may have created the same run first (a unique-key violation, store-specific).
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
 #pragma warning restore CA1031
@@ -185,6 +192,9 @@ public sealed partial class TriggerScheduler(
 
         [LoggerMessage(EventId = 131, Level = LogLevel.Warning, Message = "Schedule {ScheduleId}: missed slot {Slot:O} skipped (policy)")]
         public static partial void SlotSkipped(ILogger logger, string scheduleId, DateTimeOffset slot);
+
+        [LoggerMessage(EventId = 133, Level = LogLevel.Warning, Message = "Schedule {ScheduleId}: slot {Slot:O} skipped: run {RunningInstanceId} of the same workflow is still running on the same platform")]
+        public static partial void SlotSkippedRunning(ILogger logger, string scheduleId, DateTimeOffset slot, string runningInstanceId);
 
         [LoggerMessage(EventId = 132, Level = LogLevel.Error, Message = "Schedule {ScheduleId} is not valid: {Message}")]
         public static partial void BadSchedule(ILogger logger, string scheduleId, string message);

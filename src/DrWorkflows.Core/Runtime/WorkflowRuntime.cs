@@ -33,6 +33,22 @@ public sealed record StartRunRequest(string DefinitionId)
     public bool Dispatch { get; init; }
 }
 
+/// <summary>What became of a note added to a run's journal (<see cref="WorkflowRuntime.AddNoteAsync"/>).</summary>
+public enum NoteOutcome
+{
+    /// <summary>Committed to the run's journal.</summary>
+    Written,
+
+    /// <summary>The run is executing a step in this process: the note is committed with the run's next commit.</summary>
+    Queued,
+
+    /// <summary>Another node executes the run and did not let go in time: the note waits here until this node next runs it.</summary>
+    Busy,
+
+    /// <summary>The run does not exist.</summary>
+    InstanceNotFound,
+}
+
 /// <summary>Why a resume did not happen.</summary>
 public enum ResumeOutcome
 {
@@ -50,11 +66,13 @@ public sealed partial class WorkflowRuntime(
     IWorkflowInstanceStore instances,
     WorkflowExecutor executor,
     IServiceProvider services,
+    IPlatformResolver platforms,
     TimeProvider clock,
     IOptions<RuntimeOptions> options,
     ILogger<WorkflowRuntime> logger)
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> locks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<PendingNote>> notes = new(StringComparer.Ordinal);
     private readonly RuntimeOptions settings = options.Value;
     private readonly System.Threading.Channels.Channel<string> backlog = System.Threading.Channels.Channel.CreateUnbounded<string>();
 
@@ -66,7 +84,11 @@ public sealed partial class WorkflowRuntime(
     /// <summary>Raised after a commit that created a timer, so the timer loop can wake up early.</summary>
     public event Action<DateTimeOffset>? TimerScheduled;
 
-    /// <summary>Creates a run of a definition and executes it until it waits or ends (or, with Dispatch, queues it).</summary>
+    /// <summary>
+    /// Creates a run of a definition and executes it until it waits or ends (or, with Dispatch, queues it). A definition
+    /// that runs once per platform (<see cref="Model.WorkflowGraph.OneRunPerPlatform"/>) is refused with
+    /// <see cref="RunAlreadyRunningException"/> while another run of it is running on the same platform.
+    /// </summary>
     public async Task<WorkflowState> StartAsync(StartRunRequest request, CancellationToken cancellationToken)
     {
         var definition = await definitions.FindAsync(request.DefinitionId, request.Versions, cancellationToken)
@@ -74,11 +96,22 @@ public sealed partial class WorkflowRuntime(
         var graph = definitions.GetGraph(definition);
         var instanceId = request.InstanceId ?? Guid.NewGuid().ToString("N");
         var state = executor.CreateState(graph, instanceId, request.Input, request.CorrelationId, request.StartedBy, request.ParentInstanceId);
+        if (graph.OneRunPerPlatform)
+            state.Platform = platforms.Resolve(state.Input);
         if (request.TriggerNodeId is not null)
             state.Properties[Activities.Flowchart.TriggerKeys.TriggerNodeId] = request.TriggerNodeId;
         var context = executor.CreateContext(graph, state, services, cancellationToken);
         executor.Start(context);
-        await instances.CreateAsync(state, context.PendingJournal, cancellationToken);
+        try
+        {
+            await instances.CreateAsync(state, context.PendingJournal, cancellationToken);
+        }
+        catch (RunAlreadyRunningException e)
+        {
+            Log.StartRefused(logger, graph.DefinitionId, e.Platform, e.RunningInstanceId, request.StartedBy ?? "unknown");
+            throw;
+        }
+
         context.ClearPendingJournal();
         Log.RunStarted(logger, instanceId, graph.DefinitionId, graph.Version, request.StartedBy ?? "unknown");
         if (request.Dispatch)
@@ -88,6 +121,73 @@ public sealed partial class WorkflowRuntime(
         }
 
         return await RunAsync(instanceId, cancellationToken) ?? state;
+    }
+
+    /// <summary>
+    /// The platform a run of <paramref name="definitionId"/> (published version) with <paramref name="input"/> would act
+    /// on, or null when that definition does not run once per platform (or is not published).
+    /// </summary>
+    public async Task<string?> PlatformOfAsync(string definitionId, IReadOnlyDictionary<string, JsonNode?> input, CancellationToken cancellationToken)
+    {
+        var definition = await definitions.FindAsync(definitionId, VersionOptions.PublishedVersion, cancellationToken);
+        return definition is not null && definitions.GetGraph(definition).OneRunPerPlatform ? platforms.Resolve(input) : null;
+    }
+
+    /// <summary>
+    /// Adds a note to a run's journal without executing the run (for example an alert that joined it). When the run is
+    /// idle (waiting, or ended) it is committed at once; while this process executes one of its steps, it is committed
+    /// with that run's next commit, so a note never waits for a long step (a restore) and never conflicts with it.
+    /// </summary>
+    public async Task<NoteOutcome> AddNoteAsync(string instanceId, string message, JsonObject? payload, string actor, CancellationToken cancellationToken)
+    {
+        notes.GetOrAdd(instanceId, _ => new ConcurrentQueue<PendingNote>()).Enqueue(new PendingNote(message, payload?.DeepClone() as JsonObject, actor));
+        return await WriteNotesAsync(instanceId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes the queued notes of a run when its lock is free. When it is not, the holder writes them: on its next
+    /// commit, or right after it lets go (it looks for notes after releasing the lock, and a note is queued before
+    /// the lock is tried, so none is left behind).
+    /// </summary>
+    private async Task<NoteOutcome> WriteNotesAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var gate = locks.GetOrAdd(instanceId, _ => new SemaphoreSlim(1, 1));
+        if (!await gate.WaitAsync(0, cancellationToken))
+            return NoteOutcome.Queued;
+        try
+        {
+            return await UnderLockAsync(instanceId, gate, _ => ValueTask.FromResult(false), cancellationToken) is null ? NoteOutcome.InstanceNotFound : NoteOutcome.Written;
+        }
+        catch (RunBusyException)
+        {
+            return NoteOutcome.Busy;
+        }
+    }
+
+    /// <summary>Writes notes queued while this process held the run; the operation that held it has already succeeded.</summary>
+    private async Task WriteLateNotesAsync(string instanceId)
+    {
+        try
+        {
+            await WriteNotesAsync(instanceId, CancellationToken.None);
+        }
+#pragma warning disable CA1031 // The notes stay queued for the run's next commit; the caller's own operation succeeded.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.NotesNotWritten(logger, instanceId, e.Message);
+        }
+    }
+
+    private bool HasNotes(string instanceId) => notes.TryGetValue(instanceId, out var queue) && !queue.IsEmpty;
+
+    /// <summary>Moves the run's queued notes into the journal entries of the commit being prepared.</summary>
+    private void TakeNotes(WorkflowExecutionContext context)
+    {
+        if (!notes.TryGetValue(context.State.Id, out var queue))
+            return;
+        while (queue.TryDequeue(out var note))
+            context.JournalWorkflow(JournalEvents.Note, note.Message, note.Payload is null ? null : context.Redactor.Redact(note.Payload), note.Actor);
     }
 
     /// <summary>Resumes a bookmark with a payload and executes the run until it waits or ends.</summary>
@@ -261,7 +361,14 @@ public sealed partial class WorkflowRuntime(
     {
         var gate = locks.GetOrAdd(instanceId, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
+        return await UnderLockAsync(instanceId, gate, change, cancellationToken);
+    }
+
+    /// <summary>The body of <see cref="WithRunAsync"/>, entered with <paramref name="gate"/> held; releases it.</summary>
+    private async Task<WorkflowState?> UnderLockAsync(string instanceId, SemaphoreSlim gate, Func<WorkflowExecutionContext, ValueTask<bool>> change, CancellationToken cancellationToken)
+    {
         WorkflowState? finishedChild = null;
+        var completed = false;
         try
         {
             await AcquireLeaseAsync(instanceId, cancellationToken);
@@ -275,13 +382,21 @@ public sealed partial class WorkflowRuntime(
             {
                 var state = await instances.GetAsync(instanceId, runToken);
                 if (state is null)
+                {
+                    notes.TryRemove(instanceId, out _);
                     return null;
+                }
+
                 var graph = await definitions.GetGraphAsync(state.DefinitionVersionId, runToken);
                 var context = executor.CreateContext(graph, state, services, runToken);
                 var wasFinished = state.Status == WorkflowStatus.Finished;
                 if (!await change(context))
                 {
-                    await FlushChildRunsAsync(context, runToken);
+                    if (HasNotes(instanceId))
+                        await CommitAsync(context, runToken);
+                    else
+                        await FlushChildRunsAsync(context, runToken);
+                    completed = true;
                     return state;
                 }
 
@@ -293,6 +408,7 @@ public sealed partial class WorkflowRuntime(
                         finishedChild = state;
                 }
 
+                completed = true;
                 return state;
             }
             finally
@@ -305,6 +421,8 @@ public sealed partial class WorkflowRuntime(
         finally
         {
             gate.Release();
+            if (completed && HasNotes(instanceId))
+                await WriteLateNotesAsync(instanceId);
             if (finishedChild is not null)
                 await NotifyParentAsync(finishedChild, cancellationToken);
         }
@@ -330,6 +448,7 @@ public sealed partial class WorkflowRuntime(
 
     private async Task CommitAsync(WorkflowExecutionContext context, CancellationToken cancellationToken)
     {
+        TakeNotes(context);
         context.State.UpdatedAt = clock.GetUtcNow();
         await instances.CommitAsync(context.State, context.PendingJournal, cancellationToken);
         context.ClearPendingJournal();
@@ -360,6 +479,10 @@ public sealed partial class WorkflowRuntime(
                     }, cancellationToken);
                 }
                 catch (DefinitionNotFoundException e)
+                {
+                    await FailChildRequestAsync(context, request, e.Message, cancellationToken);
+                }
+                catch (RunAlreadyRunningException e)
                 {
                     await FailChildRequestAsync(context, request, e.Message, cancellationToken);
                 }
@@ -469,8 +592,17 @@ public sealed partial class WorkflowRuntime(
 
         [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Run {InstanceId} is cancelled because its parent run {ParentId} was cancelled")]
         public static partial void ChildCancelled(ILogger logger, string instanceId, string parentId);
+
+        [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "A run of {DefinitionId} was refused for {StartedBy}: run {RunningInstanceId} is already running on platform {Platform}")]
+        public static partial void StartRefused(ILogger logger, string definitionId, string platform, string runningInstanceId, string startedBy);
+
+        [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Run {InstanceId}: notes for its journal could not be written yet ({Message}); they are written with its next commit")]
+        public static partial void NotesNotWritten(ILogger logger, string instanceId, string message);
     }
 }
+
+/// <summary>A note waiting for a run's next commit.</summary>
+internal sealed record PendingNote(string Message, JsonObject? Payload, string Actor);
 
 /// <summary>Another node is executing the run and did not let go in time.</summary>
 public sealed class RunBusyException(string instanceId)

@@ -43,6 +43,7 @@ internal sealed class InstanceWrite
         Name = state.Name;
         CorrelationId = state.CorrelationId;
         ParentInstanceId = state.ParentInstanceId;
+        Platform = state.Platform;
         Status = state.Status.ToString();
         SubStatus = state.SubStatus.ToString();
         IncidentCount = Rows.OpenIncidents(state);
@@ -89,6 +90,9 @@ internal sealed class InstanceWrite
     public string? CorrelationId { get; }
 
     public string? ParentInstanceId { get; }
+
+    /// <summary>Set for runs of definitions that run once per platform (column <c>platform</c>, written at create only).</summary>
+    public string? Platform { get; }
 
     public string Status { get; }
 

@@ -98,6 +98,8 @@ internal static class SqlFilter
             where.Add($"parent_instance_id = {p.Add(query.ParentInstanceId)}");
         if (query.HasParent is { } hasParent)
             where.Add(hasParent ? "parent_instance_id IS NOT NULL" : "parent_instance_id IS NULL");
+        if (query.Platform is not null)
+            where.Add($"platform = {p.Add(query.Platform)}");
         if (query.HasIncidents is { } hasIncidents)
             where.Add(hasIncidents ? "incident_count > 0" : "incident_count = 0");
         if (!string.IsNullOrEmpty(query.SearchTerm))

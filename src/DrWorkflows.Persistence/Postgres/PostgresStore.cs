@@ -22,6 +22,9 @@ internal sealed partial class PostgresStore : IWorkflowDefinitionStore, IWorkflo
 
     private const string ConcurrencySqlState = "DWREV";
 
+    /// <summary>The partial unique index of migration 0003: one running run per definition and platform.</summary>
+    private const string RunningPlatformIndex = "ux_instances_running_platform";
+
     private readonly ILogger logger;
     private readonly TimeProvider time;
     private readonly NpgsqlDataSource dataSource;
@@ -264,29 +267,53 @@ internal sealed partial class PostgresStore : IWorkflowDefinitionStore, IWorkflo
 
     // ---- instances -----------------------------------------------------------------------------------------------
 
+    /// <summary>
+    /// Inserts the run in one batch. The partial unique index <c>ux_instances_running_platform</c> decides between two
+    /// nodes creating a run of the same definition on the same platform at once: the second insert waits for the
+    /// first transaction and fails, and the run that holds the platform is then looked up to be named.
+    /// </summary>
     public async Task CreateAsync(WorkflowState state, IReadOnlyList<JournalEntry> journal, CancellationToken cancellationToken)
     {
         var write = InstanceWrite.ForCreate(state, journal);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(Command(
-            "INSERT INTO instances (id, definition_id, definition_version_id, version, name, correlation_id, parent_instance_id, status, "
-            + "sub_status, incident_count, created_at, updated_at, finished_at, revision, state) "
-            + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            Text(write.Id), Text(write.DefinitionId), Text(write.DefinitionVersionId), Int(write.Version), Text(write.Name), Text(write.CorrelationId),
-            Text(write.ParentInstanceId), Text(write.Status), Text(write.SubStatus), Int(write.IncidentCount), Time(write.CreatedAt),
-            Time(write.UpdatedAt), Time(write.FinishedAt), Long(write.NewRevision), Text(write.StateJson)));
-        AddChildren(batch, write, replaceBookmarks: false);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "instances_pkey")
-        {
-            throw new InvalidOperationException($"Workflow instance '{write.Id}' already exists.", e);
+            await using var batch = new NpgsqlBatch(connection);
+            batch.BatchCommands.Add(Command(
+                "INSERT INTO instances (id, definition_id, definition_version_id, version, name, correlation_id, parent_instance_id, status, "
+                + "sub_status, incident_count, created_at, updated_at, finished_at, revision, state, platform) "
+                + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                Text(write.Id), Text(write.DefinitionId), Text(write.DefinitionVersionId), Int(write.Version), Text(write.Name), Text(write.CorrelationId),
+                Text(write.ParentInstanceId), Text(write.Status), Text(write.SubStatus), Int(write.IncidentCount), Time(write.CreatedAt),
+                Time(write.UpdatedAt), Time(write.FinishedAt), Long(write.NewRevision), Text(write.StateJson), Text(write.Platform)));
+            AddChildren(batch, write, replaceBookmarks: false);
+            try
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName is "instances_pkey" or RunningPlatformIndex)
+            {
+                if (write.Platform is { } platform && await RunningOnAsync(connection, write.DefinitionId, platform, cancellationToken).ConfigureAwait(false) is { } running)
+                    throw new RunAlreadyRunningException(write.DefinitionId, platform, running);
+                if (e.ConstraintName == "instances_pkey")
+                    throw new InvalidOperationException($"Workflow instance '{write.Id}' already exists.", e);
+
+                // The run that held the platform ended between the failed insert and the look-up: the platform is free.
+                if (attempt >= 3)
+                    throw;
+            }
         }
 
         state.Revision = write.NewRevision;
+    }
+
+    private static async Task<string?> RunningOnAsync(NpgsqlConnection connection, string definitionId, string platform, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT id FROM instances WHERE definition_id = $1 AND platform = $2 AND status = 'Running' LIMIT 1", connection);
+        command.Parameters.Add(Text(definitionId));
+        command.Parameters.Add(Text(platform));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
     }
 
     public async Task CommitAsync(WorkflowState state, IReadOnlyList<JournalEntry> journal, CancellationToken cancellationToken)

@@ -315,18 +315,22 @@ internal sealed partial class SqliteStore : IWorkflowDefinitionStore, IWorkflowI
         await WriteAsync(
             w =>
             {
+                // All writes go through this one connection, one at a time: the check and the insert cannot interleave
+                // with another create. The unique index ux_instances_running_platform holds the rule anyway.
+                RefuseWhenRunning(w, write);
                 try
                 {
                     w.Execute(
                         "INSERT INTO instances (id, definition_id, definition_version_id, version, name, correlation_id, parent_instance_id, status, "
-                        + "sub_status, incident_count, created_at, updated_at, finished_at, revision, state) "
-                        + "VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14)",
+                        + "sub_status, incident_count, created_at, updated_at, finished_at, revision, state, platform) "
+                        + "VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15)",
                         write.Id, write.DefinitionId, write.DefinitionVersionId, write.Version, write.Name, write.CorrelationId, write.ParentInstanceId,
                         write.Status, write.SubStatus, write.IncidentCount, Times.ToUnixMs(write.CreatedAt), Times.ToUnixMs(write.UpdatedAt),
-                        Times.ToUnixMs(write.FinishedAt), write.NewRevision, write.StateJson);
+                        Times.ToUnixMs(write.FinishedAt), write.NewRevision, write.StateJson, write.Platform);
                 }
                 catch (SqliteException e) when (e.SqliteErrorCode == SqliteErrors.Constraint)
                 {
+                    RefuseWhenRunning(w, write);
                     throw new InvalidOperationException($"Workflow instance '{write.Id}' already exists.", e);
                 }
 
@@ -335,6 +339,17 @@ internal sealed partial class SqliteStore : IWorkflowDefinitionStore, IWorkflowI
             },
             cancellationToken).ConfigureAwait(false);
         state.Revision = write.NewRevision;
+    }
+
+    /// <summary>Throws <see cref="RunAlreadyRunningException"/> when another run of the definition is running on the new run's platform.</summary>
+    private static void RefuseWhenRunning(SqliteWriter w, InstanceWrite write)
+    {
+        if (write.Platform is not { } platform)
+            return;
+        var running = w.Command(
+            "SELECT id FROM instances WHERE definition_id = @p0 AND platform = @p1 AND status = 'Running' LIMIT 1", write.DefinitionId, platform).ExecuteScalar();
+        if (running is string id)
+            throw new RunAlreadyRunningException(write.DefinitionId, platform, id);
     }
 
     public async Task CommitAsync(WorkflowState state, IReadOnlyList<JournalEntry> journal, CancellationToken cancellationToken)

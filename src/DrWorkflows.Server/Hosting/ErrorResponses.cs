@@ -18,6 +18,10 @@ public sealed class ErrorResponses(RequestDelegate next, ILogger<ErrorResponses>
         {
             await next(context);
         }
+        catch (RunAlreadyRunningException e) when (!context.Response.HasStarted)
+        {
+            await WriteAlreadyRunningAsync(context, e);
+        }
         catch (Exception e) when (!context.Response.HasStarted && Map(e) is { } mapped)
         {
             await WriteAsync(context, mapped.Status, mapped.Title, e.Message, mapped.Errors);
@@ -45,6 +49,27 @@ public sealed class ErrorResponses(RequestDelegate next, ILogger<ErrorResponses>
         StoreUnavailableException => (503, "Store unavailable", null),
         _ => null,
     };
+
+    /// <summary>409 naming the run that holds the platform: its id, platform and link (for the CLI, the Studio and scripts).</summary>
+    private static async Task WriteAlreadyRunningAsync(HttpContext context, RunAlreadyRunningException e)
+    {
+        var link = context.RequestServices.GetRequiredService<Operations.OnCallChannels>().RunLink(e.RunningInstanceId);
+        context.Response.StatusCode = StatusCodes.Status409Conflict;
+        await context.Response.WriteAsJsonAsync(
+            new Dictionary<string, object?>
+            {
+                ["status"] = StatusCodes.Status409Conflict,
+                ["title"] = "Already running",
+                ["detail"] = $"{e.Message} Run: {link}",
+                ["runningInstanceId"] = e.RunningInstanceId,
+                ["definitionId"] = e.DefinitionId,
+                ["platform"] = e.Platform,
+                ["link"] = link,
+            },
+            options: (System.Text.Json.JsonSerializerOptions?)null,
+            contentType: "application/problem+json",
+            context.RequestAborted);
+    }
 
     public static async Task WriteAsync(HttpContext context, int status, string title, string detail, string[]? errors)
     {

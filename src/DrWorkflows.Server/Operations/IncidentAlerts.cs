@@ -47,9 +47,8 @@ public sealed partial class IncidentAlerter(
     IWorkflowInstanceStore instances,
     IScheduleStore sent,
     IOptions<IncidentAlertOptions> options,
-    IOptions<NotificationsOptions> notifications,
+    OnCallChannels onCall,
     IOptions<RuntimeOptions> runtime,
-    IContactTree contacts,
     ISlackClient slack,
     IEmailSender email,
     TimeProvider clock,
@@ -59,16 +58,9 @@ public sealed partial class IncidentAlerter(
 
     private IncidentAlertOptions Settings => options.Value;
 
-    private bool SlackConfigured => notifications.Value.Slack.IsConfigured && SlackChannel is not null;
+    private bool SlackConfigured => onCall.SlackConfigured;
 
-    private bool EmailConfigured => !string.IsNullOrWhiteSpace(notifications.Value.Email.Host) && EmailRecipients.Count > 0;
-
-    private string? SlackChannel => Settings.SlackChannel is { Length: > 0 } channel ? channel : notifications.Value.Slack.DefaultChannel is { Length: > 0 } fallback ? fallback : null;
-
-    private IReadOnlyList<string> EmailRecipients =>
-        Settings.EmailTo.Count > 0 ? Settings.EmailTo
-        : contacts.GetTier(1)?.People.Select(p => p.Email).OfType<string>().Where(e => e.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList() is { Count: > 0 } tier ? tier
-        : notifications.Value.Email.DefaultRecipients;
+    private bool EmailConfigured => onCall.EmailConfigured;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -143,14 +135,14 @@ public sealed partial class IncidentAlerter(
 
     private async Task SendSlackAsync(WorkflowState run, Incident incident, CancellationToken cancellationToken)
     {
-        var mentions = contacts.GetTier(1)?.People.Select(p => string.IsNullOrWhiteSpace(p.SlackUserId) ? p.Name : $"<@{p.SlackUserId}>").ToList() ?? [];
+        var mentions = onCall.SlackMentions;
         var text = new StringBuilder()
             .Append(":rotating_light: *").Append(Slack(Title(run))).Append("* stopped at an incident\n")
             .Append('`').Append(Slack(incident.ActivityId)).Append("` (").Append(Slack(incident.ActivityType)).Append("): ").Append(Slack(incident.Message)).Append('\n')
             .Append(Slack(WhatToDo(run, incident)));
         if (mentions.Count > 0)
             text.Append("\nOn call: ").AppendJoin(", ", mentions);
-        await slack.PostMessageAsync(SlackChannel!, text.ToString(), null, null, cancellationToken);
+        await slack.PostMessageAsync(onCall.SlackChannel!, text.ToString(), null, null, cancellationToken);
     }
 
     private async Task SendEmailAsync(WorkflowState run, Incident incident, CancellationToken cancellationToken)
@@ -158,7 +150,7 @@ public sealed partial class IncidentAlerter(
         var text = $"{Title(run)} stopped at an incident.\n\nStep: {incident.ActivityId} ({incident.ActivityType})\nKind: {incident.Kind}\nError: {incident.Message}\nSince: {incident.CreatedAt:u}\n\n{WhatToDo(run, incident)}\n";
         await email.SendAsync(new EmailMessage
         {
-            To = EmailRecipients,
+            To = onCall.EmailRecipients,
             Subject = $"[DrWorkflows incident] {Title(run)}: {incident.ActivityId} failed",
             TextBody = text,
             HtmlBody = "<pre>" + WebUtility.HtmlEncode(text) + "</pre>",
@@ -170,7 +162,7 @@ public sealed partial class IncidentAlerter(
 
     private string WhatToDo(WorkflowState run, Incident incident)
     {
-        var link = Settings.ServerUrl is { Length: > 0 } url ? $" Journal: {url.TrimEnd('/')}/studio/instances/{run.Id}" : string.Empty;
+        var link = Settings.ServerUrl is { Length: > 0 } ? $" Journal: {onCall.RunLink(run.Id)}" : string.Empty;
         return $"Decide: `drw incidents retry|skip|fail {run.Id} {incident.Id}` (POST /api/workflow-instances/{run.Id}/incidents/{incident.Id}/retry|skip|fail).{link}";
     }
 
@@ -199,6 +191,8 @@ public static class IncidentAlertServiceCollectionExtensions
     public static IServiceCollection AddIncidentAlerts(this IServiceCollection services)
     {
         services.AddOptions<IncidentAlertOptions>().BindConfiguration(IncidentAlertOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<OnCallChannels>();
+        services.AddSingleton<OnCallPager>();
         services.AddSingleton<IncidentAlerter>();
         services.AddHostedService(sp => sp.GetRequiredService<IncidentAlerter>());
         return services;

@@ -48,3 +48,8 @@ public sealed class InMemoryInterruptedAttemptTests : InterruptedAttemptBehaviou
 {
     protected override BehaviourStore CreateStore() => new InMemoryBehaviourStore();
 }
+
+public sealed class InMemoryOneRunPerPlatformTests : OneRunPerPlatformBehaviourTests
+{
+    protected override BehaviourStore CreateStore() => new InMemoryBehaviourStore();
+}

@@ -48,3 +48,8 @@ public sealed class PostgresInterruptedAttemptTests : InterruptedAttemptBehaviou
 {
     protected override BehaviourStore CreateStore() => new PostgresBehaviourStore();
 }
+
+public sealed class PostgresOneRunPerPlatformTests : OneRunPerPlatformBehaviourTests
+{
+    protected override BehaviourStore CreateStore() => new PostgresBehaviourStore();
+}

@@ -48,3 +48,8 @@ public sealed class SqliteInterruptedAttemptTests : InterruptedAttemptBehaviourT
 {
     protected override BehaviourStore CreateStore() => new SqliteBehaviourStore();
 }
+
+public sealed class SqliteOneRunPerPlatformTests : OneRunPerPlatformBehaviourTests
+{
+    protected override BehaviourStore CreateStore() => new SqliteBehaviourStore();
+}

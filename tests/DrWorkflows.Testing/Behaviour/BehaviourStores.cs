@@ -14,10 +14,16 @@ public abstract class BehaviourStore : IAsyncDisposable
     /// <summary>Prepares the store (e.g. creates the database); skips the test when its server is not available.</summary>
     public virtual ValueTask InitializeAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-    /// <summary>A new host (runtime, fake clock at <paramref name="start"/>) over this store, with the test activities.</summary>
+    /// <summary>
+    /// A new host (runtime, fake clock at <paramref name="start"/>) over this store, with the test activities; a run's
+    /// platform is its input <c>Platform</c> (<see cref="InputPlatformResolver"/>).
+    /// </summary>
     public WorkflowTestHost CreateHost(DateTimeOffset? start = null)
     {
-        var host = WorkflowTestHost.Create(AddStore, services => services.AddActivities(typeof(BehaviourStore).Assembly), start);
+        var host = WorkflowTestHost.Create(
+            AddStore,
+            services => services.AddActivities(typeof(BehaviourStore).Assembly).AddSingleton<DrWorkflows.Core.Runtime.IPlatformResolver, InputPlatformResolver>(),
+            start);
         hosts.Add(host);
         return host;
     }

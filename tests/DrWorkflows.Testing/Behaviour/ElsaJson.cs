@@ -86,7 +86,8 @@ public static class ElsaJson
         IEnumerable<string>? outputs = null,
         string? name = null,
         string options = """{ "autoUpdateConsumingWorkflows": false }""",
-        string outcomes = "[]") =>
+        string outcomes = "[]",
+        string customProperties = "{}") =>
         $$"""
         {
           "definitionId": "{{definitionId}}",
@@ -97,7 +98,7 @@ public static class ElsaJson
           "inputs": [ {{string.Join(",\n", inputs ?? [])}} ],
           "outputs": [ {{string.Join(",\n", outputs ?? [])}} ],
           "outcomes": {{outcomes}},
-          "customProperties": {},
+          "customProperties": {{customProperties}},
           "options": {{options}},
           "root": {{root}}
         }

@@ -134,3 +134,38 @@ public sealed class WhoOwnsMe : CodeActivity<string>
         return $"{attempt.InstanceId}|{attempt.ExecutionId}|{attempt.ActivityId}|{attempt.ActivityType}|{attempt.Attempt}";
     }
 }
+
+/// <summary>
+/// Runs until the test releases it (in process, without a bookmark: the run's lock is held all along, like a long
+/// restore). <see cref="Entered"/> says it started; <see cref="Release"/> lets it complete.
+/// </summary>
+[Activity("Tests", "Tests", "Holds the run in a step until released.", SafeToRerun = true)]
+public sealed class Hold : CodeActivity
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (TaskCompletionSource Entered, TaskCompletionSource Released)> Holds = new(StringComparer.Ordinal);
+
+    [Input(Description = "Name of the hold (one per test).")]
+    public Input<string> HoldName { get; set; } = new("hold");
+
+    /// <summary>Completes when a step holding <paramref name="name"/> has started.</summary>
+    public static Task Entered(string name) => For(name).Entered.Task;
+
+    public static void Release(string name) => For(name).Released.TrySetResult();
+
+    protected override async ValueTask RunAsync(ActivityExecutionContext context)
+    {
+        var hold = For(context.Get(HoldName) ?? "hold");
+        hold.Entered.TrySetResult();
+        await hold.Released.Task.WaitAsync(context.CancellationToken);
+    }
+
+    private static (TaskCompletionSource Entered, TaskCompletionSource Released) For(string name) =>
+        Holds.GetOrAdd(name, _ => (new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)));
+}
+
+/// <summary>The behaviour tests' platforms: a run's input <c>Platform</c>, or <c>default</c>.</summary>
+public sealed class InputPlatformResolver : DrWorkflows.Core.Runtime.IPlatformResolver
+{
+    public string Resolve(IReadOnlyDictionary<string, JsonNode?> input) =>
+        input.GetValueOrDefault("Platform") is JsonValue value && value.TryGetValue<string>(out var platform) ? platform : "default";
+}
