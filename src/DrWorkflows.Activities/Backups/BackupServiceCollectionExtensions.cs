@@ -45,6 +45,8 @@ public static class BackupServiceCollectionExtensions
         services.TryAddSingleton<IPostgresBackupService, PostgresBackupService>();
         services.TryAddSingleton<IPostgresRestoreService, PostgresRestoreService>();
         services.TryAddSingleton<IPostgresIntegrityChecker, PostgresIntegrityChecker>();
+        services.TryAddSingleton<IPostgresInventory, PostgresInventory>();
+        services.TryAddSingleton<IPostgresServerRestore, PostgresServerRestore>();
         services.TryAddSingleton<IThrowawayPostgresProvider, ServerThrowawayPostgresProvider>();
         services.TryAddSingleton<IBackupVerifier, BackupVerifier>();
         services.TryAddSingleton<IMediaBackupService, MediaBackupService>();

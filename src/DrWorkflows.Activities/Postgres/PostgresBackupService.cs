@@ -113,6 +113,7 @@ internal sealed class PostgresBackupService(
             manifest.Database = request.Database;
             manifest.ServerVersion = version;
             manifest.Origin = server.ToString();
+            (manifest.Server, manifest.Endpoint) = (server.Name, server.Endpoint);
             manifest.Compression = encoding.Compression;
             manifest.Encryption = encoding.Encryption;
             manifest.Tools["pg_dump"] = pgDumpVersion;
@@ -143,11 +144,15 @@ internal sealed class PostgresBackupService(
         var toolVersion = await PostgresTools.VersionAsync(pgDumpAll, cancellationToken);
         var server = request.Server;
         string version;
+        List<ServerDatabase> databases;
+        List<string> roles;
         await using (var connection = await PostgresConnections.OpenAsync(server, "postgres", cancellationToken))
         {
             var (text, num) = await ServerVersionAsync(connection, cancellationToken);
             PostgresTools.EnsureCompatible("pg_dumpall", toolVersion, num, server);
             version = text;
+            // What lives on the server, for a restore of the whole server when it can no longer be asked.
+            (databases, roles) = await PostgresInventory.ReadAsync(connection, cancellationToken);
         }
 
         await using var encoding = await codecs.BeginEncodingAsync(cancellationToken);
@@ -170,6 +175,8 @@ internal sealed class PostgresBackupService(
             var manifest = set.Manifest;
             manifest.ServerVersion = version;
             manifest.Origin = server.ToString();
+            (manifest.Server, manifest.Endpoint) = (server.Name, server.Endpoint);
+            (manifest.ServerDatabases, manifest.Roles) = (databases, roles);
             manifest.Compression = encoding.Compression;
             manifest.Encryption = encoding.Encryption;
             manifest.Tools["pg_dumpall"] = toolVersion;
