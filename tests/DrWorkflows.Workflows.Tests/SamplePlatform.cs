@@ -214,6 +214,20 @@ internal sealed class SamplePlatform : IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>The first value of a query in <paramref name="database"/>, as the given login (default the superuser).</summary>
+    public async Task<T> ScalarAsync<T>(string database, string sql, CancellationToken cancellationToken, string? username = null, string? password = null)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString(database));
+        if (username is not null)
+            (builder.Username, builder.Password) = (username, password);
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+#pragma warning disable CA2100 // Constant SQL of the test.
+        await using var command = new NpgsqlCommand(sql, connection);
+#pragma warning restore CA2100
+        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     /// <summary>Row count of a shop table, or null when the table does not exist.</summary>
     public async Task<long?> CountAsync(string table, CancellationToken cancellationToken)
     {

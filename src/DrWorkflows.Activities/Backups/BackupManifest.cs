@@ -110,18 +110,19 @@ public sealed class BackupManifest
 
     /// <summary>
     /// Whether the set was taken from the server named <paramref name="server"/> at <paramref name="endpoint"/>
-    /// (host:port): the same <c>Postgres:Servers</c> name or the same host:port (two names for one server, such as
-    /// <c>main</c> and <c>ai</c>, are one server). Sets written before <see cref="Server"/> was recorded are matched on
-    /// their <see cref="Origin"/> (<c>PostgreSQL server 'main' (host:port)</c>); a set that names no server matches none.
+    /// (host:port, null when not known): the same <c>Postgres:Servers</c> name or the same host:port (two names for one
+    /// server, such as <c>main</c> and <c>ai</c>, are one server). Sets written before <see cref="Server"/> was recorded
+    /// are matched on their <see cref="Origin"/> (<c>PostgreSQL server 'main' (host:port)</c>); a set that names no
+    /// server matches none.
     /// </summary>
-    public bool IsFromServer(string server, string endpoint)
+    public bool IsFromServer(string server, string? endpoint)
     {
+        var sameEndpoint = endpoint is not null;
         if (Server is not null || Endpoint is not null)
-            return string.Equals(Server, server, StringComparison.Ordinal) || string.Equals(Endpoint, endpoint, StringComparison.OrdinalIgnoreCase);
+            return string.Equals(Server, server, StringComparison.Ordinal) || (sameEndpoint && string.Equals(Endpoint, endpoint, StringComparison.OrdinalIgnoreCase));
         return Origin is { } origin
             && (origin.StartsWith($"PostgreSQL server '{server}' (", StringComparison.Ordinal)
-                || origin.EndsWith($"({endpoint})", StringComparison.OrdinalIgnoreCase)
-                || string.Equals(origin, $"PostgreSQL at {endpoint}", StringComparison.OrdinalIgnoreCase));
+                || (sameEndpoint && (origin.EndsWith($"({endpoint})", StringComparison.OrdinalIgnoreCase) || string.Equals(origin, $"PostgreSQL at {endpoint}", StringComparison.OrdinalIgnoreCase))));
     }
 
     public BackupFileEntry MainFile =>

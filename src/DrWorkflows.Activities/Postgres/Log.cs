@@ -50,7 +50,7 @@ internal static partial class Log
     public static partial void RestoreSplitTableDone(ILogger logger, string database, string table, long rows, int sessions);
 
     [LoggerMessage(EventId = 2130, Level = LogLevel.Information, Message = "Restore of {Server} planned: {Databases} database(s) to restore, {Lost} lost; databases listed from the {ListedFrom}")]
-    public static partial void ServerRestorePlanned(ILogger logger, PostgresServer server, int databases, int lost, string listedFrom);
+    public static partial void ServerRestorePlanned(ILogger logger, string server, int databases, int lost, string listedFrom);
 
     [LoggerMessage(EventId = 2131, Level = LogLevel.Warning, Message = "Restore of database {Database} into {Server} failed; the other databases go on: {Reason}")]
     public static partial void ServerRestoreDatabaseFailed(ILogger logger, string database, PostgresServer server, string reason);

@@ -152,7 +152,7 @@ internal sealed class PostgresBackupService(
             PostgresTools.EnsureCompatible("pg_dumpall", toolVersion, num, server);
             version = text;
             // What lives on the server, for a restore of the whole server when it can no longer be asked.
-            (databases, roles) = await PostgresInventory.ReadAsync(connection, cancellationToken);
+            (databases, roles) = await PostgresInventory.ReadAsync(connection, options.Value.VerificationDatabasePrefix, cancellationToken);
         }
 
         await using var encoding = await codecs.BeginEncodingAsync(cancellationToken);

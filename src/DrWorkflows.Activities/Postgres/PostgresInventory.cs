@@ -1,5 +1,6 @@
 using System.Globalization;
 using DrWorkflows.Activities.Backups;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace DrWorkflows.Activities.Postgres;
@@ -11,13 +12,13 @@ namespace DrWorkflows.Activities.Postgres;
 /// </summary>
 /// <remarks>
 /// <c>Server</c>: The <c>Postgres:Servers</c> name (or host:port).<br/>
-/// <c>Endpoint</c>: host:port.<br/>
+/// <c>Endpoint</c>: host:port, when known.<br/>
 /// <c>TakenAt</c>: When the list was taken (for the catalog: when the sets it comes from were taken).<br/>
 /// <c>ListedFrom</c>: Where the list comes from, for people: <c>server</c>, or the catalog and which sets.<br/>
 /// <c>Databases</c>: The databases, by name (templates left out).<br/>
 /// <c>Roles</c>: The roles without the built-in <c>pg_*</c> ones; null when not known (a globals set older than the role list).
 /// </remarks>
-public sealed record ServerInventory(string Server, string Endpoint, DateTimeOffset TakenAt, string ListedFrom, IReadOnlyList<ServerDatabase> Databases, IReadOnlyList<string>? Roles)
+public sealed record ServerInventory(string Server, string? Endpoint, DateTimeOffset TakenAt, string ListedFrom, IReadOnlyList<ServerDatabase> Databases, IReadOnlyList<string>? Roles)
 {
     public const string FromServer = "server";
 
@@ -94,7 +95,7 @@ public interface IPostgresInventory
     Task<ServerInventory> InspectAsync(PostgresServer server, TimeSpan timeout, CancellationToken cancellationToken);
 }
 
-internal sealed class PostgresInventory(IPostgresReadiness readiness, TimeProvider clock) : IPostgresInventory
+internal sealed class PostgresInventory(IPostgresReadiness readiness, IOptions<PostgresBackupOptions> options, TimeProvider clock) : IPostgresInventory
 {
     // pg_database_size needs CONNECT on the database (or pg_read_all_stats); a database the role cannot read has no size.
     private const string DatabasesSql = """
@@ -110,7 +111,7 @@ internal sealed class PostgresInventory(IPostgresReadiness readiness, TimeProvid
         await using var connection = await PostgresConnections.OpenAsync(server, "postgres", cancellationToken);
         try
         {
-            var (databases, roles) = await ReadAsync(connection, cancellationToken);
+            var (databases, roles) = await ReadAsync(connection, options.Value.VerificationDatabasePrefix, cancellationToken);
             return new ServerInventory(server.Name, server.Endpoint, clock.GetUtcNow(), ServerInventory.FromServer, databases, roles) { Version = ready.ServerVersion };
         }
         catch (NpgsqlException ex)
@@ -119,15 +120,22 @@ internal sealed class PostgresInventory(IPostgresReadiness readiness, TimeProvid
         }
     }
 
-    /// <summary>The databases (templates left out) and roles (built-in <c>pg_*</c> left out) seen on an open connection.</summary>
-    internal static async Task<(List<ServerDatabase> Databases, List<string> Roles)> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// The databases and roles seen on an open connection: templates, the throwaway databases of verifications and
+    /// drills (<paramref name="throwawayPrefix"/>, <c>Postgres:VerificationDatabasePrefix</c>) and the built-in
+    /// <c>pg_*</c> roles left out.
+    /// </summary>
+    internal static async Task<(List<ServerDatabase> Databases, List<string> Roles)> ReadAsync(NpgsqlConnection connection, string throwawayPrefix, CancellationToken cancellationToken)
     {
         var databases = new List<ServerDatabase>();
         await using (var command = new NpgsqlCommand(DatabasesSql, connection))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
-                databases.Add(new ServerDatabase(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetInt64(1), reader.GetString(2)));
+            {
+                if (!reader.GetString(0).StartsWith(throwawayPrefix, StringComparison.Ordinal))
+                    databases.Add(new ServerDatabase(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetInt64(1), reader.GetString(2)));
+            }
         }
 
         var roles = new List<string>();

@@ -6,8 +6,11 @@ using Npgsql;
 
 namespace DrWorkflows.Activities.Postgres;
 
-/// <summary>What to plan: the server whose databases are restored, and how to choose their sets.</summary>
-public sealed record ServerRestorePlanRequest(PostgresServer Server)
+/// <summary>
+/// What to plan: the server whose databases are restored (its <c>Postgres:Servers</c> name, and its host:port when
+/// configured here: sets taken from either are its), and how to choose their sets.
+/// </summary>
+public sealed record ServerRestorePlanRequest(string Server, string? Endpoint)
 {
     /// <summary>Store to restore from; null for every configured store (the newest usable set of each database wins).</summary>
     public string? Store { get; init; }
@@ -32,6 +35,25 @@ public sealed record ServerRestorePlanRequest(PostgresServer Server)
 
     /// <summary>Databases that are neither restored nor counted as lost.</summary>
     public IReadOnlyCollection<string> Exclude { get; init; } = ["postgres"];
+
+    /// <summary>Where the list of what lived on the server comes from (see <see cref="ServerListSource"/>).</summary>
+    public ServerListSource ListFrom { get; init; } = ServerListSource.Server;
+}
+
+/// <summary>Which list of databases and roles a whole-server restore brings back.</summary>
+public enum ServerListSource
+{
+    /// <summary>
+    /// The server's own answer (<see cref="ServerRestorePlanRequest.Inventory"/>) when it answered: what lived there at
+    /// the incident. Databases backed up from it but no longer on it are shown, not restored. Without an answer, the catalog.
+    /// </summary>
+    Server,
+
+    /// <summary>
+    /// For a server whose answer cannot be trusted (a compromise): the databases on it and every database backed up from
+    /// it, and the roles recorded with its globals set (a role the attacker made is not expected back).
+    /// </summary>
+    ServerAndCatalog,
 }
 
 /// <summary>The globals set (roles, tablespaces) a restore replays first.</summary>
@@ -61,7 +83,7 @@ public sealed record LostDatabase(string Database, long? SizeBytes, string Reaso
 /// </remarks>
 public sealed record ServerRestorePlan(
     string Server,
-    string Endpoint,
+    string? Endpoint,
     string ListedFrom,
     GlobalsRestoreItem? Globals,
     IReadOnlyList<DatabaseRestoreItem> Databases,
@@ -139,20 +161,28 @@ internal sealed class PostgresServerRestore(
 {
     public async Task<ServerRestorePlan> PlanAsync(ServerRestorePlanRequest request, CancellationToken cancellationToken)
     {
-        var server = request.Server;
+        var (server, endpoint) = (request.Server, request.Endpoint);
         var now = clock.GetUtcNow();
         var notes = new List<string>();
+        if (endpoint is null)
+            notes.Add($"Server '{server}' is not in Postgres:Servers here: its backups are recognised by that name only, not by host:port.");
         var (databaseSets, globalsSets) = await ListSetsAsync(request.Store, notes, cancellationToken);
-        var fromServer = databaseSets.Where(s => s.Manifest.IsFromServer(server.Name, server.Endpoint)).ToList();
+        var fromServer = databaseSets.Where(s => s.Manifest.IsFromServer(server, endpoint)).ToList();
         var globals = globalsSets
-            .Where(s => request.GlobalsSource is { } source ? string.Equals(s.Source, source, StringComparison.Ordinal) : s.Manifest.IsFromServer(server.Name, server.Endpoint))
+            .Where(s => request.GlobalsSource is { } source ? string.Equals(s.Source, source, StringComparison.Ordinal) : s.Manifest.IsFromServer(server, endpoint))
             .Where(s => request.Before is not { } before || s.Manifest.CompletedAt < before)
             .OrderByDescending(s => s.Manifest.CompletedAt).ThenBy(s => StoreRank(s.Store))
             .FirstOrDefault();
         if (globals is null)
             notes.Add($"No globals backup (roles) of this server{(request.GlobalsSource is null ? string.Empty : $" (source '{request.GlobalsSource}')")}: the roles cannot be restored, the databases are restored without their owners.");
 
-        var expected = request.Inventory ?? FromCatalog(server, globals, fromServer, now);
+        var catalogView = FromCatalog(server, endpoint, globals, fromServer, now);
+        var expected = request.Inventory is not { } answer ? catalogView
+            : request.ListFrom == ServerListSource.ServerAndCatalog ? Merge(answer, catalogView)
+            : answer;
+        // A set chosen by a person brings its database back even when no list has it.
+        foreach (var pinned in (request.SetIds?.Keys ?? []).Where(d => expected.Databases.All(e => e.Name != d)))
+            expected = expected with { Databases = [.. expected.Databases, new ServerDatabase(pinned, null)] };
         var exclude = request.Exclude.ToHashSet(StringComparer.Ordinal);
         var planned = new List<DatabaseRestoreItem>();
         var lost = new List<LostDatabase>();
@@ -170,6 +200,7 @@ internal sealed class PostgresServerRestore(
         }
 
         var listed = expected.Databases.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+        // Only the server's own list can leave a backed-up database out (dropped on purpose before the incident).
         var notOnServer = fromServer
             .Where(s => !listed.Contains(DatabaseOf(s)) && !exclude.Contains(DatabaseOf(s)))
             .GroupBy(DatabaseOf, StringComparer.Ordinal)
@@ -177,7 +208,7 @@ internal sealed class PostgresServerRestore(
             .OrderBy(i => i.Database, StringComparer.Ordinal)
             .ToList();
         var globalsItem = globals is null ? null : new GlobalsRestoreItem(globals.Store, globals.Source, globals.Id, globals.Manifest.StartedAt, globals.Manifest.CompletedAt, Age(globals.Manifest.CompletedAt, now), globals.Manifest.Roles);
-        var plan = new ServerRestorePlan(server.Name, server.Endpoint, expected.ListedFrom, globalsItem, planned, lost, notOnServer, expected, notes, string.Empty);
+        var plan = new ServerRestorePlan(server, endpoint, expected.ListedFrom, globalsItem, planned, lost, notOnServer, expected, notes, string.Empty);
         plan = plan with { Summary = Describe(plan) };
         Log.ServerRestorePlanned(logger, server, planned.Count, lost.Count, expected.ListedFrom);
         return plan;
@@ -262,7 +293,7 @@ internal sealed class PostgresServerRestore(
     /// The server did not answer: the databases and roles recorded with its newest globals set, and every database
     /// backed up from it (a database dropped since its last backup is therefore listed too).
     /// </summary>
-    private static ServerInventory FromCatalog(PostgresServer server, BackupSet? globals, List<BackupSet> fromServer, DateTimeOffset now)
+    private static ServerInventory FromCatalog(string server, string? endpoint, BackupSet? globals, List<BackupSet> fromServer, DateTimeOffset now)
     {
         var databases = new Dictionary<string, ServerDatabase>(StringComparer.Ordinal);
         foreach (var database in globals?.Manifest.ServerDatabases ?? [])
@@ -278,8 +309,20 @@ internal sealed class PostgresServerRestore(
             ? $"the databases and roles recorded with globals set {globals.Id} of {globals.Manifest.CompletedAt:u}, and "
             : string.Empty;
         var takenAt = globals?.Manifest.CompletedAt ?? (fromServer.Count > 0 ? fromServer.Max(s => s.Manifest.CompletedAt) : now);
-        return new ServerInventory(server.Name, server.Endpoint, takenAt, $"backup catalog ({recorded}the databases backed up from this server)",
+        return new ServerInventory(server, endpoint, takenAt, $"backup catalog ({recorded}the databases backed up from this server)",
             [.. databases.Values.OrderBy(d => d.Name, StringComparer.Ordinal)], globals?.Manifest.Roles);
+    }
+
+    /// <summary>The server's databases and the catalog's; the catalog's roles when its globals set recorded them.</summary>
+    private static ServerInventory Merge(ServerInventory answer, ServerInventory catalogView)
+    {
+        var names = answer.Databases.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+        return answer with
+        {
+            ListedFrom = $"server and {catalogView.ListedFrom}",
+            Databases = [.. answer.Databases.Concat(catalogView.Databases.Where(d => !names.Contains(d.Name))).OrderBy(d => d.Name, StringComparer.Ordinal)],
+            Roles = catalogView.Roles ?? answer.Roles,
+        };
     }
 
     private static bool Usable(BackupSet set, ServerRestorePlanRequest request) =>
@@ -307,11 +350,11 @@ internal sealed class PostgresServerRestore(
         return $"none of its {before.Count} backup(s) is verified (newest {newest.Id} of {newest.CompletedAt:u}: {status})";
     }
 
-    private DatabaseRestoreItem Item(BackupSet set, long? size, DateTimeOffset now, PostgresServer server)
+    private DatabaseRestoreItem Item(BackupSet set, long? size, DateTimeOffset now, string server)
     {
         var m = set.Manifest;
         var verification = m.IsVerified ? $"verified at {m.LastVerifiedAt:u}" : "NOT verified";
-        var origin = m.Server is { } name && name != server.Name ? $"; taken through server '{name}' ({m.Endpoint})" : string.Empty;
+        var origin = m.Server is { } name && name != server ? $"; taken through server '{name}' ({m.Endpoint})" : string.Empty;
         return new DatabaseRestoreItem(DatabaseOf(set), set.Store, set.Source, set.Id, m.StartedAt, m.CompletedAt, Age(m.CompletedAt, now), m.IsVerified, size, m.Size, verification + origin + (set.Store == stores.DefaultStoreName ? string.Empty : $"; from store '{set.Store}'"));
     }
 

@@ -103,12 +103,16 @@ public sealed class PlanServerRestore : PostgresServerActivity
     [Input(Description = "Databases neither restored nor counted as lost; default [\"postgres\"] (created by initdb).")]
     public Input<List<string>?>? Exclude { get; set; }
 
+    [Input(Description = "Server: the server's own list when it answered (else the catalog); ServerAndCatalog: for a compromised server, its databases and every database backed up from it, with the roles of its globals set.", Options = ["Server", "ServerAndCatalog"], DefaultValue = "Server")]
+    public Input<string>? ListFrom { get; set; }
+
     [Output(Description = "The plan: globals set, databases with their sets, lost databases (name, size, why), what the server should hold afterwards (expected), a summary for the gate.")]
     public Output<ServerRestorePlan> Plan { get; set; } = new();
 
     public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
-        var plan = await context.GetRequiredService<IPostgresServerRestore>().PlanAsync(new ServerRestorePlanRequest(ResolveServer(context))
+        var (server, endpoint) = Identity(context);
+        var plan = await context.GetRequiredService<IPostgresServerRestore>().PlanAsync(new ServerRestorePlanRequest(server, endpoint)
         {
             Store = Optional(context, Store),
             Inventory = context.Get(Inventory),
@@ -117,6 +121,9 @@ public sealed class PlanServerRestore : PostgresServerActivity
             RequireVerified = context.Get(RequireVerified, true),
             SetIds = context.Get(SetIds),
             Exclude = context.Get(Exclude) ?? ["postgres"],
+            ListFrom = Enum.TryParse<ServerListSource>(context.Get(ListFrom, "Server"), ignoreCase: true, out var listFrom)
+                ? listFrom
+                : throw new BackupException(BackupErrorCodes.InvalidRequest, $"ListFrom '{context.Get(ListFrom)}' is unknown; use Server or ServerAndCatalog."),
         }, context.CancellationToken);
         context.Set(Plan, plan);
         context.AddJournalData("plan", new JsonObject
@@ -129,6 +136,23 @@ public sealed class PlanServerRestore : PostgresServerActivity
             ["notes"] = new JsonArray([.. plan.Notes.Select(n => JsonValue.Create(n))]),
         });
         await context.CompleteAsync(plan.Databases.Count == 0 ? NothingToRestore : Planned);
+    }
+
+    /// <summary>
+    /// The server's name and host:port. Only they are needed (nothing connects), so a server that is not configured
+    /// on this orchestrator (the lost primary, seen from the DR site) is recognised by its name alone.
+    /// </summary>
+    private (string Name, string? Endpoint) Identity(ActivityExecutionContext context)
+    {
+        try
+        {
+            var server = ResolveServer(context);
+            return (server.Name, server.Endpoint);
+        }
+        catch (BackupException) when (Optional(context, Server) is { } name && Optional(context, ConnectionString) is null)
+        {
+            return (name, null);
+        }
     }
 }
 
