@@ -163,15 +163,43 @@ internal sealed class SamplePlatform : IAsyncDisposable
         }
     }
 
-    /// <summary><c>docker-compose up</c>, the shop database created and seeded, every service healthy (the report is returned).</summary>
+    /// <summary>
+    /// <c>docker-compose up</c>, the shop database created and seeded, every service healthy (the report is returned).
+    /// The first start runs initdb, which takes well over a minute when several engineers' test runs share the machine
+    /// (load average 40 on 2 cores was seen): the deadlines are generous, and a failure shows PostgreSQL's own log.
+    /// </summary>
     public async Task<HealthWaitResult> UpAndSeedAsync(IComposeService compose, IDockerService docker, int customers, CancellationToken cancellationToken)
     {
         await compose.RunAsync(new ComposeRequest(ComposeVerb.Up), cancellationToken);
-        await WaitForServerAsync(TimeSpan.FromSeconds(60), cancellationToken);
-        await SeedShopAsync(customers, cancellationToken);
-        var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(Project), TimeSpan.FromSeconds(60), cancellationToken);
+        try
+        {
+            await WaitForServerAsync(TimeSpan.FromSeconds(240), cancellationToken);
+            await SeedShopAsync(customers, cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            Assert.Fail($"The platform's PostgreSQL ({PostgresContainer} on 127.0.0.1:{PostgresPort}) did not take the seed: {e.GetBaseException().Message}\nIts log:\n{await PostgresLogAsync()}");
+        }
+
+        var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(Project), TimeSpan.FromSeconds(120), cancellationToken);
         Assert.True(up.AllReady, up.Describe());
         return up;
+    }
+
+    /// <summary>The last lines of the PostgreSQL container's log (for a failure message).</summary>
+    private async Task<string> PostgresLogAsync()
+    {
+        try
+        {
+            using var client = new DockerClientConfiguration(DockerEndpoint).CreateClient();
+            using var logs = await client.Containers.GetContainerLogsAsync(PostgresContainer, false, new ContainerLogsParameters { ShowStderr = true, ShowStdout = true, Tail = "40", Timestamps = true }, CancellationToken.None);
+            var (stdout, stderr) = await logs.ReadOutputToEndAsync(CancellationToken.None);
+            return stdout + stderr;
+        }
+        catch (Exception e) when (e is DockerApiException or IOException or HttpRequestException)
+        {
+            return $"(no log: {e.Message})";
+        }
     }
 
     /// <summary>Waits until the PostgreSQL server of the platform accepts a login (the first start runs initdb).</summary>
