@@ -53,7 +53,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             .WithVariable<object>("Sets")
             .WithVariable<object>("Decision")
             .WithVariable<string>("RestoreSetId")
-            .WithVariable<object>("RestorePlan");
+            .WithVariable<object>(WholeServerRestore.PlanVariable);
 
         var flow = builder.Flowchart();
         const string tag = "(IncidentTag || ('incident-' + getWorkflowInstanceId()))";
@@ -193,7 +193,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             Before = Input<DateTimeOffset?>.FromJavaScript("getInput('CompromisedAt')"),
             SetIds = Input<Dictionary<string, string>?>.FromJavaScript("(function () { var pins = {}; pins[getInput('Database') || 'ecommerce_db'] = RestoreSetId; return pins; })()"),
             ListFrom = new(nameof(ServerListSource.ServerAndCatalog)),
-            Plan = new("RestorePlan"),
+            Plan = new(WholeServerRestore.PlanVariable),
         });
         foreach (var port in new[] { InspectPostgresServer.Answered, InspectPostgresServer.Missing, InspectPostgresServer.Unreachable, IncidentComms.FailedPort })
             flow.Connect(before, plan, port);
@@ -235,30 +235,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         comms.AbandonWith("abandonFreshVolume", fresh, "Creating the fresh volume failed");
         comms.AbandonWith("abandonStartPostgres", startDb, "Creating and starting PostgreSQL on the fresh volume failed");
         comms.FailWith("failNotReady", waitServer, WaitForPostgres.NotReady, "'PostgreSQL does not accept connections on the fresh volume: ' + (getOutputFrom('waitServer', 'Reason') || '')");
-        var restore = flow.Add(new RestorePostgresServer
-        {
-            Id = "restore",
-            Server = Input<string>.FromJavaScript(server),
-            Plan = Input<ServerRestorePlan>.FromJavaScript("RestorePlan"),
-            Mode = new("Recreate"),
-            CheckIntegrity = new(true),
-        });
+        var (restore, oldest) = WholeServerRestore.Add(flow, comms, "restore", server, "Restoring the roles and databases failed");
         flow.Connect(waitServer, restore, WaitForPostgres.Ready);
-        comms.AbandonWith("abandonRestore", restore, "Restoring the roles and databases failed");
-        var after = flow.Add(new InspectPostgresServer { Id = "inventoryAfter", Server = Input<string>.FromJavaScript(server), TimeoutSeconds = new(30), Expected = Input<ServerInventory?>.FromJavaScript("RestorePlan.expected") });
-        flow.Connect(restore, after, RestorePostgresServer.Restored);
-        flow.Connect(restore, after, RestorePostgresServer.Partial);
-        var report = flow.Add(new SetVariable
-        {
-            Id = "recordReport",
-            Variable = IncidentComms.Variable("RecoveryReport"),
-            Value = Input<object>.FromJavaScript("(getOutputFrom('restore', 'Report') || {}).summary + ' Before/after: ' + (getOutputFrom('inventoryAfter', 'Comparison') ? getOutputFrom('inventoryAfter', 'Comparison').summary : 'the server did not answer after the restore: ' + (getOutputFrom('inventoryAfter', 'Reason') || 'not checked'))"),
-        });
-        foreach (var port in new[] { InspectPostgresServer.Answered, InspectPostgresServer.Missing, InspectPostgresServer.Unreachable, IncidentComms.FailedPort })
-            flow.Connect(after, report, port);
-        // The newest data every restored database is sure to have.
-        var oldest = flow.Add(new SetVariable { Id = "recordOldestRestorePoint", Variable = IncidentComms.Variable("LastGoodDataAt"), Value = Input<object>.FromJavaScript("RestorePlan.oldestStartedAt") });
-        flow.Connect(report, oldest);
 
         // 6. Rebuild the application from clean images.
         var pullWanted = flow.Add(new FlowDecision { Id = "pullWanted", Condition = Input<bool>.FromJavaScript("String(getInput('PullImages')).toLowerCase() !== 'false'") });
@@ -301,13 +279,6 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         var smoke = flow.Add(new SmokeTest { Id = "smoke", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('SmokeChecks') || [{ url: 'https://api.example.com/health' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
         flow.Connect(lift, smoke);
         comms.FailWith("failSmoke", smoke, SmokeTest.Failed, "'Smoke tests failed after the isolation was lifted: ' + (getOutputFrom('smoke', 'Failures') || []).join(' | ')");
-        var wholeServer = flow.Add(new FlowDecision
-        {
-            Id = "wholeServerBack",
-            Condition = Input<bool>.FromJavaScript("(getOutputFrom('restore', 'Report') || {}).complete === true && !!getOutputFrom('inventoryAfter', 'Comparison') && getOutputFrom('inventoryAfter', 'Comparison').matches === true"),
-        });
-        flow.Connect(smoke, wholeServer, SmokeTest.Passed);
-        comms.Succeed(wholeServer, "True");
-        comms.PartialWith("failPartial", wholeServer, "False", "'Not recovered: not everything that lived on the server is back. ' + RecoveryReport");
+        WholeServerRestore.End(flow, comms, "restore", smoke, SmokeTest.Passed);
     }
 }

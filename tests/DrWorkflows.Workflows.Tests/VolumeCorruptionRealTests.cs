@@ -206,8 +206,8 @@ public sealed class VolumeCorruptionRealTests(ITestOutputHelper output)
             Step("run ended");
 
             Assert.True(done.SubStatus == WorkflowSubStatus.Finished, $"{done.SubStatus}: {string.Join("; ", done.Incidents.Select(i => i.Message))}");
-            Assert.Equal("Partial", done.Output["Outcome"]!.ToString());
             var reason = done.Output["FailureReason"]!.ToString();
+            Assert.True("Partial" == done.Output["Outcome"]?.ToString(), $"{done.Output["Outcome"]}: {reason}");
             output.WriteLine($"reason: {reason}");
             Assert.StartsWith("Not recovered", reason, StringComparison.Ordinal);
             Assert.Contains($"LOST: {ReportsDatabase} (", reason, StringComparison.Ordinal);

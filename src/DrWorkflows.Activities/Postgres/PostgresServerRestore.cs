@@ -36,6 +36,12 @@ public sealed record ServerRestorePlanRequest(string Server, string? Endpoint)
     /// <summary>Databases that are neither restored nor counted as lost.</summary>
     public IReadOnlyCollection<string> Exclude { get; init; } = ["postgres"];
 
+    /// <summary>
+    /// Other <c>Postgres:Servers</c> names whose backups are this server's too: another name for the same server, or,
+    /// when a whole host is rebuilt elsewhere, the other servers that lived on it. Matched by name.
+    /// </summary>
+    public IReadOnlyList<string> AlsoFrom { get; init; } = [];
+
     /// <summary>Where the list of what lived on the server comes from (see <see cref="ServerListSource"/>).</summary>
     public ServerListSource ListFrom { get; init; } = ServerListSource.Server;
 }
@@ -167,9 +173,10 @@ internal sealed class PostgresServerRestore(
         if (endpoint is null)
             notes.Add($"Server '{server}' is not in Postgres:Servers here: its backups are recognised by that name only, not by host:port.");
         var (databaseSets, globalsSets) = await ListSetsAsync(request.Store, notes, cancellationToken);
-        var fromServer = databaseSets.Where(s => s.Manifest.IsFromServer(server, endpoint)).ToList();
+        bool Ours(BackupSet set) => set.Manifest.IsFromServer(server, endpoint) || request.AlsoFrom.Any(name => set.Manifest.IsFromServer(name, null));
+        var fromServer = databaseSets.Where(Ours).ToList();
         var globals = globalsSets
-            .Where(s => request.GlobalsSource is { } source ? string.Equals(s.Source, source, StringComparison.Ordinal) : s.Manifest.IsFromServer(server, endpoint))
+            .Where(s => request.GlobalsSource is { } source ? string.Equals(s.Source, source, StringComparison.Ordinal) : Ours(s))
             .Where(s => request.Before is not { } before || s.Manifest.CompletedAt < before)
             .OrderByDescending(s => s.Manifest.CompletedAt).ThenBy(s => StoreRank(s.Store))
             .FirstOrDefault();

@@ -103,6 +103,9 @@ public sealed class PlanServerRestore : PostgresServerActivity
     [Input(Description = "Databases neither restored nor counted as lost; default [\"postgres\"] (created by initdb).")]
     public Input<List<string>?>? Exclude { get; set; }
 
+    [Input(Description = "Other Postgres:Servers names whose backups are this server's too (another name for it; or, when a whole host is rebuilt elsewhere, the other servers of that host), matched by name.")]
+    public Input<List<string>?>? AlsoFrom { get; set; }
+
     [Input(Description = "Server: the server's own list when it answered (else the catalog); ServerAndCatalog: for a compromised server, its databases and every database backed up from it, with the roles of its globals set.", Options = ["Server", "ServerAndCatalog"], DefaultValue = "Server")]
     public Input<string>? ListFrom { get; set; }
 
@@ -121,6 +124,7 @@ public sealed class PlanServerRestore : PostgresServerActivity
             RequireVerified = context.Get(RequireVerified, true),
             SetIds = context.Get(SetIds),
             Exclude = context.Get(Exclude) ?? ["postgres"],
+            AlsoFrom = context.Get(AlsoFrom) ?? [],
             ListFrom = Enum.TryParse<ServerListSource>(context.Get(ListFrom, "Server"), ignoreCase: true, out var listFrom)
                 ? listFrom
                 : throw new BackupException(BackupErrorCodes.InvalidRequest, $"ListFrom '{context.Get(ListFrom)}' is unknown; use Server or ServerAndCatalog."),
