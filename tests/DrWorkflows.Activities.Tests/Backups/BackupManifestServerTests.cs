@@ -43,6 +43,7 @@ public sealed class BackupManifestServerTests
             Endpoint = "10.0.0.5:5432",
             ServerDatabases = [new("ecommerce_db", 8_000_000, "shop_app"), new("ai_db", null)],
             Roles = ["postgres", "shop_app"],
+            Files = [new BackupFileEntry { Name = "globals.sql.zst", Key = "globals/main/g1/globals.sql.zst", Size = 10, Sha256 = new string('0', 64) }],
         };
 
         var read = BackupManifest.Parse(manifest.ToJsonBytes(), "test");
