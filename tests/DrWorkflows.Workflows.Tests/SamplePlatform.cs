@@ -86,7 +86,11 @@ internal sealed class SamplePlatform : IAsyncDisposable
         return platform;
     }
 
-    /// <summary>Npgsql connection string of the platform's PostgreSQL (the <c>postgres</c> database unless named).</summary>
+    /// <summary>
+    /// Npgsql connection string of the platform's PostgreSQL (the <c>postgres</c> database unless named); also the
+    /// orchestrator's <c>main</c> server. Its timeouts are generous: with several test runs on the 2-core machine (load
+    /// average 40) connecting (Npgsql's type loading included) took over 5 s and single queries over 30 s.
+    /// </summary>
     public string ConnectionString(string database = "postgres") => new NpgsqlConnectionStringBuilder
     {
         Host = "127.0.0.1",
@@ -94,7 +98,8 @@ internal sealed class SamplePlatform : IAsyncDisposable
         Username = "postgres",
         Password = Password,
         Database = database,
-        Timeout = 5,
+        Timeout = 30,
+        CommandTimeout = 120,
         Pooling = false,
     }.ConnectionString;
 
