@@ -1,5 +1,4 @@
 using DrWorkflows.Activities.Approvals;
-using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Dns;
 using DrWorkflows.Activities.Docker;
 using DrWorkflows.Activities.Drills;
@@ -7,7 +6,6 @@ using DrWorkflows.Activities.Http;
 using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Activities.Redis;
 using DrWorkflows.Core.Abstractions;
-using DrWorkflows.Core.Activities.Primitives;
 using DrWorkflows.Core.Building;
 using DrWorkflows.Workflows.Shared;
 
@@ -15,8 +13,9 @@ namespace DrWorkflows.Workflows;
 
 /// <summary>
 /// Scenario 2 of the DR plan, complete host failure: confirm the primary does not answer, start the DR server's
-/// database service (Compose) and wait until it accepts connections, restore both databases
-/// (the latest backups, from S3 by default, each checked against its manifest) and Redis on the DR server, bring the Compose project up on the
+/// database service (Compose) and wait until it accepts connections, restore the primary's whole database server: its
+/// roles and every database backed up from it (the latest backups, from S3 by default, each checked against its
+/// manifest), and Redis on the DR server, bring the Compose project up on the
 /// DR engine, wait until healthy and smoke-test it there; then, only after an approval with the evidence, move
 /// the public DNS record to the DR server (Route 53 UPSERT, wait until INSYNC) and smoke-test through the public name.
 /// </summary>
@@ -34,12 +33,12 @@ public sealed class HostFailover : ICodeWorkflow
 
     public void Build(WorkflowBuilder builder)
     {
-        builder.WithDescription("Scenario 2: restore the databases and Redis from the latest (S3) backups on the DR server, compose up, wait healthy, smoke-test, then move DNS to the DR server only after an approval and smoke-test the public name. SEV-1.")
+        builder.WithDescription("Scenario 2: restore the primary's whole database server (roles, every database) and Redis from the latest (S3) backups on the DR server, compose up, wait healthy, smoke-test, then move DNS to the DR server only after an approval and smoke-test the public name. SEV-1.")
             .WithInput<List<SmokeCheck>>("PrimaryChecks", "Checks that must FAIL to confirm the primary is down; default https://api.example.com/health.")
             .WithInput<string>("Server", "Postgres:Servers name of the DR database server; default dr.")
-            .WithInput<string>("GlobalsSource", "Source name of the globals backups (roles); default main.")
-            .WithInput<string>("MainDatabase", "Main database; default ecommerce_db.")
-            .WithInput<string>("AiDatabase", "AI database; default ai_db.")
+            .WithInput<string>("PrimaryServer", "Postgres:Servers name of the primary's database server: every database backed up from it (that name, or its host:port when it is configured here) is restored; default main.")
+            .WithInput<List<string>>("AlsoFromServers", "Other Postgres:Servers names of the primary host whose databases are restored on the DR server too; default ['ai'] (backup-postgres backs up ai_db through it).")
+            .WithInput<string>("GlobalsSource", "Source name of the globals backups (roles); default the newest globals set taken from the primary server.")
             .WithInput<string>("Store", "Backup store to restore from; default s3 (the offsite copy).")
             .WithInput<string>("RedisSource", "Source name of the Redis backups; default redis.")
             .WithInput<string>("RedisDumpPath", "Where the Redis dump is written before the restore; default /backups/redis/failover.rdb.")
@@ -53,10 +52,7 @@ public sealed class HostFailover : ICodeWorkflow
             .WithInput<List<SmokeCheck>>("PublicChecks", "Smoke checks through the public name after the cutover; default https://api.example.com/health.")
             .WithInput<List<string>>("Approvers", "Who may approve the DNS cutover; default the incident commander, the operations lead and approver API keys.")
             .WithInput<List<string>>("ExcludeServices", "Services of the Compose project the run does not wait for on the DR engine (an explicit exclusion, named in the journal); default none.")
-            .WithVariable<string>("MainSetId")
-            .WithVariable<object>("MainPoint")
-            .WithVariable<string>("AiSetId")
-            .WithVariable<object>("AiPoint")
+            .WithVariable<object>(WholeServerRestore.PlanVariable)
             .WithVariable<object>("Decision")
             .WithVariable<string>("ChangeId");
 
@@ -71,8 +67,7 @@ public sealed class HostFailover : ICodeWorkflow
 
         const string server = "getInput('Server') || 'dr'";
         const string store = "getInput('Store') || 's3'";
-        const string main = "getInput('MainDatabase') || 'ecommerce_db'";
-        const string ai = "getInput('AiDatabase') || 'ai_db'";
+        const string primaryServer = "getInput('PrimaryServer') || 'main'";
         const string project = "getInput('ComposeProject') || ''";
         const string zone = "getInput('ZoneId') || ''";
         const string record = "getInput('RecordName') || 'api.example.com'";
@@ -101,32 +96,29 @@ public sealed class HostFailover : ICodeWorkflow
         flow.Connect(startDatabaseFirst, waitDatabase, "False");
         comms.FailWith("failDatabaseNotReady", waitDatabase, WaitForPostgres.NotReady, $"'The DR database server ' + ({server}) + ' does not accept connections after 2 minutes: ' + (getOutputFrom('waitDatabase', 'Reason') || '') + '. Check its Postgres:Servers entry and the database service on the DR server.'");
 
-        // 3. Databases: roles first, then the newest backups of both databases (verified or not: the primary is gone).
-        var globals = flow.Add(new RestoreGlobals { Id = "restoreGlobals", Server = Input<string>.FromJavaScript(server), Store = Input<string>.FromJavaScript(store), Source = Input<string>.FromJavaScript("getInput('GlobalsSource') || 'main'") });
-        flow.Connect(waitDatabase, globals, WaitForPostgres.Ready);
-        comms.AbandonWith("abandonGlobals", globals, "Restoring the roles (globals) on the DR server failed");
-        // The plan restores the latest backup: in S3 it is verified monthly by the drill, not daily, so the newest set is
-        // taken whether verified or not; the restore checks it against its manifest and the cutover gate shows its status.
-        var findMain = flow.Add(new FindRestorePoint { Id = "findMain", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(main), Store = Input<string>.FromJavaScript(store), RequireVerified = new(false), SetId = new("MainSetId"), Selected = new("MainPoint") });
-        flow.Connect(globals, findMain);
-        comms.FailWith("failNoMainBackup", findMain, FindRestorePoint.NotFound, $"'There is no backup of ' + ({main}) + ' in store ' + ({store}) + ': nothing to fail over to.'");
-        var restoreMain = flow.Add(Restore("restoreMain", server, store, main, "MainSetId"));
-        flow.Connect(findMain, restoreMain, FindRestorePoint.Found);
-        comms.AbandonWith("abandonRestoreMain", restoreMain, "Restoring the main database failed");
-        comms.FailWith("failMainIntegrity", restoreMain, RestoreDatabase.IntegrityFailed, "'The restored main database does not match its backup: ' + (getOutputFrom('restoreMain', 'Integrity').problems || []).join('; ')");
-        var lastGood = flow.Add(new SetVariable { Id = "recordRestorePoint", Variable = IncidentComms.Variable("LastGoodDataAt"), Value = Input<object>.FromJavaScript("MainPoint.startedAt") });
-        flow.Connect(restoreMain, lastGood, RestoreDatabase.Restored);
-        var findAi = flow.Add(new FindRestorePoint { Id = "findAi", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(ai), Store = Input<string>.FromJavaScript(store), RequireVerified = new(false), SetId = new("AiSetId"), Selected = new("AiPoint") });
-        flow.Connect(lastGood, findAi);
-        comms.FailWith("failNoAiBackup", findAi, FindRestorePoint.NotFound, $"'There is no backup of ' + ({ai}) + ' in store ' + ({store}) + ': nothing to fail over to.'");
-        var restoreAi = flow.Add(Restore("restoreAi", server, store, ai, "AiSetId"));
-        flow.Connect(findAi, restoreAi, FindRestorePoint.Found);
-        comms.AbandonWith("abandonRestoreAi", restoreAi, "Restoring the AI database failed");
-        comms.FailWith("failAiIntegrity", restoreAi, RestoreDatabase.IntegrityFailed, "'The restored AI database does not match its backup: ' + (getOutputFrom('restoreAi', 'Integrity').problems || []).join('; ')");
+        // 3. The primary's whole database server: its roles first, then every database backed up from it, each from its
+        // newest set. The plan restores the latest backup: in S3 it is verified monthly by the drill, not daily, so the
+        // newest set is taken whether verified or not; the restore checks it against its manifest and the cutover gate
+        // shows its status. A database without any backup is lost: the cutover gate lists it and the run ends Partial.
+        var plan = flow.Add(new PlanServerRestore
+        {
+            Id = "planRestore",
+            Server = Input<string>.FromJavaScript(primaryServer),
+            Store = Input<string>.FromJavaScript(store),
+            GlobalsSource = Input<string>.FromJavaScript("getInput('GlobalsSource') || ''"),
+            AlsoFrom = Input<List<string>?>.FromJavaScript("getInput('AlsoFromServers') || ['ai']"),
+            RequireVerified = new(false),
+            Plan = new(WholeServerRestore.PlanVariable),
+        });
+        flow.Connect(waitDatabase, plan, WaitForPostgres.Ready);
+        comms.FailWith("failNoBackup", plan, PlanServerRestore.NothingToRestore, $"'There is no backup of any database of ' + ({primaryServer}) + ' in store ' + ({store}) + ': nothing to fail over to. ' + RestorePlan.summary");
+        var (restore, restored) = WholeServerRestore.Add(flow, comms, "restoreDatabases", server, "Restoring the roles and databases on the DR server failed");
+        flow.Connect(plan, restore, PlanServerRestore.Planned);
 
         // 4. Redis from its newest backup set.
         var fetchRedis = flow.Add(new FetchRedisBackup { Id = "fetchRedis", Store = Input<string>.FromJavaScript(store), SourceName = Input<string>.FromJavaScript("getInput('RedisSource') || 'redis'"), OutputPath = Input<string>.FromJavaScript("getInput('RedisDumpPath') || '/backups/redis/failover.rdb'") });
-        var databasesBack = comms.Update("reportDatabases", restoreAi, RestoreDatabase.Restored, "Both databases restored on the DR server and checked against their manifests. Restoring Redis.");
+        var databasesBack = flow.Add(IncidentComms.Thread("reportDatabases", "'Restored on the DR server: ' + RecoveryReport + ' Restoring Redis.'"));
+        flow.Connect(restored, databasesBack);
         comms.Continue(databasesBack, fetchRedis);
         comms.AbandonWith("abandonFetchRedis", fetchRedis, "Fetching the Redis backup failed (Redis can also start empty: it is a cache)");
         var restoreRedis = flow.Add(new RestoreRedis { Id = "restoreRedis", DumpPath = Input<string>.FromJavaScript("getOutputFrom('fetchRedis', 'DumpPath')") });
@@ -155,15 +147,16 @@ public sealed class HostFailover : ICodeWorkflow
             Question = Input<string>.FromJavaScript($"'Point ' + ({record}) + ' at the DR server ' + getInput('DrAddress') + ' (TTL ' + (getInput('Ttl') || 60) + ' s)? Public traffic then goes to the DR site.'"),
             Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
                 ({
-                  text: 'The primary does not answer; the DR server restored the newest backups (checked against their manifests), is healthy and passed its smoke tests.',
+                  text: 'The primary does not answer; the DR server restored the newest backups (checked against their manifests), is healthy and passed its smoke tests. ' + RecoveryReport,
                   facts: {
                     record: {{record}},
                     currentValues: getOutputFrom('currentDns', 'Values') || [],
                     currentTtl: getOutputFrom('currentDns', 'Ttl'),
                     newValue: getInput('DrAddress'),
                     ttl: getInput('Ttl') || 60,
-                    mainBackup: { set: MainPoint.setId, startedAt: MainPoint.startedAt, ageHours: MainPoint.ageHours, verified: MainPoint.verified, store: MainPoint.store },
-                    aiBackup: { set: AiPoint.setId, startedAt: AiPoint.startedAt, ageHours: AiPoint.ageHours, verified: AiPoint.verified, store: AiPoint.store },
+                    databases: RestorePlan.databases.map(function (d) { return { database: d.database, set: d.setId, startedAt: d.startedAt, ageHours: d.ageHours, verified: d.verified, store: d.store }; }),
+                    lost: RestorePlan.lost,
+                    comparison: (getOutputFrom('inventoryAfter', 'Comparison') || {}).summary || null,
                     redisBackup: getOutputFrom('fetchRedis', 'Dump'),
                     primaryChecks: (getOutputFrom('checkPrimary', 'Failures') || []),
                     drSmoke: (getOutputFrom('smokeDr', 'Report') || {}).summary || 'passed'
@@ -201,18 +194,6 @@ public sealed class HostFailover : ICodeWorkflow
         var moved = comms.Update("reportDnsMoved", insync, WaitForDnsChange.InSyncOutcome, "DNS moved to the DR server and in sync. Smoke-testing the public name.", "monitoring", "Service is running on our disaster recovery site; we are monitoring it.");
         comms.Continue(moved, publicSmoke);
         comms.FailWith("failPublicSmoke", publicSmoke, SmokeTest.Failed, "'Smoke tests through the public name failed after the cutover: ' + (getOutputFrom('smokePublic', 'Failures') || []).join(' | ')");
-        comms.Succeed(publicSmoke, SmokeTest.Passed);
+        WholeServerRestore.End(flow, comms, "restoreDatabases", publicSmoke, SmokeTest.Passed);
     }
-
-    private static RestoreDatabase Restore(string id, string server, string store, string database, string setVariable) => new()
-    {
-        Id = id,
-        Server = Input<string>.FromJavaScript(server),
-        Store = Input<string>.FromJavaScript(store),
-        Source = Input<string>.FromJavaScript(database),
-        SetId = Input<string>.FromJavaScript(setVariable),
-        TargetDatabase = Input<string>.FromJavaScript(database),
-        Mode = new("Recreate"),
-        CheckIntegrity = new(true),
-    };
 }

@@ -31,7 +31,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
 
     public void Build(WorkflowBuilder builder)
     {
-        builder.WithDescription("Scenario 3: isolate immediately, keep forensic evidence, confirm a restore point taken strictly before the compromise (approval), quarantine the volume, restore into a fresh one, rebuild the application from images, lift the isolation only after approval. SEV-1.")
+        builder.WithDescription("Scenario 3: isolate immediately, keep forensic evidence, confirm a restore point taken strictly before the compromise (approval), quarantine the volume, restore the whole server (roles, the confirmed set, every other database from its newest verified backup before the compromise; losses accepted at a gate) into a fresh one, rebuild the application from images, lift the isolation only after approval. SEV-1.")
             .WithInput<DateTimeOffset>("CompromisedAt", "Suspected time of compromise (ISO 8601, UTC): only backups completed strictly before it are offered. Required.")
             .WithInput<List<string>>("AllowedSources", "Admin networks that keep access during the isolation (CIDRs).")
             .WithInput<List<string>>("PublishedPorts", "Published ports to block; default all published ports.")
@@ -44,7 +44,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             .WithInput<string>("Volume", "PostgreSQL data volume; default ecommerce_postgres_data.")
             .WithInput<string>("ForensicsDirectory", "Where evidence is written; default /var/forensics.")
             .WithInput<string>("Server", "Postgres:Servers name of the database server; default main.")
-            .WithInput<string>("Database", "Database to restore; default ecommerce_db.")
+            .WithInput<string>("Database", "Database whose restore point is confirmed at the gate; default ecommerce_db. Every other database of the server comes back too, each from its newest verified backup completed before the compromise.")
             .WithInput<string>("BackupSource", "Source name of its backups; default the database name.")
             .WithInput<string>("Store", "Backup store; default Backups:Stores:DefaultStore.")
             .WithInput<List<SmokeCheck>>("SmokeChecks", "HTTP smoke checks after the isolation is lifted; default https://api.example.com/health.")
@@ -56,7 +56,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             .WithVariable<object>("Offer")
             .WithVariable<object>("Sets")
             .WithVariable<object>("Decision")
-            .WithVariable<string>("RestoreSetId");
+            .WithVariable<string>("RestoreSetId")
+            .WithVariable<object>(WholeServerRestore.PlanVariable);
 
         var flow = builder.Flowchart();
         const string tag = "(IncidentTag || ('incident-' + getWorkflowInstanceId()))";
@@ -194,7 +195,43 @@ public sealed class RansomwareRecovery : ICodeWorkflow
 
         // 5. Quarantine the compromised volume (rename by copy), fresh volume, start, restore.
         var stopDb = flow.Add(new StopContainers { Id = "stopPostgres", Containers = Input<List<string>>.FromJavaScript($"[{postgres}]") });
-        comms.Continue(restoring, stopDb);
+
+        // The volume holds the whole server: the roles and every database come back, the confirmed set for the database
+        // above, the newest verified set completed before the compromise for the others; what has none is lost, and a
+        // person accepts that before the volume is swapped.
+        var before = flow.Add(new InspectPostgresServer { Id = "inventoryBefore", Server = Input<string>.FromJavaScript(server), TimeoutSeconds = new(10) });
+        comms.Continue(restoring, before);
+        var plan = flow.Add(new PlanServerRestore
+        {
+            Id = "planRestore",
+            Server = Input<string>.FromJavaScript(server),
+            Store = Input<string>.FromJavaScript(store),
+            Inventory = Input<ServerInventory?>.FromJavaScript("getOutputFrom('inventoryBefore', 'Inventory') || null"),
+            Before = Input<DateTimeOffset?>.FromJavaScript("getInput('CompromisedAt')"),
+            SetIds = Input<Dictionary<string, string>?>.FromJavaScript("(function () { var pins = {}; pins[getInput('Database') || 'ecommerce_db'] = RestoreSetId; return pins; })()"),
+            ListFrom = new(nameof(ServerListSource.ServerAndCatalog)),
+            Plan = new(WholeServerRestore.PlanVariable),
+        });
+        foreach (var port in new[] { InspectPostgresServer.Answered, InspectPostgresServer.Missing, InspectPostgresServer.Unreachable, IncidentComms.FailedPort })
+            flow.Connect(before, plan, port);
+        comms.FailWith("failNothingToRestore", plan, PlanServerRestore.NothingToRestore, "'No database of the server has a backup to restore: ' + RestorePlan.summary + ' The platform stays isolated.'");
+        var anyLost = flow.Add(new FlowDecision { Id = "anyLost", Condition = Input<bool>.FromJavaScript("RestorePlan.lost.length > 0") });
+        flow.Connect(plan, anyLost, PlanServerRestore.Planned);
+        flow.Connect(anyLost, stopDb, "False");
+        var lossGate = flow.Add(new ApprovalGate
+        {
+            Id = "approveLosses",
+            Title = new("Restore the server although databases are lost?"),
+            Question = Input<string>.FromJavaScript("'Databases of the server have no clean backup and will not come back (LOST below). Restore the rest and accept that loss? ' + RestorePlan.summary"),
+            Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript("({ text: RestorePlan.summary, facts: { listedFrom: RestorePlan.listedFrom, lost: RestorePlan.lost, restore: RestorePlan.databases.map(function (d) { return { database: d.database, set: d.setId, ageHours: d.ageHours, verified: d.verified }; }), globals: RestorePlan.globals } })"),
+            Approvers = Input<List<string>>.FromJavaScript("getInput('Approvers') || ['contact:IncidentCommander', 'contact:DatabaseAdmin', 'role:approver']"),
+            Timeout = new(TimeSpan.FromMinutes(30)),
+            SafeDefault = new(ApprovalOutcomes.TimedOut),
+        });
+        flow.Connect(anyLost, lossGate, "True");
+        flow.Connect(lossGate, stopDb, ApprovalOutcomes.Approved);
+        comms.FailWith("failLossesRejected", lossGate, ApprovalOutcomes.Rejected, "'Restoring without the lost databases was rejected: ' + RestorePlan.summary + ' The platform stays isolated; nothing was removed.'");
+        comms.FailWith("failLossesTimedOut", lossGate, ApprovalOutcomes.TimedOut, "'Nobody accepted the lost databases in time: ' + RestorePlan.summary + ' The platform stays isolated; nothing was removed.'");
         var quarantine = flow.Add(new CopyVolume
         {
             Id = "quarantineVolume",
@@ -215,20 +252,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         comms.AbandonWith("abandonFreshVolume", fresh, "Creating the fresh volume failed");
         comms.AbandonWith("abandonStartPostgres", startDb, "Creating and starting PostgreSQL on the fresh volume failed");
         comms.FailWith("failNotReady", waitServer, WaitForPostgres.NotReady, "'PostgreSQL does not accept connections on the fresh volume: ' + (getOutputFrom('waitServer', 'Reason') || '')");
-        var restore = flow.Add(new RestoreDatabase
-        {
-            Id = "restore",
-            Server = Input<string>.FromJavaScript(server),
-            Store = Input<string>.FromJavaScript(store),
-            Source = Input<string>.FromJavaScript(source),
-            SetId = Input<string>.FromJavaScript("RestoreSetId"),
-            TargetDatabase = Input<string>.FromJavaScript("getInput('Database') || 'ecommerce_db'"),
-            Mode = new("Recreate"),
-            CheckIntegrity = new(true),
-        });
+        var (restore, oldest) = WholeServerRestore.Add(flow, comms, "restore", server, "Restoring the roles and databases failed");
         flow.Connect(waitServer, restore, WaitForPostgres.Ready);
-        comms.AbandonWith("abandonRestore", restore, "The restore failed");
-        comms.FailWith("failIntegrity", restore, RestoreDatabase.IntegrityFailed, "'The restored database does not match its backup: ' + (getOutputFrom('restore', 'Integrity').problems || []).join('; ')");
 
         // 6. Rebuild the application from clean images.
         var pullWanted = flow.Add(new FlowDecision { Id = "pullWanted", Condition = Input<bool>.FromJavaScript("String(getInput('PullImages')).toLowerCase() !== 'false'") });
@@ -236,7 +261,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         // --no-deps: docker-compose 1.x would otherwise recreate the services the application depends on too, PostgreSQL
         // included (restarted right after the restore).
         var rebuild = flow.Add(new ComposeCommand { Id = "rebuildApplication", Command = new("up"), ForceRecreate = new(true), NoDeps = new(true), Services = Input<List<string>>.FromJavaScript(apps) });
-        flow.Connect(restore, pullWanted, RestoreDatabase.Restored);
+        flow.Connect(oldest, pullWanted);
         flow.Connect(pullWanted, pull, "True");
         flow.Connect(pullWanted, rebuild, "False");
         flow.Connect(pull, rebuild);
@@ -254,8 +279,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             Question = new("The database was restored from the confirmed backup and checked against its manifest, and the application was rebuilt from images and is healthy. Open the platform to traffic again?"),
             Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
                 ({
-                  text: 'Restored set ' + RestoreSetId + '; forensic evidence in ' + ({{evidence}}) + '; compromised volume kept as forensic-' + ({{volume}}) + '-' + {{tag}} + '.',
-                  facts: { restoredSet: RestoreSetId, integrityProblems: (getOutputFrom('restore', 'Integrity') || {}).problems || [], health: getOutputFrom('waitHealthy', 'Statuses') || [] }
+                  text: 'Restored set ' + RestoreSetId + '; forensic evidence in ' + ({{evidence}}) + '; compromised volume kept as forensic-' + ({{volume}}) + '-' + {{tag}} + '. ' + RecoveryReport,
+                  facts: { restoredSet: RestoreSetId, restore: (getOutputFrom('restore', 'Report') || {}).databases || [], comparison: getOutputFrom('inventoryAfter', 'Comparison'), health: getOutputFrom('waitHealthy', 'Statuses') || [] }
                 })
                 """),
             Approvers = Input<List<string>>.FromJavaScript("getInput('Approvers') || ['contact:IncidentCommander', 'contact:DatabaseAdmin', 'role:approver']"),
@@ -277,6 +302,6 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         var smoke = flow.Add(new SmokeTest { Id = "smoke", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('SmokeChecks') || [{ url: 'https://api.example.com/health' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
         flow.Connect(lift, smoke);
         comms.FailWith("failSmoke", smoke, SmokeTest.Failed, "'Smoke tests failed after the isolation was lifted: ' + (getOutputFrom('smoke', 'Failures') || []).join(' | ')");
-        comms.Succeed(smoke, SmokeTest.Passed);
+        WholeServerRestore.End(flow, comms, "restore", smoke, SmokeTest.Passed);
     }
 }

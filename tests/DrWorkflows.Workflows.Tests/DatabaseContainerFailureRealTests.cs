@@ -222,6 +222,18 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
         return set;
     }
 
+    /// <summary>Backs up the server's globals (roles, and the databases and roles it records) into the local store; returns the new set.</summary>
+    internal static async Task<BackupSet> BackUpGlobalsAsync(DrTestHost dr)
+    {
+        var before = (await dr.Catalog.ListAsync("local", BackupKinds.Globals, "main", Ct)).Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
+        var builder = new WorkflowBuilder("test-backup-globals", "Back up the globals (test)").WithDescription("Takes the roles that a whole-server restore replays first.");
+        builder.Flowchart().Add(new BackupGlobals { Id = "globals", Server = new("main"), SourceName = new("main"), Store = new("local") });
+        var definition = await dr.Host.Definitions.SaveAsync(builder.Build(dr.Host.Registry), publish: true, "test", isReadonly: false, Ct);
+        var run = await dr.RunAsync(definition.DefinitionId);
+        Assert.True(run.SubStatus == WorkflowSubStatus.Finished, string.Join("; ", run.Incidents.Select(i => i.Message)));
+        return Assert.Single(await dr.Catalog.ListAsync("local", BackupKinds.Globals, "main", Ct), s => !before.Contains(s.Id));
+    }
+
     internal static async Task WaitForHealthAsync(IDockerService docker, string container, string health, TimeSpan timeout)
     {
         var waited = Stopwatch.StartNew();

@@ -96,6 +96,7 @@ public sealed class DrTestHost : IAsyncDisposable
             if (realBackups is null)
             {
                 services.AddSingleton<IPostgresReadiness>(sp => sp.GetRequiredService<FakeDatabases>());
+                services.AddSingleton<IPostgresInventory>(sp => sp.GetRequiredService<FakeDatabases>());
                 services.AddSingleton<IPostgresRestoreService>(sp => sp.GetRequiredService<FakeDatabases>());
                 services.AddSingleton<IPostgresIntegrityChecker>(sp => sp.GetRequiredService<FakeDatabases>());
                 services.AddSingleton<IPostgresBackupService>(sp => sp.GetRequiredService<FakeDatabases>());

@@ -124,8 +124,8 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
             Assert.True(run.SubStatus == WorkflowSubStatus.Suspended, Describe(run));
             Assert.Equal("Failed", await dr.OutcomeAsync(run.Id, "checkPrimary"));
             Assert.Equal(WaitForPostgres.Ready, await dr.OutcomeAsync(run.Id, "waitDatabase"));
-            Assert.Equal(RestoreDatabase.Restored, await dr.OutcomeAsync(run.Id, "restoreMain"));
-            Assert.Equal(RestoreDatabase.Restored, await dr.OutcomeAsync(run.Id, "restoreAi"));
+            Assert.Equal(RestorePostgresServer.Restored, await dr.OutcomeAsync(run.Id, "restoreDatabases"));
+            Assert.Equal(InspectPostgresServer.Answered, await dr.OutcomeAsync(run.Id, "inventoryAfter"));
             Assert.Equal(WaitForHealthy.Healthy, await dr.OutcomeAsync(run.Id, "waitHealthy"));
             Assert.Equal(customers, await drSite.CountAsync("customers", Ct));
             Assert.Equal(orders, await drSite.CountAsync("orders", Ct));
@@ -140,8 +140,10 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
             Assert.Equal("Approve the DNS cutover to the DR server", gate.Title);
             Assert.Equal(PrimaryAddress, gate.Facts!["currentValues"]![0]!.ToString());
             Assert.Equal(DrAddress, gate.Facts["newValue"]!.ToString());
-            Assert.Equal(sets.Main, gate.Facts["mainBackup"]!["set"]!.ToString());
-            Assert.Equal(sets.Ai, gate.Facts["aiBackup"]!["set"]!.ToString());
+            // The primary's whole server, from the catalog (the primary is gone): both databases, nothing lost, nothing missing.
+            Assert.Equal([(AiDatabase, sets.Ai), (SamplePlatform.Database, sets.Main)], gate.Facts["databases"]!.AsArray().Select(d => (d!["database"]!.ToString(), d["set"]!.ToString())));
+            Assert.Empty(gate.Facts["lost"]!.AsArray());
+            Assert.Contains("nothing missing", gate.Facts["comparison"]!.ToString(), StringComparison.Ordinal);
             Assert.Equal(sets.Redis, gate.Facts["redisBackup"]!["setId"]!.ToString());
             Assert.Equal(["GET"], Route53Requests(route53).Select(r => r.Method));
 
@@ -151,7 +153,7 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
 
             Assert.True(done.SubStatus == WorkflowSubStatus.Finished, Describe(done));
             Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
-            AssertInOrder(await dr.CompletedAsync(run.Id), "checkPrimary", "startDatabase", "waitDatabase", "restoreGlobals", "findMain", "restoreMain", "findAi", "restoreAi", "fetchRedis", "restoreRedis", "composeUp", "waitHealthy", "smokeDr", "currentDns", "approveDnsCutover", "moveDns", "waitDns", "smokePublic");
+            AssertInOrder(await dr.CompletedAsync(run.Id), "checkPrimary", "startDatabase", "waitDatabase", "planRestore", "restoreDatabases", "inventoryAfter", "recordReport", "fetchRedis", "restoreRedis", "composeUp", "waitHealthy", "smokeDr", "currentDns", "approveDnsCutover", "moveDns", "waitDns", "smokePublic", "wholeServerBack", "markRecovered");
 
             // Route 53 got exactly one change, the UPSERT of the A record to the DR address with TTL 60, signed: the
             // record read for the gate, read again by the upsert (its journal keeps the value before), the change, its status.

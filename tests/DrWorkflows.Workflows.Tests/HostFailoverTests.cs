@@ -26,7 +26,8 @@ public sealed class HostFailoverTests
         dr.Dns.Records["api.example.com"] = new DnsRecord("api.example.com", "A", 300, ["203.0.113.10"]);
         await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "main9h", "local", "ecommerce_db", DrTestHost.Ct, Now.AddHours(-9), verified: true);
         await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "main6h", "local", "ecommerce_db", DrTestHost.Ct, Now.AddHours(-3));
-        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ai_db", "ai6h", "local", "ai_db", DrTestHost.Ct, Now.AddHours(-3), verified: true);
+        // ai_db is backed up through the `ai` entry of Postgres:Servers (backup-postgres), a server of the same host.
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ai_db", "ai6h", "local", "ai_db", DrTestHost.Ct, Now.AddHours(-3), verified: true, server: "ai");
         await dr.Databases.WriteSetAsync(BackupKinds.Globals, "main", "roles", "local", null, DrTestHost.Ct, Now.AddHours(-3));
         await dr.Databases.WriteSetAsync(BackupKinds.Redis, "redis", "rdb", "local", null, DrTestHost.Ct, Now.AddHours(-10));
         return dr;
@@ -45,9 +46,10 @@ public sealed class HostFailoverTests
             "compose.up postgres",
             "postgres.wait dr -> ready",
             "postgres.restore-globals roles -> dr",
+            "postgres.restore ai6h -> dr/ai_db Recreate",
             "postgres.restore main6h -> dr/ecommerce_db Recreate",
             "postgres.integrity dr/ecommerce_db vs main6h -> passed",
-            "postgres.restore ai6h -> dr/ai_db Recreate",
+            "postgres.inspect dr -> ai_db,ecommerce_db,postgres",
             "redis.restore " + scratch.Combine("failover.rdb"),
             "compose.up",
             "docker.wait-healthy project:ecommerce:api_gateway,backend,postgres 300s -> healthy",
@@ -58,9 +60,11 @@ public sealed class HostFailoverTests
         Assert.Equal("Approve the DNS cutover to the DR server", gate.Title);
         Assert.Equal("203.0.113.10", gate.Facts!["currentValues"]![0]!.ToString());
         Assert.Equal("198.51.100.7", gate.Facts["newValue"]!.ToString());
-        Assert.Equal("main6h", gate.Facts["mainBackup"]!["set"]!.ToString()); // the latest, as the plan says, verified or not
-        Assert.False(gate.Facts["mainBackup"]!["verified"]!.GetValue<bool>());
-        Assert.True(gate.Facts["aiBackup"]!["verified"]!.GetValue<bool>());
+        // The latest of each database, as the plan says, verified or not.
+        Assert.Equal([("ai_db", "ai6h", true), ("ecommerce_db", "main6h", false)],
+            gate.Facts["databases"]!.AsArray().Select(d => (d!["database"]!.ToString(), d["set"]!.ToString(), d["verified"]!.GetValue<bool>())));
+        Assert.Empty(gate.Facts["lost"]!.AsArray());
+        Assert.Contains("nothing missing", gate.Facts["comparison"]!.ToString(), StringComparison.Ordinal);
         Assert.Equal("rdb", gate.Facts["redisBackup"]!["setId"]!.ToString());
 
         await dr.DecideAsync(run.Id, "approve", comment: "primary DC confirms power loss");
@@ -74,6 +78,32 @@ public sealed class HostFailoverTests
             "statuspage.update sp-incident-1 resolved",
             "github.post-mortem SEV-1");
         Assert.Equal(Now.AddHours(-3), Assert.Single(dr.PostMortems.Requests).Details.LastGoodDataAt);
+    }
+
+    [Fact]
+    public async Task A_database_of_the_primary_without_any_backup_is_listed_as_lost_at_the_cutover_and_the_run_ends_partial()
+    {
+        using var scratch = new TempDirectory("failover");
+        await using var dr = await StartAsync();
+        // The newest globals set recorded what lived on the primary: a third database that no backup covers.
+        await dr.Databases.WriteSetAsync(BackupKinds.Globals, "main", "roles2h", "local", null, DrTestHost.Ct, Now.AddHours(-2), edit: m =>
+            m.ServerDatabases = [new("ai_db", 3_000_000), new("ecommerce_db", 8_000_000), new("postgres", 7_500_000), new("reports_db", 5_242_880)]);
+
+        var run = await dr.RunAsync(HostFailover.Id, Input(scratch.Combine("failover.rdb")));
+
+        var gate = await dr.PendingGateAsync(run.Id);
+        var lost = Assert.Single(gate.Facts!["lost"]!.AsArray())!;
+        Assert.Equal(("reports_db", 5_242_880L, "no backup of it exists"), (lost["database"]!.ToString(), lost["sizeBytes"]!.GetValue<long>(), lost["reason"]!.ToString()));
+        Assert.Contains("MISSING after: reports_db (5 MiB)", gate.Facts["comparison"]!.ToString(), StringComparison.Ordinal);
+        Assert.Contains("postgres.restore-globals roles2h -> dr", dr.Calls.Calls);
+
+        await dr.DecideAsync(run.Id, "approve", comment: "reports are rebuilt on the DR side");
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal("Partial", done.Output["Outcome"]!.ToString());
+        Assert.Contains("LOST: reports_db (5 MiB, no backup of it exists)", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Single(dr.Calls.Of("dns.upsert"));
+        Assert.Empty(dr.Calls.Of("statuspage.update sp-incident-1 resolved"));
     }
 
     [Fact]

@@ -52,6 +52,7 @@ public sealed class RansomwareRecoveryRealTests(ITestOutputHelper output)
 
             // Three backups at different times: A (the seed), B (more orders), and C after the compromise (damaged data).
             var setA = await BackUpAndVerifySetAsync(dr);
+            var globals = await BackUpGlobalsAsync(dr);
             var dataA = await ShopFingerprintAsync(platform);
             await platform.ExecuteAsync(SamplePlatform.Database, """
                 INSERT INTO customers (email) SELECT 'late' || g || '@example.test' FROM generate_series(1, 5) g;
@@ -190,19 +191,24 @@ public sealed class RansomwareRecoveryRealTests(ITestOutputHelper output)
             var completed = await dr.CompletedAsync(run.Id);
             output.WriteLine($"completed: {string.Join(", ", completed)}");
             AssertInOrder(completed, "isolate", "stopApplication", "forensicPostgres", "forensicBackend", "logsPostgres", "logsBackend", "archiveVolume",
-                "findRestorePoints", "listBackups", "confirmRestorePoint", "chosenRestorePoint", "stopPostgres", "removePostgresContainer", "quarantineVolume",
-                "freshVolume", "startPostgres", "waitServer", "restore", "pullWanted", "rebuildApplication", "waitHealthy", "approveLiftIsolation",
-                "liftIsolation", "smoke");
+                "findRestorePoints", "listBackups", "confirmRestorePoint", "chosenRestorePoint", "inventoryBefore", "planRestore", "anyLost", "stopPostgres", "removePostgresContainer", "quarantineVolume",
+                "freshVolume", "startPostgres", "waitServer", "restore", "inventoryAfter", "pullWanted", "rebuildApplication", "waitHealthy", "approveLiftIsolation",
+                "liftIsolation", "smoke", "wholeServerBack", "markRecovered");
+            Assert.DoesNotContain("approveLosses", completed);
             Assert.DoesNotContain("pullImages", completed);
             Assert.Equal("False", await dr.OutcomeAsync(run.Id, "pullWanted"));
             Assert.Equal(FindRestorePoint.Found, await dr.OutcomeAsync(run.Id, "findRestorePoints"));
-            Assert.Equal(RestoreDatabase.Restored, await dr.OutcomeAsync(run.Id, "restore"));
+            Assert.Equal(RestorePostgresServer.Restored, await dr.OutcomeAsync(run.Id, "restore"));
+            Assert.Equal(InspectPostgresServer.Answered, await dr.OutcomeAsync(run.Id, "inventoryAfter"));
             Assert.Equal(WaitForHealthy.Healthy, await dr.OutcomeAsync(run.Id, "waitHealthy"));
             journal = await dr.Host.JournalAsync(run.Id);
-            var restored = JournalData(journal, "restore", "restore");
-            Assert.Equal(setA.Id, restored["setId"]!.ToString());
-            Assert.Equal("Recreate", restored["mode"]!.ToString());
-            Assert.Empty(restored["integrityProblems"]!.AsArray());
+            // The whole server of before the compromise: the roles, then the shop from the set confirmed at the gate.
+            var restored = JournalData(journal, "restore", "serverRestore");
+            Assert.Equal(globals.Id, restored["globals"]!["setId"]!.ToString());
+            var shop = Assert.Single(restored["databases"]!.AsArray())!;
+            Assert.Equal((SamplePlatform.Database, setA.Id, "Restored"), (shop["database"]!.ToString(), shop["setId"]!.ToString(), shop["status"]!.ToString()));
+            Assert.Empty(shop["problems"]!.AsArray());
+            Assert.True(JournalData(journal, "inventoryAfter", "comparison")["matches"]!.GetValue<bool>());
             var copy = JournalData(journal, "quarantineVolume", "copy");
             Assert.Equal(quarantined, copy["destination"]!.ToString());
             Assert.True(copy["sourceRemoved"]!.GetValue<bool>());

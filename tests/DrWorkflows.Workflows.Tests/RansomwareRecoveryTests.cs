@@ -19,6 +19,7 @@ public sealed class RansomwareRecoveryTests
     /// <summary>Sets around the compromise (each completes 5 minutes after it starts).</summary>
     private static async Task SeedAsync(DrTestHost dr)
     {
+        await dr.Databases.WriteSetAsync(BackupKinds.Globals, "main", "globals8pm", null, null, DrTestHost.Ct, CompromisedAt.AddHours(-6), edit: m => m.Roles = ["postgres", "shop_app"]);
         await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "eightpm", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(-6), verified: true);
         await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "midnight", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(-2));
         await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "justbefore", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddMinutes(-6), verified: true);
@@ -128,6 +129,49 @@ public sealed class RansomwareRecoveryTests
         await dr.DecideAsync(run.Id, "approve", option: "1", comment: "nothing verified; the DBA checked midnight by hand", confirmation: "restore unverified set midnight");
 
         Assert.Contains("postgres.restore midnight -> main/ecommerce_db Recreate", dr.Calls.Calls);
+    }
+
+    [Fact]
+    public async Task The_whole_server_comes_back_from_before_the_compromise_and_a_database_without_a_clean_backup_is_accepted_as_lost_at_a_gate()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        await SeedAsync(dr);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ai_db", "ai-before", null, "ai_db", DrTestHost.Ct, CompromisedAt.AddHours(-3), verified: true);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ai_db", "ai-after", null, "ai_db", DrTestHost.Ct, CompromisedAt.AddHours(1), verified: true);
+        dr.Databases.OnServer["ai_db"] = 3_000_000;
+        dr.Databases.OnServer["reports_db"] = 5_242_880; // created after the last backup: no clean copy exists
+        dr.Databases.RolesOnServer.Add("intruder"); // made by the attacker: not expected back
+        dr.Docker.VolumeRemoved = _ => dr.Databases.EmptyServer(); // the quarantine moves the server's data away
+
+        var run = await dr.RunAsync(RansomwareRecovery.Id, Input());
+        await dr.DecideAsync(run.Id, "approve", option: "1");
+
+        var losses = await dr.PendingGateAsync(run.Id);
+        Assert.Equal("Restore the server although databases are lost?", losses.Title);
+        Assert.Contains("LOST (no usable backup): reports_db (5 MiB: no backup of it exists)", losses.Question, StringComparison.Ordinal);
+        Assert.Contains("ai_db from set ai-before", losses.Question, StringComparison.Ordinal);
+        Assert.Equal("reports_db", Assert.Single(losses.Facts!["lost"]!.AsArray())!["database"]!.ToString());
+        Assert.Empty(dr.Calls.Of("docker.stop"));
+
+        await dr.DecideAsync(run.Id, "approve", comment: "reports are rebuilt tonight");
+        dr.Calls.AssertOrder(
+            "docker.stop ecommerce_postgres",
+            "postgres.wait main -> ready",
+            "postgres.restore-globals globals8pm -> main",
+            "postgres.restore ai-before -> main/ai_db Recreate",
+            "postgres.restore justbefore -> main/ecommerce_db Recreate",
+            "compose.up --force-recreate --no-deps backend,api_gateway");
+        Assert.Empty(dr.Calls.Of("postgres.restore ai-after"));
+        await dr.DecideAsync(run.Id, "approve");
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal("Partial", done.Output["Outcome"]!.ToString());
+        var reason = done.Output["FailureReason"]!.ToString();
+        Assert.Contains("LOST: reports_db (5 MiB", reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("intruder", reason, StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("statuspage.update sp-incident-1 resolved"));
+        // The oldest set restored (ai_db's, 23:10, not the confirmed 02:04 of ecommerce_db) is the newest data every database is sure to have.
+        Assert.Equal(CompromisedAt.AddHours(-3), Assert.Single(dr.PostMortems.Requests).Details.LastGoodDataAt);
     }
 
     [Fact]

@@ -87,7 +87,11 @@ internal sealed class SamplePlatform : IAsyncDisposable
         return platform;
     }
 
-    /// <summary>Npgsql connection string of the platform's PostgreSQL (the <c>postgres</c> database unless named).</summary>
+    /// <summary>
+    /// Npgsql connection string of the platform's PostgreSQL (the <c>postgres</c> database unless named); also the
+    /// orchestrator's <c>main</c> server. Its timeouts are generous: with several test runs on the 2-core machine (load
+    /// average 40) connecting (Npgsql's type loading included) took over 5 s and single queries over 30 s.
+    /// </summary>
     public string ConnectionString(string database = "postgres") => new NpgsqlConnectionStringBuilder
     {
         Host = "127.0.0.1",
@@ -95,7 +99,8 @@ internal sealed class SamplePlatform : IAsyncDisposable
         Username = "postgres",
         Password = Password,
         Database = database,
-        Timeout = 5,
+        Timeout = 30,
+        CommandTimeout = 120,
         Pooling = false,
     }.ConnectionString;
 
@@ -174,15 +179,43 @@ internal sealed class SamplePlatform : IAsyncDisposable
         }
     }
 
-    /// <summary><c>docker-compose up</c>, the shop database created and seeded, every service healthy (the report is returned).</summary>
+    /// <summary>
+    /// <c>docker-compose up</c>, the shop database created and seeded, every service healthy (the report is returned).
+    /// The first start runs initdb, which takes well over a minute when several engineers' test runs share the machine
+    /// (load average 40 on 2 cores was seen): the deadlines are generous, and a failure shows PostgreSQL's own log.
+    /// </summary>
     public async Task<HealthWaitResult> UpAndSeedAsync(IComposeService compose, IDockerService docker, int customers, CancellationToken cancellationToken)
     {
         await compose.RunAsync(new ComposeRequest(ComposeVerb.Up), cancellationToken);
-        await WaitForServerAsync(TimeSpan.FromSeconds(60), cancellationToken);
-        await SeedShopAsync(customers, cancellationToken);
-        var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(Project), TimeSpan.FromSeconds(60), cancellationToken);
+        try
+        {
+            await WaitForServerAsync(TimeSpan.FromSeconds(240), cancellationToken);
+            await SeedShopAsync(customers, cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            Assert.Fail($"The platform's PostgreSQL ({PostgresContainer} on 127.0.0.1:{PostgresPort}) did not take the seed: {e.GetBaseException().Message}\nIts log:\n{await PostgresLogAsync()}");
+        }
+
+        var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(Project), TimeSpan.FromSeconds(120), cancellationToken);
         Assert.True(up.AllReady, up.Describe());
         return up;
+    }
+
+    /// <summary>The last lines of the PostgreSQL container's log (for a failure message).</summary>
+    private async Task<string> PostgresLogAsync()
+    {
+        try
+        {
+            using var client = new DockerClientConfiguration(DockerEndpoint).CreateClient();
+            using var logs = await client.Containers.GetContainerLogsAsync(PostgresContainer, false, new ContainerLogsParameters { ShowStderr = true, ShowStdout = true, Tail = "40", Timestamps = true }, CancellationToken.None);
+            var (stdout, stderr) = await logs.ReadOutputToEndAsync(CancellationToken.None);
+            return stdout + stderr;
+        }
+        catch (Exception e) when (e is DockerApiException or IOException or HttpRequestException)
+        {
+            return $"(no log: {e.Message})";
+        }
     }
 
     /// <summary>Waits until the PostgreSQL server of the platform accepts a login (the first start runs initdb).</summary>
@@ -249,6 +282,20 @@ internal sealed class SamplePlatform : IAsyncDisposable
         {
             return $"(no log: {e.Message})";
         }
+    }
+
+    /// <summary>The first value of a query in <paramref name="database"/>, as the given login (default the superuser).</summary>
+    public async Task<T> ScalarAsync<T>(string database, string sql, CancellationToken cancellationToken, string? username = null, string? password = null)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString(database));
+        if (username is not null)
+            (builder.Username, builder.Password) = (username, password);
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+#pragma warning disable CA2100 // Constant SQL of the test.
+        await using var command = new NpgsqlCommand(sql, connection);
+#pragma warning restore CA2100
+        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>Row count of a shop table, or null when the table does not exist.</summary>

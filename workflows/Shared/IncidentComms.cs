@@ -18,7 +18,8 @@ public sealed record IncidentProfile(string Scenario, string StatusPageName, str
 /// </summary>
 /// <remarks>
 /// Variables it declares: <c>Severity</c>, <c>SlackChannel</c>, <c>SlackThread</c>, <c>StatusPageIncidentId</c>,
-/// <c>Outcome</c>, <c>FailureReason</c>, <c>LastGoodDataAt</c>. Notification steps are best effort (their
+/// <c>Outcome</c>, <c>FailureReason</c>, <c>LastGoodDataAt</c>, <c>RecoveryReport</c> (what a restore brought back and
+/// lost, shown in the last thread message and the post-mortem's impact). Notification steps are best effort (their
 /// <c>Failed</c> port continues like <c>Done</c>): comms never hold a recovery.
 /// </remarks>
 public sealed class IncidentComms
@@ -29,9 +30,12 @@ public sealed class IncidentComms
     private readonly IncidentProfile profile;
     private readonly Activity failureEntry;
     private readonly Activity successEntry;
+    private readonly Activity failureNotice;
+    private Activity? partialEntry;
 
-    private IncidentComms(FlowchartBuilder flow, IncidentProfile profile, Activity first, Activity last, Activity successEntry, Activity failureEntry)
+    private IncidentComms(FlowchartBuilder flow, IncidentProfile profile, Activity first, Activity last, Activity successEntry, Activity failureEntry, Activity failureNotice)
     {
+        this.failureNotice = failureNotice;
         this.flow = flow;
         this.profile = profile;
         First = first;
@@ -62,7 +66,8 @@ public sealed class IncidentComms
             .WithVariable<string>("Outcome")
             .WithVariable<string>("FailureReason")
             .WithVariable<string>("LastGoodDataAt")
-            .WithOutput<string>("Outcome", "Recovered, or Failed (automated recovery stopped; people continue by hand).")
+            .WithVariable<string>("RecoveryReport")
+            .WithOutput<string>("Outcome", "Recovered, Partial (not recovered: the run ended but data was lost or not restored, FailureReason says what), or Failed (automated recovery stopped; people continue by hand).")
             .WithOutput<string>("FailureReason", "Why the automated recovery stopped.");
 
         var severity = flow.Add(new SetVariable
@@ -111,7 +116,7 @@ public sealed class IncidentComms
             Body = new("Service has been restored. We will publish a post-incident review."),
             ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
         });
-        var reportRecovered = flow.Add(Thread("reportRecovered", $"':white_check_mark: ' + {Js(profile.Scenario)} + ': recovered. Post-mortem issue follows.'"));
+        var reportRecovered = flow.Add(Thread("reportRecovered", $"':white_check_mark: ' + {Js(profile.Scenario)} + ': recovered. Post-mortem issue follows.' + (RecoveryReport ? '\\n' + RecoveryReport : '')"));
         flow.Connect(recovered, resolve);
         BestEffort(flow, resolve, reportRecovered);
 
@@ -147,6 +152,7 @@ public sealed class IncidentComms
             RtoTarget = new(profile.RtoTarget),
             RpoTarget = profile.RpoTarget is { } rpo ? new Input<TimeSpan?>(rpo) : null,
             LastGoodDataAt = Input<DateTimeOffset?>.FromJavaScript("LastGoodDataAt || null"),
+            Impact = Input<string>.FromJavaScript("RecoveryReport || null"),
             Labels = new([profile.Scenario.ToLowerInvariant().Replace(' ', '-')]),
         });
         BestEffort(flow, reportRecovered, postMortem);
@@ -155,7 +161,7 @@ public sealed class IncidentComms
         var reason = flow.Add(new SetOutput { Id = "outputFailureReason", OutputName = new("FailureReason"), OutputValue = Input<object>.FromJavaScript("FailureReason || ''") });
         BestEffort(flow, postMortem, outcome);
         flow.Connect(outcome, reason);
-        return new IncidentComms(flow, profile, severity, page, recovered, failed);
+        return new IncidentComms(flow, profile, severity, page, recovered, failed, statusIdentified);
     }
 
     /// <summary>Connects <paramref name="source"/> to <paramref name="next"/> on Done, and on Failed for best-effort steps.</summary>
@@ -211,6 +217,24 @@ public sealed class IncidentComms
         var record = flow.Add(new SetVariable { Id = id, Variable = Variable("FailureReason"), Value = Input<object>.FromJavaScript(reasonScript) });
         flow.Connect(source, record, port);
         flow.Connect(record, failureEntry);
+    }
+
+    /// <summary>
+    /// The run got to its end but did not recover everything (a database lost): <paramref name="source"/>'s
+    /// <paramref name="port"/> records <paramref name="reasonScript"/> (what was lost) and ends with outcome <c>Partial</c>
+    /// through the failure end (status page kept open, contact tree told, post-mortem "not recovered").
+    /// </summary>
+    public void PartialWith(string id, Activity source, string port, string reasonScript)
+    {
+        var record = flow.Add(new SetVariable { Id = id, Variable = Variable("FailureReason"), Value = Input<object>.FromJavaScript(reasonScript) });
+        flow.Connect(source, record, port);
+        if (partialEntry is null)
+        {
+            partialEntry = flow.Add(new SetVariable { Id = "markPartial", Variable = Variable("Outcome"), Value = new("Partial") });
+            flow.Connect(partialEntry, failureNotice);
+        }
+
+        flow.Connect(record, partialEntry);
     }
 
     /// <summary>

@@ -49,6 +49,24 @@ public sealed class BackupManifest
     /// <summary>Where the data came from (host:port, container, directory), for people.</summary>
     public string? Origin { get; set; }
 
+    /// <summary>
+    /// PostgreSQL sets: the <c>Postgres:Servers</c> name of the server the set was taken from. Null in sets written
+    /// before it was recorded (<see cref="Origin"/> then names the server, see <see cref="IsFromServer"/>).
+    /// </summary>
+    public string? Server { get; set; }
+
+    /// <summary>PostgreSQL sets: host:port of that server.</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary>
+    /// Globals sets: the databases of the server (with their sizes) when the set was taken, so that a restore of the
+    /// whole server knows what lived there when the server itself can no longer be asked. Null in older sets.
+    /// </summary>
+    public List<ServerDatabase>? ServerDatabases { get; set; }
+
+    /// <summary>Globals sets: the roles of the server when the set was taken (without the built-in <c>pg_*</c> roles). Null in older sets.</summary>
+    public List<string>? Roles { get; set; }
+
     /// <summary>Start of the backup (UTC). For PostgreSQL this is the snapshot the dump reflects.</summary>
     public DateTimeOffset StartedAt { get; set; }
 
@@ -90,6 +108,23 @@ public sealed class BackupManifest
     [JsonIgnore]
     public bool IsVerified => LastVerifiedAt is not null && Verification is { Succeeded: true };
 
+    /// <summary>
+    /// Whether the set was taken from the server named <paramref name="server"/> at <paramref name="endpoint"/>
+    /// (host:port, null when not known): the same <c>Postgres:Servers</c> name or the same host:port (two names for one
+    /// server, such as <c>main</c> and <c>ai</c>, are one server). Sets written before <see cref="Server"/> was recorded
+    /// are matched on their <see cref="Origin"/> (<c>PostgreSQL server 'main' (host:port)</c>); a set that names no
+    /// server matches none.
+    /// </summary>
+    public bool IsFromServer(string server, string? endpoint)
+    {
+        var sameEndpoint = endpoint is not null;
+        if (Server is not null || Endpoint is not null)
+            return string.Equals(Server, server, StringComparison.Ordinal) || (sameEndpoint && string.Equals(Endpoint, endpoint, StringComparison.OrdinalIgnoreCase));
+        return Origin is { } origin
+            && (origin.StartsWith($"PostgreSQL server '{server}' (", StringComparison.Ordinal)
+                || (sameEndpoint && (origin.EndsWith($"({endpoint})", StringComparison.OrdinalIgnoreCase) || string.Equals(origin, $"PostgreSQL at {endpoint}", StringComparison.OrdinalIgnoreCase))));
+    }
+
     public BackupFileEntry MainFile =>
         Files.Count > 0 ? Files[0] : throw new BackupException(BackupErrorCodes.NotFound, $"Backup set {Kind}/{Source}/{Id} lists no data file.");
 
@@ -117,6 +152,9 @@ public sealed class BackupManifest
         }
     }
 }
+
+/// <summary>A database of a PostgreSQL server: its name, its size on disk (<c>pg_database_size</c>) and its owner, when known.</summary>
+public sealed record ServerDatabase(string Name, long? SizeBytes, string? Owner = null);
 
 /// <summary>One stored file of a backup set.</summary>
 public sealed class BackupFileEntry

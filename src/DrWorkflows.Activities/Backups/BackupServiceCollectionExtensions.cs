@@ -48,6 +48,8 @@ public static class BackupServiceCollectionExtensions
         services.TryAddSingleton<IPostgresBackupService, PostgresBackupService>();
         services.TryAddSingleton<IPostgresRestoreService, PostgresRestoreService>();
         services.TryAddSingleton<IPostgresIntegrityChecker, PostgresIntegrityChecker>();
+        services.TryAddSingleton<IPostgresInventory, PostgresInventory>();
+        services.TryAddSingleton<IPostgresServerRestore, PostgresServerRestore>();
         services.TryAddSingleton<IThrowawayPostgresProvider, ThrowawayPostgresProvider>();
         services.TryAddSingleton<IBackupVerifier, BackupVerifier>();
         services.TryAddSingleton<NewBackupsVerifier>();

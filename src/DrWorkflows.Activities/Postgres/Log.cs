@@ -60,4 +60,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2118, Level = LogLevel.Warning, Message = "Could not remove throwaway verification container {Container} on {Endpoint}: {Error}")]
     public static partial void ContainerRemoveFailed(ILogger logger, string container, string endpoint, string error);
+
+    [LoggerMessage(EventId = 2130, Level = LogLevel.Information, Message = "Restore of {Server} planned: {Databases} database(s) to restore, {Lost} lost; databases listed from the {ListedFrom}")]
+    public static partial void ServerRestorePlanned(ILogger logger, string server, int databases, int lost, string listedFrom);
+
+    [LoggerMessage(EventId = 2131, Level = LogLevel.Warning, Message = "Restore of database {Database} into {Server} failed; the other databases go on: {Reason}")]
+    public static partial void ServerRestoreDatabaseFailed(ILogger logger, string database, PostgresServer server, string reason);
 }

@@ -91,6 +91,12 @@ public abstract class PostgresDecryptingActivity : PostgresServerActivity
     [Input(Description = "age identity file; default Backups:Encryption:AgeIdentityFile.", Category = "Keys")]
     public Input<string>? AgeIdentityFile { get; set; }
 
+    /// <summary>A restore mode input (Clean, Recreate, CreateNew), or a clear error.</summary>
+    internal static RestoreMode ParseMode(string text) =>
+        Enum.TryParse<RestoreMode>(text, ignoreCase: true, out var mode)
+            ? mode
+            : throw new BackupException(BackupErrorCodes.InvalidRequest, $"Mode '{text}' is unknown; use Clean, Recreate or CreateNew.");
+
     internal DecryptionKeys Keys(ActivityExecutionContext context) => new()
     {
         GpgPrivateKeyFile = Blank(context.Get(GpgPrivateKeyFile)),
@@ -223,9 +229,7 @@ public sealed class RestoreDatabase : PostgresDecryptingActivity
         var set = await BackupSetLookup.FindAsync(catalog, store, BackupKinds.Postgres, source, context.Get(SetId), requireVerified: true, ct);
         var server = ResolveServer(context);
         var database = Optional(context, TargetDatabase) ?? set.Manifest.Database ?? source;
-        var modeText = context.Get(Mode, "Clean");
-        if (!Enum.TryParse<RestoreMode>(modeText, ignoreCase: true, out var mode))
-            throw new BackupException(BackupErrorCodes.InvalidRequest, $"Mode '{modeText}' is unknown; use Clean, Recreate or CreateNew.");
+        var mode = ParseMode(context.Get(Mode, "Clean"));
         var result = await context.GetRequiredService<IPostgresRestoreService>().RestoreAsync(new PostgresRestoreRequest(set, server, database)
         {
             Mode = mode,

@@ -161,11 +161,15 @@ internal sealed class PostgresBackupService(
         var toolVersion = await PostgresTools.VersionAsync(pgDumpAll, cancellationToken);
         var server = request.Server;
         string version;
+        List<ServerDatabase> databases;
+        List<string> roles;
         await using (var connection = await PostgresConnections.OpenAsync(server, "postgres", cancellationToken))
         {
             var (text, num) = await ServerVersionAsync(connection, cancellationToken);
             PostgresTools.EnsureCompatible("pg_dumpall", toolVersion, num, server);
             version = text;
+            // What lives on the server, for a restore of the whole server when it can no longer be asked.
+            (databases, roles) = await PostgresInventory.ReadAsync(connection, options.Value.VerificationDatabasePrefix, cancellationToken);
         }
 
         await using var encoding = await codecs.BeginEncodingAsync(cancellationToken);
@@ -188,7 +192,11 @@ internal sealed class PostgresBackupService(
             await set.CommitFileAsync(cancellationToken);
             var completedAt = clock.GetUtcNow();
             return await set.CompleteAsync(
-                manifest => Describe(manifest, server, version, encoding, ("pg_dumpall", toolVersion), request.WorkflowInstanceId, "sql", completedAt), clock, cancellationToken);
+                manifest =>
+                {
+                    Describe(manifest, server, version, encoding, ("pg_dumpall", toolVersion), request.WorkflowInstanceId, "sql", completedAt);
+                    (manifest.ServerDatabases, manifest.Roles) = (databases, roles);
+                }, clock, cancellationToken);
         }
         finally
         {
@@ -201,6 +209,7 @@ internal sealed class PostgresBackupService(
     {
         manifest.ServerVersion = version;
         manifest.Origin = server.ToString();
+        (manifest.Server, manifest.Endpoint) = (server.Name, server.Endpoint);
         manifest.Compression = encoding.Compression;
         manifest.Encryption = encoding.Encryption;
         manifest.Tools[tool.Name] = tool.Version;

@@ -10,12 +10,43 @@ namespace DrWorkflows.Workflows.Tests.Fakes;
 /// manifests into the (real) backup catalog of the test host, so later steps see them as the real services would.
 /// </summary>
 public sealed class FakeDatabases(CallLog log, IServiceProvider services)
-    : IPostgresReadiness, IPostgresRestoreService, IPostgresIntegrityChecker, IPostgresBackupService, IBackupVerifier, IMediaBackupService
+    : IPostgresReadiness, IPostgresRestoreService, IPostgresIntegrityChecker, IPostgresBackupService, IBackupVerifier, IMediaBackupService, IPostgresInventory
 {
     public bool Ready { get; set; } = true;
 
     /// <summary>The restore throws (pg_restore reported errors), as a real failed restore would.</summary>
     public bool FailRestore { get; set; }
+
+    /// <summary>Databases whose restore throws; the others restore.</summary>
+    public HashSet<string> FailRestoreOf { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Whether the server answers <see cref="InspectAsync"/> (a corrupt server does not).</summary>
+    public bool ServerAnswers { get; set; } = true;
+
+    /// <summary>The databases (with sizes) of the one fake server: restores add to it, <see cref="EmptyServer"/> resets it.</summary>
+    public Dictionary<string, long?> OnServer { get; } = new(StringComparer.Ordinal) { ["postgres"] = 7_500_000 };
+
+    /// <summary>The roles of the fake server: a globals restore adds the roles its manifest records.</summary>
+    public SortedSet<string> RolesOnServer { get; } = new(StringComparer.Ordinal) { "postgres" };
+
+    /// <summary>What a fresh data volume holds after initdb (a server that answers): the <c>postgres</c> database and role.</summary>
+    public void EmptyServer()
+    {
+        ServerAnswers = true;
+        OnServer.Clear();
+        OnServer["postgres"] = 7_500_000;
+        RolesOnServer.Clear();
+        RolesOnServer.Add("postgres");
+    }
+
+    public Task<ServerInventory> InspectAsync(PostgresServer server, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        log.Add($"postgres.inspect {server.Name} -> {(ServerAnswers ? string.Join(",", OnServer.Keys.Order(StringComparer.Ordinal)) : "unreachable")}");
+        return ServerAnswers
+            ? Task.FromResult(new ServerInventory(server.Name, server.Endpoint, Clock.GetUtcNow(), ServerInventory.FromServer,
+                [.. OnServer.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => new ServerDatabase(d.Key, d.Value, "postgres"))], [.. RolesOnServer]))
+            : throw new BackupException(BackupErrorCodes.DatabaseUnreachable, $"{server} is unreachable: connection refused (scripted by the test).", retryable: true);
+    }
 
     /// <summary>Problems the integrity checks report (none: they pass).</summary>
     public List<string> IntegrityProblems { get; } = [];
@@ -40,15 +71,17 @@ public sealed class FakeDatabases(CallLog log, IServiceProvider services)
 
     public Task<PostgresRestoreResult> RestoreAsync(PostgresRestoreRequest request, CancellationToken cancellationToken)
     {
-        log.Add($"postgres.restore {request.Set.Id} -> {request.Target.Name}/{request.Database} {request.Mode}");
-        if (FailRestore)
+        log.Add($"postgres.restore {request.Set.Id} -> {request.Target.Name}/{request.Database} {request.Mode}{(request.NoOwner ? " no-owner" : string.Empty)}");
+        if (FailRestore || FailRestoreOf.Contains(request.Database))
             throw new BackupException(BackupErrorCodes.ToolFailed, $"pg_restore into database '{request.Database}' reported errors (scripted by the test).");
+        OnServer[request.Database] = request.Set.Manifest.Size * 10;
         return Task.FromResult(new PostgresRestoreResult(request.Set.Id, request.Database, request.Target.ToString(), request.Set.Manifest.Size, 1000, 0.1, 0.5));
     }
 
     public Task<GlobalsRestoreResult> RestoreGlobalsAsync(BackupSet set, PostgresServer target, DecryptionKeys? keys, CancellationToken cancellationToken)
     {
         log.Add($"postgres.restore-globals {set.Id} -> {target.Name}");
+        RolesOnServer.UnionWith(set.Manifest.Roles ?? []);
         return Task.FromResult(new GlobalsRestoreResult(set.Id, []));
     }
 
@@ -61,13 +94,13 @@ public sealed class FakeDatabases(CallLog log, IServiceProvider services)
     public async Task<BackupSet> BackupDatabaseAsync(PostgresBackupRequest request, CancellationToken cancellationToken)
     {
         log.Add($"postgres.backup {request.Server.Name}/{request.Database} -> {request.Store ?? "default"}");
-        return await WriteSetAsync(BackupKinds.Postgres, request.Source ?? request.Database, request.SetId, request.Store, request.Database, cancellationToken);
+        return await WriteSetAsync(BackupKinds.Postgres, request.Source ?? request.Database, request.SetId, request.Store, request.Database, cancellationToken, server: request.Server.Name);
     }
 
     public async Task<BackupSet> BackupGlobalsAsync(PostgresGlobalsRequest request, CancellationToken cancellationToken)
     {
         log.Add($"postgres.backup-globals {request.Server.Name} -> {request.Store ?? "default"}");
-        return await WriteSetAsync(BackupKinds.Globals, request.Source ?? request.Server.Name, request.SetId, request.Store, null, cancellationToken);
+        return await WriteSetAsync(BackupKinds.Globals, request.Source ?? request.Server.Name, request.SetId, request.Store, null, cancellationToken, server: request.Server.Name);
     }
 
     public async Task<BackupCopies> BackupDatabaseToStoresAsync(PostgresBackupRequest request, IReadOnlyList<string?> stores, CancellationToken cancellationToken)
@@ -129,14 +162,21 @@ public sealed class FakeDatabases(CallLog log, IServiceProvider services)
 
     public Task<int> CollectGarbageAsync(string? store, bool dryRun, CancellationToken cancellationToken) => Task.FromResult(0);
 
-    /// <summary>Writes a complete set with one small file (<paramref name="content"/>, default a label), taken at <paramref name="startedAt"/> (default now).</summary>
-    public async Task<BackupSet> WriteSetAsync(string kind, string source, string setId, string? store, string? database, CancellationToken cancellationToken, DateTimeOffset? startedAt = null, bool verified = false, byte[]? content = null)
+    /// <summary>
+    /// Writes a complete set with one small file (<paramref name="content"/>, default a label), taken at <paramref name="startedAt"/>
+    /// (default now); PostgreSQL and globals sets name <paramref name="server"/> as the backup service does; <paramref name="edit"/>
+    /// changes the manifest before it is written (e.g. the databases and roles a globals set records).
+    /// </summary>
+    public async Task<BackupSet> WriteSetAsync(string kind, string source, string setId, string? store, string? database, CancellationToken cancellationToken, DateTimeOffset? startedAt = null, bool verified = false, byte[]? content = null, string? server = "main", Action<BackupManifest>? edit = null)
     {
         await using var writer = await Catalog.BeginAsync(new BackupSetRequest(kind, source, setId) { Store = store }, cancellationToken);
         var taken = startedAt ?? Clock.GetUtcNow();
         writer.Manifest.StartedAt = taken;
         writer.Manifest.CompletedAt = taken.AddMinutes(5);
         writer.Manifest.Database = database;
+        if (kind is BackupKinds.Postgres or BackupKinds.Globals)
+            writer.Manifest.Server = server;
+        edit?.Invoke(writer.Manifest);
         await using (var file = await writer.CreateFileAsync(source + ".dump", cancellationToken))
         {
             await file.WriteAsync(content ?? System.Text.Encoding.UTF8.GetBytes($"{kind}:{source}:{setId}"), cancellationToken);

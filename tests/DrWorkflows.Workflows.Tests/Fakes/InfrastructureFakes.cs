@@ -10,6 +10,9 @@ namespace DrWorkflows.Workflows.Tests.Fakes;
 /// <summary>A Docker engine that records every call and answers as scripted.</summary>
 public sealed class FakeDocker(CallLog log) : IDockerService
 {
+    /// <summary>Called when a workflow removes a volume, or moves it away by copy (e.g. to empty the fake PostgreSQL server whose data it held).</summary>
+    public Action<string>? VolumeRemoved { get; set; }
+
     /// <summary>Answers of successive health waits (true: all ready); <see cref="DefaultHealthy"/> once used up.</summary>
     public Queue<bool> Health { get; } = new();
 
@@ -97,12 +100,15 @@ public sealed class FakeDocker(CallLog log) : IDockerService
     public Task<VolumeCopy> CopyVolumeAsync(string source, string destination, VolumeCopyOptions options, CancellationToken cancellationToken)
     {
         Record("volume-copy", $"{source} -> {destination}{(options.RemoveSource ? " (remove source)" : string.Empty)}");
+        if (options.RemoveSource)
+            VolumeRemoved?.Invoke(source);
         return Task.FromResult(new VolumeCopy(source, destination, 4096, Sha("copy" + source), options.RemoveSource));
     }
 
     public Task<bool> RemoveVolumeAsync(string volume, bool force, CancellationToken cancellationToken)
     {
         Record("volume-remove", volume);
+        VolumeRemoved?.Invoke(volume);
         return Task.FromResult(true);
     }
 
