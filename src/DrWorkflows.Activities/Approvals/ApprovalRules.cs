@@ -125,7 +125,7 @@ public static class ApprovalRules
         {
             if (existing.Vote == vote && (existing.Option ?? string.Empty) == (option ?? string.Empty))
                 return new ApprovalVerdict(existing, null, AlreadyRecorded: true);
-            return ApprovalVerdict.Refuse(ApprovalCodes.AlreadyVoted, $"{identity.DisplayName} already voted {existing.Vote}{(existing.Option is null ? string.Empty : $" ({existing.Option})")} at {existing.At:u} through {existing.Channel}; a vote cannot be changed.");
+            return ApprovalVerdict.Refuse(ApprovalCodes.AlreadyVoted, $"{identity.DisplayName} already voted {existing.Vote}{(existing.Choice is null ? string.Empty : $" ({existing.Choice})")} at {existing.At:u} through {existing.Channel}; a vote cannot be changed.");
         }
 
         return new ApprovalVerdict(
