@@ -61,7 +61,7 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         const string store = "getInput('Store') || ''";
 
         // 1-2. Inspect: is it running but unhealthy?
-        var inspect = flow.Add(new WaitForHealthy { Id = "inspect", Containers = Input<List<string>>.FromJavaScript($"[{container}]"), TimeoutSeconds = new(5) });
+        var inspect = flow.Add(IncidentComms.Detects(new WaitForHealthy { Id = "inspect", Containers = Input<List<string>>.FromJavaScript($"[{container}]"), TimeoutSeconds = new(5) }, WaitForHealthy.Unhealthy));
         comms.Then(comms.Opened, inspect);
 
         // 3-4. Restart and wait 30 s.

@@ -142,6 +142,8 @@ public sealed class IncidentComms
             Id = "postMortem",
             Severity = Input<string>.FromJavaScript("Severity"),
             Summary = Input<string>.FromJavaScript($"{Js(profile.Scenario)} + ': ' + (getInput('Reason') || 'no alert text given') + (Outcome === 'Recovered' ? '. Recovered by DrWorkflows.' : '. Automated recovery stopped: ' + (FailureReason || 'unknown') + '.')"),
+            Outcome = Input<string>.FromJavaScript("Outcome || ''"),
+            FailureReason = Input<string>.FromJavaScript("FailureReason || ''"),
             RtoTarget = new(profile.RtoTarget),
             RpoTarget = profile.RpoTarget is { } rpo ? new Input<TimeSpan?>(rpo) : null,
             LastGoodDataAt = Input<DateTimeOffset?>.FromJavaScript("LastGoodDataAt || null"),
@@ -217,6 +219,13 @@ public sealed class IncidentComms
     /// failure end, so the status page, the contact tree and the post-mortem still happen.
     /// </summary>
     public void AbandonWith(string id, Activity step, string reason) => FailWith(id, step, FailedPort, Js(reason + " (the operator abandoned the step)"));
+
+    /// <summary>
+    /// <paramref name="outcomes"/> of <paramref name="check"/> are how the run confirms the incident (the check failing is
+    /// the detection): the post-mortem lists them as the detection, not as something that went wrong.
+    /// </summary>
+    public static TActivity Detects<TActivity>(TActivity check, params string[] outcomes)
+        where TActivity : Activity => PostMortemMarkers.MarkDetection(check, outcomes);
 
     /// <summary>A threaded Slack reply.</summary>
     public static SendSlackMessage Thread(string id, string textScript) => new()

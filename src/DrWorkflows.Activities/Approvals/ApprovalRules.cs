@@ -132,7 +132,8 @@ public static class ApprovalRules
             new ApprovalVote
             {
                 Vote = vote,
-                By = identity.DisplayName,
+                // People known to the directory (the contact tree, Approvals:People) by their name, not a channel id.
+                By = personKey.StartsWith("person:", StringComparison.Ordinal) ? personKey["person:".Length..] : identity.DisplayName,
                 PersonKey = personKey,
                 Channel = identity.Channel,
                 Subject = identity.Subject,

@@ -71,6 +71,9 @@ public sealed record RecoveryObjectivesReport(
     /// <summary>Every component recovered within its RTO and RPO and the whole within the overall target.</summary>
     public bool AllMet => Missed.Count == 0;
 
+    /// <summary>When the last component was back (start + <see cref="OverallRto"/>); null when one was not recovered.</summary>
+    public DateTimeOffset? RecoveredAt => OverallRto is { } rto ? StartedAt + rto : null;
+
     /// <summary>The report as Markdown (Slack mrkdwn renders it readably too).</summary>
     public string ToMarkdown(string title)
     {

@@ -158,7 +158,8 @@ public sealed class ApprovalGateTests
         Assert.Equal(ApprovalCodes.AlreadyVoted, changed.Refusal!.Code);
         Assert.Equal(ApprovalResultKind.Recorded, otherOption.Kind);
         Assert.Equal(ApprovalStatus.Pending, (await t.RecordAsync(id)).Status);
-        Assert.Contains("alice", t.Requests("/api/chat.update").Last()["blocks"]!.ToJsonString(), StringComparison.Ordinal);
+        // Alice is a known person: shown by her name, not by the Slack id she decided with.
+        Assert.Contains(":white_check_mark: Alice approved", t.Requests("/api/chat.update").Last()["blocks"]!.ToJsonString(), StringComparison.Ordinal);
 
         var second = await t.DecideAsync(id, Bob, "approve", option: "1");
         await t.Host.DrainAsync(TestContext.Current.CancellationToken);
