@@ -103,6 +103,7 @@ public sealed class ScenarioPostMortemTests : IDisposable
         Assert.Contains("| CheckPrimary | Completed (Failed) |", body, StringComparison.Ordinal);
         var wrong = Section(body, "## What Went Wrong");
         Assert.DoesNotContain("CheckPrimary", wrong, StringComparison.Ordinal);
+        Assert.DoesNotContain("CheckPrimary", Section(body, "## Action Items"), StringComparison.Ordinal);
         Assert.Contains("- ApproveDnsCutover was rejected by Ines: wait for the provider's answer\n", wrong, StringComparison.Ordinal);
         Assert.Contains("**Outcome**: **not recovered**", body, StringComparison.Ordinal);
         Assert.Contains("| 30 min | not recovered after ", body, StringComparison.Ordinal);

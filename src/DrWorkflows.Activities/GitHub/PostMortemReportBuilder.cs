@@ -212,7 +212,10 @@ public sealed class PostMortemReportBuilder
         /// <summary>Time spent working: elapsed minus time suspended (waiting for an approval or a timer).</summary>
         public TimeSpan? Active => Elapsed is { } elapsed ? elapsed - Waited : null;
 
-        public bool Failed => Incidents > 0 || (Outcomes?.Contains("Failed") ?? false);
+        /// <summary>Its outcome is the detection of the incident (marked in the definition): not a failure of the run.</summary>
+        public bool IsDetection { get; set; }
+
+        public bool Failed => Incidents > 0 || (!IsDetection && (Outcomes?.Contains("Failed") ?? false));
 
         /// <summary>More than one attempt, by the journal: Started entries, retries, interruptions, operator retries.</summary>
         public int AttemptCount => Math.Max(Attempts, 1 + Retries + OperatorRetries);
@@ -309,6 +312,7 @@ public sealed class PostMortemReportBuilder
                     {
                         if (step.ActivityId is { } activityId && input.DetectionOutcomes.TryGetValue(activityId, out var detecting) && detecting.Contains(outcome))
                         {
+                            step.IsDetection = true;
                             detections.Add($"{Inline(step.Name)} ({outcome})");
                         }
                         else
@@ -421,7 +425,7 @@ public sealed class PostMortemReportBuilder
                 notes.Add(AttemptsText(step));
             if (step.Waited > TimeSpan.Zero)
                 notes.Add($"waited {Duration(step.Waited)}");
-            if (step.ActivityId is { } activityId && input.DetectionOutcomes.TryGetValue(activityId, out var detecting) && step.Outcomes?.Any(detecting.Contains) == true)
+            if (step.IsDetection)
                 notes.Add("detection: confirms the incident");
             if ((step.Error ?? step.OutcomeDetail) is { } detail)
                 notes.Add(detail);

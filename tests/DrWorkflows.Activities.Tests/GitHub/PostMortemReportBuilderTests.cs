@@ -370,7 +370,9 @@ public sealed class PostMortemReportBuilderTests
         Assert.Equal("Nothing recorded in the journal.\n\n", Section(marked.Body, "## What Went Wrong"));
         Assert.Contains("- The incident was confirmed by CheckPrimary (Failed)\n", Section(marked.Body, "## What Went Well"), StringComparison.Ordinal);
         Assert.Contains("| CheckPrimary | Completed (Failed) | 25 s | SmokeTest; detection: confirms the incident |", marked.Body, StringComparison.Ordinal);
-        Assert.DoesNotContain(marked.Facts.ActionItems, a => a.Contains("CheckPrimary", StringComparison.Ordinal) && !a.StartsWith("Find", StringComparison.Ordinal));
+        Assert.DoesNotContain(marked.Facts.ActionItems, a => a.Contains("CheckPrimary", StringComparison.Ordinal));
+        Assert.Equal(0, marked.Facts.FailedSteps);
+        Assert.Contains(unmarked.Facts.ActionItems, a => a.StartsWith("Find and fix why **CheckPrimary** failed", StringComparison.Ordinal));
         Assert.Contains("- CheckPrimary ended Failed: GET https://api.example.com/health: connection refused\n", Section(unmarked.Body, "## What Went Wrong"), StringComparison.Ordinal);
     }
 
