@@ -73,7 +73,7 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
 
         // 1-2. Inspect: is the database container running but unhealthy? (The diagnosis is about the database; the
         // verdict at the end is about every service.)
-        var inspect = flow.Add(new WaitForHealthy { Id = "inspect", Containers = Input<List<string>>.FromJavaScript($"[{container}]"), TimeoutSeconds = new(5) });
+        var inspect = flow.Add(IncidentComms.Detects(new WaitForHealthy { Id = "inspect", Containers = Input<List<string>>.FromJavaScript($"[{container}]"), TimeoutSeconds = new(5) }, WaitForHealthy.Unhealthy));
         comms.Then(comms.Opened, inspect);
 
         // 3-4. Restart and wait 30 s.

@@ -76,7 +76,8 @@ public sealed class HostFailover : ICodeWorkflow
         comms.CheckFirst(IncidentComms.ConfigurationCheck(Name, server, store, project));
 
         // 1. The primary really is down.
-        var primary = flow.Add(new SmokeTest { Id = "checkPrimary", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('PrimaryChecks') || [{ url: 'https://api.example.com/health', timeout: '00:00:05' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
+        // Its failing IS the detection: the post-mortem does not list it as something that went wrong.
+        var primary = flow.Add(IncidentComms.Detects(new SmokeTest { Id = "checkPrimary", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('PrimaryChecks') || [{ url: 'https://api.example.com/health', timeout: '00:00:05' }]"), Attempts = new(3), RetryDelaySeconds = new(10) }, SmokeTest.Failed));
         comms.Then(comms.Opened, primary);
         comms.FailWith("failPrimaryAnswers", primary, SmokeTest.Passed, "'The primary answers its health checks: not failing over. Check the alert, then start this workflow again if the primary is really down.'");
         var confirmed = comms.Update("reportPrimaryDown", primary, SmokeTest.Failed, "Primary confirmed down (no answer to its health checks). Restoring on the DR server from the newest backups.", "identified", "Our primary site is down. We are restoring service on our disaster recovery site.");

@@ -117,8 +117,12 @@ public sealed class MonthlyDrDrill : ICodeWorkflow
             Id = "drillIssue",
             IsDrill = new(true),
             Severity = new("SEV-2"),
-            Title = Input<string>.FromJavaScript("'DR drill missed its objectives (run ' + getWorkflowInstanceId() + ')'"),
-            Summary = Input<string>.FromJavaScript("'The monthly DR drill missed: ' + getOutputFrom('checkObjectives', 'Missed').join('; ') + '\\n\\n' + getOutputFrom('checkObjectives', 'Summary')"),
+            Title = Input<string>.FromJavaScript("'DR drill FAILED: missed its objectives (run ' + getWorkflowInstanceId() + ')'"),
+            Summary = Input<string>.FromJavaScript("'The monthly DR drill FAILED. It missed: ' + getOutputFrom('checkObjectives', 'Missed').join('; ') + '\\n\\n' + getOutputFrom('checkObjectives', 'Summary')"),
+            // The verdict comes from the drill: recovered only when every component was restored and checked.
+            Outcome = Input<string>.FromJavaScript("getOutputFrom('checkObjectives', 'Report').components.every(function (c) { return c.succeeded; }) ? 'Recovered' : 'Failed'"),
+            FailureReason = Input<string>.FromJavaScript("getOutputFrom('checkObjectives', 'Missed').join('; ')"),
+            ServiceRestoredAt = Input<DateTimeOffset?>.FromJavaScript("getOutputFrom('checkObjectives', 'Report').recoveredAt || null"),
             RtoTarget = Input<TimeSpan?>.FromJavaScript("getOutputFrom('checkObjectives', 'Report').overallRtoTarget"),
             Labels = new(["dr-drill"]),
         });

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace DrWorkflows.Cli;
 
 /// <summary>
-/// <c>drw</c>: start runs, follow them, answer approval gates and resolve incidents from a terminal.
+/// <c>drw</c>: start runs, follow them, answer approval gates, resolve incidents and check the recovery objectives from a terminal.
 /// Server: <c>--server</c> or DRW_SERVER (default http://127.0.0.1:5080). Key: <c>--api-key</c>, DRW_API_KEY, or
 /// the file <c>api-key</c> in DRW_DATA_DIR (default ~/.local/share/drworkflows).
 /// </summary>
@@ -108,6 +108,34 @@ internal static class CliApp
             Print(parse, result, r => output.WriteLine($"run {r?["id"]}: {r?["status"]}/{r?["subStatus"]}"));
         });
         root.Subcommands.Add(cancel);
+
+        // drw objectives: exit code 1 when a promise of the objectives table cannot hold.
+        var objectives = new Command("objectives", "The recovery objectives checked: can each RPO and RTO hold by design, is it held now. Exit code 1 when one cannot hold.");
+        objectives.SetAction(async (parse, ct) =>
+        {
+            var result = await Client(parse).GetAsync("/api/objectives", ct);
+            var items = result?["items"] as JsonArray ?? [];
+            var broken = items.Count(i => i?["canHold"]?.GetValue<bool>() == false);
+            Print(parse, result, _ =>
+            {
+                static string YesNo(JsonNode? value) => value is null ? "unknown" : value.GetValue<bool>() ? "yes" : "NO";
+                var rows = new JsonArray([.. items.Select(i => (JsonNode?)new JsonObject
+                {
+                    ["component"] = i?["component"]?.ToString(),
+                    ["objective"] = i?["objective"]?.ToString(),
+                    ["target"] = i?["target"]?.ToString(),
+                    ["canHold"] = YesNo(i?["canHold"]),
+                    ["isHeldNow"] = YesNo(i?["isHeldNow"]),
+                })]);
+                Table(output, rows, ("COMPONENT", "component"), ("OBJECTIVE", "objective"), ("TARGET", "target"), ("CAN HOLD", "canHold"), ("HELD NOW", "isHeldNow"));
+                output.WriteLine();
+                foreach (var item in items)
+                    output.WriteLine($"{item?["component"]} {item?["objective"]}: {item?["reason"]}");
+                output.WriteLine(broken > 0 ? $"{broken} of {items.Count} promises cannot hold." : $"All {items.Count} promises can hold.");
+            });
+            return broken > 0 ? 1 : 0;
+        });
+        root.Subcommands.Add(objectives);
 
         root.Subcommands.Add(IncidentsCommand(Client, Print, output));
         root.Subcommands.Add(ApprovalsCommand(Client, Print, output));

@@ -32,7 +32,7 @@ public sealed partial class MonthlyDrillRealTests
         await File.WriteAllTextAsync(media.Combine("logo.svg"), "<svg/>", Ct);
         Directory.CreateDirectory(media.Combine("uploads"));
         await File.WriteAllTextAsync(media.Combine("uploads", "invoice-1.pdf"), new string('x', 5000), Ct);
-        await using var dr = await DrTestHost.StartWithRealBackupsAsync(Postgres(server, bin));
+        await using var dr = await DrTestHost.StartWithRealBackupsAsync(Postgres(server, bin), services => services.AddDrills(MonthlyDrillTests.ObjectivesTheSchedulesCanGive));
 
         var backups = await BackupEverythingAsync(dr, main, ai, media.FullPath);
         var ordersBefore = await CountAsync(main.ConnectionString, "orders");

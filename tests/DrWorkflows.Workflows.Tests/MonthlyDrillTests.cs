@@ -1,7 +1,9 @@
 using System.Text;
 using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.Drills;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWorkflows.Workflows.Tests;
 
@@ -22,21 +24,34 @@ public sealed class MonthlyDrillTests
         await dr.Databases.WriteSetAsync(BackupKinds.Media, "media", "uploads", "local", null, ct, DrillStart.AddHours(-4));
     }
 
+    /// <summary>
+    /// The plan's objectives widened where its schedules cannot give them (PostgreSQL every 6 h, Redis and media daily,
+    /// each set taking 5 minutes), so that a drill can pass.
+    /// </summary>
+    internal static void ObjectivesTheSchedulesCanGive(RecoveryObjectivesOptions o)
+    {
+        o.Components[RecoveryComponents.PostgresMain].Rpo = TimeSpan.FromHours(7);
+        o.Components[RecoveryComponents.PostgresAi].Rpo = TimeSpan.FromHours(7);
+        o.Components[RecoveryComponents.Redis].Rpo = TimeSpan.FromHours(25);
+        o.Components[RecoveryComponents.Media].Rpo = TimeSpan.FromHours(25);
+    }
+
     [Fact]
     public async Task A_drill_within_every_objective_reports_to_Slack_and_the_output_and_opens_no_issue()
     {
-        await using var dr = await DrTestHost.StartAsync(DrillStart);
+        await using var dr = await DrTestHost.StartAsync(DrillStart, services => services.AddDrills(ObjectivesTheSchedulesCanGive));
         await SeedAsync(dr, TimeSpan.FromMinutes(10));
 
         var run = await dr.RunAsync(MonthlyDrDrill.Id, Input);
 
         Assert.Equal(WorkflowSubStatus.Finished, run.SubStatus);
-        Assert.True(run.Output["Passed"]!.GetValue<bool>());
+        Assert.True(run.Output["Passed"]!.GetValue<bool>(), run.Output["Summary"]?.ToString());
         var components = run.Output["Report"]!["components"]!.AsArray();
         Assert.Equal(["postgres-main", "postgres-ai", "redis", "media"], components.Select(c => c!["component"]!.ToString()));
         Assert.All(components, c => Assert.True(c!["succeeded"]!.GetValue<bool>()));
+        Assert.All(components, c => Assert.True(c!["rpoCanHold"]!.GetValue<bool>()));
         Assert.Equal("00:10:00", components[0]!["rpoAchieved"]!.ToString());
-        Assert.Equal("00:15:00", components[0]!["rpoTarget"]!.ToString());
+        Assert.Equal("07:00:00", components[0]!["rpoTarget"]!.ToString());
         Assert.Equal("04:00:00", components[3]!["rpoAchieved"]!.ToString());
         dr.Calls.AssertOrder(
             "slack.post new :test_tube: *Monthly DR drill started*",
@@ -48,6 +63,40 @@ public sealed class MonthlyDrillTests
         var journal = await dr.Host.JournalAsync(run.Id);
         Assert.Contains(journal, e => e.ActivityId == "checkObjectives" && e.EventName == JournalEvents.Completed && e.Payload?["data"]?["objectives"]?["components"] is not null);
         Assert.Contains(journal, e => e.ActivityId == "rehearseRedis" && e.Payload?["data"]?["rehearsal"]?["method"]?.ToString().Contains("RDB of 23 bytes", StringComparison.Ordinal) == true);
+        Assert.Contains("Promises checked by design: ", run.Output["Summary"]!.ToString(), StringComparison.Ordinal);
+
+        // The drill's restores are the measured restore times of the objectives report.
+        var promises = await dr.Get<IRecoveryPromiseCheck>().CheckAsync(DrTestHost.Ct);
+        var redisRto = Assert.Single(promises, p => p.Component == RecoveryComponents.Redis && p.Objective == RecoveryObjectiveNames.Rto);
+        Assert.True(redisRto.CanHold);
+        Assert.StartsWith($"The last measured restore took 0 (drill run {run.Id}, 2026-12-01 06:30 UTC), within the RTO of 15 min 00 s.", redisRto.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task On_the_plans_objectives_a_fresh_backup_does_not_make_an_RPO_met_that_cannot_hold_by_design()
+    {
+        await using var dr = await DrTestHost.StartAsync(DrillStart);
+        await SeedAsync(dr, TimeSpan.FromMinutes(10));
+
+        var run = await dr.RunAsync(MonthlyDrDrill.Id, Input);
+
+        Assert.False(run.Output["Passed"]!.GetValue<bool>());
+        var main = run.Output["Report"]!["components"]![0]!;
+        Assert.Equal("00:10:00", main["rpoAchieved"]!.ToString());
+        Assert.False(main["rpoMet"]!.GetValue<bool>());
+        Assert.False(main["rpoCanHold"]!.GetValue<bool>());
+        var summary = run.Output["Summary"]!.ToString();
+        Assert.Contains("| PostgreSQL (Main) | missed | ", summary, StringComparison.Ordinal);
+        Assert.Contains("10 min 00 s / 15 min 00 s ✗ (cannot hold by design)", summary, StringComparison.Ordinal);
+        Assert.Contains("- PostgreSQL (Main): the RPO of 15 min 00 s cannot hold by design (this backup was 10 min 00 s old by chance): Backups every 6 h 00 min (workflow backup-postgres, cron 0 */6 * * *) + 5 min 00 s to back up and transfer", summary, StringComparison.Ordinal);
+        Assert.Contains("- Redis Cache RPO 1 h 00 min cannot hold: Backups every 1 d 0 h (workflow backup-redis, cron 0 4 * * *)", summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("PASSED", summary, StringComparison.Ordinal);
+
+        // Every component came back, but the drill failed: its issue says so.
+        var issue = Assert.Single(dr.PostMortems.Requests);
+        Assert.Equal("Recovered", issue.Details.Outcome);
+        Assert.Contains("PostgreSQL (Main): the RPO of 15 min 00 s cannot hold by design", issue.Details.FailureReason, StringComparison.Ordinal);
+        Assert.StartsWith("DR drill FAILED", issue.Details.Title, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -149,6 +149,8 @@ public sealed class IncidentComms
             Id = "postMortem",
             Severity = Input<string>.FromJavaScript("Severity"),
             Summary = Input<string>.FromJavaScript($"{Js(profile.Scenario)} + ': ' + (getInput('Reason') || 'no alert text given') + (Outcome === 'Recovered' ? '. Recovered by DrWorkflows.' : '. Automated recovery stopped: ' + (FailureReason || 'unknown') + '.')"),
+            Outcome = Input<string>.FromJavaScript("Outcome || ''"),
+            FailureReason = Input<string>.FromJavaScript("FailureReason || ''"),
             RtoTarget = new(profile.RtoTarget),
             RpoTarget = profile.RpoTarget is { } rpo ? new Input<TimeSpan?>(rpo) : null,
             LastGoodDataAt = Input<DateTimeOffset?>.FromJavaScript("LastGoodDataAt || null"),
@@ -273,6 +275,13 @@ public sealed class IncidentComms
     /// <summary>An operator who gives up on the configuration check's incident takes the failure end.</summary>
     public void AbandonConfiguration(Activity check) =>
         AbandonWith("abandonConfiguration", check, "The configuration check failed (see its incident for the settings); nothing was changed");
+
+    /// <summary>
+    /// <paramref name="outcomes"/> of <paramref name="check"/> are how the run confirms the incident (the check failing is
+    /// the detection): the post-mortem lists them as the detection, not as something that went wrong.
+    /// </summary>
+    public static TActivity Detects<TActivity>(TActivity check, params string[] outcomes)
+        where TActivity : Activity => PostMortemMarkers.MarkDetection(check, outcomes);
 
     /// <summary>A threaded Slack reply.</summary>
     public static SendSlackMessage Thread(string id, string textScript) => new()

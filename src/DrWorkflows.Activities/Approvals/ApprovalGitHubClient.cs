@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using DrWorkflows.Core.Serialization;
 using Microsoft.Extensions.Options;
 
 namespace DrWorkflows.Activities.Approvals;
@@ -55,7 +56,7 @@ internal sealed class ApprovalGitHubClient(HttpClient http, IOptions<ApprovalsOp
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.github+json"));
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("DrWorkflows", "1.0"));
         request.Headers.Add("X-GitHub-Api-Version", "2022-11-28");
-        request.Content = new StringContent(new JsonObject { ["body"] = body }.ToJsonString(), Encoding.UTF8, "application/json");
+        request.Content = new StringContent(new JsonObject { ["body"] = body }.ToJsonString(Json.Options), Encoding.UTF8, "application/json");
         using var response = await http.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using DrWorkflows.Activities.Notifications;
+using DrWorkflows.Core.Serialization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -144,7 +145,7 @@ internal static class SlackApprovalMessage
         if (record.Votes.Count > 0)
         {
             var votes = string.Join("\n", record.Votes.Select(v =>
-                $"{(v.Vote == ApprovalVotes.Approve ? ":white_check_mark:" : ":x:")} {Escape(v.By)} {v.Vote}d{(v.Option is null ? string.Empty : $" *{Escape(v.Option)}*")} via {v.Channel}, {Date(v.At)}{(v.Comment is null ? string.Empty : $": _{Escape(v.Comment)}_")}"));
+                $"{(v.Vote == ApprovalVotes.Approve ? ":white_check_mark:" : ":x:")} {Escape(v.By)} {v.Vote}d{(v.Choice is null ? string.Empty : $" *{Escape(v.Choice)}*")} via {v.Channel}, {Date(v.At)}{(v.Comment is null ? string.Empty : $": _{Escape(v.Comment)}_")}"));
             blocks.Add(new JsonObject { ["type"] = "context", ["elements"] = new JsonArray(Markdown(Cut(votes, 2900))) });
         }
 
@@ -154,7 +155,7 @@ internal static class SlackApprovalMessage
             var decision = ApprovalDecision.From(record);
             var summary = record.Status switch
             {
-                ApprovalStatus.Approved => $":white_check_mark: *Approved*{(decision.Option is null ? string.Empty : $" *{Escape(decision.Option)}*")}{(decision.Value is null ? string.Empty : $" `{Escape(decision.Value.ToJsonString())}`")} by {Escape(string.Join(", ", decision.Approvers))}",
+                ApprovalStatus.Approved => $":white_check_mark: *Approved*{(decision.Option is null ? string.Empty : $" *{Escape(decision.Option)}*")}{(decision.Value is null ? string.Empty : $" `{Escape(decision.Value.ToJsonString(Json.Options))}`")} by {Escape(string.Join(", ", decision.Approvers))}",
                 ApprovalStatus.Rejected => $":x: *Rejected* by {Escape(string.Join(", ", decision.Approvers))}",
                 _ => $":hourglass: *Timed out*: nobody decided; the safe default *{Escape(record.Outcome ?? record.SafeDefault)}* was taken",
             };
@@ -226,12 +227,7 @@ internal static class SlackApprovalMessage
         }
     }
 
-    private static string Show(JsonNode? value) => value switch
-    {
-        null => "null",
-        JsonValue v when v.TryGetValue<string>(out var s) => s,
-        _ => value.ToJsonString(),
-    };
+    private static string Show(JsonNode? value) => value is null ? "null" : NotificationTemplate.Format(value);
 
     public static string Date(DateTimeOffset at) =>
         $"<!date^{at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}^{{date_short_pretty}} {{time}}|{at.UtcDateTime:yyyy-MM-dd HH:mm} UTC>";
@@ -275,7 +271,7 @@ internal static class GitHubApprovalText
         if (!string.IsNullOrWhiteSpace(record.EvidenceText))
             text.Append("**Evidence**\n\n").Append(record.EvidenceText).Append("\n\n");
         if (record.Facts is not null)
-            text.Append("```json\n").Append(record.Facts.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).Append("\n```\n\n");
+            text.Append("```json\n").Append(record.Facts.ToJsonString(Json.Indented)).Append("\n```\n\n");
         if (record.Options.Count > 0)
         {
             text.Append("**Options**\n\n");
@@ -305,7 +301,7 @@ internal static class GitHubApprovalText
         var decision = ApprovalDecision.From(record);
         var what = record.Status switch
         {
-            ApprovalStatus.Approved => $"**Approved**{(decision.Option is null ? string.Empty : $" option **{decision.Option}**")}{(decision.Value is null ? string.Empty : $" `{decision.Value.ToJsonString()}`")} by {string.Join(", ", decision.Approvers)}",
+            ApprovalStatus.Approved => $"**Approved**{(decision.Option is null ? string.Empty : $" option **{decision.Option}**")}{(decision.Value is null ? string.Empty : $" `{decision.Value.ToJsonString(Json.Options)}`")} by {string.Join(", ", decision.Approvers)}",
             ApprovalStatus.Rejected => $"**Rejected** by {string.Join(", ", decision.Approvers)}",
             _ => $"**Timed out**: nobody decided; the safe default **{record.Outcome}** was taken",
         };

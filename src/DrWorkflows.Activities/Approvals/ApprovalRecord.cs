@@ -61,6 +61,10 @@ public sealed record ApprovalVote
     /// <summary>The free input, for gates with an input schema.</summary>
     public JsonNode? Value { get; init; }
 
+    /// <summary>What was chosen, for people: the free input as written (a timestamp keeps its <c>+</c>), else the option.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? Choice => Value is null ? Option : Notifications.NotificationTemplate.Format(Value);
+
     public string? Comment { get; init; }
 
     /// <summary>The confirmation phrase the decider typed, for an option that needs one (e.g. an unverified backup).</summary>

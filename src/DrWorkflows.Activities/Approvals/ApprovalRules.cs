@@ -135,14 +135,15 @@ public static class ApprovalRules
         {
             if (existing.Vote == vote && (existing.Option ?? string.Empty) == (option ?? string.Empty))
                 return new ApprovalVerdict(existing, null, AlreadyRecorded: true);
-            return ApprovalVerdict.Refuse(ApprovalCodes.AlreadyVoted, $"{identity.DisplayName} already voted {existing.Vote}{(existing.Option is null ? string.Empty : $" ({existing.Option})")} at {existing.At:u} through {existing.Channel}; a vote cannot be changed.");
+            return ApprovalVerdict.Refuse(ApprovalCodes.AlreadyVoted, $"{identity.DisplayName} already voted {existing.Vote}{(existing.Choice is null ? string.Empty : $" ({existing.Choice})")} at {existing.At:u} through {existing.Channel}; a vote cannot be changed.");
         }
 
         return new ApprovalVerdict(
             new ApprovalVote
             {
                 Vote = vote,
-                By = identity.DisplayName,
+                // People known to the directory (the contact tree, Approvals:People) by their name, not a channel id.
+                By = personKey.StartsWith("person:", StringComparison.Ordinal) ? personKey["person:".Length..] : identity.DisplayName,
                 PersonKey = personKey,
                 Channel = identity.Channel,
                 Subject = identity.Subject,

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace DrWorkflows.Activities.Drills;
 
 // Pure computation over its inputs and the configured objectives.
-[Activity("DrWorkflows", "Drills", "Judges measured recoveries against the plan's objectives: achieved RTO (start → healthy and checked) and RPO (start − newest recovered data) per component, and the whole against the drill target.",
+[Activity("DrWorkflows", "Drills", "Judges measured recoveries against the plan's objectives: achieved RTO (start → healthy and checked) and RPO (start − newest recovered data) per component, and the whole against the drill target; an RPO that cannot hold by design (the objectives report) is missed.",
     SafeToRerun = true, Outcomes = [MetOutcome, MissedOutcome])]
 public sealed class CheckRecoveryObjectives : Activity
 {
@@ -41,7 +41,11 @@ public sealed class CheckRecoveryObjectives : Activity
         var objectives = context.GetRequiredService<IOptions<RecoveryObjectivesOptions>>().Value;
         var measurements = context.Get(Measurements) ?? [];
         var started = context.Get(StartedAt) ?? context.Workflow.State.CreatedAt;
-        var report = RecoveryObjectivesCalculator.Evaluate(measurements, started, context.Clock.GetUtcNow(), objectives, context.Get(OverallRtoTarget));
+        // The promises by design: a drill never calls an RPO met that the schedules cannot give.
+        var promises = context.Services.GetService(typeof(IRecoveryPromiseCheck)) is IRecoveryPromiseCheck check
+            ? await check.CheckAsync(context.CancellationToken)
+            : null;
+        var report = RecoveryObjectivesCalculator.Evaluate(measurements, started, context.Clock.GetUtcNow(), objectives, context.Get(OverallRtoTarget), promises);
         var summary = report.ToMarkdown(context.Get(Title) is { Length: > 0 } title ? title : "Recovery objectives");
         context.Set(Report, report);
         context.Set(Summary, summary);

@@ -8,7 +8,7 @@ public static class DrillsServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the drill services: the recovery objectives (the plan's table by default, validated at start), the
-    /// restore rehearsal behind <see cref="RehearseRestore"/>, and Redis backups as sets in the backup stores
+    /// objectives report (<see cref="IRecoveryPromiseCheck"/>), the restore rehearsal behind <see cref="RehearseRestore"/>, and Redis backups as sets in the backup stores
     /// (<see cref="BackupRedis"/>, <see cref="FetchRedisBackup"/>). They use the backup services of
     /// <c>AddBackupActivities</c> and the Redis service of <c>AddRedisActivities</c>. Bind with e.g. <c>services.AddDrills(o =&gt; configuration.GetSection("Drills").Bind(o))</c>.
     /// </summary>
@@ -23,6 +23,7 @@ public static class DrillsServiceCollectionExtensions
         services.AddThrowawayLedger();
         services.TryAddSingleton<IRestoreRehearsal, RestoreRehearsal>();
         services.TryAddSingleton<IRedisStoreBackup, RedisStoreBackup>();
+        services.TryAddSingleton<IRecoveryPromiseCheck, RecoveryPromiseCheck>();
         return services;
     }
 }

@@ -12,4 +12,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3402, Level = LogLevel.Warning, Message = "Restore rehearsal of {Component} ({Kind} {Source}) failed: {Reason}")]
     public static partial void RehearsalFailed(ILogger logger, string component, string kind, string source, string reason);
+
+    [LoggerMessage(EventId = 3403, Level = LogLevel.Warning, Message = "Could not remove the drill directory {Directory}")]
+    public static partial void CleanupFailed(ILogger logger, string directory, Exception exception);
+
+    [LoggerMessage(EventId = 3404, Level = LogLevel.Warning, Message = "Objectives report: store {Store} could not list the {Kind} backups of {Source} ({Reason}); whether the RPO is held now is unknown")]
+    public static partial void StoreUnreadable(ILogger logger, string store, string kind, string source, string reason);
 }

@@ -56,6 +56,9 @@ public sealed record ComponentObjectiveResult(
     IReadOnlyList<string> Problems)
 {
     public bool Met => Succeeded && RtoMet && RpoMet;
+
+    /// <summary>Whether the RPO can hold by design (the objectives report); null when it was not checked.</summary>
+    public bool? RpoCanHold { get; init; }
 }
 
 /// <summary>Every component of a drill or recovery judged against the plan's objectives.</summary>
@@ -71,6 +74,12 @@ public sealed record RecoveryObjectivesReport(
     /// <summary>Every component recovered within its RTO and RPO and the whole within the overall target.</summary>
     public bool AllMet => Missed.Count == 0;
 
+    /// <summary>When the last component was back (start + <see cref="OverallRto"/>); null when one was not recovered.</summary>
+    public DateTimeOffset? RecoveredAt => OverallRto is { } rto ? StartedAt + rto : null;
+
+    /// <summary>The objectives report at the time of the drill: every promise of the table, checked by design.</summary>
+    public IReadOnlyList<RecoveryPromise> Promises { get; init; } = [];
+
     /// <summary>The report as Markdown (Slack mrkdwn renders it readably too).</summary>
     public string ToMarkdown(string title)
     {
@@ -83,7 +92,15 @@ public sealed record RecoveryObjectivesReport(
             var result = c.Met ? "met" : c.Succeeded ? "missed" : "failed";
             var backup = c.BackupTakenAt is { } at ? $"{c.SetId} ({at:yyyy-MM-dd HH:mm} UTC)" : c.SetId ?? "-";
             text.Append(CultureInfo.InvariantCulture,
-                $"| {c.DisplayName} | {result} | {RecoveryObjectivesCalculator.Format(c.RtoAchieved)} / {RecoveryObjectivesCalculator.Format(c.RtoTarget)}{(c.RtoMet ? string.Empty : " ✗")} | {RecoveryObjectivesCalculator.Format(c.RpoAchieved)} / {RecoveryObjectivesCalculator.Format(c.RpoTarget)}{(c.RpoMet ? string.Empty : " ✗")} | {backup} |\n");
+                $"| {c.DisplayName} | {result} | {RecoveryObjectivesCalculator.Format(c.RtoAchieved)} / {RecoveryObjectivesCalculator.Format(c.RtoTarget)}{(c.RtoMet ? string.Empty : " ✗")} | {RecoveryObjectivesCalculator.Format(c.RpoAchieved)} / {RecoveryObjectivesCalculator.Format(c.RpoTarget)}{(c.RpoMet ? string.Empty : " ✗")}{(c.RpoCanHold == false ? " (cannot hold by design)" : string.Empty)} | {backup} |\n");
+        }
+
+        if (Promises.Count > 0)
+        {
+            var broken = Promises.Where(p => !p.CanHold).ToList();
+            text.Append(CultureInfo.InvariantCulture, $"\nPromises checked by design: {Promises.Count - broken.Count} of {Promises.Count} can hold.\n");
+            foreach (var promise in broken)
+                text.Append(CultureInfo.InvariantCulture, $"- {promise.DisplayName} {promise.Objective} {RecoveryObjectivesCalculator.Format(promise.Target)} cannot hold: {promise.Reason}\n");
         }
 
         if (Missed.Count > 0)
@@ -104,9 +121,10 @@ public static class RecoveryObjectivesCalculator
     /// Judges each measurement. <paramref name="startedAt"/> is the drill (or incident) start: the RTO of a
     /// component runs from its own start when given, else from it; the RPO is the data lost between the newest
     /// recovered data and it. A component that failed, has no objective, or has no backup while its RPO is not
-    /// zero, misses.
+    /// zero, misses. With <paramref name="promises"/> (the objectives report), an RPO that cannot hold by design is
+    /// never "met", whatever the age of the backup the drill happened to restore.
     /// </summary>
-    public static RecoveryObjectivesReport Evaluate(IEnumerable<RecoveryMeasurement> measurements, DateTimeOffset startedAt, DateTimeOffset evaluatedAt, RecoveryObjectivesOptions objectives, TimeSpan? overallTarget = null)
+    public static RecoveryObjectivesReport Evaluate(IEnumerable<RecoveryMeasurement> measurements, DateTimeOffset startedAt, DateTimeOffset evaluatedAt, RecoveryObjectivesOptions objectives, TimeSpan? overallTarget = null, IReadOnlyList<RecoveryPromise>? promises = null)
     {
         ArgumentNullException.ThrowIfNull(measurements);
         ArgumentNullException.ThrowIfNull(objectives);
@@ -132,6 +150,14 @@ public static class RecoveryObjectivesCalculator
                 rpoMet = rpo is { } p ? p <= objective.Rpo : objective.Rpo == TimeSpan.Zero && m.Succeeded;
             }
 
+            var byDesign = promises?.FirstOrDefault(p => string.Equals(p.Component, key, StringComparison.OrdinalIgnoreCase) && p.Objective == RecoveryObjectiveNames.Rpo);
+            var rpoMeasuredWithin = rpoMet;
+            if (byDesign is { CanHold: false })
+            {
+                rpoMet = false;
+                problems.Add($"The RPO cannot hold by design: {byDesign.Reason}");
+            }
+
             if (!m.Succeeded)
                 missed.Add($"{name}: not recovered{(m.Problems.Count > 0 ? ": " + string.Join("; ", m.Problems) : string.Empty)}");
             else if (objective is null)
@@ -140,11 +166,13 @@ public static class RecoveryObjectivesCalculator
             {
                 if (!rtoMet)
                     missed.Add($"{name}: RTO {Format(rto)} exceeds the target {Format(objective.Rto)}");
-                if (!rpoMet)
+                if (!rpoMeasuredWithin)
                     missed.Add(rpo is null ? $"{name}: no backup found, the RPO target {Format(objective.Rpo)} cannot be met" : $"{name}: RPO {Format(rpo)} exceeds the target {Format(objective.Rpo)}");
+                if (byDesign is { CanHold: false })
+                    missed.Add($"{name}: the RPO of {Format(objective.Rpo)} cannot hold by design{(rpoMeasuredWithin && rpo is not null ? $" (this backup was {Format(rpo)} old by chance)" : string.Empty)}: {byDesign.Reason}");
             }
 
-            results.Add(new ComponentObjectiveResult(key, name, m.Succeeded, objective?.Rto, rto, rtoMet, objective?.Rpo, rpo, rpoMet, m.SetId, m.BackupTakenAt, m.Method, problems));
+            results.Add(new ComponentObjectiveResult(key, name, m.Succeeded, objective?.Rto, rto, rtoMet, objective?.Rpo, rpo, rpoMet, m.SetId, m.BackupTakenAt, m.Method, problems) { RpoCanHold = byDesign?.CanHold });
         }
 
         var target = overallTarget ?? objectives.DrillRtoTarget;
@@ -155,7 +183,7 @@ public static class RecoveryObjectivesCalculator
             missed.Add("Nothing was measured: the drill restored no component.");
         else if (!overallMet && overall is not null)
             missed.Add($"Whole recovery took {Format(overall)}, more than the target {Format(target)}");
-        return new RecoveryObjectivesReport(startedAt, evaluatedAt, results, overall, target, overallMet, missed);
+        return new RecoveryObjectivesReport(startedAt, evaluatedAt, results, overall, target, overallMet, missed) { Promises = promises ?? [] };
     }
 
     /// <summary>A duration for people: <c>4 min 05 s</c>, <c>2 h 10 min</c>, <c>3 d 4 h</c>; <c>-</c> when unknown.</summary>

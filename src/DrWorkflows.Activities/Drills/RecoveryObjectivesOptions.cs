@@ -19,6 +19,24 @@ public sealed class RecoveryObjective
 
     /// <summary>Priority, e.g. <c>P0 - Critical</c>.</summary>
     public string? Priority { get; set; }
+
+    /// <summary>
+    /// Definition id of the workflow that backs the component up (e.g. <c>backup-postgres</c>): the schedule of its
+    /// trigger gives the backup interval the RPO is checked against. Empty: the component has no backup workflow.
+    /// </summary>
+    public string? BackupWorkflow { get; set; }
+
+    /// <summary>
+    /// The plan's backup schedule (cron, UTC), used when <see cref="BackupWorkflow"/> is empty or not loaded: what the
+    /// plan promises until a workflow does it. Empty for stateless components.
+    /// </summary>
+    public string? BackupSchedule { get; set; }
+
+    /// <summary>Kind of the component's backup sets in the stores (postgres, redis, media), for measured durations and ages.</summary>
+    public string? BackupKind { get; set; }
+
+    /// <summary>Source of the component's backup sets (database, Redis instance, media volume).</summary>
+    public string? BackupSource { get; set; }
 }
 
 /// <summary>
@@ -36,27 +54,39 @@ public sealed class RecoveryObjectivesOptions
     /// <summary>The drill's own success criterion: the whole drill recovers within this (the plan: RTO &lt; 60 minutes).</summary>
     public TimeSpan DrillRtoTarget { get; set; } = TimeSpan.FromMinutes(60);
 
+    /// <summary>Definition id of the drill whose restores are the measured restore times of the objectives report.</summary>
+    public string DrillWorkflow { get; set; } = "dr-monthly-drill";
+
     /// <summary>The objectives of the plan's "Recovery Objectives" table (Version 2.0).</summary>
+    /// <remarks>
+    /// The backup schedules are the plan's cron file (PostgreSQL every 6 hours, Redis at 04:00, media at 02:00 UTC). The
+    /// plan backs monitoring up "weekly" without a time: Sunday 03:00 UTC is assumed, next to the plan's weekly
+    /// verification. The repository's backup workflows run the same schedules; monitoring has none yet.
+    /// </remarks>
     public static Dictionary<string, RecoveryObjective> Defaults() => new(StringComparer.OrdinalIgnoreCase)
     {
-        [RecoveryComponents.PostgresMain] = Objective("PostgreSQL (Main)", 30, 15, "Every 6 hours", "P0 - Critical"),
-        [RecoveryComponents.PostgresAi] = Objective("PostgreSQL (AI)", 30, 15, "Every 6 hours", "P0 - Critical"),
+        [RecoveryComponents.PostgresMain] = Objective("PostgreSQL (Main)", 30, 15, "Every 6 hours", "P0 - Critical", "backup-postgres", "0 */6 * * *", "postgres", "ecommerce_db"),
+        [RecoveryComponents.PostgresAi] = Objective("PostgreSQL (AI)", 30, 15, "Every 6 hours", "P0 - Critical", "backup-postgres", "0 */6 * * *", "postgres", "ai_db"),
         [RecoveryComponents.Backend] = Objective("Backend Service", 15, 0, "N/A", "P0 - Critical"),
         [RecoveryComponents.ApiGateway] = Objective("API Gateway", 15, 0, "N/A", "P0 - Critical"),
-        [RecoveryComponents.Redis] = Objective("Redis Cache", 15, 60, "Daily", "P1 - High"),
+        [RecoveryComponents.Redis] = Objective("Redis Cache", 15, 60, "Daily", "P1 - High", "backup-redis", "0 4 * * *", "redis", "redis"),
         [RecoveryComponents.AiServices] = Objective("AI Services", 20, 0, "N/A", "P1 - High"),
         [RecoveryComponents.Nginx] = Objective("Nginx/Reverse Proxy", 10, 0, "N/A", "P0 - Critical"),
-        [RecoveryComponents.Media] = Objective("Media Files (Volume)", 4 * 60, 24 * 60, "Daily", "P2 - Medium"),
-        [RecoveryComponents.Monitoring] = Objective("Monitoring Stack", 30, 24 * 60, "Weekly", "P2 - Medium"),
+        [RecoveryComponents.Media] = Objective("Media Files (Volume)", 4 * 60, 24 * 60, "Daily", "P2 - Medium", "backup-media", "0 2 * * *", "media", "media"),
+        [RecoveryComponents.Monitoring] = Objective("Monitoring Stack", 30, 24 * 60, "Weekly", "P2 - Medium", null, "0 3 * * 0"),
     };
 
-    private static RecoveryObjective Objective(string name, int rtoMinutes, int rpoMinutes, string frequency, string priority) => new()
+    private static RecoveryObjective Objective(string name, int rtoMinutes, int rpoMinutes, string frequency, string priority, string? workflow = null, string? schedule = null, string? kind = null, string? source = null) => new()
     {
         DisplayName = name,
         Rto = TimeSpan.FromMinutes(rtoMinutes),
         Rpo = TimeSpan.FromMinutes(rpoMinutes),
         BackupFrequency = frequency,
         Priority = priority,
+        BackupWorkflow = workflow,
+        BackupSchedule = schedule,
+        BackupKind = kind,
+        BackupSource = source,
     };
 }
 
@@ -93,6 +123,20 @@ internal sealed class RecoveryObjectivesOptionsValidator : IValidateOptions<Reco
                 errors.Add($"Drills:Components:{component}:Rto must be positive (e.g. 00:30:00); it is {objective.Rto}.");
             if (objective.Rpo < TimeSpan.Zero)
                 errors.Add($"Drills:Components:{component}:Rpo must be zero (stateless) or positive; it is {objective.Rpo}.");
+            if (!string.IsNullOrWhiteSpace(objective.BackupSchedule))
+            {
+                try
+                {
+                    Core.Activities.Scheduling.CronSchedule.Parse(objective.BackupSchedule);
+                }
+                catch (Core.WorkflowDefinitionException e)
+                {
+                    errors.Add($"Drills:Components:{component}:BackupSchedule: {e.Message}");
+                }
+            }
+
+            if (string.IsNullOrWhiteSpace(objective.BackupKind) != string.IsNullOrWhiteSpace(objective.BackupSource))
+                errors.Add($"Drills:Components:{component} needs BackupKind and BackupSource together (e.g. postgres and ecommerce_db).");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

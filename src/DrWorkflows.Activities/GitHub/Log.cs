@@ -13,4 +13,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "GitHub call failed on attempt {Attempt}, retrying in {Delay}: {Reason}")]
     public static partial void GitHubRetrying(ILogger logger, int attempt, TimeSpan delay, string? reason);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "The definition of run {InstanceId} could not be read for its post-mortem ({Reason}); detection steps are listed with the problems")]
+    public static partial void DefinitionUnreadable(ILogger logger, string instanceId, string reason);
 }

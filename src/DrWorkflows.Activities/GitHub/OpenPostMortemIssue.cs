@@ -28,6 +28,12 @@ public sealed class OpenPostMortemIssue : BestEffortActivity
     [Input(Description = "Impact (users, revenue, reputation), when known.", UIHint = InputUIHints.MultiLine)]
     public Input<string>? Impact { get; set; }
 
+    [Input(Description = "How the run ended: Recovered, or what stopped it (Failed, Abandoned…). Only Recovered counts as a recovery, and only when the journal agrees; empty: no verdict on the RTO.", Category = "Objectives")]
+    public Input<string>? Outcome { get; set; }
+
+    [Input(Description = "Why the run did not recover (for a drill: the objectives it missed).", UIHint = InputUIHints.MultiLine, Category = "Objectives")]
+    public Input<string>? FailureReason { get; set; }
+
     [Input(Description = "When the incident began (first alert); default the run's start.", Category = "Objectives")]
     public Input<DateTimeOffset?>? IncidentStartedAt { get; set; }
 
@@ -63,39 +69,31 @@ public sealed class OpenPostMortemIssue : BestEffortActivity
 
     protected override string ChannelName => "github";
 
+    protected override bool IsFatal(Exception exception) => exception is UnpublishedAndUnpagedException;
+
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {
         var publisher = context.GetRequiredService<IPostMortemPublisher>();
         var instanceId = context.Get(InstanceId);
         var ownRun = string.IsNullOrWhiteSpace(instanceId) || instanceId == context.WorkflowInstanceId;
-        var issue = await publisher.OpenAsync(
-            new PostMortemRequest
-            {
-                InstanceId = ownRun ? context.WorkflowInstanceId : instanceId!,
-                ExecutionId = ownRun ? context.ExecutionId : null,
-                Details = new PostMortemDetails
-                {
-                    IsDrill = context.Get(IsDrill, false),
-                    Severity = context.Get(Severity),
-                    Title = context.Get(Title),
-                    Summary = context.Get(Summary),
-                    RootCause = context.Get(RootCause),
-                    Impact = context.Get(Impact),
-                    IncidentStartedAt = context.Get(IncidentStartedAt),
-                    ServiceRestoredAt = context.Get(ServiceRestoredAt),
-                    LastGoodDataAt = context.Get(LastGoodDataAt),
-                    RtoTarget = context.Get(RtoTarget),
-                    RpoTarget = context.Get(RpoTarget),
-                    LongStepThreshold = context.Get(LongStepThreshold) ?? TimeSpan.FromMinutes(5),
-                },
-                Labels = context.Get(Labels) ?? [],
-            },
-            context.CancellationToken);
+        var runId = ownRun ? context.WorkflowInstanceId : instanceId!;
+        PostMortemIssue issue;
+        try
+        {
+            issue = await publisher.OpenAsync(Request(context, runId, ownRun), context.CancellationToken);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
+        {
+            await PageOnCallAsync(context, runId, e);
+            throw;
+        }
+
         context.AddJournalData("github", new JsonObject
         {
             ["issue"] = issue.Number,
             ["url"] = issue.Url,
             ["created"] = issue.Created,
+            ["recovered"] = issue.Facts.Recovered,
             ["recoverySeconds"] = (long)issue.Facts.RecoveryTime.TotalSeconds,
             ["rtoMet"] = issue.Facts.RtoMet,
             ["rpoMet"] = issue.Facts.RpoMet,
@@ -103,5 +101,68 @@ public sealed class OpenPostMortemIssue : BestEffortActivity
         context.Set(IssueNumber, issue.Number);
         context.Set(IssueUrl, issue.Url);
         context.Set(Created, issue.Created);
+    }
+
+    private PostMortemRequest Request(ActivityExecutionContext context, string runId, bool ownRun) => new()
+    {
+        InstanceId = runId,
+        ExecutionId = ownRun ? context.ExecutionId : null,
+        Details = new PostMortemDetails
+        {
+            IsDrill = context.Get(IsDrill, false),
+            Severity = context.Get(Severity),
+            Title = context.Get(Title),
+            Summary = context.Get(Summary),
+            RootCause = context.Get(RootCause),
+            Impact = context.Get(Impact),
+            IncidentStartedAt = context.Get(IncidentStartedAt),
+            ServiceRestoredAt = context.Get(ServiceRestoredAt),
+            LastGoodDataAt = context.Get(LastGoodDataAt),
+            RtoTarget = context.Get(RtoTarget),
+            RpoTarget = context.Get(RpoTarget),
+            LongStepThreshold = context.Get(LongStepThreshold) ?? TimeSpan.FromMinutes(5),
+            Outcome = context.Get(Outcome),
+            FailureReason = context.Get(FailureReason),
+        },
+        Labels = context.Get(Labels) ?? [],
+    };
+
+    /// <summary>
+    /// A post-mortem that cannot be published must not pass as a line in the journal: on-call is paged (the contact
+    /// tree's first tier, Slack and email). When even that fails, the step faults, so the run stops at an incident
+    /// that the incident list and the server's incident alerts show.
+    /// </summary>
+    private static async Task PageOnCallAsync(ActivityExecutionContext context, string runId, Exception failure)
+    {
+        var name = context.Workflow.State.Name ?? context.Workflow.State.DefinitionId;
+        var page = new OnCallPage(
+            $"Post-mortem of run {runId} not published",
+            $"The post-mortem of run {runId} ({name}) could not be opened on GitHub: {failure.Message}\n"
+            + $"Write it by hand from the journal (drw journal {runId}), or fix GitHub and run the step again: it finds an issue it opened before and never opens a second one.")
+        {
+            Key = "postmortem." + runId,
+        };
+        if (context.Services.GetService(typeof(IOnCallPager)) is not IOnCallPager pager)
+            throw new UnpublishedAndUnpagedException($"{failure.Message} On-call could not be paged either: no notifications are registered on this server.", failure);
+        try
+        {
+            var receipt = await pager.PageAsync(page, context.CancellationToken);
+            context.AddJournalData("paged", new JsonObject
+            {
+                ["channels"] = new JsonArray([.. receipt.Channels.Select(c => (JsonNode?)JsonValue.Create(c))]),
+                ["people"] = new JsonArray([.. receipt.People.Select(p => (JsonNode?)JsonValue.Create(p))]),
+            });
+        }
+        catch (NotificationException pageFailure)
+        {
+            throw new UnpublishedAndUnpagedException($"{failure.Message} {pageFailure.Message}", failure);
+        }
+    }
+
+    /// <summary>The post-mortem could not be published and nobody could be told: an incident.</summary>
+    private sealed class UnpublishedAndUnpagedException : Core.ActivityFailureException
+    {
+        public UnpublishedAndUnpagedException(string message, Exception inner)
+            : base(message, retryable: false, inner) => Code = "github.post-mortem-unpublished";
     }
 }

@@ -1,5 +1,8 @@
+using DrWorkflows.Activities.Approvals;
+using DrWorkflows.Core;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
+using DrWorkflows.Core.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Octokit;
@@ -47,13 +50,23 @@ internal sealed class PostMortemPublisher : IPostMortemPublisher
     private readonly ILogger<PostMortemPublisher> logger;
     private readonly ResiliencePipeline retry;
     private readonly Lazy<IGitHubClient> client;
+    private readonly WorkflowDefinitionService? definitions;
+    private readonly IApproverDirectory? directory;
 
-    public PostMortemPublisher(IWorkflowInstanceStore instances, IOptions<GitHubOptions> options, TimeProvider clock, ILogger<PostMortemPublisher> logger)
+    public PostMortemPublisher(
+        IWorkflowInstanceStore instances,
+        IOptions<GitHubOptions> options,
+        TimeProvider clock,
+        ILogger<PostMortemPublisher> logger,
+        WorkflowDefinitionService? definitions = null,
+        IApproverDirectory? directory = null)
     {
         this.instances = instances;
         this.options = options.Value;
         this.clock = clock;
         this.logger = logger;
+        this.definitions = definitions;
+        this.directory = directory;
         client = new Lazy<IGitHubClient>(CreateClient);
         retry = RetryPipelines.Create<GitHubOperationException>(
             clock,
@@ -85,6 +98,8 @@ internal sealed class PostMortemPublisher : IPostMortemPublisher
             Details = request.Details,
             GeneratedAt = clock.GetUtcNow(),
             Journal = journal,
+            DetectionOutcomes = await DetectionOutcomesAsync(state, cancellationToken),
+            PersonName = directory is null ? null : (channel, subject) => directory.PersonKey(new ApprovalIdentity(channel, subject, subject, [])) is { } key && key.StartsWith("person:", StringComparison.Ordinal) ? key["person:".Length..] : null,
         });
 
         var marker = PostMortemReportBuilder.InstanceMarker(request.InstanceId);
@@ -117,6 +132,23 @@ internal sealed class PostMortemPublisher : IPostMortemPublisher
                 StatusCode = e.StatusCode,
                 Attempts = attempts,
             };
+        }
+    }
+
+    /// <summary>The detection marks of the run's definition version (none when it cannot be read: every problem is then listed).</summary>
+    private async Task<IReadOnlyDictionary<string, IReadOnlySet<string>>> DetectionOutcomesAsync(Core.Execution.WorkflowState? state, CancellationToken cancellationToken)
+    {
+        if (definitions is null || string.IsNullOrEmpty(state?.DefinitionVersionId))
+            return new Dictionary<string, IReadOnlySet<string>>();
+        try
+        {
+            var graph = await definitions.GetGraphAsync(state.DefinitionVersionId, cancellationToken);
+            return PostMortemMarkers.DetectionOutcomes(graph.Activities);
+        }
+        catch (Exception e) when (e is DefinitionNotFoundException or WorkflowDefinitionException)
+        {
+            Log.DefinitionUnreadable(logger, state.Id, e.Message);
+            return new Dictionary<string, IReadOnlySet<string>>();
         }
     }
 

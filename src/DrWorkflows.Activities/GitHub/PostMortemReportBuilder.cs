@@ -40,6 +40,16 @@ public sealed record PostMortemDetails
 
     /// <summary>A step that ran (not waited) longer than this gets an action item.</summary>
     public TimeSpan LongStepThreshold { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How the run ended, as the workflow knows it: <c>Recovered</c>, or what stopped it (<c>Failed</c>, <c>Abandoned</c>…).
+    /// Only <c>Recovered</c> is a recovery, and only when the journal agrees (no open incident, no faulted or cancelled
+    /// run, no step failed by an operator). Null: the workflow did not say; the report then judges no RTO.
+    /// </summary>
+    public string? Outcome { get; init; }
+
+    /// <summary>Why the run did not recover (or, for a drill, which objectives it missed).</summary>
+    public string? FailureReason { get; init; }
 }
 
 /// <summary>What a post-mortem is written from: the run's journal plus what the workflow knows about the incident.</summary>
@@ -61,6 +71,12 @@ public sealed record PostMortemInput
     public required DateTimeOffset GeneratedAt { get; init; }
 
     public required IReadOnlyList<JournalEntry> Journal { get; init; }
+
+    /// <summary>Outcomes that are the detection of the incident, by activity id (see <see cref="PostMortemMarkers"/>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlySet<string>> DetectionOutcomes { get; init; } = new Dictionary<string, IReadOnlySet<string>>();
+
+    /// <summary>The contact name of a decider (channel, channel's id of the person), or null when unknown.</summary>
+    public Func<string, string, string?>? PersonName { get; init; }
 }
 
 /// <summary>The measured facts of a report, for outputs and tests.</summary>
@@ -75,7 +91,17 @@ public sealed record PostMortemFacts(
     int FailedSteps,
     int Retries,
     int Approvals,
-    IReadOnlyList<string> ActionItems);
+    IReadOnlyList<string> ActionItems)
+{
+    /// <summary>True: recovered (the workflow said so and the journal agrees); false: not recovered; null: not stated.</summary>
+    public bool? Recovered { get; init; }
+
+    /// <summary>Attempts cut short by a crash or a killed node (<see cref="JournalEvents.Interrupted"/> entries).</summary>
+    public int InterruptedAttempts { get; init; }
+
+    /// <summary>Steps that needed more than one attempt (retries, interruptions, operator retries), from the journal.</summary>
+    public int StepsWithMoreThanOneAttempt { get; init; }
+}
 
 public sealed record PostMortemReport(string Title, string Body, PostMortemFacts Facts);
 
@@ -114,16 +140,30 @@ public sealed class PostMortemReportBuilder
         var kind = input.Details.IsDrill ? "DR drill review" : "Post-incident review";
         var severity = string.IsNullOrWhiteSpace(input.Details.Severity) ? string.Empty : $" ({input.Details.Severity.Trim()})";
         var name = input.WorkflowName ?? input.DefinitionId ?? input.InstanceId;
-        return $"{kind}: {name}{severity}, {analysis.Facts.StartedAt.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
+        var verdict = analysis.Facts.Recovered == false ? (input.Details.IsDrill ? ": FAILED" : ": not recovered") : string.Empty;
+        return $"{kind}: {name}{severity}, {analysis.Facts.StartedAt.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}{verdict}";
     }
 
     // ---- analysis ---------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Outcomes that mean a step did not get what the run needed (a check failed, a gate was rejected or timed out, a
+    /// service stayed unhealthy). Listed under what went wrong unless the definition marks them as the detection.
+    /// </summary>
+    public static IReadOnlySet<string> ProblemOutcomes { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "Failed", "Rejected", "TimedOut", "Unhealthy", "NotReady", "IntegrityFailed", "Missed", "Low",
+    };
+
+    private const string RecoveredOutcome = "Recovered";
 
     private sealed class Step
     {
         public required string ExecutionId { get; init; }
 
         public required string Name { get; init; }
+
+        public string? ActivityId { get; init; }
 
         public string? Type { get; init; }
 
@@ -135,34 +175,60 @@ public sealed class PostMortemReportBuilder
 
         public IReadOnlyList<string>? Outcomes { get; set; }
 
-        public int Attempts { get; set; } = 1;
+        /// <summary>Started entries: one per attempt, whatever ended it.</summary>
+        public int Attempts { get; set; }
 
         public int Retries { get; set; }
 
+        public int Interrupted { get; set; }
+
+        /// <summary>Incidents an operator resolved with Retry.</summary>
+        public int OperatorRetries { get; set; }
+
         public TimeSpan Waited { get; set; }
 
-        public DateTimeOffset? SuspendedAt { get; set; }
+        /// <summary>When the current wait began (the first Suspended since the attempt started).</summary>
+        public DateTimeOffset? WaitOpenedAt { get; set; }
+
+        public DateTimeOffset? LastEventAt { get; set; }
 
         public string? Error { get; set; }
+
+        /// <summary>What the outputs say about a problem outcome (Reason, NotReady, Failures…).</summary>
+        public string? OutcomeDetail { get; set; }
 
         public bool IsContainer { get; set; }
 
         /// <summary>Incidents raised on this step (an operator may have retried or skipped it since).</summary>
         public int Incidents { get; set; }
 
+        /// <summary>Names (contact names when known) of the last decision's deciders, and its comment.</summary>
+        public string? DecidedBy { get; set; }
+
+        public string? DecisionComment { get; set; }
+
         public TimeSpan? Elapsed => Started is { } s && Ended is { } e ? e - s : null;
 
         /// <summary>Time spent working: elapsed minus time suspended (waiting for an approval or a timer).</summary>
         public TimeSpan? Active => Elapsed is { } elapsed ? elapsed - Waited : null;
 
-        public bool Failed => Incidents > 0 || (Outcomes?.Contains("Failed") ?? false);
+        /// <summary>Its outcome is the detection of the incident (marked in the definition): not a failure of the run.</summary>
+        public bool IsDetection { get; set; }
+
+        public bool Failed => Incidents > 0 || (!IsDetection && (Outcomes?.Contains("Failed") ?? false));
+
+        /// <summary>More than one attempt, by the journal: Started entries, retries, interruptions, operator retries.</summary>
+        public int AttemptCount => Math.Max(Attempts, 1 + Retries + OperatorRetries);
     }
 
     private sealed record Row(DateTimeOffset At, long Sequence, string Step, string Event, string Duration, string Notes);
 
     private sealed record Approval(DateTimeOffset At, string Step, string Decision, string By, string Channel, string? Comment, TimeSpan? Waited);
 
-    private sealed record Problem(DateTimeOffset At, string Step, string Event, string Detail);
+    private sealed record Problem(DateTimeOffset At, long Sequence, string Step, string Event, string Detail);
+
+    /// <summary>One line of "What went wrong", kept in journal order.</summary>
+    private sealed record Wrong(DateTimeOffset At, long Sequence, string Text);
 
     private sealed record Analysis(
         List<Row> Timeline,
@@ -173,6 +239,7 @@ public sealed class PostMortemReportBuilder
         DateTimeOffset IncidentStart,
         DateTimeOffset RestoredAt,
         bool RestoredGiven,
+        List<string> Detections,
         List<string> WentWell,
         List<string> WentWrong);
 
@@ -183,6 +250,11 @@ public sealed class PostMortemReportBuilder
         var timeline = new List<Row>();
         var approvals = new List<Approval>();
         var problems = new List<Problem>();
+        var wrong = new List<Wrong>();
+        var detections = new List<string>();
+        var openIncidents = new HashSet<string>(StringComparer.Ordinal);
+        var stoppedByOperator = false;
+        var runEndEvent = (string?)null;
         var parents = journal.Where(e => e.ParentExecutionId is not null).Select(e => e.ParentExecutionId!).ToHashSet(StringComparer.Ordinal);
 
         foreach (var entry in journal)
@@ -191,6 +263,7 @@ public sealed class PostMortemReportBuilder
                 ? steps.TryGetValue(id, out var known) ? known : steps[id] = new Step
                 {
                     ExecutionId = id,
+                    ActivityId = entry.ActivityId,
                     Name = entry.ActivityName ?? entry.ActivityId ?? entry.NodeId ?? id,
                     Type = ShortType(entry.ActivityType),
                     IsContainer = parents.Contains(id),
@@ -199,22 +272,30 @@ public sealed class PostMortemReportBuilder
             if (entry.ExecutionId is not null && entry.ExecutionId == input.ExecutionId)
                 continue;
 
+            var previousEventAt = step?.LastEventAt;
+            if (step is not null)
+                step.LastEventAt = entry.Timestamp;
+
             switch (entry.EventName)
             {
                 case JournalEvents.WorkflowStarted:
                     timeline.Add(new Row(entry.Timestamp, entry.Sequence, "—", "Run started", string.Empty, (entry.Actor ?? input.StartedBy) is { } starter ? $"by {starter}" : string.Empty));
                     break;
                 case JournalEvents.WorkflowFinished or JournalEvents.WorkflowFaulted or JournalEvents.WorkflowCancelled:
+                    runEndEvent = entry.EventName;
                     timeline.Add(new Row(entry.Timestamp, entry.Sequence, "—", entry.EventName switch
                     {
                         JournalEvents.WorkflowFinished => "Run finished",
                         JournalEvents.WorkflowFaulted => "Run faulted",
                         _ => "Run cancelled",
                     }, string.Empty, entry.Message ?? string.Empty));
+                    if (entry.EventName != JournalEvents.WorkflowFinished)
+                        wrong.Add(new Wrong(entry.Timestamp, entry.Sequence, entry.EventName == JournalEvents.WorkflowFaulted ? $"The run ended faulted{Suffix(entry.Message)}" : $"The run was cancelled{Suffix(entry.Message)}"));
                     break;
                 case JournalEvents.Started when step is not null:
                     step.Started ??= entry.Timestamp;
-                    step.Attempts = Math.Max(step.Attempts, entry.Attempt ?? 1);
+                    step.Attempts++;
+                    step.WaitOpenedAt = null;
                     break;
                 case JournalEvents.Completed or JournalEvents.Cancelled when step is not null:
                     step.Ended = entry.Timestamp;
@@ -223,7 +304,23 @@ public sealed class PostMortemReportBuilder
                     if (Find(entry.Payload, "data", "failure") is JsonObject failure)
                     {
                         step.Error = Text(failure["message"]);
-                        problems.Add(new Problem(entry.Timestamp, step.Name, $"{Text(failure["channel"]) ?? "step"} failed, workflow went on", step.Error ?? string.Empty));
+                        var channel = Text(failure["channel"]) ?? "step";
+                        problems.Add(new Problem(entry.Timestamp, entry.Sequence, step.Name, $"{channel} failed, workflow went on", step.Error ?? string.Empty));
+                        wrong.Add(new Wrong(entry.Timestamp, entry.Sequence, $"{Inline(step.Name)}: the {Inline(channel)} step failed and the workflow went on: {Inline(step.Error ?? "see the timeline")}"));
+                    }
+                    else if (entry.EventName == JournalEvents.Completed && step.Outcomes?.FirstOrDefault(ProblemOutcomes.Contains) is { } outcome)
+                    {
+                        if (step.ActivityId is { } activityId && input.DetectionOutcomes.TryGetValue(activityId, out var detecting) && detecting.Contains(outcome))
+                        {
+                            step.IsDetection = true;
+                            detections.Add($"{Inline(step.Name)} ({outcome})");
+                        }
+                        else
+                        {
+                            step.OutcomeDetail = OutcomeDetail(entry.Payload);
+                            problems.Add(new Problem(entry.Timestamp, entry.Sequence, step.Name, $"Ended {outcome}", step.OutcomeDetail ?? string.Empty));
+                            wrong.Add(new Wrong(entry.Timestamp, entry.Sequence, OutcomeText(step, outcome)));
+                        }
                     }
 
                     break;
@@ -232,18 +329,38 @@ public sealed class PostMortemReportBuilder
                     step.EndEvent = entry.EventName;
                     step.Error = Text(entry.Payload?["error"]) ?? entry.Message;
                     step.Incidents++;
-                    problems.Add(new Problem(entry.Timestamp, step.Name, entry.EventName == JournalEvents.Faulted ? "Faulted (incident)" : "Incident (unsafe re-run)", step.Error ?? string.Empty));
+                    if (Text(entry.Payload?["incidentId"]) is { } raised)
+                        openIncidents.Add(raised);
+                    problems.Add(new Problem(entry.Timestamp, entry.Sequence, step.Name, entry.EventName == JournalEvents.Faulted ? "Faulted (incident)" : "Incident (unsafe re-run)", step.Error ?? string.Empty));
                     timeline.Add(new Row(entry.Timestamp, entry.Sequence, step.Name, "Incident raised", string.Empty, step.Error ?? string.Empty));
+                    wrong.Add(new Wrong(entry.Timestamp, entry.Sequence, entry.EventName == JournalEvents.Faulted
+                        ? $"{Inline(step.Name)} faulted and stopped the run at an incident: {Inline(step.Error ?? "see the timeline")}"
+                        : $"{Inline(step.Name)} was cut short and is not safe to run again by itself, so the run stopped at an incident: {Inline(step.Error ?? "see the timeline")}"));
                     break;
                 case JournalEvents.IncidentResolved:
                     var resolution = Text(entry.Payload?["resolution"]) ?? "resolved";
                     var who = entry.Actor is null ? string.Empty : $" by {entry.Actor}";
-                    problems.Add(new Problem(entry.Timestamp, step?.Name ?? "—", "Incident resolved", resolution + who));
+                    if (Text(entry.Payload?["incidentId"]) is { } resolved)
+                        openIncidents.Remove(resolved);
+                    problems.Add(new Problem(entry.Timestamp, entry.Sequence, step?.Name ?? "—", "Incident resolved", resolution + who));
                     timeline.Add(new Row(entry.Timestamp, entry.Sequence, step?.Name ?? "—", "Incident resolved", string.Empty, resolution + who));
-                    if (step is not null && resolution.Equals("Retry", StringComparison.OrdinalIgnoreCase))
+                    if (resolution.Equals("Retry", StringComparison.OrdinalIgnoreCase))
                     {
-                        step.Ended = null;
-                        step.EndEvent = null;
+                        if (step is not null)
+                        {
+                            step.Ended = null;
+                            step.EndEvent = null;
+                            step.OperatorRetries++;
+                        }
+                    }
+                    else if (resolution.Equals("Skip", StringComparison.OrdinalIgnoreCase))
+                    {
+                        wrong.Add(new Wrong(entry.Timestamp, entry.Sequence, $"{Inline(step?.Name ?? "A step")} was skipped{who} instead of completing"));
+                    }
+                    else if (resolution.Equals("Fail", StringComparison.OrdinalIgnoreCase))
+                    {
+                        stoppedByOperator = true;
+                        wrong.Add(new Wrong(entry.Timestamp, entry.Sequence, $"{Inline(step?.Name ?? "A step")} was failed{who}: the run stopped there"));
                     }
 
                     break;
@@ -252,26 +369,37 @@ public sealed class PostMortemReportBuilder
                     var error = Text(entry.Payload?["error"]) ?? entry.Message ?? string.Empty;
                     var attempt = Text(entry.Payload?["attempt"]) ?? entry.Attempt?.ToString(CultureInfo.InvariantCulture) ?? "?";
                     var max = Text(entry.Payload?["maxAttempts"]);
-                    problems.Add(new Problem(entry.Timestamp, step.Name, $"Retry after attempt {attempt}{(max is null ? string.Empty : " of " + max)}", error));
+                    problems.Add(new Problem(entry.Timestamp, entry.Sequence, step.Name, $"Retry after attempt {attempt}{(max is null ? string.Empty : " of " + max)}", error));
+                    break;
+                case JournalEvents.Interrupted when step is not null:
+                    step.Interrupted++;
+                    var cut = entry.Attempt?.ToString(CultureInfo.InvariantCulture) ?? Text(entry.Payload?["attempt"]) ?? "?";
+                    var why = entry.Message ?? Text(entry.Payload?["reason"]) ?? "the orchestrator stopped during the attempt (crash or killed node)";
+                    problems.Add(new Problem(entry.Timestamp, entry.Sequence, step.Name, $"Interrupted (attempt {cut})", why));
+                    timeline.Add(new Row(entry.Timestamp, entry.Sequence, step.Name, "Interrupted", string.Empty, $"attempt {cut}: {why}"));
+                    wrong.Add(new Wrong(entry.Timestamp, entry.Sequence, $"{Inline(step.Name)}: attempt {cut} was interrupted ({Inline(why)}); the restart noticed it at {entry.Timestamp.ToUniversalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture)} UTC"));
                     break;
                 case JournalEvents.Suspended when step is not null:
-                    step.SuspendedAt = entry.Timestamp;
+                    step.WaitOpenedAt ??= entry.Timestamp;
                     break;
                 case JournalEvents.Resumed when step is not null:
-                    TimeSpan? waited = step.SuspendedAt is { } suspended ? entry.Timestamp - suspended : null;
-                    if (waited is { } w)
-                        step.Waited += w;
-                    step.SuspendedAt = null;
+                    // A resume ends a wait that began at the step's previous entry (a gate resumed to publish its
+                    // message goes back to waiting without a new Suspended entry).
+                    if (previousEventAt is { } waitBegan)
+                        step.Waited += entry.Timestamp - waitBegan;
+                    TimeSpan? waited = (step.WaitOpenedAt ?? previousEventAt) is { } opened ? entry.Timestamp - opened : null;
                     if (Decision(entry.Payload) is { } decision)
                     {
                         var option = Text(decision["option"]) ?? Text(decision["vote"]) ?? Text(decision["decision"]) ?? Text(decision["outcome"]) ?? "answered";
-                        var by = Text(decision["by"]) ?? Text(decision["user"]) ?? entry.Actor ?? "unknown";
+                        var by = Decider(input, decision, entry.Actor);
                         var channel = Text(decision["channel"]) ?? "—";
                         var comment = Text(decision["comment"]);
+                        step.DecidedBy = step.DecidedBy is null || Text(decision["vote"]) == "reject" ? by : $"{step.DecidedBy}, {by}";
+                        step.DecisionComment = comment ?? step.DecisionComment;
                         approvals.Add(new Approval(entry.Timestamp, step.Name, option, by, channel, comment, waited));
                         timeline.Add(new Row(entry.Timestamp, entry.Sequence, step.Name, $"Decision: {option}", waited is null ? string.Empty : Duration(waited.Value), $"by {by} via {channel}{(comment is null ? string.Empty : ": " + comment)}"));
                     }
-                    else if (entry.Actor is not null)
+                    else if (entry.Actor is not null && entry.Actor != "timer")
                     {
                         timeline.Add(new Row(entry.Timestamp, entry.Sequence, step.Name, "Resumed", waited is null ? string.Empty : Duration(waited.Value), $"by {entry.Actor}"));
                     }
@@ -293,30 +421,60 @@ public sealed class PostMortemReportBuilder
             var notes = new List<string>();
             if (step.Type is { } type && type != step.Name)
                 notes.Add(type);
-            if (step.Attempts > 1 || step.Retries > 0)
-                notes.Add($"{Math.Max(step.Attempts, step.Retries + 1)} attempts");
+            if (step.AttemptCount > 1)
+                notes.Add(AttemptsText(step));
             if (step.Waited > TimeSpan.Zero)
                 notes.Add($"waited {Duration(step.Waited)}");
-            if (step.Error is { } error)
-                notes.Add(error);
+            if (step.IsDetection)
+                notes.Add("detection: confirms the incident");
+            if ((step.Error ?? step.OutcomeDetail) is { } detail)
+                notes.Add(detail);
             var first = journal.First(e => e.ExecutionId == step.ExecutionId && e.EventName == JournalEvents.Started);
             timeline.Add(new Row(step.Started!.Value, first.Sequence, step.Name, result, step.Elapsed is { } d ? Duration(d) : "—", string.Join("; ", notes)));
         }
 
         timeline.Sort((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : a.Sequence.CompareTo(b.Sequence));
+        problems.Sort((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : a.Sequence.CompareTo(b.Sequence));
+
+        // The verdict: the workflow's word, checked against the journal.
+        var details = input.Details;
+        bool? recovered = runEndEvent is JournalEvents.WorkflowFaulted or JournalEvents.WorkflowCancelled || openIncidents.Count > 0 || stoppedByOperator
+            ? false
+            : string.IsNullOrWhiteSpace(details.Outcome) ? null : details.Outcome.Trim().Equals(RecoveredOutcome, StringComparison.OrdinalIgnoreCase);
 
         var runStart = journal.FirstOrDefault(e => e.EventName == JournalEvents.WorkflowStarted)?.Timestamp ?? journal.FirstOrDefault()?.Timestamp ?? input.GeneratedAt;
         var runEnd = journal.LastOrDefault(e => e.EventName is JournalEvents.WorkflowFinished or JournalEvents.WorkflowFaulted or JournalEvents.WorkflowCancelled)?.Timestamp ?? input.GeneratedAt;
-        var incidentStart = input.Details.IncidentStartedAt ?? runStart;
-        var restored = input.Details.ServiceRestoredAt ?? runEnd;
+        var incidentStart = details.IncidentStartedAt ?? runStart;
+        var restoredGiven = recovered == true && details.ServiceRestoredAt is not null;
+        var restored = restoredGiven ? details.ServiceRestoredAt!.Value : runEnd;
         var recovery = restored - incidentStart;
-        bool? rtoMet = input.Details.RtoTarget is { } rto ? recovery <= rto : null;
-        TimeSpan? dataLoss = input.Details.LastGoodDataAt is { } good ? Max(incidentStart - good, TimeSpan.Zero) : null;
-        bool? rpoMet = dataLoss is { } loss && input.Details.RpoTarget is { } rpo ? loss <= rpo : null;
+        bool? rtoMet = details.RtoTarget is { } rto && recovered is { } judged ? judged && recovery <= rto : null;
+        TimeSpan? dataLoss = details.LastGoodDataAt is { } good ? Max(incidentStart - good, TimeSpan.Zero) : null;
+        bool? rpoMet = dataLoss is { } loss && details.RpoTarget is { } rpo && recovered == true ? loss <= rpo : null;
 
         var work = steps.Values.Where(s => !s.IsContainer && s.Started is not null).ToList();
-        var actions = ActionItems(input, work, approvals, problems, recovery, rtoMet, dataLoss, rpoMet);
-        var (well, wrong) = Assessment(input, work, approvals, recovery, rtoMet, dataLoss, rpoMet);
+        var repeated = work.Where(s => s.AttemptCount > 1).ToList();
+        if (repeated.Count > 0)
+            wrong.Add(new Wrong(DateTimeOffset.MaxValue, 0, $"{repeated.Count} of {work.Count} step(s) needed more than one attempt: {string.Join(", ", repeated.Select(s => $"{Inline(s.Name)} ({AttemptsText(s)})"))}"));
+        if (recovered == false)
+        {
+            var reason = string.IsNullOrWhiteSpace(details.FailureReason) ? "see the timeline" : details.FailureReason.Trim();
+            wrong.Add(new Wrong(DateTimeOffset.MaxValue, 1, details.IsDrill ? $"The drill did not recover every component: {Inline(reason)}" : $"The service was not recovered: {Inline(reason)} ({Duration(recovery)} after the incident began)"));
+        }
+        else if (details.IsDrill && !string.IsNullOrWhiteSpace(details.FailureReason))
+        {
+            wrong.Add(new Wrong(DateTimeOffset.MaxValue, 1, $"The drill failed: {Inline(details.FailureReason.Trim())}"));
+        }
+
+        if (rtoMet == false && recovered == true)
+            wrong.Add(new Wrong(DateTimeOffset.MaxValue, 2, $"Recovery took {Duration(recovery)}, over the RTO of {Duration(details.RtoTarget!.Value)}"));
+        else if (rtoMet == false)
+            wrong.Add(new Wrong(DateTimeOffset.MaxValue, 2, $"The RTO of {Duration(details.RtoTarget!.Value)} was not met: nothing was recovered in the {Duration(recovery)} the run lasted"));
+        if (rpoMet == false)
+            wrong.Add(new Wrong(DateTimeOffset.MaxValue, 3, $"Data-loss window of {Duration(dataLoss!.Value)}, over the RPO of {Duration(details.RpoTarget!.Value)}"));
+
+        var actions = ActionItems(input, work, approvals, problems, recovered, recovery, rtoMet, dataLoss, rpoMet);
+        var well = WentWell(input, work, approvals, detections, recovered, recovery, rtoMet, dataLoss, rpoMet);
         var facts = new PostMortemFacts(
             runStart,
             restored > runEnd ? restored : runEnd,
@@ -328,30 +486,95 @@ public sealed class PostMortemReportBuilder
             work.Count(s => s.Failed),
             work.Sum(s => s.Retries),
             approvals.Count,
-            actions);
-        return new Analysis(timeline, approvals, problems, work, facts, incidentStart, restored, input.Details.ServiceRestoredAt is not null, well, wrong);
+            actions)
+        {
+            Recovered = recovered,
+            InterruptedAttempts = work.Sum(s => s.Interrupted),
+            StepsWithMoreThanOneAttempt = repeated.Count,
+        };
+        var wentWrong = wrong.OrderBy(w => w.At).ThenBy(w => w.Sequence).Select(w => w.Text).ToList();
+        return new Analysis(timeline, approvals, problems, work, facts, incidentStart, restored, restoredGiven, detections, well, wentWrong);
     }
+
+    private static string AttemptsText(Step step)
+    {
+        var why = new List<string>();
+        if (step.Retries > 0)
+            why.Add(step.Retries == 1 ? "1 retry" : $"{step.Retries} retries");
+        if (step.Interrupted > 0)
+            why.Add($"{step.Interrupted} interrupted");
+        if (step.OperatorRetries > 0)
+            why.Add($"{step.OperatorRetries} retried by an operator");
+        return $"{step.AttemptCount} attempts{(why.Count > 0 ? " (" + string.Join(", ", why) + ")" : string.Empty)}";
+    }
+
+    private static string OutcomeText(Step step, string outcome) => outcome switch
+    {
+        "Rejected" => $"{Inline(step.Name)} was rejected{(step.DecidedBy is null ? string.Empty : " by " + Inline(step.DecidedBy))}{(step.DecisionComment is null ? string.Empty : ": " + Inline(step.DecisionComment))}",
+        "TimedOut" when step.Type == "ApprovalGate" => $"Nobody decided {Inline(step.Name)} in time{(step.Elapsed is { } waited ? $" (it waited {Duration(waited)})" : string.Empty)}",
+        "TimedOut" => $"{Inline(step.Name)} timed out{(step.OutcomeDetail is null ? string.Empty : ": " + Inline(step.OutcomeDetail))}",
+        _ => $"{Inline(step.Name)} ended {outcome}{(step.OutcomeDetail is null ? string.Empty : ": " + Inline(step.OutcomeDetail))}",
+    };
+
+    /// <summary>What a step's outputs say about its problem outcome.</summary>
+    private static string? OutcomeDetail(JsonObject? payload)
+    {
+        if (payload?["outputs"] is not JsonObject outputs)
+            return null;
+        foreach (var name in (string[])["Error", "Reason", "FailureReason", "NotReady", "Failures", "Problems", "Missed"])
+        {
+            var value = outputs.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+            var text = value switch
+            {
+                JsonArray { Count: > 0 } array => string.Join("; ", array.Select(Text).OfType<string>()),
+                JsonArray => null,
+                _ => Text(value),
+            };
+            if (!string.IsNullOrWhiteSpace(text))
+                return text;
+        }
+
+        return null;
+    }
+
+    /// <summary>The decider's contact name (the contact tree) when known, else the name the channel gave.</summary>
+    private static string Decider(PostMortemInput input, JsonObject decision, string? actor)
+    {
+        var by = Text(decision["by"]) ?? Text(decision["user"]) ?? actor ?? "unknown";
+        return Text(decision["channel"]) is { } channel && (Text(decision["subject"]) ?? by) is { } subject && input.PersonName?.Invoke(channel, subject) is { Length: > 0 } name
+            ? name
+            : by;
+    }
+
+    private static string Suffix(string? message) => string.IsNullOrWhiteSpace(message) ? string.Empty : ": " + Inline(message);
 
     private static List<string> ActionItems(
         PostMortemInput input,
         List<Step> steps,
         List<Approval> approvals,
         List<Problem> problems,
+        bool? recovered,
         TimeSpan recovery,
         bool? rtoMet,
         TimeSpan? dataLoss,
         bool? rpoMet)
     {
         var items = new List<string>();
+        if (recovered == false && !input.Details.IsDrill)
+            items.Add($"Finish the recovery by hand and record here how it was done (the automated run stopped: {Inline(input.Details.FailureReason ?? "see the timeline")})");
         foreach (var step in steps.Where(s => s.Failed).GroupBy(s => s.Name).Select(g => g.Last()))
-            items.Add($"Find and fix why **{Inline(step.Name)}** failed: {Inline(step.Error ?? "see the timeline")}");
+            items.Add($"Find and fix why **{Inline(step.Name)}** failed: {Inline(step.Error ?? step.OutcomeDetail ?? "see the timeline")}");
         foreach (var step in steps.Where(s => !s.Failed && s.Retries > 0).GroupBy(s => s.Name).Select(g => g.Last()))
             items.Add($"**{Inline(step.Name)}** needed {step.Retries + 1} attempts: make its dependency reliable or its retry unnecessary");
+        if (steps.Where(s => s.Interrupted > 0).Select(s => Inline(s.Name)).Distinct().ToList() is { Count: > 0 } interrupted)
+            items.Add($"Find out why the orchestrator stopped during {string.Join(", ", interrupted)} (host, memory, deployment) and keep it from happening during a recovery");
         foreach (var step in steps.Where(s => s.Active > input.Details.LongStepThreshold).OrderByDescending(s => s.Active))
             items.Add($"**{Inline(step.Name)}** ran {Duration(step.Active!.Value)} (more than {Duration(input.Details.LongStepThreshold)}): speed it up or budget for it in the runbook");
         foreach (var approval in approvals.Where(a => a.Waited > input.Details.LongStepThreshold))
             items.Add($"The decision at **{Inline(approval.Step)}** took {Duration(approval.Waited!.Value)}: check the escalation tiers of the contact tree");
-        if (rtoMet == false)
+        foreach (var step in steps.Where(s => s.Type == "ApprovalGate" && s.Outcomes?.Contains("TimedOut") == true))
+            items.Add($"Nobody decided **{Inline(step.Name)}**: check the escalation tiers and who is on call");
+        if (rtoMet == false && recovered == true)
         {
             var slowest = string.Join(", ", steps.Where(s => s.Active is not null).OrderByDescending(s => s.Active).Take(3).Select(s => $"{Inline(s.Name)} {Duration(s.Active!.Value)}"));
             items.Add($"Recovery took {Duration(recovery)}, over the RTO of {Duration(input.Details.RtoTarget!.Value)} by {Duration(recovery - input.Details.RtoTarget.Value)}: shorten the slowest steps ({slowest})");
@@ -364,37 +587,31 @@ public sealed class PostMortemReportBuilder
         return items;
     }
 
-    private static (List<string> Well, List<string> Wrong) Assessment(
+    private static List<string> WentWell(
         PostMortemInput input,
         List<Step> steps,
         List<Approval> approvals,
+        List<string> detections,
+        bool? recovered,
         TimeSpan recovery,
         bool? rtoMet,
         TimeSpan? dataLoss,
         bool? rpoMet)
     {
         var well = new List<string>();
-        var wrong = new List<string>();
-        var clean = steps.Count(s => !s.Failed && s.Retries == 0 && s.EndEvent == JournalEvents.Completed);
-        if (steps.Count > 0)
-            well.Add($"{clean} of {steps.Count} steps completed at the first attempt");
-        if (rtoMet == true)
+        if (detections.Count > 0)
+            well.Add($"The incident was confirmed by {string.Join(", ", detections)}");
+        if (steps.Count > 0 && steps.All(s => s.AttemptCount == 1))
+            well.Add(steps.Count == 1 ? "The one step ran at its first attempt" : $"All {steps.Count} steps ran at their first attempt");
+        if (recovered == true && rtoMet == true)
             well.Add($"Recovered in {Duration(recovery)}, within the RTO of {Duration(input.Details.RtoTarget!.Value)}");
+        else if (recovered == true && input.Details.RtoTarget is null)
+            well.Add($"Recovered in {Duration(recovery)}");
         if (rpoMet == true)
             well.Add($"Data-loss window of {Duration(dataLoss!.Value)}, within the RPO of {Duration(input.Details.RpoTarget!.Value)}");
         if (approvals.Count > 0 && approvals.All(a => a.Waited is null || a.Waited <= input.Details.LongStepThreshold))
             well.Add($"{approvals.Count} decision(s) answered promptly");
-
-        foreach (var step in steps.Where(s => s.Failed))
-            wrong.Add($"{Inline(step.Name)} failed: {Inline(step.Error ?? "see the timeline")}");
-        var retries = steps.Sum(s => s.Retries);
-        if (retries > 0)
-            wrong.Add($"{retries} retr{(retries == 1 ? "y" : "ies")} were needed ({string.Join(", ", steps.Where(s => s.Retries > 0).Select(s => Inline(s.Name)).Distinct())})");
-        if (rtoMet == false)
-            wrong.Add($"Recovery took {Duration(recovery)}, over the RTO of {Duration(input.Details.RtoTarget!.Value)}");
-        if (rpoMet == false)
-            wrong.Add($"Data-loss window of {Duration(dataLoss!.Value)}, over the RPO of {Duration(input.Details.RpoTarget!.Value)}");
-        return (well, wrong);
+        return well;
     }
 
     // ---- rendering --------------------------------------------------------------------------------
@@ -410,6 +627,9 @@ public sealed class PostMortemReportBuilder
         md.Append("**Date**: ").Append(analysis.IncidentStart.ToUniversalTime().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)).Append("  \n");
         md.Append("**Duration**: ").Append(Duration(facts.RecoveryTime)).Append(analysis.RestoredGiven ? string.Empty : " (until the end of the run)").Append("  \n");
         md.Append("**Severity**: ").Append(string.IsNullOrWhiteSpace(input.Details.Severity) ? "not set" : Inline(input.Details.Severity)).Append("  \n");
+        md.Append("**Outcome**: ").Append(OutcomeLine(input, facts)).Append("  \n");
+        if (analysis.Detections.Count > 0)
+            md.Append("**Detected by**: ").AppendJoin(", ", analysis.Detections).Append("  \n");
         md.Append("**Workflow**: ").Append(Inline(input.WorkflowName ?? input.DefinitionId ?? "unknown"))
             .Append(input.DefinitionId is { } definition ? $" (`{definition}`)" : string.Empty)
             .Append(", run `").Append(input.InstanceId).Append('`')
@@ -425,11 +645,22 @@ public sealed class PostMortemReportBuilder
         md.Append("| RTO: ").Append(analysis.RestoredGiven ? "incident start to service restored" : "incident start to end of the run")
             .Append(" (").Append(Time(analysis.IncidentStart, facts.StartedAt)).Append(" → ").Append(Time(analysis.RestoredAt, facts.StartedAt)).Append(") | ")
             .Append(input.Details.RtoTarget is { } rto ? Duration(rto) : "not set").Append(" | ")
-            .Append(Duration(facts.RecoveryTime)).Append(" | ").Append(Verdict(facts.RtoMet, facts.RecoveryTime, input.Details.RtoTarget)).Append(" |\n");
+            .Append(facts.Recovered switch
+            {
+                true => Duration(facts.RecoveryTime),
+                false => $"not recovered after {Duration(facts.RecoveryTime)}",
+                null => $"{Duration(facts.RecoveryTime)} elapsed",
+            })
+            .Append(" | ").Append(facts.Recovered switch
+            {
+                true => Verdict(facts.RtoMet, facts.RecoveryTime, input.Details.RtoTarget),
+                false => input.Details.RtoTarget is null ? "not recovered" : "**not met**",
+                null => "not judged: the workflow did not say whether it recovered",
+            }).Append(" |\n");
         md.Append("| RPO: data-loss window (newest recovered data to incident start) | ")
             .Append(input.Details.RpoTarget is { } rpo ? Duration(rpo) : "not set").Append(" | ")
             .Append(facts.DataLossWindow is { } loss ? Duration(loss) : "not measured (no restore point given)").Append(" | ")
-            .Append(facts.DataLossWindow is { } window ? Verdict(facts.RpoMet, window, input.Details.RpoTarget) : "—").Append(" |\n\n");
+            .Append(facts.DataLossWindow is not { } window ? "—" : facts.Recovered == true ? Verdict(facts.RpoMet, window, input.Details.RpoTarget) : "not judged: not recovered").Append(" |\n\n");
 
         md.Append("## Timeline\n");
         md.Append("| Time (UTC) | Step | Result | Duration | Notes |\n|---|---|---|---|---|\n");
@@ -505,6 +736,24 @@ public sealed class PostMortemReportBuilder
         md.Append('\n');
     }
 
+    private static string OutcomeLine(PostMortemInput input, PostMortemFacts facts)
+    {
+        var reason = string.IsNullOrWhiteSpace(input.Details.FailureReason) ? null : Inline(input.Details.FailureReason.Trim());
+        if (input.Details.IsDrill)
+        {
+            return facts.Recovered == true && reason is null
+                ? "drill passed"
+                : $"drill **FAILED**{(facts.Recovered == false ? ", not every component was recovered" : string.Empty)}{(reason is null ? string.Empty : ": " + reason)}";
+        }
+
+        return facts.Recovered switch
+        {
+            true => "recovered",
+            false => $"**not recovered**{(reason is null ? string.Empty : ": " + reason)}",
+            null => "not stated by the workflow (no verdict on the RTO)",
+        };
+    }
+
     private static string Verdict(bool? met, TimeSpan achieved, TimeSpan? target) => met switch
     {
         true => "**met**",
@@ -548,13 +797,7 @@ public sealed class PostMortemReportBuilder
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
-    private static string? Text(JsonNode? node) => node switch
-    {
-        null => null,
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-        JsonValue v => v.ToJsonString(),
-        _ => node.ToJsonString(),
-    };
+    private static string? Text(JsonNode? node) => node is null || (node is JsonValue v && v.GetValueKind() == JsonValueKind.Null) ? null : Notifications.NotificationTemplate.Format(node);
 
     private static JsonNode? Find(JsonObject? payload, params string[] path)
     {

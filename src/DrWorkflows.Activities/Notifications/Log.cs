@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Slack {Method} rate limited; Slack asked to wait {RetryAfter}")]
     public static partial void SlackRateLimited(ILogger logger, string method, TimeSpan retryAfter);
+
+    [LoggerMessage(EventId = 3040, Level = LogLevel.Warning, Message = "Paged on-call ({Channels}; {People}): {Subject}")]
+    public static partial void Paged(ILogger logger, string subject, string channels, string people);
+
+    [LoggerMessage(EventId = 3041, Level = LogLevel.Error, Message = "On-call could not be paged about '{Subject}': {Reason}")]
+    public static partial void PageFailed(ILogger logger, string subject, string reason);
 }

@@ -10,8 +10,8 @@ namespace DrWorkflows.Activities.Notifications;
 /// Base of steps that report rather than recover (notifications, the post-mortem issue). Such a step must
 /// never lose the workflow's progress nor block recovery: when it still fails after its service's retries,
 /// it completes with outcome <see cref="FailedOutcome"/>, the error in its <see cref="Error"/> output and in
-/// the journal, and the workflow goes on. Only with <see cref="FailureIsFatal"/> set does the failure fault
-/// the step (an incident for an operator).
+/// the journal, and the workflow goes on. Only with <see cref="FailureIsFatal"/> set, or when the activity says a
+/// failure must not pass quietly (<see cref="IsFatal"/>), does the failure fault the step (an incident for an operator).
 /// </summary>
 public abstract class BestEffortActivity : CodeActivity
 {
@@ -31,7 +31,7 @@ public abstract class BestEffortActivity : CodeActivity
         }
         catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
         {
-            if (context.Get(FailureIsFatal, false))
+            if (context.Get(FailureIsFatal, false) || IsFatal(e))
                 throw;
             var logger = context.GetRequiredService<ILogger<BestEffortActivity>>();
             var activity = GetType().Name;
@@ -48,6 +48,9 @@ public abstract class BestEffortActivity : CodeActivity
             await context.CompleteAsync(FailedOutcome);
         }
     }
+
+    /// <summary>A failure nobody would hear of if the step completed <c>Failed</c>: it faults the step instead.</summary>
+    protected virtual bool IsFatal(Exception exception) => false;
 
     /// <summary>Channel name journaled with a failure that is not a <see cref="NotificationException"/>.</summary>
     protected virtual string ChannelName => GetType().Name;

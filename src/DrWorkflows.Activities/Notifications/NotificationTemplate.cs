@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using DrWorkflows.Core.Serialization;
 
 namespace DrWorkflows.Activities.Notifications;
 
@@ -69,11 +70,15 @@ public static partial class NotificationTemplate
         return node;
     }
 
-    private static string Format(JsonNode value) => value switch
+    /// <summary>
+    /// A value as people read it: strings (and dates) as they are, anything else as JSON written with the relaxed
+    /// encoder, so a timestamp shows <c>+00:00</c> rather than the default encoder's <c>\u002B00:00</c>.
+    /// </summary>
+    public static string Format(JsonNode value) => value switch
     {
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-        JsonValue v => v.ToJsonString(),
-        _ => value.ToJsonString(),
+        JsonValue v when v.TryGetValue<string>(out var text) => text,
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.Deserialize<string>(Json.Options) ?? string.Empty,
+        _ => value.ToJsonString(Json.Options),
     };
 
     /// <summary>Escapes a value for the target format.</summary>

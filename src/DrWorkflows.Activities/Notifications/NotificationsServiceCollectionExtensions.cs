@@ -9,7 +9,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class NotificationsServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the Slack client, the email sender, the Statuspage client and the contact tree. Options come
+    /// Registers the Slack client, the email sender, the Statuspage client, the contact tree and the on-call pager. Options come
     /// from the configuration section <c>Notifications</c> when an <see cref="IConfiguration"/> is registered
     /// (environment <c>Notifications__Slack__BotToken</c>…), then from <paramref name="configure"/>; they are
     /// validated when the host starts.
@@ -35,6 +35,7 @@ public static class NotificationsServiceCollectionExtensions
         });
         services.TryAddSingleton<IEmailSender, SmtpEmailSender>();
         services.TryAddSingleton<IContactTree, ContactTree>();
+        services.TryAddSingleton<IOnCallPager, OnCallPager>();
         return services;
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DrWorkflows.Core.Serialization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -96,7 +97,7 @@ internal sealed class SlackClient : ISlackClient, IDisposable
         if (!options.IsConfigured)
             throw new NotificationException("Slack is not configured: set Notifications:Slack:BotToken (environment Notifications__Slack__BotToken).", NotificationChannels.Slack, retryable: false) { Code = "slack.not-configured" };
         var channel = body["channel"]!.GetValue<string>();
-        var payload = body.ToJsonString();
+        var payload = body.ToJsonString(Json.Options);
         var message = await http.WithRetriesAsync(
             $"Slack {method} to {channel}",
             async ct =>

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DrWorkflows.Core.Serialization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -122,7 +123,7 @@ internal sealed class StatuspageClient : IStatusPageClient, IDisposable
         if (!string.IsNullOrWhiteSpace(incident.Impact))
             body["impact_override"] = StatusPageValues.Check(incident.Impact, StatusPageValues.Impacts, "impact");
         AddComponents(body, incident.Components);
-        var payload = new JsonObject { ["incident"] = body }.ToJsonString();
+        var payload = new JsonObject { ["incident"] = body }.ToJsonString(Json.Options);
 
         var created = await http.WithRetriesAsync(
             $"Statuspage create incident '{incident.Name}'",
@@ -156,7 +157,7 @@ internal sealed class StatuspageClient : IStatusPageClient, IDisposable
         if (!string.IsNullOrWhiteSpace(update.Body))
             body["body"] = update.Body;
         AddComponents(body, update.Components);
-        var payload = new JsonObject { ["incident"] = body }.ToJsonString();
+        var payload = new JsonObject { ["incident"] = body }.ToJsonString(Json.Options);
         var updated = await http.WithRetriesAsync(
             $"Statuspage update incident {id}",
             async ct => ParseIncident(await SendAsync(HttpMethod.Patch, $"pages/{Page}/incidents/{id}", payload, "update incident", ct)),
@@ -172,7 +173,7 @@ internal sealed class StatuspageClient : IStatusPageClient, IDisposable
         var payload = new JsonObject
         {
             ["component"] = new JsonObject { ["status"] = StatusPageValues.Check(status, StatusPageValues.ComponentStatuses, "component status") },
-        }.ToJsonString();
+        }.ToJsonString(Json.Options);
         await http.WithRetriesAsync(
             $"Statuspage set component {id}",
             async ct => await SendAsync(HttpMethod.Patch, $"pages/{Page}/components/{id}", payload, "set component status", ct),

@@ -61,7 +61,7 @@ public sealed class JavaScriptHandler : IExpressionHandler
         engine.SetValue("getWorkflowDefinitionVersion", new Func<int>(() => scope.WorkflowDefinitionVersion));
         engine.SetValue("getCorrelationId", new Func<string?>(() => scope.CorrelationId));
         engine.SetValue("setCorrelationId", new Action<string?>(value => scope.CorrelationId = value));
-        engine.SetValue("toJson", new Func<JsValue, string>(value => ToNode(engine, value)?.ToJsonString() ?? "null"));
+        engine.SetValue("toJson", new Func<JsValue, string>(value => ToNode(engine, value)?.ToJsonString(Serialization.Json.Options) ?? "null"));
         engine.SetValue("isNullOrEmpty", new Func<JsValue, bool>(value => value.IsNull() || value.IsUndefined() || (value.IsString() && value.AsString().Length == 0)));
         engine.SetValue("isNullOrWhiteSpace", new Func<JsValue, bool>(value => value.IsNull() || value.IsUndefined() || (value.IsString() && string.IsNullOrWhiteSpace(value.AsString()))));
         engine.SetValue("newGuid", new Func<string>(() => Guid.NewGuid().ToString()));

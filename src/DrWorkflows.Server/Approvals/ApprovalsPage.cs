@@ -101,7 +101,7 @@ internal static class ApprovalsPage
             html.Append("<table><tr><th>Who</th><th>Vote</th><th>Option</th><th>Channel</th><th>When (UTC)</th><th>Comment</th></tr>");
             foreach (var v in r.Votes)
             {
-                html.Append("<tr><td>").Append(E(v.By)).Append("</td><td>").Append(v.Vote).Append("</td><td>").Append(E(v.Option ?? "")).Append("</td><td>")
+                html.Append("<tr><td>").Append(E(v.By)).Append("</td><td>").Append(v.Vote).Append("</td><td>").Append(E(v.Choice ?? "")).Append("</td><td>")
                     .Append(v.Channel).Append("</td><td>").Append(v.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)).Append("</td><td>").Append(E(v.Comment ?? "")).Append("</td></tr>");
             }
 
@@ -111,7 +111,7 @@ internal static class ApprovalsPage
         if (r.IsDecided)
         {
             html.Append("<p><strong>").Append(r.Status).Append("</strong>").Append(r.DecidedOption is { } o && r.InputSchema is null ? ": " + E(o) : string.Empty)
-                .Append(r.DecidedValue is { } v2 ? ": <code>" + E(v2.ToJsonString()) + "</code>" : string.Empty)
+                .Append(r.DecidedValue is { } v2 ? ": <code>" + E(v2.ToJsonString(DrWorkflows.Core.Serialization.Json.Options)) + "</code>" : string.Empty)
                 .Append(" at ").Append(r.DecidedAt?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)).Append(" UTC, outcome ").Append(E(r.Outcome ?? "")).Append("</p>");
         }
         else if (canDecide)
@@ -149,7 +149,7 @@ internal static class ApprovalsPage
 
     private static string Facts(JsonNode facts)
     {
-        static string Cell(JsonNode? v) => E(v is JsonValue jv && jv.TryGetValue<string>(out var s) ? s : v?.ToJsonString() ?? "null");
+        static string Cell(JsonNode? v) => E(v is null ? "null" : DrWorkflows.Activities.Notifications.NotificationTemplate.Format(v));
         switch (facts)
         {
             case JsonObject obj:

@@ -43,6 +43,7 @@ public static class ServerSetup
         services.AddActivityPlugins(configuration);
         services.AddIncidentAlerts();
         services.AddAlertmanagerRoutes();
+        services.AddObjectivesCheckAtStart();
         services.PostConfigure<WorkflowSourceOptions>(o =>
         {
             o.CodeAssemblies.Add(typeof(DrWorkflows.Workflows.WorkflowsAssembly).Assembly);
@@ -85,6 +86,7 @@ public static class ServerSetup
         elsa.MapWorkflowDefinitionsApi();
         elsa.MapBookmarksApi();
         app.MapOperationsApi();
+        app.MapObjectivesApi();
         DrWorkflows.Server.Approvals.ApprovalsApi.MapDrWorkflowsApprovals(app);
         app.MapDrWorkflowsStudio();
         return app;

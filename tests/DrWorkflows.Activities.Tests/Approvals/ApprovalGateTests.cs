@@ -158,7 +158,8 @@ public sealed class ApprovalGateTests
         Assert.Equal(ApprovalCodes.AlreadyVoted, changed.Refusal!.Code);
         Assert.Equal(ApprovalResultKind.Recorded, otherOption.Kind);
         Assert.Equal(ApprovalStatus.Pending, (await t.RecordAsync(id)).Status);
-        Assert.Contains("alice", t.Requests("/api/chat.update").Last()["blocks"]!.ToJsonString(), StringComparison.Ordinal);
+        // Alice is a known person: shown by her name, not by the Slack id she decided with.
+        Assert.Contains(":white_check_mark: Alice approved", t.Requests("/api/chat.update").Last()["blocks"]!.ToJsonString(), StringComparison.Ordinal);
 
         var second = await t.DecideAsync(id, Bob, "approve", option: "1");
         await t.Host.DrainAsync(TestContext.Current.CancellationToken);
@@ -346,6 +347,46 @@ public sealed class ApprovalGateTests
         var decision = (await t.Host.GetAsync(run.Id))!.ActivityOutputs["gate"]["Decision"]!;
         Assert.Equal("2026-11-01T02:09:00Z", decision["value"]!.ToString());
     }
+
+    [Fact]
+    public async Task Timestamps_in_facts_and_answers_reach_Slack_and_GitHub_with_a_plus_sign_not_an_escape()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(new Dictionary<string, object?>
+        {
+            ["title"] = "Recovery point",
+            ["question"] = "Up to which moment should PostgreSQL be replayed?",
+            ["evidence"] = JsonNode.Parse("""{"text":"Newest backup below.","facts":{"mainBackup":{"set":"s1","startedAt":"2026-11-01T01:00:00+00:00"}}}"""),
+            ["inputSchema"] = JsonNode.Parse("""{"type":"string","format":"date-time"}"""),
+            ["approvers"] = new[] { "slack:U0ALICE001" },
+            ["gitHubIssue"] = ApprovalTestHost.Issue,
+        });
+        var id = (await t.PendingAsync(run.Id)).ApprovalId;
+
+        await t.DecideAsync(id, Alice, "approve", value: JsonValue.Create("2026-11-01T02:09:00+00:00"));
+        await t.Host.DrainAsync(TestContext.Current.CancellationToken);
+
+        var posted = Strings(Assert.Single(t.Requests("/api/chat.postMessage"))["blocks"]);
+        Assert.Contains("""*mainBackup*: {"set":"s1","startedAt":"2026-11-01T01:00:00+00:00"}""", posted, StringComparison.Ordinal);
+        var decided = Strings(t.Requests("/api/chat.update").Last()["blocks"]);
+        Assert.Contains("`\"2026-11-01T02:09:00+00:00\"`", decided, StringComparison.Ordinal);
+        var comments = t.Requests("/repos/acme/platform/issues/7/comments").Select(c => c["body"]!.ToString()).ToList();
+        Assert.Contains(comments, c => c.Contains("\"startedAt\": \"2026-11-01T01:00:00+00:00\"", StringComparison.Ordinal));
+        Assert.Contains(comments, c => c.Contains("`\"2026-11-01T02:09:00+00:00\"`", StringComparison.Ordinal));
+        // Not in the texts, and not on the wire either (the bodies are written with the relaxed encoder).
+        var wire = t.Server.LogEntries.Select(e => e.RequestMessage!.Body ?? string.Empty).ToList();
+        Assert.True(!wire.Any(b => b.Contains("\\u002B", StringComparison.Ordinal)), string.Join("\n", wire));
+        Assert.DoesNotContain(posted + decided + string.Concat(comments), "\\u002B", StringComparison.Ordinal);
+    }
+
+    /// <summary>Every string in a JSON tree (the texts of Slack blocks), one per line.</summary>
+    private static string Strings(JsonNode? node) => node switch
+    {
+        JsonValue v when v.TryGetValue<string>(out var text) => text + "\n",
+        JsonObject o => string.Concat(o.Select(p => Strings(p.Value))),
+        JsonArray a => string.Concat(a.Select(Strings)),
+        _ => string.Empty,
+    };
 
     [Fact]
     public async Task A_gate_with_an_unsupported_schema_keyword_or_no_approvers_raises_an_incident_with_the_reason()

@@ -1,11 +1,14 @@
+using System.Net;
 using System.Text.Json.Nodes;
 using DrWorkflows.Activities.GitHub;
+using DrWorkflows.Activities.Notifications;
 using DrWorkflows.Activities.Tests.Notifications;
 using DrWorkflows.Core.Activities.Primitives;
 using DrWorkflows.Core.Building;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using netDumbster.smtp;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -16,8 +19,13 @@ public sealed class OpenPostMortemIssueTests : IDisposable
 {
     private const string IssuesPath = "/api/v3/repos/acme/platform/issues";
     private readonly HttpStandIn github = HttpStandIn.Start();
+    private readonly HttpStandIn slack = HttpStandIn.Start();
 
-    public void Dispose() => github.Dispose();
+    public void Dispose()
+    {
+        github.Dispose();
+        slack.Dispose();
+    }
 
     [Fact]
     public async Task Opens_the_issue_from_the_runs_journal_and_outputs_its_number_and_address()
@@ -48,10 +56,18 @@ public sealed class OpenPostMortemIssueTests : IDisposable
     }
 
     [Fact]
-    public async Task GitHub_failing_does_not_fail_the_run_unless_the_workflow_says_so()
+    public async Task GitHub_failing_pages_on_call_on_Slack_and_by_email_and_the_run_goes_on()
     {
         github.Server.Given(Request.Create().WithPath(IssuesPath).UsingGet()).RespondWith(Json(500, """{"message":"boom"}"""));
-        await using var host = Host();
+        slack.Server.Given(Request.Create().WithPath("/api/chat.postMessage").UsingPost()).RespondWith(Json(200, """{"ok":true,"channel":"C0INC","ts":"1772373600.000100"}"""));
+        using var smtp = Configuration.Configure().WithAddress(IPAddress.Loopback).WithRandomPort().Build();
+        await using var host = Host(o =>
+        {
+            o.Email.Host = "127.0.0.1";
+            o.Email.Port = smtp.Configuration.Port;
+            o.Email.Security = "None";
+            o.Email.From = "dr@example.com";
+        });
         var builder = new WorkflowBuilder("incident", "Incident");
         var flow = builder.Flowchart();
         var report = flow.Add(new OpenPostMortemIssue { Id = "report" });
@@ -63,9 +79,44 @@ public sealed class OpenPostMortemIssueTests : IDisposable
         Assert.Equal(["post-mortem failed, run ends anyway"], host.Output.Lines);
         Assert.Contains("GitHub answered HTTP 500 while trying to list issues in acme/platform", state.ActivityOutputs["report"]["Error"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(2, github.Requests.Count);
+        var page = JsonNode.Parse(Assert.Single(slack.Requests).Body!)!;
+        Assert.Equal("C0INC", page["channel"]!.GetValue<string>());
+        var text = page["text"]!.GetValue<string>();
+        Assert.StartsWith($":rotating_light: *Post-mortem of run {state.Id} not published*\nThe post-mortem of run {state.Id} (Incident) could not be opened on GitHub: GitHub answered HTTP 500", text, StringComparison.Ordinal);
+        Assert.Contains($"drw journal {state.Id}", text, StringComparison.Ordinal);
+        Assert.EndsWith("On call: <@U0IC>", text, StringComparison.Ordinal);
+        var mail = Assert.Single(smtp.ReceivedEmail);
+        Assert.Equal(["ic@example.com"], mail.ToAddresses.Select(a => a.Address));
+        Assert.Contains($"Post-mortem of run {state.Id} not published", mail.Headers["Subject"], StringComparison.Ordinal);
+        var completed = Assert.Single(await host.JournalAsync(state.Id), e => e.ActivityId == "report" && e.EventName == JournalEvents.Completed);
+        Assert.Equal(["slack", "email"], completed.Payload!["data"]!["paged"]!["channels"]!.AsArray().Select(c => c!.GetValue<string>()));
+        Assert.Equal(["Ines"], completed.Payload["data"]!["paged"]!["people"]!.AsArray().Select(c => c!.GetValue<string>()));
     }
 
-    private WorkflowTestHost Host() =>
+    [Fact]
+    public async Task When_on_call_cannot_be_paged_either_the_step_raises_an_incident()
+    {
+        github.Server.Given(Request.Create().WithPath(IssuesPath).UsingGet()).RespondWith(Json(500, """{"message":"boom"}"""));
+        slack.Server.Given(Request.Create().WithPath("/api/chat.postMessage").UsingPost()).RespondWith(Json(200, """{"ok":false,"error":"channel_not_found"}"""));
+        await using var host = Host();
+        var builder = new WorkflowBuilder("incident", "Incident");
+        var flow = builder.Flowchart();
+        var report = flow.Add(new OpenPostMortemIssue { Id = "report" });
+        flow.Connect(report, flow.Add(new WriteLine { Text = "must not be reached quietly" }), "Failed");
+
+        var state = await host.RunCodeAsync(builder);
+
+        Assert.Equal(WorkflowSubStatus.Faulted, state.SubStatus);
+        Assert.Empty(host.Output.Lines);
+        var incident = Assert.Single(state.Incidents);
+        Assert.Equal("report", incident.ActivityId);
+        Assert.Contains("GitHub answered HTTP 500", incident.Message, StringComparison.Ordinal);
+        Assert.Contains("On-call could not be paged: Slack chat.postMessage", incident.Message, StringComparison.Ordinal);
+        Assert.Contains("channel_not_found", incident.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>GitHub and Slack stand-ins; the contact tree's first tier is the incident commander, Ines.</summary>
+    private WorkflowTestHost Host(Action<NotificationsOptions>? notifications = null) =>
         WorkflowTestHost.Create(configure: services => services
             .AddActivities(typeof(OpenPostMortemIssue).Assembly)
             .AddGitHubPostMortems(o =>
@@ -76,6 +127,15 @@ public sealed class OpenPostMortemIssueTests : IDisposable
                 o.BaseUrl = github.Url;
                 o.MaxAttempts = 2;
                 o.RetryDelay = TimeSpan.Zero;
+            })
+            .AddNotifications(o =>
+            {
+                o.Slack.BotToken = "xoxb-post-mortem-test";
+                o.Slack.BaseUrl = slack.Url + "/api/";
+                o.Slack.DefaultChannel = "C0INC";
+                o.Slack.MaxAttempts = 1;
+                o.Contacts.Roles[ContactRoles.IncidentCommander] = [new ContactPerson { Name = "Ines", SlackUserId = "U0IC", Email = "ic@example.com" }];
+                notifications?.Invoke(o);
             }));
 
 

@@ -161,7 +161,7 @@ public sealed class PostMortemPublisherTests : IAsyncLifetime
     {
         InstanceId = "run-7",
         ExecutionId = "exec-pm",
-        Details = new PostMortemDetails { Severity = "SEV-1", RtoTarget = TimeSpan.FromMinutes(30) },
+        Details = new PostMortemDetails { Severity = "SEV-1", RtoTarget = TimeSpan.FromMinutes(30), Outcome = "Recovered" },
         Labels = ["database"],
     };
 

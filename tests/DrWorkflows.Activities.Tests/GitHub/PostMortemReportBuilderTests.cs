@@ -15,7 +15,7 @@ public sealed class PostMortemReportBuilderTests
 
         Assert.StartsWith("<!-- drworkflows-instance: run-42 -->\n<!-- drworkflows-execution: exec-pm -->\n# Post-Incident Review\n", report.Body, StringComparison.Ordinal);
         Assert.Equal("Post-incident review: Database container failure (SEV-1), 2026-03-01", report.Title);
-        Assert.Contains("**Date**: 2026-03-01  \n**Duration**: 30 min 10 s  \n**Severity**: SEV-1  \n", report.Body, StringComparison.Ordinal);
+        Assert.Contains("**Date**: 2026-03-01  \n**Duration**: 30 min 10 s  \n**Severity**: SEV-1  \n**Outcome**: recovered  \n", report.Body, StringComparison.Ordinal);
         Assert.Contains("**Workflow**: Database container failure (`db-failure`), run `run-42`, started by alertmanager", report.Body, StringComparison.Ordinal);
         string[] sections = ["## Summary", "## Recovery Objectives", "## Timeline", "## Approvals", "## Errors and Retries", "## Root Cause", "## Impact", "## What Went Well", "## What Went Wrong", "## Action Items"];
         var positions = sections.Select(s => report.Body.IndexOf("\n" + s + "\n", StringComparison.Ordinal)).ToList();
@@ -32,12 +32,12 @@ public sealed class PostMortemReportBuilderTests
 
         Assert.Contains("| 14:00:00 | — | Run started |  | by alertmanager |", body, StringComparison.Ordinal);
         Assert.Contains("| 14:00:01 | Check database | Completed | 2 s | ContainerStatus |", body, StringComparison.Ordinal);
-        Assert.Contains("| 14:00:03 | Restart postgres | Completed | 1 min 7 s | RestartContainer; 2 attempts |", body, StringComparison.Ordinal);
+        Assert.Contains("| 14:00:03 | Restart postgres | Completed | 1 min 7 s | RestartContainer; 2 attempts (1 retry) |", body, StringComparison.Ordinal);
         Assert.Contains("| 14:01:10 | Approve restore | Completed (Approve) | 8 min 31 s | ApprovalGate; waited 8 min 30 s |", body, StringComparison.Ordinal);
         Assert.Contains("| 14:09:41 | Approve restore | Decision: Approve | 8 min 30 s | by jane via slack: go ahead, the backup is verified |", body, StringComparison.Ordinal);
         Assert.Contains("| 14:09:42 | Restore main | Completed | 12 min | RestoreDatabase |", body, StringComparison.Ordinal);
         Assert.Contains("| 14:21:43 | Status page | Completed (Failed) | 1 s | CreateStatusPageIncident; Statuspage create incident failed with HTTP 401: Could not authenticate. |", body, StringComparison.Ordinal);
-        Assert.Contains("| 14:21:45 | Smoke tests | Completed | 3 min 25 s | HttpSmokeTest; 2 attempts; GET https://api.example.com/health returned 503 |", body, StringComparison.Ordinal);
+        Assert.Contains("| 14:21:45 | Smoke tests | Completed | 3 min 25 s | HttpSmokeTest; 2 attempts (1 retried by an operator); GET https://api.example.com/health returned 503 |", body, StringComparison.Ordinal);
         Assert.Contains("| 14:22:00 | Smoke tests | Incident raised |  | GET https://api.example.com/health returned 503 |", body, StringComparison.Ordinal);
         Assert.Contains("| 14:25:00 | Smoke tests | Incident resolved |  | Retry by bob |", body, StringComparison.Ordinal);
         Assert.DoesNotContain("| Flowchart1 |", body, StringComparison.Ordinal);
@@ -112,11 +112,13 @@ public sealed class PostMortemReportBuilderTests
     {
         var body = new PostMortemReportBuilder().Build(IncidentInput()).Body;
 
-        Assert.Equal("- 3 of 6 steps completed at the first attempt\n- Data-loss window of 10 min, within the RPO of 15 min\n\n", Section(body, "## What Went Well"));
-        var wrong = Section(body, "## What Went Wrong");
-        Assert.Contains("- Smoke tests failed: GET https://api.example.com/health returned 503\n", wrong, StringComparison.Ordinal);
-        Assert.Contains("- 1 retry were needed (Restart postgres)\n", wrong, StringComparison.Ordinal);
-        Assert.Contains("- Recovery took 30 min 10 s, over the RTO of 30 min\n", wrong, StringComparison.Ordinal);
+        Assert.Equal("- Data-loss window of 10 min, within the RPO of 15 min\n\n", Section(body, "## What Went Well"));
+        Assert.Equal(
+            "- Status page: the statuspage step failed and the workflow went on: Statuspage create incident failed with HTTP 401: Could not authenticate.\n"
+            + "- Smoke tests faulted and stopped the run at an incident: GET https://api.example.com/health returned 503\n"
+            + "- 2 of 6 step(s) needed more than one attempt: Restart postgres (2 attempts (1 retry)), Smoke tests (2 attempts (1 retried by an operator))\n"
+            + "- Recovery took 30 min 10 s, over the RTO of 30 min\n\n",
+            Section(body, "## What Went Wrong"));
     }
 
     [Fact]
@@ -130,7 +132,7 @@ public sealed class PostMortemReportBuilderTests
         {
             InstanceId = "drill-7",
             WorkflowName = "Monthly drill",
-            Details = new PostMortemDetails { IsDrill = true },
+            Details = new PostMortemDetails { IsDrill = true, Outcome = "Recovered" },
             GeneratedAt = journal.Now,
             Journal = journal.Entries,
         });
@@ -199,6 +201,244 @@ public sealed class PostMortemReportBuilderTests
         Assert.Contains("Copy file number 1999 of the media volume", report.Body, StringComparison.Ordinal);
         Assert.Contains("## Action Items", report.Body, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_failed_run_is_not_recovered_with_the_RTO_not_met_and_the_time_elapsed()
+    {
+        var journal = new JournalWriter(Day.AddHours(9));
+        journal.Workflow(JournalEvents.WorkflowStarted, actor: "alertmanager");
+        journal.Step("e1", "Restart postgres", "DrWorkflows.RestartContainer", 3);
+        journal.Step("e2", "Wait healthy", "DrWorkflows.WaitForHealthy", 30, outcome: "Unhealthy", outputs: new JsonObject { ["NotReady"] = new JsonArray("ecommerce_postgres: unhealthy (pg_isready: no response)") });
+        journal.Workflow(JournalEvents.WorkflowFinished);
+        var report = new PostMortemReportBuilder().Build(new PostMortemInput
+        {
+            InstanceId = "run-9",
+            WorkflowName = "Database container failure",
+            Details = new PostMortemDetails
+            {
+                Severity = "SEV-1",
+                RtoTarget = TimeSpan.FromMinutes(30),
+                Outcome = "Failed",
+                FailureReason = "The container is unhealthy after the restart",
+            },
+            GeneratedAt = journal.Now,
+            Journal = journal.Entries,
+        });
+
+        Assert.False(report.Facts.Recovered);
+        Assert.False(report.Facts.RtoMet);
+        Assert.Equal(TimeSpan.FromSeconds(33), report.Facts.RecoveryTime);
+        Assert.EndsWith(": not recovered", report.Title, StringComparison.Ordinal);
+        Assert.Contains("**Outcome**: **not recovered**: The container is unhealthy after the restart  \n", report.Body, StringComparison.Ordinal);
+        Assert.Contains("| RTO: incident start to end of the run (09:00:00 → 09:00:33) | 30 min | not recovered after 33 s | **not met** |", report.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("Recovered in", report.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("**met**", report.Body, StringComparison.Ordinal);
+        var wrong = Section(report.Body, "## What Went Wrong");
+        Assert.Contains("- Wait healthy ended Unhealthy: ecommerce_postgres: unhealthy (pg_isready: no response)\n", wrong, StringComparison.Ordinal);
+        Assert.Contains("- The service was not recovered: The container is unhealthy after the restart (33 s after the incident began)\n", wrong, StringComparison.Ordinal);
+        Assert.Contains("- The RTO of 30 min was not met: nothing was recovered in the 33 s the run lasted\n", wrong, StringComparison.Ordinal);
+        Assert.StartsWith("Finish the recovery by hand", report.Facts.ActionItems[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_journal_overrules_a_recovered_claim_a_run_stopped_at_an_open_incident_or_failed_by_an_operator_is_not_recovered()
+    {
+        var open = new JournalWriter(Day.AddHours(10));
+        open.Workflow(JournalEvents.WorkflowStarted);
+        open.Step("e1", "Restore main", "DrWorkflows.RestoreDatabase", 12, fault: "pg_restore: error: could not read input file");
+        var stopped = new PostMortemReportBuilder().Build(new PostMortemInput { InstanceId = "r", GeneratedAt = open.Now, Journal = open.Entries, Details = new PostMortemDetails { Outcome = "Recovered", RtoTarget = TimeSpan.FromMinutes(30) } });
+
+        Assert.False(stopped.Facts.Recovered);
+        Assert.False(stopped.Facts.RtoMet);
+        Assert.Contains("- Restore main faulted and stopped the run at an incident: pg_restore: error: could not read input file\n", Section(stopped.Body, "## What Went Wrong"), StringComparison.Ordinal);
+
+        var failed = new JournalWriter(Day.AddHours(11));
+        failed.Workflow(JournalEvents.WorkflowStarted);
+        failed.Step("e1", "Isolate network", "DrWorkflows.IsolateHostNetwork", 2, fault: "iptables: no DOCKER-USER chain");
+        failed.Advance(60);
+        failed.Add(JournalEvents.IncidentResolved, "e1", "Isolate network", "DrWorkflows.IsolateHostNetwork", parent: null, actor: "bob (api)", payload: new JsonObject { ["incidentId"] = "i1", ["resolution"] = "Fail" });
+        failed.Workflow(JournalEvents.WorkflowFaulted);
+        var byOperator = new PostMortemReportBuilder().Build(new PostMortemInput { InstanceId = "r", GeneratedAt = failed.Now, Journal = failed.Entries, Details = new PostMortemDetails { Outcome = "Recovered" } });
+
+        Assert.False(byOperator.Facts.Recovered);
+        var wrong = Section(byOperator.Body, "## What Went Wrong");
+        Assert.Contains("- Isolate network was failed by bob (api): the run stopped there\n", wrong, StringComparison.Ordinal);
+        Assert.Contains("- The run ended faulted\n", wrong, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void What_went_wrong_lists_rejections_timeouts_skipped_steps_and_interrupted_attempts()
+    {
+        var j = new JournalWriter(Day.AddHours(12));
+        j.Workflow(JournalEvents.WorkflowStarted);
+        j.Add(JournalEvents.Started, "g1", "Approve restore", "DrWorkflows.ApprovalGate", parent: null);
+        j.Add(JournalEvents.Suspended, "g1", "Approve restore", "DrWorkflows.ApprovalGate", parent: null, payload: new JsonObject { ["bookmarkId"] = "b1" });
+        j.Advance(40);
+        j.Add(JournalEvents.Resumed, "g1", "Approve restore", "DrWorkflows.ApprovalGate", parent: null, actor: "U0DANA0001 (slack)", payload: Vote("reject", "U0DANA0001", "slack", "the DBA repairs the WAL by hand"));
+        j.Add(JournalEvents.Completed, "g1", "Approve restore", "DrWorkflows.ApprovalGate", parent: null, outcomes: ["Rejected"]);
+        j.Add(JournalEvents.Started, "g2", "Lift isolation?", "DrWorkflows.ApprovalGate", parent: null);
+        j.Add(JournalEvents.Suspended, "g2", "Lift isolation?", "DrWorkflows.ApprovalGate", parent: null);
+        j.Advance(3600);
+        j.Add(JournalEvents.Resumed, "g2", "Lift isolation?", "DrWorkflows.ApprovalGate", parent: null, actor: "timer");
+        j.Add(JournalEvents.Completed, "g2", "Lift isolation?", "DrWorkflows.ApprovalGate", parent: null, outcomes: ["TimedOut"]);
+        j.Add(JournalEvents.Started, "e3", "Verify backup", "DrWorkflows.VerifyLatestBackup", parent: null);
+        j.Advance(20);
+        j.Add(JournalEvents.Interrupted, "e3", "Verify backup", "DrWorkflows.VerifyLatestBackup", parent: null, message: "the node running it stopped (SIGKILL) 31 s ago");
+        j.Add(JournalEvents.Started, "e3", "Verify backup", "DrWorkflows.VerifyLatestBackup", parent: null, attempt: 2);
+        j.Advance(5);
+        j.Add(JournalEvents.Completed, "e3", "Verify backup", "DrWorkflows.VerifyLatestBackup", parent: null, attempt: 2);
+        j.Step("e4", "Stop containers", "DrWorkflows.StopContainers", 1, fault: "container is dead");
+        j.Add(JournalEvents.IncidentResolved, "e4", "Stop containers", "DrWorkflows.StopContainers", parent: null, actor: "alice (api)", payload: new JsonObject { ["incidentId"] = "i1", ["resolution"] = "Skip" });
+        j.Add(JournalEvents.Completed, "e4", "Stop containers", "DrWorkflows.StopContainers", parent: null, outcomes: ["Failed"]);
+        var report = new PostMortemReportBuilder().Build(new PostMortemInput
+        {
+            InstanceId = "r",
+            GeneratedAt = j.Now,
+            Journal = j.Entries,
+            Details = new PostMortemDetails { Outcome = "Failed", FailureReason = "The restore was rejected" },
+            PersonName = (channel, subject) => channel == "slack" && subject == "U0DANA0001" ? "Dana" : null,
+        });
+
+        var wrong = Section(report.Body, "## What Went Wrong");
+        Assert.Contains("- Approve restore was rejected by Dana: the DBA repairs the WAL by hand\n", wrong, StringComparison.Ordinal);
+        Assert.Contains("- Nobody decided Lift isolation? in time (it waited 1 h 0 min)\n", wrong, StringComparison.Ordinal);
+        Assert.Contains("- Verify backup: attempt 1 was interrupted (the node running it stopped (SIGKILL) 31 s ago); the restart noticed it at 13:01:00 UTC\n", wrong, StringComparison.Ordinal);
+        Assert.Contains("- Stop containers was skipped by alice (api) instead of completing\n", wrong, StringComparison.Ordinal);
+        Assert.Contains("- 1 of 4 step(s) needed more than one attempt: Verify backup (2 attempts (1 interrupted))\n", wrong, StringComparison.Ordinal);
+        var problems = Section(report.Body, "## Errors and Retries");
+        Assert.Contains("| 13:01:00 | Verify backup | Interrupted (attempt 1) | the node running it stopped (SIGKILL) 31 s ago |", problems, StringComparison.Ordinal);
+        Assert.Contains("| 12:00:40 | Approve restore | Ended Rejected |  |", problems, StringComparison.Ordinal);
+        Assert.Contains("| 12:00:40 | Approve restore | reject | Dana | slack | 40 s | the DBA repairs the WAL by hand |", report.Body, StringComparison.Ordinal);
+        Assert.Equal(1, report.Facts.InterruptedAttempts);
+        Assert.Equal(1, report.Facts.StepsWithMoreThanOneAttempt);
+        Assert.Contains(report.Facts.ActionItems, a => a.StartsWith("Find out why the orchestrator stopped during Verify backup", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_gate_shows_how_long_it_waited_from_the_journal_and_the_approver_by_contact_name()
+    {
+        // As the runtime journals a gate: the decision bookmark and the publish bookmark, the publish resumed at once
+        // (the gate waits on without a new Suspended entry), the decision 64 s later.
+        var j = new JournalWriter(Day.AddHours(14));
+        j.Workflow(JournalEvents.WorkflowStarted);
+        j.Add(JournalEvents.Started, "g1", "ApproveRestore", "DrWorkflows.ApprovalGate", parent: null);
+        j.Add(JournalEvents.Suspended, "g1", "ApproveRestore", "DrWorkflows.ApprovalGate", parent: null, payload: new JsonObject { ["bookmarkId"] = "b-decision", ["bookmark"] = "DrWorkflows.ApprovalGate" });
+        j.Add(JournalEvents.Suspended, "g1", "ApproveRestore", "DrWorkflows.ApprovalGate", parent: null, payload: new JsonObject { ["bookmarkId"] = "b-publish", ["bookmark"] = "DrWorkflows.ApprovalGate.Publish" });
+        j.Advance(0.05);
+        j.Add(JournalEvents.Resumed, "g1", "ApproveRestore", "DrWorkflows.ApprovalGate", parent: null, actor: "timer", payload: new JsonObject { ["bookmarkId"] = "b-publish", ["bookmark"] = "DrWorkflows.ApprovalGate.Publish" });
+        j.Advance(63.95);
+        j.Add(JournalEvents.Resumed, "g1", "ApproveRestore", "DrWorkflows.ApprovalGate", parent: null, actor: "U0INES0001 (slack)", payload: Vote("approve", "U0INES0001", "slack", "go"));
+        j.Add(JournalEvents.Completed, "g1", "ApproveRestore", "DrWorkflows.ApprovalGate", parent: null, outcomes: ["Approved"]);
+        var report = new PostMortemReportBuilder().Build(new PostMortemInput
+        {
+            InstanceId = "r",
+            GeneratedAt = j.Now,
+            Journal = j.Entries,
+            Details = new PostMortemDetails { Outcome = "Recovered" },
+            PersonName = (channel, subject) => channel == "slack" && subject == "U0INES0001" ? "Ines" : null,
+        });
+
+        Assert.Contains("| 14:01:04 | ApproveRestore | approve | Ines | slack | 1 min 4 s | go |", report.Body, StringComparison.Ordinal);
+        Assert.Contains("| 14:00:00 | ApproveRestore | Completed (Approved) | 1 min 4 s | ApprovalGate; waited 1 min 4 s |", report.Body, StringComparison.Ordinal);
+        Assert.Contains("| 14:01:04 | ApproveRestore | Decision: approve | 1 min 4 s | by Ines via slack: go |", report.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("0.0 s", report.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("U0INES0001", report.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("| Resumed |", report.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_check_whose_failure_is_the_detection_is_not_listed_as_what_went_wrong()
+    {
+        var j = new JournalWriter(Day.AddHours(15));
+        j.Workflow(JournalEvents.WorkflowStarted);
+        j.Step("e1", "CheckPrimary", "DrWorkflows.SmokeTest", 25, outcome: "Failed", outputs: new JsonObject { ["Failures"] = new JsonArray("GET https://api.example.com/health: connection refused") });
+        j.Step("e2", "Restore main", "DrWorkflows.RestoreDatabase", 10);
+        j.Workflow(JournalEvents.WorkflowFinished);
+        PostMortemReport Build(IReadOnlyDictionary<string, IReadOnlySet<string>> detection) => new PostMortemReportBuilder().Build(new PostMortemInput
+        {
+            InstanceId = "r",
+            GeneratedAt = j.Now,
+            Journal = j.Entries,
+            Details = new PostMortemDetails { Outcome = "Recovered" },
+            DetectionOutcomes = detection,
+        });
+
+        var marked = Build(new Dictionary<string, IReadOnlySet<string>> { ["e1-activity"] = new HashSet<string> { "Failed" } });
+        var unmarked = Build(new Dictionary<string, IReadOnlySet<string>>());
+
+        Assert.Contains("**Detected by**: CheckPrimary (Failed)", marked.Body, StringComparison.Ordinal);
+        Assert.Equal("Nothing recorded in the journal.\n\n", Section(marked.Body, "## What Went Wrong"));
+        Assert.Contains("- The incident was confirmed by CheckPrimary (Failed)\n", Section(marked.Body, "## What Went Well"), StringComparison.Ordinal);
+        Assert.Contains("| CheckPrimary | Completed (Failed) | 25 s | SmokeTest; detection: confirms the incident |", marked.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain(marked.Facts.ActionItems, a => a.Contains("CheckPrimary", StringComparison.Ordinal));
+        Assert.Equal(0, marked.Facts.FailedSteps);
+        Assert.Contains(unmarked.Facts.ActionItems, a => a.StartsWith("Find and fix why **CheckPrimary** failed", StringComparison.Ordinal));
+        Assert.Contains("- CheckPrimary ended Failed: GET https://api.example.com/health: connection refused\n", Section(unmarked.Body, "## What Went Wrong"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Attempt_counts_come_from_the_journal_nothing_retried_means_every_step_at_its_first_attempt()
+    {
+        var j = new JournalWriter(Day.AddHours(16));
+        j.Workflow(JournalEvents.WorkflowStarted);
+        for (var i = 0; i < 34; i++)
+            j.Step($"e{i}", $"Step {i}", "DrWorkflows.Step", 1, outcome: i == 5 ? "Failed" : null);
+        j.Workflow(JournalEvents.WorkflowFinished);
+        var report = new PostMortemReportBuilder().Build(new PostMortemInput { InstanceId = "r", GeneratedAt = j.Now, Journal = j.Entries, Details = new PostMortemDetails { Outcome = "Failed" } });
+
+        Assert.Contains("- All 34 steps ran at their first attempt\n", Section(report.Body, "## What Went Well"), StringComparison.Ordinal);
+        Assert.DoesNotContain(" of 34 ", report.Body, StringComparison.Ordinal);
+        Assert.Equal(0, report.Facts.StepsWithMoreThanOneAttempt);
+        Assert.Equal(0, report.Facts.Retries);
+    }
+
+    [Fact]
+    public void Without_an_outcome_the_report_judges_no_RTO()
+    {
+        var j = new JournalWriter(Day.AddHours(17));
+        j.Workflow(JournalEvents.WorkflowStarted);
+        j.Step("e1", "Restore main", "DrWorkflows.RestoreDatabase", 33);
+        j.Workflow(JournalEvents.WorkflowFinished);
+        var report = new PostMortemReportBuilder().Build(new PostMortemInput { InstanceId = "r", GeneratedAt = j.Now, Journal = j.Entries, Details = new PostMortemDetails { RtoTarget = TimeSpan.FromMinutes(30) } });
+
+        Assert.Null(report.Facts.Recovered);
+        Assert.Null(report.Facts.RtoMet);
+        Assert.Contains("**Outcome**: not stated by the workflow (no verdict on the RTO)", report.Body, StringComparison.Ordinal);
+        Assert.Contains("| 30 min | 33 s elapsed | not judged: the workflow did not say whether it recovered |", report.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("Recovered in", report.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_failed_drill_says_so_even_when_every_component_came_back()
+    {
+        var j = new JournalWriter(Day.AddHours(6.5));
+        j.Workflow(JournalEvents.WorkflowStarted, actor: "schedule:30 6 1 * *");
+        j.Step("e1", "RehearsePostgresMain", "DrWorkflows.RehearseRestore", 12, outcome: "Recovered");
+        j.Step("e2", "CheckObjectives", "DrWorkflows.CheckRecoveryObjectives", 0, outcome: "Missed", outputs: new JsonObject { ["Missed"] = new JsonArray("PostgreSQL (Main): the RPO of 15 min 00 s cannot hold by design") });
+        var report = new PostMortemReportBuilder().Build(new PostMortemInput
+        {
+            InstanceId = "drill-9",
+            WorkflowName = "DR drill (monthly)",
+            GeneratedAt = j.Now,
+            Journal = j.Entries,
+            Details = new PostMortemDetails { IsDrill = true, Outcome = "Recovered", FailureReason = "PostgreSQL (Main): the RPO of 15 min 00 s cannot hold by design", RtoTarget = TimeSpan.FromHours(1) },
+        });
+
+        Assert.Contains("**Outcome**: drill **FAILED**: PostgreSQL (Main): the RPO of 15 min 00 s cannot hold by design", report.Body, StringComparison.Ordinal);
+        var wrong = Section(report.Body, "## What Went Wrong");
+        Assert.Contains("- CheckObjectives ended Missed: PostgreSQL (Main): the RPO of 15 min 00 s cannot hold by design\n", wrong, StringComparison.Ordinal);
+        Assert.Contains("- The drill failed: PostgreSQL (Main): the RPO of 15 min 00 s cannot hold by design\n", wrong, StringComparison.Ordinal);
+    }
+
+    private static JsonObject Vote(string vote, string subject, string channel, string? comment) => new()
+    {
+        ["bookmarkId"] = "b-decision",
+        ["bookmark"] = "DrWorkflows.ApprovalGate",
+        ["payload"] = new JsonObject
+        {
+            ["decision"] = new JsonObject { ["vote"] = vote, ["by"] = subject, ["channel"] = channel, ["subject"] = subject, ["option"] = null, ["comment"] = comment },
+        },
+    };
 
     [Theory]
     [InlineData(0.4, "0.4 s")]
@@ -277,6 +517,7 @@ public sealed class PostMortemReportBuilderTests
                 LastGoodDataAt = Day.AddHours(14).AddMinutes(-15),
                 RtoTarget = TimeSpan.FromMinutes(30),
                 RpoTarget = TimeSpan.FromMinutes(15),
+                Outcome = "Recovered",
             },
             GeneratedAt = j.Now,
             Journal = j.Entries,
@@ -325,14 +566,14 @@ public sealed class PostMortemReportBuilderTests
                 Message = message,
             });
 
-        /// <summary>A step that starts after <paramref name="startAfter"/> seconds and ends after <paramref name="seconds"/>, completed or faulted.</summary>
-        public void Step(string executionId, string name, string type, double seconds, string? parent = null, double startAfter = 0, string? fault = null)
+        /// <summary>A step that starts after <paramref name="startAfter"/> seconds and ends after <paramref name="seconds"/>, completed (on <paramref name="outcome"/>) or faulted.</summary>
+        public void Step(string executionId, string name, string type, double seconds, string? parent = null, double startAfter = 0, string? fault = null, string? outcome = null, JsonObject? outputs = null)
         {
             Advance(startAfter);
             Add(JournalEvents.Started, executionId, name, type, parent);
             Advance(seconds);
             if (fault is null)
-                Add(JournalEvents.Completed, executionId, name, type, parent);
+                Add(JournalEvents.Completed, executionId, name, type, parent, outcomes: outcome is null ? null : [outcome], payload: outputs is null ? null : new JsonObject { ["outputs"] = outputs });
             else
                 Add(JournalEvents.Faulted, executionId, name, type, parent, payload: new JsonObject { ["incidentId"] = "i1", ["kind"] = "Fault", ["error"] = fault }, message: fault);
         }

@@ -44,4 +44,21 @@ public sealed class NotificationTemplateTests
         Assert.Equal("No {placeholders} {{ here", NotificationTemplate.Render("No {placeholders} {{ here", null).Text);
         Assert.Equal(string.Empty, NotificationTemplate.Render(null, Values).Text);
     }
+
+    [Fact]
+    public void Timestamps_show_a_plus_sign_not_the_default_encoders_escape()
+    {
+        var taken = new DateTimeOffset(2026, 3, 1, 13, 45, 0, TimeSpan.Zero);
+        var values = new JsonObject
+        {
+            ["takenAt"] = taken,
+            ["backup"] = new JsonObject { ["startedAt"] = taken, ["note"] = "server 'main' <primary>" },
+            ["parsed"] = JsonNode.Parse("""{"at":"2026-03-01T13:45:00+00:00"}"""),
+        };
+
+        var text = NotificationTemplate.Render("{{takenAt}} | {{backup}} | {{parsed}}", values).Text;
+
+        Assert.Equal("""2026-03-01T13:45:00+00:00 | {"startedAt":"2026-03-01T13:45:00+00:00","note":"server 'main' <primary>"} | {"at":"2026-03-01T13:45:00+00:00"}""", text);
+        Assert.DoesNotContain("\\u00", text, StringComparison.Ordinal);
+    }
 }

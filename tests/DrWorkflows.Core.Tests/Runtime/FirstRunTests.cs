@@ -47,4 +47,20 @@ public class FirstRunTests
         Assert.Contains(journal, e => e.ActivityId == "decide" && e.EventName == JournalEvents.Completed && e.Outcomes!.SequenceEqual(["True"]));
         Assert.DoesNotContain(journal, e => e.ActivityId == "no");
     }
+
+    [Fact]
+    public async Task ToJson_writes_text_people_read_a_timestamp_keeps_its_plus_sign()
+    {
+        const string workflow = """
+        { "definitionId": "to-json", "name": "toJson",
+          "root": { "type": "Elsa.Sequence", "version": 1, "id": "seq", "activities": [
+            { "type": "Elsa.WriteLine", "version": 1, "id": "line",
+              "text": { "typeName": "String", "expression": { "type": "JavaScript", "value": "toJson({ at: '2026-11-01T02:09:00+00:00', server: \"'main' <dr>\" })" } } } ] } }
+        """;
+        await using var host = WorkflowTestHost.Create();
+
+        await host.RunAsync(workflow, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(["""{"at":"2026-11-01T02:09:00+00:00","server":"'main' <dr>"}"""], host.Output.Lines);
+    }
 }

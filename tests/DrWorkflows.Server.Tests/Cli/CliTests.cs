@@ -1,6 +1,3 @@
-using System.Net.Http.Headers;
-using DrWorkflows.Cli;
-
 namespace DrWorkflows.Server.Tests.Cli;
 
 /// <summary>The <c>drw</c> command line against the real server (in memory).</summary>
@@ -23,19 +20,7 @@ public sealed class CliTests : IDisposable
 
     private readonly ServerFactory server = new(workflowFiles: new Dictionary<string, string> { ["hello.json"] = Hello, ["fault.json"] = Broken });
 
-    private async Task<(int Exit, string Out, string Err)> DrwAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await CliApp.RunAsync(args, output, error, (_, key) =>
-        {
-            var client = server.CreateClient();
-            if (key is not null)
-                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("ApiKey", key);
-            return client;
-        }, TestContext.Current.CancellationToken);
-        return (exit, output.ToString(), error.ToString());
-    }
+    private Task<(int Exit, string Out, string Err)> DrwAsync(params string[] args) => Drw.RunAsync(server, args);
 
     [Fact]
     public async Task Run_StartsTheWorkflow_AndRunsAndJournalShowIt()
@@ -95,4 +80,22 @@ public sealed class CliTests : IDisposable
     }
 
     public void Dispose() => server.Dispose();
+}
+
+/// <summary>Runs <c>drw</c> in process against a test server (the key of <c>--api-key</c> as the client's header).</summary>
+internal static class Drw
+{
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(ServerFactory server, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await DrWorkflows.Cli.CliApp.RunAsync(args, output, error, (_, key) =>
+        {
+            var client = server.CreateClient();
+            if (key is not null)
+                client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("ApiKey", key);
+            return client;
+        }, TestContext.Current.CancellationToken);
+        return (exit, output.ToString(), error.ToString());
+    }
 }

@@ -134,6 +134,41 @@ public sealed class RecoveryObjectivesTests
     }
 
     [Theory]
+    [InlineData("0 */6 * * *", 6 * 60)]
+    [InlineData("0 4 * * *", 24 * 60)]
+    [InlineData("0 3 * * 0", 7 * 24 * 60)]
+    [InlineData("0 2,14 * * *", 12 * 60)]
+    [InlineData("30 6 1 * *", 31 * 24 * 60)]
+    [InlineData("0 1,3 * * *", 22 * 60)]
+    public void The_backup_interval_of_a_schedule_is_its_longest_gap(string cron, int minutes) =>
+        Assert.Equal(TimeSpan.FromMinutes(minutes), BackupIntervals.Longest(cron));
+
+    [Fact]
+    public void Two_triggers_of_one_backup_workflow_leave_the_gaps_between_their_runs()
+    {
+        var at = DateTimeOffset.UnixEpoch;
+        var gap = BackupIntervals.Longest([new DrWorkflows.Core.Runtime.ScheduledTrigger("a", "backup", "n1", "Elsa.Cron", "0 0 * * *", at), new DrWorkflows.Core.Runtime.ScheduledTrigger("b", "backup", "n2", "Elsa.Cron", "0 6 * * *", at)]);
+
+        Assert.Equal(TimeSpan.FromHours(18), gap);
+    }
+
+    [Fact]
+    public void An_RPO_that_cannot_hold_by_design_is_missed_even_when_the_restored_backup_was_fresh()
+    {
+        var options = new RecoveryObjectivesOptions();
+        RecoveryPromise[] promises = [new("postgres-main", RecoveryObjectiveNames.Rpo, TimeSpan.FromMinutes(15), false, true, "Backups every 6 h 00 min.")];
+
+        var report = RecoveryObjectivesCalculator.Evaluate([Measured("postgres-main", TimeSpan.FromMinutes(4), TimeSpan.FromMinutes(11))], Start, Start.AddMinutes(5), options, promises: promises);
+
+        var main = Assert.Single(report.Components);
+        Assert.False(main.RpoMet);
+        Assert.False(main.RpoCanHold);
+        Assert.Equal(TimeSpan.FromMinutes(11), main.RpoAchieved);
+        Assert.Equal(["PostgreSQL (Main): the RPO of 15 min 00 s cannot hold by design (this backup was 11 min 00 s old by chance): Backups every 6 h 00 min."], report.Missed);
+        Assert.DoesNotContain("PASSED", report.ToMarkdown("Drill"), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(0, "0")]
     [InlineData(4.5, "4.5 s")]
     [InlineData(245, "4 min 05 s")]
