@@ -91,7 +91,7 @@ public sealed class InMemoryStore : IWorkflowDefinitionStore, IWorkflowInstanceS
         lock (gate)
         {
             if (instances.ContainsKey(state.Id))
-                throw new InvalidOperationException($"Workflow instance '{state.Id}' already exists.");
+                throw new InstanceExistsException(state.Id);
             state.Revision = 1;
             instances[state.Id] = JsonSerializer.Serialize(state, Json.Options);
             journals[state.Id] = [.. journal.Select(Copy)];

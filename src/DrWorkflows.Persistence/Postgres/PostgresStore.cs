@@ -283,7 +283,7 @@ internal sealed class PostgresStore : IWorkflowDefinitionStore, IWorkflowInstanc
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "instances_pkey")
         {
-            throw new InvalidOperationException($"Workflow instance '{write.Id}' already exists.", e);
+            throw new InstanceExistsException(write.Id, e);
         }
 
         state.Revision = write.NewRevision;

@@ -327,7 +327,7 @@ internal sealed class SqliteStore : IWorkflowDefinitionStore, IWorkflowInstanceS
                 }
                 catch (SqliteException e) when (e.SqliteErrorCode == SqliteErrors.Constraint)
                 {
-                    throw new InvalidOperationException($"Workflow instance '{write.Id}' already exists.", e);
+                    throw new InstanceExistsException(write.Id, e);
                 }
 
                 WriteChildren(w, write, replaceBookmarks: false);
