@@ -36,6 +36,7 @@ public static class ServerSetup
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
             // Numbers only as JSON numbers ("7" is not 7), as the request guard reads them.
             o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+            o.SerializerOptions.AllowDuplicateProperties = false;
         });
 
         services.AddKeyAttemptLimits();
