@@ -9,12 +9,13 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
-// dotnet run -c Release --project tests/DrWorkflows.Benchmarks -- [sqlite|postgres|all]
+// dotnet run -c Release --project tests/DrWorkflows.Benchmarks -- [sqlite|postgres|all|abuse]
 // PostgreSQL: DRW_BENCH_POSTGRES or DRW_TEST_POSTGRES (a connection string allowed to CREATE DATABASE).
+// abuse: the server's memory under 100 concurrent 10 MB bodies per write route (not part of all).
 var mode = (args.FirstOrDefault() ?? "all").ToLowerInvariant();
-if (mode is not ("sqlite" or "postgres" or "all"))
+if (mode is not ("sqlite" or "postgres" or "all" or "abuse"))
 {
-    Console.Error.WriteLine($"usage: dotnet run -c Release --project tests/DrWorkflows.Benchmarks -- [sqlite|postgres|all]  (got '{mode}')");
+    Console.Error.WriteLine($"usage: dotnet run -c Release --project tests/DrWorkflows.Benchmarks -- [sqlite|postgres|all|abuse]  (got '{mode}')");
     return 2;
 }
 
@@ -23,6 +24,15 @@ var ct = cancel.Token;
 var report = new Report();
 report.Machine();
 report.Load("at start");
+if (mode == "abuse")
+{
+    using var abuse = new TempDir("abuse");
+    var verdict = await AbuseBenchmark.RunAsync(report, abuse.FullPath, ct);
+    report.Load("at the end");
+    report.Print();
+    return verdict;
+}
+
 var runs = int.TryParse(Environment.GetEnvironmentVariable("DRW_BENCH_RUNS"), CultureInfo.InvariantCulture, out var r) ? r : 400;
 // DRW_BENCH_ONLY=throughput,resume,recovery,server runs only those parts (for profiling one of them).
 var only = Environment.GetEnvironmentVariable("DRW_BENCH_ONLY")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -83,7 +83,7 @@ internal static class ServerRecovery
         report.Line("SQLite", $"recovery: server process start after SIGKILL → interrupted run's step running again (median of {toRunning.Count}, max {toRunning[^1]:F0} ms)", toRunning[toRunning.Count / 2], "ms");
     }
 
-    private static async Task<(Process Process, int Port, DateTimeOffset Healthy)> StartAsync(Dictionary<string, string> env, CancellationToken ct)
+    internal static async Task<(Process Process, int Port, DateTimeOffset Healthy)> StartAsync(Dictionary<string, string> env, CancellationToken ct)
     {
         var port = FreePort();
         var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")

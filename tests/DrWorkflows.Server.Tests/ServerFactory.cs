@@ -3,6 +3,9 @@ using DrWorkflows.Server.Security;
 using DrWorkflows.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace DrWorkflows.Server.Tests;
 
@@ -22,13 +25,16 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
     private readonly string? studioDirectory;
     private readonly int? kestrelPort;
     private readonly IReadOnlyDictionary<string, string> settings;
+    private readonly Action<IServiceCollection>? services;
 
     /// <param name="studioDirectory">Bundle directory (DRW_STUDIO_DIR); null: an empty directory (not installed).</param>
     /// <param name="kestrelPort">Listen on 127.0.0.1 at this port with Kestrel instead of the in-memory server.</param>
     /// <param name="workflowFiles">Files to place in the workflows folder before start (name, JSON).</param>
     /// <param name="settings">Further configuration (key, value), e.g. <c>Alertmanager:Routes:0:AlertName</c>.</param>
-    public ServerFactory(string? studioDirectory = null, int? kestrelPort = null, IReadOnlyDictionary<string, string>? workflowFiles = null, IReadOnlyDictionary<string, string>? settings = null)
+    /// <param name="services">Replaces services after the server's own registrations (test doubles).</param>
+    public ServerFactory(string? studioDirectory = null, int? kestrelPort = null, IReadOnlyDictionary<string, string>? workflowFiles = null, IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null)
     {
+        this.services = services;
         this.studioDirectory = studioDirectory;
         this.kestrelPort = kestrelPort;
         this.settings = settings ?? new Dictionary<string, string>();
@@ -42,6 +48,9 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
     }
 
     public string DataDirectory => data.FullPath;
+
+    /// <summary>The server's log lines (Warning and above unless settings lower the level).</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
 
     public Uri BaseAddress => kestrelPort is { } port ? new Uri($"http://127.0.0.1:{port}") : ClientOptions.BaseAddress;
 
@@ -67,6 +76,11 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Development");
         foreach (var (key, value) in settings)
             builder.UseSetting(key, value);
+        builder.ConfigureTestServices(s =>
+        {
+            s.AddSingleton<ILoggerProvider>(Logs);
+            services?.Invoke(s);
+        });
     }
 
     private static void AddKey(IWebHostBuilder builder, int index, string name, string key, string role)

@@ -4,8 +4,9 @@
 Usage: trx-summary.py RESULTS_DIR [NOT_BEFORE]
 
 Only *.trx files under RESULTS_DIR (modified at or after NOT_BEFORE, in seconds since the epoch, when
-given) are read. Prints one line per
-failed test ("==> FAILED <name>: <first line of the message>"), then, last, "COUNTS <passed> <failed> <skipped>
+given) are read. Prints the lines of a test's
+output that start with "==> " (a test's own report, e.g. the fuzz test's seed and counts), one line per failed
+test ("==> FAILED <name>: <first line of the message>"), then, last, "COUNTS <passed> <failed> <skipped>
 <files>". Outcomes: Passed -> passed; NotExecuted (xunit's skipped tests) -> skipped; everything else
 (Failed, Error, Timeout, Aborted, ...) -> failed. A TRX file without per-test results falls back to its
 <Counters> element.
@@ -38,6 +39,9 @@ def main() -> int:
         results = root.findall(f"{NS}Results/{NS}UnitTestResult")
         if results:
             for result in results:
+                for line in (result.findtext(f"{NS}Output/{NS}StdOut") or "").splitlines():
+                    if line.startswith("==> "):
+                        print(line)
                 outcome = result.get("outcome", "")
                 if outcome == "Passed":
                     passed += 1

@@ -51,6 +51,9 @@ public sealed class ApprovalGate : Activity
     [Input(Description = "Evidence shown to the approvers: text, or a JSON object {\"text\": \"...\", \"facts\": {...} or [...]} with the key facts the workflow computed (e.g. candidate restore points with age and verification status).", UIHint = InputUIHints.JsonEditor)]
     public Input<JsonNode?>? Evidence { get; set; }
 
+    [Input(Description = "How the evidence text is shown. Text (default): escaped in every channel. TrustedMarkdown: the text is the designer's own Markdown and is posted on the GitHub issue as Markdown (HTML and mentions included); Slack and the web page still show it as text. Never mark evidence that carries data from outside the workflow.", Options = [EvidenceFormats.Text, EvidenceFormats.TrustedMarkdown], DefaultValue = EvidenceFormats.Text)]
+    public Input<string>? EvidenceFormat { get; set; }
+
     [Input(Description = "Choices the approver picks from (e.g. the restore points); empty for a plain approve/reject.", UIHint = InputUIHints.MultiText)]
     public Input<List<string>>? Options { get; set; }
 
@@ -111,6 +114,8 @@ public sealed class ApprovalGate : Activity
         var title = Required(context.Get(Title), "Title");
         var question = Required(context.Get(Question), "Question");
         var (text, facts) = SplitEvidence(context.Get(Evidence));
+        text = CutEvidence(text);
+        var evidenceFormat = context.Get(EvidenceFormat) is { Length: > 0 } format ? format.Trim() : EvidenceFormats.Text;
         var options = (context.Get(Options) ?? []).Select(o => o.Trim()).Where(o => o.Length > 0).ToList();
         var schema = context.Get(InputSchema);
         if (schema is JsonValue schemaText && schemaText.TryGetValue<string>(out var schemaString))
@@ -122,6 +127,7 @@ public sealed class ApprovalGate : Activity
         var defaultOption = context.Get(DefaultOption) is { Length: > 0 } given ? given.Trim() : null;
         var phrases = (context.Get(ConfirmationPhrases) ?? new Dictionary<string, string>()).Where(p => !string.IsNullOrWhiteSpace(p.Value))
             .ToDictionary(p => p.Key.Trim(), p => p.Value.Trim(), StringComparer.Ordinal);
+        ValidateSizes(title, question, facts, options, evidenceFormat);
         Validate(title, options, schema, approvers, required, safeDefault, safeOption);
         ValidateChoices(title, options, defaultOption, phrases, safeDefault, safeOption);
         if (options.Count > 0 && !string.IsNullOrWhiteSpace(safeOption))
@@ -141,6 +147,7 @@ public sealed class ApprovalGate : Activity
             Title = title,
             Question = question,
             EvidenceText = text,
+            EvidenceIsMarkdown = evidenceFormat == EvidenceFormats.TrustedMarkdown,
             Facts = facts,
             Options = options,
             DefaultOption = defaultOption,
@@ -230,6 +237,7 @@ public sealed class ApprovalGate : Activity
             Comment = decision["comment"]?.ToString(),
             EvidenceSha256 = decision["evidenceSha256"]?.ToString(),
             Confirmation = decision["confirmation"]?.ToString(),
+            Place = ApprovalPlace.FromJson(decision["place"]),
         };
         var directory = context.GetRequiredService<IApproverDirectory>();
         var personKey = directory.PersonKey(identity);
@@ -443,8 +451,40 @@ public sealed class ApprovalGate : Activity
             throw new ApprovalException("approval.invalid-gate", $"Approval gate '{title}' is not set up correctly: {string.Join(" ", problems)}");
     }
 
+    /// <summary>Evidence text over the limit is cut, visibly: the approvers see that there was more.</summary>
+    private static string? CutEvidence(string? text) =>
+        text is { Length: > ApprovalLimits.EvidenceText }
+            ? text[..ApprovalLimits.EvidenceText] + $"\n… (evidence cut at {ApprovalLimits.EvidenceText} characters; {text.Length - ApprovalLimits.EvidenceText} more are in the workflow's data)"
+            : text;
+
+    private static void ValidateSizes(string title, string question, JsonNode? facts, List<string> options, string evidenceFormat)
+    {
+        var problems = new List<string>();
+        if (title.Length > ApprovalLimits.Title)
+            problems.Add($"Title is {title.Length} characters long; the limit is {ApprovalLimits.Title}.");
+        if (question.Length > ApprovalLimits.Question)
+            problems.Add($"Question is {question.Length} characters long; the limit is {ApprovalLimits.Question}.");
+        if (facts?.ToJsonString() is { Length: > ApprovalLimits.Facts } json)
+            problems.Add($"The evidence's facts are {json.Length} characters of JSON; the limit is {ApprovalLimits.Facts}.");
+        if (options.Count > ApprovalLimits.Options)
+            problems.Add($"Options has {options.Count} entries; the limit is {ApprovalLimits.Options}.");
+        if (options.Find(o => o.Length > ApprovalLimits.OptionText) is { } longOption)
+            problems.Add($"Option '{longOption[..40]}…' is {longOption.Length} characters long; the limit is {ApprovalLimits.OptionText}.");
+        if (evidenceFormat is not (EvidenceFormats.Text or EvidenceFormats.TrustedMarkdown))
+            problems.Add($"EvidenceFormat '{evidenceFormat}' is not a format: use {EvidenceFormats.Text} or {EvidenceFormats.TrustedMarkdown}.");
+        if (problems.Count > 0)
+            throw new ApprovalException("approval.invalid-gate", $"Approval gate '{(title.Length > 80 ? title[..80] + "…" : title)}' is not set up correctly: {string.Join(" ", problems)}");
+    }
+
     private static string Required(string? value, string name) =>
         string.IsNullOrWhiteSpace(value) ? throw new ApprovalException("approval.invalid-gate", $"The approval gate needs {name}.") : value.Trim();
 
     private static ILogger Logger(ActivityExecutionContext context) => context.GetRequiredService<ILogger<ApprovalGate>>();
+}
+
+/// <summary>Values of <see cref="ApprovalGate.EvidenceFormat"/>.</summary>
+public static class EvidenceFormats
+{
+    public const string Text = "Text";
+    public const string TrustedMarkdown = "TrustedMarkdown";
 }

@@ -137,7 +137,7 @@ internal static class SlackApprovalMessage
             .Append(CultureInfo.InvariantCulture, $"Approvers: {who} · needs {record.RequiredApprovals} approval(s) of the same option")
             .Append(record.ForbidSelfApproval ? " · the run's starter cannot approve" : string.Empty)
             .Append(record.IsDecided ? string.Empty : $" · decide by {Date(record.Deadline)}")
-            .Append(CultureInfo.InvariantCulture, $" · approval `{record.ApprovalId}` · evidence sha256 `{record.EvidenceSha256[..16]}…`");
+            .Append(CultureInfo.InvariantCulture, $" · approval `{Escape(record.ApprovalId)}` · evidence sha256 `{record.EvidenceSha256[..16]}…`");
         if (!string.IsNullOrWhiteSpace(publicBaseUrl))
             context.Append(CultureInfo.InvariantCulture, $" · <{publicBaseUrl.TrimEnd('/')}/ui/approvals/{Uri.EscapeDataString(record.ApprovalId)}|open in DrWorkflows>");
         blocks.Add(new JsonObject { ["type"] = "context", ["elements"] = new JsonArray(Markdown(context.ToString())) });
@@ -161,7 +161,7 @@ internal static class SlackApprovalMessage
             };
             summary += $" at {Date(record.DecidedAt ?? record.CreatedAt)}" + (decision.Comment is null ? string.Empty : $"\n> {Escape(decision.Comment)}");
             blocks.Add(Section(summary, escape: false));
-            text = $"Approval {record.Status.ToString().ToLowerInvariant()}: {record.Title}";
+            text = $"Approval {record.Status.ToString().ToLowerInvariant()}: {Escape(record.Title)}";
         }
         else
         {
@@ -201,7 +201,7 @@ internal static class SlackApprovalMessage
                     ":warning: These options need a typed confirmation and have no button: " + string.Join(" · ", lines)
                     + ". Confirm on the approvals page, with `drw approvals approve " + record.ApprovalId + " --option N --confirm \"<phrase>\"`, or with `/approve N` and a line `confirm: <phrase>` on the incident issue.", 2900))) });
             }
-            text = $"Approval needed: {record.Title}: {record.Question}";
+            text = $"Approval needed: {Escape(record.Title)}: {Escape(record.Question)}";
         }
 
         return (text, blocks);
@@ -233,8 +233,7 @@ internal static class SlackApprovalMessage
         $"<!date^{at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}^{{date_short_pretty}} {{time}}|{at.UtcDateTime:yyyy-MM-dd HH:mm} UTC>";
 
     /// <summary>Slack's three control characters.</summary>
-    public static string Escape(string text) =>
-        text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
+    public static string Escape(string text) => OutboundText.Slack(text);
 
     private static JsonObject Section(string text, bool escape = true) =>
         new() { ["type"] = "section", ["text"] = Markdown(Cut(escape ? Escape(text) : text, 2900)) };
@@ -260,28 +259,31 @@ internal static class SlackApprovalMessage
     private static string Cut(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 }
 
-/// <summary>The gate as GitHub issue comments (markdown).</summary>
-internal static class GitHubApprovalText
+/// <summary>
+/// The gate as GitHub issue comments (Markdown). Everything the run computed is neutralised for Markdown (no HTML,
+/// no mentions, no fence or table break-outs); only evidence the designer marked as trusted Markdown is posted as is.
+/// </summary>
+internal static partial class GitHubApprovalText
 {
     public static string Request(ApprovalRecord record, string? publicBaseUrl)
     {
         var text = new StringBuilder()
-            .Append("### Approval needed: ").Append(record.Title).Append("\n\n")
-            .Append(record.Question).Append("\n\n");
+            .Append("### Approval needed: ").Append(OutboundText.GitHubInline(record.Title)).Append("\n\n")
+            .Append(OutboundText.GitHubMarkdown(record.Question)).Append("\n\n");
         if (!string.IsNullOrWhiteSpace(record.EvidenceText))
-            text.Append("**Evidence**\n\n").Append(record.EvidenceText).Append("\n\n");
+            text.Append("**Evidence**\n\n").Append(record.EvidenceIsMarkdown ? record.EvidenceText : OutboundText.GitHubMarkdown(record.EvidenceText)).Append("\n\n");
         if (record.Facts is not null)
-            text.Append("```json\n").Append(record.Facts.ToJsonString(Json.Indented)).Append("\n```\n\n");
+            text.Append(OutboundText.GitHubCodeBlock(record.Facts.ToJsonString(Json.Indented), "json")).Append("\n\n");
         if (record.Options.Count > 0)
         {
             text.Append("**Options**\n\n");
             for (var i = 0; i < record.Options.Count; i++)
             {
-                text.Append(CultureInfo.InvariantCulture, $"{i + 1}. {record.Options[i]}");
+                text.Append(CultureInfo.InvariantCulture, $"{i + 1}. {OutboundText.GitHubInline(record.Options[i])}");
                 if (record.Options[i] == record.DefaultOption)
                     text.Append(" **(default: `/approve` alone takes it)**");
                 if (ApprovalRules.PhraseFor(record, record.Options[i]) is { } phrase)
-                    text.Append(CultureInfo.InvariantCulture, $" **(needs a typed confirmation: add a line `confirm: {phrase}`)**");
+                    text.Append(" **(needs a typed confirmation: add a line ").Append(OutboundText.GitHubCode("confirm: " + phrase)).Append(")**");
                 text.Append('\n');
             }
 
@@ -290,7 +292,7 @@ internal static class GitHubApprovalText
 
         text.Append(CultureInfo.InvariantCulture, $"Answer with a comment whose first line is `/approve{(record.Options.Count > 0 ? " <option number or text>" : record.InputSchema is not null ? " <answer as JSON>" : string.Empty)}` or `/reject`; further lines are your comment. ")
             .Append(CultureInfo.InvariantCulture, $"Needs {record.RequiredApprovals} approval(s) of the same option{(record.ForbidSelfApproval ? "; the run's starter cannot approve" : string.Empty)}; decide by {record.Deadline.UtcDateTime:yyyy-MM-dd HH:mm} UTC.\n\n")
-            .Append(CultureInfo.InvariantCulture, $"<sub>approval `{record.ApprovalId}` · evidence sha256 `{record.EvidenceSha256}`");
+            .Append("<sub>approval ").Append(OutboundText.GitHubCode(record.ApprovalId)).Append(CultureInfo.InvariantCulture, $" · evidence sha256 `{record.EvidenceSha256}`");
         if (!string.IsNullOrWhiteSpace(publicBaseUrl))
             text.Append(CultureInfo.InvariantCulture, $" · [open in DrWorkflows]({publicBaseUrl.TrimEnd('/')}/ui/approvals/{Uri.EscapeDataString(record.ApprovalId)})");
         return text.Append("</sub>").ToString();
@@ -299,12 +301,29 @@ internal static class GitHubApprovalText
     public static string Decided(ApprovalRecord record)
     {
         var decision = ApprovalDecision.From(record);
+        var who = string.Join(", ", Deciders(record, decision));
         var what = record.Status switch
         {
-            ApprovalStatus.Approved => $"**Approved**{(decision.Option is null ? string.Empty : $" option **{decision.Option}**")}{(decision.Value is null ? string.Empty : $" `{decision.Value.ToJsonString(Json.Options)}`")} by {string.Join(", ", decision.Approvers)}",
-            ApprovalStatus.Rejected => $"**Rejected** by {string.Join(", ", decision.Approvers)}",
-            _ => $"**Timed out**: nobody decided; the safe default **{record.Outcome}** was taken",
+            ApprovalStatus.Approved => $"**Approved**{(decision.Option is null ? string.Empty : $" option **{OutboundText.GitHubInline(decision.Option)}**")}{(decision.Value is null ? string.Empty : " " + OutboundText.GitHubCode(decision.Value.ToJsonString(Json.Options)))} by {who}",
+            ApprovalStatus.Rejected => $"**Rejected** by {who}",
+            _ => $"**Timed out**: nobody decided; the safe default **{OutboundText.GitHubInline(record.Outcome)}** was taken",
         };
-        return $"Approval `{record.ApprovalId}` ({record.Title}): {what} at {record.DecidedAt?.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC." + (decision.Comment is null ? string.Empty : $"\n\n> {decision.Comment}");
+        return $"Approval {OutboundText.GitHubCode(record.ApprovalId)} ({OutboundText.GitHubInline(record.Title)}): {what} at {record.DecidedAt?.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC."
+            + (decision.Comment is null ? string.Empty : "\n\n" + OutboundText.GitHubQuote(decision.Comment));
     }
+
+    /// <summary>
+    /// Who decided: a GitHub approver (a login GitHub vouched for in the signed webhook) is mentioned as <c>@login</c>;
+    /// every other name (Slack display names, key names) is neutralised, so a name cannot mention anyone.
+    /// </summary>
+    private static IEnumerable<string> Deciders(ApprovalRecord record, ApprovalDecision decision) =>
+        decision.Votes.Count == 0 || decision.Approvers.Count == 0
+            ? decision.Approvers.Select(OutboundText.GitHubInline)
+            : decision.Approvers.Select(name =>
+                record.Votes.Find(v => v.By == name) is { Channel: ApprovalChannels.GitHub } vote && GitHubLogin().IsMatch(vote.Subject)
+                    ? "@" + vote.Subject
+                    : OutboundText.GitHubInline(name));
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")]
+    private static partial System.Text.RegularExpressions.Regex GitHubLogin();
 }

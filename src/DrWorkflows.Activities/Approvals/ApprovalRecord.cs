@@ -122,6 +122,9 @@ public sealed record ApprovalRecord
 
     public string? EvidenceText { get; init; }
 
+    /// <summary>The designer marked the evidence text as their own Markdown: posted unescaped on GitHub (never in Slack).</summary>
+    public bool EvidenceIsMarkdown { get; init; }
+
     /// <summary>Key facts computed by the workflow (object or array), shown as given.</summary>
     public JsonNode? Facts { get; init; }
 

@@ -22,6 +22,63 @@ public sealed record ApprovalRequest
 
     /// <summary>The phrase typed to confirm an option that needs it (see <see cref="ApprovalRecord.ConfirmationPhrases"/>).</summary>
     public string? Confirmation { get; init; }
+
+    /// <summary>Where the decision was made (the Slack message clicked, the issue commented on): it must be where the gate was posted.</summary>
+    public ApprovalPlace? Place { get; init; }
+}
+
+/// <summary>
+/// Where a decision was made: <c>slack</c> with <c>{channel id}/{message ts}</c>, or <c>github</c> with
+/// <c>owner/repo#number</c>. A decision with a place counts only on a gate that was posted exactly there.
+/// </summary>
+public sealed record ApprovalPlace(string Channel, string Where)
+{
+    public static ApprovalPlace SlackMessage(string channelId, string messageTs) => new(ApprovalChannels.Slack, $"{channelId}/{messageTs}");
+
+    public static ApprovalPlace GitHubIssue(string repository, int number) => new(ApprovalChannels.GitHub, new GitHubIssueRef(repository, number).ToString());
+
+    /// <summary>Whether the gate was posted here.</summary>
+    public bool Matches(ApprovalRecord record) => Channel switch
+    {
+        ApprovalChannels.Slack => record.SlackChannel is { Length: > 0 } channel && record.SlackTs is { Length: > 0 } ts && string.Equals(Where, $"{channel}/{ts}", StringComparison.Ordinal),
+        ApprovalChannels.GitHub => GitHubIssueRef.TryParse(record.GitHubIssue, out var gate) && GitHubIssueRef.TryParse(Where, out var here) && gate.Is(here.Repository, here.Number),
+        _ => false,
+    };
+
+    public JsonObject ToJson() => new() { ["channel"] = Channel, ["where"] = Where };
+
+    public static ApprovalPlace? FromJson(JsonNode? node) =>
+        node?["channel"]?.ToString() is { Length: > 0 } channel && node["where"]?.ToString() is { } where ? new ApprovalPlace(channel, where) : null;
+}
+
+/// <summary>How much a decision and a gate may carry (docs/approvals.md, Limits).</summary>
+public static class ApprovalLimits
+{
+    /// <summary>Characters of a decision's comment.</summary>
+    public const int Comment = 4000;
+
+    /// <summary>Characters of the option (or typed answer) a decision names.</summary>
+    public const int Option = 500;
+
+    /// <summary>Characters of a free answer's JSON.</summary>
+    public const int Value = 16 * 1024;
+
+    /// <summary>Characters of a gate's title.</summary>
+    public const int Title = 200;
+
+    /// <summary>Characters of a gate's question.</summary>
+    public const int Question = 4000;
+
+    /// <summary>Characters of a gate's evidence text; longer text is cut, with a note saying so.</summary>
+    public const int EvidenceText = 20_000;
+
+    /// <summary>Characters of a gate's facts as JSON.</summary>
+    public const int Facts = 64 * 1024;
+
+    /// <summary>Options of a gate, and characters of each.</summary>
+    public const int Options = 50;
+
+    public const int OptionText = 200;
 }
 
 /// <summary>Why a decision was not recorded. <see cref="Code"/> is stable; <see cref="Message"/> says what to do.</summary>
@@ -31,7 +88,7 @@ public sealed record ApprovalRefusal(string Code, string Message)
     public int HttpStatus => Code switch
     {
         ApprovalCodes.NotFound => 404,
-        ApprovalCodes.NotApprover or ApprovalCodes.SelfApproval => 403,
+        ApprovalCodes.NotApprover or ApprovalCodes.SelfApproval or ApprovalCodes.WrongPlace => 403,
         ApprovalCodes.Decided or ApprovalCodes.TimedOut or ApprovalCodes.AlreadyVoted or ApprovalCodes.EvidenceChanged or ApprovalCodes.Busy => 409,
         _ => 400,
     };
@@ -54,6 +111,9 @@ public static class ApprovalCodes
     public const string Unsealed = "approval.unsealed";
     public const string Busy = "approval.busy";
     public const string ConfirmationRequired = "approval.confirmation-required";
+    public const string WrongPlace = "approval.wrong-place";
+    public const string FieldNotTaken = "approval.field-not-taken";
+    public const string TooLong = "approval.too-long";
 }
 
 /// <summary>The checked form of a request: the vote to append, or a refusal; <see cref="AlreadyRecorded"/> for a repeat of a recorded vote.</summary>
@@ -70,6 +130,8 @@ public static class ApprovalRules
 {
     public static ApprovalVerdict Check(ApprovalRecord record, ApprovalIdentity identity, string personKey, bool isAllowed, ApprovalRequest request, DateTimeOffset now)
     {
+        if (request.Place is { } place && (place.Channel != identity.Channel || !place.Matches(record)))
+            return ApprovalVerdict.Refuse(ApprovalCodes.WrongPlace, $"Approval '{record.Title}' was not asked there ({place.Channel} {place.Where}): decide it on {PostedAt(record, place.Channel)}, the approvals page, or the API.");
         var vote = request.Vote?.Trim().ToLowerInvariant();
         if (record.IsDecided)
         {
@@ -82,7 +144,11 @@ public static class ApprovalRules
         }
 
         if (vote is not (ApprovalVotes.Approve or ApprovalVotes.Reject))
-            return ApprovalVerdict.Refuse(ApprovalCodes.BadVote, $"'{request.Vote}' is not a decision: use approve or reject.");
+            return ApprovalVerdict.Refuse(ApprovalCodes.BadVote, $"'{Shorten(request.Vote)}' is not a decision: use approve or reject.");
+        if (TooLong(request) is { } tooLong)
+            return tooLong;
+        if (NotTaken(record, vote, request) is { } notTaken)
+            return notTaken;
         if (!string.IsNullOrWhiteSpace(request.EvidenceSha256) && !string.Equals(request.EvidenceSha256.Trim(), record.EvidenceSha256, StringComparison.OrdinalIgnoreCase))
             return ApprovalVerdict.Refuse(ApprovalCodes.EvidenceChanged, $"The evidence you saw (sha256 {request.EvidenceSha256}) is not this gate's evidence ({record.EvidenceSha256}); reload the approval and decide again.");
         if (!isAllowed)
@@ -116,7 +182,7 @@ public static class ApprovalRules
                     return ApprovalVerdict.Refuse(ApprovalCodes.OptionRequired, $"Choose one of the options of '{record.Title}': {OptionList(record)}.");
                 option = ChosenOption(record, request);
                 if (option is null)
-                    return ApprovalVerdict.Refuse(ApprovalCodes.OptionNotOffered, $"'{request.Option}' is not an option of '{record.Title}'. Options: {OptionList(record)}.");
+                    return ApprovalVerdict.Refuse(ApprovalCodes.OptionNotOffered, $"'{Shorten(request.Option)}' is not an option of '{record.Title}'. Options: {OptionList(record)}.");
                 if (PhraseFor(record, option) is { } phrase && !Confirms(request.Confirmation, phrase))
                 {
                     return ApprovalVerdict.Refuse(ApprovalCodes.ConfirmationRequired, string.IsNullOrWhiteSpace(request.Confirmation)
@@ -184,6 +250,38 @@ public static class ApprovalRules
         record.DecidedValue = value?.DeepClone();
         record.DecidedAt = now;
     }
+
+    private static ApprovalVerdict? TooLong(ApprovalRequest request)
+    {
+        if (request.Comment is { Length: > ApprovalLimits.Comment } comment)
+            return ApprovalVerdict.Refuse(ApprovalCodes.TooLong, $"The comment is {comment.Length} characters long; the limit is {ApprovalLimits.Comment}.");
+        if (request.Option is { Length: > ApprovalLimits.Option } option)
+            return ApprovalVerdict.Refuse(ApprovalCodes.TooLong, $"The option is {option.Length} characters long; the limit is {ApprovalLimits.Option}.");
+        if (request.Value?.ToJsonString() is { Length: > ApprovalLimits.Value } value)
+            return ApprovalVerdict.Refuse(ApprovalCodes.TooLong, $"The value is {value.Length} characters of JSON; the limit is {ApprovalLimits.Value}.");
+        return null;
+    }
+
+    /// <summary>Fields the gate type (or a rejection) does not take are refused rather than ignored.</summary>
+    private static ApprovalVerdict? NotTaken(ApprovalRecord record, string vote, ApprovalRequest request)
+    {
+        if (vote == ApprovalVotes.Reject && (request.Value is not null || !string.IsNullOrWhiteSpace(request.Option)))
+            return ApprovalVerdict.Refuse(ApprovalCodes.FieldNotTaken, $"A rejection takes only a comment: send no '{(request.Value is not null ? "value" : "option")}'.");
+        if (record.InputSchema is null && record.Options.Count > 0 && request.Value is not null)
+            return ApprovalVerdict.Refuse(ApprovalCodes.FieldNotTaken, $"'{record.Title}' has options and takes no 'value': send 'option' (one of {OptionList(record)}).");
+        if (record.InputSchema is not null && request.Value is not null && !string.IsNullOrWhiteSpace(request.Option))
+            return ApprovalVerdict.Refuse(ApprovalCodes.FieldNotTaken, $"'{record.Title}' takes a free answer: send it as 'value' or as 'option' text, not both.");
+        return null;
+    }
+
+    private static string PostedAt(ApprovalRecord record, string channel) => channel switch
+    {
+        ApprovalChannels.Slack when record.SlackTs is not null => $"its Slack message ({record.SlackChannel}/{record.SlackTs})",
+        ApprovalChannels.GitHub when record.GitHubIssue is not null => $"its incident issue ({record.GitHubIssue})",
+        _ => "the channels it was posted to",
+    };
+
+    private static string Shorten(string? text) => text is { Length: > 40 } ? text[..40] + "…" : text ?? string.Empty;
 
     private static bool SameOption(ApprovalRecord record, ApprovalVote previous, ApprovalRequest request) =>
         previous.Vote == ApprovalVotes.Reject

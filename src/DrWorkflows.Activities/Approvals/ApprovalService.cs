@@ -131,6 +131,13 @@ internal sealed class ApprovalService(
             if (bookmarks is not [var bookmark, ..] || Parse(bookmark.PayloadJson) is not { } record)
                 return await NotWaitingAsync(approvalId, identity, personKey, request, cancellationToken);
 
+            // Where the gate was posted is learnt after its bookmark was made: the run's state has it.
+            if (request.Place is not null && record.SlackTs is null && await FromStateAsync(approvalId, cancellationToken) is { } posted)
+            {
+                record.SlackChannel = posted.SlackChannel;
+                record.SlackTs = posted.SlackTs;
+            }
+
             var allowed = await directory.IsAllowedAsync(record, identity, cancellationToken);
             var verdict = ApprovalRules.Check(record, identity, personKey, allowed, request, clock.GetUtcNow());
             if (verdict.AlreadyRecorded)
@@ -152,6 +159,7 @@ internal sealed class ApprovalService(
                 ["comment"] = request.Comment,
                 ["confirmation"] = request.Confirmation,
                 ["evidenceSha256"] = record.EvidenceSha256,
+                ["place"] = request.Place?.ToJson(),
                 ["at"] = clock.GetUtcNow().ToString("O"),
             };
             var payload = new JsonObject { ["decision"] = decision, ["seal"] = seal.Sign(bookmark.Id, decision) };

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DrWorkflows.Activities.Notifications;
 using DrWorkflows.Core.Execution;
 
 namespace DrWorkflows.Activities.GitHub;
@@ -638,7 +639,7 @@ public sealed class PostMortemReportBuilder
             md.Append("**Drill**: yes, a rehearsal against an isolated copy  \n");
         md.Append('\n');
         if (!string.IsNullOrWhiteSpace(input.Details.Summary))
-            md.Append("## Summary\n").Append(input.Details.Summary.Trim()).Append("\n\n");
+            md.Append("## Summary\n").Append(OutboundText.GitHubMarkdown(input.Details.Summary.Trim())).Append("\n\n");
 
         md.Append("## Recovery Objectives\n");
         md.Append("| Objective | Target | Achieved | Result |\n|---|---|---|---|\n");
@@ -697,8 +698,8 @@ public sealed class PostMortemReportBuilder
             analysis.Problems.Select(p => new[] { Time(p.At, facts.StartedAt), Cell(p.Step), Cell(p.Event), Cell(p.Detail) }),
             "No errors, retries or incidents.");
 
-        md.Append("## Root Cause\n").Append(string.IsNullOrWhiteSpace(input.Details.RootCause) ? "_To be written by the incident commander._" : input.Details.RootCause.Trim()).Append("\n\n");
-        md.Append("## Impact\n").Append(string.IsNullOrWhiteSpace(input.Details.Impact) ? "_Users affected, revenue, reputation: to be filled in._" : input.Details.Impact.Trim()).Append("\n\n");
+        md.Append("## Root Cause\n").Append(string.IsNullOrWhiteSpace(input.Details.RootCause) ? "_To be written by the incident commander._" : OutboundText.GitHubMarkdown(input.Details.RootCause.Trim())).Append("\n\n");
+        md.Append("## Impact\n").Append(string.IsNullOrWhiteSpace(input.Details.Impact) ? "_Users affected, revenue, reputation: to be filled in._" : OutboundText.GitHubMarkdown(input.Details.Impact.Trim())).Append("\n\n");
         md.Append("## What Went Well\n");
         AppendList(md, analysis.WentWell, "_To be filled in._");
         md.Append("## What Went Wrong\n");
@@ -785,10 +786,11 @@ public sealed class PostMortemReportBuilder
             : utc.ToString("MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Journal text in a table cell: one line, cut to <see cref="MaxCell"/>, HTML and mentions neutralised.</summary>
     private static string Cell(string text)
     {
-        var single = text.Replace("\r", string.Empty, StringComparison.Ordinal).Replace('\n', ' ').Replace("|", "\\|", StringComparison.Ordinal).Trim();
-        return single.Length > MaxCell ? single[..MaxCell] + "…" : single;
+        var single = text.Replace("\r", string.Empty, StringComparison.Ordinal).Replace('\n', ' ').Trim();
+        return OutboundText.GitHubInline(single.Length > MaxCell ? single[..MaxCell] + "…" : single);
     }
 
     private static string Inline(string text) => Cell(text).Replace("*", "\\*", StringComparison.Ordinal);

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -84,8 +82,8 @@ public static partial class NotificationTemplate
     /// <summary>Escapes a value for the target format.</summary>
     public static string Escape(string value, TemplateEscaping escaping) => escaping switch
     {
-        TemplateEscaping.Html => WebUtility.HtmlEncode(value),
-        TemplateEscaping.Slack => new StringBuilder(value).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").ToString(),
+        TemplateEscaping.Html => OutboundText.Html(value),
+        TemplateEscaping.Slack => OutboundText.Slack(value),
         _ => value,
     };
 

@@ -91,7 +91,7 @@ public sealed partial class InMemoryStore : IWorkflowDefinitionStore, IWorkflowI
         lock (gate)
         {
             if (instances.ContainsKey(state.Id))
-                throw new InvalidOperationException($"Workflow instance '{state.Id}' already exists.");
+                throw new InstanceExistsException(state.Id);
             if (state.Platform is { } platform
                 && AllStates().FirstOrDefault(s => s.Status == WorkflowStatus.Running && s.DefinitionId == state.DefinitionId && s.Platform == platform) is { } running)
                 throw new RunAlreadyRunningException(state.DefinitionId, platform, running.Id);

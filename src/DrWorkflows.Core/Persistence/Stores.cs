@@ -149,6 +149,13 @@ public sealed record StoredBookmark(
     DateTimeOffset CreatedAt,
     string? PayloadJson);
 
+/// <summary>Thrown when a new run is created with the id of a run that exists (a client-chosen instance id used twice).</summary>
+public sealed class InstanceExistsException(string instanceId, Exception? inner = null)
+    : InvalidOperationException($"Workflow instance '{instanceId}' already exists.", inner)
+{
+    public string InstanceId { get; } = instanceId;
+}
+
 /// <summary>Thrown when a commit finds the instance changed by someone else (another node or request).</summary>
 public sealed class ConcurrencyException(string instanceId, long expectedRevision)
     : Exception($"Workflow instance '{instanceId}' was changed by another writer (expected revision {expectedRevision}). The step was not committed and will be retried from the stored state.")

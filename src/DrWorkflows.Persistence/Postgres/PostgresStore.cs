@@ -297,7 +297,7 @@ internal sealed partial class PostgresStore : IWorkflowDefinitionStore, IWorkflo
                 if (write.Platform is { } platform && await RunningOnAsync(connection, write.DefinitionId, platform, cancellationToken).ConfigureAwait(false) is { } running)
                     throw new RunAlreadyRunningException(write.DefinitionId, platform, running);
                 if (e.ConstraintName == "instances_pkey")
-                    throw new InvalidOperationException($"Workflow instance '{write.Id}' already exists.", e);
+                    throw new InstanceExistsException(write.Id, e);
 
                 // The run that held the platform ended between the failed insert and the look-up: the platform is free.
                 if (attempt >= 3)

@@ -331,7 +331,7 @@ internal sealed partial class SqliteStore : IWorkflowDefinitionStore, IWorkflowI
                 catch (SqliteException e) when (e.SqliteErrorCode == SqliteErrors.Constraint)
                 {
                     RefuseWhenRunning(w, write);
-                    throw new InvalidOperationException($"Workflow instance '{write.Id}' already exists.", e);
+                    throw new InstanceExistsException(write.Id, e);
                 }
 
                 WriteChildren(w, write, replaceBookmarks: false);

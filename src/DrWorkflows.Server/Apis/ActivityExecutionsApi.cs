@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
+using DrWorkflows.Server.Hosting;
 
 namespace DrWorkflows.Server.Apis;
 
@@ -13,7 +14,7 @@ public static class ActivityExecutionsApi
 {
     public static RouteGroupBuilder MapActivityExecutionsApi(this RouteGroupBuilder group)
     {
-        group.MapPost("/activity-executions/report", ReportAsync);
+        group.MapPost("/activity-executions/report", ReportAsync).WithBodyLimit(BodyLimits.Small);
         group.MapGet("/activity-executions/list", (string? workflowInstanceId, string? activityNodeId, IWorkflowInstanceStore store, CancellationToken cancellationToken) =>
             ListAsync(workflowInstanceId, activityNodeId, summaries: false, store, cancellationToken));
         group.MapGet("/activity-execution-summaries/list", (string? workflowInstanceId, string? activityNodeId, IWorkflowInstanceStore store, CancellationToken cancellationToken) =>
@@ -133,16 +134,19 @@ public static class ActivityExecutionsApi
         return (state, [.. executions.Values]);
     }
 
-    /// <summary>Body: <c>{"workflowInstanceId":"…","activityNodeIds":["…"]}</c>; answers <c>{"stats":[…]}</c>, one per node id.</summary>
-    private static async Task<IResult> ReportAsync(JsonNode? body, IWorkflowInstanceStore store, CancellationToken cancellationToken)
+    /// <summary>Body of the report: <c>{"workflowInstanceId":"…","activityNodeIds":["…"]}</c>.</summary>
+    public sealed record ReportRequest(string? WorkflowInstanceId, string?[]? ActivityNodeIds);
+
+    /// <summary>Answers <c>{"stats":[…]}</c>, one per node id.</summary>
+    private static async Task<IResult> ReportAsync(ReportRequest? body, IWorkflowInstanceStore store, CancellationToken cancellationToken)
     {
-        var instanceId = body?["workflowInstanceId"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        var instanceId = body?.WorkflowInstanceId;
         if (string.IsNullOrWhiteSpace(instanceId))
             return WorkflowDefinitionsApi.BadRequest("The body must be {\"workflowInstanceId\": \"<id>\", \"activityNodeIds\": [\"<node id>\", ...]}.");
         var (state, executions) = await LoadAsync(instanceId, store, cancellationToken);
         if (state is null)
             return WorkflowInstancesApi.NotFound(instanceId);
-        var nodeIds = WorkflowDefinitionsApi.Strings(body?["activityNodeIds"]);
+        var nodeIds = Paging.Ids(body?.ActivityNodeIds, "activityNodeIds");
         if (nodeIds.Count == 0)
             nodeIds = [.. executions.Select(e => e.NodeId).OfType<string>().Distinct(StringComparer.Ordinal)];
         var stats = new JsonArray();

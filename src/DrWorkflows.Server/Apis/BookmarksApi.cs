@@ -18,7 +18,10 @@ public static class BookmarksApi
         return group;
     }
 
-    private static async Task<IResult> ResumeAsync(string id, JsonObject? body, HttpContext http, WorkflowRuntime runtime, IWorkflowInstanceStore store, CancellationToken cancellationToken)
+    /// <summary>Body of a resume: <c>{"payload": &lt;any JSON&gt;}</c>.</summary>
+    public sealed record ResumeRequest(JsonNode? Payload);
+
+    private static async Task<IResult> ResumeAsync(string id, ResumeRequest? body, HttpContext http, WorkflowRuntime runtime, IWorkflowInstanceStore store, CancellationToken cancellationToken)
     {
         var found = await store.FindBookmarksAsync(new BookmarkQuery(BookmarkId: id), cancellationToken);
         if (found is [var gate, ..] && gate.Name.StartsWith(ApprovalGate.BookmarkName, StringComparison.Ordinal))
@@ -27,7 +30,7 @@ public static class BookmarksApi
                 $"Bookmark '{id}' is an approval gate: decide it with POST /api/approvals/{{id}}/approve or /reject (or drw approvals, Slack, GitHub), where approvers, self-approval and the audit trail are checked.");
         }
 
-        var (outcome, state) = await runtime.ResumeAsync(id, body?["payload"]?.DeepClone(), ElsaModels.Actor(http.User), cancellationToken);
+        var (outcome, state) = await runtime.ResumeAsync(id, body?.Payload?.DeepClone(), ElsaModels.Actor(http.User), cancellationToken);
         return outcome switch
         {
             ResumeOutcome.Resumed when state is not null => Results.Ok(new { workflowInstanceId = state.Id, status = state.Status.ToString(), subStatus = state.SubStatus.ToString() }),

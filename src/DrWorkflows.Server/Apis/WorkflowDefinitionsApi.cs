@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using DrWorkflows.Core.Model;
 using DrWorkflows.Core.Persistence;
 using DrWorkflows.Core.Runtime;
+using DrWorkflows.Server.Hosting;
 using DrWorkflows.Server.Security;
 
 namespace DrWorkflows.Server.Apis;
@@ -15,7 +16,7 @@ namespace DrWorkflows.Server.Apis;
 /// import/export, bulk actions, execute and dispatch. Definitions from <c>workflows/</c> or C# are read-only:
 /// changing them answers 409 with the reason.
 /// </summary>
-public static class WorkflowDefinitionsApi
+public static partial class WorkflowDefinitionsApi
 {
     public static RouteGroupBuilder MapWorkflowDefinitionsApi(this RouteGroupBuilder group)
     {
@@ -28,9 +29,9 @@ public static class WorkflowDefinitionsApi
         group.MapGet("/workflow-definitions/query/count", CountAsync);
         group.MapGet("/workflow-definitions/{definitionId}/consumers", (string definitionId) => Results.Ok(new { consumingWorkflowDefinitionIds = Array.Empty<string>() }));
         group.MapGet("/workflow-definitions/{definitionId}/export", ExportAsync);
-        group.MapPost("/workflow-definitions", SaveAsync).RequireAuthorization(Roles.Designer);
-        group.MapPost("/workflow-definitions/import", ImportAsync).RequireAuthorization(Roles.Designer);
-        group.MapPost("/workflow-definitions/import-files", ImportFilesAsync).RequireAuthorization(Roles.Designer).DisableAntiforgery();
+        group.MapPost("/workflow-definitions", SaveAsync).RequireAuthorization(Roles.Designer).WithBodyLimit(BodyLimits.Definition);
+        group.MapPost("/workflow-definitions/import", ImportAsync).RequireAuthorization(Roles.Designer).WithBodyLimit(BodyLimits.Definition);
+        group.MapPost("/workflow-definitions/import-files", ImportFilesAsync).RequireAuthorization(Roles.Designer).DisableAntiforgery().WithBodyLimit(BodyLimits.DefinitionFiles);
         group.MapPost("/workflow-definitions/{definitionId}/publish", PublishAsync).RequireAuthorization(Roles.Designer);
         group.MapPost("/workflow-definitions/{definitionId}/retract", RetractAsync).RequireAuthorization(Roles.Designer);
         group.MapPost("/workflow-definitions/{definitionId}/revert/{version:int}", RevertAsync).RequireAuthorization(Roles.Designer);
@@ -40,11 +41,11 @@ public static class WorkflowDefinitionsApi
         group.MapPost("/workflow-definitions/{definitionId}/execute", ExecuteAsync).RequireAuthorization(Roles.Operator);
         group.MapPost("/workflow-definitions/{definitionId}/dispatch", DispatchAsync).RequireAuthorization(Roles.Operator);
 
-        group.MapPost("/bulk-actions/delete/workflow-definitions/by-definition-id", BulkDeleteAsync).RequireAuthorization(Roles.Designer);
-        group.MapPost("/bulk-actions/delete/workflow-definitions/by-id", BulkDeleteVersionsAsync).RequireAuthorization(Roles.Designer);
-        group.MapPost("/bulk-actions/publish/workflow-definitions/by-definition-ids", BulkPublishAsync).RequireAuthorization(Roles.Designer);
-        group.MapPost("/bulk-actions/retract/workflow-definitions/by-definition-ids", BulkRetractAsync).RequireAuthorization(Roles.Designer);
-        group.MapPost("/bulk-actions/export/workflow-definitions", BulkExportAsync);
+        group.MapPost("/bulk-actions/delete/workflow-definitions/by-definition-id", BulkDeleteAsync).RequireAuthorization(Roles.Designer).WithBodyLimit(BodyLimits.Bulk);
+        group.MapPost("/bulk-actions/delete/workflow-definitions/by-id", BulkDeleteVersionsAsync).RequireAuthorization(Roles.Designer).WithBodyLimit(BodyLimits.Bulk);
+        group.MapPost("/bulk-actions/publish/workflow-definitions/by-definition-ids", BulkPublishAsync).RequireAuthorization(Roles.Designer).WithBodyLimit(BodyLimits.Bulk);
+        group.MapPost("/bulk-actions/retract/workflow-definitions/by-definition-ids", BulkRetractAsync).RequireAuthorization(Roles.Designer).WithBodyLimit(BodyLimits.Bulk);
+        group.MapPost("/bulk-actions/export/workflow-definitions", BulkExportAsync).WithBodyLimit(BodyLimits.Bulk);
         return group;
     }
 
@@ -70,9 +71,8 @@ public static class WorkflowDefinitionsApi
                 || (d.Description ?? string.Empty).Contains(searchTerm, StringComparison.OrdinalIgnoreCase)
                 || d.DefinitionId.Contains(searchTerm, StringComparison.OrdinalIgnoreCase));
         var ordered = Order(rows, orderBy, orderDirection).ToList();
-        var size = pageSize is > 0 ? Math.Min(pageSize.Value, 1000) : ordered.Count;
-        var index = Math.Max(page ?? 0, 0);
-        var items = new JsonArray([.. ordered.Skip(index * size).Take(size).Select(d => (JsonNode)DefinitionViews.Summary(d))]);
+        var (skip, take) = Paging.Page(page, pageSize, defaultSize: Math.Max(ordered.Count, 1), maxSize: 1000);
+        var items = new JsonArray([.. ordered.Skip(skip).Take(take).Select(d => (JsonNode)DefinitionViews.Summary(d))]);
         return DescriptorsApi.Json(new JsonObject
         {
             ["items"] = items,
@@ -119,7 +119,7 @@ public static class WorkflowDefinitionsApi
     private static async Task<IResult> GetManyAsync(string[]? ids, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
     {
         var items = new JsonArray();
-        foreach (var id in (ids ?? []).Distinct(StringComparer.Ordinal))
+        foreach (var id in Paging.Ids(ids, "ids"))
         {
             if (await store.FindByIdAsync(id, cancellationToken) is { } definition)
                 items.Add(DefinitionViews.Model(definition));
@@ -141,11 +141,18 @@ public static class WorkflowDefinitionsApi
         Results.Ok(new { count = (await AllVersionsAsync(store, null, cancellationToken)).Count(d => d.IsLatest) });
 
     /// <summary>Elsa's save: <c>{"model": {definition}, "publish": true|false|null}</c>.</summary>
-    private static async Task<IResult> SaveAsync(JsonNode? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    public sealed record SaveRequest(JsonObject? Model, bool? Publish);
+
+    /// <summary>Bodies of the bulk actions: version ids, or definition ids.</summary>
+    public sealed record IdsRequest(string[]? Ids);
+
+    public sealed record DefinitionIdsRequest(string[]? DefinitionIds);
+
+    private static async Task<IResult> SaveAsync(SaveRequest? request, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
     {
-        if (body is not JsonObject { } request || request["model"] is not JsonObject model)
+        if (request?.Model is not { } model)
             return BadRequest("The body must be {\"model\": <workflow definition>, \"publish\": true|false}.");
-        var publish = request["publish"] is JsonValue p && p.TryGetValue<bool>(out var b) && b;
+        var publish = request.Publish == true;
         var definitionId = model["definitionId"] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
         var isNew = definitionId is null || await definitions.FindAsync(definitionId, VersionOptions.LatestVersion, cancellationToken) is null;
         var previous = isNew ? null : await definitions.FindAsync(definitionId!, VersionOptions.PublishedVersion, cancellationToken);
@@ -234,9 +241,9 @@ public static class WorkflowDefinitionsApi
         return Results.File(bytes, "application/json", FileName(definition));
     }
 
-    private static async Task<IResult> BulkExportAsync(JsonNode? body, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> BulkExportAsync(IdsRequest? body, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
     {
-        var ids = Strings(body?["ids"]);
+        var ids = Paging.Ids(body?.Ids, "ids");
         if (ids.Count == 0)
             return BadRequest("The body must be {\"ids\": [<version id>, ...]}.");
         using var buffer = new MemoryStream();
@@ -262,9 +269,9 @@ public static class WorkflowDefinitionsApi
     }
 
     /// <summary>Elsa's import: a definition model, saved as a draft (a new definition when its id is unknown).</summary>
-    private static async Task<IResult> ImportAsync(JsonNode? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    private static async Task<IResult> ImportAsync(JsonObject? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
     {
-        if (body is not JsonObject model)
+        if (body is not { } model)
             return BadRequest("The body must be a workflow definition (JSON object).");
         var stored = await definitions.SaveAsync(new WorkflowDefinitionDocument((JsonObject)model.DeepClone()), publish: false, "api", isReadonly: false, cancellationToken);
         return DescriptorsApi.Json(DefinitionViews.Model(stored));
@@ -274,48 +281,55 @@ public static class WorkflowDefinitionsApi
     {
         if (!request.HasFormContentType)
             return BadRequest("Send the definitions as multipart/form-data files (field 'files').");
-        var form = await request.ReadFormAsync(cancellationToken);
-        var count = 0;
+        var form = await RequestForms.ReadAsync(request, cancellationToken);
+        // Every file is read and parsed before the first is saved: a bad file refuses the upload and saves nothing.
+        var documents = new List<WorkflowDefinitionDocument>();
         foreach (var file in form.Files)
         {
             using var reader = new StreamReader(file.OpenReadStream());
-            var document = WorkflowDefinitionDocument.Parse(await reader.ReadToEndAsync(cancellationToken), file.FileName);
+            documents.Add(WorkflowDefinitionDocument.Parse(await reader.ReadToEndAsync(cancellationToken), file.FileName));
+        }
+
+        foreach (var document in documents)
             await definitions.SaveAsync(document, publish: false, "api", isReadonly: false, cancellationToken);
-            count++;
-        }
-
-        return Results.Ok(new { count });
+        return Results.Ok(new { count = documents.Count });
     }
 
-    private static async Task<IResult> BulkDeleteAsync(JsonNode? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    /// <summary>Deletes the definitions; read-only ones (from files or code) are skipped and listed, not a refusal after the others were deleted.</summary>
+    private static async Task<IResult> BulkDeleteAsync(DefinitionIdsRequest? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
     {
-        var ids = Strings(body?["definitionIds"]);
         var deleted = 0;
-        foreach (var id in ids)
+        List<string> skipped = [];
+        foreach (var id in Paging.Ids(body?.DefinitionIds, "definitionIds"))
         {
-            if (await definitions.DeleteAsync(id, cancellationToken) > 0)
+            if (await definitions.FindAsync(id, VersionOptions.LatestVersion, cancellationToken) is { IsReadonly: true })
+                skipped.Add(id);
+            else if (await definitions.DeleteAsync(id, cancellationToken) > 0)
                 deleted++;
         }
 
-        return Results.Ok(new { deleted });
+        return Results.Ok(new { deleted, skipped });
     }
 
-    private static async Task<IResult> BulkDeleteVersionsAsync(JsonNode? body, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> BulkDeleteVersionsAsync(IdsRequest? body, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
     {
         var deleted = 0;
-        foreach (var id in Strings(body?["ids"]))
+        List<string> skipped = [];
+        foreach (var id in Paging.Ids(body?.Ids, "ids"))
         {
-            if (await DeleteVersionAsync(id, store, cancellationToken) is IStatusCodeHttpResult { StatusCode: 204 })
+            if (await store.FindByIdAsync(id, cancellationToken) is { IsReadonly: true })
+                skipped.Add(id);
+            else if (await DeleteVersionAsync(id, store, cancellationToken) is IStatusCodeHttpResult { StatusCode: 204 })
                 deleted++;
         }
 
-        return Results.Ok(new { deleted });
+        return Results.Ok(new { deleted, skipped });
     }
 
-    private static async Task<IResult> BulkPublishAsync(JsonNode? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    private static async Task<IResult> BulkPublishAsync(DefinitionIdsRequest? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
     {
         List<string> published = [], alreadyPublished = [], notFound = [], skipped = [];
-        foreach (var id in Strings(body?["definitionIds"]))
+        foreach (var id in Paging.Ids(body?.DefinitionIds, "definitionIds"))
         {
             var latest = await definitions.FindAsync(id, VersionOptions.LatestVersion, cancellationToken);
             if (latest is null)
@@ -334,10 +348,10 @@ public static class WorkflowDefinitionsApi
         return Results.Ok(new { published, alreadyPublished, notFound, skipped, updatedConsumers = Array.Empty<string>() });
     }
 
-    private static async Task<IResult> BulkRetractAsync(JsonNode? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    private static async Task<IResult> BulkRetractAsync(DefinitionIdsRequest? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
     {
         List<string> retracted = [], alreadyRetracted = [], notFound = [], skipped = [];
-        foreach (var id in Strings(body?["definitionIds"]))
+        foreach (var id in Paging.Ids(body?.DefinitionIds, "definitionIds"))
         {
             var published = await definitions.FindAsync(id, VersionOptions.PublishedVersion, cancellationToken);
             if (published is null)
@@ -377,7 +391,29 @@ public static class WorkflowDefinitionsApi
         return Results.Ok(new { workflowInstanceId = state.Id });
     }
 
-    private static StartRunRequest ToStart(string definitionId, ExecuteRequest? request, HttpContext http) => new(definitionId)
+    /// <summary>Largest <c>input</c> of execute/dispatch (its JSON, in characters).</summary>
+    public const int MaxInputLength = 256 * 1024;
+
+    /// <summary>Longest <c>correlationId</c> and <c>triggerActivityId</c>.</summary>
+    public const int MaxIdLength = 200;
+
+    private static StartRunRequest ToStart(string definitionId, ExecuteRequest? request, HttpContext http)
+    {
+        if (request?.Input is { } input && input.ToJsonString().Length is var length && length > MaxInputLength)
+            throw new RequestFieldException("input", $"is {length} characters of JSON; the limit is {MaxInputLength}.");
+        if (request?.CorrelationId is { Length: > MaxIdLength })
+            throw new RequestFieldException("correlationId", $"is longer than {MaxIdLength} characters.");
+        if (request?.TriggerActivityId is { Length: > MaxIdLength })
+            throw new RequestFieldException("triggerActivityId", $"is longer than {MaxIdLength} characters.");
+        if (!string.IsNullOrWhiteSpace(request?.InstanceId) && !InstanceIdPattern().IsMatch(request.InstanceId))
+            throw new RequestFieldException("instanceId", "must be 1 to 100 letters, digits, '.', '_', ':' or '-', starting with a letter or digit.");
+        return Start(definitionId, request, http);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")]
+    private static partial System.Text.RegularExpressions.Regex InstanceIdPattern();
+
+    private static StartRunRequest Start(string definitionId, ExecuteRequest? request, HttpContext http) => new(definitionId)
     {
         Input = ElsaModels.ToDictionary(request?.Input),
         CorrelationId = request?.CorrelationId,
@@ -386,9 +422,6 @@ public static class WorkflowDefinitionsApi
         InstanceId = string.IsNullOrWhiteSpace(request?.InstanceId) ? null : request.InstanceId,
         TriggerNodeId = request?.TriggerActivityId,
     };
-
-    internal static List<string> Strings(JsonNode? node) =>
-        node is JsonArray array ? [.. array.OfType<JsonValue>().Select(v => v.TryGetValue<string>(out var s) ? s : null).OfType<string>().Distinct(StringComparer.Ordinal)] : [];
 
     internal static IResult BadRequest(string message) =>
         Results.Json(new { status = 400, title = "Bad request", detail = message, errors = new { generalErrors = new[] { message } } }, statusCode: 400, contentType: "application/problem+json");

@@ -1,7 +1,7 @@
-using System.Text.Json.Nodes;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
 using DrWorkflows.Core.Runtime;
+using DrWorkflows.Server.Hosting;
 using DrWorkflows.Server.Security;
 
 namespace DrWorkflows.Server.Apis;
@@ -11,17 +11,17 @@ public static class WorkflowInstancesApi
 {
     public static RouteGroupBuilder MapWorkflowInstancesApi(this RouteGroupBuilder group)
     {
-        group.MapPost("/workflow-instances", ListAsync).WithName("ListWorkflowInstances");
+        group.MapPost("/workflow-instances", ListAsync).WithName("ListWorkflowInstances").WithBodyLimit(BodyLimits.Small);
         group.MapGet("/workflow-instances/{id}", GetAsync).WithName("GetWorkflowInstance");
         group.MapGet("/workflow-instances/{id}/execution-state", GetExecutionStateAsync);
         group.MapGet("/workflow-instances/{id}/journal", GetJournalAsync);
-        group.MapPost("/workflow-instances/{id}/journal", FilterJournalAsync);
+        group.MapPost("/workflow-instances/{id}/journal", FilterJournalAsync).WithBodyLimit(BodyLimits.Small);
         group.MapGet("/workflow-instances/{id}/variables", GetVariablesAsync);
         group.MapPost("/cancel/workflow-instances/{id}", CancelAsync).RequireAuthorization(Roles.Operator);
         group.MapDelete("/workflow-instances/{id}", DeleteAsync).RequireAuthorization(Roles.Admin);
         group.MapGet("/workflow-instances/{id}/export", ExportAsync);
-        group.MapPost("/bulk-actions/delete/workflow-instances/by-id", BulkDeleteAsync).RequireAuthorization(Roles.Admin);
-        group.MapPost("/bulk-actions/cancel/workflow-instances", BulkCancelAsync).RequireAuthorization(Roles.Operator);
+        group.MapPost("/bulk-actions/delete/workflow-instances/by-id", BulkDeleteAsync).RequireAuthorization(Roles.Admin).WithBodyLimit(BodyLimits.Bulk);
+        group.MapPost("/bulk-actions/cancel/workflow-instances", BulkCancelAsync).RequireAuthorization(Roles.Operator).WithBodyLimit(BodyLimits.Bulk);
         return group;
     }
 
@@ -42,19 +42,19 @@ public static class WorkflowInstancesApi
     private static async Task<IResult> ListAsync(ListRequest? request, IWorkflowInstanceStore store, CancellationToken cancellationToken)
     {
         request ??= new ListRequest(null, null, null, null, null, null, null, null, null, null, null);
-        var pageSize = Math.Clamp(request.PageSize ?? 50, 1, 1000);
+        var (skip, pageSize) = Paging.Page(request.Page, request.PageSize, defaultSize: 50, maxSize: 1000);
         var page = Math.Max(request.Page ?? 0, 0);
         var subStatuses = (request.SubStatuses ?? []).Concat(request.SubStatus is { } s ? [s] : []).ToList();
         var status = request.Status ?? (request.Statuses is [var single] ? single : null);
         var result = await store.ListAsync(new InstanceQuery(
             DefinitionId: request.DefinitionId,
-            DefinitionIds: request.DefinitionIds is { Length: > 0 } ids ? ids : null,
+            DefinitionIds: Paging.Ids(request.DefinitionIds, "definitionIds") is { Count: > 0 } ids ? ids : null,
             CorrelationId: request.CorrelationId,
             Status: status,
             SubStatuses: subStatuses.Count > 0 ? subStatuses : null,
             SearchTerm: request.SearchTerm,
             HasIncidents: request.HasIncidents,
-            Skip: page * pageSize,
+            Skip: skip,
             Take: pageSize), cancellationToken);
         return Results.Ok(new { items = result.Items.Select(ElsaModels.Summary), totalCount = result.TotalCount, page, pageSize });
     }
@@ -71,34 +71,40 @@ public static class WorkflowInstancesApi
     {
         if (await store.GetAsync(id, cancellationToken) is null)
             return NotFound(id);
-        var size = Math.Clamp(take ?? pageSize ?? 100, 1, 5000);
-        var offset = skip ?? ((page ?? 0) * size);
-        var journal = await store.GetJournalAsync(id, Math.Max(offset, 0), size, cancellationToken);
+        var (offset, size) = skip is not null ? Paging.Window(skip, take ?? pageSize, 100, 5000) : Paging.Page(page, take ?? pageSize, 100, 5000);
+        var journal = await store.GetJournalAsync(id, offset, size, cancellationToken);
         return Results.Ok(new { items = journal.Items.Select(ElsaModels.JournalRecord), totalCount = journal.TotalCount });
     }
 
     /// <summary>Elsa's filtered journal: <c>{"filter":{"activityIds":[],"activityNodeIds":[],"excludedActivityTypes":[],"eventNames":[]}}</c>.</summary>
-    private static async Task<IResult> FilterJournalAsync(string id, int? skip, int? take, JsonObject? body, IWorkflowInstanceStore store, CancellationToken cancellationToken)
+    public sealed record JournalFilterRequest(JournalFilter? Filter);
+
+    public sealed record JournalFilter(string?[]? ActivityIds, string?[]? ActivityNodeIds, string?[]? ExcludedActivityTypes, string?[]? EventNames);
+
+    /// <summary>Body of the bulk actions on instances: <c>{"ids": [...]}</c>, or for cancel <c>{"definitionId": "..."}</c>.</summary>
+    public sealed record BulkRequest(string?[]? Ids, string? DefinitionId);
+
+    private static async Task<IResult> FilterJournalAsync(string id, int? skip, int? take, JournalFilterRequest? body, IWorkflowInstanceStore store, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(id, cancellationToken) is null)
             return NotFound(id);
-        var filter = body?["filter"] as JsonObject;
-        var activityIds = Strings(filter?["activityIds"]);
-        var nodeIds = Strings(filter?["activityNodeIds"]);
-        var excludedTypes = Strings(filter?["excludedActivityTypes"]);
-        var eventNames = Strings(filter?["eventNames"]);
+        var filter = body?.Filter;
+        var activityIds = Set(filter?.ActivityIds, "filter.activityIds");
+        var nodeIds = Set(filter?.ActivityNodeIds, "filter.activityNodeIds");
+        var excludedTypes = Set(filter?.ExcludedActivityTypes, "filter.excludedActivityTypes");
+        var eventNames = Set(filter?.EventNames, "filter.eventNames");
         var all = (await store.GetJournalAsync(id, 0, int.MaxValue, cancellationToken)).Items
             .Where(e => activityIds is null || (e.ActivityId is not null && activityIds.Contains(e.ActivityId)))
             .Where(e => nodeIds is null || (e.NodeId is not null && nodeIds.Contains(e.NodeId)))
             .Where(e => excludedTypes is null || e.ActivityType is null || !excludedTypes.Contains(e.ActivityType))
             .Where(e => eventNames is null || eventNames.Contains(e.EventName))
             .ToList();
-        var size = Math.Clamp(take ?? 100, 1, 5000);
-        return Results.Ok(new { items = all.Skip(Math.Max(skip ?? 0, 0)).Take(size).Select(ElsaModels.JournalRecord), totalCount = all.Count });
+        var (from, size) = Paging.Window(skip, take, 100, 5000);
+        return Results.Ok(new { items = all.Skip(from).Take(size).Select(ElsaModels.JournalRecord), totalCount = all.Count });
     }
 
-    private static HashSet<string>? Strings(JsonNode? node) =>
-        WorkflowDefinitionsApi.Strings(node) is { Count: > 0 } list ? list.ToHashSet(StringComparer.Ordinal) : null;
+    private static HashSet<string>? Set(string?[]? values, string field) =>
+        Paging.Ids(values, field) is { Count: > 0 } list ? list.ToHashSet(StringComparer.Ordinal) : null;
 
     private static async Task<IResult> GetVariablesAsync(string id, IWorkflowInstanceStore store, Core.Runtime.WorkflowDefinitionService definitions, CancellationToken cancellationToken)
     {
@@ -123,22 +129,22 @@ public static class WorkflowInstancesApi
             : NotFound(id);
 
     /// <summary>Body <c>{"ids":[…]}</c>; answers <c>{"deletedCount":n}</c>.</summary>
-    private static async Task<IResult> BulkDeleteAsync(JsonNode? body, IWorkflowInstanceStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> BulkDeleteAsync(BulkRequest? body, IWorkflowInstanceStore store, CancellationToken cancellationToken)
     {
-        var ids = WorkflowDefinitionsApi.Strings(body?["ids"]);
+        var ids = Paging.Ids(body?.Ids, "ids");
         if (ids.Count == 0)
             return WorkflowDefinitionsApi.BadRequest("The body must be {\"ids\": [\"<workflow instance id>\", ...]}.");
         return Results.Ok(new { deletedCount = await store.DeleteAsync(ids, cancellationToken) });
     }
 
     /// <summary>Body <c>{"ids":[…]}</c> (or <c>{"definitionId":"…"}</c> for every running instance of a definition); answers <c>{"cancelledCount":n}</c>.</summary>
-    private static async Task<IResult> BulkCancelAsync(JsonNode? body, HttpContext http, IWorkflowInstanceStore store, WorkflowRuntime runtime, CancellationToken cancellationToken)
+    private static async Task<IResult> BulkCancelAsync(BulkRequest? body, HttpContext http, IWorkflowInstanceStore store, WorkflowRuntime runtime, CancellationToken cancellationToken)
     {
-        var ids = WorkflowDefinitionsApi.Strings(body?["ids"]);
-        var definitionId = body?["definitionId"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        var ids = Paging.Ids(body?.Ids, "ids");
+        var definitionId = body?.DefinitionId;
         if (ids.Count == 0 && !string.IsNullOrWhiteSpace(definitionId))
         {
-            var running = await store.ListAsync(new InstanceQuery(DefinitionId: definitionId, Status: WorkflowStatus.Running, Take: 10_000), cancellationToken);
+            var running = await store.ListAsync(new InstanceQuery(DefinitionId: definitionId, Status: WorkflowStatus.Running, Take: Paging.MaxIds), cancellationToken);
             ids = [.. running.Items.Select(i => i.Id)];
         }
 

@@ -1,6 +1,9 @@
 using System.Security.Claims;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using DrWorkflows.Activities.Approvals;
+using DrWorkflows.Server.Hosting;
 using DrWorkflows.Server.Security;
 
 namespace DrWorkflows.Server.Approvals;
@@ -29,11 +32,11 @@ public static class ApprovalsApi
         api.MapGet("/", ListAsync).RequireAuthorization(Roles.Viewer);
         api.MapGet("/{id}", GetAsync).RequireAuthorization(Roles.Viewer);
         api.MapPost("/{id}/approve", (string id, DecisionBody? body, HttpContext http, IApprovalService approvals, CancellationToken ct) =>
-            DecideAsync(id, ApprovalVotes.Approve, body, http, approvals, ct)).RequireAuthorization(Roles.Approver);
+            DecideAsync(id, ApprovalVotes.Approve, body, http, approvals, ct)).RequireAuthorization(Roles.Approver).WithBodyLimit(BodyLimits.Decision);
         api.MapPost("/{id}/reject", (string id, DecisionBody? body, HttpContext http, IApprovalService approvals, CancellationToken ct) =>
-            DecideAsync(id, ApprovalVotes.Reject, body, http, approvals, ct)).RequireAuthorization(Roles.Approver);
-        app.MapPost("/slack/interactions", SlackInteractions.HandleAsync).AllowAnonymous().DisableAntiforgery();
-        app.MapPost("/github/webhook", GitHubWebhook.HandleAsync).AllowAnonymous().DisableAntiforgery();
+            DecideAsync(id, ApprovalVotes.Reject, body, http, approvals, ct)).RequireAuthorization(Roles.Approver).WithBodyLimit(BodyLimits.Decision);
+        app.MapPost("/slack/interactions", SlackInteractions.HandleAsync).AllowAnonymous().DisableAntiforgery().WithBodyLimit(BodyLimits.Default);
+        app.MapPost("/github/webhook", GitHubWebhook.HandleAsync).AllowAnonymous().DisableAntiforgery().WithBodyLimit(BodyLimits.Default);
         ApprovalsPage.Map(app);
         return app;
     }
@@ -45,9 +48,16 @@ public static class ApprovalsApi
     /// </summary>
     public sealed record DecisionBody(string? Option, JsonNode? Value, string? Comment, string? EvidenceSha256, string? Channel, string? Confirmation = null);
 
+    /// <summary>Most approvals one list answer holds (<c>take</c>).</summary>
+    public const int MaxTake = 200;
+
+    private static readonly string[] Statuses = ["pending", "decided", "approved", "rejected", "timedout", "timed-out", "all"];
+
     private static async Task<IResult> ListAsync(string? status, string? instanceId, string? definitionId, int? take, IApprovalService approvals, CancellationToken cancellationToken)
     {
-        var items = await approvals.ListAsync(new ApprovalQuery { Status = status, InstanceId = instanceId, DefinitionId = definitionId, Take = take ?? 100 }, cancellationToken);
+        if (!string.IsNullOrWhiteSpace(status) && !Statuses.Contains(status.Trim().ToLowerInvariant()))
+            throw new RequestFieldException("status", "must be one of pending, decided, approved, rejected, timedout, all.");
+        var items = await approvals.ListAsync(new ApprovalQuery { Status = status, InstanceId = instanceId, DefinitionId = definitionId, Take = Math.Clamp(take ?? 100, 1, MaxTake) }, cancellationToken);
         return Results.Ok(new { items = items.Select(View), count = items.Count });
     }
 
@@ -58,6 +68,8 @@ public static class ApprovalsApi
 
     private static async Task<IResult> DecideAsync(string id, string vote, DecisionBody? body, HttpContext http, IApprovalService approvals, CancellationToken cancellationToken)
     {
+        if (body?.Channel is { } given && given is not (ApprovalChannels.Api or ApprovalChannels.Cli))
+            throw new RequestFieldException("channel", "must be \"cli\" (the drw command line) or \"api\", or left out.");
         var channel = http.User.FindFirst("drw:channel")?.Value is "studio" or ApprovalChannels.Web
             ? ApprovalChannels.Web
             : body?.Channel == ApprovalChannels.Cli ? ApprovalChannels.Cli : ApprovalChannels.Api;
@@ -135,6 +147,24 @@ public static class ApprovalsApi
         return buffer.ToArray();
     }
 
-    internal static IResult Problem(int status, string title, string detail, string code) =>
-        Results.Problem(statusCode: status, title: title, detail: detail, extensions: new Dictionary<string, object?> { ["code"] = code });
+    internal static IResult Problem(int status, string title, string detail, string code, string? field = null) =>
+        Results.Problem(statusCode: status, title: title, detail: detail, extensions: field is { Length: > 0 }
+            ? new Dictionary<string, object?> { ["code"] = code, ["field"] = field }
+            : new Dictionary<string, object?> { ["code"] = code });
+}
+
+/// <summary>
+/// How webhook payloads are read: web names, numbers only as JSON numbers, with source-generated metadata (Slack
+/// gives up after 3 s, so the first click after a start must not wait for reflection to build the readers).
+/// </summary>
+internal static class WebhookJson
+{
+    public static JsonSerializerOptions Options => WebhookJsonContext.Default.Options;
+}
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(SlackInteraction))]
+[JsonSerializable(typeof(GitHubCommentEvent))]
+internal sealed partial class WebhookJsonContext : JsonSerializerContext
+{
 }

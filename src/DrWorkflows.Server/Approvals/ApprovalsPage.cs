@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DrWorkflows.Activities.Approvals;
+using DrWorkflows.Server.Hosting;
 using DrWorkflows.Server.Security;
 using Microsoft.AspNetCore.Antiforgery;
 
@@ -23,23 +24,26 @@ internal static class ApprovalsPage
         var pages = app.MapGroup(Path).RequireAuthorization(SignInSetup.Policy);
         pages.MapGet("/", (HttpContext http, IApprovalService approvals, IAntiforgery antiforgery, CancellationToken ct) => RenderAsync(http, approvals, antiforgery, null, null, ct));
         pages.MapGet("/{id}", (string id, HttpContext http, IApprovalService approvals, IAntiforgery antiforgery, CancellationToken ct) => RenderAsync(http, approvals, antiforgery, id, null, ct));
-        pages.MapPost("/{id}/decide", DecideAsync).DisableAntiforgery();
+        pages.MapPost("/{id}/decide", DecideAsync).DisableAntiforgery().WithBodyLimit(BodyLimits.Decision);
     }
 
     private static async Task<IResult> DecideAsync(string id, HttpContext http, IApprovalService approvals, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
+        if (http.Request.HasFormContentType)
+            await RequestForms.ReadAsync(http.Request, cancellationToken);
         if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
             return await RenderAsync(http, approvals, antiforgery, id, ("error", "The form expired; reload the page and decide again. Nothing was recorded."), cancellationToken, 400);
         var identity = ApprovalsApi.Identity(http.User, ApprovalChannels.Web);
         if (!identity.Roles.Contains(Roles.Approver))
             return await RenderAsync(http, approvals, antiforgery, id, ("error", "Your key does not have the approver role. Nothing was recorded."), cancellationToken, 403);
-        var form = await http.Request.ReadFormAsync(cancellationToken);
+        var form = await RequestForms.ReadAsync(http.Request, cancellationToken);
         var vote = form["vote"].ToString() == ApprovalVotes.Reject ? ApprovalVotes.Reject : ApprovalVotes.Approve;
-        var answer = form["answer"].ToString();
+        // The form has one set of fields for both buttons: a rejection sends only its comment.
+        var answer = vote == ApprovalVotes.Reject ? string.Empty : form["answer"].ToString();
         var result = await approvals.DecideAsync(id, identity, new ApprovalRequest
         {
             Vote = vote,
-            Option = form["option"].ToString() is { Length: > 0 } option ? option : null,
+            Option = vote == ApprovalVotes.Approve && form["option"].ToString() is { Length: > 0 } option ? option : null,
             Value = answer.Length > 0 ? ApprovalRules.ParseLoose(answer) : null,
             Comment = form["comment"].ToString(),
             EvidenceSha256 = form["evidenceSha256"].ToString(),
@@ -134,7 +138,7 @@ internal static class ApprovalsPage
 
             if (r.InputSchema is not null)
                 html.Append("<label>Answer (JSON, schema <code>").Append(E(r.InputSchema.ToJsonString())).Append("</code>)<br><input name=\"answer\" size=\"60\"></label><br>");
-            html.Append("<label>Comment<br><textarea name=\"comment\" rows=\"2\"></textarea></label><br>")
+            html.Append(CultureInfo.InvariantCulture, $"<label>Comment<br><textarea name=\"comment\" rows=\"2\" maxlength=\"{ApprovalLimits.Comment}\"></textarea></label><br>")
                 .Append("<button name=\"vote\" value=\"approve\">Approve</button> <button name=\"vote\" value=\"reject\">Reject</button></form>");
         }
         else

@@ -1,7 +1,9 @@
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using DrWorkflows.Activities.Approvals;
+using DrWorkflows.Activities.Notifications;
+using DrWorkflows.Server.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace DrWorkflows.Server.Approvals;
@@ -88,62 +90,69 @@ internal static partial class GitHubWebhook
         if (eventName != "issue_comment")
             return Results.Ok(new { ok = true, ignored = $"event '{eventName}' is not handled" });
 
-        JsonObject? payload;
-        try
+        var (payload, bad) = RequestJson.Read<GitHubCommentEvent>(body, WebhookJson.Options);
+        if (bad is not null || payload is null)
         {
-            payload = JsonNode.Parse(body) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            payload = null;
+            var malformed = bad ?? new RequestProblem(string.Empty, "The webhook body is JSON null.");
+            Log.Malformed(logger, malformed.Detail);
+            return ApprovalsApi.Problem(400, "Bad request", "The issue_comment event is malformed: " + malformed.Detail, "github.bad-payload", malformed.Field);
         }
 
-        if (payload is null)
-            return ApprovalsApi.Problem(400, "Bad request", "The webhook body is not JSON.", "github.bad-payload");
-        if (payload["action"]?.ToString() != "created")
+        if (payload.Action != "created")
             return Results.Ok(new { ok = true, ignored = "only new comments are commands (edits and deletions are not)" });
-        var login = payload["comment"]?["user"]?["login"]?.ToString();
-        if (payload["comment"]?["user"]?["type"]?.ToString() == "Bot" || payload["sender"]?["type"]?.ToString() == "Bot")
+        var login = payload.Comment?.User?.Login;
+        if (payload.Comment?.User?.Type == "Bot" || payload.Sender?.Type == "Bot")
             return Results.Ok(new { ok = true, ignored = "comments by bots are not commands" });
-        var command = GitHubCommand.Parse(payload["comment"]?["body"]?.ToString());
+        var command = GitHubCommand.Parse(payload.Comment?.Body);
         if (command is null)
             return Results.Ok(new { ok = true, ignored = "the comment is not /approve or /reject" });
-        var repository = payload["repository"]?["full_name"]?.ToString();
-        var number = payload["issue"]?["number"]?.GetValue<int>() ?? 0;
+        var repository = payload.Repository?.FullName;
+        var number = payload.Issue?.Number ?? 0;
         if (string.IsNullOrEmpty(login) || string.IsNullOrEmpty(repository) || number <= 0)
-            return ApprovalsApi.Problem(400, "Bad request", "The issue_comment event lacks the comment author, repository or issue number.", "github.bad-payload");
+            return Malformed(logger, "The issue_comment event lacks the comment author, repository or issue number.");
+        if (!LoginPattern().IsMatch(login) || !GitHubIssueRef.TryParse($"{repository}#{number.ToString(CultureInfo.InvariantCulture)}", out var issueRef))
+            return Malformed(logger, "The comment author or the repository of the issue_comment event is not a GitHub name.");
 
         var delivery = http.Request.Headers["X-GitHub-Delivery"].ToString();
-        var commentId = payload["comment"]?["id"]?.ToString();
+        var commentId = payload.Comment?.Id.ToString(CultureInfo.InvariantCulture);
         if (!replays.TryFirst("github-comment:" + (commentId ?? delivery)) || (delivery.Length > 0 && !replays.TryFirst("github-delivery:" + delivery)))
             return ApprovalsApi.Problem(409, "Replayed", "This comment (delivery) was already handled; nothing was done again.", "github.replayed");
 
-        var issue = $"{repository}#{number.ToString(CultureInfo.InvariantCulture)}";
+        // Only a gate posted on this repository and issue can be decided here: the place goes with the decision and
+        // the approval rules check it again against the gate's record.
+        var issue = issueRef.ToString();
+        var place = ApprovalPlace.GitHubIssue(issueRef.Repository, issueRef.Number);
         var pending = await approvals.FindPendingForIssueAsync(repository, number, http.RequestAborted);
-        ApprovalResult result;
+        string? target;
+        ApprovalResult? refusal = null;
         if (command.ApprovalId is { Length: > 0 } wanted)
         {
             var match = pending.Where(r => r.ApprovalId == wanted || r.ApprovalId.EndsWith("." + wanted, StringComparison.Ordinal)).ToList();
-            result = match is [var one]
-                ? await approvals.DecideAsync(one.ApprovalId, ApprovalIdentity.GitHub(login), Request(command), http.RequestAborted)
-                : await approvals.DecideAsync(wanted, ApprovalIdentity.GitHub(login), Request(command), http.RequestAborted);
+            target = match is [var one] ? one.ApprovalId
+                : match.Count == 0 && await approvals.FindAsync(wanted, http.RequestAborted) is { } decided && place.Matches(decided) ? decided.ApprovalId
+                : null;
+            if (target is null)
+                refusal = ApprovalResult.Refused(ApprovalCodes.NotFound, $"No approval '{wanted}' was asked on {issue}.");
         }
         else if (pending.Count == 1)
         {
-            result = await approvals.DecideAsync(pending[0].ApprovalId, ApprovalIdentity.GitHub(login), Request(command), http.RequestAborted);
+            target = pending[0].ApprovalId;
         }
         else
         {
-            result = pending.Count == 0
+            target = null;
+            refusal = pending.Count == 0
                 ? ApprovalResult.Refused(ApprovalCodes.NotFound, $"No approval is pending on {issue}.")
                 : ApprovalResult.Refused(ApprovalCodes.OptionRequired, $"{pending.Count} approvals are pending on {issue}; name one with /{command.Vote} id=<approval id>: {string.Join(", ", pending.Select(p => $"{p.ApprovalId[(p.ApprovalId.LastIndexOf('.') + 1)..]} ({p.Title})"))}.");
         }
 
+        var result = target is null ? refusal! : await approvals.DecideAsync(target, ApprovalIdentity.GitHub(login), Request(command, place), http.RequestAborted);
+
         var reply = result.Kind switch
         {
-            ApprovalResultKind.Refused => $"@{login} not recorded: {result.Refusal!.Message}",
+            ApprovalResultKind.Refused => $"@{login} not recorded: {OutboundText.GitHubMarkdown(result.Refusal!.Message)}",
             ApprovalResultKind.AlreadyRecorded => $"@{login} your decision was already recorded; nothing changed.",
-            ApprovalResultKind.Recorded => $"@{login} your {command.Vote} of '{result.Record?.Title}' was recorded ({result.Record?.Votes.Count(v => v.Vote == ApprovalVotes.Approve)} of {result.Record?.RequiredApprovals} approvals).",
+            ApprovalResultKind.Recorded => $"@{login} your {command.Vote} of '{OutboundText.GitHubInline(result.Record?.Title)}' was recorded ({result.Record?.Votes.Count(v => v.Vote == ApprovalVotes.Approve)} of {result.Record?.RequiredApprovals} approvals).",
             _ => null, // the gate posts the decision itself
         };
         if (reply is not null && options.Value.GitHub.CanPost)
@@ -165,8 +174,17 @@ internal static partial class GitHubWebhook
         return ApprovalsApi.ToResult(result);
     }
 
-    private static ApprovalRequest Request(GitHubCommand command) =>
-        new() { Vote = command.Vote, Option = command.Option, Comment = command.Comment, Confirmation = command.Confirmation };
+    private static ApprovalRequest Request(GitHubCommand command, ApprovalPlace place) =>
+        new() { Vote = command.Vote, Option = command.Option, Comment = command.Comment, Confirmation = command.Confirmation, Place = place };
+
+    private static IResult Malformed(ILogger logger, string message)
+    {
+        Log.Malformed(logger, message);
+        return ApprovalsApi.Problem(400, "Bad request", message, "github.bad-payload");
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")]
+    private static partial Regex LoginPattern();
 
     private static partial class Log
     {
@@ -175,5 +193,20 @@ internal static partial class GitHubWebhook
 
         [LoggerMessage(EventId = 3361, Level = LogLevel.Warning, Message = "Answering a GitHub approval command failed: {Error}")]
         public static partial void ReplyFailed(ILogger logger, string error);
+
+        [LoggerMessage(EventId = 3362, Level = LogLevel.Warning, Message = "A correctly signed GitHub webhook was malformed and refused: {Problem}")]
+        public static partial void Malformed(ILogger logger, string problem);
     }
+}
+
+/// <summary>The fields of GitHub's <c>issue_comment</c> event that are used (read strictly: a wrong kind is a 400).</summary>
+internal sealed record GitHubCommentEvent(string? Action, GitHubCommentEvent.IssueRef? Issue, GitHubCommentEvent.CommentRef? Comment, GitHubCommentEvent.RepositoryRef? Repository, GitHubCommentEvent.GitHubUser? Sender)
+{
+    public sealed record IssueRef(int Number);
+
+    public sealed record CommentRef(long Id, string? Body, GitHubUser? User);
+
+    public sealed record RepositoryRef([property: JsonPropertyName("full_name")] string? FullName);
+
+    public sealed record GitHubUser(string? Login, string? Type);
 }

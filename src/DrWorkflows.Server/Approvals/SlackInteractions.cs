@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using DrWorkflows.Activities.Approvals;
 using DrWorkflows.Activities.Notifications;
+using DrWorkflows.Server.Hosting;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
@@ -42,30 +43,23 @@ internal static partial class SlackInteractions
             return ApprovalsApi.Problem(problem.Status, problem.Status == 503 ? "Not configured" : "Unauthorized", problem.Message, problem.Status == 503 ? "slack.not-configured" : "slack.bad-signature");
         }
 
-        JsonObject? payload;
-        try
-        {
-            var form = QueryHelpers.ParseQuery(Encoding.UTF8.GetString(body));
-            payload = form.TryGetValue("payload", out var text) ? JsonNode.Parse(text.ToString()) as JsonObject : null;
-        }
-        catch (JsonException)
-        {
-            payload = null;
-        }
+        var form = QueryHelpers.ParseQuery(Encoding.UTF8.GetString(body));
+        if (!form.TryGetValue("payload", out var text) || text.Count != 1)
+            return Malformed(logger, new RequestProblem("payload", "Expected one form field 'payload' with Slack's interaction JSON."));
+        var (payload, bad) = RequestJson.Read<SlackInteraction>(Encoding.UTF8.GetBytes(text.ToString()), WebhookJson.Options);
+        if (bad is not null || payload is null)
+            return Malformed(logger, bad ?? new RequestProblem("payload", "is JSON null."));
+        if (payload.Type != "block_actions")
+            return Results.Ok(new { ok = true, ignored = $"interaction type '{Cut(payload.Type)}' is not handled" });
 
-        if (payload is null)
-            return ApprovalsApi.Problem(400, "Bad request", "Expected a form field 'payload' with Slack's interaction JSON.", "slack.bad-payload");
-        if (payload["type"]?.ToString() != "block_actions")
-            return Results.Ok(new { ok = true, ignored = $"interaction type '{payload["type"]}' is not handled" });
-
-        var userId = payload["user"]?["id"]?.ToString();
-        var action = (payload["actions"] as JsonArray)?.FirstOrDefault() as JsonObject;
-        var actionId = action?["action_id"]?.ToString() ?? string.Empty;
-        var value = action?["value"]?.ToString() ?? string.Empty;
+        var userId = payload.User?.Id;
+        var action = payload.Actions?.FirstOrDefault();
+        var actionId = action?.ActionId ?? string.Empty;
+        var value = action?.Value ?? string.Empty;
         if (string.IsNullOrEmpty(userId) || action is null)
-            return ApprovalsApi.Problem(400, "Bad request", "The interaction has no user or no action.", "slack.bad-payload");
+            return Malformed(logger, new RequestProblem(string.IsNullOrEmpty(userId) ? "user.id" : "actions", "The interaction has no user or no action."));
 
-        var replayKey = "slack:" + (payload["trigger_id"]?.ToString() ?? $"{userId}:{action["action_ts"]}:{actionId}:{value}");
+        var replayKey = "slack:" + (payload.TriggerId ?? $"{userId}:{action.ActionTs}:{actionId}:{value}");
         if (!replays.TryFirst(replayKey))
         {
             if (!string.IsNullOrEmpty(headers["X-Slack-Retry-Num"]))
@@ -87,11 +81,18 @@ internal static partial class SlackInteractions
         }
         else
         {
-            return Results.Ok(new { ok = true, ignored = $"action '{actionId}' is not an approval button" });
+            return Results.Ok(new { ok = true, ignored = $"action '{Cut(actionId)}' is not an approval button" });
         }
 
-        var identity = ApprovalIdentity.Slack(userId, payload["user"]?["username"]?.ToString() ?? payload["user"]?["name"]?.ToString());
-        var responseUrl = payload["response_url"]?.ToString();
+        // The click counts only on the message the gate was posted as (its channel and ts): the rules check the place.
+        var channelId = payload.Container?.ChannelId ?? payload.Channel?.Id;
+        var messageTs = payload.Container?.MessageTs ?? payload.Message?.Ts;
+        if (string.IsNullOrEmpty(channelId) || string.IsNullOrEmpty(messageTs))
+            return Malformed(logger, new RequestProblem("container", "The click carries no channel and message (channel.id, container.message_ts)."));
+        request = request with { Place = ApprovalPlace.SlackMessage(channelId, messageTs) };
+
+        var identity = ApprovalIdentity.Slack(userId, payload.User?.Username ?? payload.User?.Name);
+        var responseUrl = payload.ResponseUrl;
         var decision = approvals.DecideAsync(approvalId, identity, request, lifetime.ApplicationStopping);
         var budget = options.Value.SlackAnswerBudget;
         var finished = await Task.WhenAny(decision, Task.Delay(budget, TimeProvider.System, http.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default)) == decision;
@@ -107,6 +108,14 @@ internal static partial class SlackInteractions
             ? Results.Json(new { ok = false, code = result.Refusal!.Code, detail = result.Refusal.Message }, statusCode: 200)
             : Results.Ok(new { ok = true, result = ApprovalsApi.ResultName(result.Kind), approvalId, status = result.Record?.Status.ToString() });
     }
+
+    private static IResult Malformed(ILogger logger, RequestProblem problem)
+    {
+        Log.SlackMalformed(logger, problem.Detail);
+        return ApprovalsApi.Problem(400, "Bad request", "The interaction is malformed: " + problem.Detail, "slack.bad-payload", problem.Field);
+    }
+
+    private static string Cut(string? text) => text is { Length: > 64 } ? text[..64] + "…" : text ?? string.Empty;
 
     private static async Task NotifyLaterAsync(Task<ApprovalResult> decision, string? responseUrl, ApprovalsOptions options, SlackResponder responder, ILogger logger, CancellationToken cancellationToken)
     {
@@ -127,7 +136,7 @@ internal static partial class SlackInteractions
             return;
         var text = result.Kind switch
         {
-            ApprovalResultKind.Refused => $":no_entry: Not recorded: {result.Refusal!.Message}",
+            ApprovalResultKind.Refused => $":no_entry: Not recorded: {OutboundText.Slack(result.Refusal!.Message)}",
             ApprovalResultKind.AlreadyRecorded => "Your decision was already recorded; nothing changed.",
             ApprovalResultKind.Recorded => string.Create(CultureInfo.InvariantCulture, $":ballot_box_with_check: Your {result.Vote?.Vote} was recorded ({result.Record?.Votes.Count(v => v.Vote == ApprovalVotes.Approve)} of {result.Record?.RequiredApprovals} approvals)."),
             _ => $":white_check_mark: Your {result.Vote?.Vote} decided the gate ({result.Record?.Status}).",
@@ -153,7 +162,32 @@ internal static partial class SlackInteractions
 
         [LoggerMessage(EventId = 3352, Level = LogLevel.Error, Message = "A Slack decision finished in the background with an error: {Error}")]
         public static partial void SlackLateDecisionFailed(ILogger logger, string error);
+
+        [LoggerMessage(EventId = 3353, Level = LogLevel.Warning, Message = "A correctly signed Slack interaction was malformed and refused: {Problem}")]
+        public static partial void SlackMalformed(ILogger logger, string problem);
     }
+}
+
+/// <summary>The fields of Slack's <c>block_actions</c> interaction that are used (read strictly: a wrong kind is a 400).</summary>
+internal sealed record SlackInteraction(
+    string? Type,
+    SlackInteraction.UserRef? User,
+    List<SlackInteraction.ActionRef>? Actions,
+    [property: JsonPropertyName("trigger_id")] string? TriggerId,
+    [property: JsonPropertyName("response_url")] string? ResponseUrl,
+    SlackInteraction.ChannelRef? Channel,
+    SlackInteraction.ContainerRef? Container,
+    SlackInteraction.MessageRef? Message)
+{
+    public sealed record UserRef(string? Id, string? Username, string? Name);
+
+    public sealed record ActionRef([property: JsonPropertyName("action_id")] string? ActionId, string? Value, [property: JsonPropertyName("action_ts")] string? ActionTs);
+
+    public sealed record ChannelRef(string? Id);
+
+    public sealed record ContainerRef([property: JsonPropertyName("channel_id")] string? ChannelId, [property: JsonPropertyName("message_ts")] string? MessageTs);
+
+    public sealed record MessageRef(string? Ts);
 }
 
 /// <summary>The HTTP client for Slack's response_url calls (short timeout).</summary>

@@ -31,7 +31,7 @@ public static class SlackSignature
             return new SignatureProblem(503, "Slack interactions are not configured: set Notifications:Slack:SigningSecret (environment Notifications__Slack__SigningSecret).");
         if (string.IsNullOrEmpty(timestamp) || string.IsNullOrEmpty(signature))
             return new SignatureProblem(401, "Missing X-Slack-Request-Timestamp or X-Slack-Signature: only Slack may call this endpoint.");
-        if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds())
             return new SignatureProblem(401, "X-Slack-Request-Timestamp is not a Unix time.");
         var age = now - DateTimeOffset.FromUnixTimeSeconds(seconds);
         if (age > MaxAge || age < -MaxAge)

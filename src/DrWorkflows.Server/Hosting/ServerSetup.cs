@@ -31,8 +31,22 @@ public static class ServerSetup
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(settings.DataDirectory, "keys")));
         services.ConfigureHttpJsonOptions(o =>
         {
-            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+            // Enum values by name only: a number would bind any value, defined or not.
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false));
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
+            // Numbers only as JSON numbers ("7" is not 7), as the request guard reads them.
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+            o.SerializerOptions.AllowDuplicateProperties = false;
+        });
+
+        services.AddKeyAttemptLimits();
+        services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o =>
+        {
+            o.ValueCountLimit = 256;
+            o.KeyLengthLimit = 1024;
+            o.ValueLengthLimit = (int)BodyLimits.Default;
+            o.MultipartBodyLengthLimit = BodyLimits.DefinitionFiles;
+            o.MultipartHeadersLengthLimit = 16 * 1024;
         });
 
         // Start-up order matters: the store is migrated and workflows/ loaded before the runtime starts sweeping.
@@ -78,8 +92,11 @@ public static class ServerSetup
     public static WebApplication MapDrWorkflowsServer(this WebApplication app)
     {
         app.UseMiddleware<ErrorResponses>();
+        app.UseMiddleware<RequestBodyLimits>();
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<RequestGuard>();
         app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
         var elsa = app.MapGroup("/elsa/api").RequireAuthorization(Roles.Viewer);
         elsa.MapWorkflowInstancesApi();

@@ -28,6 +28,12 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "No DRW_API_KEY set: generated an admin API key in {Path} (readable by this user only)")]
     public static partial void GeneratedApiKey(ILogger logger, string path);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "Request {Method} {Path} failed unexpectedly")]
-    public static partial void Unexpected(ILogger logger, string method, string path, Exception exception);
+    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "Request {Method} {Path} failed unexpectedly (correlation id {CorrelationId})")]
+    public static partial void Unexpected(ILogger logger, string method, string path, string correlationId, Exception exception);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Request {Method} {Path} answered {Status} (correlation id {CorrelationId}): {Reason}")]
+    public static partial void Outage(ILogger logger, string method, string path, int status, string correlationId, string reason);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Refused {Method} {Path} with {Status}: {Reason}")]
+    public static partial void RequestRefused(ILogger logger, string method, string path, int status, string reason);
 }

@@ -3,6 +3,7 @@ using DrWorkflows.Core.Hosting;
 using DrWorkflows.Core.Persistence;
 using DrWorkflows.Core.Runtime;
 using DrWorkflows.Server.Apis;
+using DrWorkflows.Server.Hosting;
 using DrWorkflows.Server.Security;
 
 namespace DrWorkflows.Server.Operations;
@@ -19,7 +20,7 @@ public static class OperationsApi
     {
         var api = app.MapGroup("/api").RequireAuthorization(Roles.Viewer);
         api.MapGet("/incidents", ListIncidentsAsync);
-        api.MapPost("/workflow-instances/{id}/incidents/{incidentId}/{action}", ResolveAsync).RequireAuthorization(Roles.Operator);
+        api.MapPost("/workflow-instances/{id}/incidents/{incidentId}/{action}", ResolveAsync).RequireAuthorization(Roles.Operator).WithBodyLimit(BodyLimits.Small);
         api.MapGet("/workflows/load-errors", (WorkflowLoader loader) => Results.Ok(new { items = loader.Errors, count = loader.Errors.Count }));
         app.MapAlertmanagerWebhook();
         app.MapThrowawayApi();

@@ -42,7 +42,8 @@ public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IApiKeyStore keys) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    IApiKeyStore keys,
+    KeyAttemptLimiter attempts) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
 
@@ -58,9 +59,15 @@ public sealed class ApiKeyAuthenticationHandler(
 
         if (string.IsNullOrEmpty(presented))
             return AuthenticateResult.NoResult();
+        if (attempts.IsBlocked(Context))
+            return AuthenticateResult.Fail("Too many API keys that were not valid came from this address.");
         var entry = await keys.FindAsync(presented, Context.RequestAborted);
         if (entry is null)
+        {
+            attempts.RecordFailure(Context);
             return AuthenticateResult.Fail("The API key is not valid.");
+        }
+
         var claims = new List<Claim> { new(ClaimTypes.Name, entry.Name), new("drw:channel", "api") };
         claims.AddRange(entry.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
@@ -68,6 +75,12 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (KeyAttemptLimiter.IsThrottled(Context))
+        {
+            await KeyAttemptLimiter.WriteTooManyAsync(Context, "API key");
+            return;
+        }
+
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = SchemeName;
         await Response.WriteAsJsonAsync(new { status = 401, title = "Unauthorized", detail = "Send 'Authorization: ApiKey <key>'. The server's admin key is DRW_API_KEY, or the file api-key in its data directory." });

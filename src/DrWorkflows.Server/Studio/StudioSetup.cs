@@ -1,4 +1,5 @@
 using DrWorkflows.Server.Apis;
+using DrWorkflows.Server.Hosting;
 using DrWorkflows.Server.Security;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
@@ -37,8 +38,8 @@ public static class StudioSetup
 
         app.MapGet("/studio", LandingAsync).AllowAnonymous();
         app.MapGet("/studio/signin", SignInPage).AllowAnonymous();
-        app.MapPost("/studio/signin", SignInAsync).AllowAnonymous();
-        app.MapPost("/studio/signout", SignOutAsync).AllowAnonymous();
+        app.MapPost("/studio/signin", SignInAsync).AllowAnonymous().WithBodyLimit(BodyLimits.SignInForm).RequireRateLimiting(KeyAttemptLimiter.SignInPolicy);
+        app.MapPost("/studio/signout", SignOutAsync).AllowAnonymous().WithBodyLimit(BodyLimits.SignInForm);
 
         var pages = app.MapGroup("/studio").RequireAuthorization(SignInSetup.Policy);
         pages.MapGet("/definitions", (HttpContext http, StudioBundle b, IAntiforgery af) =>
@@ -137,18 +138,26 @@ public static class StudioSetup
     private static IResult SignInPage(HttpContext http, IAntiforgery antiforgery, string? returnUrl) =>
         Page(http, StudioPages.SignIn(Field(http, antiforgery), LocalReturnUrl(returnUrl), error: null));
 
-    private static async Task<IResult> SignInAsync(HttpContext http, IAntiforgery antiforgery, IApiKeyStore keys, CancellationToken cancellationToken)
+    private static async Task<IResult> SignInAsync(HttpContext http, IAntiforgery antiforgery, IApiKeyStore keys, KeyAttemptLimiter attempts, CancellationToken cancellationToken)
     {
         if (!http.Request.HasFormContentType)
             return Results.BadRequest("Sign in with the form at /studio/signin.");
+        // Read first: a form over its limit is a 413 here, which antiforgery would turn into "the form expired".
+        var form = await RequestForms.ReadAsync(http.Request, cancellationToken);
         if (!await antiforgery.IsRequestValidAsync(http))
             return Page(http, StudioPages.SignIn(Field(http, antiforgery), "/studio/", "The form expired; please sign in again."), 400);
-        var form = await http.Request.ReadFormAsync(cancellationToken);
         var key = form["apiKey"].ToString().Trim();
         var returnUrl = LocalReturnUrl(form["returnUrl"]);
+        if (attempts.IsBlocked(http))
+            return new TooManyAttempts("sign-in");
         var entry = key.Length == 0 ? null : await keys.FindAsync(key, cancellationToken);
         if (entry is null)
+        {
+            if (key.Length > 0)
+                attempts.RecordFailure(http);
             return Page(http, StudioPages.SignIn(Field(http, antiforgery), returnUrl, "That API key is not valid."), 401);
+        }
+
         await http.SignInAsync(SignInSetup.Scheme, SignInSetup.Principal(entry, key), new AuthenticationProperties { IsPersistent = false });
         return Results.Redirect(returnUrl);
     }
@@ -157,6 +166,8 @@ public static class StudioSetup
     {
         // The sign-out form's token was issued to the signed-in person: validate it as that person.
         await UseStudioUserAsync(http);
+        if (http.Request.HasFormContentType)
+            await RequestForms.ReadAsync(http.Request, http.RequestAborted);
         if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
             return Results.Redirect("/studio/");
         await http.SignOutAsync(SignInSetup.Scheme);
@@ -198,6 +209,12 @@ public static class StudioSetup
     {
         var tokens = antiforgery.GetAndStoreTokens(http);
         return $"<input type=\"hidden\" name=\"{tokens.FormFieldName}\" value=\"{System.Net.WebUtility.HtmlEncode(tokens.RequestToken)}\">";
+    }
+
+    /// <summary>429 for a source that used up its failed-key attempts.</summary>
+    private sealed class TooManyAttempts(string what) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext) => KeyAttemptLimiter.WriteTooManyAsync(httpContext, what);
     }
 
     /// <summary>Only local Studio paths are followed after sign-in (no open redirect).</summary>

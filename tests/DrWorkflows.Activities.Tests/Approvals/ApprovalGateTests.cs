@@ -492,5 +492,52 @@ public sealed class ApprovalGateTests
 
         Assert.Contains("DefaultOption 'yesterday' is not one of the Options", Assert.Single((await t.Host.GetAsync(first.Id))!.Incidents).Message, StringComparison.Ordinal);
         Assert.Contains("an option that does cannot be the default", Assert.Single((await t.Host.GetAsync(second.Id))!.Incidents).Message, StringComparison.Ordinal);
+    [Fact]
+    public async Task A_gate_over_its_size_limits_raises_an_incident_naming_them_and_long_evidence_is_cut_visibly()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var tooBig = await t.StartAsync(new Dictionary<string, object?>
+        {
+            ["title"] = new string('t', ApprovalLimits.Title + 1),
+            ["question"] = new string('q', ApprovalLimits.Question + 1),
+            ["options"] = Enumerable.Range(1, ApprovalLimits.Options + 1).Select(i => "option " + i).ToArray(),
+            ["approvers"] = new[] { "slack:U0ALICE001" },
+        });
+        var longEvidence = await t.StartAsync(new Dictionary<string, object?>
+        {
+            ["title"] = "Confirm",
+            ["question"] = "Go?",
+            ["evidence"] = new string('e', ApprovalLimits.EvidenceText + 500),
+            ["approvers"] = new[] { "slack:U0ALICE001" },
+        });
+
+        var incident = Assert.Single((await t.Host.GetAsync(tooBig.Id))!.Incidents);
+        Assert.Contains($"Title is {ApprovalLimits.Title + 1} characters long; the limit is {ApprovalLimits.Title}", incident.Message, StringComparison.Ordinal);
+        Assert.Contains($"the limit is {ApprovalLimits.Question}", incident.Message, StringComparison.Ordinal);
+        Assert.Contains($"Options has {ApprovalLimits.Options + 1} entries", incident.Message, StringComparison.Ordinal);
+        var evidence = (await t.PendingAsync(longEvidence.Id)).EvidenceText!;
+        Assert.True(evidence.Length < ApprovalLimits.EvidenceText + 200, $"{evidence.Length} characters");
+        Assert.EndsWith("500 more are in the workflow's data)", evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_decision_from_a_place_the_gate_was_not_posted_to_is_refused_even_inside_the_server()
+    {
+        await using var t = ApprovalTestHost.Create();
+        var run = await t.StartAsync(RestoreGate());
+        var gate = await t.PendingAsync(run.Id);
+        var before = await t.SnapshotAsync(run.Id);
+
+        var otherIssue = await t.Approvals.DecideAsync(gate.ApprovalId, Carol, new ApprovalRequest { Vote = "approve", Option = "1", Place = ApprovalPlace.GitHubIssue("other/repo", 99) }, TestContext.Current.CancellationToken);
+        var otherMessage = await t.Approvals.DecideAsync(gate.ApprovalId, Alice, new ApprovalRequest { Vote = "approve", Option = "1", Place = ApprovalPlace.SlackMessage(ApprovalTestHost.Channel, "1.0") }, TestContext.Current.CancellationToken);
+        var mixed = await t.Approvals.DecideAsync(gate.ApprovalId, Alice, new ApprovalRequest { Vote = "approve", Option = "1", Place = ApprovalPlace.GitHubIssue("acme/platform", 7) }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(ApprovalCodes.WrongPlace, otherIssue.Refusal!.Code);
+        Assert.Equal(ApprovalCodes.WrongPlace, otherMessage.Refusal!.Code);
+        Assert.Equal(ApprovalCodes.WrongPlace, mixed.Refusal!.Code);
+        Assert.Equal(before, await t.SnapshotAsync(run.Id));
+
+        var posted = await t.Approvals.DecideAsync(gate.ApprovalId, Carol, new ApprovalRequest { Vote = "approve", Option = "1", Place = ApprovalPlace.GitHubIssue("ACME/Platform", 7) }, TestContext.Current.CancellationToken);
+        Assert.Equal(ApprovalResultKind.Decided, posted.Kind);
     }
 }

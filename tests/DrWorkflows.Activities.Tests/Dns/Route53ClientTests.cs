@@ -2,6 +2,7 @@ using System.Text;
 using System.Xml.Linq;
 using DrWorkflows.Activities.Dns;
 using DrWorkflows.Activities.Tests.Notifications;
+using DrWorkflows.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using WireMock;

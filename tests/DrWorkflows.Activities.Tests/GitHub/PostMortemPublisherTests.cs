@@ -3,6 +3,7 @@ using DrWorkflows.Activities.GitHub;
 using DrWorkflows.Activities.Tests.Notifications;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
+using DrWorkflows.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;

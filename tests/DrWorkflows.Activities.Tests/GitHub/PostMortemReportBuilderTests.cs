@@ -26,6 +26,20 @@ public sealed class PostMortemReportBuilderTests
     }
 
     [Fact]
+    public void Text_from_the_run_is_posted_with_HTML_and_mentions_neutralised()
+    {
+        const string hostile = "<img src=x onerror=alert(1)> ping @octocat and @acme/sre <script>x</script>";
+        var input = IncidentInput();
+        var body = new PostMortemReportBuilder().Build(input with { Details = input.Details with { Summary = hostile, RootCause = "**disk** full " + hostile, Impact = hostile } }).Body;
+
+        Assert.DoesNotContain("<img", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script", body, StringComparison.Ordinal);
+        Assert.DoesNotMatch("(?<![\\w`])@[A-Za-z0-9]", body);
+        Assert.Contains("## Summary\n&lt;img src=x onerror=alert(1)&gt; ping @\u200Boctocat", body, StringComparison.Ordinal);
+        Assert.Contains("## Root Cause\n**disk** full", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Timeline_lists_every_step_with_times_durations_attempts_and_waits()
     {
         var body = new PostMortemReportBuilder().Build(IncidentInput()).Body;

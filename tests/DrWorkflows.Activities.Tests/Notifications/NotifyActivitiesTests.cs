@@ -149,13 +149,8 @@ public sealed class NotifyActivitiesTests : IDisposable
     {
         slack.Server.Given(Request.Create().WithPath("/api/chat.postMessage").UsingPost()).RespondWith(Ok("""{"ok":true,"channel":"C0WAR","ts":"1772373600.000900"}"""));
         using var smtp = Configuration.Configure().WithAddress(IPAddress.Loopback).WithRandomPort().Build();
-        await using var host = Host(o =>
+        await using var host = EmailHost(smtp, o =>
         {
-            o.Email.Host = "127.0.0.1";
-            o.Email.Port = smtp.Configuration.Port;
-            o.Email.Security = "None";
-            o.Email.From = "dr@example.com";
-            o.Contacts.Roles[ContactRoles.IncidentCommander] = [new ContactPerson { Name = "Ines", SlackUserId = "U0IC", Email = "ic@example.com" }];
             o.Contacts.Roles[ContactRoles.OperationsLead] = [new ContactPerson { Name = "Olga", Email = "ops@example.com", Phone = "+1 555 0101" }];
             o.Contacts.Roles[ContactRoles.DatabaseAdmin] = [new ContactPerson { Name = "Dan", SlackUserId = "U0DBA" }];
             o.Contacts.Severities["SEV-2"] = new SeverityPolicyOptions { Roles = [ContactRoles.IncidentCommander, ContactRoles.OperationsLead], SlackChannel = "C0WAR" };
@@ -179,6 +174,50 @@ public sealed class NotifyActivitiesTests : IDisposable
         Assert.Contains("- Olga (Operations lead), +1 555 0101", mime.TextBody, StringComparison.Ordinal);
         Assert.Contains("<li>Ines (Incident commander)</li>", mime.HtmlBody, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Hostile_values_reach_Slack_and_the_HTML_part_of_the_email_inert()
+    {
+        const string hostile = "<!channel> <https://evil.example|click> <img src=x onerror=alert(1)> <script>alert(2)</script> & <b>bold</b>";
+        slack.Server.Given(Request.Create().WithPath("/api/chat.postMessage").UsingPost()).RespondWith(Ok("""{"ok":true,"channel":"C0WAR","ts":"1772373600.000900"}"""));
+        using var smtp = Configuration.Configure().WithAddress(IPAddress.Loopback).WithRandomPort().Build();
+        await using var host = EmailHost(smtp, o =>
+        {
+            o.Contacts.Severities["SEV-1"] = new SeverityPolicyOptions { Roles = [ContactRoles.IncidentCommander], SlackChannel = "C0WAR" };
+        });
+        var builder = new WorkflowBuilder("hostile", "Hostile");
+        var flow = builder.Flowchart();
+        var values = new JsonObject { ["reason"] = hostile }.ToJsonString();
+        flow.Add(new NotifyContacts { Id = "page", Severity = "SEV-1", Subject = "Database down: {{reason}}", Message = "<p>The alert said: {{reason}}</p>", Values = Input<JsonObject>.FromObject(values) });
+
+        var state = await host.RunCodeAsync(builder);
+
+        Assert.Equal(WorkflowSubStatus.Finished, state.SubStatus);
+        var text = JsonNode.Parse(Assert.Single(slack.Requests).Body!)!["text"]!.GetValue<string>();
+        Assert.DoesNotContain("<!channel>", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("<https://evil", text, StringComparison.Ordinal);
+        Assert.Contains("&lt;!channel&gt; &lt;https://evil.example|click&gt;", text, StringComparison.Ordinal);
+        var mail = Assert.Single(smtp.ReceivedEmail);
+        var mime = MimeMessage.Load(new MemoryStream(Encoding.UTF8.GetBytes(mail.Data)), TestContext.Current.CancellationToken);
+        Assert.DoesNotContain("<img", mime.HtmlBody, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("<script", mime.HtmlBody, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("<b>", mime.HtmlBody, StringComparison.Ordinal);
+        Assert.Contains("&lt;img src=x onerror=alert(1)&gt;", mime.HtmlBody, StringComparison.Ordinal);
+        // The template is the designer's: its own markup stays.
+        Assert.Contains("<p>The alert said: ", mime.HtmlBody, StringComparison.Ordinal);
+        Assert.Contains(hostile, mime.TextBody, StringComparison.Ordinal);
+    }
+
+    /// <summary>The host with the SMTP stand-in as relay and Ines (incident commander, Slack and email) in the contact tree.</summary>
+    private WorkflowTestHost EmailHost(SimpleSmtpServer smtp, Action<NotificationsOptions> configure) => Host(o =>
+    {
+        o.Email.Host = "127.0.0.1";
+        o.Email.Port = smtp.Configuration.Port;
+        o.Email.Security = "None";
+        o.Email.From = "dr@example.com";
+        o.Contacts.Roles[ContactRoles.IncidentCommander] = [new ContactPerson { Name = "Ines", SlackUserId = "U0IC", Email = "ic@example.com" }];
+        configure(o);
+    });
 
     private WorkflowTestHost Host(Action<NotificationsOptions>? configure = null) =>
         WorkflowTestHost.Create(configure: services => services

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using DrWorkflows.Activities.Notifications;
+using DrWorkflows.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using WireMock.RequestBuilders;

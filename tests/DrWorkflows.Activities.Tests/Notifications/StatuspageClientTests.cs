@@ -1,4 +1,5 @@
 using DrWorkflows.Activities.Notifications;
+using DrWorkflows.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using WireMock.RequestBuilders;

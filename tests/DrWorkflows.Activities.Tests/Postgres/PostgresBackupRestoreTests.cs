@@ -143,7 +143,7 @@ public sealed class PostgresBackupRestoreTests
             CREATE TRIGGER events_touch BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION touch();
             CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();
             """, ct);
-        var logs = new Notifications.CapturingLoggerProvider();
+        var logs = new CapturingLoggerProvider();
         await using var host = BackupTestHost.Create(
             postgres: p => p.SplitTableMinimumBytes = 0,
             configure: services => services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information)));

@@ -31,27 +31,37 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
     public const string StarterKey = "starter-approver-key";
     public const string ViewerKey = "approvals-viewer-key";
     public const string OperatorKey = "approvals-operator-key";
+    public const string DesignerKey = "approvals-designer-key";
     public const string SigningSecret = "slack-signing-secret-for-tests";
     public const string WebhookSecret = "github-webhook-secret-for-tests";
     public const string Channel = "C0APPROVALS";
+    public const string MessageTs = "1700000000.000100";
 
     private readonly TempDirectory data = new("approvals-server");
     private readonly TimeSpan? slackAnswerBudget;
+    private readonly IReadOnlyDictionary<string, string> settings;
 
     /// <param name="slackAnswerBudget">Approvals:SlackAnswerBudget (default here: one minute, so a click is answered once decided).</param>
-    public ApprovalServerFactory(TimeSpan? slackAnswerBudget = null)
+    /// <param name="settings">Further configuration, applied last.</param>
+    public ApprovalServerFactory(TimeSpan? slackAnswerBudget = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         this.slackAnswerBudget = slackAnswerBudget;
+        this.settings = settings ?? new Dictionary<string, string>();
         Stand = WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false });
         Stand.Given(Request.Create().WithPath("/api/chat.postMessage").UsingPost())
-            .RespondWith(Response.Create().WithStatusCode(200).WithBody($"{{\"ok\":true,\"channel\":\"{Channel}\",\"ts\":\"1700000000.000100\"}}"));
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody($"{{\"ok\":true,\"channel\":\"{Channel}\",\"ts\":\"{MessageTs}\"}}"));
         Stand.Given(Request.Create().WithPath("/api/chat.update").UsingPost())
-            .RespondWith(Response.Create().WithStatusCode(200).WithBody($"{{\"ok\":true,\"channel\":\"{Channel}\",\"ts\":\"1700000000.000100\"}}"));
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody($"{{\"ok\":true,\"channel\":\"{Channel}\",\"ts\":\"{MessageTs}\"}}"));
         Stand.Given(Request.Create().WithPath("/slack-response/*").UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithBody("ok"));
         Stand.Given(Request.Create().WithPath("/repos/acme/platform/issues/7/comments").UsingPost()).RespondWith(Response.Create().WithStatusCode(201).WithBody("{\"id\":1}"));
     }
 
     public WireMockServer Stand { get; }
+
+    public string DataDirectory => data.FullPath;
+
+    /// <summary>The server's log lines (Warning and above).</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 1, 3, 0, 0, TimeSpan.Zero));
 
@@ -73,11 +83,11 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
     public const string Dr2Phrase = "cut over to dr-2";
 
     /// <summary>Publishes the gate workflow and starts it as <paramref name="startedBy"/>; fires the publish timer.</summary>
-    public async Task<(string InstanceId, ApprovalRecord Gate)> StartGateAsync(string startedBy = "starter (api)", int required = 1, bool confirm = false)
+    public async Task<(string InstanceId, ApprovalRecord Gate)> StartGateAsync(string startedBy = "starter (api)", int required = 1, GateTexts? texts = null, bool confirm = false)
     {
         var ct = TestContext.Current.CancellationToken;
         var definitions = Services.GetRequiredService<WorkflowDefinitionService>();
-        var definition = await definitions.SaveAsync(WorkflowDefinitionDocument.Parse(GateWorkflow(required, confirm)), publish: true, "api", isReadonly: false, ct);
+        var definition = await definitions.SaveAsync(WorkflowDefinitionDocument.Parse(GateWorkflow(required, (texts ?? new GateTexts()) with { ConfirmationPhrases = confirm ? new Dictionary<string, string> { ["dr-2"] = Dr2Phrase } : texts?.ConfirmationPhrases })), publish: true, "api", isReadonly: false, ct);
         var state = await Runtime.StartAsync(new StartRunRequest(definition.DefinitionId) { StartedBy = startedBy }, ct);
         await SweepAsync();
         var gate = Assert.Single(await Approvals.ListAsync(new ApprovalQuery { Status = "pending", InstanceId = state.Id }, ct));
@@ -103,7 +113,8 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
         (await Services.GetRequiredService<DrWorkflows.Core.Persistence.IWorkflowInstanceStore>().GetJournalAsync(instanceId, 0, 10_000, TestContext.Current.CancellationToken)).Items;
 
     /// <summary>A Slack interaction request for a button, signed (or not) at the fake clock's time.</summary>
-    public HttpRequestMessage SlackClick(string userId, string actionId, string value, string triggerId, string? secret = SigningSecret, TimeSpan? age = null, string? retryNum = null)
+    /// <remarks>The click comes from the gate's message (<see cref="Channel"/>, <see cref="MessageTs"/>) unless <paramref name="channel"/> or <paramref name="messageTs"/> say otherwise.</remarks>
+    public HttpRequestMessage SlackClick(string userId, string actionId, string value, string triggerId, string? secret = SigningSecret, TimeSpan? age = null, string? retryNum = null, string channel = Channel, string messageTs = MessageTs)
     {
         var payload = new JsonObject
         {
@@ -111,8 +122,17 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
             ["user"] = new JsonObject { ["id"] = userId, ["username"] = userId.ToLowerInvariant() },
             ["trigger_id"] = triggerId,
             ["response_url"] = ResponseUrl,
+            ["channel"] = new JsonObject { ["id"] = channel, ["name"] = "approvals" },
+            ["container"] = new JsonObject { ["type"] = "message", ["message_ts"] = messageTs, ["channel_id"] = channel, ["is_ephemeral"] = false },
+            ["message"] = new JsonObject { ["ts"] = messageTs, ["type"] = "message" },
             ["actions"] = new JsonArray(new JsonObject { ["action_id"] = actionId, ["value"] = value, ["action_ts"] = "1700000001.000200" }),
         };
+        return SlackInteraction(payload, secret, age, retryNum);
+    }
+
+    /// <summary>Any Slack interaction payload, form-encoded and signed (or not) at the fake clock's time.</summary>
+    public HttpRequestMessage SlackInteraction(JsonNode payload, string? secret = SigningSecret, TimeSpan? age = null, string? retryNum = null)
+    {
         var body = "payload=" + Uri.EscapeDataString(payload.ToJsonString());
         var timestamp = (Clock.GetUtcNow() - (age ?? TimeSpan.Zero)).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
         var request = new HttpRequestMessage(HttpMethod.Post, "/slack/interactions") { Content = new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded") };
@@ -125,16 +145,24 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
     }
 
     /// <summary>A GitHub issue_comment delivery, signed (or not) with the webhook secret.</summary>
-    public static HttpRequestMessage GitHubComment(string login, string body, long commentId, string? secret = WebhookSecret, string type = "User", string action = "created")
+    public static HttpRequestMessage GitHubComment(string login, string body, long commentId, string? secret = WebhookSecret, string type = "User", string action = "created", string repository = "acme/platform", int issue = 7)
     {
         var payload = new JsonObject
         {
             ["action"] = action,
-            ["issue"] = new JsonObject { ["number"] = 7 },
-            ["repository"] = new JsonObject { ["full_name"] = "acme/platform" },
+            ["issue"] = new JsonObject { ["number"] = issue },
+            ["repository"] = new JsonObject { ["full_name"] = repository },
             ["comment"] = new JsonObject { ["id"] = commentId, ["body"] = body, ["user"] = new JsonObject { ["login"] = login, ["type"] = type } },
             ["sender"] = new JsonObject { ["login"] = login, ["type"] = type },
-        }.ToJsonString();
+        };
+        return GitHubEvent(payload, secret);
+    }
+
+    /// <summary>Any issue_comment delivery (raw JSON), signed (or not) with the webhook secret.</summary>
+    public static HttpRequestMessage GitHubEvent(JsonNode json, string? secret = WebhookSecret) => GitHubEvent(json.ToJsonString(), secret);
+
+    public static HttpRequestMessage GitHubEvent(string payload, string? secret = WebhookSecret)
+    {
         var request = new HttpRequestMessage(HttpMethod.Post, "/github/webhook") { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
         request.Headers.Add("X-GitHub-Event", "issue_comment");
         request.Headers.Add("X-GitHub-Delivery", Guid.NewGuid().ToString());
@@ -157,6 +185,7 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
         AddKey(builder, 1, "starter", StarterKey, Roles.Approver);
         AddKey(builder, 2, "vic", ViewerKey, Roles.Viewer);
         AddKey(builder, 3, "otto", OperatorKey, Roles.Operator);
+        AddKey(builder, 4, "dana", DesignerKey, Roles.Designer);
         builder.UseSetting("Notifications:Slack:BotToken", "xoxb-test");
         builder.UseSetting("Notifications:Slack:SigningSecret", SigningSecret);
         builder.UseSetting("Notifications:Slack:BaseUrl", Stand.Urls[0] + "/api/");
@@ -171,7 +200,9 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
         builder.UseSetting("Approvals:SlackAnswerBudget", budget.ToString("c", System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseEnvironment("Development");
-        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
+        foreach (var (key, value) in settings)
+            builder.UseSetting(key, value);
+        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock).AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs));
     }
 
     private static void AddKey(IWebHostBuilder builder, int index, string name, string key, string role)
@@ -181,35 +212,73 @@ public sealed class ApprovalServerFactory : WebApplicationFactory<Program>
         builder.UseSetting($"DrWorkflows:Auth:Keys:{index}:Roles:0", role);
     }
 
-    /// <summary>Start → gate (options, approvers slack:U0ALICE001, github:carol, user:alice, user:starter) → a WriteLine per outcome.</summary>
-    private static string GateWorkflow(int required, bool confirm) => $$$"""
+    /// <summary>What the gate shows: by default the DNS cutover with options dr-1 and dr-2.</summary>
+    public sealed record GateTexts
+    {
+        public string Title { get; init; } = "Approve the DNS cutover";
+
+        public string Question { get; init; } = "Point app.example.com at the DR server?";
+
+        public JsonNode Evidence { get; init; } = new JsonObject { ["text"] = "Primary down for 12 minutes.", ["facts"] = new JsonObject { ["drHealthy"] = true, ["replicationLag"] = "4s" } };
+
+        /// <summary>Options; null for a free-answer gate (see <see cref="InputSchema"/>) or an empty list for plain approve/reject.</summary>
+        public IReadOnlyList<string>? Options { get; init; } = ["dr-1", "dr-2"];
+
+        public JsonNode? InputSchema { get; init; }
+
+        public string? EvidenceFormat { get; init; }
+
+        /// <summary>Options that need a typed confirmation, with their phrases.</summary>
+        public IReadOnlyDictionary<string, string>? ConfirmationPhrases { get; init; }
+    }
+
+    /// <summary>Start → gate (approvers slack:U0ALICE001, github:carol, user:alice, user:starter; issue acme/platform#7) → a WriteLine per outcome.</summary>
+    private static string GateWorkflow(int required, GateTexts texts)
+    {
+        static JsonObject Literal(string type, string value) => new() { ["typeName"] = type, ["expression"] = new JsonObject { ["type"] = "Literal", ["value"] = value } };
+        static JsonObject Json(JsonNode value) => new() { ["typeName"] = "Object", ["expression"] = new JsonObject { ["type"] = "Object", ["value"] = value.ToJsonString() } };
+        var gate = new JsonObject
         {
-          "definitionId": "gate-{{{Guid.NewGuid().ToString("N")[..8]}}}",
-          "name": "DNS cutover",
-          "root": {
-            "type": "Elsa.Flowchart", "version": 1, "id": "flow",
-            "activities": [
-              { "type": "Elsa.Start", "version": 1, "id": "start" },
-              { "type": "DrWorkflows.ApprovalGate", "version": 1, "id": "gate",
-                "title": { "typeName": "String", "expression": { "type": "Literal", "value": "Approve the DNS cutover" } },
-                "question": { "typeName": "String", "expression": { "type": "Literal", "value": "Point app.example.com at the DR server?" } },
-                "evidence": { "typeName": "Object", "expression": { "type": "Object", "value": "{\"text\":\"Primary down for 12 minutes.\",\"facts\":{\"drHealthy\":true,\"replicationLag\":\"4s\"}}" } },
-                "options": { "typeName": "Object", "expression": { "type": "Object", "value": "[\"dr-1\",\"dr-2\"]" } },
-                "approvers": { "typeName": "Object", "expression": { "type": "Object", "value": "[\"slack:U0ALICE001\",\"github:carol\",\"user:alice\",\"user:starter\"]" } },
-                "requiredApprovals": { "typeName": "Int32", "expression": { "type": "Literal", "value": "{{{required}}}" } },
-                {{{(confirm ? $"\"confirmationPhrases\": {{ \"typeName\": \"Object\", \"expression\": {{ \"type\": \"Object\", \"value\": \"{{\\\"dr-2\\\":\\\"{Dr2Phrase}\\\"}}\" }} }}," : string.Empty)}}}
-                "gitHubIssue": { "typeName": "String", "expression": { "type": "Literal", "value": "acme/platform#7" } } },
-              { "type": "Elsa.WriteLine", "version": 1, "id": "approved", "text": { "typeName": "String", "expression": { "type": "Literal", "value": "approved" } } },
-              { "type": "Elsa.WriteLine", "version": 1, "id": "rejected", "text": { "typeName": "String", "expression": { "type": "Literal", "value": "rejected" } } }
-            ],
-            "connections": [
-              { "source": { "activity": "start", "port": "Done" }, "target": { "activity": "gate", "port": "In" } },
-              { "source": { "activity": "gate", "port": "Approved" }, "target": { "activity": "approved", "port": "In" } },
-              { "source": { "activity": "gate", "port": "Rejected" }, "target": { "activity": "rejected", "port": "In" } }
-            ]
-          }
-        }
-        """;
+            ["type"] = "DrWorkflows.ApprovalGate",
+            ["version"] = 1,
+            ["id"] = "gate",
+            ["title"] = Literal("String", texts.Title),
+            ["question"] = Literal("String", texts.Question),
+            ["evidence"] = Json(texts.Evidence),
+            ["approvers"] = Json(new JsonArray("slack:U0ALICE001", "github:carol", "user:alice", "user:starter")),
+            ["requiredApprovals"] = Literal("Int32", required.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ["gitHubIssue"] = Literal("String", "acme/platform#7"),
+        };
+        if (texts.Options is { } options)
+            gate["options"] = Json(new JsonArray([.. options.Select(o => (JsonNode?)JsonValue.Create(o))]));
+        if (texts.InputSchema is { } schema)
+            gate["inputSchema"] = Json(schema);
+        if (texts.ConfirmationPhrases is { } phrases)
+            gate["confirmationPhrases"] = Json(new JsonObject([.. phrases.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(p.Value)))]));
+        if (texts.EvidenceFormat is { } format)
+            gate["evidenceFormat"] = Literal("String", format);
+        var definition = JsonNode.Parse($$"""
+            {
+              "definitionId": "gate-{{Guid.NewGuid().ToString("N")[..8]}}",
+              "name": "DNS cutover",
+              "root": {
+                "type": "Elsa.Flowchart", "version": 1, "id": "flow",
+                "activities": [
+                  { "type": "Elsa.Start", "version": 1, "id": "start" },
+                  { "type": "Elsa.WriteLine", "version": 1, "id": "approved", "text": { "typeName": "String", "expression": { "type": "Literal", "value": "approved" } } },
+                  { "type": "Elsa.WriteLine", "version": 1, "id": "rejected", "text": { "typeName": "String", "expression": { "type": "Literal", "value": "rejected" } } }
+                ],
+                "connections": [
+                  { "source": { "activity": "start", "port": "Done" }, "target": { "activity": "gate", "port": "In" } },
+                  { "source": { "activity": "gate", "port": "Approved" }, "target": { "activity": "approved", "port": "In" } },
+                  { "source": { "activity": "gate", "port": "Rejected" }, "target": { "activity": "rejected", "port": "In" } }
+                ]
+              }
+            }
+            """)!;
+        definition["root"]!["activities"]!.AsArray().Insert(1, gate);
+        return definition.ToJsonString();
+    }
 
     protected override void Dispose(bool disposing)
     {
