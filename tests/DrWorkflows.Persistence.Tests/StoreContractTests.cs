@@ -242,7 +242,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var second = NewState("dup");
         second.Name = "second";
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => Instances.CreateAsync(second, [Entry("dup", 0)], Ct));
+        await Assert.ThrowsAsync<InstanceExistsException>(() => Instances.CreateAsync(second, [Entry("dup", 0)], Ct));
 
         Assert.Equal(first.Name, (await Instances.GetAsync("dup", Ct))!.Name);
         Assert.Equal(0, (await Instances.GetJournalAsync("dup", 0, 10, Ct)).TotalCount);

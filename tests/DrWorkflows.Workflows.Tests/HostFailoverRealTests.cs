@@ -133,7 +133,7 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
             // The application role logs in on the DR server with its password from the primary.
             var asApp = new NpgsqlConnectionStringBuilder(drSite.ConnectionString(SamplePlatform.Database)) { Username = AppRole, Password = appPassword }.ConnectionString;
             Assert.Equal(AppRole, await ScalarAsync<string>(asApp, "SELECT current_user"));
-            var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(drSite.Project), TimeSpan.FromSeconds(5), Ct);
+            var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(drSite.Project), TimeSpan.FromMinutes(2), Ct);
             Assert.Equal(["backend", "gateway", "postgres"], up.Containers.Select(c => c.ComposeService).Order());
             Assert.True(up.AllReady, up.Describe());
             var gate = await dr.PendingGateAsync(run.Id);

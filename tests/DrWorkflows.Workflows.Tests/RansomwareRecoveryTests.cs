@@ -103,6 +103,7 @@ public sealed class RansomwareRecoveryTests
     public async Task When_no_backup_before_the_compromise_is_verified_the_unverified_ones_are_offered_marked_and_need_the_typed_phrase()
     {
         await using var dr = await DrTestHost.StartAsync(Now);
+        await dr.Databases.WriteSetAsync(BackupKinds.Globals, "main", "globals8pm", null, null, DrTestHost.Ct, CompromisedAt.AddHours(-6), edit: m => m.Roles = ["postgres", "shop_app"]);
         await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "eightpm", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(-6));
         await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "midnight", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(-2));
         await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "after", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(1), verified: true);

@@ -372,7 +372,7 @@ public sealed class ApprovalGateTests
         Assert.Contains("`\"2026-11-01T02:09:00+00:00\"`", decided, StringComparison.Ordinal);
         var comments = t.Requests("/repos/acme/platform/issues/7/comments").Select(c => c["body"]!.ToString()).ToList();
         Assert.Contains(comments, c => c.Contains("\"startedAt\": \"2026-11-01T01:00:00+00:00\"", StringComparison.Ordinal));
-        Assert.Contains(comments, c => c.Contains("`\"2026-11-01T02:09:00+00:00\"`", StringComparison.Ordinal));
+        Assert.Contains(comments, c => c.Contains("` \"2026-11-01T02:09:00+00:00\" `", StringComparison.Ordinal));
         // Not in the texts, and not on the wire either (the bodies are written with the relaxed encoder).
         var wire = t.Server.LogEntries.Select(e => e.RequestMessage!.Body ?? string.Empty).ToList();
         Assert.True(!wire.Any(b => b.Contains("\\u002B", StringComparison.Ordinal)), string.Join("\n", wire));
@@ -492,6 +492,8 @@ public sealed class ApprovalGateTests
 
         Assert.Contains("DefaultOption 'yesterday' is not one of the Options", Assert.Single((await t.Host.GetAsync(first.Id))!.Incidents).Message, StringComparison.Ordinal);
         Assert.Contains("an option that does cannot be the default", Assert.Single((await t.Host.GetAsync(second.Id))!.Incidents).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_gate_over_its_size_limits_raises_an_incident_naming_them_and_long_evidence_is_cut_visibly()
     {
