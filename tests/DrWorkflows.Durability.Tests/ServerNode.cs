@@ -120,8 +120,8 @@ internal sealed class ServerNode : IDisposable
             {
             }
 
-            if (deadline.Elapsed > TimeSpan.FromSeconds(60))
-                throw new TimeoutException($"{Name} did not answer /health within 60 s:\n{Tail()}");
+            if (deadline.Elapsed > TimeSpan.FromSeconds(180))
+                throw new TimeoutException($"{Name} did not answer /health within 180 s:\n{Tail()}");
             await Task.Delay(50, cancellationToken);
         }
     }

@@ -61,9 +61,18 @@ public sealed class FlappingAlertRealTests : IAsyncLifetime
         stand.Given(Request.Create().WithPath("/v1/pages/PG1/incidents/sp-1").UsingPatch())
             .RespondWith(Response.Create().WithStatusCode(200).WithBody("{\"id\":\"sp-1\",\"name\":\"Database issues\",\"status\":\"identified\"}"));
 
+        // Scenario 1 checks its configuration first: a Compose project whose files declare the database service, and the
+        // server it would restore into (never reached: the run fails on the missing verified backup before any restore).
+        var composeFile = Path.Combine(backups.FullPath, "compose", "docker-compose.yml");
+        Directory.CreateDirectory(Path.GetDirectoryName(composeFile)!);
+        await File.WriteAllTextAsync(composeFile, $"services:\n  postgres:\n    image: {Busybox}\n    container_name: {container}\n", Ct);
         server = new ServerFactory(settings: new Dictionary<string, string>
         {
             ["Docker:Endpoint"] = endpoint.ToString(),
+            ["Docker:ComposeProject"] = container[..^"_postgres".Length],
+            ["Docker:ComposeFiles:0"] = composeFile,
+            ["Docker:ComposeProjectDirectory"] = Path.GetDirectoryName(composeFile)!,
+            ["Postgres:Servers:main"] = "Host=127.0.0.1;Port=1;Username=postgres;Database=postgres",
             ["Docker:HelperImage"] = Busybox,
             ["Backups:Stores:Local:Directory"] = backups.FullPath,
             ["Notifications:Slack:BotToken"] = "xoxb-test",
@@ -150,7 +159,7 @@ public sealed class FlappingAlertRealTests : IAsyncLifetime
         }
 
         Assert.Equal("Failed", run.Output["Outcome"]!.GetValue<string>());
-        Assert.Contains("No verified backup", run.Output["FailureReason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("No backup of ecommerce_db exists", run.Output["FailureReason"]!.GetValue<string>(), StringComparison.Ordinal);
         var journal = (await store.GetJournalAsync(runId, 0, 10_000, Ct)).Items;
         Assert.Contains(journal, e => e.ActivityId == "restart" && e.EventName == JournalEvents.Completed);
         var note = Assert.Single(journal, e => e.EventName == JournalEvents.Note && e.Payload?["alert"] is not null);
@@ -172,7 +181,7 @@ public sealed class FlappingAlertRealTests : IAsyncLifetime
         Assert.Equal("sent by slack", notStarted["paged"]!.GetValue<string>());
         var page = Assert.Single(Slack(), t => t.Contains("is still firing after run", StringComparison.Ordinal));
         Assert.Contains($"https://drw.example.com/studio/instances/{runId}", page, StringComparison.Ordinal);
-        Assert.Contains("No verified backup", page, StringComparison.Ordinal);
+        Assert.Contains("No backup of ecommerce_db exists", page, StringComparison.Ordinal);
         Assert.Contains("<@U0IVY>", page, StringComparison.Ordinal);
         Assert.Equal(1, StatusPageIncidentsOpened());
         Assert.Single((await store.ListAsync(new InstanceQuery(DefinitionId: DatabaseContainerFailure.Id), Ct)).Items);

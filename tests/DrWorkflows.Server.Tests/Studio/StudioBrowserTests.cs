@@ -118,6 +118,8 @@ public sealed class StudioBrowserTests
         catch
         {
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "failure.png") });
+            // What the browser saw (console errors, failed requests) is the first thing to read when the page broke.
+            await File.WriteAllLinesAsync(Path.Combine(shots, "failure-browser.txt"), session.Problems, CancellationToken.None);
             throw;
         }
     }
@@ -178,6 +180,8 @@ public sealed class StudioBrowserTests
         catch
         {
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "failure-list.png") });
+            // What the browser saw (console errors, failed requests) is the first thing to read when the page broke.
+            await File.WriteAllLinesAsync(Path.Combine(shots, "failure-list-browser.txt"), session.Problems, CancellationToken.None);
             throw;
         }
     }
