@@ -59,7 +59,17 @@ internal static class CliApp
                 ["versionOptions"] = parse.GetValue(latest) ? "Latest" : "Published",
             };
             var (result, id) = await Client(parse).PostWithInstanceIdAsync($"/elsa/api/workflow-definitions/{Uri.EscapeDataString(parse.GetValue(definitionArg)!)}/execute", body, ct);
-            Print(parse, result, r => output.WriteLine($"run {id}: {r?["workflowState"]?["status"]}/{r?["workflowState"]?["subStatus"]}"));
+            Print(parse, result, r =>
+            {
+                output.WriteLine($"run {id}: {r?["workflowState"]?["status"]}/{r?["workflowState"]?["subStatus"]}");
+                foreach (var (name, value) in r?["workflowState"]?["output"] as JsonObject ?? [])
+                    output.WriteLine($"  {name}: {(value is JsonValue v && v.TryGetValue<string>(out var text) ? text : value?.ToJsonString())}"); // the run's result
+            });
+            var subStatus = result?["workflowState"]?["subStatus"]?.ToString();
+            if (subStatus is not ("Faulted" or "Cancelled"))
+                return 0;
+            error.WriteLine(subStatus == "Faulted" ? $"drw: run {id} stopped at an incident (drw incidents list)." : $"drw: run {id} was cancelled.");
+            return 1;
         });
         root.Subcommands.Add(run);
 
@@ -139,6 +149,8 @@ internal static class CliApp
 
         root.Subcommands.Add(IncidentsCommand(Client, Print, output));
         root.Subcommands.Add(ApprovalsCommand(Client, Print, output));
+        root.Subcommands.Add(SetupCommands.Doctor(Client, Print, output));
+        root.Subcommands.Add(SetupCommands.Preflight(Client, Print, output, ParseObject));
 
         try
         {

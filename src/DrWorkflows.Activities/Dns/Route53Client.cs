@@ -131,6 +131,14 @@ internal sealed class Route53Client : IDnsProvider, IDisposable
         return stream.ToArray();
     }
 
+    /// <summary>Preflight (read-only): the credentials are accepted (<c>GetHostedZoneCount</c>); returns the number of hosted zones.</summary>
+    public async Task<long> CountHostedZonesAsync(CancellationToken cancellationToken)
+    {
+        var document = await SendAsync(HttpMethod.Get, "/2013-04-01/hostedzonecount", [], null, "GetHostedZoneCount", cancellationToken);
+        var count = document.Descendants().FirstOrDefault(e => e.Name.LocalName == "HostedZoneCount")?.Value;
+        return long.TryParse(count, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 0;
+    }
+
     private async Task<XDocument> SendAsync(
         HttpMethod method,
         string path,

@@ -191,6 +191,15 @@ internal sealed class PostMortemPublisher : IPostMortemPublisher
         return CallAsync("create the post-mortem issue", () => client.Value.Issue.Create(options.Owner, options.Repository, issue), cancellationToken);
     }
 
+    /// <summary>Preflight (read-only): the token can see the repository and write its issues; throws naming the setting otherwise.</summary>
+    public async Task<string> CheckAccessAsync(CancellationToken cancellationToken)
+    {
+        var repository = await CallAsync("read the repository", () => client.Value.Repository.Get(options.Owner, options.Repository), cancellationToken);
+        if (repository.Permissions is { } permissions && !(permissions.Push || permissions.Triage || permissions.Admin || permissions.Maintain))
+            throw new GitHubOperationException($"The GitHub token can read {Repository} but cannot write its issues (needs triage or write access). Check GitHub:Token.", retryable: false) { Code = "github.403" };
+        return repository.FullName;
+    }
+
     private async Task<T> CallAsync<T>(string what, Func<Task<T>> call, CancellationToken cancellationToken)
     {
         try

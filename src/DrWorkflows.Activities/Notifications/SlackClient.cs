@@ -92,6 +92,28 @@ internal sealed class SlackClient : ISlackClient, IDisposable
             : value.Trim();
     }
 
+    /// <summary>Preflight (read-only): <c>auth.test</c>; returns the bot's user and team, or throws naming Slack's error.</summary>
+    public async Task<string> AuthTestAsync(CancellationToken cancellationToken)
+    {
+        if (!options.IsConfigured)
+            throw new NotificationException("Slack is not configured: set Notifications:Slack:BotToken (environment Notifications__Slack__BotToken).", NotificationChannels.Slack, retryable: false) { Code = "slack.not-configured" };
+        using var response = await SendAsync("auth.test", "(auth.test)", "{}", cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        JsonNode? body = null;
+        try
+        {
+            body = JsonNode.Parse(text);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        if (body?["ok"]?.GetValue<bool>() == true)
+            return $"{body["user"]} in {body["team"]}";
+        var error = body?["error"]?.ToString() ?? $"HTTP {(int)response.StatusCode}";
+        throw new NotificationException($"Slack rejected the bot token (auth.test: {error}). Check Notifications:Slack:BotToken.", NotificationChannels.Slack, retryable: false) { Code = "slack." + error };
+    }
+
     private async Task<SlackMessage> CallAsync(string method, JsonObject body, string? threadTs, CancellationToken cancellationToken)
     {
         if (!options.IsConfigured)

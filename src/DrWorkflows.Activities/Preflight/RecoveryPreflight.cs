@@ -15,17 +15,26 @@ public sealed record PreflightRequest(string Scenario)
     /// <summary>The Compose project the scenario acts on and waits for; <c>Docker:ComposeProject</c> when empty. Always required.</summary>
     public string? ComposeProject { get; init; }
 
+    /// <summary>False for a workflow that does not act on a Compose project (a backup): then none is needed.</summary>
+    public bool ComposeProjectRequired { get; init; } = true;
+
     /// <summary>Names that must be in <c>Postgres:Servers</c> (the servers it restores into).</summary>
     public IReadOnlyList<string> PostgresServers { get; init; } = [];
 
     /// <summary>Backup stores it restores from (an empty name is the default store).</summary>
     public IReadOnlyList<string> BackupStores { get; init; } = [];
 
+    /// <summary>False when the stores are only written or listed (a backup): the local store's directory is created by its first backup.</summary>
+    public bool StoresMustHoldBackups { get; init; } = true;
+
     /// <summary>It isolates the host: iptables usable, a way to block published ports, the isolation probe available.</summary>
     public bool NetworkIsolation { get; init; }
 
     /// <summary>It restarts the Docker engine: <c>Host:DockerRestartCommand</c>, or systemd on the host.</summary>
     public bool DockerEngineRestart { get; init; }
+
+    /// <summary>Log the verdict (a run's check); false for the setup listing and the schedule gate, which report it themselves.</summary>
+    public bool LogVerdict { get; init; } = true;
 }
 
 /// <summary>What was checked, and each unsafe or missing setting (by name).</summary>
@@ -64,7 +73,11 @@ internal sealed class RecoveryPreflight(
         var problems = new List<string>();
 
         var project = string.IsNullOrWhiteSpace(request.ComposeProject) ? docker.Value.ComposeProject : request.ComposeProject;
-        if (string.IsNullOrWhiteSpace(project))
+        if (!request.ComposeProjectRequired)
+        {
+            // Nothing to check: the workflow does not act on a Compose project.
+        }
+        else if (string.IsNullOrWhiteSpace(project))
         {
             problems.Add("Docker:ComposeProject is not set (and no ComposeProject input was given): the scenario acts on the platform's Compose project and waits until every service of it is healthy.");
         }
@@ -112,7 +125,7 @@ internal sealed class RecoveryPreflight(
                             ? "Backups:Stores:S3:BucketName is empty, so backup store 's3' (the offsite copy the scenario restores from) is not configured."
                             : $"Backup store '{name}' is not configured (configured: {Names(provider.StoreNames)}); see Backups:Stores.");
                     }
-                    else if (string.Equals(name, BackupStoreOptions.LocalStoreName, StringComparison.OrdinalIgnoreCase) && !Directory.Exists(stores.Value.Local.Directory))
+                    else if (request.StoresMustHoldBackups && string.Equals(name, BackupStoreOptions.LocalStoreName, StringComparison.OrdinalIgnoreCase) && !Directory.Exists(stores.Value.Local.Directory))
                     {
                         problems.Add($"Backups:Stores:Local:Directory '{stores.Value.Local.Directory}' does not exist on this orchestrator: the local store holds no backup to restore.");
                     }
@@ -151,6 +164,8 @@ internal sealed class RecoveryPreflight(
         }
 
         var report = new PreflightReport(request.Scenario, checkedItems, problems);
+        if (!request.LogVerdict)
+            return report;
         if (report.Safe)
             Log.PreflightPassed(logger, request.Scenario, checkedItems.Count);
         else

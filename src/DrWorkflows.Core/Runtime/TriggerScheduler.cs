@@ -11,6 +11,15 @@ using Microsoft.Extensions.Options;
 
 namespace DrWorkflows.Core.Runtime;
 
+/// <summary>
+/// Says whether a workflow's scheduled runs may start: the settings its steps need, missing on this server (empty when
+/// everything is configured). A scheduled slot of a workflow with missing settings is recorded as skipped, not started.
+/// </summary>
+public interface IScheduledRunGate
+{
+    Task<IReadOnlyList<string>> MissingSettingsAsync(string definitionId, CancellationToken cancellationToken);
+}
+
 /// <summary>A scheduled trigger found in a published definition.</summary>
 public sealed record ScheduledTrigger(string ScheduleId, string DefinitionId, string NodeId, string ActivityType, string Schedule, DateTimeOffset PublishedAt);
 
@@ -29,9 +38,13 @@ public sealed partial class TriggerScheduler(
     WorkflowRuntime runtime,
     TimeProvider clock,
     IOptions<RuntimeOptions> options,
-    ILogger<TriggerScheduler> logger)
+    ILogger<TriggerScheduler> logger,
+    IEnumerable<IScheduledRunGate> gates)
 {
     private readonly RuntimeOptions settings = options.Value;
+
+    // Per definition, the missing settings last logged: one line per workflow, again only when they change.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> announced = new(StringComparer.Ordinal);
 
     /// <summary>The triggers of every published definition.</summary>
     public async Task<IReadOnlyList<ScheduledTrigger>> GetTriggersAsync(CancellationToken cancellationToken)
@@ -69,6 +82,8 @@ public sealed partial class TriggerScheduler(
         {
             try
             {
+                if (!announced.ContainsKey(trigger.DefinitionId))
+                    await MissingSettingsAsync(trigger, cancellationToken); // logs, at the first pass, a workflow that cannot run
                 await FireDueSlotsAsync(trigger, cancellationToken);
             }
             catch (WorkflowDefinitionException e)
@@ -108,6 +123,13 @@ public sealed partial class TriggerScheduler(
         var instanceId = InstanceIdFor(trigger.ScheduleId, slot);
         if (await instances.GetAsync(instanceId, cancellationToken) is null)
         {
+            if (await MissingSettingsAsync(trigger, cancellationToken) is { Length: > 0 } missing)
+            {
+                // Not configured: a run would only fault and page; the slot is recorded as skipped, naming the settings.
+                await schedules.TryClaimSlotAsync(trigger.ScheduleId, slot, $"{settings.NodeId} (skipped: not configured: {Shorten(missing)})", clock.GetUtcNow(), cancellationToken);
+                return;
+            }
+
             try
             {
                 await runtime.StartAsync(new StartRunRequest(trigger.DefinitionId)
@@ -140,6 +162,24 @@ public sealed partial class TriggerScheduler(
         if (await schedules.TryClaimSlotAsync(trigger.ScheduleId, slot, settings.NodeId, clock.GetUtcNow(), cancellationToken))
             await schedules.SetSlotInstanceAsync(trigger.ScheduleId, slot, instanceId, cancellationToken);
     }
+
+    /// <summary>The settings the workflow still needs ("" when none), logged once per workflow (again when they change).</summary>
+    private async Task<string> MissingSettingsAsync(ScheduledTrigger trigger, CancellationToken cancellationToken)
+    {
+        var missing = new List<string>();
+        foreach (var gate in gates)
+            missing.AddRange(await gate.MissingSettingsAsync(trigger.DefinitionId, cancellationToken));
+        var text = string.Join(" ", missing.Distinct(StringComparer.Ordinal));
+        var previous = announced.GetValueOrDefault(trigger.DefinitionId);
+        announced[trigger.DefinitionId] = text;
+        if (text.Length > 0 && text != previous)
+            Log.NotConfigured(logger, trigger.DefinitionId, text);
+        else if (text.Length == 0 && previous is { Length: > 0 })
+            Log.NowConfigured(logger, trigger.DefinitionId);
+        return text;
+    }
+
+    private static string Shorten(string text) => text.Length <= 400 ? text : text[..399] + "…";
 
     /// <summary>The run id of a slot: the same on every node, so only one run can exist per slot.</summary>
     public static string InstanceIdFor(string scheduleId, DateTimeOffset slot) =>
@@ -195,6 +235,12 @@ public sealed partial class TriggerScheduler(
 
         [LoggerMessage(EventId = 133, Level = LogLevel.Warning, Message = "Schedule {ScheduleId}: slot {Slot:O} skipped: run {RunningInstanceId} of the same workflow is still running on the same platform")]
         public static partial void SlotSkippedRunning(ILogger logger, string scheduleId, DateTimeOffset slot, string runningInstanceId);
+
+        [LoggerMessage(EventId = 134, Level = LogLevel.Warning, Message = "Workflow {DefinitionId}: scheduled runs are not started until it is configured. Missing: {Missing} (GET /api/setup, drw doctor)")]
+        public static partial void NotConfigured(ILogger logger, string definitionId, string missing);
+
+        [LoggerMessage(EventId = 135, Level = LogLevel.Information, Message = "Workflow {DefinitionId}: configured now; its scheduled runs start again")]
+        public static partial void NowConfigured(ILogger logger, string definitionId);
 
         [LoggerMessage(EventId = 132, Level = LogLevel.Error, Message = "Schedule {ScheduleId} is not valid: {Message}")]
         public static partial void BadSchedule(ILogger logger, string scheduleId, string message);

@@ -14,9 +14,14 @@ namespace DrWorkflows.Server.Hosting;
 /// </summary>
 public static class Integrations
 {
+    private const string RedisSettings = "Redis:ConnectionString (environment Redis__ConnectionString, e.g. 127.0.0.1:6379)";
+    private const string Route53Settings = "Route53:AccessKeyId and Route53:SecretAccessKey (environment Route53__AccessKeyId, Route53__SecretAccessKey)";
+
     public static IServiceCollection AddDrWorkflowsIntegrations(this IServiceCollection services, IConfiguration configuration, ServerOptions settings)
     {
         var root = configuration; // the sections the areas name in their messages and docs
+        var unconfigured = new DrWorkflows.Activities.Preflight.UnconfiguredIntegrations(); // for the setup and preflight checks
+        services.AddSingleton(unconfigured);
         services.AddDockerActivities(o => root.GetSection("Docker").Bind(o));
         services.AddHostActivities(o => root.GetSection("Host").Bind(o));
         services.AddRecoveryPreflight();
@@ -39,12 +44,18 @@ public static class Integrations
         if (!string.IsNullOrWhiteSpace(root["Redis:ConnectionString"]))
             services.AddRedisActivities(o => root.GetSection("Redis").Bind(o));
         else
-            services.AddSingleton(NotConfigured.Create<IRedisService>("Redis", "Redis:ConnectionString (environment Redis__ConnectionString, e.g. 127.0.0.1:6379)"));
+        {
+            services.AddSingleton(NotConfigured.Create<IRedisService>("Redis", RedisSettings));
+            unconfigured.Add(DrWorkflows.Activities.Preflight.Integrations.Redis, RedisSettings);
+        }
 
         if (!string.IsNullOrWhiteSpace(root["Route53:AccessKeyId"]))
             services.AddRoute53(o => root.GetSection("Route53").Bind(o));
         else
-            services.AddSingleton(NotConfigured.Create<IDnsProvider>("Route 53 DNS", "Route53:AccessKeyId and Route53:SecretAccessKey (environment Route53__AccessKeyId, Route53__SecretAccessKey)"));
+        {
+            services.AddSingleton(NotConfigured.Create<IDnsProvider>("Route 53 DNS", Route53Settings));
+            unconfigured.Add(DrWorkflows.Activities.Preflight.Integrations.Route53, Route53Settings);
+        }
         return services;
     }
 }

@@ -43,9 +43,10 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Incidents_CanBeListedAndSkipped()
     {
-        var (exit, output, _) = await DrwAsync("run", "cli-fault", "--api-key", ServerFactory.AdminKey);
-        Assert.Equal(0, exit);
+        var (exit, output, runError) = await DrwAsync("run", "cli-fault", "--api-key", ServerFactory.AdminKey);
+        Assert.Equal(1, exit); // a run stopped at an incident is a failure for scripts and on-call
         Assert.Contains("Running/Faulted", output, StringComparison.Ordinal);
+        Assert.Contains("stopped at an incident (drw incidents list)", runError, StringComparison.Ordinal);
         var run = output.Split(' ')[1].TrimEnd(':');
 
         (exit, output, _) = await DrwAsync("incidents", "list", "--json", "--api-key", ServerFactory.AdminKey);
