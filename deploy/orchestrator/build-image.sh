@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the orchestrator image (docs/deployment.md):
 #   1. publishes src/DrWorkflows.Server (Release, linux-x64, self-contained, ReadyToRun) into app/ beside this script;
-#   2. adds the Elsa Studio bundle (src/DrWorkflows.Server/studio/install.sh) as app/studio;
+#   2. adds the Elsa Studio bundle (src/DrWorkflows.Server/studio/install.sh) where the server looks for it;
 #   3. runs `docker build` of the Dockerfile here, on the engine DOCKER_HOST names (the local one by default).
 # Usage: deploy/orchestrator/build-image.sh [TAG]        (default tag: $DRW_IMAGE, else drworkflows/orchestrator:local)
 # Environment:
@@ -33,7 +33,9 @@ dotnet publish "$REPO/src/DrWorkflows.Server/DrWorkflows.Server.csproj" -c Relea
 say "adding the Elsa Studio bundle"
 studio=$(bash "$REPO/src/DrWorkflows.Server/studio/install.sh" | tail -n 1)
 [[ -f $studio/_framework/blazor.webassembly.js ]] || { echo "build-image: no Elsa Studio bundle at '$studio'" >&2; exit 1; }
-cp -a "$studio" "$APP/studio"
+# Where the server looks by default (studio/node_modules/... under its content root), as in a source checkout.
+mkdir -p "$APP/studio/node_modules/@elsa-workflows"
+cp -a "$studio" "$APP/studio/node_modules/@elsa-workflows/elsa-studio-wasm"
 
 say "building image $TAG from $BASE"
 docker build --build-arg "BASE_IMAGE=$BASE" -t "$TAG" "$CONTEXT"

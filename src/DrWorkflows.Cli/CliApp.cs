@@ -13,9 +13,12 @@ internal static class CliApp
 {
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<Uri, string?, HttpClient>? clientFactory = null, CancellationToken cancellationToken = default, Func<string, string?>? environment = null)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<Uri, string?, HttpClient>? clientFactory = null, CancellationToken cancellationToken = default) =>
+        RunAsync(args, output, error, clientFactory, Environment.GetEnvironmentVariable, cancellationToken);
+
+    /// <summary>As above, reading DRW_API_KEY and DRW_DATA_DIR through <paramref name="environment"/> (tests give their own).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<Uri, string?, HttpClient>? clientFactory, Func<string, string?> environment, CancellationToken cancellationToken)
     {
-        environment ??= Environment.GetEnvironmentVariable;
         string? keySource = null; // where the key came from (or where none was found), said when the server refuses it
         var server = new Option<string>("--server") { Description = "Server address (DRW_SERVER).", Recursive = true, DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DRW_SERVER") ?? "http://127.0.0.1:5080" };
         var apiKey = new Option<string?>("--api-key") { Description = "API key (DRW_API_KEY, or the api-key file in DRW_DATA_DIR).", Recursive = true };

@@ -123,7 +123,7 @@ internal static class Drw
             if (key is not null)
                 client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("ApiKey", key);
             return client;
-        }, TestContext.Current.CancellationToken, environment is null ? null : name => environment.GetValueOrDefault(name));
+        }, environment is null ? Environment.GetEnvironmentVariable : name => environment.GetValueOrDefault(name), TestContext.Current.CancellationToken);
         return (exit, output.ToString(), error.ToString());
     }
 }

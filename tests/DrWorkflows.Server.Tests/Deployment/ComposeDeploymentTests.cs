@@ -53,6 +53,8 @@ public sealed class ComposeDeploymentTests(OrchestratorImage image, ITestOutputH
         var started = (await project.InspectAsync(project.Container)).GetProperty("State").GetProperty("StartedAt").GetDateTimeOffset();
         output.WriteLine($"==> container start to /health 200: {(answered - started).TotalSeconds:F1} s");
         await WaitForHealthStatusAsync(project, project.Container, "healthy", ct);
+        using (var studio = await http.GetAsync("/studio/_framework/blazor.webassembly.js", ct))
+            Assert.True(studio.IsSuccessStatusCode, $"the image's Elsa Studio bundle is not served: {(int)studio.StatusCode}");
 
         // The sample platform beside it; the shop and AI databases to back up.
         await project.UpAsync("platform");

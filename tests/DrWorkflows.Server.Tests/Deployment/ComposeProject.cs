@@ -19,8 +19,9 @@ internal sealed class ComposeProject : IAsyncDisposable
     {
         this.image = image;
         Directory.CreateDirectory(SecretsDirectory);
-        File.SetUnixFileMode(directory.FullPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-            | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(directory.FullPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         var socket = image.Docker.AbsolutePath;
         Variables["DRW_IMAGE"] = image.Tag;
         Variables["DRW_URLS"] = $"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
@@ -74,9 +75,13 @@ internal sealed class ComposeProject : IAsyncDisposable
     {
         var path = Path.Combine(SecretsDirectory, name);
         await File.WriteAllTextAsync(path, value + "\n");
-        File.SetUnixFileMode(path, UnixFileMode.UserRead);
-        File.SetUnixFileMode(SecretsDirectory, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
-            | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead);
+            File.SetUnixFileMode(SecretsDirectory, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
+                | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        }
+
         var chown = await Shell.RunAsync(["chown", "10001:10001", path], TimeSpan.FromSeconds(30));
         Assert.True(chown.ExitCode == 0, $"chown of {path}: {chown.Error}");
     }
