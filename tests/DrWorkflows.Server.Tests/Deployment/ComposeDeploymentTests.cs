@@ -109,6 +109,18 @@ public sealed class ComposeDeploymentTests(OrchestratorImage image, ITestOutputH
         }
     }
 
+    [Theory]
+    [InlineData("", "orchestrator")]
+    [InlineData("ha", "orchestrator orchestrator-2 state-db")]
+    [InlineData("platform", "backend gateway orchestrator postgres")]
+    public async Task Profiles_AddTheirServices(string profile, string services)
+    {
+        var compose = await Shell.RunAsync(["docker-compose", "-f", Path.Combine(OrchestratorImage.RepositoryRoot, "docker-compose.yml"), "config", "--services"],
+            TimeSpan.FromMinutes(1), new Dictionary<string, string> { ["COMPOSE_PROFILES"] = profile });
+        Assert.True(compose.ExitCode == 0, compose.Error);
+        Assert.Equal(services, string.Join(' ', compose.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)));
+    }
+
     [Fact]
     public async Task InvalidSetting_StopsTheServerNamingIt_UnhealthyWithoutARestartLoop()
     {
