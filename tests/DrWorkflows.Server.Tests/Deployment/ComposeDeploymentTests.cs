@@ -46,8 +46,7 @@ public sealed class ComposeDeploymentTests(OrchestratorImage image, ITestOutputH
 
         // The default profile: the orchestrator alone.
         await project.UpAsync();
-        var services = await project.ComposeAsync(["ps", "--services"], TimeSpan.FromMinutes(1));
-        Assert.Equal(["orchestrator"], services.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["orchestrator"], await RunningServicesAsync(project));
         using var http = new HttpClient { BaseAddress = project.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         var answered = await WaitForHealthAsync(http, project, ct);
         var started = (await project.InspectAsync(project.Container)).GetProperty("State").GetProperty("StartedAt").GetDateTimeOffset();
@@ -58,6 +57,7 @@ public sealed class ComposeDeploymentTests(OrchestratorImage image, ITestOutputH
 
         // The sample platform beside it; the shop and AI databases to back up.
         await project.UpAsync("platform");
+        Assert.Equal(["backend", "gateway", "orchestrator", "postgres"], await RunningServicesAsync(project));
         await SeedPlatformAsync(project, platform, ct);
 
         // One backup run (backup-postgres: both databases and the globals into the state volume and S3), started
@@ -109,16 +109,14 @@ public sealed class ComposeDeploymentTests(OrchestratorImage image, ITestOutputH
         }
     }
 
-    [Theory]
-    [InlineData("", "orchestrator")]
-    [InlineData("ha", "orchestrator orchestrator-2 state-db")]
-    [InlineData("platform", "backend gateway orchestrator postgres")]
-    public async Task Profiles_AddTheirServices(string profile, string services)
+    [Fact]
+    public async Task EveryProfile_Renders()
     {
-        var compose = await Shell.RunAsync(["docker-compose", "-f", Path.Combine(OrchestratorImage.RepositoryRoot, "docker-compose.yml"), "config", "--services"],
-            TimeSpan.FromMinutes(1), new Dictionary<string, string> { ["COMPOSE_PROFILES"] = profile });
+        // docker-compose 1.29 lists every service in `config` whatever the profile; which ones start is checked by
+        // DefaultProfile_... on the engine. This only proves the file renders with each profile on.
+        var compose = await Shell.RunAsync(["docker-compose", "-f", Path.Combine(OrchestratorImage.RepositoryRoot, "docker-compose.yml"), "config", "-q"],
+            TimeSpan.FromMinutes(1), new Dictionary<string, string> { ["COMPOSE_PROFILES"] = "ha,platform" });
         Assert.True(compose.ExitCode == 0, compose.Error);
-        Assert.Equal(services, string.Join(' ', compose.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)));
     }
 
     [Fact]
@@ -170,6 +168,14 @@ public sealed class ComposeDeploymentTests(OrchestratorImage image, ITestOutputH
             await project.DockerAsync("rm", "-f", "-v", noSocket, readOnly);
             await project.DockerAsync("volume", "rm", "-f", volume);
         }
+    }
+
+    /// <summary>The services of the project that have a running container (Compose 1.29's `ps --services` lists every service of the file).</summary>
+    private static async Task<List<string>> RunningServicesAsync(ComposeProject project)
+    {
+        var ps = await project.DockerAsync("ps", "--filter", $"label=com.docker.compose.project={project.Name}", "--format", "{{.Label \"com.docker.compose.service\"}}");
+        Assert.True(ps.ExitCode == 0, ps.Error);
+        return [.. ps.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)];
     }
 
     private static async Task<DateTimeOffset> WaitForHealthAsync(HttpClient http, ComposeProject project, CancellationToken ct)
