@@ -14,7 +14,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INFRA=$REPO/tests/infra
 CACHE=${DRW_TEST_CACHE:-/var/cache/drworkflows}
 PG_BIN=${DRW_TEST_PG_BIN_DIR:-/usr/lib/postgresql/15/bin}
-BASE_IMAGES=(local/busybox:1 local/pg:15)
+BASE_IMAGES=(local/busybox:1 local/pg:15 local/drw-runtime:1)
 STRICT=false
 [[ ${CI:-} == true || ${CI:-} == 1 ]] && STRICT=true
 

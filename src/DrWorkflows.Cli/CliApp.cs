@@ -13,8 +13,13 @@ internal static class CliApp
 {
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<Uri, string?, HttpClient>? clientFactory = null, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<Uri, string?, HttpClient>? clientFactory = null, CancellationToken cancellationToken = default) =>
+        RunAsync(args, output, error, clientFactory, Environment.GetEnvironmentVariable, cancellationToken);
+
+    /// <summary>As above, reading DRW_API_KEY and DRW_DATA_DIR through <paramref name="environment"/> (tests give their own).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<Uri, string?, HttpClient>? clientFactory, Func<string, string?> environment, CancellationToken cancellationToken)
     {
+        string? keySource = null; // where the key came from (or where none was found), said when the server refuses it
         var server = new Option<string>("--server") { Description = "Server address (DRW_SERVER).", Recursive = true, DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DRW_SERVER") ?? "http://127.0.0.1:5080" };
         var apiKey = new Option<string?>("--api-key") { Description = "API key (DRW_API_KEY, or the api-key file in DRW_DATA_DIR).", Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print the server's JSON instead of a table.", Recursive = true };
@@ -28,7 +33,8 @@ internal static class CliApp
             var address = parse.GetValue(server)!;
             if (!Uri.TryCreate(address, UriKind.Absolute, out var uri))
                 throw new CliException($"--server '{address}' is not an absolute URL such as http://127.0.0.1:5080.");
-            var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("DRW_API_KEY") ?? ReadKeyFile();
+            var (key, source) = ResolveKey(parse.GetValue(apiKey), environment);
+            keySource = source;
             return new DrwClient((clientFactory ?? DrwClient.Create)(uri, key));
         }
 
@@ -159,7 +165,7 @@ internal static class CliApp
         }
         catch (CliException e)
         {
-            await error.WriteLineAsync($"drw: {e.Message}");
+            await error.WriteLineAsync(e.ExitCode == 4 && keySource is not null ? $"drw: {e.Message} ({keySource})" : $"drw: {e.Message}");
             return e.ExitCode;
         }
     }
@@ -296,12 +302,29 @@ internal static class CliApp
         }
     }
 
-    private static string? ReadKeyFile()
+    /// <summary>The key (--api-key, DRW_API_KEY, else the api-key file in DRW_DATA_DIR) and where it came from, or where none was found.</summary>
+    private static (string? Key, string Source) ResolveKey(string? flag, Func<string, string?> environment)
     {
-        var dataDir = Environment.GetEnvironmentVariable("DRW_DATA_DIR")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "drworkflows");
-        var path = Path.Combine(dataDir, "api-key");
-        return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+        if (flag is { Length: > 0 })
+            return (flag, "the key given with --api-key");
+        if (environment("DRW_API_KEY") is { Length: > 0 } variable)
+            return (variable, "the key in DRW_API_KEY");
+        var dataDir = environment("DRW_DATA_DIR") is { Length: > 0 } dir
+            ? dir
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "drworkflows");
+        var path = Path.GetFullPath(Path.Combine(dataDir, "api-key"));
+        if (!File.Exists(path))
+            return (null, $"no API key sent: --api-key and DRW_API_KEY are not set, and there is no key file {path} (DRW_DATA_DIR)");
+        try
+        {
+            return File.ReadAllText(path).Trim() is { Length: > 0 } key
+                ? (key, $"the key in {path}")
+                : (null, $"no API key sent: the key file {path} is empty");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot read the API key file {path}: {e.Message} (or pass --api-key / set DRW_API_KEY)", 4);
+        }
     }
 
     private static void Table(TextWriter output, JsonArray? rows, params (string Header, string Field)[] columns)

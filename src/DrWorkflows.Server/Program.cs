@@ -16,7 +16,7 @@ catch (Exception e) when (StartupFailure.Describe(e) is { } message)
 {
     // A configuration or store problem at start: one clear message for the operator, no stack trace.
     await Console.Error.WriteLineAsync($"DrWorkflows cannot start: {message}");
-    return 1;
+    return StartupFailure.ExitCode(e);
 }
 
 /// <summary>Entry point, visible to the functional tests.</summary>
@@ -32,5 +32,17 @@ internal static class StartupFailure
         ServerConfigurationException config => config.Message,
         AggregateException aggregate when aggregate.InnerExceptions.Count == 1 => Describe(aggregate.InnerException!),
         _ => null,
+    };
+
+    /// <summary>
+    /// 78 (EX_CONFIG) when a setting is missing or invalid: restarting cannot help, and the container's entry point
+    /// stays up unhealthy instead of looping (deploy/orchestrator/entrypoint.sh). 1 when the store is unreachable,
+    /// which a restart may get past.
+    /// </summary>
+    public static int ExitCode(Exception e) => e switch
+    {
+        StoreUnavailableException => 1,
+        AggregateException aggregate when aggregate.InnerExceptions.Count == 1 => ExitCode(aggregate.InnerException!),
+        _ => 78,
     };
 }

@@ -4,6 +4,9 @@
 #   local/busybox:1  static busybox with every applet in /bin (about 2 MB, under a second)
 #   local/pg:15      Debian minbase + postgresql-15; the entrypoint runs initdb on first start from
 #                    POSTGRES_PASSWORD / PGPORT; HEALTHCHECK pg_isready (first build about a minute)
+#   local/drw-runtime:1  the base of the orchestrator image in tests (deploy/orchestrator/Dockerfile BASE_IMAGE):
+#                    local/pg:15's root filesystem plus the tools the DR activities run (zstd, age, gpg, ssh,
+#                    redis-cli, docker-compose, sqlite3, CA certificates); no entrypoint (first build about a minute)
 # Idempotent: an image whose recipe label matches this script is kept. The PostgreSQL root filesystem is cached
 # under CACHE_DIR/rootfs, so a new Docker data-root only costs a `docker import` (a few seconds).
 # The Debian mirror is the one this machine's apt is configured with (read from /etc/apt/sources.list*).
@@ -13,7 +16,7 @@ set -euo pipefail
 CACHE=${1:?usage: build-images.sh CACHE_DIR [IMAGE...]}
 shift
 IMAGES=("$@")
-((${#IMAGES[@]})) || IMAGES=(local/busybox:1 local/pg:15)
+((${#IMAGES[@]})) || IMAGES=(local/busybox:1 local/pg:15 local/drw-runtime:1)
 : "${DOCKER_HOST:?set DOCKER_HOST to the daemon to build into}"
 
 LABEL=org.drworkflows.recipe
@@ -203,11 +206,66 @@ build_pg() {
     -c "LABEL $LABEL=$hash" - "$image" > /dev/null
 }
 
+# ---------------------------------------------------------------------------------------------------------------
+# local/drw-runtime:1
+
+runtime_rootfs() { # DIR PG_ROOTFS: a copy of the PostgreSQL root filesystem plus the orchestrator's tools
+  local f=$1 pg=$2
+  cp -a "$pg/." "$f/" &&
+    printf '#!/bin/sh\nexit 101\n' > "$f/usr/sbin/policy-rc.d" &&
+    chmod +x "$f/usr/sbin/policy-rc.d" &&
+    cp /etc/resolv.conf "$f/etc/resolv.conf" || return 1
+  # The same packages as deploy/orchestrator/install-tools.sh installs on debian:bookworm-slim.
+  timeout 900 unshare -m sh -c "mount -t proc proc '$f/proc' && chroot '$f' sh -c 'apt-get update -q && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends zstd age gnupg openssh-client \
+    redis-tools docker-compose ca-certificates sqlite3 && apt-get clean && rm -rf /var/lib/apt/lists/*'" > "$f.install.log" 2>&1 || {
+    echo "build-images: installing the orchestrator's tools in the chroot failed (last lines of $f.install.log):" >&2
+    tail -n 15 "$f.install.log" >&2
+    return 1
+  }
+  rm -f "$f/etc/resolv.conf" "$f/usr/sbin/policy-rc.d" "$f/usr/local/bin/pg-entrypoint.sh"
+}
+
+build_runtime() {
+  local image=local/drw-runtime:1 suite archive security pg_dir hash dir
+  read -r suite archive security < <(apt_mirror) || true
+  [[ -n ${suite:-} && -n ${archive:-} ]] || return 1
+  # local/pg:15's root filesystem (the same hash as build_pg's); when its cache is gone, build_pg makes it again.
+  pg_dir=$CACHE/rootfs/pg15-$( { declare -f pg_rootfs pg_entrypoint; echo "$suite"; } | hash_of)
+  if [[ ! -f $pg_dir.complete ]]; then
+    docker image rm -f local/pg:15 > /dev/null 2>&1 || true
+    build_pg || return 1
+  fi
+  hash=$( { echo "$pg_dir"; declare -f runtime_rootfs build_runtime; } | hash_of)
+  if [[ "$(recipe_of "$image")" == "$hash" ]]; then
+    echo "==> image $image is up to date"
+    return 0
+  fi
+  dir=$CACHE/rootfs/drw-runtime-$hash
+  (
+    flock 8 || exit 1
+    [[ -f $dir.complete ]] && exit 0
+    echo "==> building the orchestrator's base root filesystem from $pg_dir; cached in $dir"
+    rm -rf "$dir" "$dir.partial" && mkdir -p "$dir.partial" || exit 1
+    runtime_rootfs "$dir.partial" "$pg_dir" || exit 1
+    mv "$dir.partial" "$dir" && rm -f "$dir.partial".*.log && touch "$dir.complete" || exit 1
+    for old in "$CACHE"/rootfs/drw-runtime-*; do
+      [[ $old == "$dir" || $old == "$dir.complete" ]] || rm -rf "$old"
+    done
+  ) 8> "$CACHE/rootfs/.lock" || return 1
+  echo "==> importing image $image"
+  tar -C "$dir" --numeric-owner -c . | docker import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'CMD ["/bin/bash"]' \
+    -c "LABEL $LABEL=$hash" - "$image" > /dev/null
+}
+
 status=0
 for image in "${IMAGES[@]}"; do
   case $image in
     local/busybox:1) build_busybox || { echo "==> could not build $image"; status=1; } ;;
     local/pg:15) build_pg || { echo "==> could not build $image"; status=1; } ;;
+    local/drw-runtime:1) build_runtime || { echo "==> could not build $image"; status=1; } ;;
     *) echo "build-images: unknown image $image" >&2; status=1 ;;
   esac
 done

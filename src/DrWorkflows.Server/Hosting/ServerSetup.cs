@@ -19,6 +19,11 @@ public static class ServerSetup
     public static WebApplicationBuilder AddDrWorkflowsServer(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
+        // Secrets from files (Docker/Compose secrets): one file per setting, named like its environment variable
+        // (DRW_API_KEY, Notifications__Slack__BotToken), in DRW_SECRETS_DIR (default /run/secrets); they win over the environment.
+        if (configuration["DRW_SECRETS_DIR"] is { Length: > 0 } secrets && !Directory.Exists(secrets))
+            throw new ServerConfigurationException($"DRW_SECRETS_DIR='{secrets}' is not a directory: point it at the folder of secret files, or unset it (default /run/secrets).");
+        configuration.AddKeyPerFile(configuration["DRW_SECRETS_DIR"] is { Length: > 0 } dir ? Path.GetFullPath(dir) : "/run/secrets", optional: true);
         if (string.IsNullOrEmpty(configuration["urls"]) && string.IsNullOrEmpty(configuration["ASPNETCORE_URLS"]))
             builder.WebHost.UseUrls(DefaultUrl);
 

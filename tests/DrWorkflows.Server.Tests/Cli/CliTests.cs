@@ -1,3 +1,5 @@
+using DrWorkflows.Testing;
+
 namespace DrWorkflows.Server.Tests.Cli;
 
 /// <summary>The <c>drw</c> command line against the real server (in memory).</summary>
@@ -80,13 +82,39 @@ public sealed class CliTests : IDisposable
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task RefusedKey_SaysWhichKeyFileWasReadOrLookedFor()
+    {
+        using var data = new TempDirectory("drw-cli-key");
+        var keyFile = data.Combine("api-key");
+        var environment = new Dictionary<string, string> { ["DRW_DATA_DIR"] = data.FullPath };
+
+        var (exit, _, error) = await Drw.RunAsync(server, ["runs"], environment);
+        Assert.Equal(4, exit);
+        Assert.StartsWith("drw: 401 Unauthorized: ", error, StringComparison.Ordinal);
+        Assert.EndsWith($"(no API key sent: --api-key and DRW_API_KEY are not set, and there is no key file {keyFile} (DRW_DATA_DIR))", error.Trim(), StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(keyFile, "stale-key\n", TestContext.Current.CancellationToken);
+        (exit, _, error) = await Drw.RunAsync(server, ["runs"], environment);
+        Assert.Equal(4, exit);
+        Assert.EndsWith($"(the key in {keyFile})", error.Trim(), StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(keyFile, ServerFactory.AdminKey, TestContext.Current.CancellationToken);
+        (exit, _, error) = await Drw.RunAsync(server, ["runs"], environment);
+        Assert.True(exit == 0, error);
+    }
+
     public void Dispose() => server.Dispose();
 }
 
 /// <summary>Runs <c>drw</c> in process against a test server (the key of <c>--api-key</c> as the client's header).</summary>
 internal static class Drw
 {
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(ServerFactory server, params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(ServerFactory server, params string[] args) =>
+        RunAsync(server, args, environment: null);
+
+    /// <summary>Runs it with <paramref name="environment"/> as its only environment variables (null: the process's).</summary>
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(ServerFactory server, string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
@@ -96,7 +124,7 @@ internal static class Drw
             if (key is not null)
                 client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("ApiKey", key);
             return client;
-        }, TestContext.Current.CancellationToken);
+        }, environment is null ? Environment.GetEnvironmentVariable : name => environment.GetValueOrDefault(name), TestContext.Current.CancellationToken);
         return (exit, output.ToString(), error.ToString());
     }
 }
