@@ -44,8 +44,8 @@ public sealed class CliTests : IDisposable
     public async Task Incidents_CanBeListedAndSkipped()
     {
         var (exit, output, _) = await DrwAsync("run", "cli-fault", "--api-key", ServerFactory.AdminKey);
-        Assert.Equal(0, exit);
-        Assert.Contains("Running/Faulted", output, StringComparison.Ordinal);
+        Assert.Equal(5, exit);
+        Assert.Contains("Running/Faulted; stopped at 1 open incident(s)", output, StringComparison.Ordinal);
         var run = output.Split(' ')[1].TrimEnd(':');
 
         (exit, output, _) = await DrwAsync("incidents", "list", "--json", "--api-key", ServerFactory.AdminKey);
@@ -85,7 +85,10 @@ public sealed class CliTests : IDisposable
 /// <summary>Runs <c>drw</c> in process against a test server (the key of <c>--api-key</c> as the client's header).</summary>
 internal static class Drw
 {
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(ServerFactory server, params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(ServerFactory server, params string[] args) => RunAsync(server, null, args);
+
+    /// <summary>Runs drw with <c>environment</c> as the environment it sees (null: the process's).</summary>
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(ServerFactory server, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
@@ -95,7 +98,7 @@ internal static class Drw
             if (key is not null)
                 client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("ApiKey", key);
             return client;
-        }, TestContext.Current.CancellationToken);
+        }, environment is null ? null : name => environment.GetValueOrDefault(name), TestContext.Current.CancellationToken);
         return (exit, output.ToString(), error.ToString());
     }
 }

@@ -29,9 +29,14 @@ public sealed class RunTracesTests
             var (status, _, response) = await server.Client().PostJsonAsync("/elsa/api/workflow-definitions/traced-hello/execute", "{}");
             Assert.Equal(HttpStatusCode.OK, status);
             runId = response.Headers.GetValues("x-elsa-workflow-instance-id").Single();
+
+            // The batch exporter sends every few seconds: wait (generously, on a loaded machine) for the run span.
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (!Contains([.. receiver.Bodies.SelectMany(b => b)], Encoding.UTF8.GetBytes("run traced-hello")) && DateTime.UtcNow < deadline)
+                await Task.Delay(200, Ct);
         }
 
-        // The server flushed its spans when it stopped; the receiver got real OTLP export requests.
+        // The receiver got real OTLP export requests.
         var traceId = new byte[16];
         RunTraces.TraceId(runId).CopyTo(traceId);
         var bodies = receiver.Bodies.ToList();
