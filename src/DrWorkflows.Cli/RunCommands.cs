@@ -145,6 +145,9 @@ internal static class RunCommands
                 var outcomes = entry["outcomes"] is JsonArray o && o.Count > 0 && !(o.Count == 1 && o[0]?.ToString() == "Done") ? $" -> {string.Join(",", o)}" : "";
                 output.WriteLine($"{at}  done     {step} {took}{outcomes}");
                 break;
+            case "Faulted" when RaisedIncident(entry):
+                output.WriteLine($"{at}  INCIDENT {step}: {entry["message"]} (drw incidents list)");
+                break;
             case "Faulted":
                 output.WriteLine($"{at}  FAULTED  {step} attempt {entry["attempt"]}: {entry["message"]}");
                 break;
@@ -166,6 +169,9 @@ internal static class RunCommands
                 break;
         }
     }
+
+    /// <summary>A fault that stopped the run at an incident (rather than one retried).</summary>
+    private static bool RaisedIncident(JsonNode entry) => entry["payload"] is JsonObject payload && payload.ContainsKey("incidentId");
 
     /// <summary>Composite steps (a sequence, a flowchart) end when their children do: the timeline and progress show the children.</summary>
     private static bool IsContainer(JsonNode entry) => entry["activityType"]?.ToString() is "Elsa.Sequence" or "Elsa.Flowchart" or "Elsa.Workflow" or "Elsa.Parallel";
