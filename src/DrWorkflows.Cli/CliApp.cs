@@ -6,22 +6,21 @@ namespace DrWorkflows.Cli;
 
 /// <summary>
 /// <c>drw</c>: start runs, follow them, answer approval gates, resolve incidents and check the recovery objectives from a terminal.
-/// Server: <c>--server</c> or DRW_SERVER (default http://127.0.0.1:5080). Key: <c>--api-key</c>, DRW_API_KEY, or
-/// the file <c>api-key</c> in DRW_DATA_DIR (default ~/.local/share/drworkflows).
+/// Server and key: flags, environment, <c>~/.config/drw/config</c>, then the server's key file (<see cref="CliSettings"/>).
+/// Exit codes: <see cref="ExitCodes"/> (docs/cli.md).
 /// </summary>
 internal static class CliApp
 {
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
 
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<Uri, string?, HttpClient>? clientFactory = null, CancellationToken cancellationToken = default) =>
-        RunAsync(args, output, error, clientFactory, Environment.GetEnvironmentVariable, cancellationToken);
+        RunAsync(args, output, error, clientFactory, null, cancellationToken);
 
-    /// <summary>As above, reading DRW_API_KEY and DRW_DATA_DIR through <paramref name="environment"/> (tests give their own).</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<Uri, string?, HttpClient>? clientFactory, Func<string, string?> environment, CancellationToken cancellationToken)
+    /// <summary>Runs one command; <c>environment</c> reads an environment variable (null: the process environment).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<Uri, string?, HttpClient>? clientFactory, Func<string, string?>? environment, CancellationToken cancellationToken)
     {
-        string? keySource = null; // where the key came from (or where none was found), said when the server refuses it
-        var server = new Option<string>("--server") { Description = "Server address (DRW_SERVER).", Recursive = true, DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DRW_SERVER") ?? "http://127.0.0.1:5080" };
-        var apiKey = new Option<string?>("--api-key") { Description = "API key (DRW_API_KEY, or the api-key file in DRW_DATA_DIR).", Recursive = true };
+        var server = new Option<string?>("--server") { Description = "Server address (else DRW_SERVER, 'server =' in ~/.config/drw/config, http://127.0.0.1:5080).", Recursive = true };
+        var apiKey = new Option<string?>("--api-key") { Description = "API key (else DRW_API_KEY, 'api-key =' or 'api-key-file =' in ~/.config/drw/config, the api-key file in DRW_DATA_DIR).", Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print the server's JSON instead of a table.", Recursive = true };
         var root = new RootCommand("drw: DrWorkflows from the command line (runs, approvals, incidents).");
         root.Options.Add(server);
@@ -30,12 +29,8 @@ internal static class CliApp
 
         DrwClient Client(ParseResult parse)
         {
-            var address = parse.GetValue(server)!;
-            if (!Uri.TryCreate(address, UriKind.Absolute, out var uri))
-                throw new CliException($"--server '{address}' is not an absolute URL such as http://127.0.0.1:5080.");
-            var (key, source) = ResolveKey(parse.GetValue(apiKey), environment);
-            keySource = source;
-            return new DrwClient((clientFactory ?? DrwClient.Create)(uri, key));
+            var settings = CliSettings.Resolve(parse.GetValue(server), parse.GetValue(apiKey), environment ?? Environment.GetEnvironmentVariable);
+            return new DrwClient((clientFactory ?? DrwClient.Create)(settings.Server, settings.ApiKey), settings);
         }
 
         void Print(ParseResult parse, JsonNode? body, Action<JsonNode?> table)
@@ -46,38 +41,8 @@ internal static class CliApp
                 table(body);
         }
 
-        // drw run <definitionId> [--input json] [--correlation-id id] [--latest]
-        var run = new Command("run", "Start a run of a published workflow and wait until it waits or ends.");
-        var definitionArg = new Argument<string>("definitionId") { Description = "The workflow's definition id." };
-        var input = new Option<string?>("--input") { Description = "Workflow input as a JSON object, e.g. '{\"Reason\":\"disk full\"}'." };
-        var correlation = new Option<string?>("--correlation-id") { Description = "Correlation id (e.g. the alert id)." };
-        var latest = new Option<bool>("--latest") { Description = "Run the latest version even if it is a draft." };
-        run.Arguments.Add(definitionArg);
-        run.Options.Add(input);
-        run.Options.Add(correlation);
-        run.Options.Add(latest);
-        run.SetAction(async (parse, ct) =>
-        {
-            var body = new JsonObject
-            {
-                ["input"] = ParseObject(parse.GetValue(input), "--input"),
-                ["correlationId"] = parse.GetValue(correlation),
-                ["versionOptions"] = parse.GetValue(latest) ? "Latest" : "Published",
-            };
-            var (result, id) = await Client(parse).PostWithInstanceIdAsync($"/elsa/api/workflow-definitions/{Uri.EscapeDataString(parse.GetValue(definitionArg)!)}/execute", body, ct);
-            Print(parse, result, r =>
-            {
-                output.WriteLine($"run {id}: {r?["workflowState"]?["status"]}/{r?["workflowState"]?["subStatus"]}");
-                foreach (var (name, value) in r?["workflowState"]?["output"] as JsonObject ?? [])
-                    output.WriteLine($"  {name}: {(value is JsonValue v && v.TryGetValue<string>(out var text) ? text : value?.ToJsonString())}"); // the run's result
-            });
-            var subStatus = result?["workflowState"]?["subStatus"]?.ToString();
-            if (subStatus is not ("Faulted" or "Cancelled"))
-                return 0;
-            error.WriteLine(subStatus == "Faulted" ? $"drw: run {id} stopped at an incident (drw incidents list)." : $"drw: run {id} was cancelled.");
-            return 1;
-        });
-        root.Subcommands.Add(run);
+        root.Subcommands.Add(RunCommands.Run(Client, Print, parse => parse.GetValue(json), output));
+        root.Subcommands.Add(StatusCommand.Create(Client, Print, output, TimeProvider.System));
 
         // drw runs [--status Running] [--definition id]
         var runs = new Command("runs", "List runs, newest first.");
@@ -93,6 +58,7 @@ internal static class CliApp
             var result = await Client(parse).PostAsync("/elsa/api/workflow-instances", body, ct);
             Print(parse, result, r => Table(output, r?["items"] as JsonArray, ("ID", "id"), ("WORKFLOW", "definitionId"), ("STATUS", "subStatus"), ("INCIDENTS", "incidentCount"), ("UPDATED", "updatedAt")));
         });
+        runs.Subcommands.Add(RunCommands.Show(Client, Print, output));
         root.Subcommands.Add(runs);
 
         // drw journal <instanceId>
@@ -165,7 +131,7 @@ internal static class CliApp
         }
         catch (CliException e)
         {
-            await error.WriteLineAsync(e.ExitCode == 4 && keySource is not null ? $"drw: {e.Message} ({keySource})" : $"drw: {e.Message}");
+            await error.WriteLineAsync($"drw: {e.Message}");
             return e.ExitCode;
         }
     }
@@ -288,7 +254,7 @@ internal static class CliApp
         return janitor;
     }
 
-    private static JsonObject? ParseObject(string? text, string option)
+    internal static JsonObject? ParseObject(string? text, string option)
     {
         if (string.IsNullOrWhiteSpace(text))
             return null;
@@ -302,32 +268,7 @@ internal static class CliApp
         }
     }
 
-    /// <summary>The key (--api-key, DRW_API_KEY, else the api-key file in DRW_DATA_DIR) and where it came from, or where none was found.</summary>
-    private static (string? Key, string Source) ResolveKey(string? flag, Func<string, string?> environment)
-    {
-        if (flag is { Length: > 0 })
-            return (flag, "the key given with --api-key");
-        if (environment("DRW_API_KEY") is { Length: > 0 } variable)
-            return (variable, "the key in DRW_API_KEY");
-        var dataDir = environment("DRW_DATA_DIR") is { Length: > 0 } dir
-            ? dir
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "drworkflows");
-        var path = Path.GetFullPath(Path.Combine(dataDir, "api-key"));
-        if (!File.Exists(path))
-            return (null, $"no API key sent: --api-key and DRW_API_KEY are not set, and there is no key file {path} (DRW_DATA_DIR)");
-        try
-        {
-            return File.ReadAllText(path).Trim() is { Length: > 0 } key
-                ? (key, $"the key in {path}")
-                : (null, $"no API key sent: the key file {path} is empty");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException($"cannot read the API key file {path}: {e.Message} (or pass --api-key / set DRW_API_KEY)", 4);
-        }
-    }
-
-    private static void Table(TextWriter output, JsonArray? rows, params (string Header, string Field)[] columns)
+    internal static void Table(TextWriter output, JsonArray? rows, params (string Header, string Field)[] columns)
     {
         if (rows is null || rows.Count == 0)
         {

@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 namespace DrWorkflows.Cli;
 
 /// <summary>The server's HTTP API as the CLI uses it. Failures become <see cref="CliException"/> with the server's message.</summary>
-internal sealed class DrwClient(HttpClient http)
+internal sealed class DrwClient(HttpClient http, CliSettings? settings = null)
 {
     public async Task<JsonNode?> GetAsync(string path, CancellationToken cancellationToken)
     {
@@ -37,11 +37,11 @@ internal sealed class DrwClient(HttpClient http)
         }
         catch (HttpRequestException e)
         {
-            throw new CliException($"Cannot reach the DrWorkflows server at {http.BaseAddress}: {e.Message}. Is it running? Set --server or DRW_SERVER.", 3);
+            throw new CliException($"Cannot reach the DrWorkflows server at {http.BaseAddress}: {e.Message}. Is it running? Set --server or DRW_SERVER.", ExitCodes.Unreachable);
         }
     }
 
-    private static async Task<JsonNode?> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private async Task<JsonNode?> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
         JsonNode? body = null;
@@ -60,7 +60,9 @@ internal sealed class DrwClient(HttpClient http)
         if (response.IsSuccessStatusCode)
             return body;
         var detail = body?["detail"]?.ToString() ?? body?["title"]?.ToString() ?? text;
-        throw new CliException($"{(int)response.StatusCode} {response.ReasonPhrase}: {detail}", response.StatusCode == System.Net.HttpStatusCode.Unauthorized ? 4 : 2);
+        if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized)
+            throw new CliException(settings?.Unauthorized(detail) ?? $"401 Unauthorized: {detail}", ExitCodes.Unauthorized);
+        throw new CliException($"{(int)response.StatusCode} {response.ReasonPhrase}: {detail}", ExitCodes.Refused);
     }
 
     public static HttpClient Create(Uri server, string? apiKey)

@@ -12,7 +12,7 @@ mkdir -p "$LOGDIR"
 
 # Keep in step with docs/testing.md.
 APT_PACKAGES=(
-  postgresql-15 redis-server docker.io zstd age gnupg debootstrap busybox-static iptables iproute2 chromium docker-compose openssh-server
+  postgresql-15 redis-server docker.io zstd age gnupg debootstrap busybox-static iptables iproute2 chromium docker-compose openssh-server prometheus
 )
 
 status=0

@@ -60,6 +60,9 @@ public sealed class ThrowawayJanitor : IDisposable
 
     public void Dispose() => oneAtATime.Dispose();
 
+    /// <summary>Raised after each pass with its report (the server counts removals and failures for /metrics).</summary>
+    public event Action<JanitorReport>? PassCompleted;
+
     /// <summary>Who removes (for the ledger and journals).</summary>
     public string Name => $"janitor on node {ledger.Holder.NodeId}";
 
@@ -72,7 +75,9 @@ public sealed class ThrowawayJanitor : IDisposable
         await oneAtATime.WaitAsync(cancellationToken);
         try
         {
-            return await PassAsync(cancellationToken);
+            var report = await PassAsync(cancellationToken);
+            PassCompleted?.Invoke(report);
+            return report;
         }
         finally
         {

@@ -4,6 +4,7 @@ using DrWorkflows.Server.Apis;
 using DrWorkflows.Server.Operations;
 using DrWorkflows.Server.Security;
 using DrWorkflows.Server.Studio;
+using DrWorkflows.Server.Telemetry;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
@@ -86,6 +87,7 @@ public static class ServerSetup
                 break;
         }
 
+        builder.AddDrWorkflowsTelemetry();
         services.AddSingleton<IApiKeyStore>(sp => new ConfiguredApiKeyStore(LoadKeys(configuration, settings, sp.GetRequiredService<ILoggerFactory>().CreateLogger("DrWorkflows.Server.Security"))));
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -111,6 +113,8 @@ public static class ServerSetup
         app.MapOperationsApi();
         app.MapObjectivesApi();
         app.MapSetupApi();
+        app.MapDrWorkflowsMetrics();
+        app.MapBackupFreshnessApi();
         DrWorkflows.Server.Approvals.ApprovalsApi.MapDrWorkflowsApprovals(app);
         app.MapDrWorkflowsStudio();
         return app;

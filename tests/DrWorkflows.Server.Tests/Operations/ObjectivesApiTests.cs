@@ -187,8 +187,8 @@ public sealed class ObjectivesApiTests
 
     private static string Reason(JsonObject item) => item["reason"]!.GetValue<string>();
 
-    /// <summary>A real set in the local store, started at <paramref name="startedAt"/>, verified by a restore of <paramref name="restoreSeconds"/> when given.</summary>
-    private static async Task WriteSetAsync(IBackupCatalog catalog, string database, DateTimeOffset startedAt, TimeSpan took, int? restoreSeconds)
+    /// <summary>A real set in the local store, started at <paramref name="startedAt"/>, verified by a restore of <paramref name="restoreSeconds"/> when given (that failed unless <paramref name="succeeded"/>).</summary>
+    internal static async Task WriteSetAsync(IBackupCatalog catalog, string database, DateTimeOffset startedAt, TimeSpan took, int? restoreSeconds, bool succeeded = true)
     {
         await using var writer = await catalog.BeginAsync(new BackupSetRequest(BackupKinds.Postgres, database, $"{database}-{startedAt:yyyyMMddHHmmss}") { Store = "local" }, Ct);
         writer.Manifest.StartedAt = startedAt;
@@ -202,6 +202,6 @@ public sealed class ObjectivesApiTests
 
         var set = await writer.CompleteAsync(TimeProvider.System, Ct);
         if (restoreSeconds is { } seconds)
-            await catalog.RecordVerificationAsync(set, new BackupVerificationRecord { At = startedAt + took + TimeSpan.FromMinutes(1), Succeeded = true, Method = "restore into a throwaway database (test)", DurationSeconds = seconds }, Ct);
+            await catalog.RecordVerificationAsync(set, new BackupVerificationRecord { At = startedAt + took + TimeSpan.FromMinutes(1), Succeeded = succeeded, Method = "restore into a throwaway database (test)", DurationSeconds = seconds }, Ct);
     }
 }
