@@ -139,6 +139,8 @@ internal static class CliApp
 
         root.Subcommands.Add(IncidentsCommand(Client, Print, output));
         root.Subcommands.Add(ApprovalsCommand(Client, Print, output));
+        root.Subcommands.Add(ValidateCommand.Create(output, json));
+        root.Subcommands.Add(GitOpsCommand.Create(Client, Print, output, Table));
 
         try
         {

@@ -58,6 +58,7 @@ public static class ServerSetup
         services.AddIncidentAlerts();
         services.AddAlertmanagerRoutes();
         services.AddObjectivesCheckAtStart();
+        DrWorkflows.Server.GitOps.GitOpsApi.AddDrWorkflowsGitOps(services);
         services.PostConfigure<WorkflowSourceOptions>(o =>
         {
             o.CodeAssemblies.Add(typeof(DrWorkflows.Workflows.WorkflowsAssembly).Assembly);
@@ -104,6 +105,7 @@ public static class ServerSetup
         elsa.MapBookmarksApi();
         app.MapOperationsApi();
         app.MapObjectivesApi();
+        DrWorkflows.Server.GitOps.GitOpsApi.MapGitOpsApi(app);
         DrWorkflows.Server.Approvals.ApprovalsApi.MapDrWorkflowsApprovals(app);
         app.MapDrWorkflowsStudio();
         return app;
