@@ -74,7 +74,7 @@ public sealed class DriftService : IDisposable
             lastFailed = false;
             return report;
         }
-        catch (WorkflowRepositoryException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             lastFailed = true;
             throw;

@@ -20,6 +20,8 @@ public static class GitOpsApi
             ? new GitHubWorkflowRepository(sp.GetRequiredService<IOptions<GitOpsOptions>>(), sp.GetRequiredService<IOptions<GitHubOptions>>())
             : new FolderWorkflowRepository(sp.GetRequiredService<IOptions<Core.Hosting.WorkflowSourceOptions>>()));
         services.AddSingleton<DriftService>();
+        services.AddSingleton<PullRequestOpener>();
+        services.AddSingleton<GitOpsPublishing>();
         services.AddHostedService<DriftMonitor>();
         return services;
     }
@@ -75,8 +77,9 @@ internal sealed partial class DriftMonitor(DriftService drift, IOptions<GitOpsOp
                     Drifted(logger, report.Drifted, report.Against, string.Join(", ", report.Items.Where(i => i.State != DriftState.InSync).Select(i => $"{i.DefinitionId} {i.State}")));
                 reported = report.Drifted;
             }
-            catch (WorkflowRepositoryException e)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // GitHub refusing, or the store unavailable: the gauge says unknown; the server keeps running.
                 CheckFailed(logger, e.Message);
             }
         }

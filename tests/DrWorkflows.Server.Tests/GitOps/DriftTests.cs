@@ -103,7 +103,7 @@ public sealed class DriftTests : IDisposable
         Assert.StartsWith("No drift: 1 definition(s) run what is on folder ", output, StringComparison.Ordinal);
 
         var (status, _, _) = await server.Client().PostJsonAsync("/elsa/api/workflow-definitions", new JsonObject { ["model"] = JsonNode.Parse(Studio), ["publish"] = true });
-        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(HttpStatusCode.Created, status);
 
         var (_, body, _) = await server.Client(ServerFactory.ViewerKey).GetJsonAsync("/api/gitops/drift");
         var item = Assert.Single(body!["items"]!.AsArray(), i => i!["state"]!.GetValue<string>() != "InSync")!;
