@@ -123,6 +123,8 @@ internal static class CliApp
         root.Subcommands.Add(ApprovalsCommand(Client, Print, output));
         root.Subcommands.Add(SetupCommands.Doctor(Client, Print, output));
         root.Subcommands.Add(SetupCommands.Preflight(Client, Print, output, ParseObject));
+        root.Subcommands.Add(ValidateCommand.Create(output, json));
+        root.Subcommands.Add(GitOpsCommand.Create(Client, Print, output, Table));
 
         try
         {

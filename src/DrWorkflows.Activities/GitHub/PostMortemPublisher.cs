@@ -252,14 +252,5 @@ internal sealed class PostMortemPublisher : IPostMortemPublisher
             StatusCode = inner is ApiException a && a.StatusCode != 0 ? (int)a.StatusCode : null,
         };
 
-    private GitHubClient CreateClient()
-    {
-        var product = new Octokit.ProductHeaderValue("DrWorkflows");
-        var github = string.IsNullOrWhiteSpace(options.BaseUrl)
-            ? new GitHubClient(product)
-            : new GitHubClient(product, new Uri(options.BaseUrl.TrimEnd('/') + "/"));
-        github.Credentials = new Credentials(options.Token);
-        github.SetRequestTimeout(options.RequestTimeout);
-        return github;
-    }
+    private GitHubClient CreateClient() => GitHubClients.Create(options);
 }

@@ -127,14 +127,19 @@ public sealed partial class WorkflowLoader(
 
     private static string Describe(string source) => source.StartsWith("file:", StringComparison.Ordinal) ? source[5..] : source;
 
-    private static bool SameContent(string storedJson, WorkflowDefinitionDocument candidate)
+    /// <summary>
+    /// Whether a stored version holds the same definition as a document (a file): equal after normalizing, leaving
+    /// out the fields the server manages (<see cref="Strip"/>). The designer's layout counts.
+    /// </summary>
+    public static bool SameContent(string storedJson, WorkflowDefinitionDocument candidate)
     {
         var stored = Strip(JsonNode.Parse(storedJson)!.AsObject());
         var incoming = Strip((JsonObject)candidate.Clone().Normalize().Json.DeepClone());
         return JsonNode.DeepEquals(stored, incoming);
     }
 
-    private static JsonObject Strip(JsonObject json)
+    /// <summary>Removes the fields the server manages (version id and number, flags, dates, links) from a definition's JSON.</summary>
+    public static JsonObject Strip(JsonObject json)
     {
         foreach (var field in ServerFields)
             json.Remove(field);

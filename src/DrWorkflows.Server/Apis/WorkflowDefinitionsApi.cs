@@ -148,15 +148,19 @@ public static partial class WorkflowDefinitionsApi
 
     public sealed record DefinitionIdsRequest(string[]? DefinitionIds);
 
-    private static async Task<IResult> SaveAsync(SaveRequest? request, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    private static async Task<IResult> SaveAsync(SaveRequest? request, WorkflowDefinitionService definitions, GitOps.GitOpsPublishing gitOps, HttpContext http, CancellationToken cancellationToken)
     {
         if (request?.Model is not { } model)
             return BadRequest("The body must be {\"model\": <workflow definition>, \"publish\": true|false}.");
-        var publish = request.Publish == true;
+        // With GitOps on, a publish is a pull request: the version is saved as a draft and goes to review.
+        var review = request.Publish == true && gitOps.Enabled;
+        var publish = request.Publish == true && !review;
         var definitionId = model["definitionId"] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
         var isNew = definitionId is null || await definitions.FindAsync(definitionId, VersionOptions.LatestVersion, cancellationToken) is null;
         var previous = isNew ? null : await definitions.FindAsync(definitionId!, VersionOptions.PublishedVersion, cancellationToken);
         var stored = await definitions.SaveAsync(new WorkflowDefinitionDocument((JsonObject)model.DeepClone()), publish, "api", isReadonly: false, cancellationToken);
+        if (review)
+            return await gitOps.ReviewAsync(stored, previous, ElsaModels.Actor(http.User), cancellationToken);
         var response = new JsonObject
         {
             ["workflowDefinition"] = DefinitionViews.Model(stored),
@@ -167,11 +171,13 @@ public static partial class WorkflowDefinitionsApi
         return Results.Text(response.ToJsonString(), "application/json; charset=utf-8", statusCode: isNew ? 201 : 200);
     }
 
-    private static async Task<IResult> PublishAsync(string definitionId, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    private static async Task<IResult> PublishAsync(string definitionId, WorkflowDefinitionService definitions, GitOps.GitOpsPublishing gitOps, HttpContext http, CancellationToken cancellationToken)
     {
         var latest = await definitions.FindAsync(definitionId, VersionOptions.LatestVersion, cancellationToken);
         if (latest is null)
             return NotFound(definitionId);
+        if (gitOps.Enabled && !latest.IsPublished)
+            return await gitOps.ReviewAsync(latest, await definitions.FindAsync(definitionId, VersionOptions.PublishedVersion, cancellationToken), ElsaModels.Actor(http.User), cancellationToken);
         var published = await definitions.PublishAsync(definitionId, cancellationToken);
         return DescriptorsApi.Json(new JsonObject
         {
@@ -326,7 +332,7 @@ public static partial class WorkflowDefinitionsApi
         return Results.Ok(new { deleted, skipped });
     }
 
-    private static async Task<IResult> BulkPublishAsync(DefinitionIdsRequest? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    private static async Task<IResult> BulkPublishAsync(DefinitionIdsRequest? body, WorkflowDefinitionService definitions, GitOps.GitOpsPublishing gitOps, CancellationToken cancellationToken)
     {
         List<string> published = [], alreadyPublished = [], notFound = [], skipped = [];
         foreach (var id in Paging.Ids(body?.DefinitionIds, "definitionIds"))
@@ -336,8 +342,8 @@ public static partial class WorkflowDefinitionsApi
                 notFound.Add(id);
             else if (latest.IsPublished)
                 alreadyPublished.Add(id);
-            else if (latest.IsReadonly)
-                skipped.Add(id);
+            else if (latest.IsReadonly || gitOps.Enabled)
+                skipped.Add(id); // with GitOps on, each publish is its own pull request (publish one by one)
             else
             {
                 await definitions.PublishAsync(id, cancellationToken);

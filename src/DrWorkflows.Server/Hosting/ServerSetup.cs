@@ -65,6 +65,7 @@ public static class ServerSetup
         services.AddAlertmanagerRoutes();
         services.AddObjectivesCheckAtStart();
         services.AddSetupChecks();
+        DrWorkflows.Server.GitOps.GitOpsApi.AddDrWorkflowsGitOps(services);
         services.PostConfigure<WorkflowSourceOptions>(o =>
         {
             o.CodeAssemblies.Add(typeof(DrWorkflows.Workflows.WorkflowsAssembly).Assembly);
@@ -115,6 +116,7 @@ public static class ServerSetup
         app.MapSetupApi();
         app.MapDrWorkflowsMetrics();
         app.MapBackupFreshnessApi();
+        DrWorkflows.Server.GitOps.GitOpsApi.MapGitOpsApi(app);
         DrWorkflows.Server.Approvals.ApprovalsApi.MapDrWorkflowsApprovals(app);
         app.MapDrWorkflowsStudio();
         return app;
