@@ -156,14 +156,17 @@ public sealed class StudioBrowserTests
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal("Workflow 1", created!["name"]!.GetValue<string>());
             Assert.StartsWith("Workflow1:", created["root"]!["nodeId"]!.GetValue<string>(), StringComparison.Ordinal);
-            await page.Locator(".graph-container").First.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+            // The designer of an empty flowchart may lay out its canvas late (zero size, "hidden"): wait for it to be there.
+            await page.Locator(".graph-container").First.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+            await page.GetByText("This activity does not have any input properties.").First.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
             var idField = page.Locator("#drw-definition-id");
             await Assertions.Expect(idField).ToHaveValueAsync("workflow-1");
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "11-new-workflow-editor.png") });
             await idField.FillAsync("failover-drill");
             await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Change id" }).ClickAsync();
             await page.WaitForURLAsync("**/studio/definitions/failover-drill");
-            await page.Locator(".graph-container").First.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+            await page.Locator(".graph-container").First.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+            await page.GetByText("This activity does not have any input properties.").First.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
             Assert.Equal(HttpStatusCode.OK, (await api.GetJsonAsync("/elsa/api/workflow-definitions/by-definition-id/failover-drill")).Status);
             Assert.Equal(HttpStatusCode.NotFound, (await api.GetJsonAsync("/elsa/api/workflow-definitions/by-definition-id/workflow-1")).Status);
 
