@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using DrWorkflows.Activities.Notifications;
 using DrWorkflows.Core.Abstractions;
@@ -188,6 +189,8 @@ public sealed class ApprovalGate : Activity
             Save(context, record);
             if (record.IsDecided)
                 await FinishAsync(context, record);
+            else
+                Wait(context, record); // the journal then ends with the wait, who may decide, and until when
             return;
         }
 
@@ -329,13 +332,30 @@ public sealed class ApprovalGate : Activity
     private void Wait(ActivityExecutionContext context, ApprovalRecord record)
     {
         context.RemoveBookmarks(BookmarkName);
-        context.CreateBookmark(BookmarkName, record.ApprovalId, record.Deadline, record.ToJson());
+        context.CreateBookmark(BookmarkName, record.ApprovalId, record.Deadline, record.ToJson(), DescribeWait(record));
     }
 
     private static void Publish(ActivityExecutionContext context)
     {
         context.RemoveBookmarks(PublishBookmarkName);
-        context.CreateBookmark(PublishBookmarkName, null, context.Clock.GetUtcNow());
+        context.CreateBookmark(PublishBookmarkName, null, context.Clock.GetUtcNow(), description: "Posting the approval request to its channels (Slack, GitHub, e-mail) right after this step is saved.");
+    }
+
+    /// <summary>
+    /// The journal's line for a waiting gate: what is asked, who may decide, how many approvals, until when, and
+    /// what happens then (<c>Waiting for a decision on 'Fail over?': 1 approval from role:admin, person:Ana; until
+    /// 2026-12-05 03:40 UTC, then escalates to contact tier 1.</c>).
+    /// </summary>
+    internal static string DescribeWait(ApprovalRecord record)
+    {
+        var who = record.Approvers.Concat(record.Escalations.SelectMany(e => e.Approvers)).Distinct(StringComparer.Ordinal).ToList();
+        var votes = record.Votes.Count(v => v.Vote == ApprovalVotes.Approve);
+        var needed = record.RequiredApprovals == 1 ? "1 approval" : $"{record.RequiredApprovals} approvals from different people";
+        var sofar = votes > 0 ? $" ({votes} so far)" : string.Empty;
+        var then = record.PendingTiers.Count > 0
+            ? $"escalates to contact tier {record.PendingTiers[0].ToString(CultureInfo.InvariantCulture)}"
+            : $"takes the safe default: {record.SafeDefault}";
+        return $"Waiting for a decision on '{record.Title}': {needed}{sofar} from {string.Join(", ", who)}; until {record.Deadline.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC, then {then}.";
     }
 
     private static void Save(ActivityExecutionContext context, ApprovalRecord record)

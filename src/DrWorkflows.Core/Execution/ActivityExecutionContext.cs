@@ -192,10 +192,15 @@ public sealed class ActivityExecutionContext
     public IEnumerable<ActivityExecutionContext> Children => Workflow.ChildrenOf(ExecutionId);
 
     /// <summary>Suspends this activity on a persisted bookmark until it is resumed (or its timer is due).</summary>
-    public Bookmark CreateBookmark(string name, string? key = null, DateTimeOffset? resumeAt = null, JsonNode? payload = null)
+    /// <param name="name">The bookmark's name (what the activity waits for).</param>
+    /// <param name="key">Lookup key (e.g. an approval id), or null.</param>
+    /// <param name="resumeAt">When the timer resumes it, or null.</param>
+    /// <param name="payload">Data kept with the bookmark.</param>
+    /// <param name="description">What the activity waits for, in words (who may answer, until when): the message of the journal's Suspended entry.</param>
+    public Bookmark CreateBookmark(string name, string? key = null, DateTimeOffset? resumeAt = null, JsonNode? payload = null, string? description = null)
     {
         Waiting = true;
-        return Workflow.CreateBookmark(this, name, key, resumeAt, payload);
+        return Workflow.CreateBookmark(this, name, key, resumeAt, payload, description);
     }
 
     /// <summary>Bookmarks this execution holds.</summary>

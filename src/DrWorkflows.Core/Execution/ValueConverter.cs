@@ -31,7 +31,7 @@ public static class ValueConverter
         if (value is JsonValue jsonValue && jsonValue.TryGetValue<string>(out var s))
             value = s;
         if (value is string text)
-            return FromString(text, type);
+            return underlying is not null && string.IsNullOrWhiteSpace(text) ? null : FromString(text, type); // a cleared single-line editor
         if (value is JsonElement element)
             return element.Deserialize(type, Json.Options);
         if (type == typeof(string))

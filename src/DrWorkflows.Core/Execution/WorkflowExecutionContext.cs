@@ -101,7 +101,7 @@ public sealed class WorkflowExecutionContext
         return FindExecution(record.Id)!;
     }
 
-    internal Bookmark CreateBookmark(ActivityExecutionContext context, string name, string? key, DateTimeOffset? resumeAt, JsonNode? payload)
+    internal Bookmark CreateBookmark(ActivityExecutionContext context, string name, string? key, DateTimeOffset? resumeAt, JsonNode? payload, string? description = null)
     {
         var bookmark = new Bookmark
         {
@@ -124,7 +124,7 @@ public sealed class WorkflowExecutionContext
             data["resumeAt"] = resumeAt.Value.ToString("O");
         if (payload is not null)
             data["payload"] = Redactor.Redact(payload.DeepClone());
-        Journal(JournalEvents.Suspended, context, data);
+        Journal(JournalEvents.Suspended, context, data, message: description);
         return bookmark;
     }
 

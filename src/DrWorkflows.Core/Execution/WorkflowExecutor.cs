@@ -171,7 +171,7 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
             var data = new JsonObject { ["bookmarkId"] = bookmark.Id, ["bookmark"] = bookmark.Name };
             if (payload is not null)
                 data["payload"] = context.Redactor.Redact(payload.DeepClone());
-            context.Journal(JournalEvents.Resumed, activityContext, data, actor: item.ResumedBy);
+            context.Journal(JournalEvents.Resumed, activityContext, data, actor: item.ResumedBy, message: ResumedMessage(item.ResumedBy));
             activityContext.Waiting = activityContext.Bookmarks.Any() || activityContext.Children.Any();
             await RunGuardedAsync(context, activityContext, descriptor, () => activityContext.Activity.ResumeAsync(activityContext, new BookmarkResumption(bookmark, payload?.DeepClone(), item.ResumedBy)));
         }
@@ -179,6 +179,14 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
         UpdateSubStatus(context);
         return true;
     }
+
+    /// <summary>"Resumed by alice (slack)": who resumed the wait and through which channel, for the journal (the wait's name is in its payload).</summary>
+    internal static string ResumedMessage(string? resumedBy) => resumedBy switch
+    {
+        null or "" => "Resumed.",
+        "timer" => "Resumed by the timer.",
+        _ => $"Resumed by {resumedBy}.",
+    };
 
     /// <summary>
     /// One attempt of an activity. An activity that does outside work (<see cref="CommitsBeforeStart"/>) is marked

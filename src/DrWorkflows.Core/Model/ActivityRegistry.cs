@@ -95,7 +95,7 @@ public sealed class ActivityRegistry
                     UIHint = info.UIHint ?? DefaultUIHint(valueType, info),
                     Description = info.Description,
                     DisplayName = info.DisplayName ?? Naming.Words(property.Name),
-                    Options = info.Options ?? (valueType.IsEnum ? Enum.GetNames(valueType) : null),
+                    Options = info.Options ?? ((Nullable.GetUnderlyingType(valueType) ?? valueType) is { IsEnum: true } enumType ? Enum.GetNames(enumType) : null),
                     DefaultValue = info.DefaultValue,
                     IsSecret = info.IsSecret,
                     Required = info.Required,
@@ -179,8 +179,10 @@ public sealed class ActivityRegistry
         };
     }
 
+    /// <summary>The Studio editor of an input by its type (<c>int?</c>, <c>TimeSpan?</c> as their underlying type): single-line, checkbox, dropdown, date picker, multi-text, else JSON.</summary>
     private static string DefaultUIHint(Type type, InputAttribute info)
     {
+        type = Nullable.GetUnderlyingType(type) ?? type;
         if (info.Options is { Length: > 0 } || type.IsEnum)
             return InputUIHints.Dropdown;
         if (type == typeof(bool) || type == typeof(bool?))

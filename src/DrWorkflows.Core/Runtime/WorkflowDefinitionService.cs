@@ -25,13 +25,13 @@ public sealed class WorkflowDefinitionService(
 
     /// <summary>
     /// Saves a definition sent by the Studio or the API. The document's <c>definitionId</c> may be empty for a
-    /// new definition. Returns the stored version.
+    /// new definition: it then gets a readable one from its name (<see cref="DefinitionIds"/>). Returns the stored version.
     /// </summary>
     public async Task<StoredWorkflowDefinition> SaveAsync(WorkflowDefinitionDocument document, bool publish, string origin, bool isReadonly, CancellationToken cancellationToken)
     {
         document = document.Clone().Normalize();
         if (string.IsNullOrWhiteSpace(document.DefinitionId))
-            document.DefinitionId = Guid.NewGuid().ToString("N");
+            document.DefinitionId = await DefinitionIds.UniqueFromNameAsync(document.Name, async id => (await store.ListVersionsAsync(id, cancellationToken)).Count > 0);
 
         // Validate before storing anything: a broken definition never replaces a working one.
         var probe = document.Clone();
@@ -110,6 +110,33 @@ public sealed class WorkflowDefinitionService(
         graphs.TryRemove(retracted.Id, out _);
         RefreshActivityType(retracted);
         return retracted;
+    }
+
+    /// <summary>
+    /// Gives a definition that was never published another id (a designer's choice before the first publish): its
+    /// one draft version is stored under <paramref name="newDefinitionId"/>, then the old id is removed. Callers
+    /// check first that no run used the old id.
+    /// </summary>
+    public async Task<StoredWorkflowDefinition> ChangeDefinitionIdAsync(string definitionId, string newDefinitionId, CancellationToken cancellationToken)
+    {
+        var versions = await store.ListVersionsAsync(definitionId, cancellationToken);
+        if (versions.Count == 0)
+            throw new DefinitionNotFoundException(definitionId);
+        if (versions.Any(v => v.IsReadonly))
+            throw new DefinitionReadOnlyException(definitionId, versions[0].Origin);
+        if (versions.Count > 1 || versions[0].IsPublished)
+            throw new DefinitionIdChangeException($"Workflow definition '{definitionId}' has been published: its id is how runs, files and alerts name it and can no longer change.");
+        if (!DefinitionIds.IsReadable(newDefinitionId))
+            throw new DefinitionIdChangeException($"'{newDefinitionId}' is not a valid id: use lower-case letters and digits joined by single dashes (e.g. restore-shop-database), at most 100 characters.");
+        if ((await store.ListVersionsAsync(newDefinitionId, cancellationToken)).Count > 0)
+            throw new DefinitionIdChangeException($"The id '{newDefinitionId}' is already used by another workflow definition.");
+
+        var document = WorkflowDefinitionDocument.Parse(versions[0].Json);
+        document.DefinitionId = newDefinitionId;
+        var stored = await SaveAsync(document, publish: false, versions[0].Origin, isReadonly: false, cancellationToken);
+        await store.DeleteAsync(definitionId, cancellationToken);
+        graphs.TryRemove(versions[0].Id, out _);
+        return stored;
     }
 
     public async Task<int> DeleteAsync(string definitionId, CancellationToken cancellationToken)
@@ -250,3 +277,6 @@ public sealed class DefinitionReadOnlyException(string definitionId, string orig
         _ => origin,
     };
 }
+
+/// <summary>A definition's id cannot be changed (published, taken, or not in the readable form).</summary>
+public sealed class DefinitionIdChangeException(string message) : Exception(message);

@@ -90,6 +90,19 @@ public static class ElsaModels
         finishedAt = state.FinishedAt,
     };
 
+    /// <summary>
+    /// The activity type of the run's own journal records (started, finished, faulted, cancelled, resumed), as
+    /// Elsa reports them: the Studio excludes it from the instance viewer's journal, like an Elsa server's.
+    /// </summary>
+    public const string WorkflowActivityType = "Elsa.Workflow";
+
+    /// <summary>The activity type a journal record is reported with: its activity's, or <see cref="WorkflowActivityType"/> for the run's own.</summary>
+    public static string JournalActivityType(JournalEntry e) => e.ActivityType ?? WorkflowActivityType;
+
+    /// <summary>
+    /// Elsa's <c>WorkflowExecutionLogRecord</c>. The Studio reads <c>activityTypeVersion</c> as an int and
+    /// <c>activityState</c> as a dictionary: a null or another shape there fails its JSON reader (and the page).
+    /// </summary>
     public static object JournalRecord(JournalEntry e) => new
     {
         id = e.Id,
@@ -97,8 +110,8 @@ public static class ElsaModels
         activityInstanceId = e.ExecutionId,
         parentActivityInstanceId = e.ParentExecutionId,
         activityId = e.ActivityId,
-        activityType = e.ActivityType,
-        activityTypeVersion = e.ActivityTypeVersion,
+        activityType = JournalActivityType(e),
+        activityTypeVersion = e.ActivityTypeVersion ?? 1,
         activityName = e.ActivityName,
         nodeId = e.NodeId,
         timestamp = e.Timestamp,
@@ -106,7 +119,7 @@ public static class ElsaModels
         eventName = e.EventName,
         message = e.Message,
         source = (string?)null,
-        activityState = e.Payload?["inputs"],
+        activityState = e.Payload?["inputs"] as JsonObject,
         payload = e.Payload,
         outcomes = e.Outcomes,
         attempt = e.Attempt,

@@ -46,7 +46,7 @@ public static class StudioDescriptors
                 ["name"] = input.Name,
                 ["typeName"] = input.TypeName,
                 ["displayName"] = input.DisplayName,
-                ["description"] = input.Description,
+                ["description"] = Hint(input, uiHint),
                 ["order"] = input.Order != 0 ? input.Order : order,
                 ["isBrowsable"] = true,
                 ["isSynthetic"] = input.Property is null,
@@ -141,6 +141,25 @@ public static class StudioDescriptors
             ["isTerminal"] = descriptor.IsTerminal(),
             ["runAsynchronously"] = false,
         };
+    }
+
+    /// <summary>
+    /// The input's description, with the format and an example for single-line durations and numbers, which the
+    /// Studio shows under the field (<c>… Duration: 00:30:00, PT30M or 30m.</c>).
+    /// </summary>
+    internal static string? Hint(InputDescriptor input, string uiHint)
+    {
+        if (uiHint != InputUIHints.SingleLine)
+            return input.Description;
+        var type = Nullable.GetUnderlyingType(input.ValueType) ?? input.ValueType;
+        var optional = Nullable.GetUnderlyingType(input.ValueType) is not null ? " Empty: not set." : string.Empty;
+        var hint = type == typeof(TimeSpan) ? "Duration: hh:mm:ss (00:30:00), ISO 8601 (PT30M) or 30s/30m/2h/1d." + optional
+            : type == typeof(int) || type == typeof(long) ? "A whole number." + optional
+            : type == typeof(double) || type == typeof(float) || type == typeof(decimal) ? "A number (0.5)." + optional
+            : null;
+        if (hint is null)
+            return input.Description;
+        return string.IsNullOrWhiteSpace(input.Description) ? hint : input.Description.TrimEnd() + " " + hint;
     }
 
     private static JsonObject? UISpecifications(InputDescriptor input, string uiHint)

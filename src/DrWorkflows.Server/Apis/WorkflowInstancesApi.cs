@@ -96,7 +96,7 @@ public static class WorkflowInstancesApi
         var all = (await store.GetJournalAsync(id, 0, int.MaxValue, cancellationToken)).Items
             .Where(e => activityIds is null || (e.ActivityId is not null && activityIds.Contains(e.ActivityId)))
             .Where(e => nodeIds is null || (e.NodeId is not null && nodeIds.Contains(e.NodeId)))
-            .Where(e => excludedTypes is null || e.ActivityType is null || !excludedTypes.Contains(e.ActivityType))
+            .Where(e => excludedTypes is null || !excludedTypes.Contains(ElsaModels.JournalActivityType(e)))
             .Where(e => eventNames is null || eventNames.Contains(e.EventName))
             .ToList();
         var (from, size) = Paging.Window(skip, take, 100, 5000);

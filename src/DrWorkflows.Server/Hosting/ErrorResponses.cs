@@ -79,6 +79,7 @@ public sealed class ErrorResponses(RequestDelegate next, ILogger<ErrorResponses>
         InvalidDataException => new(400, "Bad request", null),
         DefinitionNotFoundException => new(404, "Not found", null),
         DefinitionReadOnlyException => new(409, "Read-only definition", null),
+        DefinitionIdChangeException => new(409, "Id cannot change", null),
         InstanceExistsException => new(409, "Conflict", null),
         RunBusyException or ConcurrencyException => new(409, "Busy", null),
         StoreUnavailableException => new(503, "Store unavailable", null),

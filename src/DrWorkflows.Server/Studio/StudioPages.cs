@@ -36,6 +36,8 @@ public static class StudioPages
           .drw-nav .drw-right { margin-left: auto; display: flex; gap: .75rem; align-items: center; }
           .drw-nav form { margin: 0; } .drw-nav button { font: inherit; cursor: pointer; }
           .drw-host { height: calc(100% - 2.2rem); overflow: auto; }
+          .drw-id, .drw-id form { display: flex; gap: .4rem; align-items: center; } .drw-id code { color: #fff; }
+          .drw-id input { font: 13px ui-monospace, monospace; width: 18rem; } .drw-error { color: #fca5a5; }
         </style>
         """;
 
@@ -112,7 +114,8 @@ public static class StudioPages
     /// <param name="apiKey">The signed-in person's key.</param>
     /// <param name="userName">The signed-in person.</param>
     /// <param name="antiforgeryField">Hidden input for the sign-out form.</param>
-    public static string Element(string title, string element, IEnumerable<KeyValuePair<string, string>> attributes, string remoteEndpoint, string apiKey, string userName, string antiforgeryField)
+    /// <param name="bar">HTML placed in the navigation bar (the editor's id), or null.</param>
+    public static string Element(string title, string element, IEnumerable<KeyValuePair<string, string>> attributes, string remoteEndpoint, string apiKey, string userName, string antiforgeryField, string? bar = null)
     {
         var html = new StringBuilder(4096);
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n")
@@ -124,6 +127,7 @@ public static class StudioPages
             html.Append("<link href=\"").Append(style).Append("\" rel=\"stylesheet\">\n");
         html.Append(NavStyle).Append("</head>\n<body>\n");
         html.Append("<nav class=\"drw-nav\"><strong>DrWorkflows</strong><a href=\"/studio/\">Home</a><a href=\"definitions\">Definitions</a><a href=\"instances\">Instances</a><a href=\"approvals\">Approvals</a>")
+            .Append(bar)
             .Append("<span class=\"drw-right\"><span>").Append(Html.Encode(userName)).Append("</span>").Append(SignOutForm(antiforgeryField)).Append("</span></nav>\n");
         html.Append("<div class=\"drw-host\"><").Append(element)
             .Append(" remote-endpoint=\"").Append(Html.Encode(remoteEndpoint)).Append('"')
@@ -154,6 +158,31 @@ public static class StudioPages
             """);
         html.Append("\n</body>\n</html>\n");
         return html.ToString();
+    }
+
+    /// <summary>
+    /// The editor's definition id: a form to change it (<paramref name="antiforgeryField"/> given: a designer, and
+    /// the workflow was never published nor run), else the id alone; with the last refusal, if any.
+    /// </summary>
+    public static string DefinitionIdBar(string definitionId, string? antiforgeryField, string? error)
+    {
+        var bar = new StringBuilder("<span class=\"drw-id\">");
+        if (antiforgeryField is null)
+        {
+            bar.Append("Id <code>").Append(Html.Encode(definitionId)).Append("</code>");
+        }
+        else
+        {
+            bar.Append("<form method=\"post\" action=\"/studio/definitions/").Append(Html.Encode(Uri.EscapeDataString(definitionId))).Append("/id\">")
+                .Append(antiforgeryField)
+                .Append("<label for=\"drw-definition-id\">Id</label> <input id=\"drw-definition-id\" name=\"definitionId\" value=\"").Append(Html.Encode(definitionId))
+                .Append("\" required maxlength=\"100\" pattern=\"[a-z0-9]+(-[a-z0-9]+)*\" title=\"lower-case letters and digits joined by dashes; it can change until the first publish or run\">")
+                .Append(" <button type=\"submit\">Change id</button></form>");
+        }
+
+        if (error is { Length: > 0 })
+            bar.Append(" <span class=\"drw-error\" role=\"alert\">").Append(Html.Encode(error)).Append("</span>");
+        return bar.Append("</span>").ToString();
     }
 
     private static string SignOutForm(string? antiforgeryField) =>

@@ -1,3 +1,5 @@
+using DrWorkflows.Core.Persistence;
+using DrWorkflows.Core.Runtime;
 using DrWorkflows.Server.Apis;
 using DrWorkflows.Server.Hosting;
 using DrWorkflows.Server.Security;
@@ -14,7 +16,7 @@ namespace DrWorkflows.Server.Studio;
 /// definition list, editor, instance list, instance viewer), and the extra Elsa API routes its elements call
 /// (descriptors, activity executions, features; unknown <c>/elsa/api</c> routes answer 404, never 5xx).
 /// </summary>
-public static class StudioSetup
+public static partial class StudioSetup
 {
     public static WebApplicationBuilder AddDrWorkflowsStudio(this WebApplicationBuilder builder)
     {
@@ -28,6 +30,8 @@ public static class StudioSetup
         var elsa = app.MapGroup("/elsa/api").RequireAuthorization(Roles.Viewer);
         elsa.MapDescriptorsApi();
         elsa.MapActivityExecutionsApi();
+        elsa.MapDefinitionIdChange();
+        elsa.MapJavaScriptTypeDefinitions();
         // Routes the Studio may call that this server does not implement (subgraphs, resilience, tests...): a quick
         // 404, because the Studio retries 5xx answers for about 14 s.
         elsa.Map("{**rest}", (string? rest) => Results.Problem(statusCode: 404, title: "Not found", detail: $"'/elsa/api/{rest}' is not a route of this server (see docs/api.md)."));
@@ -44,8 +48,8 @@ public static class StudioSetup
         var pages = app.MapGroup("/studio").RequireAuthorization(SignInSetup.Policy);
         pages.MapGet("/definitions", (HttpContext http, StudioBundle b, IAntiforgery af) =>
             ElementPage(http, b, af, "Workflow definitions", "elsa-workflow-definition-list", []));
-        pages.MapGet("/definitions/{definitionId}", (string definitionId, HttpContext http, StudioBundle b, IAntiforgery af) =>
-            ElementPage(http, b, af, "Workflow editor", "elsa-workflow-definition-editor", [new("definition-id", definitionId)]));
+        pages.MapGet("/definitions/{definitionId}", EditorPageAsync);
+        pages.MapPost("/definitions/{definitionId}/id", ChangeIdAsync).WithBodyLimit(BodyLimits.SignInForm);
         pages.MapGet("/instances", (HttpContext http, StudioBundle b, IAntiforgery af) =>
             ElementPage(http, b, af, "Workflow instances", "elsa-workflow-instance-list", []));
         pages.MapGet("/instances/{instanceId}", (string instanceId, HttpContext http, StudioBundle b, IAntiforgery af) =>
@@ -83,7 +87,7 @@ public static class StudioSetup
                 FileProvider = files,
                 RequestPath = requestPath,
                 ContentTypeProvider = contentTypes,
-                OnPrepareResponse = r => r.Context.Response.Headers.CacheControl = "no-cache",
+                OnPrepareResponse = r => r.Context.Response.Headers.CacheControl = CacheControl(r.File.Name),
             });
         }
 
@@ -94,6 +98,20 @@ public static class StudioSetup
                 app.MapGet("/studio/" + file, () => Results.File(path, types.TryGetContentType(file, out var type) ? type : "application/octet-stream")).AllowAnonymous();
         }
     }
+
+    /// <summary>
+    /// Files whose name carries the build's content hash (<c>Elsa.Api.Client.mbze71icf3.wasm</c>, and their
+    /// <c>.br</c>/<c>.gz</c> copies) never change: cached for a year as immutable. The others (<c>dotnet.js</c>,
+    /// <c>blazor.webassembly.js</c>, scripts and styles under <c>_content</c>) are revalidated with their ETag.
+    /// </summary>
+    internal static string CacheControl(string fileName)
+    {
+        var name = fileName.EndsWith(".br", StringComparison.Ordinal) || fileName.EndsWith(".gz", StringComparison.Ordinal) ? fileName[..^3] : fileName;
+        return Fingerprinted().IsMatch(name) ? "public, max-age=31536000, immutable" : "no-cache";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\.[a-z0-9]{10}\.[a-z]+$")]
+    private static partial System.Text.RegularExpressions.Regex Fingerprinted();
 
     /// <summary>Rewrites <c>x.wasm</c> to the package's <c>x.wasm.br</c> (or <c>.gz</c>) when the browser accepts it.</summary>
     private static void SelectPrecompressed(HttpContext context, PathString requestPath, PhysicalFileProvider files)
@@ -184,7 +202,40 @@ public static class StudioSetup
         return true;
     }
 
-    private static IResult ElementPage(HttpContext http, StudioBundle bundle, IAntiforgery antiforgery, string title, string element, KeyValuePair<string, string>[] attributes)
+    /// <summary>The editor, with the definition's id above it (a form to change it while it still may change).</summary>
+    private static async Task<IResult> EditorPageAsync(string definitionId, string? idError, HttpContext http, StudioBundle bundle, IAntiforgery antiforgery, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    {
+        var changeable = await DefinitionIdChange.IsChangeableAsync(definitionId, http, definitions, cancellationToken);
+        var idBar = StudioPages.DefinitionIdBar(definitionId, changeable ? Field(http, antiforgery) : null, idError);
+        return ElementPage(http, bundle, antiforgery, "Workflow editor", "elsa-workflow-definition-editor", [new("definition-id", definitionId)], idBar);
+    }
+
+    /// <summary>The editor's id form: changes the id and opens the editor at the new one, or shows why not.</summary>
+    private static async Task<IResult> ChangeIdAsync(string definitionId, HttpContext http, IAntiforgery antiforgery, WorkflowDefinitionService definitions, IWorkflowInstanceStore instances, CancellationToken cancellationToken)
+    {
+        var editor = "/studio/definitions/" + Uri.EscapeDataString(definitionId);
+        if (!http.Request.HasFormContentType)
+            return Results.BadRequest("Change the id with the form of the editor page.");
+        var form = await RequestForms.ReadAsync(http.Request, cancellationToken);
+        if (!await antiforgery.IsRequestValidAsync(http))
+            return Results.Redirect(editor + "?idError=" + Uri.EscapeDataString("The form expired; please try again."));
+        if (!Roles.Admitting(Roles.Designer).Any(http.User.IsInRole))
+            return Results.Redirect(editor + "?idError=" + Uri.EscapeDataString("Only designers may change a workflow's id."));
+        var newId = form["definitionId"].ToString().Trim();
+        if (newId == definitionId)
+            return Results.Redirect(editor);
+        try
+        {
+            var stored = await DefinitionIdChange.ChangeAsync(definitionId, newId, definitions, instances, cancellationToken);
+            return Results.Redirect("/studio/definitions/" + Uri.EscapeDataString(stored.DefinitionId));
+        }
+        catch (Exception e) when (e is DefinitionIdChangeException or DefinitionNotFoundException or DefinitionReadOnlyException)
+        {
+            return Results.Redirect(editor + "?idError=" + Uri.EscapeDataString(e.Message));
+        }
+    }
+
+    private static IResult ElementPage(HttpContext http, StudioBundle bundle, IAntiforgery antiforgery, string title, string element, KeyValuePair<string, string>[] attributes, string? bar = null)
     {
         if (!bundle.IsInstalled)
             return Page(http, StudioPages.NotInstalled(bundle), 503);
@@ -192,7 +243,7 @@ public static class StudioSetup
         if (key is null)
             return Results.Redirect("/studio/signin");
         var endpoint = $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/elsa/api";
-        return Page(http, StudioPages.Element(title, element, attributes, endpoint, key, http.User.Identity?.Name ?? "?", Field(http, antiforgery)));
+        return Page(http, StudioPages.Element(title, element, attributes, endpoint, key, http.User.Identity?.Name ?? "?", Field(http, antiforgery), bar));
     }
 
     private static IResult Page(HttpContext http, string html, int status = 200)

@@ -124,11 +124,59 @@ public sealed class StudioDefinitionApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Created, status);
         var definition = saved!["workflowDefinition"]!;
-        Assert.False(string.IsNullOrEmpty(definition["definitionId"]!.GetValue<string>()));
-        Assert.False(string.IsNullOrEmpty(definition["id"]!.GetValue<string>()));
+        Assert.Equal("workflow-1", definition["definitionId"]!.GetValue<string>());
+        Assert.Equal("workflow-1:v1", definition["id"]!.GetValue<string>());
         Assert.Equal("Workflow1:a1b2c3d4e5f60718", definition["root"]!["nodeId"]!.GetValue<string>());
         Assert.Equal("Workflow1:a1b2c3d4e5f60718:w1", definition["root"]!["activities"]![0]!["nodeId"]!.GetValue<string>());
         Assert.Equal(10, definition["root"]!["activities"]![0]!["metadata"]!["designer"]!["position"]!["x"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Created_workflows_get_readable_unique_ids_from_their_names_that_change_until_published()
+    {
+        async Task<string> CreateAsync(string name)
+        {
+            var model = new JsonObject
+            {
+                ["definitionId"] = null, ["name"] = name,
+                ["root"] = JsonNode.Parse("""{"id":"fc","type":"Elsa.Flowchart","version":1,"activities":[],"connections":[]}"""),
+            };
+            var (status, saved, _) = await client.PostJsonAsync("/elsa/api/workflow-definitions", new JsonObject { ["model"] = model, ["publish"] = false });
+            Assert.Equal(HttpStatusCode.Created, status);
+            return saved!["workflowDefinition"]!["definitionId"]!.GetValue<string>();
+        }
+
+        Assert.Equal("restore-shop-db-v2", await CreateAsync("  Restore Shop DB (v2)!"));
+        Assert.Equal("restore-shop-db-v2-2", await CreateAsync("Restore shop DB v2"));
+        Assert.Equal("bascule-reseau", await CreateAsync("Bascule réseau"));
+        Assert.Equal("workflow", await CreateAsync("?!"));
+
+        // Before the first publish the id may change; the old id is gone.
+        var (changed, body, _) = await client.PostJsonAsync("/elsa/api/workflow-definitions/restore-shop-db-v2-2/change-id", """{"definitionId":"restore-shop-drill"}""");
+        Assert.Equal(HttpStatusCode.OK, changed);
+        Assert.Equal("restore-shop-drill", body!["definitionId"]!.GetValue<string>());
+        Assert.Equal("Restore shop DB v2", body["name"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetJsonAsync("/elsa/api/workflow-definitions/by-definition-id/restore-shop-db-v2-2?versionOptions=Latest")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetJsonAsync("/elsa/api/workflow-definitions/by-definition-id/restore-shop-drill?versionOptions=Latest")).Status);
+
+        // Taken, malformed, published: 409 with the reason; a viewer may not.
+        var (taken, takenBody, _) = await client.PostJsonAsync("/elsa/api/workflow-definitions/restore-shop-drill/change-id", """{"definitionId":"workflow"}""");
+        Assert.Equal(HttpStatusCode.Conflict, taken);
+        Assert.Contains("already used", takenBody!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        var (malformed, malformedBody, _) = await client.PostJsonAsync("/elsa/api/workflow-definitions/restore-shop-drill/change-id", """{"definitionId":"Restore Shop"}""");
+        Assert.Equal(HttpStatusCode.Conflict, malformed);
+        Assert.Contains("lower-case letters and digits", malformedBody!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        var ran = await CreateAsync("Ran once");
+        Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync($"/elsa/api/workflow-definitions/{ran}/execute", """{"versionOptions":"Latest"}""")).Status);
+        var (hasRuns, hasRunsBody, _) = await client.PostJsonAsync($"/elsa/api/workflow-definitions/{ran}/change-id", """{"definitionId":"other"}""");
+        Assert.Equal(HttpStatusCode.Conflict, hasRuns);
+        Assert.Contains("has runs", hasRunsBody!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        using var viewer = server.Client(ServerFactory.ViewerKey);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostJsonAsync("/elsa/api/workflow-definitions/restore-shop-drill/change-id", """{"definitionId":"other"}""")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostJsonAsync("/elsa/api/workflow-definitions/restore-shop-drill/publish", "{}")).Status);
+        var (published, publishedBody, _) = await client.PostJsonAsync("/elsa/api/workflow-definitions/restore-shop-drill/change-id", """{"definitionId":"other"}""");
+        Assert.Equal(HttpStatusCode.Conflict, published);
+        Assert.Contains("has been published", publishedBody!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]

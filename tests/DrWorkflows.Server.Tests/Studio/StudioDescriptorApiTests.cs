@@ -140,6 +140,28 @@ public sealed class StudioDescriptorApiTests : IAsyncLifetime
         Assert.Contains("Rejected", FlowPorts(gate));
         Assert.Equal("multiline", Input(gate, "Question")["uiHint"]!.GetValue<string>());
         Assert.Equal("json-editor", Input(gate, "Evidence")["uiHint"]!.GetValue<string>());
+
+        // Durations and numbers, optional or not, get single-line editors with the format in the hint.
+        foreach (var name in (string[])["Timeout", "EscalationTimeout", "EscalationTiers", "RequiredApprovals", "FirstEscalationTier"])
+            Assert.Equal("singleline", Input(gate, name)["uiHint"]!.GetValue<string>());
+        Assert.Contains("Duration: hh:mm:ss (00:30:00), ISO 8601 (PT30M) or 30s/30m/2h/1d. Empty: not set.", Input(gate, "Timeout")["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.EndsWith("A whole number. Empty: not set.", Input(gate, "EscalationTiers")["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("checkbox", Input(gate, "ForbidSelfApproval")["uiHint"]!.GetValue<string>());
+        Assert.Equal("multitext", Input(gate, "Approvers")["uiHint"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Scalar_inputs_of_the_DR_activities_never_get_the_JSON_editor()
+    {
+        var items = (await viewer.GetJsonAsync("/elsa/api/descriptors/activities")).Body!["items"]!.AsArray();
+        var scalar = new HashSet<string>(StringComparer.Ordinal) { "String", "Boolean", "Int32", "Int64", "Double", "Single", "Decimal", "TimeSpan", "DateTimeOffset", "DateTime", "String[]" };
+        var offenders = items
+            .Where(i => i!["typeName"]!.GetValue<string>().StartsWith("DrWorkflows.", StringComparison.Ordinal))
+            .SelectMany(i => i!["inputs"]!.AsArray().Select(input => (Type: i["typeName"]!.GetValue<string>(), Input: input!)))
+            .Where(p => scalar.Contains(p.Input["typeName"]!.GetValue<string>()) && p.Input["uiHint"]!.GetValue<string>() == "json-editor")
+            .Select(p => $"{p.Type}.{p.Input["name"]} ({p.Input["typeName"]})")
+            .ToList();
+        Assert.True(offenders.Count == 0, "scalar inputs with the JSON editor: " + string.Join(", ", offenders));
     }
 
     [Fact]

@@ -162,6 +162,40 @@ public sealed partial class StudioPagesTests : IAsyncLifetime
         Assert.NotEqual(HttpStatusCode.OK, (await browser.GetAsync("/studio/index.html", TestContext.Current.CancellationToken)).StatusCode);
     }
 
+    [Fact]
+    public async Task Fingerprinted_bundle_files_are_immutable_the_others_revalidated_and_both_compressed()
+    {
+        File.WriteAllText(fakeBundle.Combine("_framework", "Elsa.Api.Client.mbze71icf3.wasm"), "wasm");
+        File.WriteAllBytes(fakeBundle.Combine("_framework", "Elsa.Api.Client.mbze71icf3.wasm.br"), [1, 2, 3]);
+        File.WriteAllBytes(fakeBundle.Combine("_framework", "blazor.webassembly.js.br"), [4, 5]);
+        using var browser = Browser();
+
+        using var wasm = await GetAsync(browser, "/studio/_framework/Elsa.Api.Client.mbze71icf3.wasm", "br");
+        Assert.Equal(HttpStatusCode.OK, wasm.StatusCode);
+        Assert.Equal("public, max-age=31536000, immutable", wasm.Headers.CacheControl?.ToString());
+        Assert.Equal(["br"], wasm.Content.Headers.ContentEncoding);
+        Assert.Equal("application/wasm", wasm.Content.Headers.ContentType?.MediaType);
+        Assert.Equal([1, 2, 3], await wasm.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+
+        using var script = await GetAsync(browser, "/studio/_framework/blazor.webassembly.js", "br");
+        Assert.Equal("no-cache", script.Headers.CacheControl?.ToString());
+        Assert.Equal(["br"], script.Content.Headers.ContentEncoding);
+        var etag = script.Headers.ETag;
+        Assert.NotNull(etag);
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/studio/_framework/blazor.webassembly.js");
+        again.Headers.AcceptEncoding.ParseAdd("br");
+        again.Headers.IfNoneMatch.Add(etag);
+        using var revalidated = await browser.SendAsync(again, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotModified, revalidated.StatusCode);
+    }
+
+    private static async Task<HttpResponseMessage> GetAsync(HttpClient browser, string path, string acceptEncoding)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.AcceptEncoding.ParseAdd(acceptEncoding);
+        return await browser.SendAsync(request, TestContext.Current.CancellationToken);
+    }
+
     private HttpClient Browser() =>
         server.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
 
