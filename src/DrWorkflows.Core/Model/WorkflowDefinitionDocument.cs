@@ -80,12 +80,14 @@ public sealed class WorkflowDefinitionDocument
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            // A key given twice is refused here: JsonObject would otherwise fail later, on first use, far from the file.
+            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
             var where = source is null ? string.Empty : $"{source}: ";
-            throw new WorkflowDefinitionException($"{where}not valid JSON at line {e.LineNumber + 1}, position {e.BytePositionInLine + 1}: {e.Message.Split(" Path:")[0]}", e) { FilePath = source };
+            var at = e.LineNumber is { } line ? $" at line {line + 1}, position {e.BytePositionInLine + 1}" : string.Empty;
+            throw new WorkflowDefinitionException($"{where}not valid JSON{at}: {e.Message.Split(" Path:")[0]}", e) { FilePath = source };
         }
 
         if (node is not JsonObject obj)
