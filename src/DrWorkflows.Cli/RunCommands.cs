@@ -45,17 +45,32 @@ internal static class RunCommands
             {
                 var journalNow = await JournalAsync(api, id, ct);
                 var verdict = Verdict(result?["workflowState"], journalNow);
-                print(parse, result, r => output.WriteLine($"run {id}: {r?["workflowState"]?["status"]}/{r?["workflowState"]?["subStatus"]}{verdict.Suffix}"));
+                print(parse, result, r =>
+                {
+                    output.WriteLine($"run {id}: {r?["workflowState"]?["status"]}/{r?["workflowState"]?["subStatus"]}{verdict.Suffix}");
+                    WriteOutputs(output, r?["workflowState"]?["output"]);
+                });
                 return verdict.ExitCode;
             }
 
             if (!json(parse))
                 output.WriteLine($"run {id} started ({parse.GetValue(definitionArg)}); following it (Ctrl-C stops following, not the run)");
             var follow = await FollowAsync(api, id, parse.GetValue(timeout), parse.GetValue(poll), json(parse) ? TextWriter.Null : output, ct);
-            print(parse, follow.Final, _ => output.WriteLine($"run {id}: {follow.Final?["status"]}/{follow.Final?["subStatus"]}{follow.Verdict.Suffix}"));
+            print(parse, follow.Final, _ =>
+            {
+                output.WriteLine($"run {id}: {follow.Final?["status"]}/{follow.Final?["subStatus"]}{follow.Verdict.Suffix}");
+                WriteOutputs(output, follow.Final?["output"]);
+            });
             return follow.Verdict.ExitCode;
         });
         return run;
+    }
+
+    /// <summary>The run's result: its outputs, one per line under the status line.</summary>
+    private static void WriteOutputs(TextWriter output, JsonNode? outputs)
+    {
+        foreach (var (name, value) in outputs as JsonObject ?? [])
+            output.WriteLine($"  {name}: {(value is JsonValue v && v.TryGetValue<string>(out var text) ? text : value?.ToJsonString())}");
     }
 
     public static Command Show(Func<ParseResult, DrwClient> client, Action<ParseResult, JsonNode?, Action<JsonNode?>> print, TextWriter output)

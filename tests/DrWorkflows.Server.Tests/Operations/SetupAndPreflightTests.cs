@@ -108,6 +108,10 @@ public sealed class SetupAndPreflightTests
         var run = JsonNode.Parse(output)!["workflowState"]!;
         Assert.Equal("Finished", run["subStatus"]!.ToString());
         Assert.StartsWith("The default backup store holds no backup set yet.", run["output"]!["Summary"]!.ToString(), StringComparison.Ordinal);
+        // Without --json the result is shown too: the outputs under the status line, as the README's first run says.
+        (exit, output, error) = await Drw.RunAsync(server, "run", "first-run", "--api-key", ServerFactory.AdminKey);
+        Assert.True(exit == 0, output + error);
+        Assert.Contains("  Summary: The default backup store holds no backup set yet.", output, StringComparison.Ordinal);
 
         (exit, _, error) = await Drw.RunAsync(server, "preflight", "no-such-workflow", "--api-key", ServerFactory.AdminKey);
         Assert.Equal(2, exit);
