@@ -53,7 +53,6 @@ internal sealed class RecoveryPromiseCheck(
     IWorkflowInstanceStore? instances = null) : IRecoveryPromiseCheck
 {
     /// <summary>How long one store may take to list a component's sets before the answer is "unknown".</summary>
-    private static readonly TimeSpan StoreReadTimeout = TimeSpan.FromSeconds(20);
 
     private static readonly string RehearsalType = "DrWorkflows." + nameof(RehearseRestore);
 
@@ -146,21 +145,11 @@ internal sealed class RecoveryPromiseCheck(
     private async Task<StoreFacts> ReadStoresAsync(string kind, string source, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var facts = new StoreFacts(now);
-        foreach (var store in stores.StoreNames.Order(StringComparer.Ordinal))
+        foreach (var listing in await StoreListing.ReadEveryStoreAsync(catalog, stores, kind, source, cancellationToken))
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(StoreReadTimeout);
-            try
-            {
-                var sets = await catalog.ListAsync(store, kind, source, timeout.Token);
-                facts.Stores.Add(new StoreState(store, sets.Count > 0 ? sets[0] : null, sets.FirstOrDefault(s => s.Manifest.IsVerified), null));
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                var reason = e is OperationCanceledException ? $"no answer within {StoreReadTimeout.TotalSeconds:0} s" : e.Message;
-                Log.StoreUnreadable(logger, store, kind, source, reason);
-                facts.Stores.Add(new StoreState(store, null, null, reason));
-            }
+            if (listing.Unreadable is { } reason)
+                Log.StoreUnreadable(logger, listing.Store, kind, source, reason);
+            facts.Stores.Add(new StoreState(listing.Store, listing.Newest, listing.NewestVerified, listing.Unreadable));
         }
 
         return facts;

@@ -38,9 +38,6 @@ public sealed record BackupFreshnessRow(
 /// <summary>Reads each configured component's backups (<c>Drills:Components:*:BackupKind/BackupSource</c>) in every store.</summary>
 public sealed class BackupFreshness(IOptions<RecoveryObjectivesOptions> options, IBackupCatalog catalog, IBackupStoreProvider stores, TimeProvider clock)
 {
-    /// <summary>How long one store may take to list a component's sets before it is reported unreadable.</summary>
-    private static readonly TimeSpan StoreReadTimeout = TimeSpan.FromSeconds(20);
-
     public async Task<IReadOnlyList<BackupFreshnessRow>> MeasureAsync(CancellationToken cancellationToken)
     {
         var rows = new List<BackupFreshnessRow>();
@@ -48,24 +45,11 @@ public sealed class BackupFreshness(IOptions<RecoveryObjectivesOptions> options,
         {
             if (objective.BackupKind is not { Length: > 0 } kind || objective.BackupSource is not { Length: > 0 } source)
                 continue;
-            foreach (var store in stores.StoreNames.Order(StringComparer.Ordinal))
+            foreach (var listing in await StoreListing.ReadEveryStoreAsync(catalog, stores, kind, source, cancellationToken))
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(StoreReadTimeout);
-                try
-                {
-                    var sets = await catalog.ListAsync(store, kind, source, timeout.Token);
-                    var newest = sets.Count > 0 ? sets[0].Manifest : null;
-                    var verified = sets.FirstOrDefault(s => s.Manifest.IsVerified)?.Manifest;
-                    var lastTried = sets.Where(s => s.Manifest.Verification is not null).Select(s => s.Manifest).OrderByDescending(m => m.Verification!.At).FirstOrDefault();
-                    rows.Add(new BackupFreshnessRow(component, kind, source, store, objective.Rpo, newest?.StartedAt, verified?.StartedAt,
-                        lastTried?.Verification?.Succeeded, lastTried?.Verification?.At, null, clock.GetUtcNow()));
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                {
-                    var reason = e is OperationCanceledException ? $"no answer within {StoreReadTimeout.TotalSeconds:0} s" : e.Message;
-                    rows.Add(new BackupFreshnessRow(component, kind, source, store, objective.Rpo, null, null, null, null, reason, clock.GetUtcNow()));
-                }
+                var lastTried = listing.Sets.Where(s => s.Manifest.Verification is not null).Select(s => s.Manifest).OrderByDescending(m => m.Verification!.At).FirstOrDefault();
+                rows.Add(new BackupFreshnessRow(component, kind, source, listing.Store, objective.Rpo, listing.Newest?.Manifest.StartedAt, listing.NewestVerified?.Manifest.StartedAt,
+                    lastTried?.Verification?.Succeeded, lastTried?.Verification?.At, listing.Unreadable, clock.GetUtcNow()));
             }
         }
 
