@@ -125,6 +125,7 @@ internal static class CliApp
         root.Subcommands.Add(SetupCommands.Preflight(Client, Print, output, ParseObject));
         root.Subcommands.Add(ValidateCommand.Create(output, json));
         root.Subcommands.Add(GitOpsCommand.Create(Client, Print, output, Table));
+        root.Subcommands.Add(AuditCommand.Create(Client, Print, output));
 
         try
         {

@@ -29,6 +29,38 @@ internal sealed class DrwClient(HttpClient http, CliSettings? settings = null)
         return (await ReadAsync(response, cancellationToken), id);
     }
 
+    /// <summary>GETs a file into <paramref name="file"/> (written to a temporary name, moved into place when complete) and returns the answer's headers.</summary>
+    public async Task<HttpResponseHeaders> DownloadAsync(string path, string file, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        using var response = await SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            await ReadAsync(response, cancellationToken);
+            throw new CliException($"{(int)response.StatusCode} {response.ReasonPhrase}", ExitCodes.Refused);
+        }
+
+        var partial = file + ".partial";
+        try
+        {
+            await using (var target = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+                await response.Content.CopyToAsync(target, cancellationToken);
+            File.Move(partial, file, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            File.Delete(partial);
+            throw new CliException($"Cannot write {file}: {e.Message}", ExitCodes.Refused);
+        }
+        catch
+        {
+            File.Delete(partial);
+            throw;
+        }
+
+        return response.Headers;
+    }
+
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         try

@@ -64,6 +64,7 @@ public static class ServerSetup
         services.AddIncidentAlerts();
         services.AddAlertmanagerRoutes();
         services.AddObjectivesCheckAtStart();
+        services.AddAuditPack();
         services.AddSetupChecks();
         DrWorkflows.Server.GitOps.GitOpsApi.AddDrWorkflowsGitOps(services);
         services.PostConfigure<WorkflowSourceOptions>(o =>
@@ -113,6 +114,7 @@ public static class ServerSetup
         elsa.MapBookmarksApi();
         app.MapOperationsApi();
         app.MapObjectivesApi();
+        app.MapAuditApi();
         app.MapSetupApi();
         app.MapDrWorkflowsMetrics();
         app.MapBackupFreshnessApi();
