@@ -99,11 +99,13 @@ internal static class StudioBrowser
     {
         private readonly IPlaywright playwright;
         private readonly IBrowser browser;
+        private readonly BrowserNetworkNamespace? network;
 
-        private BrowserSession(IPlaywright playwright, IBrowser browser, IPage page)
+        private BrowserSession(IPlaywright playwright, IBrowser browser, IPage page, BrowserNetworkNamespace? network)
         {
             this.playwright = playwright;
             this.browser = browser;
+            this.network = network;
             Page = page;
             page.Console += (_, message) =>
             {
@@ -122,54 +124,30 @@ internal static class StudioBrowser
 
         public List<string> Problems { get; } = [];
 
-        public static async Task<BrowserSession> StartAsync(string chromium)
+        /// <summary>
+        /// Chromium in a network namespace of its own that reaches <paramref name="server"/> (see
+        /// <see cref="BrowserNetworkNamespace"/>: Docker's interface changes would otherwise drop its downloads).
+        /// </summary>
+        public static async Task<BrowserSession> StartAsync(string chromium, Uri server)
         {
+            var network = BrowserNetworkNamespace.TryCreate(chromium, server.Port, out var reason);
+            if (network is null)
+                TestContext.Current.SendDiagnosticMessage($"Chromium runs in the host's network namespace ({reason}); Docker's interface changes can drop its requests (net::ERR_NETWORK_CHANGED).");
             var playwright = await Playwright.CreateAsync();
-            var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
+            var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = network?.ChromiumWrapper ?? chromium, Headless = true, Args = ChromiumArgs });
             var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1600, Height = 1000 } });
             // Nothing leaves the machine (the bundle references no remote resource, but be sure).
             await context.RouteAsync(new System.Text.RegularExpressions.Regex("^https?://(?!127\\.0\\.0\\.1)"), route => route.AbortAsync());
-            // Chromium fails every request in flight with net::ERR_NETWORK_CHANGED when a network interface appears or
-            // goes, and the real-parts tests running next to these create and remove Docker bridges and veth pairs all
-            // the time: the Studio then loses a WebAssembly download and never starts. The Playwright driver makes the
-            // page's requests to the test server instead (its HTTP client does not watch interfaces) and hands the
-            // answers to the page unchanged; redirects stay the page's own, so sign-in and cookies work as in a browser.
-            await context.RouteAsync(new System.Text.RegularExpressions.Regex("^http://127\\.0\\.0\\.1[:/]"), FetchThroughDriverAsync);
             var page = await context.NewPageAsync();
             page.SetDefaultTimeout(60_000);
-            return new BrowserSession(playwright, browser, page);
-        }
-
-        private static async Task FetchThroughDriverAsync(IRoute route)
-        {
-            IAPIResponse response;
-            try
-            {
-                response = await route.FetchAsync(new RouteFetchOptions { MaxRedirects = 0, Timeout = 60_000 });
-            }
-            catch (PlaywrightException)
-            {
-                // The server did not answer, or the page went away (the test ended or navigated) meanwhile: the page
-                // sees a failed request, as it would have without the driver.
-                try
-                {
-                    await route.AbortAsync();
-                }
-                catch (PlaywrightException)
-                {
-                    // The page is gone; nobody waits for this request any more.
-                }
-
-                return;
-            }
-
-            await route.FulfillAsync(new RouteFulfillOptions { Response = response });
+            return new BrowserSession(playwright, browser, page, network);
         }
 
         public async ValueTask DisposeAsync()
         {
             await browser.DisposeAsync();
             playwright.Dispose();
+            network?.Dispose();
         }
     }
 }

@@ -26,7 +26,7 @@ public sealed class StudioBrowserTests
         await using var server = new ServerFactory(studioDirectory: bundle, kestrelPort: FreePort.Get());
         using var api = server.Client();
         await SeedAsync(api);
-        await using var session = await BrowserSession.StartAsync(chromium);
+        await using var session = await BrowserSession.StartAsync(chromium, server.BaseAddress);
         var page = session.Page;
 
         try
@@ -136,7 +136,7 @@ public sealed class StudioBrowserTests
             """;
         await using var server = new ServerFactory(studioDirectory: bundle, kestrelPort: FreePort.Get(), workflowFiles: new Dictionary<string, string> { ["failover.json"] = file });
         using var api = server.Client();
-        await using var session = await BrowserSession.StartAsync(chromium);
+        await using var session = await BrowserSession.StartAsync(chromium, server.BaseAddress);
         var page = session.Page;
         try
         {

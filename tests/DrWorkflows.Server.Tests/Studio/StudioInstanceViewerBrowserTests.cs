@@ -29,7 +29,7 @@ public sealed class StudioInstanceViewerBrowserTests
         var stopped = (await api.GetJsonAsync($"/elsa/api/workflow-instances/{incident}")).Body!;
         Assert.Equal(1, stopped["incidentCount"]!.GetValue<int>());
 
-        await using var session = await BrowserSession.StartAsync(chromium);
+        await using var session = await BrowserSession.StartAsync(chromium, server.BaseAddress);
         var page = session.Page;
         var baseUrl = server.BaseAddress.ToString().TrimEnd('/');
         try
