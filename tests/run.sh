@@ -25,6 +25,7 @@ TMP=""
 PG_DATA=""
 REDIS_PIDFILE=""
 S3_PID=""
+S3_TLS_PID=""
 DOCKERD_PID=""
 DOCKER_SOCK=""
 DOCKER_EXEC=""
@@ -182,6 +183,32 @@ start_s3() {
   export DRW_TEST_S3_URL=http://127.0.0.1:$port
 }
 
+# A second s3rver serving HTTPS (pgBackRest talks to S3 over TLS only): a self-signed certificate for
+# IP:127.0.0.1 made here, and the bucket `pgbackrest` created at start (tests give each repository its own path).
+start_s3_tls() {
+  local port dir=$TMP/s3tls bin=$REPO/tests/standins/node_modules/.bin/s3rver
+  [[ -e $bin ]] || { REASON="s3rver is not installed (npm ci in tests/standins)"; return 1; }
+  command -v node > /dev/null || { REASON="node is not on PATH"; return 1; }
+  command -v openssl > /dev/null || { REASON="openssl is not on PATH"; return 1; }
+  port=$(free_port) || { REASON="no free port"; return 1; }
+  say "starting s3rver over TLS on 127.0.0.1:$port"
+  mkdir -p "$dir/data"
+  if ! openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" > "$dir/openssl.log" 2>&1; then
+    REASON="openssl could not make a certificate: $(tail -n 3 "$dir/openssl.log" | tr '\n' ' ')"
+    return 1
+  fi
+  node "$bin" -d "$dir/data" -a 127.0.0.1 -p "$port" --key "$dir/key.pem" --cert "$dir/cert.pem" \
+    --configure-bucket pgbackrest < /dev/null > "$dir/s3rver.log" 2>&1 &
+  S3_TLS_PID=$!
+  if ! wait_tcp "$port" "$S3_TLS_PID" 30; then
+    REASON="s3rver (TLS) did not listen within 30s: $(tail -n 3 "$dir/s3rver.log" | tr '\n' ' ')"
+    return 1
+  fi
+  export DRW_TEST_S3_TLS_URL=https://127.0.0.1:$port
+  export DRW_TEST_S3_TLS_CA=$dir/cert.pem
+}
+
 # Removes every container, network, volume and image in the private daemon except the base images.
 reset_docker() {
   local ids ref
@@ -291,6 +318,11 @@ cleanup() {
     stop_pid "$S3_PID" s3rver 10
     wait "$S3_PID" 2> /dev/null || true
   fi
+  if [[ -n $S3_TLS_PID ]]; then
+    say "stopping s3rver (TLS)"
+    stop_pid "$S3_TLS_PID" "s3rver (TLS)" 10
+    wait "$S3_TLS_PID" 2> /dev/null || true
+  fi
   if $STRICT; then # compiler servers would outlive the run (and hold its output open)
     dotnet build-server shutdown > /dev/null 2>&1 || true
   fi
@@ -370,6 +402,7 @@ main() {
   start_postgres || unavailable PostgreSQL "$REASON"
   start_redis || unavailable Redis "$REASON"
   start_s3 || unavailable s3rver "$REASON"
+  start_s3_tls || unavailable "s3rver (TLS)" "$REASON"
   if start_docker; then
     build_images || unavailable "Docker images" "${REASON:-not all of ${BASE_IMAGES[*]} were built}"
   else
@@ -383,7 +416,7 @@ main() {
   if $STRICT; then export DRW_TEST_STRICT=1; fi
 
   local name
-  for name in DRW_TEST_POSTGRES DRW_TEST_PG_BIN DRW_TEST_REDIS DRW_TEST_S3_URL DRW_TEST_DOCKER_HOST \
+  for name in DRW_TEST_POSTGRES DRW_TEST_PG_BIN DRW_TEST_REDIS DRW_TEST_S3_URL DRW_TEST_S3_TLS_URL DRW_TEST_DOCKER_HOST \
     DRW_TEST_DOCKER_IMAGES DRW_TEST_CHROMIUM DRW_TEST_STUDIO_DIR DRW_TEST_STRICT; do
     [[ -z ${!name:-} ]] || say "$name=${!name}"
   done

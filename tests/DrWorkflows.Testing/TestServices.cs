@@ -22,6 +22,9 @@ public static class TestServices
     /// <summary>Base URL of the S3 stand-in (s3rver), e.g. <c>http://127.0.0.1:4569</c>.</summary>
     public const string S3UrlVariable = "DRW_TEST_S3_URL";
 
+    /// <summary>Base URL of a second s3rver serving HTTPS with a self-signed certificate for 127.0.0.1 and the bucket <c>pgbackrest</c> (pgBackRest speaks TLS only), e.g. <c>https://127.0.0.1:4570</c>.</summary>
+    public const string S3TlsUrlVariable = "DRW_TEST_S3_TLS_URL";
+
     /// <summary>Docker Engine API endpoint of a private dockerd, e.g. <c>unix:///tmp/x/docker.sock</c>.</summary>
     public const string DockerHostVariable = "DRW_TEST_DOCKER_HOST";
 
@@ -53,6 +56,9 @@ public static class TestServices
 
     /// <summary>The S3 stand-in's base URL, or skips the test.</summary>
     public static Uri RequireS3() => Current.Require(Current.S3());
+
+    /// <summary>The HTTPS s3rver's base URL (bucket <c>pgbackrest</c> exists), or skips the test.</summary>
+    public static Uri RequireS3Tls() => Current.Require(Current.S3Tls());
 
     /// <summary>The private dockerd's API endpoint, or skips the test.</summary>
     public static Uri RequireDocker() => Current.Require(Current.Docker());
@@ -113,6 +119,22 @@ internal sealed class TestServiceSettings(Func<string, string?> getVariable)
         if (!Uri.TryCreate(value.Value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
             throw new InvalidOperationException($"{TestServices.S3UrlVariable}='{value.Value}' is not an http(s) URL; expected e.g. http://127.0.0.1:4569.");
+        }
+
+        return ServiceLookup<Uri>.Found(uri);
+    }
+
+    public ServiceLookup<Uri> S3Tls()
+    {
+        var value = Variable(TestServices.S3TlsUrlVariable, "S3 stand-in over TLS", "tests/run.sh starts a second s3rver with a self-signed certificate");
+        if (value.Value is null)
+        {
+            return ServiceLookup<Uri>.Missing(value.Reason!);
+        }
+
+        if (!Uri.TryCreate(value.Value, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new InvalidOperationException($"{TestServices.S3TlsUrlVariable}='{value.Value}' is not an https URL; expected e.g. https://127.0.0.1:4570.");
         }
 
         return ServiceLookup<Uri>.Found(uri);

@@ -261,7 +261,7 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
         await command.ExecuteNonQueryAsync(Ct);
     }
 
-    private static async Task<T> ScalarAsync<T>(string connectionString, string sql)
+    internal static async Task<T> ScalarAsync<T>(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(Ct);

@@ -2,7 +2,7 @@
 # Builds the offline container images the tests use, into the Docker daemon named by DOCKER_HOST, without any
 # registry (see /work/shared/research/container-engine.md §4):
 #   local/busybox:1  static busybox with every applet in /bin (about 2 MB, under a second)
-#   local/pg:15      Debian minbase + postgresql-15; the entrypoint runs initdb on first start from
+#   local/pg:15      Debian minbase + postgresql-15 + pgbackrest; the entrypoint runs initdb on first start from
 #                    POSTGRES_PASSWORD / PGPORT; HEALTHCHECK pg_isready (first build about a minute)
 #   local/drw-runtime:1  the base of the orchestrator image in tests (deploy/orchestrator/Dockerfile BASE_IMAGE):
 #                    local/pg:15's root filesystem plus the tools the DR activities run (zstd, age, gpg, ssh,
@@ -172,28 +172,61 @@ pg_rootfs() { # DIR SUITE ARCHIVE SECURITY
     chmod +x "$f/usr/local/bin/pg-entrypoint.sh"
 }
 
+# pgBackRest on top of the PostgreSQL root filesystem (a copy; the base stays as it is, so local/drw-runtime:1 and
+# its cache do not change): continuous WAL archiving and point-in-time restore run inside the database container
+# (docs/activities/pgbackrest.md). /etc/pgbackrest and /var/{log,spool,lib}/pgbackrest belong to postgres, because
+# every pgBackRest command but restore refuses to run as root.
+pgbackrest_rootfs() { # DIR PG_ROOTFS
+  local f=$1 pg=$2
+  cp -a "$pg/." "$f/" &&
+    printf '#!/bin/sh\nexit 101\n' > "$f/usr/sbin/policy-rc.d" &&
+    chmod +x "$f/usr/sbin/policy-rc.d" &&
+    cp /etc/resolv.conf "$f/etc/resolv.conf" || return 1
+  timeout 900 unshare -m sh -c "mount -t proc proc '$f/proc' && chroot '$f' sh -c 'apt-get update -q && \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends pgbackrest ca-certificates && \
+    mkdir -p /etc/pgbackrest /var/log/pgbackrest /var/spool/pgbackrest /var/lib/pgbackrest /tmp/pgbackrest && \
+    chown postgres:postgres /etc/pgbackrest /var/log/pgbackrest /var/spool/pgbackrest /var/lib/pgbackrest /tmp/pgbackrest && \
+    chmod 750 /etc/pgbackrest /var/lib/pgbackrest && pgbackrest version && \
+    apt-get clean && rm -rf /var/lib/apt/lists/*'" > "$f.install.log" 2>&1 || {
+    echo "build-images: installing pgbackrest in the chroot failed (last lines of $f.install.log):" >&2
+    tail -n 15 "$f.install.log" >&2
+    return 1
+  }
+  rm -f "$f/etc/resolv.conf" "$f/usr/sbin/policy-rc.d"
+}
+
 build_pg() {
-  local image=local/pg:15 suite archive security rootfs_hash hash dir
+  local image=local/pg:15 suite archive security rootfs_hash hash dir base
   read -r suite archive security < <(apt_mirror) || true
   [[ -n ${suite:-} && -n ${archive:-} ]] || return 1
   # The mirror is not part of the recipe: the same release from another mirror gives the same image.
   rootfs_hash=$( { declare -f pg_rootfs pg_entrypoint; echo "$suite"; } | hash_of)
-  hash=$( { echo "$rootfs_hash"; declare -f build_pg; } | hash_of)
+  hash=$( { echo "$rootfs_hash"; declare -f build_pg pgbackrest_rootfs; } | hash_of)
   if [[ "$(recipe_of "$image")" == "$hash" ]]; then
     echo "==> image $image is up to date"
     return 0
   fi
   mkdir -p "$CACHE/rootfs" || return 1
-  dir=$CACHE/rootfs/pg15-$rootfs_hash
+  base=$CACHE/rootfs/pg15-$rootfs_hash
+  dir=$CACHE/rootfs/pg15br-$( { echo "$rootfs_hash"; declare -f pgbackrest_rootfs; } | hash_of)
   (
     flock 8 || exit 1 # one builder at a time; a second run waits, then finds the cached root filesystem
     [[ -f $dir.complete ]] && exit 0
-    echo "==> building the PostgreSQL 15 root filesystem from $archive ($suite); cached in $dir"
+    if [[ ! -f $base.complete ]]; then
+      echo "==> building the PostgreSQL 15 root filesystem from $archive ($suite); cached in $base"
+      rm -rf "$base" "$base.partial" && mkdir -p "$base.partial" || exit 1
+      pg_rootfs "$base.partial" "$suite" "$archive" "$security" || exit 1
+      mv "$base.partial" "$base" && rm -f "$base.partial".*.log && touch "$base.complete" || exit 1
+      # Root filesystems of older recipes are not needed any more.
+      for old in "$CACHE"/rootfs/pg15-*; do
+        [[ $old == "$base" || $old == "$base.complete" ]] || rm -rf "$old"
+      done
+    fi
+    echo "==> adding pgbackrest to the PostgreSQL 15 root filesystem; cached in $dir"
     rm -rf "$dir" "$dir.partial" && mkdir -p "$dir.partial" || exit 1
-    pg_rootfs "$dir.partial" "$suite" "$archive" "$security" || exit 1
+    pgbackrest_rootfs "$dir.partial" "$base" || exit 1
     mv "$dir.partial" "$dir" && rm -f "$dir.partial".*.log && touch "$dir.complete" || exit 1
-    # Root filesystems of older recipes are not needed any more.
-    for old in "$CACHE"/rootfs/pg15-*; do
+    for old in "$CACHE"/rootfs/pg15br-*; do
       [[ $old == "$dir" || $old == "$dir.complete" ]] || rm -rf "$old"
     done
   ) 8> "$CACHE/rootfs/.lock" || return 1

@@ -40,6 +40,7 @@ public static class Integrations
             compression: o => root.GetSection("Backups:Compression").Bind(o),
             encryption: o => root.GetSection("Backups:Encryption").Bind(o),
             media: o => root.GetSection("Backups:Media").Bind(o));
+        services.AddPgBackRest(o => root.GetSection("PgBackRest").Bind(o));
 
         if (!string.IsNullOrWhiteSpace(root["Redis:ConnectionString"]))
             services.AddRedisActivities(o => root.GetSection("Redis").Bind(o));

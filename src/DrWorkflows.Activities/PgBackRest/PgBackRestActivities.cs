@@ -1,0 +1,145 @@
+using System.Text.Json.Nodes;
+using DrWorkflows.Core;
+using DrWorkflows.Core.Abstractions;
+using DrWorkflows.Core.Execution;
+
+namespace DrWorkflows.Activities.PgBackRest;
+
+/// <summary>Inputs shared by the pgBackRest activities.</summary>
+public abstract class PgBackRestActivity<TResult> : CodeActivity<TResult>
+{
+    [Input(Description = "PostgreSQL container running the database, e.g. ecommerce_postgres.", Required = true)]
+    public Input<string>? Container { get; set; }
+
+    [Input(Description = "pgBackRest stanza (one per PostgreSQL server), e.g. ecommerce.", DefaultValue = "main")]
+    public Input<string>? Stanza { get; set; }
+
+    /// <summary>Runs <paramref name="operation"/> and turns a refusal into a step failure with its reason (never retried by itself).</summary>
+    internal static async ValueTask<T> RunAsync<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (PgBackRestException ex)
+        {
+            throw new ActivityFailureException(ex.Message, retryable: false, ex) { Code = ex.Code };
+        }
+    }
+}
+
+// Idempotent: settings already right are left alone, the stanza is created once and checked again.
+[Activity("DrWorkflows", "PostgreSQL", "Turns on continuous WAL archiving with pgBackRest in a PostgreSQL container (archive_mode, wal_level, archive_timeout, archive_command, stanza-create, check) and reports exactly what it changed.", SafeToRerun = true)]
+public sealed class EnableWalArchiving : PgBackRestActivity<ArchivingEnabled>
+{
+    protected override async ValueTask<ArchivingEnabled> RunAsync(ActivityExecutionContext context)
+    {
+        var service = context.GetRequiredService<IPgBackRest>();
+        var result = await RunAsync(() => service.EnableArchivingAsync(context.Get(Container)!, context.Get(Stanza) ?? "main", context.CancellationToken));
+        context.AddJournalData("archiving", new JsonObject
+        {
+            ["container"] = result.Container,
+            ["stanza"] = result.Stanza,
+            ["changes"] = new JsonArray([.. result.Changes.Select(c => new JsonObject { ["setting"] = c.Name, ["before"] = c.Before, ["after"] = c.After })]),
+            ["restarted"] = result.Restarted,
+            ["repositories"] = new JsonArray([.. result.Repositories.Select(r => JsonValue.Create(r))]),
+            ["check"] = result.CheckOutput,
+        });
+        return result;
+    }
+}
+
+// A repeat takes another backup (harmless: retention expires the oldest).
+[Activity("DrWorkflows", "PostgreSQL", "Takes a pgBackRest full or differential backup (--start-fast) into every repository; retention expires older ones.", SafeToRerun = true)]
+public sealed class TakePgBackRestBackup : PgBackRestActivity<PgBackRestBackupTaken>
+{
+    [Input(Description = "full or diff.", DefaultValue = "full", Options = ["full", "diff"])]
+    public Input<string>? BackupType { get; set; }
+
+    protected override async ValueTask<PgBackRestBackupTaken> RunAsync(ActivityExecutionContext context)
+    {
+        var service = context.GetRequiredService<IPgBackRest>();
+        var type = context.Get(BackupType) is { Length: > 0 } t ? t : "full";
+        if (type is not ("full" or "diff"))
+            throw new ActivityFailureException($"Type must be full or diff, not '{type}'.");
+        var result = await RunAsync(() => service.BackupAsync(context.Get(Container)!, context.Get(Stanza) ?? "main", type, context.CancellationToken));
+        context.AddJournalData("backups", new JsonArray([.. result.Backups.Select(b => new JsonObject
+        {
+            ["repository"] = b.Repository, ["label"] = b.Label, ["type"] = b.Type, ["stoppedAt"] = b.StoppedAt, ["bytes"] = b.Bytes, ["repositoryBytes"] = b.RepositoryBytes,
+        })]));
+        return result;
+    }
+}
+
+// Creates a new volume and container each time; never touches the old ones.
+[Activity("DrWorkflows", "PostgreSQL", "Restores a PostgreSQL server with pgBackRest to a point in time (latest, a time, or the end of a named backup) into a fresh volume and container, waits until recovery ends, reads every table and reports the last commit replayed.", SafeToRerun = true)]
+public sealed class RestoreToPointInTime : CodeActivity<PointInTimeRestoreResult>
+{
+    [Input(Description = "The PostgreSQL container whose backups to restore (read for its image and pgBackRest volume, never changed). May be gone when Image and RepositoryVolume are given.")]
+    public Input<string>? SourceContainer { get; set; }
+
+    [Input(Description = "Image of the restored server (default: the source container's).")]
+    public Input<string>? Image { get; set; }
+
+    [Input(Description = "Volume holding the pgBackRest configuration and local repository (default: the source container's).")]
+    public Input<string>? RepositoryVolume { get; set; }
+
+    [Input(Description = "pgBackRest stanza.", DefaultValue = "main")]
+    public Input<string>? Stanza { get; set; }
+
+    [Input(Description = "latest, time or backup.", DefaultValue = "latest", Options = ["latest", "time", "backup"])]
+    public Input<string>? Target { get; set; }
+
+    [Input(Description = "For Target=time: transactions committed after it are not replayed, e.g. CompromisedAt minus a margin.")]
+    public Input<DateTimeOffset?>? TargetTime { get; set; }
+
+    [Input(Description = "For Target=backup: the backup label, e.g. 20261205-141210F.")]
+    public Input<string>? BackupLabel { get; set; }
+
+    [Input(Description = "Repository: 1 (S3) or 2 (local). Default: the first readable one with a usable backup.")]
+    public Input<int?>? Repository { get; set; }
+
+    protected override async ValueTask<PointInTimeRestoreResult> RunAsync(ActivityExecutionContext context)
+    {
+        var target = (context.Get(Target) is { Length: > 0 } t ? t : "latest") switch
+        {
+            "latest" => RecoveryTargetKind.Latest,
+            "time" => RecoveryTargetKind.Time,
+            "backup" => RecoveryTargetKind.Backup,
+            var other => throw new ActivityFailureException($"Target must be latest, time or backup, not '{other}'."),
+        };
+        var time = context.Get(TargetTime);
+        if (target == RecoveryTargetKind.Time && time is null)
+            throw new ActivityFailureException("Target=time needs TargetTime.");
+        if (target == RecoveryTargetKind.Backup && string.IsNullOrWhiteSpace(context.Get(BackupLabel)))
+            throw new ActivityFailureException("Target=backup needs BackupLabel.");
+        var request = new PointInTimeRestoreRequest
+        {
+            Stanza = context.Get(Stanza) ?? "main",
+            Target = target,
+            TargetTime = time,
+            BackupLabel = context.Get(BackupLabel),
+            SourceContainer = context.Get(SourceContainer),
+            Image = context.Get(Image) is { Length: > 0 } i ? i : null,
+            RepositoryVolume = context.Get(RepositoryVolume) is { Length: > 0 } v ? v : null,
+            Repository = context.Get(Repository),
+        };
+        var service = context.GetRequiredService<IPgBackRest>();
+        var result = await PgBackRestActivity<PointInTimeRestoreResult>.RunAsync(() => service.RestoreAsync(request, context.CancellationToken));
+        context.AddJournalData("restore", new JsonObject
+        {
+            ["container"] = result.Container,
+            ["volume"] = result.Volume,
+            ["port"] = result.Port,
+            ["repository"] = result.Repository,
+            ["backup"] = result.BackupLabel,
+            ["target"] = result.Target,
+            ["lastReplayedCommitAt"] = result.LastReplayedCommitAt,
+            ["timeline"] = result.Timeline,
+            ["databases"] = new JsonArray([.. result.Databases.Select(d => new JsonObject { ["name"] = d.Name, ["tables"] = d.Tables, ["rows"] = d.Rows })]),
+            ["restoreSeconds"] = Math.Round(result.RestoreSeconds, 1),
+            ["recoverySeconds"] = Math.Round(result.RecoverySeconds, 1),
+        });
+        return result;
+    }
+}

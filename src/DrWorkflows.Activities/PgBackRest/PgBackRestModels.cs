@@ -1,0 +1,87 @@
+namespace DrWorkflows.Activities.PgBackRest;
+
+/// <summary>Error codes of the pgBackRest service (<see cref="PgBackRestException.Code"/>).</summary>
+public static class PgBackRestErrorCodes
+{
+    public const string NotConfigured = "pgbackrest.not-configured";
+    public const string NotReady = "pgbackrest.container-not-ready";
+    public const string CommandFailed = "pgbackrest.command-failed";
+    public const string NoStanza = "pgbackrest.no-stanza";
+    public const string RepositoryUnreadable = "pgbackrest.repository-unreadable";
+    public const string TargetOutOfRange = "pgbackrest.target-out-of-range";
+    public const string WalMissing = "pgbackrest.wal-missing";
+    public const string RecoveryFailed = "pgbackrest.recovery-failed";
+    public const string IntegrityFailed = "pgbackrest.integrity-failed";
+}
+
+/// <summary>A pgBackRest operation that could not be done, with the reason (never a secret).</summary>
+public sealed class PgBackRestException(string code, string message, Exception? innerException = null) : Exception(message, innerException)
+{
+    public string Code { get; } = code;
+}
+
+/// <summary>One server setting changed by <see cref="IPgBackRest.EnableArchivingAsync"/>.</summary>
+public sealed record SettingChange(string Name, string Before, string After);
+
+/// <summary>What enabling archiving did and found.</summary>
+public sealed record ArchivingEnabled(
+    string Container, string Stanza, IReadOnlyList<SettingChange> Changes, bool Restarted, IReadOnlyList<int> Repositories,
+    bool StanzaCreated, string CheckOutput);
+
+/// <summary>One backup taken, per repository.</summary>
+public sealed record PgBackRestBackupTaken(string Container, string Stanza, string Type, IReadOnlyList<PgBackRestBackup> Backups, IReadOnlyList<string> Expired);
+
+/// <summary>Where a point-in-time restore should stop.</summary>
+public enum RecoveryTargetKind
+{
+    /// <summary>Replay every archived WAL segment.</summary>
+    Latest,
+
+    /// <summary>Stop at a time (transactions committed after it are not replayed).</summary>
+    Time,
+
+    /// <summary>Stop as soon as a named backup is consistent (its end).</summary>
+    Backup,
+}
+
+/// <summary>A point-in-time restore into a fresh volume and container.</summary>
+public sealed record PointInTimeRestoreRequest
+{
+    public required string Stanza { get; init; }
+
+    public RecoveryTargetKind Target { get; init; } = RecoveryTargetKind.Latest;
+
+    /// <summary>For <see cref="RecoveryTargetKind.Time"/>.</summary>
+    public DateTimeOffset? TargetTime { get; init; }
+
+    /// <summary>For <see cref="RecoveryTargetKind.Backup"/>: the backup label, e.g. <c>20261205-141210F</c>.</summary>
+    public string? BackupLabel { get; init; }
+
+    /// <summary>The database container whose backups to restore (read for its image and repository volume; never changed). May be gone when <see cref="Image"/> and <see cref="RepositoryVolume"/> are given.</summary>
+    public string? SourceContainer { get; init; }
+
+    public string? Image { get; init; }
+
+    public string? RepositoryVolume { get; init; }
+
+    /// <summary>Repository to restore from (1 S3, 2 local); default the first readable one that holds a usable backup.</summary>
+    public int? Repository { get; init; }
+
+    /// <summary>Name prefix of the new container and volume (default: the source container's name).</summary>
+    public string? NameHint { get; init; }
+}
+
+/// <summary>A database of the restored server, read in full.</summary>
+public sealed record RestoredDatabase(string Name, int Tables, long Rows);
+
+/// <summary>The result of a point-in-time restore: where the server runs now and what it really reached.</summary>
+public sealed record PointInTimeRestoreResult(
+    string Container, string Volume, int Port, string Stanza, int Repository, string BackupLabel, string Target,
+    DateTimeOffset? LastReplayedCommitAt, string Timeline, IReadOnlyList<RestoredDatabase> Databases, double RestoreSeconds, double RecoverySeconds);
+
+/// <summary>The range a restore can reach from a repository.</summary>
+public sealed record RecoverableRange(int Repository, DateTimeOffset OldestBackupEnd, DateTimeOffset? NewestWalStoredAt)
+{
+    public override string ToString() =>
+        $"repository {Repository}: from {OldestBackupEnd:yyyy-MM-dd HH:mm:ss}Z (end of the oldest backup) to {(NewestWalStoredAt is { } n ? n.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + "Z (newest archived WAL)" : "the end of that backup (no WAL archived after it)")}";
+}

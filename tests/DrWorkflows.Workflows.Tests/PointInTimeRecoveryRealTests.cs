@@ -1,0 +1,290 @@
+using System.Diagnostics;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using DrWorkflows.Activities.Docker;
+using DrWorkflows.Activities.PgBackRest;
+using DrWorkflows.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using static DrWorkflows.Workflows.Tests.DatabaseContainerFailureRealTests;
+
+namespace DrWorkflows.Workflows.Tests;
+
+/// <summary>
+/// Point-in-time recovery with pgBackRest on real parts (issue 12): the sample platform's PostgreSQL (local/pg:15
+/// carries pgbackrest) on the private dockerd, its repositories on the HTTPS s3rver (repo1, self-signed certificate)
+/// and on the project's <c>pgbackrest</c> volume (repo2), both encrypted. A canary table gets a row every ~100 ms
+/// while WAL is archived; the data volume is destroyed; restores go to fresh volumes and containers.
+/// </summary>
+public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
+{
+    private const string Key = "test-repository-key-0123456789";
+    private const int ArchiveTimeoutSeconds = 5;
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Archived_while_writing_then_the_volume_destroyed_restores_to_latest_with_every_row_older_than_archive_timeout_and_to_a_time_without_the_rows_after_it()
+    {
+        var s3 = TestServices.RequireS3Tls();
+        await using var platform = SamplePlatform.Create();
+        await using var services = Services(platform, s3, Key);
+        var compose = services.GetRequiredService<IComposeService>();
+        var docker = services.GetRequiredService<IDockerService>();
+        var pgbackrest = services.GetRequiredService<IPgBackRest>();
+        await RequireComposeAsync(compose);
+        using var client = new DockerClientConfiguration(platform.DockerEndpoint).CreateClient();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await platform.UpAndSeedAsync(compose, docker, customers: 20, Ct);
+            var enabled = await pgbackrest.EnableArchivingAsync(platform.PostgresContainer, "shop", Ct);
+            output.WriteLine($"[{clock.Elapsed:mm\\:ss}] archiving on: {string.Join(", ", enabled.Changes.Select(c => $"{c.Name}: {c.Before} -> {c.After}"))}; restarted {enabled.Restarted}");
+            Assert.Contains(enabled.Changes, c => c is { Name: "archive_mode", Before: "off", After: "on" });
+            Assert.Contains(enabled.Changes, c => c.Name == "archive_command" && c.After.Contains("archive-push", StringComparison.Ordinal));
+            Assert.True(enabled.Restarted);
+            Assert.Equal([1, 2], enabled.Repositories);
+            await platform.WaitForServerAsync(TimeSpan.FromSeconds(240), Ct);
+            Assert.Equal("on", await platform.ScalarAsync<string>("postgres", "SHOW archive_mode", Ct));
+            Assert.Equal(ArchiveTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), await platform.ScalarAsync<string>("postgres", "SELECT setting FROM pg_settings WHERE name = 'archive_timeout'", Ct));
+
+            // A second run changes nothing and needs no restart.
+            var again = await pgbackrest.EnableArchivingAsync(platform.PostgresContainer, "shop", Ct);
+            Assert.Empty(again.Changes);
+            Assert.False(again.Restarted);
+
+            var full = await pgbackrest.BackupAsync(platform.PostgresContainer, "shop", "full", Ct);
+            Assert.Equal([1, 2], full.Backups.Select(b => b.Repository).Order());
+            Assert.All(full.Backups, b => Assert.Equal("full", b.Type));
+            var info = await pgbackrest.InfoAsync(platform.PostgresContainer, "shop", Ct);
+            Assert.All(info.Repositories, r => Assert.Equal("aes-256-cbc", r.Cipher));
+            output.WriteLine($"[{clock.Elapsed:mm\\:ss}] full backup {string.Join(", ", full.Backups.Select(b => $"repo{b.Repository} {b.Label} {b.RepositoryBytes} B"))}");
+
+            // Writing: a canary row every ~100 ms, with a 3 s pause in the middle where the time target T lies.
+            await platform.ExecuteAsync(SamplePlatform.Database, "CREATE TABLE canary (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())", Ct);
+            await WriteCanariesAsync(platform, 40);
+            await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
+            var target = await platform.ScalarAsync<DateTime>("postgres", "SELECT clock_timestamp()", Ct);
+            await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
+            await WriteCanariesAsync(platform, 40);
+            var writeUntil = Stopwatch.StartNew();
+            while (writeUntil.Elapsed < TimeSpan.FromSeconds(3 * ArchiveTimeoutSeconds))
+                await WriteCanariesAsync(platform, 5);
+
+            // The failure: every row committed more than archive_timeout before it must come back. Under load the
+            // archiver may lag behind archive_timeout: wait (generously) until it shipped the WAL of those rows.
+            var failedAt = await platform.ScalarAsync<DateTime>("postgres", "SELECT clock_timestamp()", Ct);
+            var cutoff = failedAt - TimeSpan.FromSeconds(ArchiveTimeoutSeconds);
+            var mustSurvive = await CanariesAsync(platform.ConnectionString(SamplePlatform.Database), cutoff);
+            var allWritten = await CanariesAsync(platform.ConnectionString(SamplePlatform.Database), DateTime.MaxValue);
+            Assert.True(mustSurvive.Count >= 80, $"only {mustSurvive.Count} canaries before the cutoff");
+            var lag = await WaitForArchiverAsync(platform, cutoff);
+            output.WriteLine($"[{clock.Elapsed:mm\\:ss}] {allWritten.Count} canaries written, {mustSurvive.Count} more than {ArchiveTimeoutSeconds} s before the failure; the archiver shipped their WAL {lag.TotalSeconds:0.0} s after the cutoff");
+
+            // The data volume destroyed (the container killed and removed first).
+            await client.Containers.RemoveContainerAsync(platform.PostgresContainer, new ContainerRemoveParameters { Force = true }, Ct);
+            await client.Volumes.RemoveAsync(platform.PostgresVolume, true, Ct);
+            Assert.Null(await docker.InspectVolumeAsync(platform.PostgresVolume, Ct));
+
+            var latest = await pgbackrest.RestoreAsync(new PointInTimeRestoreRequest
+            {
+                Stanza = "shop", Image = SamplePlatform.PostgresImage, RepositoryVolume = $"{platform.Project}_pgbackrest", NameHint = platform.PostgresContainer,
+            }, Ct);
+            output.WriteLine($"[{clock.Elapsed:mm\\:ss}] latest: {latest.Container} on {latest.Port} from repo{latest.Repository} {latest.BackupLabel}, last commit replayed {latest.LastReplayedCommitAt:O}, restore {latest.RestoreSeconds:0.0} s, recovery {latest.RecoverySeconds:0.0} s");
+            var restored = await CanariesAsync(Restored(platform, latest.Port), DateTime.MaxValue);
+            Assert.Empty(mustSurvive.Except(restored));
+            Assert.Subset(allWritten.ToHashSet(), restored.ToHashSet());
+            Assert.Equal(20, await CountAsync(Restored(platform, latest.Port), "SELECT count(*) FROM customers"));
+            Assert.Equal(40, await CountAsync(Restored(platform, latest.Port), "SELECT count(*) FROM orders"));
+            // The reported recovery point is measured: the newest canary restored was committed at or before it.
+            var newestRestored = await HostFailoverRealTests.ScalarAsync<DateTime>(Restored(platform, latest.Port), "SELECT max(at) FROM canary");
+            Assert.NotNull(latest.LastReplayedCommitAt);
+            Assert.True(latest.LastReplayedCommitAt!.Value.UtcDateTime >= newestRestored, $"{latest.LastReplayedCommitAt:O} < {newestRestored:O}");
+            Assert.Contains(latest.Databases, d => d.Name == SamplePlatform.Database && d.Tables == 3 && d.Rows == 20 + 40 + restored.Count);
+
+            var atTime = await pgbackrest.RestoreAsync(new PointInTimeRestoreRequest
+            {
+                Stanza = "shop", Target = RecoveryTargetKind.Time, TargetTime = new DateTimeOffset(target, TimeSpan.Zero),
+                Image = SamplePlatform.PostgresImage, RepositoryVolume = $"{platform.Project}_pgbackrest", NameHint = platform.PostgresContainer, Repository = 1,
+            }, Ct);
+            output.WriteLine($"[{clock.Elapsed:mm\\:ss}] time {target:O}: {atTime.Container}, last commit replayed {atTime.LastReplayedCommitAt:O}");
+            var beforeTarget = allWritten.Where(c => c.At <= target).ToList();
+            var afterTarget = allWritten.Where(c => c.At > target).ToList();
+            Assert.Equal(40, beforeTarget.Count);
+            var restoredAtTime = await CanariesAsync(Restored(platform, atTime.Port), DateTime.MaxValue);
+            Assert.Equal(beforeTarget.Select(c => c.Id).Order(), restoredAtTime.Select(c => c.Id).Order());
+            Assert.Empty(afterTarget.Intersect(restoredAtTime));
+            Assert.True(atTime.LastReplayedCommitAt!.Value.UtcDateTime <= target, $"{atTime.LastReplayedCommitAt:O} > {target:O}");
+            Assert.Equal(1, atTime.Repository);
+        }
+        finally
+        {
+            await RemovePitrAsync(client, platform);
+            await SamplePlatform.DownAsync(compose, output);
+        }
+    }
+
+    [Fact]
+    public async Task A_wrong_repository_key_or_a_deleted_WAL_segment_is_refused_before_any_volume_or_container_is_created()
+    {
+        var s3 = TestServices.RequireS3Tls();
+        await using var platform = SamplePlatform.Create();
+        await using var services = Services(platform, s3, Key);
+        await using var wrongKey = Services(platform, s3, "not-the-repository-key-9876543210");
+        var compose = services.GetRequiredService<IComposeService>();
+        var docker = services.GetRequiredService<IDockerService>();
+        var pgbackrest = services.GetRequiredService<IPgBackRest>();
+        await RequireComposeAsync(compose);
+        using var client = new DockerClientConfiguration(platform.DockerEndpoint).CreateClient();
+        try
+        {
+            await platform.UpAndSeedAsync(compose, docker, customers: 10, Ct);
+            await pgbackrest.EnableArchivingAsync(platform.PostgresContainer, "shop", Ct);
+            await platform.WaitForServerAsync(TimeSpan.FromSeconds(240), Ct);
+            var full = await pgbackrest.BackupAsync(platform.PostgresContainer, "shop", "full", Ct);
+            var start = full.Backups.Single(b => b.Repository == 2).ArchiveStart;
+
+            // Several more segments archived after the backup.
+            await platform.ExecuteAsync(SamplePlatform.Database, "CREATE TABLE canary (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())", Ct);
+            var wanted = WalArchiveListing.Next(WalArchiveListing.Next(WalArchiveListing.Next(start)));
+            var waited = Stopwatch.StartNew();
+            while (true)
+            {
+                await platform.ExecuteAsync(SamplePlatform.Database, "INSERT INTO canary DEFAULT VALUES; SELECT pg_switch_wal();", Ct);
+                var archived = await platform.ScalarAsync<string>("postgres", "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver", Ct);
+                if (string.CompareOrdinal(archived, wanted) >= 0)
+                    break;
+                Assert.True(waited.Elapsed < TimeSpan.FromMinutes(3), $"the archiver reached only {archived}, not {wanted}, in 3 minutes");
+                await Task.Delay(TimeSpan.FromMilliseconds(500), Ct);
+            }
+
+            var volumesBefore = await VolumeNamesAsync(client);
+            var data = await client.Volumes.InspectAsync(platform.PostgresVolume, Ct);
+            var rows = await platform.CountAsync("canary", Ct);
+
+            // The wrong key: info cannot decrypt any repository.
+            var refused = await Assert.ThrowsAsync<PgBackRestException>(() => wrongKey.GetRequiredService<IPgBackRest>().RestoreAsync(new PointInTimeRestoreRequest
+            {
+                Stanza = "shop", SourceContainer = platform.PostgresContainer,
+            }, Ct));
+            output.WriteLine($"wrong key: {refused.Message}");
+            Assert.Equal(PgBackRestErrorCodes.RepositoryUnreadable, refused.Code);
+            Assert.Contains("PgBackRest:CipherPass", refused.Message, StringComparison.Ordinal);
+
+            // A segment deleted from the local repository: the chain has a gap.
+            var gap = WalArchiveListing.Next(start);
+            await SamplePlatform.OnVolumeAsync(client, $"{platform.Project}_pgbackrest", $"ls /data/repo/archive/shop/*/*/{gap}-* && rm /data/repo/archive/shop/*/*/{gap}-*", Ct);
+            var missing = await Assert.ThrowsAsync<PgBackRestException>(() => pgbackrest.RestoreAsync(new PointInTimeRestoreRequest
+            {
+                Stanza = "shop", SourceContainer = platform.PostgresContainer, Repository = 2,
+            }, Ct));
+            output.WriteLine($"missing WAL: {missing.Message}");
+            Assert.Equal(PgBackRestErrorCodes.WalMissing, missing.Code);
+            Assert.Contains(gap, missing.Message, StringComparison.Ordinal);
+
+            // A target before the oldest backup is refused with the range.
+            var early = await Assert.ThrowsAsync<PgBackRestException>(() => pgbackrest.RestoreAsync(new PointInTimeRestoreRequest
+            {
+                Stanza = "shop", SourceContainer = platform.PostgresContainer, Repository = 1, Target = RecoveryTargetKind.Time, TargetTime = full.Backups[0].StartedAt.AddHours(-1),
+            }, Ct));
+            output.WriteLine($"too early: {early.Message}");
+            Assert.Equal(PgBackRestErrorCodes.TargetOutOfRange, early.Code);
+            Assert.Contains("end of the oldest backup", early.Message, StringComparison.Ordinal);
+
+            // Nothing was created, and the old volume and server are as they were.
+            Assert.Equal(volumesBefore, await VolumeNamesAsync(client));
+            Assert.Empty(await PitrContainersAsync(client, platform));
+            var dataAfter = await client.Volumes.InspectAsync(platform.PostgresVolume, Ct);
+            Assert.Equal(data.CreatedAt, dataAfter.CreatedAt);
+            Assert.Equal(rows, await platform.CountAsync("canary", Ct));
+            Assert.Equal("running", (await docker.InspectContainerAsync(platform.PostgresContainer, Ct)).State);
+        }
+        finally
+        {
+            await RemovePitrAsync(client, platform);
+            await SamplePlatform.DownAsync(compose, output);
+        }
+    }
+
+    private static ServiceProvider Services(SamplePlatform platform, Uri s3, string key) =>
+        new ServiceCollection().AddLogging().AddDockerActivities(platform.Configure).AddPgBackRest(o =>
+        {
+            o.CipherPass = key;
+            o.ArchiveTimeoutSeconds = ArchiveTimeoutSeconds;
+            o.RecoveryTimeout = TimeSpan.FromMinutes(10);
+            o.S3.Bucket = "pgbackrest";
+            o.S3.Endpoint = s3.Host;
+            o.S3.Port = s3.Port;
+            o.S3.AccessKey = "S3RVER";
+            o.S3.SecretKey = "S3RVER";
+            o.S3.UriStyle = "path";
+            o.S3.VerifyTls = false; // the harness's self-signed certificate
+            o.S3.Path = "/" + platform.Project;
+        }).BuildServiceProvider();
+
+    private sealed record Canary(int Id, DateTime At);
+
+    private static async Task WriteCanariesAsync(SamplePlatform platform, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await platform.ExecuteAsync(SamplePlatform.Database, "INSERT INTO canary DEFAULT VALUES", Ct);
+            await Task.Delay(TimeSpan.FromMilliseconds(100), Ct);
+        }
+    }
+
+    private static async Task<List<Canary>> CanariesAsync(string connectionString, DateTime before)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand(before == DateTime.MaxValue ? "SELECT id, at FROM canary ORDER BY id" : "SELECT id, at FROM canary WHERE at < @before ORDER BY id", connection);
+        if (before != DateTime.MaxValue)
+            command.Parameters.AddWithValue("before", DateTime.SpecifyKind(before, DateTimeKind.Utc));
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        var result = new List<Canary>();
+        while (await reader.ReadAsync(Ct))
+            result.Add(new Canary(reader.GetInt32(0), reader.GetDateTime(1)));
+        return result;
+    }
+
+    /// <summary>Waits until the archiver shipped the WAL segment holding the last commit before <paramref name="cutoff"/>; returns how long after the cutoff that was.</summary>
+    private static async Task<TimeSpan> WaitForArchiverAsync(SamplePlatform platform, DateTime cutoff)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var shipped = await platform.ScalarAsync<bool>("postgres", "SELECT coalesce(last_archived_time, '-infinity') >= @cutoff FROM pg_stat_archiver".Replace("@cutoff", $"timestamptz '{cutoff:yyyy-MM-dd HH:mm:ss.ffffff}+00'", StringComparison.Ordinal), Ct);
+            if (shipped)
+            {
+                var at = await platform.ScalarAsync<DateTime>("postgres", "SELECT last_archived_time FROM pg_stat_archiver", Ct);
+                return at - cutoff;
+            }
+
+            Assert.True(waited.Elapsed < TimeSpan.FromMinutes(3), "the archiver shipped nothing after the cutoff within 3 minutes");
+            await Task.Delay(TimeSpan.FromMilliseconds(250), Ct);
+        }
+    }
+
+    private static string Restored(SamplePlatform platform, int port) =>
+        new NpgsqlConnectionStringBuilder(platform.ConnectionString(SamplePlatform.Database)) { Port = port }.ConnectionString;
+
+    private static Task<long> CountAsync(string connectionString, string sql) => HostFailoverRealTests.ScalarAsync<long>(connectionString, sql);
+
+    private static async Task<List<string>> VolumeNamesAsync(DockerClient client) =>
+        [.. ((await client.Volumes.ListAsync(Ct)).Volumes ?? []).Select(v => v.Name).Order(StringComparer.Ordinal)];
+
+    private static async Task<IList<ContainerListResponse>> PitrContainersAsync(DockerClient client, SamplePlatform platform) =>
+        await client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [$"{platform.PostgresContainer}-pitr"] = true } },
+        }, Ct);
+
+    /// <summary>Removes what the restores created: containers and volumes named after the source container.</summary>
+    private static async Task RemovePitrAsync(DockerClient client, SamplePlatform platform)
+    {
+        foreach (var container in await PitrContainersAsync(client, platform))
+            await client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, CancellationToken.None);
+        foreach (var volume in ((await client.Volumes.ListAsync(CancellationToken.None)).Volumes ?? []).Where(v => v.Name.StartsWith($"{platform.PostgresContainer}-pitr", StringComparison.Ordinal)))
+            await client.Volumes.RemoveAsync(volume.Name, true, CancellationToken.None);
+    }
+}
