@@ -208,7 +208,7 @@ internal sealed class BackupCatalog(IBackupStoreProvider stores, TimeProvider cl
     /// has passed (or none is recorded) on a store that locks, the bucket's own answer (GetObjectRetention of the manifest)
     /// decides, and a set whose retention cannot be read is kept.
     /// </summary>
-    private static async Task<string?> LockedAsync(IBackupStore store, BackupSet set, DateTimeOffset now, CancellationToken cancellationToken)
+    internal static async Task<string?> LockedAsync(IBackupStore store, BackupSet set, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (set.Manifest.ObjectLock is { } recorded && recorded.RetainUntil > now)
             return $"S3 Object Lock {recorded.Mode} until {recorded.RetainUntil:u}, recorded in its manifest";

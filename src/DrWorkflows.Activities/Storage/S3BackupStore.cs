@@ -78,6 +78,11 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
         {
             return $"the bucket '{bucket}' has no Object Lock ({ex.ErrorCode}: {ex.Message})";
         }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            // The SDK does not always pass the code of a 404 on: no Object Lock configuration, or no such bucket.
+            return $"the bucket '{bucket}' answers 404 to GetObjectLockConfiguration ({ex.ErrorCode}): it has no Object Lock configuration, or it does not exist";
+        }
         catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
         {
             throw Translate(ex, "read the Object Lock configuration");
