@@ -15,9 +15,14 @@ public sealed record OffsiteCopyRequest
 
 /// <summary>
 /// What an offsite copy did: each set copied and checked there (<c>kind/source/setId</c>), the sets the offsite store
-/// already held, and the sets left out because they are older than the offsite retention (they would be deleted at once).
+/// already held, the sets left out because they are older than the offsite retention (they would be deleted at once), and
+/// the media sets, which are not copied yet (their files live in content objects shared between sets, outside the set).
 /// </summary>
-public sealed record OffsiteCopyResult(string From, string To, string Location, IReadOnlyList<string> Copied, IReadOnlyList<string> AlreadyThere, IReadOnlyList<string> OlderThanRetention, long BytesCopied);
+public sealed record OffsiteCopyResult(string From, string To, string Location, IReadOnlyList<string> Copied, IReadOnlyList<string> AlreadyThere, IReadOnlyList<string> OlderThanRetention, long BytesCopied)
+{
+    /// <summary>Media sets left out: the offsite copy does not copy shared media content objects yet.</summary>
+    public IReadOnlyList<string> MediaNotCopied { get; init; } = [];
+}
 
 /// <summary>Copies backup sets to the offsite store (<c>Backups:Stores:Offsite</c>) and checks each copy there.</summary>
 public interface IOffsiteCopier
@@ -50,6 +55,8 @@ internal sealed class OffsiteCopier(IBackupCatalog catalog, IBackupStoreProvider
         if (string.Equals(source.Name, target.Name, StringComparison.OrdinalIgnoreCase))
             throw new BackupException(BackupErrorCodes.InvalidRequest, "CopyToOffsite: From names the offsite store itself; copy from 'local' or 's3'.");
         var kind = request.Kind is null ? null : BackupKinds.Validate(request.Kind);
+        if (kind == BackupKinds.Media)
+            throw new BackupException(BackupErrorCodes.InvalidRequest, "CopyToOffsite does not copy media sets yet: their files are content objects shared between sets, outside the set. Copy the other kinds (Kind empty or postgres, globals, redis).");
         var rules = stores is BackupStoreProvider provider ? provider.RetentionFor(target.Name) : null;
         var now = clock.GetUtcNow();
 
@@ -70,11 +77,18 @@ internal sealed class OffsiteCopier(IBackupCatalog catalog, IBackupStoreProvider
         var copied = new List<string>();
         var alreadyThere = new List<string>();
         var tooOld = new List<string>();
+        var media = new List<string>();
         var failures = new List<string>();
         long bytes = 0;
         foreach (var set in sets.OrderBy(s => s.Manifest.CompletedAt))
         {
             var name = set.Prefix.TrimEnd('/');
+            if (set.Kind == BackupKinds.Media)
+            {
+                media.Add(name);
+                continue;
+            }
+
             if (present.Contains(set.Prefix))
             {
                 alreadyThere.Add(name);
@@ -105,7 +119,7 @@ internal sealed class OffsiteCopier(IBackupCatalog catalog, IBackupStoreProvider
             throw new BackupException(BackupErrorCodes.StoreError,
                 $"{failures.Count} backup set(s) could not be copied to the offsite store ({target.Location}) and checked there ({copied.Count} copied): {string.Join(" | ", failures)}. The backups in '{source.Name}' are complete and still count; these offsite copies are missing.",
                 retryable: true);
-        return new OffsiteCopyResult(source.Name, target.Name, target.Location, copied, alreadyThere, tooOld, bytes);
+        return new OffsiteCopyResult(source.Name, target.Name, target.Location, copied, alreadyThere, tooOld, bytes) { MediaNotCopied = media };
     }
 
     /// <summary>Writes the set into <paramref name="target"/>, then reads it back from there and checks it against the source's manifest.</summary>
