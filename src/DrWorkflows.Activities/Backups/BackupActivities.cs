@@ -143,6 +143,41 @@ public sealed class CopyToOffsite : Activity
     }
 }
 
+// Only reads the stores.
+[Activity("DrWorkflows", "Backups", "Chooses the store a restore reads from: the first of the candidates (e.g. s3, then offsite) that is configured, answers and holds a backup of the kind; a store that is down is passed over with its error.", SafeToRerun = true, Outcomes = [Chosen, NoneUsable])]
+public sealed class ChooseRestoreStore : Activity
+{
+    public const string Chosen = "Chosen";
+    public const string NoneUsable = "NoneUsable";
+
+    [Input(Description = "Stores to try, in order; default [\"s3\", \"offsite\"].", UIHint = InputUIHints.MultiText)]
+    public Input<List<string>>? Stores { get; set; }
+
+    [Input(Description = "Kind of backup the store must hold.", Options = ["postgres", "globals", "redis", "media"], DefaultValue = "postgres")]
+    public Input<string>? Kind { get; set; }
+
+    [Output(Description = "The chosen store, or null.")]
+    public Output<string?> Store { get; set; } = new();
+
+    [Output(Description = "Each store passed over before it, with why (not configured, unreachable, no backup).")]
+    public Output<IReadOnlyList<string>> PassedOver { get; set; } = new();
+
+    public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        var candidates = context.Get(Stores) is { Count: > 0 } given ? given : [Storage.BackupStoreOptions.S3StoreName, Storage.BackupStoreOptions.OffsiteStoreName];
+        var choice = await RestoreStoreChooser.ChooseAsync(context.GetRequiredService<IBackupCatalog>(), context.GetRequiredService<Storage.IBackupStoreProvider>(),
+            candidates, BackupKinds.Validate(context.Get(Kind, BackupKinds.Postgres)), context.CancellationToken);
+        context.Set(Store, choice.Store);
+        context.Set(PassedOver, choice.PassedOver);
+        context.AddJournalData("restoreStore", new JsonObject
+        {
+            ["chosen"] = choice.Store,
+            ["passedOver"] = new JsonArray([.. choice.PassedOver.Select(p => JsonValue.Create(p))]),
+        });
+        await context.CompleteAsync(choice.Store is null ? NoneUsable : Chosen);
+    }
+}
+
 // Only reads the store.
 [Activity("DrWorkflows", "Backups", "Lists the complete backup sets of a store, newest first.", SafeToRerun = true)]
 public sealed class ListBackups : CodeActivity<IReadOnlyList<BackupSetSummary>>

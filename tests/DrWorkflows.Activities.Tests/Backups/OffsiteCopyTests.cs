@@ -171,6 +171,40 @@ public sealed class OffsiteCopyTests
         Assert.True(after.IsHeldNow);
     }
 
+    [Fact]
+    public async Task A_restore_reads_from_the_offsite_store_when_the_first_store_is_unreachable()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var stores = await TwoS3Stores.CreateAsync(ct);
+        var data = Random(3000);
+        await WriteSetAsync(stores.Host, "s3", "ecommerce_db", "run-1", data, ct);
+        await stores.Host.Get<IOffsiteCopier>().CopyAsync(new OffsiteCopyRequest { From = "s3" }, ct);
+        var both = await RestoreStoreChooser.ChooseAsync(stores.Host.Catalog, stores.Host.Stores, ["s3", "offsite"], BackupKinds.Postgres, ct);
+        Assert.Equal("s3", both.Store);
+        Assert.Empty(both.PassedOver);
+
+        // The DR side: the first S3 store is down (nothing listens on its endpoint), the offsite store answers.
+        await using var dr = BackupTestHost.Create(stores: s =>
+        {
+            stores.Primary.Configure(s.S3);
+            s.S3.ServiceUrl = $"http://127.0.0.1:{FreePort.Get()}";
+            stores.Offsite.Configure(s.Offsite);
+        });
+        var choice = await RestoreStoreChooser.ChooseAsync(dr.Catalog, dr.Stores, ["s3", "offsite"], BackupKinds.Postgres, ct);
+
+        Assert.Equal("offsite", choice.Store);
+        Assert.StartsWith("s3: unreachable (Could not list postgres/* in the S3 bucket", Assert.Single(choice.PassedOver), StringComparison.Ordinal);
+        var set = (await dr.Catalog.FindRestorePointAsync(new RestorePointQuery(BackupKinds.Postgres, "ecommerce_db") { Store = choice.Store, RequireVerified = false }, ct)).SelectedSet!;
+        await using var read = await dr.Catalog.OpenReadAsync(set, set.Manifest.MainFile, ct);
+        using var copy = new MemoryStream();
+        await read.CopyToAsync(copy, ct);
+        Assert.Equal(data, copy.ToArray());
+
+        var none = await RestoreStoreChooser.ChooseAsync(dr.Catalog, dr.Stores, ["s3", "local"], BackupKinds.Postgres, ct);
+        Assert.Null(none.Store);
+        Assert.Equal("local: holds no postgres backup", none.PassedOver[1]);
+    }
+
     /// <summary>A bucket on each s3rver, configured as the <c>s3</c> and the <c>offsite</c> store (each with its own endpoint and bucket).</summary>
     private sealed class TwoS3Stores : IAsyncDisposable
     {
