@@ -26,6 +26,7 @@ PG_DATA=""
 REDIS_PIDFILE=""
 S3_PID=""
 S3_TLS_PID=""
+S3_OFFSITE_PID=""
 DOCKERD_PID=""
 DOCKER_SOCK=""
 DOCKER_EXEC=""
@@ -166,21 +167,23 @@ start_redis() {
   return 1
 }
 
+# start_s3 [offsite]: the S3 stand-in, or with "offsite" a second one (its own port and data) for the offsite copy.
 start_s3() {
-  local port dir=$TMP/s3 bin=$REPO/tests/standins/node_modules/.bin/s3rver
+  local port dir=$TMP/s3${1:+-$1} bin=$REPO/tests/standins/node_modules/.bin/s3rver pid
   [[ -e $bin ]] || { REASON="s3rver is not installed (npm ci in tests/standins)"; return 1; }
   command -v node > /dev/null || { REASON="node is not on PATH"; return 1; }
   port=$(free_port) || { REASON="no free port"; return 1; }
-  say "starting s3rver on 127.0.0.1:$port"
+  say "starting s3rver${1:+ ($1)} on 127.0.0.1:$port"
   mkdir -p "$dir/data"
   # `node <bin>` rather than npx, so that $! is the server itself.
   node "$bin" -d "$dir/data" -a 127.0.0.1 -p "$port" < /dev/null > "$dir/s3rver.log" 2>&1 &
-  S3_PID=$!
-  if ! wait_tcp "$port" "$S3_PID" 30; then
-    REASON="s3rver did not listen within 30s: $(tail -n 3 "$dir/s3rver.log" | tr '\n' ' ')"
+  pid=$!
+  if [[ -n ${1:-} ]]; then S3_OFFSITE_PID=$pid; else S3_PID=$pid; fi
+  if ! wait_tcp "$port" "$pid" 30; then
+    REASON="s3rver${1:+ ($1)} did not listen within 30s: $(tail -n 3 "$dir/s3rver.log" | tr '\n' ' ')"
     return 1
   fi
-  export DRW_TEST_S3_URL=http://127.0.0.1:$port
+  if [[ -n ${1:-} ]]; then export DRW_TEST_S3_OFFSITE_URL=http://127.0.0.1:$port; else export DRW_TEST_S3_URL=http://127.0.0.1:$port; fi
 }
 
 # A second s3rver serving HTTPS (pgBackRest talks to S3 over TLS only): a self-signed certificate for
@@ -323,6 +326,11 @@ cleanup() {
     stop_pid "$S3_TLS_PID" "s3rver (TLS)" 10
     wait "$S3_TLS_PID" 2> /dev/null || true
   fi
+  if [[ -n $S3_OFFSITE_PID ]]; then
+    say "stopping s3rver (offsite)"
+    stop_pid "$S3_OFFSITE_PID" s3rver 10
+    wait "$S3_OFFSITE_PID" 2> /dev/null || true
+  fi
   if $STRICT; then # compiler servers would outlive the run (and hold its output open)
     dotnet build-server shutdown > /dev/null 2>&1 || true
   fi
@@ -403,6 +411,7 @@ main() {
   start_redis || unavailable Redis "$REASON"
   start_s3 || unavailable s3rver "$REASON"
   start_s3_tls || unavailable "s3rver (TLS)" "$REASON"
+  start_s3 offsite || unavailable "s3rver (offsite)" "$REASON"
   if start_docker; then
     build_images || unavailable "Docker images" "${REASON:-not all of ${BASE_IMAGES[*]} were built}"
   else
@@ -416,7 +425,7 @@ main() {
   if $STRICT; then export DRW_TEST_STRICT=1; fi
 
   local name
-  for name in DRW_TEST_POSTGRES DRW_TEST_PG_BIN DRW_TEST_REDIS DRW_TEST_S3_URL DRW_TEST_S3_TLS_URL DRW_TEST_DOCKER_HOST \
+  for name in DRW_TEST_POSTGRES DRW_TEST_PG_BIN DRW_TEST_REDIS DRW_TEST_S3_URL DRW_TEST_S3_TLS_URL DRW_TEST_S3_OFFSITE_URL DRW_TEST_DOCKER_HOST \
     DRW_TEST_DOCKER_IMAGES DRW_TEST_CHROMIUM DRW_TEST_STUDIO_DIR DRW_TEST_STRICT; do
     [[ -z ${!name:-} ]] || say "$name=${!name}"
   done

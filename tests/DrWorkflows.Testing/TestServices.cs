@@ -25,6 +25,9 @@ public static class TestServices
     /// <summary>Base URL of a second s3rver serving HTTPS with a self-signed certificate for 127.0.0.1 and the bucket <c>pgbackrest</c> (pgBackRest speaks TLS only), e.g. <c>https://127.0.0.1:4570</c>.</summary>
     public const string S3TlsUrlVariable = "DRW_TEST_S3_TLS_URL";
 
+    /// <summary>Base URL of a second S3 stand-in (another s3rver, its own data), for the offsite copy.</summary>
+    public const string S3OffsiteUrlVariable = "DRW_TEST_S3_OFFSITE_URL";
+
     /// <summary>Docker Engine API endpoint of a private dockerd, e.g. <c>unix:///tmp/x/docker.sock</c>.</summary>
     public const string DockerHostVariable = "DRW_TEST_DOCKER_HOST";
 
@@ -59,6 +62,9 @@ public static class TestServices
 
     /// <summary>The HTTPS s3rver's base URL (bucket <c>pgbackrest</c> exists), or skips the test.</summary>
     public static Uri RequireS3Tls() => Current.Require(Current.S3Tls());
+
+    /// <summary>The second S3 stand-in's base URL (the offsite store), or skips the test.</summary>
+    public static Uri RequireS3Offsite() => Current.Require(Current.S3(TestServices.S3OffsiteUrlVariable));
 
     /// <summary>The private dockerd's API endpoint, or skips the test.</summary>
     public static Uri RequireDocker() => Current.Require(Current.Docker());
@@ -108,9 +114,9 @@ internal sealed class TestServiceSettings(Func<string, string?> getVariable)
     public ServiceLookup<string> Redis() =>
         Variable(TestServices.RedisVariable, "Redis", "tests/run.sh starts one");
 
-    public ServiceLookup<Uri> S3()
+    public ServiceLookup<Uri> S3(string variable = TestServices.S3UrlVariable)
     {
-        var value = Variable(TestServices.S3UrlVariable, "S3 stand-in", "tests/run.sh starts s3rver");
+        var value = Variable(variable, variable == TestServices.S3UrlVariable ? "S3 stand-in" : "second S3 stand-in", "tests/run.sh starts s3rver");
         if (value.Value is null)
         {
             return ServiceLookup<Uri>.Missing(value.Reason!);
@@ -118,7 +124,7 @@ internal sealed class TestServiceSettings(Func<string, string?> getVariable)
 
         if (!Uri.TryCreate(value.Value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new InvalidOperationException($"{TestServices.S3UrlVariable}='{value.Value}' is not an http(s) URL; expected e.g. http://127.0.0.1:4569.");
+            throw new InvalidOperationException($"{variable}='{value.Value}' is not an http(s) URL; expected e.g. http://127.0.0.1:4569.");
         }
 
         return ServiceLookup<Uri>.Found(uri);

@@ -2,6 +2,7 @@ using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
+using DrWorkflows.Workflows.Tests.Fakes;
 
 namespace DrWorkflows.Workflows.Tests;
 
@@ -42,6 +43,42 @@ public sealed class ScheduledBackupTests
 
         await dr.AdvanceAsync(TimeSpan.FromHours(6));
         Assert.Equal(2, (await RunsAsync(dr, "backup-postgres")).Count);
+    }
+
+    [Fact]
+    public async Task The_new_sets_are_copied_to_the_offsite_store_and_an_unreachable_offsite_store_stops_the_run_at_an_incident()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        var offsite = ((MemoryBackupStores)dr.Get<DrWorkflows.Activities.Storage.IBackupStoreProvider>()).Add("offsite");
+
+        var first = await dr.RunAsync("backup-postgres");
+        Assert.Equal(WorkflowSubStatus.Finished, first.SubStatus);
+        Assert.Equal(CopyToOffsite.Copied, await dr.OutcomeAsync(first.Id, "copyToOffsite"));
+        Assert.Contains("retentionOffsite", await dr.CompletedAsync(first.Id));
+        foreach (var (kind, source) in new[] { (BackupKinds.Postgres, "ecommerce_db"), (BackupKinds.Postgres, "ai_db"), (BackupKinds.Globals, "main") })
+        {
+            var local = Assert.Single(await dr.Catalog.ListAsync("local", kind, source, DrTestHost.Ct));
+            var copy = Assert.Single(await dr.Catalog.ListAsync("offsite", kind, source, DrTestHost.Ct));
+            Assert.Equal(local.Id, copy.Id);
+            Assert.Equal(local.Manifest.Sha256, copy.Manifest.Sha256);
+        }
+
+        offsite.Unreachable = "connection refused";
+        await dr.AdvanceAsync(TimeSpan.FromMinutes(10)); // the scheduled run at 06:00
+        var second = (await RunsAsync(dr, "backup-postgres")).Single(r => r.Id != first.Id);
+        for (var i = 0; i < 6 && second.Incidents.Count == 0; i++)
+        {
+            await dr.AdvanceAsync(TimeSpan.FromMinutes(30)); // the step's retries after 5 and 10 minutes
+            second = await dr.StateAsync(second.Id);
+        }
+
+        var incident = Assert.Single(second.Incidents);
+        Assert.Equal("copyToOffsite", incident.ActivityId);
+        Assert.Contains("The offsite store (memory store 'offsite') could not be read, so no backup set was copied there", incident.Message, StringComparison.Ordinal);
+        Assert.Contains("still count", incident.Message, StringComparison.Ordinal);
+        // The primary backups of that run are complete.
+        Assert.Equal(2, (await dr.Catalog.ListAsync("local", BackupKinds.Postgres, "ecommerce_db", DrTestHost.Ct)).Count);
+        Assert.Equal(2, (await dr.Catalog.ListAsync("s3", BackupKinds.Postgres, "ecommerce_db", DrTestHost.Ct)).Count);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed class FindRestorePoint : Activity
     [Input(Description = "Source name (database name, Redis instance, media volume).", Required = true)]
     public Input<string>? Source { get; set; }
 
-    [Input(Description = "Backup store (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3"])]
+    [Input(Description = "Backup store (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3", "offsite"])]
     public Input<string>? Store { get; set; }
 
     [Input(Description = "Only backups completed strictly before this time qualify (e.g. the time of compromise); empty for now.", UIHint = InputUIHints.DateTimePicker)]
@@ -68,7 +68,7 @@ public sealed class FindRestorePoint : Activity
 [Activity("DrWorkflows", "Backups", "Deletes backup sets older than the store's retention for their kind (never the newest, nor the newest verified), then unreferenced media content.", SafeToRerun = true)]
 public sealed class ApplyRetention : CodeActivity<RetentionResult>
 {
-    [Input(Description = "Backup store (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3"])]
+    [Input(Description = "Backup store (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3", "offsite"])]
     public Input<string>? Store { get; set; }
 
     [Input(Description = "Only this kind; empty for all.", Options = ["", "postgres", "globals", "redis", "media"])]
@@ -91,8 +91,90 @@ public sealed class ApplyRetention : CodeActivity<RetentionResult>
             ["dryRun"] = result.DryRun,
             ["deleted"] = new JsonArray([.. result.Deleted.Select(d => JsonValue.Create(d))]),
             ["kept"] = result.Kept,
+            ["keptExpired"] = new JsonArray([.. result.Protected.Select(p => JsonValue.Create(p))]),
         });
         return result;
+    }
+}
+
+// Copies only what the offsite store lacks; a repeat copies nothing twice.
+[Activity("DrWorkflows", "Backups", "Copies every backup set the offsite store (Backups:Stores:Offsite, another region or endpoint) does not hold yet, then reads each copy back from there and checks it against its manifest. Fails (an incident) when the offsite store cannot be reached or a copy does not match; the primary backups still count.", SafeToRerun = true, Outcomes = [Copied, NotConfigured])]
+public sealed class CopyToOffsite : Activity
+{
+    public const string Copied = "Copied";
+    public const string NotConfigured = "NotConfigured";
+
+    [Input(Description = "Store to copy from (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3"])]
+    public Input<string>? From { get; set; }
+
+    [Input(Description = "Only this kind; empty for every kind but media (media sets are not copied yet).", Options = ["", "postgres", "globals", "redis"])]
+    public Input<string>? Kind { get; set; }
+
+    [Output(Description = "The sets copied and checked in the offsite store (kind/source/setId), the ones already there, the ones older than the offsite retention, and the bytes copied.")]
+    public Output<OffsiteCopyResult?> Result { get; set; } = new();
+
+    public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        var copier = context.GetRequiredService<IOffsiteCopier>();
+        if (!copier.Configured)
+        {
+            context.AddJournalData("offsiteCopy", new JsonObject { ["configured"] = false, ["note"] = "Backups:Stores:Offsite:BucketName is empty: no offsite copy is configured." });
+            await context.CompleteAsync(NotConfigured);
+            return;
+        }
+
+        var result = await copier.CopyAsync(new OffsiteCopyRequest
+        {
+            From = context.Get(From) is { Length: > 0 } f ? f : null,
+            Kind = context.Get(Kind) is { Length: > 0 } k ? k : null,
+        }, context.CancellationToken);
+        context.Set(Result, result);
+        context.AddJournalData("offsiteCopy", new JsonObject
+        {
+            ["from"] = result.From,
+            ["to"] = result.Location,
+            ["copied"] = new JsonArray([.. result.Copied.Select(c => JsonValue.Create(c))]),
+            ["alreadyThere"] = result.AlreadyThere.Count,
+            ["olderThanRetention"] = result.OlderThanRetention.Count,
+            ["mediaNotCopied"] = result.MediaNotCopied.Count,
+            ["bytes"] = result.BytesCopied,
+        });
+        await context.CompleteAsync(Copied);
+    }
+}
+
+// Only reads the stores.
+[Activity("DrWorkflows", "Backups", "Chooses the store a restore reads from: the first of the candidates (e.g. s3, then offsite) that is configured, answers and holds a backup of the kind; a store that is down is passed over with its error.", SafeToRerun = true, Outcomes = [Chosen, NoneUsable])]
+public sealed class ChooseRestoreStore : Activity
+{
+    public const string Chosen = "Chosen";
+    public const string NoneUsable = "NoneUsable";
+
+    [Input(Description = "Stores to try, in order; default [\"s3\", \"offsite\"].", UIHint = InputUIHints.MultiText)]
+    public Input<List<string>>? Stores { get; set; }
+
+    [Input(Description = "Kind of backup the store must hold.", Options = ["postgres", "globals", "redis", "media"], DefaultValue = "postgres")]
+    public Input<string>? Kind { get; set; }
+
+    [Output(Description = "The chosen store, or null.")]
+    public Output<string?> Store { get; set; } = new();
+
+    [Output(Description = "Each store passed over before it, with why (not configured, unreachable, no backup).")]
+    public Output<IReadOnlyList<string>> PassedOver { get; set; } = new();
+
+    public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        var candidates = context.Get(Stores) is { Count: > 0 } given ? given : [Storage.BackupStoreOptions.S3StoreName, Storage.BackupStoreOptions.OffsiteStoreName];
+        var choice = await RestoreStoreChooser.ChooseAsync(context.GetRequiredService<IBackupCatalog>(), context.GetRequiredService<Storage.IBackupStoreProvider>(),
+            candidates, BackupKinds.Validate(context.Get(Kind, BackupKinds.Postgres)), context.CancellationToken);
+        context.Set(Store, choice.Store);
+        context.Set(PassedOver, choice.PassedOver);
+        context.AddJournalData("restoreStore", new JsonObject
+        {
+            ["chosen"] = choice.Store,
+            ["passedOver"] = new JsonArray([.. choice.PassedOver.Select(p => JsonValue.Create(p))]),
+        });
+        await context.CompleteAsync(choice.Store is null ? NoneUsable : Chosen);
     }
 }
 
@@ -100,7 +182,7 @@ public sealed class ApplyRetention : CodeActivity<RetentionResult>
 [Activity("DrWorkflows", "Backups", "Lists the complete backup sets of a store, newest first.", SafeToRerun = true)]
 public sealed class ListBackups : CodeActivity<IReadOnlyList<BackupSetSummary>>
 {
-    [Input(Description = "Backup store (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3"])]
+    [Input(Description = "Backup store (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3", "offsite"])]
     public Input<string>? Store { get; set; }
 
     [Input(Description = "Only this kind; empty for all.", Options = ["", "postgres", "globals", "redis", "media"])]

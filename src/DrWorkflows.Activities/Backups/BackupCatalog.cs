@@ -126,6 +126,9 @@ internal sealed class BackupCatalog(IBackupStoreProvider stores, TimeProvider cl
         manifest.Verification = record;
         if (record.Succeeded)
             manifest.LastVerifiedAt = record.At;
+        // On a locked store the rewritten manifest is a new object version with a new (later) retention.
+        if (store is S3BackupStore s3 && s3.LockForNewObject() is { } objectLock)
+            manifest.ObjectLock = objectLock;
         await store.PutAsync(set.ManifestKey, manifest.ToJsonBytes(), cancellationToken);
         if (logger.IsEnabled(LogLevel.Information))
         {
@@ -177,6 +180,14 @@ internal sealed class BackupCatalog(IBackupStoreProvider stores, TimeProvider cl
                     continue;
                 }
 
+                if (await LockedAsync(store, set, now, cancellationToken) is { } locked)
+                {
+                    kept++;
+                    protectedSets.Add($"{set.Prefix} (expired, kept: {locked})");
+                    Log.RetentionKeptLocked(logger, store.Location, set.Prefix, locked);
+                    continue;
+                }
+
                 deleted.Add(set.Prefix);
                 if (!request.DryRun)
                 {
@@ -188,6 +199,31 @@ internal sealed class BackupCatalog(IBackupStoreProvider stores, TimeProvider cl
 
         var incomplete = await RemoveIncompleteAsync(store, request, sets, now, cancellationToken);
         return new RetentionResult(store.Name, deleted, kept, protectedSets, incomplete, request.DryRun);
+    }
+
+    /// <summary>
+    /// Why an expired set may not be deleted yet because of S3 Object Lock, or null when nothing locks it. A delete of a
+    /// locked object in a versioned bucket does not fail: it hides the set behind a delete marker while its bytes stay, so
+    /// the set is never deleted before its retention date. The date recorded in the manifest is checked first; when it
+    /// has passed (or none is recorded) on a store that locks, the bucket's own answer (GetObjectRetention of the manifest)
+    /// decides, and a set whose retention cannot be read is kept.
+    /// </summary>
+    internal static async Task<string?> LockedAsync(IBackupStore store, BackupSet set, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (set.Manifest.ObjectLock is { } recorded && recorded.RetainUntil > now)
+            return $"S3 Object Lock {recorded.Mode} until {recorded.RetainUntil:u}, recorded in its manifest";
+        if (store is not S3BackupStore s3 || (!s3.ObjectLock.Enabled && set.Manifest.ObjectLock is null))
+            return null;
+        try
+        {
+            return await s3.GetObjectLockAsync(set.ManifestKey, cancellationToken) is { } held && held.RetainUntil > now
+                ? $"S3 Object Lock {held.Mode} until {held.RetainUntil:u}, as the bucket reports it"
+                : null;
+        }
+        catch (BackupException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"its S3 Object Lock retention could not be read ({ex.Message}), so it is kept until it can be";
+        }
     }
 
     /// <summary>Files of sets without a manifest (crashed runs) older than the grace period.</summary>

@@ -98,6 +98,12 @@ public sealed class BackupManifest
     /// <summary>Result of the last verification attempt.</summary>
     public BackupVerificationRecord? Verification { get; set; }
 
+    /// <summary>
+    /// The S3 Object Lock retention the set was written with (the manifest's own, the latest of the set's objects),
+    /// or null when its store locks nothing. Retention never deletes the set before this date.
+    /// </summary>
+    public BackupObjectLock? ObjectLock { get; set; }
+
     /// <summary>Workflow instance that took the backup.</summary>
     public string? WorkflowInstanceId { get; set; }
 
@@ -152,6 +158,9 @@ public sealed class BackupManifest
         }
     }
 }
+
+/// <summary>An S3 Object Lock retention: <c>GOVERNANCE</c> or <c>COMPLIANCE</c>, and the date until which the object cannot be deleted.</summary>
+public sealed record BackupObjectLock(string Mode, DateTimeOffset RetainUntil);
 
 /// <summary>A database of a PostgreSQL server: its name, its size on disk (<c>pg_database_size</c>) and its owner, when known.</summary>
 public sealed record ServerDatabase(string Name, long? SizeBytes, string? Owner = null);

@@ -42,6 +42,8 @@ public static class BackupServiceCollectionExtensions
         services.TryAddSingleton<IBackupCatalog, BackupCatalog>();
         services.TryAddSingleton<IBackupCodecs, BackupCodecs>();
         services.TryAddSingleton<IBackupRetentionService, BackupRetentionService>();
+        services.TryAddSingleton<IOffsiteCopier, OffsiteCopier>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, ObjectLockStartupCheck>());
         services.TryAddSingleton<PostgresTools>();
         services.TryAddSingleton<IPostgresServerResolver, PostgresServerResolver>();
         services.TryAddSingleton<IPostgresReadiness, PostgresReadiness>();

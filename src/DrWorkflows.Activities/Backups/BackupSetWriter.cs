@@ -54,6 +54,9 @@ public sealed class BackupSetWriter : IAsyncDisposable
             Manifest.CompletedAt = clock.GetUtcNow();
         Manifest.Size = Manifest.Files.Sum(f => f.Size);
         Manifest.Sha256 = Manifest.Files[0].Sha256;
+        // Taken before the manifest is written, so the object's own retention is never earlier than the one recorded.
+        if (store is S3BackupStore s3)
+            Manifest.ObjectLock = s3.LockForNewObject();
         await store.PutAsync(Prefix + BackupManifest.FileName, Manifest.ToJsonBytes(), cancellationToken);
         completed = true;
 

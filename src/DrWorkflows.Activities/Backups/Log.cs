@@ -33,4 +33,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2249, Level = LogLevel.Warning, Message = "Backup set {Kind}/{Source}/{SetId}: store {Store} failed and was dropped, the other stores go on: {Error}")]
     public static partial void CopyFailed(ILogger logger, string kind, string source, string setId, string store, string error);
+
+    [LoggerMessage(EventId = 2250, Level = LogLevel.Information, Message = "Backup set {Set} copied from store {From} to the offsite {Location} and read back there: {Bytes} bytes, every checksum matches")]
+    public static partial void OffsiteCopied(ILogger logger, string set, string from, string location, long bytes);
+
+    [LoggerMessage(EventId = 2251, Level = LogLevel.Error, Message = "Backup set {Set} could not be copied to the offsite {Location}: {Error}")]
+    public static partial void OffsiteCopyFailed(ILogger logger, string set, string location, string error);
+
+    [LoggerMessage(EventId = 2252, Level = LogLevel.Information, Message = "Retention in the {Location}: kept expired backup set {Set}: {Reason}")]
+    public static partial void RetentionKeptLocked(ILogger logger, string location, string set, string reason);
 }

@@ -26,6 +26,13 @@ public sealed record RecoveryPromise(string Component, string Objective, TimeSpa
 {
     /// <summary>Name for people, e.g. <c>PostgreSQL (Main)</c>.</summary>
     public string DisplayName { get; init; } = Component;
+
+    /// <summary>
+    /// RPO promises with an offsite store (<c>Backups:Stores:Offsite</c>): true when the offsite store does not hold the
+    /// newest backup of the primary stores (or could not be read, so its copy cannot be counted on); null without an
+    /// offsite store or for RTO. The offsite copy never decides <see cref="IsHeldNow"/>: the primary backup still counts.
+    /// </summary>
+    public bool? OffsiteCopyMissing { get; init; }
 }
 
 /// <summary>Checks every promise of the objectives table (<see cref="RecoveryObjectivesOptions"/>) against the schedules and the stores.</summary>
@@ -69,7 +76,7 @@ internal sealed class RecoveryPromiseCheck(
             var stored = objective.BackupKind is { Length: > 0 } kind && objective.BackupSource is { Length: > 0 } source
                 ? await ReadStoresAsync(kind, source, now, cancellationToken)
                 : null;
-            promises.Add(Rpo(component, name, objective, schedules, stored) with { DisplayName = name });
+            promises.Add(Rpo(component, name, objective, schedules, stored) with { DisplayName = name, OffsiteCopyMissing = stored?.OffsiteCopyMissing });
             promises.Add(Rto(component, objective, stored, drills.GetValueOrDefault(component)) with { DisplayName = name });
         }
 
@@ -205,24 +212,47 @@ internal sealed class RecoveryPromiseCheck(
                 .Select(m => new Measurement(TimeSpan.FromSeconds(m!.Verification!.DurationSeconds), m.LastVerifiedAt!.Value, $"verification restore of set {m.Id}"))
                 .OrderByDescending(m => m.At).FirstOrDefault();
 
-        /// <summary>False when a store has no verified backup or only an older one; null when a store could not be read and none is false.</summary>
+        /// <summary>The stores the backups are written to (every store but the offsite one, which only takes copies).</summary>
+        private IEnumerable<StoreState> Primary => Stores.Where(s => !IsOffsite(s.Store));
+
+        private StoreState? Offsite => Stores.FirstOrDefault(s => IsOffsite(s.Store));
+
+        /// <summary>The newest set of the primary stores.</summary>
+        private BackupSet? NewestPrimary => Primary.Select(s => s.Newest).OfType<BackupSet>().OrderByDescending(s => s.Manifest.CompletedAt).FirstOrDefault();
+
+        /// <summary>Null without an offsite store; true when it lacks the newest primary set or could not be read.</summary>
+        public bool? OffsiteCopyMissing => Offsite switch
+        {
+            null => null,
+            { Unreadable: not null } => true,
+            var offsite => NewestPrimary is { } newest && !string.Equals(offsite.Newest?.Id, newest.Id, StringComparison.Ordinal)
+                && (offsite.Newest is null || offsite.Newest.Manifest.CompletedAt < newest.Manifest.CompletedAt),
+        };
+
+        /// <summary>False when a primary store has no verified backup or only an older one; null when one could not be read and none is false.</summary>
         public bool? HeldNow(TimeSpan rpo)
         {
-            if (Stores.Count == 0)
+            var primary = Primary.ToList();
+            if (primary.Count == 0)
                 return null;
-            if (Stores.Any(s => s.Unreadable is null && (s.NewestVerified is null || Age(s.NewestVerified) > rpo)))
+            if (primary.Any(s => s.Unreadable is null && (s.NewestVerified is null || Age(s.NewestVerified) > rpo)))
                 return false;
-            return Stores.Any(s => s.Unreadable is not null) ? null : true;
+            return primary.Any(s => s.Unreadable is not null) ? null : true;
         }
 
         public string Now(TimeSpan rpo) => " Now: " + string.Join("; ", Stores.Select(s => s switch
         {
+            { Unreadable: { } why } when IsOffsite(s.Store) => $"{s.Store}: the offsite copy is MISSING as far as can be told, the offsite store could not be read ({why}); the primary backups still count",
+            _ when IsOffsite(s.Store) && OffsiteCopyMissing == true => $"{s.Store}: the offsite copy of the newest backup (set {NewestPrimary!.Id}) is MISSING"
+                + (s.Newest is null ? ", the offsite store holds no copy" : $", its newest copy is {Format(Age(s.Newest))} old") + "; the primary backups still count",
             { Unreadable: { } why } => $"{s.Store}: unknown, the store could not be read ({why})",
             { NewestVerified: null } => $"{s.Store}: no verified backup",
             _ => $"{s.Store}: the newest verified backup is {Format(Age(s.NewestVerified!))} old{(Age(s.NewestVerified!) > rpo ? ", older than the RPO" : string.Empty)}",
         })) + ".";
 
         private TimeSpan Age(BackupSet set) => Positive(now - set.Manifest.StartedAt);
+
+        private static bool IsOffsite(string store) => string.Equals(store, BackupStoreOptions.OffsiteStoreName, StringComparison.OrdinalIgnoreCase);
 
         private static TimeSpan Positive(TimeSpan value) => value < TimeSpan.Zero ? TimeSpan.Zero : value;
     }

@@ -3,13 +3,14 @@ using Microsoft.Extensions.Options;
 namespace DrWorkflows.Activities.Storage;
 
 /// <summary>
-/// Backup stores (configuration section <c>Backups:Stores</c>): the local directory (the embedded default) and an
-/// optional S3 bucket, with retention per kind of backup.
+/// Backup stores (configuration section <c>Backups:Stores</c>): the local directory (the embedded default), an
+/// optional S3 bucket and an optional offsite S3 bucket (another region or endpoint), with retention per kind of backup.
 /// </summary>
 public sealed class BackupStoreOptions
 {
     public const string LocalStoreName = "local";
     public const string S3StoreName = "s3";
+    public const string OffsiteStoreName = "offsite";
 
     /// <summary>Store used when an activity names none: <c>local</c> (default) or <c>s3</c>.</summary>
     public string DefaultStore { get; set; } = LocalStoreName;
@@ -18,6 +19,60 @@ public sealed class BackupStoreOptions
 
     /// <summary>S3 store; leave <see cref="S3BackupStoreOptions.BucketName"/> empty to disable it.</summary>
     public S3BackupStoreOptions S3 { get; set; } = new();
+
+    /// <summary>
+    /// The offsite copy (store <c>offsite</c>): a second S3 bucket in another region or at another endpoint, with its own
+    /// credentials and retention, that <c>CopyToOffsite</c> copies every new set to. Leave its BucketName empty to disable it.
+    /// </summary>
+    public S3BackupStoreOptions Offsite { get; set; } = new();
+
+    /// <summary>The configured S3 stores, by store name, with their configuration section.</summary>
+    internal IEnumerable<(string Store, string Section, S3BackupStoreOptions Options)> S3Stores()
+    {
+        if (S3.Enabled)
+            yield return (S3StoreName, "Backups:Stores:S3", S3);
+        if (Offsite.Enabled)
+            yield return (OffsiteStoreName, "Backups:Stores:Offsite", Offsite);
+    }
+}
+
+/// <summary>How S3 Object Lock protects the objects of a store: none, or the S3 retention mode.</summary>
+public enum BackupObjectLockMode
+{
+    /// <summary>No retention is asked for (the bucket's default retention, if any, still applies).</summary>
+    None,
+
+    /// <summary>GOVERNANCE: users with <c>s3:BypassGovernanceRetention</c> can still delete before the date.</summary>
+    Governance,
+
+    /// <summary>COMPLIANCE: nobody, not even the root account, can delete or shorten it before the date.</summary>
+    Compliance,
+}
+
+/// <summary>
+/// Immutable backups (<c>Backups:Stores:S3:ObjectLock</c>, <c>Backups:Stores:Offsite:ObjectLock</c>): every object of a
+/// set is written with an Object Lock retention date. The bucket must have Object Lock enabled (checked at start).
+/// </summary>
+public sealed class ObjectLockOptions
+{
+    /// <summary><c>None</c> (default), <c>Governance</c> or <c>Compliance</c>.</summary>
+    public BackupObjectLockMode Mode { get; set; } = BackupObjectLockMode.None;
+
+    /// <summary>Days each object stays locked after it is written (needed with a mode; e.g. 30).</summary>
+    public int RetainDays { get; set; }
+
+    internal bool Enabled => Mode != BackupObjectLockMode.None;
+
+    /// <summary>The retention date of an object written at <paramref name="now"/>: now + <see cref="RetainDays"/>, rounded up to the second.</summary>
+    internal DateTimeOffset RetainUntil(DateTimeOffset now)
+    {
+        var until = now.AddDays(RetainDays);
+        var rest = until.UtcTicks % TimeSpan.TicksPerSecond;
+        return new DateTimeOffset(until.UtcTicks - rest + (rest == 0 ? 0 : TimeSpan.TicksPerSecond), TimeSpan.Zero);
+    }
+
+    /// <summary>The S3 name of the mode (<c>GOVERNANCE</c>, <c>COMPLIANCE</c>).</summary>
+    internal string S3Mode => Mode.ToString().ToUpperInvariant();
 }
 
 /// <summary>Retention settings shared by both stores.</summary>
@@ -102,6 +157,9 @@ public sealed class S3BackupStoreOptions : BackupStoreRetentionOptions
     /// <summary>Parts uploaded in parallel while the next one is filled (default 2). Memory ≈ (this + 1) × part size.</summary>
     public int MaxConcurrentParts { get; set; } = 2;
 
+    /// <summary>Immutable backups: the Object Lock retention every object of a set is written with (default none).</summary>
+    public ObjectLockOptions ObjectLock { get; set; } = new();
+
     internal bool Enabled => !string.IsNullOrWhiteSpace(BucketName);
 }
 
@@ -114,30 +172,43 @@ internal sealed class BackupStoreOptionsValidator : IValidateOptions<BackupStore
             errors.Add("Backups:Stores:Local:Directory must name a directory.");
         if (!string.Equals(options.DefaultStore, BackupStoreOptions.LocalStoreName, StringComparison.OrdinalIgnoreCase)
             && !string.Equals(options.DefaultStore, BackupStoreOptions.S3StoreName, StringComparison.OrdinalIgnoreCase))
-            errors.Add($"Backups:Stores:DefaultStore is '{options.DefaultStore}'; use 'local' or 's3'.");
+            errors.Add($"Backups:Stores:DefaultStore is '{options.DefaultStore}'; use 'local' or 's3' (the offsite store only takes copies).");
         if (string.Equals(options.DefaultStore, BackupStoreOptions.S3StoreName, StringComparison.OrdinalIgnoreCase) && !options.S3.Enabled)
             errors.Add("Backups:Stores:DefaultStore is 's3' but Backups:Stores:S3:BucketName is empty.");
-        if (options.S3.Enabled)
-        {
-            var s3 = options.S3;
-            if (s3.PartSizeBytes < 5 * 1024 * 1024)
-                errors.Add($"Backups:Stores:S3:PartSizeBytes is {s3.PartSizeBytes}; S3 requires at least 5 MiB (5242880).");
-            if (s3.MaxConcurrentParts is < 1 or > 16)
-                errors.Add($"Backups:Stores:S3:MaxConcurrentParts is {s3.MaxConcurrentParts}; use 1 to 16.");
-            if (!string.IsNullOrWhiteSpace(s3.ServiceUrl) && !Uri.TryCreate(s3.ServiceUrl, UriKind.Absolute, out _))
-                errors.Add($"Backups:Stores:S3:ServiceUrl '{s3.ServiceUrl}' is not an absolute URL.");
-            if (string.IsNullOrWhiteSpace(s3.AccessKeyId) != string.IsNullOrWhiteSpace(s3.SecretAccessKey))
-                errors.Add("Backups:Stores:S3: set both AccessKeyId and SecretAccessKey, or neither (to use the AWS default credential chain).");
-            if (s3.Prefix.StartsWith('/') || s3.Prefix.Contains('\\', StringComparison.Ordinal))
-                errors.Add($"Backups:Stores:S3:Prefix '{s3.Prefix}' must be relative and '/'-separated.");
-        }
+        foreach (var (_, section, s3) in options.S3Stores())
+            ValidateS3(section, s3, errors);
+        if (options.Offsite.Enabled && options.S3.Enabled
+            && string.Equals(options.Offsite.BucketName, options.S3.BucketName, StringComparison.Ordinal)
+            && string.Equals(options.Offsite.ServiceUrl ?? string.Empty, options.S3.ServiceUrl ?? string.Empty, StringComparison.OrdinalIgnoreCase)
+            && string.Equals(options.Offsite.Region, options.S3.Region, StringComparison.OrdinalIgnoreCase))
+            errors.Add($"Backups:Stores:Offsite names the same bucket '{options.S3.BucketName}' at the same endpoint and region as Backups:Stores:S3: an offsite copy must be another bucket in another region or at another endpoint.");
 
-        foreach (var (store, retention) in new (string, BackupStoreRetentionOptions)[] { ("Local", options.Local), ("S3", options.S3) })
+        foreach (var (store, retention) in new (string, BackupStoreRetentionOptions)[] { ("Local", options.Local), ("S3", options.S3), ("Offsite", options.Offsite) })
         {
             if (retention.MinimumKeep < 0)
                 errors.Add($"Backups:Stores:{store}:MinimumKeep must be 0 or more.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateS3(string section, S3BackupStoreOptions s3, List<string> errors)
+    {
+        if (s3.PartSizeBytes < 5 * 1024 * 1024)
+            errors.Add($"{section}:PartSizeBytes is {s3.PartSizeBytes}; S3 requires at least 5 MiB (5242880).");
+        if (s3.MaxConcurrentParts is < 1 or > 16)
+            errors.Add($"{section}:MaxConcurrentParts is {s3.MaxConcurrentParts}; use 1 to 16.");
+        if (!string.IsNullOrWhiteSpace(s3.ServiceUrl) && !Uri.TryCreate(s3.ServiceUrl, UriKind.Absolute, out _))
+            errors.Add($"{section}:ServiceUrl '{s3.ServiceUrl}' is not an absolute URL.");
+        if (string.IsNullOrWhiteSpace(s3.AccessKeyId) != string.IsNullOrWhiteSpace(s3.SecretAccessKey))
+            errors.Add($"{section}: set both AccessKeyId and SecretAccessKey, or neither (to use the AWS default credential chain).");
+        if (s3.Prefix.StartsWith('/') || s3.Prefix.Contains('\\', StringComparison.Ordinal))
+            errors.Add($"{section}:Prefix '{s3.Prefix}' must be relative and '/'-separated.");
+        if (!Enum.IsDefined(s3.ObjectLock.Mode))
+            errors.Add($"{section}:ObjectLock:Mode is '{s3.ObjectLock.Mode}'; use None, Governance or Compliance.");
+        else if (s3.ObjectLock.Enabled && s3.ObjectLock.RetainDays is < 1 or > 36500)
+            errors.Add($"{section}:ObjectLock:RetainDays is {s3.ObjectLock.RetainDays}; with Mode {s3.ObjectLock.Mode} give the days each backup stays locked (1 to 36500).");
+        else if (!s3.ObjectLock.Enabled && s3.ObjectLock.RetainDays != 0)
+            errors.Add($"{section}:ObjectLock:RetainDays is {s3.ObjectLock.RetainDays} but ObjectLock:Mode is None: set Mode to Governance or Compliance, or remove RetainDays.");
     }
 }

@@ -9,13 +9,13 @@ internal sealed class BackupStoreProvider : IBackupStoreProvider, IDisposable
 {
     private readonly Dictionary<string, IBackupStore> stores = new(StringComparer.OrdinalIgnoreCase);
 
-    public BackupStoreProvider(IOptions<BackupStoreOptions> options, ILoggerFactory loggerFactory)
+    public BackupStoreProvider(IOptions<BackupStoreOptions> options, ILoggerFactory loggerFactory, TimeProvider clock)
     {
         var value = options.Value;
         var logger = loggerFactory.CreateLogger("DrWorkflows.Activities.Storage");
         stores[BackupStoreOptions.LocalStoreName] = new LocalBackupStore(BackupStoreOptions.LocalStoreName, value.Local.Directory, logger);
-        if (value.S3.Enabled)
-            stores[BackupStoreOptions.S3StoreName] = new S3BackupStore(BackupStoreOptions.S3StoreName, value.S3, logger);
+        foreach (var (name, _, s3) in value.S3Stores())
+            stores[name] = new S3BackupStore(name, s3, logger, clock);
         DefaultStoreName = value.DefaultStore.ToLowerInvariant();
         Options = value;
     }
@@ -32,12 +32,14 @@ internal sealed class BackupStoreProvider : IBackupStoreProvider, IDisposable
         return stores.TryGetValue(wanted, out var store)
             ? store
             : throw new BackupException(BackupErrorCodes.InvalidRequest,
-                $"Backup store '{wanted}' is not configured. Configured stores: {string.Join(", ", stores.Keys)}. Set Backups:Stores:S3:BucketName to enable 's3'.");
+                $"Backup store '{wanted}' is not configured. Configured stores: {string.Join(", ", stores.Keys)}. Set Backups:Stores:S3:BucketName to enable 's3', Backups:Stores:Offsite:BucketName to enable 'offsite'.");
     }
 
     /// <summary>Retention settings of a store.</summary>
     public BackupStoreRetentionOptions RetentionFor(string storeName) =>
-        string.Equals(storeName, BackupStoreOptions.S3StoreName, StringComparison.OrdinalIgnoreCase) ? Options.S3 : Options.Local;
+        string.Equals(storeName, BackupStoreOptions.S3StoreName, StringComparison.OrdinalIgnoreCase) ? Options.S3
+        : string.Equals(storeName, BackupStoreOptions.OffsiteStoreName, StringComparison.OrdinalIgnoreCase) ? Options.Offsite
+        : Options.Local;
 
     public void Dispose()
     {

@@ -21,4 +21,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2205, Level = LogLevel.Warning, Message = "Could not remove {Key} after its upload was cancelled or failed; it may be left in the bucket (it belongs to no backup set: delete it by hand)")]
     public static partial void UnfinishedPutNotRemoved(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(EventId = 2206, Level = LogLevel.Information, Message = "Backup store {Store}: Object Lock is enabled on the {Location}; sets are written locked ({Mode}) for {Days} days")]
+    public static partial void ObjectLockConfirmed(ILogger logger, string store, string location, BackupObjectLockMode mode, int days);
+
+    [LoggerMessage(EventId = 2207, Level = LogLevel.Warning, Message = "Backup store {Store}: the Object Lock configuration of the {Location} could not be read at start ({Error}); backups written there fail until the bucket answers")]
+    public static partial void ObjectLockNotChecked(ILogger logger, string store, string location, string error);
 }

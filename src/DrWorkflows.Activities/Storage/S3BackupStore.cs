@@ -1,5 +1,6 @@
 using System.Net;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
@@ -13,6 +14,9 @@ namespace DrWorkflows.Activities.Storage;
 /// <see cref="S3BackupStoreOptions.PartSizeBytes"/> are uploaded while the next is filled; the object appears
 /// only at CompleteMultipartUpload, and any failure or cancellation aborts the upload. Requests never use
 /// aws-chunked bodies (<c>UseChunkEncoding=false</c>), which servers such as s3rver do not decode.
+/// With <see cref="S3BackupStoreOptions.ObjectLock"/>, every PutObject and CreateMultipartUpload carries
+/// <c>x-amz-object-lock-mode</c> and <c>x-amz-object-lock-retain-until-date</c> (now + RetainDays), and every PutObject
+/// and UploadPart a <c>Content-MD5</c>, which S3 requires on writes with a retention.
 /// </summary>
 internal sealed class S3BackupStore : IBackupStore, IDisposable
 {
@@ -21,18 +25,20 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
     private readonly string bucket;
     private readonly string prefix;
     private readonly ILogger logger;
+    private readonly TimeProvider clock;
 
-    public S3BackupStore(string name, S3BackupStoreOptions options, ILogger logger)
-        : this(name, options, CreateClient(options), logger)
+    public S3BackupStore(string name, S3BackupStoreOptions options, ILogger logger, TimeProvider? clock = null)
+        : this(name, options, CreateClient(options), logger, clock)
     {
     }
 
-    internal S3BackupStore(string name, S3BackupStoreOptions options, IAmazonS3 client, ILogger logger)
+    internal S3BackupStore(string name, S3BackupStoreOptions options, IAmazonS3 client, ILogger logger, TimeProvider? clock = null)
     {
         Name = name;
         this.options = options;
         this.client = client;
         this.logger = logger;
+        this.clock = clock ?? TimeProvider.System;
         bucket = options.BucketName ?? throw new ArgumentException("S3 bucket name is required.", nameof(options));
         prefix = options.Prefix.Length == 0 || options.Prefix.EndsWith('/') ? options.Prefix : options.Prefix + "/";
     }
@@ -44,6 +50,65 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
         : $"S3 bucket s3://{bucket}/{prefix} at {options.ServiceUrl}";
 
     internal IAmazonS3 Client => client;
+
+    /// <summary>The configuration section of this store, for messages.</summary>
+    private string Section => string.Equals(Name, BackupStoreOptions.OffsiteStoreName, StringComparison.OrdinalIgnoreCase) ? "Backups:Stores:Offsite" : "Backups:Stores:S3";
+
+    /// <summary>The Object Lock retention this store writes with (mode None when it writes none).</summary>
+    internal ObjectLockOptions ObjectLock => options.ObjectLock;
+
+    /// <summary>The retention an object written now gets, or null when this store locks nothing.</summary>
+    internal BackupObjectLock? LockForNewObject() =>
+        options.ObjectLock.Enabled ? new BackupObjectLock(options.ObjectLock.S3Mode, options.ObjectLock.RetainUntil(clock.GetUtcNow())) : null;
+
+    /// <summary>
+    /// The bucket's Object Lock configuration (<c>GetObjectLockConfiguration</c>): null when Object Lock is enabled on it,
+    /// else why a lock cannot be written there. Unreachable or refused: throws a <c>backup.store-error</c>.
+    /// </summary>
+    internal async Task<string?> CheckObjectLockSupportAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await client.GetObjectLockConfigurationAsync(new GetObjectLockConfigurationRequest { BucketName = bucket }, cancellationToken);
+            return response.ObjectLockConfiguration?.ObjectLockEnabled?.Value == ObjectLockEnabled.Enabled.Value
+                ? null
+                : $"the bucket '{bucket}' answers GetObjectLockConfiguration without ObjectLockEnabled=Enabled";
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode is "ObjectLockConfigurationNotFoundError" or "NotImplemented" or "InvalidRequest" or "MethodNotAllowed")
+        {
+            return $"the bucket '{bucket}' has no Object Lock ({ex.ErrorCode}: {ex.Message})";
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            // The SDK does not always pass the code of a 404 on: no Object Lock configuration, or no such bucket.
+            return $"the bucket '{bucket}' answers 404 to GetObjectLockConfiguration ({ex.ErrorCode}): it has no Object Lock configuration, or it does not exist";
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
+        {
+            throw Translate(ex, "read the Object Lock configuration");
+        }
+    }
+
+    /// <summary>The retention S3 holds for an object (<c>GetObjectRetention</c>), or null when it has none.</summary>
+    internal async Task<BackupObjectLock?> GetObjectLockAsync(string key, CancellationToken cancellationToken)
+    {
+        var fullKey = FullKey(key);
+        try
+        {
+            var response = await client.GetObjectRetentionAsync(new GetObjectRetentionRequest { BucketName = bucket, Key = fullKey }, cancellationToken);
+            return response.Retention is { RetainUntilDate: { } until } retention
+                ? new BackupObjectLock(retention.Mode?.Value ?? "UNKNOWN", ToOffset(until))
+                : null;
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode is "NoSuchObjectLockConfiguration")
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
+        {
+            throw Translate(ex, $"read the Object Lock retention of {key}");
+        }
+    }
 
     internal string Bucket => bucket;
 
@@ -87,8 +152,9 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
         var fullKey = FullKey(key);
         await Call($"write {key}", async () =>
         {
-            using var body = new MemoryStream(content.ToArray(), writable: false);
-            await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = fullKey, InputStream = body, UseChunkEncoding = false, AutoCloseStream = false }, cancellationToken);
+            var bytes = content.ToArray();
+            using var body = new MemoryStream(bytes, writable: false);
+            await client.PutObjectAsync(Locked(new PutObjectRequest { BucketName = bucket, Key = fullKey, InputStream = body, UseChunkEncoding = false, AutoCloseStream = false }, bytes, bytes.Length), cancellationToken);
             return 0;
         });
     }
@@ -146,6 +212,27 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
 
     public void Dispose() => client.Dispose();
 
+    /// <summary>Adds the Object Lock retention and the Content-MD5 it needs to a PutObject, when this store locks.</summary>
+    private PutObjectRequest Locked(PutObjectRequest request, byte[] data, int length)
+    {
+        if (LockForNewObject() is { } objectLock)
+        {
+            request.ObjectLockMode = new ObjectLockMode(objectLock.Mode);
+            request.ObjectLockRetainUntilDate = objectLock.RetainUntil.UtcDateTime;
+            request.MD5Digest = ContentMd5(data, length);
+        }
+
+        return request;
+    }
+
+    /// <summary>
+    /// Base64 MD5 of the body, for the Content-MD5 header S3 requires on writes with an Object Lock retention. It is the
+    /// protocol's transport check, not a security measure: the integrity of a backup is the SHA-256 in its manifest.
+    /// </summary>
+#pragma warning disable CA5351 // S3 asks for MD5 in Content-MD5; nothing relies on it for security.
+    private static string ContentMd5(byte[] data, int length) => Convert.ToBase64String(MD5.HashData(data.AsSpan(0, length)));
+#pragma warning restore CA5351
+
     private static DateTimeOffset ToOffset(DateTime? time) =>
         time is { } t ? new DateTimeOffset(t.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(t, DateTimeKind.Utc) : t.ToUniversalTime()) : DateTimeOffset.MinValue;
 
@@ -175,13 +262,13 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
         {
             BackupException backup => backup,
             AmazonS3Exception { ErrorCode: "NoSuchBucket" } =>
-                new BackupException(BackupErrorCodes.StoreError, $"{what}: the bucket '{bucket}' does not exist. Create it (with versioning or Object Lock where available) or fix Backups:Stores:S3:BucketName.", innerException: ex),
+                new BackupException(BackupErrorCodes.StoreError, $"{what}: the bucket '{bucket}' does not exist. Create it (with versioning or Object Lock where available) or fix {Section}:BucketName.", innerException: ex),
             AmazonS3Exception { ErrorCode: "AccessDenied" or "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "ExpiredToken" } s3 =>
-                new BackupException(BackupErrorCodes.StoreError, $"{what}: access refused ({s3.ErrorCode}). Check the S3 credentials (Backups:Stores:S3:AccessKeyId / AWS_ACCESS_KEY_ID) and the bucket policy.", innerException: ex),
+                new BackupException(BackupErrorCodes.StoreError, $"{what}: access refused ({s3.ErrorCode}). Check the S3 credentials ({Section}:AccessKeyId / AWS_ACCESS_KEY_ID) and the bucket policy.", innerException: ex),
             AmazonS3Exception s3 =>
                 new BackupException(BackupErrorCodes.StoreError, $"{what}: {s3.ErrorCode ?? s3.StatusCode.ToString()}: {s3.Message}", retryable: (int)s3.StatusCode >= 500, ex),
             HttpRequestException or AmazonClientException or IOException =>
-                new BackupException(BackupErrorCodes.StoreError, $"{what}: the endpoint is unreachable ({ex.GetBaseException().Message}). Check Backups:Stores:S3:ServiceUrl/Region and the network.", retryable: true, ex),
+                new BackupException(BackupErrorCodes.StoreError, $"{what}: the endpoint is unreachable ({ex.GetBaseException().Message}). Check {Section}:ServiceUrl/Region and the network.", retryable: true, ex),
             _ => new BackupException(BackupErrorCodes.StoreError, $"{what}: {ex.Message}", innerException: ex),
         };
     }
@@ -234,11 +321,12 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
             {
                 // Small object: one PutObject, atomic by nature (but it may land although this side gave up on it).
                 putStarted = true;
-                using var body = new MemoryStream(buffer ?? [], 0, filled, writable: false);
-                await store.Call($"write {key}", () => store.client.PutObjectAsync(new PutObjectRequest
+                var data = buffer ?? [];
+                using var body = new MemoryStream(data, 0, filled, writable: false);
+                await store.Call($"write {key}", () => store.client.PutObjectAsync(store.Locked(new PutObjectRequest
                 {
                     BucketName = store.bucket, Key = fullKey, InputStream = body, UseChunkEncoding = false, AutoCloseStream = false,
-                }, cancellationToken));
+                }, data, filled), cancellationToken));
                 committed = true;
                 return;
             }
@@ -256,8 +344,17 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
 
         private async Task StartPartAsync(CancellationToken cancellationToken)
         {
-            uploadId ??= (await store.Call($"start the upload of {key}", () =>
-                store.client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = store.bucket, Key = fullKey }, cancellationToken))).UploadId;
+            if (uploadId is null)
+            {
+                var start = new InitiateMultipartUploadRequest { BucketName = store.bucket, Key = fullKey };
+                if (store.LockForNewObject() is { } objectLock)
+                {
+                    start.ObjectLockMode = new ObjectLockMode(objectLock.Mode);
+                    start.ObjectLockRetainUntilDate = objectLock.RetainUntil.UtcDateTime;
+                }
+
+                uploadId = (await store.Call($"start the upload of {key}", () => store.client.InitiateMultipartUploadAsync(start, cancellationToken))).UploadId;
+            }
 
             // Bound the parts in flight; surface the first failure of an earlier part now.
             while (inFlight.Count >= store.options.MaxConcurrentParts)
@@ -295,6 +392,7 @@ internal sealed class S3BackupStore : IBackupStore, IDisposable
                 {
                     BucketName = store.bucket, Key = fullKey, UploadId = uploadId, PartNumber = number, PartSize = length,
                     InputStream = body, UseChunkEncoding = false,
+                    MD5Digest = store.options.ObjectLock.Enabled ? ContentMd5(data, length) : null,
                 }, cancellationToken));
                 lock (parts)
                     parts.Add(new PartETag(number, response.ETag));

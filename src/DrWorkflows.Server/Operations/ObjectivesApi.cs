@@ -23,6 +23,7 @@ public static class ObjectivesApi
                     target = p.Target,
                     canHold = p.CanHold,
                     isHeldNow = p.IsHeldNow,
+                    offsiteCopyMissing = p.OffsiteCopyMissing,
                     reason = p.Reason,
                 }),
             });

@@ -107,11 +107,12 @@ public sealed class BackupActivityTests
 
         Assert.Equal(
             ["DrWorkflows.ApplyRetention", "DrWorkflows.BackupDatabase", "DrWorkflows.BackupGlobals", "DrWorkflows.BackupMedia", "DrWorkflows.CheckDatabaseIntegrity",
-             "DrWorkflows.FindRestorePoint", "DrWorkflows.InspectPostgresServer", "DrWorkflows.ListBackups", "DrWorkflows.PlanServerRestore", "DrWorkflows.RestoreMedia",
+             "DrWorkflows.ChooseRestoreStore", "DrWorkflows.CopyToOffsite", "DrWorkflows.FindRestorePoint", "DrWorkflows.InspectPostgresServer", "DrWorkflows.ListBackups", "DrWorkflows.PlanServerRestore", "DrWorkflows.RestoreMedia",
              "DrWorkflows.VerifyLatestBackup", "DrWorkflows.VerifyNewBackups", "DrWorkflows.WaitForPostgres"],
             registry.All.Where(d => d.SafeToRerun).Select(d => d.TypeName).Order(StringComparer.Ordinal));
         Assert.Equal(["DrWorkflows.RestoreDatabase", "DrWorkflows.RestoreGlobals", "DrWorkflows.RestorePostgresServer"], registry.All.Where(d => !d.SafeToRerun).Select(d => d.TypeName).Order(StringComparer.Ordinal));
         Assert.Equal(["Found", "NotFound"], registry.Find("DrWorkflows.FindRestorePoint")!.Outcomes);
+        Assert.Equal(["Copied", "NotConfigured"], registry.Find("DrWorkflows.CopyToOffsite")!.Outcomes);
         Assert.Equal(["Restored", "IntegrityFailed"], registry.Find("DrWorkflows.RestoreDatabase")!.Outcomes);
         Assert.True(registry.Find("DrWorkflows.BackupDatabase")!.FindInput("ConnectionString")!.IsSecret);
     }

@@ -6,7 +6,7 @@ using DrWorkflows.Testing;
 
 namespace DrWorkflows.Activities.Tests.Backups;
 
-/// <summary>A fresh bucket on the S3 stand-in (<c>DRW_TEST_S3_URL</c>), emptied and deleted on dispose.</summary>
+/// <summary>A fresh bucket on the S3 stand-in (<c>DRW_TEST_S3_URL</c>, or another endpoint), emptied and deleted on dispose.</summary>
 internal sealed class S3TestBucket : IAsyncDisposable
 {
     private S3TestBucket(Uri endpoint, string name, AmazonS3Client client)
@@ -22,9 +22,9 @@ internal sealed class S3TestBucket : IAsyncDisposable
 
     public AmazonS3Client Client { get; }
 
-    public static async Task<S3TestBucket> CreateAsync(CancellationToken cancellationToken, bool create = true)
+    public static async Task<S3TestBucket> CreateAsync(CancellationToken cancellationToken, bool create = true, Uri? endpoint = null)
     {
-        var endpoint = TestServices.RequireS3();
+        endpoint ??= TestServices.RequireS3();
         var name = "drw-backup-" + Guid.NewGuid().ToString("N")[..12];
         var client = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
         {
@@ -40,14 +40,17 @@ internal sealed class S3TestBucket : IAsyncDisposable
     }
 
     /// <summary>Store options pointing at this bucket.</summary>
-    public void Configure(BackupStoreOptions options, int partSize = 5 * 1024 * 1024)
+    public void Configure(BackupStoreOptions options, int partSize = 5 * 1024 * 1024) => Configure(options.S3, partSize);
+
+    /// <summary>S3 store options (the <c>s3</c> or the <c>offsite</c> store) pointing at this bucket.</summary>
+    public void Configure(S3BackupStoreOptions s3, int partSize = 5 * 1024 * 1024)
     {
-        options.S3.BucketName = Name;
-        options.S3.ServiceUrl = Endpoint.ToString();
-        options.S3.ForcePathStyle = true;
-        options.S3.AccessKeyId = "S3RVER";
-        options.S3.SecretAccessKey = "S3RVER";
-        options.S3.PartSizeBytes = partSize;
+        s3.BucketName = Name;
+        s3.ServiceUrl = Endpoint.ToString();
+        s3.ForcePathStyle = true;
+        s3.AccessKeyId = "S3RVER";
+        s3.SecretAccessKey = "S3RVER";
+        s3.PartSizeBytes = partSize;
     }
 
     public async Task<List<S3Object>> ListAsync(CancellationToken cancellationToken)

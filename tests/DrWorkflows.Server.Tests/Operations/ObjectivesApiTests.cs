@@ -38,7 +38,7 @@ public sealed class ObjectivesApiTests
         Assert.Equal(["items"], body!.AsObject().Select(p => p.Key));
         var items = body["items"]!.AsArray().Select(i => i!.AsObject()).ToList();
         Assert.Equal(18, items.Count);
-        Assert.All(items, i => Assert.Equal(["component", "objective", "target", "canHold", "isHeldNow", "reason"], i.Select(p => p.Key)));
+        Assert.All(items, i => Assert.Equal(["component", "objective", "target", "canHold", "isHeldNow", "offsiteCopyMissing", "reason"], i.Select(p => p.Key)));
         Assert.Equal(
             ["monitoring RPO", "postgres-ai RPO", "postgres-main RPO", "redis RPO"],
             items.Where(i => !i["canHold"]!.GetValue<bool>()).Select(i => $"{i["component"]} {i["objective"]}").Order(StringComparer.Ordinal));

@@ -21,6 +21,9 @@ public sealed class MemoryBackupStores(TimeProvider clock) : IBackupStoreProvide
     /// <summary>Takes a store away, as a configuration without it would (e.g. no S3 bucket).</summary>
     public void Remove(string name) => stores.Remove(name);
 
+    /// <summary>Adds a store, as a configuration with it would (e.g. the offsite store).</summary>
+    public MemoryBackupStore Add(string name) => stores[name] = new MemoryBackupStore(name, clock);
+
     public IBackupStore Get(string? name = null) =>
         stores.TryGetValue(string.IsNullOrWhiteSpace(name) ? DefaultStoreName : name, out var store)
             ? store
@@ -36,11 +39,18 @@ public sealed class MemoryBackupStore(string name, TimeProvider clock) : IBackup
 
     public string Location => $"memory store '{name}'";
 
-    public Task<IBackupObjectWriter> CreateWriterAsync(string key, CancellationToken cancellationToken) =>
-        Task.FromResult<IBackupObjectWriter>(new Writer(key, data => objects[key] = (data, clock.GetUtcNow())));
+    /// <summary>When set, every call fails as an unreachable endpoint does, with this reason.</summary>
+    public string? Unreachable { get; set; }
+
+    public Task<IBackupObjectWriter> CreateWriterAsync(string key, CancellationToken cancellationToken)
+    {
+        ThrowIfUnreachable();
+        return Task.FromResult<IBackupObjectWriter>(new Writer(key, data => objects[key] = (data, clock.GetUtcNow())));
+    }
 
     public Task PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
+        ThrowIfUnreachable();
         objects[key] = (content.ToArray(), clock.GetUtcNow());
         return Task.CompletedTask;
     }
@@ -55,6 +65,7 @@ public sealed class MemoryBackupStore(string name, TimeProvider clock) : IBackup
 
     public async IAsyncEnumerable<BackupObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        ThrowIfUnreachable();
         foreach (var (key, item) in objects.Where(o => o.Key.StartsWith(prefix, StringComparison.Ordinal)).OrderBy(o => o.Key, StringComparer.Ordinal).ToList())
         {
             await Task.Yield();
@@ -66,6 +77,12 @@ public sealed class MemoryBackupStore(string name, TimeProvider clock) : IBackup
     {
         objects.TryRemove(key, out _);
         return Task.CompletedTask;
+    }
+
+    private void ThrowIfUnreachable()
+    {
+        if (Unreachable is { } why)
+            throw new BackupException(BackupErrorCodes.StoreError, $"Could not reach the {Location}: the endpoint is unreachable ({why}).", retryable: true);
     }
 
     private sealed class Writer(string key, Action<byte[]> commit) : IBackupObjectWriter
