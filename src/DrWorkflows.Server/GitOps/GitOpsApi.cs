@@ -23,6 +23,9 @@ public static class GitOpsApi
         services.AddSingleton<PullRequestOpener>();
         services.AddSingleton<GitOpsPublishing>();
         services.AddHostedService<DriftMonitor>();
+        services.AddSingleton<MergePublisher>();
+        services.AddSingleton<MergePoller>();
+        services.AddHostedService(sp => sp.GetRequiredService<MergePoller>());
         return services;
     }
 
