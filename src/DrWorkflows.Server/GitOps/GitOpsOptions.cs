@@ -32,6 +32,12 @@ public sealed class GitOpsOptions
     /// </summary>
     public TimeSpan MergePollInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Who may approve a break-glass publish (two different people are needed; the admin who asks cannot). Default <c>role:admin</c>.</summary>
+    public List<string> BreakGlassApprovers { get; set; } = [];
+
+    /// <summary>The approvers in force: <see cref="BreakGlassApprovers"/>, or <c>role:admin</c> when none is set.</summary>
+    public IReadOnlyList<string> EffectiveBreakGlassApprovers => BreakGlassApprovers.Count > 0 ? BreakGlassApprovers : ["role:admin"];
+
     public string Owner => Repository?.Split('/')[0] ?? string.Empty;
 
     public string Name => Repository?.Split('/') is [_, var name] ? name : string.Empty;

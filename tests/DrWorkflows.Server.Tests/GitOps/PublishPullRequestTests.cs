@@ -20,7 +20,7 @@ public sealed class PublishPullRequestTests : IDisposable
     private const string Repo = "/api/v3/repos/shop/dr-workflows";
     private const string Branch = "drworkflows/dr-redis-failure/v1";
 
-    private const string Definition = """
+    internal const string Definition = """
         { "definitionId": "dr-redis-failure", "name": "DR 6: Redis failure", "description": "Restart Redis after an approval.",
           "root": { "type": "Elsa.Flowchart", "id": "fc", "version": 1,
             "activities": [
@@ -126,6 +126,7 @@ public sealed class PublishPullRequestTests : IDisposable
         ["DrWorkflows:GitOps:Enabled"] = "true",
         ["DrWorkflows:GitOps:Repository"] = "shop/dr-workflows",
         ["DrWorkflows:GitOps:DriftCheckInterval"] = "00:00:00",
+        ["DrWorkflows:GitOps:MergePollInterval"] = "00:00:00",
         ["GitHub:BaseUrl"] = github.Urls[0],
         ["GitHub:Token"] = "ghp_publish_test",
         ["GitHub:Owner"] = "shop",
@@ -133,12 +134,15 @@ public sealed class PublishPullRequestTests : IDisposable
         ["GitHub:MaxAttempts"] = "1",
     });
 
-    private void StubGitHub()
+    private void StubGitHub() => StubPullRequest(github, Branch);
+
+    /// <summary>GitHub answering the requests of an opened pull request (number 42) of <paramref name="branch"/>.</summary>
+    internal static void StubPullRequest(WireMockServer github, string branch)
     {
         github.Given(Request.Create().WithPath($"{Repo}/git/refs/heads/main").UsingGet())
             .RespondWith(Json(200, """{"ref":"refs/heads/main","object":{"sha":"1111111111111111111111111111111111111111","type":"commit"}}"""));
         github.Given(Request.Create().WithPath($"{Repo}/git/refs").UsingPost())
-            .RespondWith(Json(201, "{\"ref\":\"refs/heads/" + Branch + "\",\"object\":{\"sha\":\"1111111111111111111111111111111111111111\",\"type\":\"commit\"}}"));
+            .RespondWith(Json(201, "{\"ref\":\"refs/heads/" + branch + "\",\"object\":{\"sha\":\"1111111111111111111111111111111111111111\",\"type\":\"commit\"}}"));
         github.Given(Request.Create().WithPath($"{Repo}/contents/workflows/dr-redis-failure.json").UsingGet())
             .RespondWith(Json(404, """{"message":"Not Found"}"""));
         github.Given(Request.Create().WithPath($"{Repo}/contents/workflows/dr-redis-failure.json").UsingPut())
@@ -148,6 +152,6 @@ public sealed class PublishPullRequestTests : IDisposable
             .RespondWith(Json(201, """{"number":42,"html_url":"https://github.example/shop/dr-workflows/pull/42","state":"open","title":"Workflow dr-redis-failure: version 1"}"""));
     }
 
-    private static IResponseBuilder Json(int status, string body) =>
+    internal static IResponseBuilder Json(int status, string body) =>
         Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body);
 }
