@@ -21,7 +21,7 @@ public sealed partial class WorkflowLoader(
     IOptions<WorkflowSourceOptions> options,
     ILogger<WorkflowLoader> logger)
 {
-    private static readonly string[] ServerFields = ["id", "version", "isLatest", "isPublished", "isReadonly", "createdAt", "links", "toolVersion", "isSystem", "gitCommit", "gitPullRequest"];
+    private static readonly string[] ServerFields = ["id", "version", "isLatest", "isPublished", "isReadonly", "createdAt", "links", "toolVersion", "isSystem", "gitCommit", "gitPullRequest", "$schema"];
 
     private readonly List<WorkflowLoadError> errors = [];
 

@@ -84,6 +84,10 @@ public static class DefinitionViews
         return json;
     }
 
+    /// <summary>The export file: the committed format of <c>workflows/</c> (<see cref="GitOps.PullRequestOpener.CommittedFormat"/>), so an export is the file to commit.</summary>
+    public static string ExportText(StoredWorkflowDefinition definition) =>
+        GitOps.PullRequestOpener.CommittedFormat(new Core.Model.WorkflowDefinitionDocument(Export(definition)));
+
     /// <summary>Why the Studio cannot change a definition (null when it can).</summary>
     public static string? ReadOnlyReason(StoredWorkflowDefinition definition) => !definition.IsReadonly ? null : definition.Origin switch
     {

@@ -128,14 +128,22 @@ public sealed class PullRequestOpener(IOptions<GitOpsOptions> gitOps, IOptions<G
         }
     }
 
+    /// <summary>The <c>$schema</c> of Elsa 3 workflow definitions: the Studio's Import refuses a file without it ("Invalid schema").</summary>
+    public const string ElsaSchema = "https://elsaworkflows.io/schemas/workflow-definition/v3.0.0/schema.json";
+
     /// <summary>
-    /// The committed format: the definition without the server's fields, <c>definitionId</c>, <c>name</c> and
-    /// <c>description</c> first, then every other property in its order, indented by two spaces, one final newline.
+    /// The committed format (also what Export gives): <c>$schema</c> and <c>id</c> (the definition id; the Studio's
+    /// Import needs both), then <c>definitionId</c>, <c>name</c> and <c>description</c>, then every other property in
+    /// its order, without the server's fields (version, flags, dates), indented by two spaces, one final newline.
     /// </summary>
     public static string CommittedFormat(WorkflowDefinitionDocument document)
     {
         var json = Core.Hosting.WorkflowLoader.Strip((JsonObject)document.Json.DeepClone());
-        var ordered = new JsonObject();
+        var ordered = new JsonObject
+        {
+            ["$schema"] = ElsaSchema,
+            ["id"] = json["definitionId"]?.DeepClone(),
+        };
         foreach (var first in new[] { "definitionId", "name", "description" })
         {
             if (json.TryGetPropertyValue(first, out var value))

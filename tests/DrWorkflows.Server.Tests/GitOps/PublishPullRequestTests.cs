@@ -67,7 +67,7 @@ public sealed class PublishPullRequestTests : IDisposable
         var commit = JsonNode.Parse(requests[3].Body!)!;
         Assert.Equal(Branch, commit["branch"]!.GetValue<string>());
         var committed = Encoding.UTF8.GetString(Convert.FromBase64String(commit["content"]!.GetValue<string>()));
-        Assert.StartsWith("{\n  \"definitionId\": \"dr-redis-failure\",\n  \"name\": \"DR 6: Redis failure\",\n  \"description\": ", committed.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.StartsWith("{\n  \"$schema\": \"" + PullRequestOpener.ElsaSchema + "\",\n  \"id\": \"dr-redis-failure\",\n  \"definitionId\": \"dr-redis-failure\",\n  \"name\": \"DR 6: Redis failure\",\n  \"description\": ", committed.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.EndsWith("}\n", committed, StringComparison.Ordinal);
         var file = JsonNode.Parse(committed)!.AsObject();
         Assert.DoesNotContain("isPublished", file.Select(p => p.Key));
@@ -112,12 +112,12 @@ public sealed class PublishPullRequestTests : IDisposable
     }
 
     [Fact]
-    public void The_committed_format_is_pretty_printed_with_the_identity_first_and_no_server_fields()
+    public void The_committed_format_is_pretty_printed_with_the_schema_and_identity_first_and_no_server_fields()
     {
         var document = WorkflowDefinitionDocument.Parse("""{"root":{"type":"Elsa.Flowchart","id":"fc"},"isPublished":true,"version":3,"id":"x:v3","description":"d","name":"n","definitionId":"x","createdAt":"2026-01-01T00:00:00Z"}""");
 
         Assert.Equal(
-            "{\n  \"definitionId\": \"x\",\n  \"name\": \"n\",\n  \"description\": \"d\",\n  \"root\": {\n    \"type\": \"Elsa.Flowchart\",\n    \"id\": \"fc\"\n  }\n}\n",
+            "{\n  \"$schema\": \"https://elsaworkflows.io/schemas/workflow-definition/v3.0.0/schema.json\",\n  \"id\": \"x\",\n  \"definitionId\": \"x\",\n  \"name\": \"n\",\n  \"description\": \"d\",\n  \"root\": {\n    \"type\": \"Elsa.Flowchart\",\n    \"id\": \"fc\"\n  }\n}\n",
             PullRequestOpener.CommittedFormat(document).ReplaceLineEndings("\n"));
     }
 
