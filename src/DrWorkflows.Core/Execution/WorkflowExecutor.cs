@@ -88,7 +88,21 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
     public void Start(WorkflowExecutionContext context)
     {
         var data = context.State.Input.Count > 0 ? new JsonObject { ["input"] = context.Redactor.Redact(ToObject(context.State.Input)) } : null;
-        context.JournalWorkflow(JournalEvents.WorkflowStarted, $"Started {context.Graph.Name ?? context.Graph.DefinitionId} v{context.Graph.Version}", data, context.State.StartedBy);
+        var message = $"Started {context.Graph.Name ?? context.Graph.DefinitionId} v{context.Graph.Version}";
+        if (context.Graph.Origin is { } origin)
+        {
+            // Which definition ran: its version and where it came from (for a version published from git, the commit).
+            data ??= [];
+            data["definition"] = new JsonObject { ["versionId"] = context.Graph.DefinitionVersionId, ["origin"] = origin };
+            if (Runtime.DefinitionOrigins.ParseGit(origin) is { } git)
+            {
+                data["definition"]!["commit"] = git.Commit;
+                data["definition"]!["pullRequest"] = git.PullRequest;
+                message += $" from {git.Describe()}";
+            }
+        }
+
+        context.JournalWorkflow(JournalEvents.WorkflowStarted, message, data, context.State.StartedBy);
         context.Schedule(context.Graph.Root, null, null);
         context.State.SubStatus = WorkflowSubStatus.Executing;
     }

@@ -21,7 +21,7 @@ public sealed partial class WorkflowLoader(
     IOptions<WorkflowSourceOptions> options,
     ILogger<WorkflowLoader> logger)
 {
-    private static readonly string[] ServerFields = ["id", "version", "isLatest", "isPublished", "isReadonly", "createdAt", "links", "toolVersion", "isSystem"];
+    private static readonly string[] ServerFields = ["id", "version", "isLatest", "isPublished", "isReadonly", "createdAt", "links", "toolVersion", "isSystem", "gitCommit", "gitPullRequest", "$schema"];
 
     private readonly List<WorkflowLoadError> errors = [];
 
@@ -81,6 +81,15 @@ public sealed partial class WorkflowLoader(
     {
         var document = build();
         var current = await definitions.FindAsync(document.DefinitionId, VersionOptions.LatestVersion, cancellationToken);
+        var published = current is { IsPublished: true } ? current : await definitions.FindAsync(document.DefinitionId, VersionOptions.PublishedVersion, cancellationToken);
+        if (DefinitionOrigins.ParseGit(published?.Origin) is { } merged && source.StartsWith("file:", StringComparison.Ordinal))
+        {
+            // Published from a reviewed merge (GitOps): the deployed copy of the file does not replace it; drift shows a difference.
+            var commit = merged.Describe();
+            Log.MergedKept(logger, document.DefinitionId, commit, source);
+            return false;
+        }
+
         if (current is not null && current.Origin != source && !current.IsReadonly)
         {
             throw new WorkflowDefinitionException($"definition id '{document.DefinitionId}' is already used by a definition edited in the Studio; give the file another definitionId.");
@@ -150,6 +159,9 @@ public sealed partial class WorkflowLoader(
     {
         [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "Loaded workflow {DefinitionId} from {Source}")]
         public static partial void Loaded(ILogger logger, string definitionId, string source);
+
+        [LoggerMessage(EventId = 122, Level = LogLevel.Information, Message = "Workflow {DefinitionId} runs the version published from {Commit}; the deployed {Source} is not loaded over it")]
+        public static partial void MergedKept(ILogger logger, string definitionId, string commit, string source);
 
         [LoggerMessage(EventId = 121, Level = LogLevel.Error, Message = "Workflow not loaded: {Message}")]
         public static partial void Broken(ILogger logger, string message);

@@ -76,6 +76,9 @@ public sealed class WorkflowGraph
     /// </summary>
     public bool OneRunPerPlatform { get; init; }
 
+    /// <summary>Where the version came from (<c>file:…</c>, <c>code:…</c>, <c>git:…@commit#pr</c>, <c>api</c>); journaled when a run starts.</summary>
+    public string? Origin { get; internal set; }
+
     public IEnumerable<Activity> Activities => byNodeId.Values;
 
     public Activity GetNode(string nodeId) =>

@@ -26,8 +26,10 @@ public sealed class WorkflowDefinitionService(
     /// <summary>
     /// Saves a definition sent by the Studio or the API. The document's <c>definitionId</c> may be empty for a
     /// new definition: it then gets a readable one from its name (<see cref="DefinitionIds"/>). Returns the stored version.
+    /// Pass <c>newVersion</c> to store a new version even when the latest is a draft (which then stays, no longer
+    /// latest): a merged file must not overwrite a draft edited since.
     /// </summary>
-    public async Task<StoredWorkflowDefinition> SaveAsync(WorkflowDefinitionDocument document, bool publish, string origin, bool isReadonly, CancellationToken cancellationToken)
+    public async Task<StoredWorkflowDefinition> SaveAsync(WorkflowDefinitionDocument document, bool publish, string origin, bool isReadonly, CancellationToken cancellationToken, bool newVersion = false)
     {
         document = document.Clone().Normalize();
         if (string.IsNullOrWhiteSpace(document.DefinitionId))
@@ -41,14 +43,15 @@ public sealed class WorkflowDefinitionService(
 
         var versions = await store.ListVersionsAsync(document.DefinitionId, cancellationToken);
         var latest = versions.OrderByDescending(v => v.Version).FirstOrDefault();
-        if (latest?.IsReadonly == true && !isReadonly)
+        // A reviewed merge may publish over a file deployed with the server (git is the source both came from), never over C#.
+        if (latest?.IsReadonly == true && !isReadonly && !(origin.StartsWith(DefinitionOrigins.GitPrefix, StringComparison.Ordinal) && latest.Origin.StartsWith("file:", StringComparison.Ordinal)))
             throw new DefinitionReadOnlyException(document.DefinitionId, latest.Origin);
 
         var changes = new List<StoredWorkflowDefinition>();
         int version;
         string id;
         DateTimeOffset createdAt;
-        if (latest is null || latest.IsPublished)
+        if (latest is null || latest.IsPublished || newVersion)
         {
             version = (latest?.Version ?? 0) + 1;
             id = $"{document.DefinitionId}:v{version}";
@@ -161,7 +164,12 @@ public sealed class WorkflowDefinitionService(
 
     /// <summary>The runnable graph of a stored version (cached).</summary>
     public WorkflowGraph GetGraph(StoredWorkflowDefinition definition) =>
-        graphs.GetOrAdd(definition.Id, _ => materializer.Materialize(WorkflowDefinitionDocument.Parse(definition.Json), definition.Origin.StartsWith("file:", StringComparison.Ordinal) ? definition.Origin[5..] : null));
+        graphs.GetOrAdd(definition.Id, _ =>
+        {
+            var graph = materializer.Materialize(WorkflowDefinitionDocument.Parse(definition.Json), definition.Origin.StartsWith("file:", StringComparison.Ordinal) ? definition.Origin[5..] : null);
+            graph.Origin = definition.Origin;
+            return graph;
+        });
 
     public async Task<WorkflowGraph> GetGraphAsync(string definitionVersionId, CancellationToken cancellationToken)
     {

@@ -10,7 +10,7 @@ namespace DrWorkflows.Server.Apis;
 public static class DefinitionViews
 {
     /// <summary>Server fields of a definition that an export leaves out (an import gets new ones).</summary>
-    private static readonly string[] ServerFields = ["links", "isLatest", "isPublished", "isReadonly", "isSystem"];
+    private static readonly string[] ServerFields = ["links", "isLatest", "isPublished", "isReadonly", "isSystem", "gitCommit", "gitPullRequest"];
 
     /// <summary>The full definition (Elsa's <c>WorkflowDefinition</c>) as the Studio loads it.</summary>
     public static JsonObject Model(StoredWorkflowDefinition definition)
@@ -22,6 +22,7 @@ public static class DefinitionViews
         json["isSystem"] = false;
         json["materializerName"] = "Json";
         json["providerName"] = definition.Origin;
+        AddGitSource(json, definition);
         if (json["toolVersion"] is null)
             json["toolVersion"] = "3.8.0";
         if (ReadOnlyReason(definition) is { } reason)
@@ -38,7 +39,7 @@ public static class DefinitionViews
     }
 
     /// <summary>Elsa's <c>WorkflowDefinitionSummary</c> (list rows).</summary>
-    public static JsonObject Summary(StoredWorkflowDefinition definition) => new()
+    public static JsonObject Summary(StoredWorkflowDefinition definition) => AddGitSource(new()
     {
         ["id"] = definition.Id,
         ["definitionId"] = definition.DefinitionId,
@@ -57,7 +58,22 @@ public static class DefinitionViews
         ["isMaterializerAvailable"] = true,
         ["createdAt"] = definition.CreatedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
         ["links"] = Links(definition),
-    };
+    }, definition);
+
+    /// <summary>
+    /// For a version published from the workflows repository: <c>gitCommit</c> (the merge commit's SHA) and
+    /// <c>gitPullRequest</c> (the pull request's number, when one brought it).
+    /// </summary>
+    private static JsonObject AddGitSource(JsonObject json, StoredWorkflowDefinition definition)
+    {
+        if (Core.Runtime.DefinitionOrigins.ParseGit(definition.Origin) is { } git)
+        {
+            json["gitCommit"] = git.Commit;
+            json["gitPullRequest"] = git.PullRequest;
+        }
+
+        return json;
+    }
 
     /// <summary>The definition as a file (export): the stored model without server-only fields.</summary>
     public static JsonObject Export(StoredWorkflowDefinition definition)
@@ -67,6 +83,10 @@ public static class DefinitionViews
             json.Remove(field);
         return json;
     }
+
+    /// <summary>The export file: the committed format of <c>workflows/</c> (<see cref="GitOps.PullRequestOpener.CommittedFormat"/>), so an export is the file to commit.</summary>
+    public static string ExportText(StoredWorkflowDefinition definition) =>
+        GitOps.PullRequestOpener.CommittedFormat(new Core.Model.WorkflowDefinitionDocument(Export(definition)));
 
     /// <summary>Why the Studio cannot change a definition (null when it can).</summary>
     public static string? ReadOnlyReason(StoredWorkflowDefinition definition) => !definition.IsReadonly ? null : definition.Origin switch

@@ -243,7 +243,7 @@ public static partial class WorkflowDefinitionsApi
         var versions = VersionSelector.Parse(versionOptions, VersionSelector.Latest);
         if (versions.Pick(await store.ListVersionsAsync(definitionId, cancellationToken)) is not { } definition)
             return NotFound(definitionId, versions);
-        var bytes = Encoding.UTF8.GetBytes(DefinitionViews.Export(definition).ToJsonString(Core.Serialization.Json.Indented));
+        var bytes = Encoding.UTF8.GetBytes(DefinitionViews.ExportText(definition));
         return Results.File(bytes, "application/json", FileName(definition));
     }
 
@@ -261,7 +261,7 @@ public static partial class WorkflowDefinitionsApi
                     continue;
                 var entry = zip.CreateEntry(FileName(definition));
                 await using var stream = await entry.OpenAsync(cancellationToken);
-                await stream.WriteAsync(Encoding.UTF8.GetBytes(DefinitionViews.Export(definition).ToJsonString(Core.Serialization.Json.Indented)), cancellationToken);
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(DefinitionViews.ExportText(definition)), cancellationToken);
             }
         }
 

@@ -87,6 +87,8 @@ internal static partial class GitHubWebhook
         var eventName = http.Request.Headers["X-GitHub-Event"].ToString();
         if (eventName == "ping")
             return Results.Ok(new { ok = true, pong = true });
+        if (GitOps.MergeWebhook.Handles(eventName))
+            return await GitOps.MergeWebhook.HandleAsync(eventName, body, http.RequestServices, http.RequestAborted);
         if (eventName != "issue_comment")
             return Results.Ok(new { ok = true, ignored = $"event '{eventName}' is not handled" });
 

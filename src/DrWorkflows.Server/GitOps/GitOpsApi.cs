@@ -1,4 +1,5 @@
 using DrWorkflows.Activities.GitHub;
+using DrWorkflows.Server.Hosting;
 using DrWorkflows.Server.Security;
 using Microsoft.Extensions.Options;
 
@@ -23,6 +24,17 @@ public static class GitOpsApi
         services.AddSingleton<PullRequestOpener>();
         services.AddSingleton<GitOpsPublishing>();
         services.AddHostedService<DriftMonitor>();
+        services.AddSingleton<BreakGlassPublisher>();
+        services.AddActivities(typeof(PublishBreakGlass).Assembly);
+        services.AddOptions<Core.Hosting.WorkflowSourceOptions>().PostConfigure<IOptions<GitOpsOptions>>((sources, gitOps) =>
+        {
+            // The break-glass workflow exists only where publishing goes through review.
+            if (gitOps.Value.Enabled && !sources.CodeAssemblies.Contains(typeof(BreakGlassWorkflow).Assembly))
+                sources.CodeAssemblies.Add(typeof(BreakGlassWorkflow).Assembly);
+        });
+        services.AddSingleton<MergePublisher>();
+        services.AddSingleton<MergePoller>();
+        services.AddHostedService(sp => sp.GetRequiredService<MergePoller>());
         return services;
     }
 
@@ -54,6 +66,7 @@ public static class GitOpsApi
                 return Results.Problem(statusCode: StatusCodes.Status502BadGateway, title: "Drift not measured", detail: e.Message);
             }
         }).RequireAuthorization(Roles.Viewer);
+        app.MapPost("/api/gitops/break-glass", BreakGlassApi.RequestAsync).RequireAuthorization(Roles.Admin).WithBodyLimit(BodyLimits.Small);
         return app;
     }
 }

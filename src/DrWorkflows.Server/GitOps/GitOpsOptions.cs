@@ -26,6 +26,18 @@ public sealed class GitOpsOptions
     /// <summary>How often the drift metric is refreshed in the background; zero turns the background check off.</summary>
     public TimeSpan DriftCheckInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How often the reviewed branch is polled for merges the webhook did not bring (the fallback); zero turns polling
+    /// off. Default 5 minutes.
+    /// </summary>
+    public TimeSpan MergePollInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Who may approve a break-glass publish (two different people are needed; the admin who asks cannot). Default <c>role:admin</c>.</summary>
+    public List<string> BreakGlassApprovers { get; set; } = [];
+
+    /// <summary>The approvers in force: <see cref="BreakGlassApprovers"/>, or <c>role:admin</c> when none is set.</summary>
+    public IReadOnlyList<string> EffectiveBreakGlassApprovers => BreakGlassApprovers.Count > 0 ? BreakGlassApprovers : ["role:admin"];
+
     public string Owner => Repository?.Split('/')[0] ?? string.Empty;
 
     public string Name => Repository?.Split('/') is [_, var name] ? name : string.Empty;
@@ -39,6 +51,8 @@ public sealed class GitOpsOptionsValidator(IConfiguration configuration) : IVali
         var failures = new List<string>();
         if (options.DriftCheckInterval < TimeSpan.Zero)
             failures.Add("DrWorkflows:GitOps:DriftCheckInterval must not be negative (zero turns the background check off).");
+        if (options.MergePollInterval < TimeSpan.Zero)
+            failures.Add("DrWorkflows:GitOps:MergePollInterval must not be negative (zero turns polling off).");
         if (!options.Enabled)
             return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
         if (options.Repository?.Split('/') is not [{ Length: > 0 }, { Length: > 0 }])

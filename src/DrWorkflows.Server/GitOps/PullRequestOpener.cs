@@ -11,6 +11,9 @@ namespace DrWorkflows.Server.GitOps;
 /// <summary>The pull request a publish opened: its number and the page a reviewer opens.</summary>
 public sealed record WorkflowPullRequest(int Number, string Url, string Branch);
 
+/// <summary>A break-glass publish the pull request brings git in line with: why, who approved, the run that audited it.</summary>
+public sealed record BreakGlassNote(string Reason, IReadOnlyList<string> ApprovedBy, string RunId);
+
 /// <summary>
 /// Opens the pull request that carries a definition version to the reviewed branch: a branch named after the
 /// version (<c>drworkflows/&lt;definitionId&gt;/v&lt;version&gt;</c>), one commit of
@@ -22,7 +25,11 @@ public sealed class PullRequestOpener(IOptions<GitOpsOptions> gitOps, IOptions<G
 {
     private readonly Lazy<IGitHubClient> client = new(() => GitHubClients.Create(gitHub.Value));
 
-    public async Task<WorkflowPullRequest> OpenAsync(WorkflowDefinitionDocument version, WorkflowDefinitionDocument? published, string actor, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens (or finds again) the pull request of <paramref name="version"/>. With <paramref name="breakGlass"/> the
+    /// version already runs: the pull request is labelled <c>break-glass</c> and says why and who approved.
+    /// </summary>
+    public async Task<WorkflowPullRequest> OpenAsync(WorkflowDefinitionDocument version, WorkflowDefinitionDocument? published, string actor, CancellationToken cancellationToken, BreakGlassNote? breakGlass = null)
     {
         var settings = gitOps.Value;
         var github = client.Value;
@@ -43,7 +50,9 @@ public sealed class PullRequestOpener(IOptions<GitOpsOptions> gitOps, IOptions<G
 
             cancellationToken.ThrowIfCancellationRequested();
             var existing = await FindFileAsync(github, settings, path, branch);
-            var message = $"{version.DefinitionId}: version {version.Version} from the Studio ({actor})";
+            var message = breakGlass is null
+                ? $"{version.DefinitionId}: version {version.Version} from the Studio ({actor})"
+                : $"{version.DefinitionId}: version {version.Version}, published by break-glass (run {breakGlass.RunId})";
             if (existing is null)
                 await github.Repository.Content.CreateFile(settings.Owner, settings.Name, path, new CreateFileRequest(message, content, branch));
             else if (existing.Content != content)
@@ -52,7 +61,9 @@ public sealed class PullRequestOpener(IOptions<GitOpsOptions> gitOps, IOptions<G
             cancellationToken.ThrowIfCancellationRequested();
             var open = await github.PullRequest.GetAllForRepository(settings.Owner, settings.Name, new PullRequestRequest { Head = $"{settings.Owner}:{branch}", State = ItemStateFilter.Open });
             var pull = open.Count > 0 ? open[0] : await github.PullRequest.Create(settings.Owner, settings.Name,
-                new NewPullRequest($"Workflow {version.DefinitionId}: version {version.Version}", branch, settings.Branch) { Body = Body(version, published, actor, path) });
+                new NewPullRequest($"{(breakGlass is null ? string.Empty : "Break-glass: ")}Workflow {version.DefinitionId}: version {version.Version}", branch, settings.Branch) { Body = Body(version, published, actor, path, breakGlass) });
+            if (breakGlass is not null)
+                await github.Issue.Labels.AddToIssue(settings.Owner, settings.Name, pull.Number, [BreakGlassLabel]);
             return new WorkflowPullRequest(pull.Number, pull.HtmlUrl, branch);
         }
         catch (ApiException e)
@@ -70,12 +81,24 @@ public sealed class PullRequestOpener(IOptions<GitOpsOptions> gitOps, IOptions<G
     }
 
     /// <summary>The pull request's body: who, the change summary, the diagram.</summary>
-    public string Body(WorkflowDefinitionDocument version, WorkflowDefinitionDocument? published, string actor, string path)
+    public string Body(WorkflowDefinitionDocument version, WorkflowDefinitionDocument? published, string actor, string path, BreakGlassNote? breakGlass = null)
     {
         var summary = WorkflowChangeSummary.Compare(registry, published, version);
         var body = new StringBuilder();
-        body.AppendLine($"Published from the DrWorkflows Studio by {Inert(actor)}: `{path}`, version {version.Version}{(published is null ? string.Empty : $" (running: version {published.Version})")}.");
-        body.AppendLine("It becomes runnable when this pull request is merged.");
+        if (breakGlass is null)
+        {
+            body.AppendLine($"Published from the DrWorkflows Studio by {Inert(actor)}: `{path}`, version {version.Version}{(published is null ? string.Empty : $" (running: version {published.Version})")}.");
+            body.AppendLine("It becomes runnable when this pull request is merged.");
+        }
+        else
+        {
+            body.AppendLine($"**Break-glass publish**: `{path}` version {version.Version} already runs in production, published without review by {Inert(actor)} and approved by {string.Join(" and ", breakGlass.ApprovedBy.Select(Inert))} (run `{Inert(breakGlass.RunId)}`{(published is null ? string.Empty : $", replacing version {published.Version}")}).");
+            body.AppendLine();
+            body.AppendLine($"Reason: {Inert(breakGlass.Reason)}");
+            body.AppendLine();
+            body.AppendLine("Review and merge this pull request to bring git in line; until then drift shows the definition as `Differs`.");
+        }
+
         body.AppendLine();
         body.AppendLine("### What changes");
         body.Append(summary.ToMarkdown());
@@ -87,7 +110,10 @@ public sealed class PullRequestOpener(IOptions<GitOpsOptions> gitOps, IOptions<G
         return body.ToString();
     }
 
-    private static string Inert(string text) => new(text.Where(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' or ' ').Take(100).ToArray());
+    /// <summary>The label of a pull request that brings git in line with a break-glass publish.</summary>
+    public const string BreakGlassLabel = "break-glass";
+
+    private static string Inert(string text) => new(text.Where(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' or ' ' or ',' or ':').Take(300).ToArray());
 
     private static async Task<RepositoryContent?> FindFileAsync(IGitHubClient github, GitOpsOptions settings, string path, string branch)
     {
@@ -102,14 +128,22 @@ public sealed class PullRequestOpener(IOptions<GitOpsOptions> gitOps, IOptions<G
         }
     }
 
+    /// <summary>The <c>$schema</c> of Elsa 3 workflow definitions: the Studio's Import refuses a file without it ("Invalid schema").</summary>
+    public const string ElsaSchema = "https://elsaworkflows.io/schemas/workflow-definition/v3.0.0/schema.json";
+
     /// <summary>
-    /// The committed format: the definition without the server's fields, <c>definitionId</c>, <c>name</c> and
-    /// <c>description</c> first, then every other property in its order, indented by two spaces, one final newline.
+    /// The committed format (also what Export gives): <c>$schema</c> and <c>id</c> (the definition id; the Studio's
+    /// Import needs both), then <c>definitionId</c>, <c>name</c> and <c>description</c>, then every other property in
+    /// its order, without the server's fields (version, flags, dates), indented by two spaces, one final newline.
     /// </summary>
     public static string CommittedFormat(WorkflowDefinitionDocument document)
     {
         var json = Core.Hosting.WorkflowLoader.Strip((JsonObject)document.Json.DeepClone());
-        var ordered = new JsonObject();
+        var ordered = new JsonObject
+        {
+            ["$schema"] = ElsaSchema,
+            ["id"] = json["definitionId"]?.DeepClone(),
+        };
         foreach (var first in new[] { "definitionId", "name", "description" })
         {
             if (json.TryGetPropertyValue(first, out var value))

@@ -132,6 +132,7 @@ public sealed class DriftTests : IDisposable
             ["DrWorkflows:GitOps:Enabled"] = "true",
             ["DrWorkflows:GitOps:Repository"] = "shop/dr-workflows",
             ["DrWorkflows:GitOps:DriftCheckInterval"] = "00:00:00",
+            ["DrWorkflows:GitOps:MergePollInterval"] = "00:00:00",
             ["GitHub:BaseUrl"] = github.Urls[0],
             ["GitHub:Token"] = Token,
             ["GitHub:Owner"] = "shop",

@@ -20,7 +20,7 @@ public sealed class PublishPullRequestTests : IDisposable
     private const string Repo = "/api/v3/repos/shop/dr-workflows";
     private const string Branch = "drworkflows/dr-redis-failure/v1";
 
-    private const string Definition = """
+    internal const string Definition = """
         { "definitionId": "dr-redis-failure", "name": "DR 6: Redis failure", "description": "Restart Redis after an approval.",
           "root": { "type": "Elsa.Flowchart", "id": "fc", "version": 1,
             "activities": [
@@ -67,7 +67,7 @@ public sealed class PublishPullRequestTests : IDisposable
         var commit = JsonNode.Parse(requests[3].Body!)!;
         Assert.Equal(Branch, commit["branch"]!.GetValue<string>());
         var committed = Encoding.UTF8.GetString(Convert.FromBase64String(commit["content"]!.GetValue<string>()));
-        Assert.StartsWith("{\n  \"definitionId\": \"dr-redis-failure\",\n  \"name\": \"DR 6: Redis failure\",\n  \"description\": ", committed.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.StartsWith("{\n  \"$schema\": \"" + PullRequestOpener.ElsaSchema + "\",\n  \"id\": \"dr-redis-failure\",\n  \"definitionId\": \"dr-redis-failure\",\n  \"name\": \"DR 6: Redis failure\",\n  \"description\": ", committed.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.EndsWith("}\n", committed, StringComparison.Ordinal);
         var file = JsonNode.Parse(committed)!.AsObject();
         Assert.DoesNotContain("isPublished", file.Select(p => p.Key));
@@ -112,12 +112,12 @@ public sealed class PublishPullRequestTests : IDisposable
     }
 
     [Fact]
-    public void The_committed_format_is_pretty_printed_with_the_identity_first_and_no_server_fields()
+    public void The_committed_format_is_pretty_printed_with_the_schema_and_identity_first_and_no_server_fields()
     {
         var document = WorkflowDefinitionDocument.Parse("""{"root":{"type":"Elsa.Flowchart","id":"fc"},"isPublished":true,"version":3,"id":"x:v3","description":"d","name":"n","definitionId":"x","createdAt":"2026-01-01T00:00:00Z"}""");
 
         Assert.Equal(
-            "{\n  \"definitionId\": \"x\",\n  \"name\": \"n\",\n  \"description\": \"d\",\n  \"root\": {\n    \"type\": \"Elsa.Flowchart\",\n    \"id\": \"fc\"\n  }\n}\n",
+            "{\n  \"$schema\": \"https://elsaworkflows.io/schemas/workflow-definition/v3.0.0/schema.json\",\n  \"id\": \"x\",\n  \"definitionId\": \"x\",\n  \"name\": \"n\",\n  \"description\": \"d\",\n  \"root\": {\n    \"type\": \"Elsa.Flowchart\",\n    \"id\": \"fc\"\n  }\n}\n",
             PullRequestOpener.CommittedFormat(document).ReplaceLineEndings("\n"));
     }
 
@@ -126,6 +126,7 @@ public sealed class PublishPullRequestTests : IDisposable
         ["DrWorkflows:GitOps:Enabled"] = "true",
         ["DrWorkflows:GitOps:Repository"] = "shop/dr-workflows",
         ["DrWorkflows:GitOps:DriftCheckInterval"] = "00:00:00",
+        ["DrWorkflows:GitOps:MergePollInterval"] = "00:00:00",
         ["GitHub:BaseUrl"] = github.Urls[0],
         ["GitHub:Token"] = "ghp_publish_test",
         ["GitHub:Owner"] = "shop",
@@ -133,12 +134,15 @@ public sealed class PublishPullRequestTests : IDisposable
         ["GitHub:MaxAttempts"] = "1",
     });
 
-    private void StubGitHub()
+    private void StubGitHub() => StubPullRequest(github, Branch);
+
+    /// <summary>GitHub answering the requests of an opened pull request (number 42) of <paramref name="branch"/>.</summary>
+    internal static void StubPullRequest(WireMockServer github, string branch)
     {
         github.Given(Request.Create().WithPath($"{Repo}/git/refs/heads/main").UsingGet())
             .RespondWith(Json(200, """{"ref":"refs/heads/main","object":{"sha":"1111111111111111111111111111111111111111","type":"commit"}}"""));
         github.Given(Request.Create().WithPath($"{Repo}/git/refs").UsingPost())
-            .RespondWith(Json(201, "{\"ref\":\"refs/heads/" + Branch + "\",\"object\":{\"sha\":\"1111111111111111111111111111111111111111\",\"type\":\"commit\"}}"));
+            .RespondWith(Json(201, "{\"ref\":\"refs/heads/" + branch + "\",\"object\":{\"sha\":\"1111111111111111111111111111111111111111\",\"type\":\"commit\"}}"));
         github.Given(Request.Create().WithPath($"{Repo}/contents/workflows/dr-redis-failure.json").UsingGet())
             .RespondWith(Json(404, """{"message":"Not Found"}"""));
         github.Given(Request.Create().WithPath($"{Repo}/contents/workflows/dr-redis-failure.json").UsingPut())
@@ -148,6 +152,6 @@ public sealed class PublishPullRequestTests : IDisposable
             .RespondWith(Json(201, """{"number":42,"html_url":"https://github.example/shop/dr-workflows/pull/42","state":"open","title":"Workflow dr-redis-failure: version 1"}"""));
     }
 
-    private static IResponseBuilder Json(int status, string body) =>
+    internal static IResponseBuilder Json(int status, string body) =>
         Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body);
 }
