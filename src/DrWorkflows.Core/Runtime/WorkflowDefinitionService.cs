@@ -191,19 +191,35 @@ public sealed class WorkflowDefinitionService(
         }
 
         var document = WorkflowDefinitionDocument.Parse(definition.Json);
-        var inputs = (document.Json["inputs"] as JsonArray ?? []).OfType<JsonObject>().Where(i => i["name"] is not null).Select(i =>
+        var inputs = DeclaredArguments(document, "inputs").Select(i =>
         {
-            var name = i["name"]!.GetValue<string>();
+            var name = ElsaNaming.SafePropertyName(i["name"]!.GetValue<string>());
             var typeAlias = i["type"]?.GetValue<string>() ?? "Object";
             return new InputDescriptor
             {
                 Name = name,
-                JsonName = char.ToLowerInvariant(name[0]) + name[1..],
+                JsonName = Naming.CamelCase(name),
                 ValueType = TypeAliases.ToType(typeAlias),
                 TypeName = typeAlias,
                 UIHint = i["uiHint"]?.GetValue<string>() ?? Abstractions.InputUIHints.SingleLine,
                 DisplayName = i["displayName"]?.GetValue<string>() ?? name,
                 Description = i["description"]?.GetValue<string>(),
+            };
+        }).ToList();
+        // The declared outputs, as Elsa exposes them (Output1, or _Name for a reserved name); the child's whole
+        // output object stays available as Result unless the child declares an output of that name.
+        var outputs = DeclaredArguments(document, "outputs").Select(o =>
+        {
+            var name = ElsaNaming.SafePropertyName(o["name"]!.GetValue<string>());
+            var typeAlias = o["type"]?.GetValue<string>() ?? "Object";
+            return new OutputDescriptor
+            {
+                Name = name,
+                JsonName = Naming.CamelCase(name),
+                ValueType = TypeAliases.ToType(typeAlias),
+                TypeName = typeAlias,
+                DisplayName = o["displayName"]?.GetValue<string>() ?? name,
+                Description = o["description"]?.GetValue<string>(),
             };
         }).ToList();
         var baseDescriptor = registry.Describe(new WorkflowDefinitionActivity());
@@ -222,15 +238,18 @@ public sealed class WorkflowDefinitionService(
             Kind = "Task",
             Outcomes = document.Json["outcomes"] is JsonArray { Count: > 0 } outcomes ? [.. outcomes.Select(o => o?.GetValue<string>()).OfType<string>()] : [Execution.Outcomes.Done],
             Inputs = inputs,
-            Outputs = baseDescriptor.Outputs,
+            Outputs = [.. outputs, .. baseDescriptor.Outputs.Where(b => !outputs.Any(o => string.Equals(o.Name, b.Name, StringComparison.OrdinalIgnoreCase)))],
             Factory = () => new WorkflowDefinitionActivity { WorkflowDefinitionId = definition.DefinitionId },
             Properties = new Dictionary<string, object?> { ["workflowDefinitionId"] = definition.DefinitionId, ["workflowDefinitionVersionId"] = definition.Id },
         });
     }
 
-    /// <summary>The activity type name of a workflow used as an activity: its name without spaces.</summary>
+    /// <summary>The activity type name of a workflow used as an activity: its name pascalized as Elsa does ("Subworkflow test" is <c>SubworkflowTest</c>).</summary>
     public static string ActivityTypeName(StoredWorkflowDefinition definition) =>
-        new((definition.Name ?? definition.DefinitionId).Where(char.IsLetterOrDigit).ToArray());
+        ElsaNaming.Pascalize(string.IsNullOrWhiteSpace(definition.Name) ? definition.DefinitionId : definition.Name);
+
+    private static IEnumerable<JsonObject> DeclaredArguments(WorkflowDefinitionDocument document, string property) =>
+        (document.Json[property] as JsonArray ?? []).OfType<JsonObject>().Where(a => a["name"] is JsonValue name && name.TryGetValue<string>(out var text) && text.Length > 0);
 
     public static StoredWorkflowDefinition ToStored(WorkflowDefinitionDocument document, string origin) => new()
     {
