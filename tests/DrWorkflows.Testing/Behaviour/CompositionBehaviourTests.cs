@@ -416,6 +416,19 @@ public abstract class CompositionBehaviourTests : BehaviourTestBase
     }
 
     [Fact]
+    public async Task UsableAsActivity_ChildReadsItsInputsWithElsasAccessors()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(SumNumbers("getA() + getB()"), Ct);
+
+        var parent = await host.RunAsync(SumCaller("`Result: ${getTheSum()} (${getSumFromSum1()})`"), cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+
+        AssertFinished(await ReloadAsync(host, parent.Id));
+        Assert.Equal(["Result: 9 (9)"], host.Output.Lines);
+    }
+
+    [Fact]
     public async Task UsableAsActivity_DeclaredResultOutput_ReplacesTheWholeOutputObject()
     {
         await using var host = CreateHost();
