@@ -26,9 +26,12 @@ public sealed class WorkflowDefinitionService(
     /// <summary>
     /// Saves a definition sent by the Studio or the API. The document's <c>definitionId</c> may be empty for a
     /// new definition: it then gets a readable one from its name (<see cref="DefinitionIds"/>). Returns the stored version.
+    /// With <c>keepVersionId</c>, a new version keeps the document's own version <c>id</c> when no stored version has
+    /// it (Elsa's import keeps the file's ids, so <c>by-id</c> with the file's id finds it).
     /// </summary>
-    public async Task<StoredWorkflowDefinition> SaveAsync(WorkflowDefinitionDocument document, bool publish, string origin, bool isReadonly, CancellationToken cancellationToken)
+    public async Task<StoredWorkflowDefinition> SaveAsync(WorkflowDefinitionDocument document, bool publish, string origin, bool isReadonly, CancellationToken cancellationToken, bool keepVersionId = false)
     {
+        var importedId = keepVersionId && !string.IsNullOrWhiteSpace(document.Id) ? document.Id : null;
         document = document.Clone().Normalize();
         if (string.IsNullOrWhiteSpace(document.DefinitionId))
             document.DefinitionId = await DefinitionIds.UniqueFromNameAsync(document.Name, async id => (await store.ListVersionsAsync(id, cancellationToken)).Count > 0);
@@ -37,7 +40,9 @@ public sealed class WorkflowDefinitionService(
         var probe = document.Clone();
         probe.Id = "probe";
         probe.Version = 1;
-        materializer.Materialize(probe);
+        var graph = materializer.Materialize(probe);
+        if (publish)
+            CheckPublishable(graph);
 
         var versions = await store.ListVersionsAsync(document.DefinitionId, cancellationToken);
         var latest = versions.OrderByDescending(v => v.Version).FirstOrDefault();
@@ -51,7 +56,9 @@ public sealed class WorkflowDefinitionService(
         if (latest is null || latest.IsPublished)
         {
             version = (latest?.Version ?? 0) + 1;
-            id = $"{document.DefinitionId}:v{version}";
+            id = importedId is not null && importedId.Length <= 200 && await store.FindByIdAsync(importedId, cancellationToken) is null
+                ? importedId
+                : $"{document.DefinitionId}:v{version}";
             createdAt = clock.GetUtcNow();
             if (latest is not null)
                 changes.Add(latest with { IsLatest = false, Json = WithFlags(latest.Json, isLatest: false, isPublished: latest.IsPublished) });
@@ -86,6 +93,27 @@ public sealed class WorkflowDefinitionService(
             graphs.TryRemove(change.Id, out _);
         RefreshActivityType(stored);
         return stored;
+    }
+
+    /// <summary>
+    /// What Elsa refuses when a definition is published and not when a draft is saved (the Studio saves drafts as
+    /// they are typed): a cron expression written as a literal that does not parse.
+    /// </summary>
+    private static void CheckPublishable(WorkflowGraph graph)
+    {
+        foreach (var cron in graph.Activities.OfType<Activities.Scheduling.Cron>())
+        {
+            if (cron.CronExpression.Expression is not { Type: Expressions.ExpressionTypes.Literal } literal)
+                continue;
+            try
+            {
+                Activities.Scheduling.CronSchedule.Parse(literal.ValueText ?? string.Empty);
+            }
+            catch (WorkflowDefinitionException e)
+            {
+                throw new WorkflowDefinitionException($"Activity '{cron.Id}' (Elsa.Cron) cannot be published: {e.Message} (docs/elsa-compatibility.md, Elsa.Cron)", e) { ActivityId = cron.Id };
+            }
+        }
     }
 
     /// <summary>Publishes the latest version of a definition.</summary>
@@ -171,6 +199,45 @@ public sealed class WorkflowDefinitionService(
             ?? throw new DefinitionNotFoundException(definitionVersionId, "(version) no longer exists");
         return GetGraph(definition);
     }
+
+    /// <summary>
+    /// Elsa's consumers of a definition: the definitions whose latest version uses it as an activity (an activity
+    /// with <c>workflowDefinitionId</c> naming it, or of its activity type), then their consumers in turn. Null when
+    /// the definition does not exist.
+    /// </summary>
+    public async Task<IReadOnlyList<string>?> FindConsumersAsync(string definitionId, CancellationToken cancellationToken)
+    {
+        if ((await store.ListVersionsAsync(definitionId, cancellationToken)).Count == 0)
+            return null;
+        var latest = (await store.ListAsync(new DefinitionQuery(VersionOptions.LatestVersion, Take: 10_000), cancellationToken)).Items;
+        var consumers = new List<string>();
+        var visited = new HashSet<string>(StringComparer.Ordinal) { definitionId };
+        var pending = new Queue<string>([definitionId]);
+        while (pending.TryDequeue(out var used))
+        {
+            var usedVersion = latest.FirstOrDefault(d => d.DefinitionId == used);
+            var typeName = usedVersion is null ? null : ActivityTypeName(usedVersion);
+            foreach (var candidate in latest.Where(d => !visited.Contains(d.DefinitionId)))
+            {
+                if (!Uses(WorkflowDefinitionDocument.Parse(candidate.Json).Root, used, typeName))
+                    continue;
+                visited.Add(candidate.DefinitionId);
+                consumers.Add(candidate.DefinitionId);
+                pending.Enqueue(candidate.DefinitionId);
+            }
+        }
+
+        return consumers;
+    }
+
+    private static bool Uses(JsonNode? node, string definitionId, string? typeName) => node switch
+    {
+        JsonObject activity when activity["workflowDefinitionId"] is JsonValue id && id.TryGetValue<string>(out var text) && text == definitionId => true,
+        JsonObject activity when typeName is not null && activity["type"] is JsonValue type && type.TryGetValue<string>(out var name) && name == typeName => true,
+        JsonObject other => other.Any(p => Uses(p.Value, definitionId, typeName)),
+        JsonArray array => array.Any(item => Uses(item, definitionId, typeName)),
+        _ => false,
+    };
 
     /// <summary>Registers every published "usable as activity" workflow (at start).</summary>
     public async Task RegisterWorkflowActivitiesAsync(CancellationToken cancellationToken)
