@@ -40,6 +40,7 @@ public sealed class WorkflowDefinitionService(
         var probe = document.Clone();
         probe.Id = "probe";
         probe.Version = 1;
+        CheckIncidentStrategy(probe);
         var graph = materializer.Materialize(probe);
         if (publish)
             CheckPublishable(graph);
@@ -93,6 +94,24 @@ public sealed class WorkflowDefinitionService(
             graphs.TryRemove(change.Id, out _);
         RefreshActivityType(stored);
         return stored;
+    }
+
+    /// <summary>The one incident strategy that runs here (the Studio offers it): a failed activity holds the run for an operator.</summary>
+    public const string OperatorHoldIncidentStrategy = "DrWorkflows.IncidentStrategies.OperatorHold";
+
+    /// <summary>
+    /// Elsa's <c>options.incidentStrategyType</c>: empty or <see cref="OperatorHoldIncidentStrategy"/>. Elsa's Fault and
+    /// Continue strategies end or continue a faulted run, which does not happen here, so a definition asking for one is
+    /// refused rather than loaded to behave otherwise.
+    /// </summary>
+    private static void CheckIncidentStrategy(WorkflowDefinitionDocument document)
+    {
+        if (document.Json["options"]?["incidentStrategyType"] is not JsonValue value || !value.TryGetValue<string>(out var strategy) || string.IsNullOrWhiteSpace(strategy))
+            return;
+        if (strategy.Split(',')[0].Trim() == OperatorHoldIncidentStrategy)
+            return;
+        throw new WorkflowDefinitionException(
+            $"Workflow '{document.DefinitionId}': options.incidentStrategyType '{strategy}' is not supported. A failed activity here always raises an incident and holds the run for an operator (retry, skip or fail); Elsa's Fault and Continue strategies are not available. Choose 'Hold for an operator' or leave the option empty (docs/elsa-compatibility.md, Faults and incidents).");
     }
 
     /// <summary>
