@@ -405,7 +405,7 @@ public static partial class WorkflowDefinitionsApi
         {
             var (value, problem) = RequestJson.Read<ExecuteRequest>(buffer.ToArray(), json.Value.SerializerOptions);
             if (problem is not null)
-                return BadRequest(problem.Detail);
+                throw new RequestFieldException(problem.Field, problem.Message);
             request = value;
         }
 
