@@ -335,9 +335,26 @@ public sealed class WorkflowExecutionContext
         State.Variables[variable.Id] = ToNode(value);
     }
 
-    internal JsonNode? GetVariableById(string id) =>
-        State.Variables.GetValueOrDefault(Graph.FindVariable(id)?.Id ?? id);
+    /// <summary>
+    /// The memory a <c>memoryReference</c> names: a variable (by id or name), else, as in Elsa, a declared
+    /// workflow output or input of that name (an activity output mapped straight onto the workflow's output).
+    /// </summary>
+    internal JsonNode? GetVariableById(string id)
+    {
+        if (Graph.FindVariable(id) is null && FindOutputName(id) is { } output)
+            return State.Output.GetValueOrDefault(output);
+        if (Graph.FindVariable(id) is null && Graph.Inputs.FirstOrDefault(i => i.Name == id) is { } input)
+            return State.Input.FirstOrDefault(p => string.Equals(p.Key, input.Name, StringComparison.OrdinalIgnoreCase)).Value;
+        return State.Variables.GetValueOrDefault(Graph.FindVariable(id)?.Id ?? id);
+    }
 
-    internal void SetVariableById(string id, JsonNode? value) =>
-        State.Variables[Graph.FindVariable(id)?.Id ?? id] = value?.DeepClone();
+    internal void SetVariableById(string id, JsonNode? value)
+    {
+        if (Graph.FindVariable(id) is null && FindOutputName(id) is { } output)
+            State.Output[output] = value?.DeepClone();
+        else
+            State.Variables[Graph.FindVariable(id)?.Id ?? id] = value?.DeepClone();
+    }
+
+    private string? FindOutputName(string id) => Graph.Outputs.FirstOrDefault(o => o.Name == id)?.Name;
 }

@@ -42,6 +42,15 @@ public sealed class ExpressionScope(ActivityExecutionContext context)
 
     public IReadOnlyDictionary<string, JsonNode?> Input => State.Input;
 
+    /// <summary>The workflow's declared input names.</summary>
+    public IEnumerable<string> DeclaredInputs => Context.Workflow.Graph.Inputs.Select(i => i.Name);
+
+    /// <summary>Every activity of the workflow that has outputs, with its output names (for Elsa's <c>get{Output}From{Activity}</c>).</summary>
+    public IEnumerable<(Abstractions.Activity Activity, IEnumerable<string> Outputs)> ActivitiesWithOutputs =>
+        Context.Workflow.Graph.Activities
+            .Select(a => (Activity: a, Outputs: Context.Workflow.Registry.Describe(a).Outputs.Select(o => o.Name)))
+            .Where(a => a.Outputs.Any());
+
     /// <summary>An output of a completed activity, found by id or name; the <c>Result</c> output when no name is given.</summary>
     public JsonNode? GetOutputFrom(string activityIdOrName, string? outputName)
     {

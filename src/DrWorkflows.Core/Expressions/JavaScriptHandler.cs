@@ -24,7 +24,7 @@ public sealed class JavaScriptHandler : IExpressionHandler
         var script = expression.ValueText ?? string.Empty;
         if (string.IsNullOrWhiteSpace(script))
             return null;
-        var engine = CreateEngine(scope);
+        var engine = CreateEngine(scope, script);
         try
         {
             var result = engine.Evaluate(script);
@@ -40,7 +40,7 @@ public sealed class JavaScriptHandler : IExpressionHandler
         }
     }
 
-    private static Engine CreateEngine(ExpressionScope scope)
+    private static Engine CreateEngine(ExpressionScope scope, string script)
     {
         var engine = new Engine(options => options
             .TimeoutInterval(Timeout)
@@ -103,8 +103,61 @@ public sealed class JavaScriptHandler : IExpressionHandler
             input.Set(name, FromNode(engine, value));
         engine.SetValue("variables", variables);
         engine.SetValue("input", input);
+        AddElsaAccessors(engine, scope, script);
         return engine;
     }
+
+    /// <summary>
+    /// The accessors Elsa generates, named exactly as Elsa names them, in Elsa's order (a later one of the same
+    /// name wins): <c>get{Variable}</c>/<c>set{Variable}</c> with the variable's name pascalized
+    /// (<c>message</c> → <c>getMessage()</c>); <c>get{Input}</c> for each declared workflow input, named as
+    /// declared (and pascalized, which is how Elsa names them inside a workflow used as an activity); and
+    /// <c>get{Output}From{Activity}</c> for each activity output, by the activity's name (and its id).
+    /// As in Elsa, only accessors the script names are created, unless it can reach globals without naming them.
+    /// </summary>
+    private static void AddElsaAccessors(Engine engine, ExpressionScope scope, string script)
+    {
+        var dynamicCode = script.Contains("eval", StringComparison.Ordinal) || script.Contains("Function", StringComparison.Ordinal) || script.Contains("globalThis", StringComparison.Ordinal);
+        bool Named(string accessor) => dynamicCode || script.Contains(accessor, StringComparison.Ordinal);
+
+        foreach (var name in scope.VariableNames.Where(IsElsaVariableName))
+        {
+            var captured = name;
+            var pascal = Model.ElsaNaming.Pascalize(name);
+            if (Named("get" + pascal))
+                engine.SetValue("get" + pascal, new Func<JsValue>(() => FromNode(engine, scope.GetVariable(captured))));
+            if (Named("set" + pascal))
+                engine.SetValue("set" + pascal, new Action<JsValue>(v => scope.SetVariable(captured, ToNode(engine, v))));
+        }
+
+        foreach (var declared in scope.DeclaredInputs.Where(IsElsaVariableName))
+        {
+            var captured = declared;
+            foreach (var accessor in new[] { "get" + Model.ElsaNaming.Pascalize(declared), "get" + declared }.Distinct(StringComparer.Ordinal).Where(Named))
+                engine.SetValue(accessor, new Func<JsValue>(() => FromNode(engine, scope.GetInput(captured))));
+        }
+
+        if (!dynamicCode && !script.Contains("From", StringComparison.Ordinal))
+            return;
+        foreach (var (activity, outputs) in scope.ActivitiesWithOutputs)
+        {
+            var names = new[] { activity.Id, activity.Name }.Where(n => !string.IsNullOrWhiteSpace(n)).Select(n => Model.ElsaNaming.Pascalize(n!)).Distinct(StringComparer.Ordinal);
+            foreach (var activityName in names)
+            {
+                foreach (var output in outputs.Where(IsElsaVariableName))
+                {
+                    var accessor = $"get{Model.ElsaNaming.Pascalize(output)}From{activityName}";
+                    var activityId = activity.Id;
+                    var outputName = output;
+                    if (IsIdentifier(accessor) && Named(accessor))
+                        engine.SetValue(accessor, new Func<JsValue>(() => FromNode(engine, scope.GetOutputFrom(activityId, outputName))));
+                }
+            }
+        }
+    }
+
+    /// <summary>Elsa's rule for names that get accessors: letters and digits only.</summary>
+    private static bool IsElsaVariableName(string name) => !string.IsNullOrWhiteSpace(name) && name.All(char.IsLetterOrDigit);
 
     private static bool IsIdentifier(string name) =>
         name.Length > 0 && (char.IsLetter(name[0]) || name[0] == '_') && name.All(c => char.IsLetterOrDigit(c) || c == '_');

@@ -62,6 +62,8 @@ public sealed class ActivityRegistry
                 return descriptor.Name;
         }
 
+        if (activity is IDynamicOutputs dynamic && dynamic.GetOutputName(output) is { } name)
+            return name;
         throw new InvalidOperationException($"Output of {activity} is not a declared output property.");
     }
 
@@ -208,6 +210,12 @@ public sealed class DynamicOutcomesAttribute(string inputName) : Attribute
 public interface IDynamicInputs
 {
     string? GetInputName(Input input);
+}
+
+/// <summary>An activity with outputs that are not properties (workflow activities expose the definition's declared outputs).</summary>
+public interface IDynamicOutputs
+{
+    string? GetOutputName(Output output);
 }
 
 /// <summary>An activity with JSON that is more than inputs and ports (Flowchart connections, Switch cases).</summary>

@@ -65,7 +65,14 @@ public sealed class WorkflowDefinitionDocument
         set => Json["isReadonly"] = value;
     }
 
-    public bool UsableAsActivity => Json["options"]?["usableAsActivity"] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
+    /// <summary>
+    /// <c>options.usableAsActivity</c>; when the options do not say, the older top-level <c>usableAsActivity</c>
+    /// (Elsa reads both, the options first).
+    /// </summary>
+    public bool UsableAsActivity =>
+        Flag(Json["options"]?["usableAsActivity"]) ?? Flag(Json["usableAsActivity"]) ?? false;
+
+    private static bool? Flag(JsonNode? node) => node is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
 
     public JsonObject? Root => Json["root"] as JsonObject;
 

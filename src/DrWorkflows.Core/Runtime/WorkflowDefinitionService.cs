@@ -28,9 +28,12 @@ public sealed class WorkflowDefinitionService(
     /// new definition: it then gets a readable one from its name (<see cref="DefinitionIds"/>). Returns the stored version.
     /// Pass <c>newVersion</c> to store a new version even when the latest is a draft (which then stays, no longer
     /// latest): a merged file must not overwrite a draft edited since.
+    /// With <c>keepVersionId</c>, a new version keeps the document's own version <c>id</c> when no stored version has
+    /// it (Elsa's import keeps the file's ids, so <c>by-id</c> with the file's id finds it).
     /// </summary>
-    public async Task<StoredWorkflowDefinition> SaveAsync(WorkflowDefinitionDocument document, bool publish, string origin, bool isReadonly, CancellationToken cancellationToken, bool newVersion = false)
+    public async Task<StoredWorkflowDefinition> SaveAsync(WorkflowDefinitionDocument document, bool publish, string origin, bool isReadonly, CancellationToken cancellationToken, bool newVersion = false, bool keepVersionId = false)
     {
+        var importedId = keepVersionId && !string.IsNullOrWhiteSpace(document.Id) ? document.Id : null;
         document = document.Clone().Normalize();
         if (string.IsNullOrWhiteSpace(document.DefinitionId))
             document.DefinitionId = await DefinitionIds.UniqueFromNameAsync(document.Name, async id => (await store.ListVersionsAsync(id, cancellationToken)).Count > 0);
@@ -39,7 +42,10 @@ public sealed class WorkflowDefinitionService(
         var probe = document.Clone();
         probe.Id = "probe";
         probe.Version = 1;
-        materializer.Materialize(probe);
+        CheckIncidentStrategy(probe);
+        var graph = materializer.Materialize(probe);
+        if (publish)
+            CheckPublishable(graph);
 
         var versions = await store.ListVersionsAsync(document.DefinitionId, cancellationToken);
         var latest = versions.OrderByDescending(v => v.Version).FirstOrDefault();
@@ -54,7 +60,9 @@ public sealed class WorkflowDefinitionService(
         if (latest is null || latest.IsPublished || newVersion)
         {
             version = (latest?.Version ?? 0) + 1;
-            id = $"{document.DefinitionId}:v{version}";
+            id = importedId is not null && importedId.Length <= 200 && await store.FindByIdAsync(importedId, cancellationToken) is null
+                ? importedId
+                : $"{document.DefinitionId}:v{version}";
             createdAt = clock.GetUtcNow();
             if (latest is not null)
                 changes.Add(latest with { IsLatest = false, Json = WithFlags(latest.Json, isLatest: false, isPublished: latest.IsPublished) });
@@ -89,6 +97,45 @@ public sealed class WorkflowDefinitionService(
             graphs.TryRemove(change.Id, out _);
         RefreshActivityType(stored);
         return stored;
+    }
+
+    /// <summary>The one incident strategy that runs here (the Studio offers it): a failed activity holds the run for an operator.</summary>
+    public const string OperatorHoldIncidentStrategy = "DrWorkflows.IncidentStrategies.OperatorHold";
+
+    /// <summary>
+    /// Elsa's <c>options.incidentStrategyType</c>: empty or <see cref="OperatorHoldIncidentStrategy"/>. Elsa's Fault and
+    /// Continue strategies end or continue a faulted run, which does not happen here, so a definition asking for one is
+    /// refused rather than loaded to behave otherwise.
+    /// </summary>
+    private static void CheckIncidentStrategy(WorkflowDefinitionDocument document)
+    {
+        if (document.Json["options"]?["incidentStrategyType"] is not JsonValue value || !value.TryGetValue<string>(out var strategy) || string.IsNullOrWhiteSpace(strategy))
+            return;
+        if (strategy.Split(',')[0].Trim() == OperatorHoldIncidentStrategy)
+            return;
+        throw new WorkflowDefinitionException(
+            $"Workflow '{document.DefinitionId}': options.incidentStrategyType '{strategy}' is not supported. A failed activity here always raises an incident and holds the run for an operator (retry, skip or fail); Elsa's Fault and Continue strategies are not available. Choose 'Hold for an operator' or leave the option empty (docs/elsa-compatibility.md, Faults and incidents).");
+    }
+
+    /// <summary>
+    /// What Elsa refuses when a definition is published and not when a draft is saved (the Studio saves drafts as
+    /// they are typed): a cron expression written as a literal that does not parse.
+    /// </summary>
+    private static void CheckPublishable(WorkflowGraph graph)
+    {
+        foreach (var cron in graph.Activities.OfType<Activities.Scheduling.Cron>())
+        {
+            if (cron.CronExpression.Expression is not { Type: Expressions.ExpressionTypes.Literal } literal)
+                continue;
+            try
+            {
+                Activities.Scheduling.CronSchedule.Parse(literal.ValueText ?? string.Empty);
+            }
+            catch (WorkflowDefinitionException e)
+            {
+                throw new WorkflowDefinitionException($"Activity '{cron.Id}' (Elsa.Cron) cannot be published: {e.Message} (docs/elsa-compatibility.md, Elsa.Cron)", e) { ActivityId = cron.Id };
+            }
+        }
     }
 
     /// <summary>Publishes the latest version of a definition.</summary>
@@ -180,6 +227,45 @@ public sealed class WorkflowDefinitionService(
         return GetGraph(definition);
     }
 
+    /// <summary>
+    /// Elsa's consumers of a definition: the definitions whose latest version uses it as an activity (an activity
+    /// with <c>workflowDefinitionId</c> naming it, or of its activity type), then their consumers in turn. Null when
+    /// the definition does not exist.
+    /// </summary>
+    public async Task<IReadOnlyList<string>?> FindConsumersAsync(string definitionId, CancellationToken cancellationToken)
+    {
+        if ((await store.ListVersionsAsync(definitionId, cancellationToken)).Count == 0)
+            return null;
+        var latest = (await store.ListAsync(new DefinitionQuery(VersionOptions.LatestVersion, Take: 10_000), cancellationToken)).Items;
+        var consumers = new List<string>();
+        var visited = new HashSet<string>(StringComparer.Ordinal) { definitionId };
+        var pending = new Queue<string>([definitionId]);
+        while (pending.TryDequeue(out var used))
+        {
+            var usedVersion = latest.FirstOrDefault(d => d.DefinitionId == used);
+            var typeName = usedVersion is null ? null : ActivityTypeName(usedVersion);
+            foreach (var candidate in latest.Where(d => !visited.Contains(d.DefinitionId)))
+            {
+                if (!Uses(WorkflowDefinitionDocument.Parse(candidate.Json).Root, used, typeName))
+                    continue;
+                visited.Add(candidate.DefinitionId);
+                consumers.Add(candidate.DefinitionId);
+                pending.Enqueue(candidate.DefinitionId);
+            }
+        }
+
+        return consumers;
+    }
+
+    private static bool Uses(JsonNode? node, string definitionId, string? typeName) => node switch
+    {
+        JsonObject activity when activity["workflowDefinitionId"] is JsonValue id && id.TryGetValue<string>(out var text) && text == definitionId => true,
+        JsonObject activity when typeName is not null && activity["type"] is JsonValue type && type.TryGetValue<string>(out var name) && name == typeName => true,
+        JsonObject other => other.Any(p => Uses(p.Value, definitionId, typeName)),
+        JsonArray array => array.Any(item => Uses(item, definitionId, typeName)),
+        _ => false,
+    };
+
     /// <summary>Registers every published "usable as activity" workflow (at start).</summary>
     public async Task RegisterWorkflowActivitiesAsync(CancellationToken cancellationToken)
     {
@@ -199,19 +285,35 @@ public sealed class WorkflowDefinitionService(
         }
 
         var document = WorkflowDefinitionDocument.Parse(definition.Json);
-        var inputs = (document.Json["inputs"] as JsonArray ?? []).OfType<JsonObject>().Where(i => i["name"] is not null).Select(i =>
+        var inputs = DeclaredArguments(document, "inputs").Select(i =>
         {
-            var name = i["name"]!.GetValue<string>();
+            var name = ElsaNaming.SafePropertyName(i["name"]!.GetValue<string>());
             var typeAlias = i["type"]?.GetValue<string>() ?? "Object";
             return new InputDescriptor
             {
                 Name = name,
-                JsonName = char.ToLowerInvariant(name[0]) + name[1..],
+                JsonName = Naming.CamelCase(name),
                 ValueType = TypeAliases.ToType(typeAlias),
                 TypeName = typeAlias,
                 UIHint = i["uiHint"]?.GetValue<string>() ?? Abstractions.InputUIHints.SingleLine,
                 DisplayName = i["displayName"]?.GetValue<string>() ?? name,
                 Description = i["description"]?.GetValue<string>(),
+            };
+        }).ToList();
+        // The declared outputs, as Elsa exposes them (Output1, or _Name for a reserved name); the child's whole
+        // output object stays available as Result unless the child declares an output of that name.
+        var outputs = DeclaredArguments(document, "outputs").Select(o =>
+        {
+            var name = ElsaNaming.SafePropertyName(o["name"]!.GetValue<string>());
+            var typeAlias = o["type"]?.GetValue<string>() ?? "Object";
+            return new OutputDescriptor
+            {
+                Name = name,
+                JsonName = Naming.CamelCase(name),
+                ValueType = TypeAliases.ToType(typeAlias),
+                TypeName = typeAlias,
+                DisplayName = o["displayName"]?.GetValue<string>() ?? name,
+                Description = o["description"]?.GetValue<string>(),
             };
         }).ToList();
         var baseDescriptor = registry.Describe(new WorkflowDefinitionActivity());
@@ -230,15 +332,18 @@ public sealed class WorkflowDefinitionService(
             Kind = "Task",
             Outcomes = document.Json["outcomes"] is JsonArray { Count: > 0 } outcomes ? [.. outcomes.Select(o => o?.GetValue<string>()).OfType<string>()] : [Execution.Outcomes.Done],
             Inputs = inputs,
-            Outputs = baseDescriptor.Outputs,
+            Outputs = [.. outputs, .. baseDescriptor.Outputs.Where(b => !outputs.Any(o => string.Equals(o.Name, b.Name, StringComparison.OrdinalIgnoreCase)))],
             Factory = () => new WorkflowDefinitionActivity { WorkflowDefinitionId = definition.DefinitionId },
             Properties = new Dictionary<string, object?> { ["workflowDefinitionId"] = definition.DefinitionId, ["workflowDefinitionVersionId"] = definition.Id },
         });
     }
 
-    /// <summary>The activity type name of a workflow used as an activity: its name without spaces.</summary>
+    /// <summary>The activity type name of a workflow used as an activity: its name pascalized as Elsa does ("Subworkflow test" is <c>SubworkflowTest</c>).</summary>
     public static string ActivityTypeName(StoredWorkflowDefinition definition) =>
-        new((definition.Name ?? definition.DefinitionId).Where(char.IsLetterOrDigit).ToArray());
+        ElsaNaming.Pascalize(string.IsNullOrWhiteSpace(definition.Name) ? definition.DefinitionId : definition.Name);
+
+    private static IEnumerable<JsonObject> DeclaredArguments(WorkflowDefinitionDocument document, string property) =>
+        (document.Json[property] as JsonArray ?? []).OfType<JsonObject>().Where(a => a["name"] is JsonValue name && name.TryGetValue<string>(out var text) && text.Length > 0);
 
     public static StoredWorkflowDefinition ToStored(WorkflowDefinitionDocument document, string origin) => new()
     {

@@ -36,8 +36,9 @@ public static class DescriptorsApi
         })));
         group.MapGet("/descriptors/workflow-activation-strategies", () => List(
             Strategy("Elsa.Workflows.ActivationStrategies.AllowAlwaysStrategy", "Always", "Always allow the creation of a new workflow instance.")));
+        // Only DrWorkflows' own strategy: Elsa's Fault and Continue strategies are refused at save (see WorkflowDefinitionService.IncidentStrategy).
         group.MapGet("/descriptors/incident-strategies", () => List(
-            Strategy("Elsa.Workflows.IncidentStrategies.FaultStrategy", "Fault", "An activity failure raises an incident and the run waits for an operator (retry, skip or fail).")));
+            Strategy(Core.Runtime.WorkflowDefinitionService.OperatorHoldIncidentStrategy, "Hold for an operator (DR default)", "An activity failure raises an incident and the run waits for an operator (retry, skip or fail).")));
         group.MapGet("/descriptors/log-persistence-strategies", () => List(
             Strategy("Elsa.Workflows.LogPersistence.Strategies.Inherit", "Inherit", "Inherit the persistence mode from the container."),
             Strategy("Elsa.Workflows.LogPersistence.Strategies.Include", "Include", "Record inputs and outputs in the journal (secrets are always redacted)."),

@@ -27,7 +27,7 @@ public static partial class WorkflowDefinitionsApi
         group.MapGet("/workflow-definitions/many-by-id", GetManyAsync);
         group.MapGet("/workflow-definitions/validation/is-name-unique", IsNameUniqueAsync);
         group.MapGet("/workflow-definitions/query/count", CountAsync);
-        group.MapGet("/workflow-definitions/{definitionId}/consumers", (string definitionId) => Results.Ok(new { consumingWorkflowDefinitionIds = Array.Empty<string>() }));
+        group.MapGet("/workflow-definitions/{definitionId}/consumers", ConsumersAsync);
         group.MapGet("/workflow-definitions/{definitionId}/export", ExportAsync);
         group.MapPost("/workflow-definitions", SaveAsync).RequireAuthorization(Roles.Designer).WithBodyLimit(BodyLimits.Definition);
         group.MapPost("/workflow-definitions/import", ImportAsync).RequireAuthorization(Roles.Designer).WithBodyLimit(BodyLimits.Definition);
@@ -38,7 +38,9 @@ public static partial class WorkflowDefinitionsApi
         group.MapPost("/workflow-definitions/{definitionId}/update-references", (string definitionId) => Results.Ok(new { affectedWorkflows = Array.Empty<string>() })).RequireAuthorization(Roles.Designer);
         group.MapDelete("/workflow-definitions/{definitionId}", DeleteAsync).RequireAuthorization(Roles.Designer);
         group.MapDelete("/workflow-definition-versions/{id}", DeleteVersionAsync).RequireAuthorization(Roles.Designer);
-        group.MapPost("/workflow-definitions/{definitionId}/execute", ExecuteAsync).RequireAuthorization(Roles.Operator);
+        // No Accepts metadata: with it, routing refuses a POST without a Content-Type (404), which Elsa accepts.
+        group.MapPost("/workflow-definitions/{definitionId}/execute", ExecuteFromBodyAsync).RequireAuthorization(Roles.Operator);
+        group.MapGet("/workflow-definitions/{definitionId}/execute", ExecuteByQueryAsync).RequireAuthorization(Roles.Operator);
         group.MapPost("/workflow-definitions/{definitionId}/dispatch", DispatchAsync).RequireAuthorization(Roles.Operator);
 
         group.MapPost("/bulk-actions/delete/workflow-definitions/by-definition-id", BulkDeleteAsync).RequireAuthorization(Roles.Designer).WithBodyLimit(BodyLimits.Bulk);
@@ -268,6 +270,12 @@ public static partial class WorkflowDefinitionsApi
         return Results.File(buffer.ToArray(), "application/zip", "workflow-definitions.zip");
     }
 
+    /// <summary>Elsa's consumers: the definitions that use this one as an activity, directly or through others; 404 for an unknown id.</summary>
+    private static async Task<IResult> ConsumersAsync(string definitionId, WorkflowDefinitionService definitions, CancellationToken cancellationToken) =>
+        await definitions.FindConsumersAsync(definitionId, cancellationToken) is { } consumers
+            ? Results.Ok(new { consumingWorkflowDefinitionIds = consumers })
+            : NotFound(definitionId);
+
     private static string FileName(StoredWorkflowDefinition definition)
     {
         var name = new string((definition.Name ?? definition.DefinitionId).Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray()).Trim('-');
@@ -279,7 +287,7 @@ public static partial class WorkflowDefinitionsApi
     {
         if (body is not { } model)
             return BadRequest("The body must be a workflow definition (JSON object).");
-        var stored = await definitions.SaveAsync(new WorkflowDefinitionDocument((JsonObject)model.DeepClone()), publish: false, "api", isReadonly: false, cancellationToken);
+        var stored = await definitions.SaveAsync(new WorkflowDefinitionDocument((JsonObject)model.DeepClone()), publish: false, "api", isReadonly: false, cancellationToken, keepVersionId: true);
         return DescriptorsApi.Json(DefinitionViews.Model(stored));
     }
 
@@ -297,7 +305,7 @@ public static partial class WorkflowDefinitionsApi
         }
 
         foreach (var document in documents)
-            await definitions.SaveAsync(document, publish: false, "api", isReadonly: false, cancellationToken);
+            await definitions.SaveAsync(document, publish: false, "api", isReadonly: false, cancellationToken, keepVersionId: true);
         return Results.Ok(new { count = documents.Count });
     }
 
@@ -382,7 +390,43 @@ public static partial class WorkflowDefinitionsApi
     /// <summary>Body of execute/dispatch: <c>{"input":{}, "correlationId":null, "versionOptions":"Published", "triggerActivityId":null}</c>.</summary>
     public sealed record ExecuteRequest(JsonObject? Input, string? CorrelationId, string? VersionOptions, string? TriggerActivityId, string? InstanceId);
 
-    /// <summary>Runs the definition until it waits or ends; the Studio reads the new instance id from <c>x-elsa-workflow-instance-id</c>.</summary>
+    /// <summary>
+    /// Runs the definition until it waits or ends; the Studio reads the new instance id from <c>x-elsa-workflow-instance-id</c>.
+    /// As in Elsa the body is optional and a request without a Content-Type is accepted: an empty body starts the run
+    /// without input. Unlike Elsa, which then ignores the body, a non-empty body is read as JSON whatever the
+    /// Content-Type, with the request guard's checks (<see cref="RequestJson"/>), so input is never dropped quietly.
+    /// </summary>
+    private static async Task<IResult> ExecuteFromBodyAsync(string definitionId, HttpContext http, WorkflowRuntime runtime, Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await http.Request.Body.CopyToAsync(buffer, cancellationToken);
+        ExecuteRequest? request = null;
+        if (buffer.Length > 0)
+        {
+            var (value, problem) = RequestJson.Read<ExecuteRequest>(buffer.ToArray(), json.Value.SerializerOptions);
+            if (problem is not null)
+                throw new RequestFieldException(problem.Field, problem.Message);
+            request = value;
+        }
+
+        return await ExecuteAsync(definitionId, request, http, runtime, cancellationToken);
+    }
+
+    /// <summary>Elsa's <c>GET .../execute</c>: the same as POST, with <c>input</c> (JSON text), <c>correlationId</c>, <c>versionOptions</c> and <c>triggerActivityId</c> in the query.</summary>
+    private static async Task<IResult> ExecuteByQueryAsync(string definitionId, string? input, string? correlationId, string? versionOptions, string? triggerActivityId, HttpContext http, WorkflowRuntime runtime, CancellationToken cancellationToken)
+    {
+        JsonObject? inputObject = null;
+        if (!string.IsNullOrWhiteSpace(input))
+        {
+            var (value, problem) = RequestJson.ParseObject(Encoding.UTF8.GetBytes(input));
+            if (problem is not null)
+                throw new RequestFieldException("input", "must be a JSON object: " + problem.Message);
+            inputObject = value;
+        }
+
+        return await ExecuteAsync(definitionId, new ExecuteRequest(inputObject, correlationId, versionOptions, triggerActivityId, null), http, runtime, cancellationToken);
+    }
+
     private static async Task<IResult> ExecuteAsync(string definitionId, ExecuteRequest? request, HttpContext http, WorkflowRuntime runtime, CancellationToken cancellationToken)
     {
         var state = await runtime.StartAsync(ToStart(definitionId, request, http), cancellationToken);

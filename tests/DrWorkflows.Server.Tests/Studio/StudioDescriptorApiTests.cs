@@ -176,7 +176,7 @@ public sealed class StudioDescriptorApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, status);
 
         var items = (await viewer.GetJsonAsync("/elsa/api/descriptors/activities")).Body!["items"]!.AsArray();
-        var workflow = items.Single(i => i!["typeName"]!.GetValue<string>() == "Notifyoncall")!;
+        var workflow = items.Single(i => i!["typeName"]!.GetValue<string>() == "NotifyOnCall")!;
         Assert.Equal("DR building blocks", workflow["category"]!.GetValue<string>());
         Assert.Equal("Notify on call", workflow["displayName"]!.GetValue<string>());
         Assert.Equal("multiline", Input(workflow.AsObject(), "Message")["uiHint"]!.GetValue<string>());

@@ -358,4 +358,90 @@ public abstract class CompositionBehaviourTests : BehaviourTestBase
         AssertFinished(await ReloadAsync(after, parentId));
         Assert.Equal(["child got Ada", "parent: {\"Greeting\":\"Hello Ada\"}"], after.Output.Lines);
     }
+
+    /// <summary>
+    /// "Sum numbers", marked usable as an activity the older way (top-level <c>usableAsActivity</c>): inputs A and B,
+    /// output Sum mapped straight from a script's result (its memoryReference names the workflow output), output
+    /// Note set by SetOutput, and an output named Name, which Elsa exposes as <c>_Name</c>.
+    /// </summary>
+    private static string SumNumbers(string sumScript = "getInput('A') + getInput('B')") => $$"""
+        {
+          "definitionId": "sum-numbers", "name": "Sum numbers", "version": 1, "toolVersion": "3.8.0",
+          "usableAsActivity": true,
+          "variables": [],
+          "inputs": [ {{Argument("A", "Int32")}}, {{Argument("B", "Int32")}} ],
+          "outputs": [ {{Argument("Sum", "Int32")}}, {{Argument("Note")}}, {{Argument("Name")}} ],
+          "outcomes": [], "customProperties": {}, "options": { "autoUpdateConsumingWorkflows": false },
+          "root": {{Flowchart("sumFlow", [
+              Activity("Elsa.RunJavaScript", "add", $"\"script\": {Lit(sumScript)}, \"result\": {Bind("Sum")}"),
+              Activity("Elsa.SetOutput", "note", $"\"outputName\": {Lit("Note")}, \"outputValue\": {Js("'sum of ' + getInput('A') + ' and ' + getInput('B')")}"),
+              Activity("Elsa.SetOutput", "named", $"\"outputName\": {Lit("Name")}, \"outputValue\": {Lit("adder")}")],
+              [Connect("add", "note"), Connect("note", "named")])}}
+        }
+        """;
+
+    /// <summary>A parent using "Sum numbers" as <c>SumNumbers</c>: output Sum bound to the variable TheSum.</summary>
+    private static string SumCaller(params string[] lines) => Definition("sum-caller", Sequence("callerSeq", [
+            Activity("SumNumbers", "sum1", $$"""
+                "name": "Sum1", "workflowDefinitionId": "sum-numbers",
+                "a": {{Lit("4", "Int32")}}, "b": {{Js("2 + 3", "Int32")}}, "sum": {{Bind("v-sum", "Int32")}}
+                """),
+            .. lines.Select((script, i) => WriteLineJs($"line{i}", script))]),
+        variables: [Variable("v-sum", "TheSum", "Int32", null)]);
+
+    [Fact]
+    public async Task UsableAsActivity_ExposesDeclaredOutputs_MapsThemToVariables_AndPascalizesTheTypeName()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(SumNumbers(), Ct);
+
+        var descriptor = host.Registry.Find("SumNumbers");
+        Assert.NotNull(descriptor);
+        Assert.Equal(["A", "B"], descriptor.Inputs.Select(i => i.Name));
+        Assert.Equal(["Sum", "Note", "_Name", "Result", "ChildInstanceId"], descriptor.Outputs.Select(o => o.Name));
+
+        var parent = await host.RunAsync(SumCaller(
+            "'Result: ' + getVariable('TheSum')",
+            "getOutputFrom('sum1', 'Sum') + ' / ' + getOutputFrom('Sum1', 'Note') + ' / ' + getOutputFrom('sum1', '_Name')"), cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+
+        var state = await ReloadAsync(host, parent.Id);
+        AssertFinished(state);
+        Assert.Equal(["Result: 9", "9 / sum of 4 and 5 / adder"], host.Output.Lines);
+        AssertJson("9", OutputOf(state, "sum1", "Sum"));
+        AssertJson("9", state.Variables["v-sum"]);
+        var child = Assert.Single((await host.Instances.ListAsync(new InstanceQuery(ParentInstanceId: parent.Id), Ct)).Items);
+        var childState = await ReloadAsync(host, child.Id);
+        AssertJson("""{"Sum": 9, "Note": "sum of 4 and 5", "Name": "adder"}""", new System.Text.Json.Nodes.JsonObject(childState.Output.Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))));
+    }
+
+    [Fact]
+    public async Task UsableAsActivity_ChildReadsItsInputsWithElsasAccessors()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(SumNumbers("getA() + getB()"), Ct);
+
+        var parent = await host.RunAsync(SumCaller("`Result: ${getTheSum()} (${getSumFromSum1()})`"), cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+
+        AssertFinished(await ReloadAsync(host, parent.Id));
+        Assert.Equal(["Result: 9 (9)"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task UsableAsActivity_DeclaredResultOutput_ReplacesTheWholeOutputObject()
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(Definition("doubler", Activity("Elsa.SetOutput", "set", $"\"outputName\": {Lit("Result")}, \"outputValue\": {Js("getInput('X') * 2")}"),
+            inputs: [Argument("X", "Int32")], outputs: [Argument("Result", "Int32")], name: "Doubler", options: """{ "usableAsActivity": true }"""), Ct);
+
+        var parent = await host.RunAsync(Definition("double-caller", Sequence("seq",
+            Activity("Doubler", "twice", $"\"x\": {Lit("21", "Int32")}, \"result\": {Bind("v-r", "Int32")}"),
+            WriteLineJs("say", "getOutputFrom('twice') + ' ' + getVariable('R')")),
+            variables: [Variable("v-r", "R", "Int32", null)]), cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+
+        AssertFinished(await ReloadAsync(host, parent.Id));
+        Assert.Equal(["42 42"], host.Output.Lines);
+    }
 }

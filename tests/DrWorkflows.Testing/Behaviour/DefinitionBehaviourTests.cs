@@ -456,4 +456,30 @@ public abstract class DefinitionBehaviourTests : BehaviourTestBase
         Assert.All(flowchart.Activities, a => Assert.NotNull(a.Metadata["designer"]?["position"]));
         Assert.Equal("world", graph.FindVariable("Who")?.Value?.GetValue<string>());
     }
+
+    [Theory]
+    [InlineData("Elsa.Workflows.IncidentStrategies.FaultStrategy, Elsa.Workflows.Core")]
+    [InlineData("Elsa.Workflows.IncidentStrategies.ContinueWithIncidentsStrategy, Elsa.Workflows.Core")]
+    public async Task ElsasFaultAndContinueIncidentStrategies_AreRefusedAtSave_NamingTheOptionAndTheDocEntry(string strategy)
+    {
+        await using var host = CreateHost();
+        var json = Definition("strategy-" + strategy.Length, WriteLine("say", "hi"), options: $$"""{ "incidentStrategyType": "{{strategy}}" }""");
+
+        var error = await Assert.ThrowsAsync<WorkflowDefinitionException>(() => host.Definitions.SaveAsync(WorkflowDefinitionDocument.Parse(json), publish: false, "api", isReadonly: false, Ct));
+
+        Assert.Contains(strategy, error.Message, StringComparison.Ordinal);
+        Assert.Contains("incidentStrategyType", error.Message, StringComparison.Ordinal);
+        Assert.Contains("elsa-compatibility.md", error.Message, StringComparison.Ordinal);
+        Assert.Null(await host.Definitions.FindAsync("strategy-" + strategy.Length, VersionOptions.LatestVersion, Ct));
+    }
+
+    [Fact]
+    public async Task TheOperatorHoldIncidentStrategy_IsAccepted()
+    {
+        await using var host = CreateHost();
+
+        var stored = await host.PublishAsync(Definition("strategy-hold", WriteLine("say", "hi"), options: $$"""{ "incidentStrategyType": "{{WorkflowDefinitionService.OperatorHoldIncidentStrategy}}" }"""), Ct);
+
+        Assert.True(stored.IsPublished);
+    }
 }

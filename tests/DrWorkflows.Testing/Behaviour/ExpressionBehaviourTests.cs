@@ -82,6 +82,34 @@ public abstract class ExpressionBehaviourTests : BehaviourTestBase
         }
     }
 
+    /// <summary>
+    /// Elsa's generated accessors: <c>get/set</c> + the variable name pascalized, <c>get</c> + each declared input name
+    /// (as declared, and pascalized), <c>get{Output}From{Activity}</c>. Names with other than letters and digits get
+    /// none, as in Elsa.
+    /// </summary>
+    [Theory]
+    [InlineData("getMessage()", "\"hi\"")]
+    [InlineData("setMessage('bye'); getMessage() + ' ' + getVariable('message')", "\"bye bye\"")]
+    [InlineData("getInput1()", "7")]
+    [InlineData("gethostName() + ' ' + getHostName()", "\"db1 db1\"")]
+    [InlineData("getResultFromProducer()", "42")]
+    [InlineData("getMessageFromProducer()", "\"forty-two\"")]
+    [InlineData("typeof getRetry_count", "\"undefined\"")]
+    public async Task JavaScript_ElsaGeneratedAccessors_AreNamedAsInElsa(string script, string expectedJson)
+    {
+        await using var host = CreateHost();
+        await host.PublishAsync(Definition("js-accessors", Sequence("seq",
+                Activity("Tests.TwoOutputs", "producer", "\"name\": \"Producer\""),
+                Activity("Elsa.RunJavaScript", "js", $"\"script\": {Lit(script)}")),
+            variables: [Variable("v-message", "message", "String", "hi"), Variable("v-retry", "retry_count", "Int32", "0")],
+            inputs: [Argument("Input1", "Int32"), Argument("hostName")]), Ct);
+
+        var state = await StartAsync(host, "js-accessors", new Dictionary<string, JsonNode?> { ["Input1"] = 7, ["hostName"] = "db1" });
+
+        AssertFinished(state);
+        AssertJson(expectedJson, OutputOf(state, "js"));
+    }
+
     [Fact]
     public async Task JavaScript_GetWorkflowInstanceId_IsTheRunId()
     {

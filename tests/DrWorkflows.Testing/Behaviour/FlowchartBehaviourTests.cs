@@ -311,6 +311,7 @@ public abstract class FlowchartBehaviourTests : BehaviourTestBase
     [InlineData("Stream", "a,b,merged", "a,b,merged,late,merged")]
     [InlineData("Cascade", "a,b,merged,merged", "a,b,merged,merged,late,merged")]
     [InlineData("Converge", "a,b", "a,b,late,merged")]
+    [InlineData("Merge", "a,b", "a,b,late,merged")]
     [InlineData("Race", "a,merged", "a,merged")]
     public async Task MergeMode_DecidesWhenAnActivityWithSeveralInboundConnectionsRuns(string mergeMode, string beforeDelay, string afterDelay)
     {
@@ -342,6 +343,26 @@ public abstract class FlowchartBehaviourTests : BehaviourTestBase
 
         AssertFinished(state);
         Assert.Equal(["yes", "after"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task MergeMode_Merge_WaitsForAnUntakenForwardPath_AndTheRunStillEnds()
+    {
+        await using var host = CreateHost();
+        var json = Definition("merge-merge-untaken", Flowchart("flow1",
+            [
+                Start(),
+                Activity("Elsa.FlowDecision", "decide", $"\"condition\": {Lit("true", "Boolean")}"),
+                WriteLine("yes", "yes"),
+                WriteLine("no", "no"),
+                Activity("Elsa.WriteLine", "after", $"\"text\": {Lit("after")}, \"customProperties\": {{ \"mergeMode\": \"Merge\" }}"),
+            ],
+            [Connect("start", "decide"), Connect("decide", "yes", "True"), Connect("decide", "no", "False"), Connect("yes", "after"), Connect("no", "after")]));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["yes"], host.Output.Lines);
     }
 
     [Fact]

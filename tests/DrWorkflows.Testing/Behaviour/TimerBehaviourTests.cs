@@ -122,11 +122,27 @@ public abstract class TimerBehaviourTests : BehaviourTestBase
     }
 
     [Fact]
-    public async Task Cron_WithAnInvalidExpression_RaisesAClearIncident()
+    public async Task Cron_WithAnInvalidLiteralExpression_IsRefusedAtPublish_ButSavesAsADraft()
+    {
+        await using var host = CreateHost();
+        var definition = Waiting("cron-bad-literal", Activity("Elsa.Cron", "cron", $"\"cronExpression\": {Lit("every monday")}"));
+
+        var error = await Assert.ThrowsAsync<Core.WorkflowDefinitionException>(() => host.PublishAsync(definition, Ct));
+
+        Assert.Equal("cron", error.ActivityId);
+        Assert.Contains("every monday", error.Message, StringComparison.Ordinal);
+        Assert.Contains("elsa-compatibility.md", error.Message, StringComparison.Ordinal);
+        Assert.Null(await host.Definitions.FindAsync("cron-bad-literal", Core.Persistence.VersionOptions.PublishedVersion, Ct));
+        var draft = await host.Definitions.SaveAsync(Core.Model.WorkflowDefinitionDocument.Parse(definition), publish: false, "test", isReadonly: false, Ct);
+        Assert.False(draft.IsPublished);
+    }
+
+    [Fact]
+    public async Task Cron_WithAnInvalidComputedExpression_RaisesAClearIncident()
     {
         await using var host = CreateHost();
 
-        var state = await host.RunAsync(Waiting("cron-bad", Activity("Elsa.Cron", "cron", $"\"cronExpression\": {Lit("every monday")}")), cancellationToken: Ct);
+        var state = await host.RunAsync(Waiting("cron-bad", Activity("Elsa.Cron", "cron", $"\"cronExpression\": {Js("'every ' + 'monday'", "String")}")), cancellationToken: Ct);
 
         var incident = AssertFaultedWithIncident(state);
         Assert.Equal("cron", incident.ActivityId);

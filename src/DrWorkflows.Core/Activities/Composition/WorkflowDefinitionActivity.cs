@@ -7,15 +7,19 @@ namespace DrWorkflows.Core.Activities.Composition;
 
 /// <summary>
 /// A published workflow marked "usable as activity", appearing as an activity type of its own. Its inputs
-/// are the workflow's declared inputs; running it runs the workflow as a child and waits for it.
+/// are the workflow's declared inputs and its outputs the workflow's declared outputs (each can be bound to a
+/// variable); running it runs the workflow as a child and waits for it.
 /// </summary>
 [Activity("Elsa", "Workflows", "Runs a published workflow as an activity.", SafeToRerun = true, IsBlocking = true, Browsable = false)]
-public sealed class WorkflowDefinitionActivity : Activity, IMaterializationAware, IDynamicInputs
+public sealed class WorkflowDefinitionActivity : Activity, IMaterializationAware, IDynamicInputs, IDynamicOutputs
 {
     public string WorkflowDefinitionId { get; set; } = string.Empty;
 
-    /// <summary>Inputs by the workflow's input names.</summary>
+    /// <summary>Inputs by the workflow's input names (as declared, not the <c>_Name</c> form of a reserved name).</summary>
     public Dictionary<string, Input> Inputs { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The workflow's declared outputs, by their activity output names (<c>Output1</c>, or <c>_Name</c>).</summary>
+    public Dictionary<string, Output<JsonNode?>> DeclaredOutputs { get; } = new(StringComparer.Ordinal);
 
     [Output(Description = "The workflow's output.")]
     public Output<JsonObject?> Result { get; set; } = new();
@@ -32,7 +36,17 @@ public sealed class WorkflowDefinitionActivity : Activity, IMaterializationAware
     }
 
     public override ValueTask ResumeAsync(ActivityExecutionContext context, BookmarkResumption resumption) =>
-        ChildRuns.CompleteAsync(context, resumption, output => context.Set(Result, output), withChildOutcomes: true);
+        ChildRuns.CompleteAsync(context, resumption, output =>
+        {
+            foreach (var (name, declared) in DeclaredOutputs)
+            {
+                var childName = ElsaNaming.UnsafePropertyName(name);
+                context.Set(declared, output?.FirstOrDefault(p => string.Equals(p.Key, childName, StringComparison.OrdinalIgnoreCase)).Value?.DeepClone());
+            }
+
+            if (!DeclaredOutputs.ContainsKey(nameof(Result)))
+                context.Set(Result, output);
+        }, withChildOutcomes: true);
 
     public void OnMaterialized(JsonObject json, ActivityDescriptor descriptor)
     {
@@ -42,9 +56,14 @@ public sealed class WorkflowDefinitionActivity : Activity, IMaterializationAware
         {
             var expression = json[input.JsonName] is JsonObject wrapped ? Expressions.ExpressionJson.Read(wrapped["expression"]) : json[input.JsonName] is JsonValue raw ? Expressions.Expression.Literal(raw) : null;
             if (expression is not null)
-                Inputs[input.Name] = (Input)Activator.CreateInstance(typeof(Input<>).MakeGenericType(input.ValueType), expression, null)!;
+                Inputs[ElsaNaming.UnsafePropertyName(input.Name)] = (Input)Activator.CreateInstance(typeof(Input<>).MakeGenericType(input.ValueType), expression, null)!;
         }
+
+        foreach (var output in descriptor.Outputs.Where(o => o.Property is null))
+            DeclaredOutputs[output.Name] = new Output<JsonNode?>(json[output.JsonName]?["memoryReference"]?["id"]?.GetValue<string>());
     }
 
     public string? GetInputName(Input input) => Inputs.FirstOrDefault(p => ReferenceEquals(p.Value, input)).Key;
+
+    public string? GetOutputName(Output output) => DeclaredOutputs.FirstOrDefault(p => ReferenceEquals(p.Value, output)).Key;
 }

@@ -12,7 +12,7 @@ public enum MergeMode
     /// <summary>Run once no upstream source is still pending; untaken paths do not block (the default).</summary>
     Stream,
 
-    /// <summary>Like <see cref="Stream"/>: wait for the activated branches only.</summary>
+    /// <summary>Wait until every forward inbound connection (not one looping back) has delivered a token; untaken paths block.</summary>
     Merge,
 
     /// <summary>Wait until every inbound connection has delivered a token; untaken paths block.</summary>

@@ -85,8 +85,10 @@ public sealed class Flowchart : Activity, ICustomActivityJson
                     context.CancelChild(other.ExecutionId);
                 context.ScheduleChild(target);
                 break;
-            case MergeMode.Converge:
-                var inbound = Graph.Inbound(target.Id);
+            case MergeMode.Converge or MergeMode.Merge:
+                // Converge waits for a token on every inbound connection; Merge (as in Elsa) on every forward one,
+                // ignoring connections that loop back. Either runs on arrival when it has at most one such connection.
+                var inbound = mode == MergeMode.Merge ? Graph.ForwardInbound(target.Id) : Graph.Inbound(target.Id);
                 if (inbound.Count <= 1 || inbound.All(c => tokens.Any(t => t.Source == c.Source.Activity && t.Target == target.Id && string.Equals(t.Port, c.Source.Port, StringComparison.OrdinalIgnoreCase))))
                 {
                     if (!isPending)
@@ -95,7 +97,7 @@ public sealed class Flowchart : Activity, ICustomActivityJson
 
                 break;
             default:
-                // Stream / Merge: wait while a forward source of the target is still scheduled or running.
+                // Stream: wait while a forward source of the target is still scheduled or running.
                 var sources = Graph.ForwardInbound(target.Id).Select(c => c.Source.Activity).ToHashSet(StringComparer.Ordinal);
                 if (!isPending && !live.Any(c => sources.Contains(c.Activity.Id)))
                     context.ScheduleChild(target);
