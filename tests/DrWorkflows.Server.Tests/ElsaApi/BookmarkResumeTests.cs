@@ -30,9 +30,24 @@ public sealed class BookmarkResumeTests : IDisposable
         var response = await client.PostAsJsonAsync($"/elsa/api/workflow-definitions/{definitionId}/execute", new { }, ct);
         response.EnsureSuccessStatusCode();
         var instance = response.Headers.GetValues("x-elsa-workflow-instance-id").Single();
-        var body = (await client.GetFromJsonAsync<JsonObject>($"/elsa/api/workflow-instances/{instance}", ct))!;
-        var bookmark = body["workflowState"]!["bookmarks"]!.AsArray().First(b => !b!["name"]!.GetValue<string>().EndsWith(".Publish", StringComparison.Ordinal))!;
-        return (instance, bookmark["id"]!.GetValue<string>(), bookmark["name"]!.GetValue<string>());
+        // A gate first posts its request on a timer of its own (the ".Publish" bookmark); the runtime's sweep then
+        // resumes it, and it waits again under a new bookmark. Read the bookmark once that has happened: an id read
+        // before is gone by the time the test resumes it (a 404, rightly) whenever the sweep comes in between.
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            var body = (await client.GetFromJsonAsync<JsonObject>($"/elsa/api/workflow-instances/{instance}", ct))!;
+            var bookmarks = body["workflowState"]!["bookmarks"]!.AsArray().Select(b => b!).ToList();
+            if (bookmarks.Count > 0 && bookmarks.All(b => !b["name"]!.GetValue<string>().EndsWith(".Publish", StringComparison.Ordinal)))
+            {
+                var bookmark = Assert.Single(bookmarks);
+                return (instance, bookmark["id"]!.GetValue<string>(), bookmark["name"]!.GetValue<string>());
+            }
+
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"Run {instance} still has no settled bookmark after 90 s: {string.Join(", ", bookmarks.Select(b => b["name"]))}");
+            await Task.Delay(100, ct);
+        }
     }
 
     [Fact]
