@@ -115,6 +115,14 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
             Assert.Empty(afterTarget.Intersect(restoredAtTime));
             Assert.True(atTime.LastReplayedCommitAt!.Value.UtcDateTime <= target, $"{atTime.LastReplayedCommitAt:O} > {target:O}");
             Assert.Equal(1, atTime.Repository);
+
+            // Each restore's two helper containers (check, restore) were in the throwaway ledger before they existed, and
+            // were removed and released: a crash mid-restore would have left rows naming them for the janitor.
+            var ledger = await services.GetRequiredService<DrWorkflows.Core.Persistence.IThrowawayResourceStore>().ListAsync(new DrWorkflows.Core.Persistence.ThrowawayQuery(Take: 100), Ct);
+            var helpers = ledger.Where(r => r.Name.Contains("-pitr-check-", StringComparison.Ordinal) || r.Name.Contains("-pitr-restore-", StringComparison.Ordinal)).ToList();
+            Assert.Equal(4, helpers.Count);
+            Assert.All(helpers, r => Assert.Equal(DrWorkflows.Core.Persistence.ThrowawayState.Released, r.State));
+            Assert.Empty(await PitrHelpersAsync(client));
         }
         finally
         {
@@ -277,6 +285,13 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
         {
             All = true,
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [$"{platform.PostgresContainer}-pitr"] = true } },
+        }, Ct);
+
+    private static async Task<IList<ContainerListResponse>> PitrHelpersAsync(DockerClient client) =>
+        await client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { ["drworkflows.throwaway=pitr-helper"] = true } },
         }, Ct);
 
     /// <summary>Removes what the restores created: containers and volumes named after the source container.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using DrWorkflows.Activities.Docker;
+using DrWorkflows.Activities.Throwaway;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
@@ -38,7 +39,7 @@ public interface IPgBackRest
 }
 
 internal sealed class PgBackRestService(
-    IDockerService docker, IOptions<DockerOptions> dockerOptions, IOptions<PgBackRestOptions> options, TimeProvider clock, ILogger<PgBackRestService> logger) : IPgBackRest
+    IDockerService docker, IOptions<DockerOptions> dockerOptions, IOptions<PgBackRestOptions> options, IThrowawayLedger ledger, TimeProvider clock, ILogger<PgBackRestService> logger) : IPgBackRest
 {
     private const string Postgres = "postgres";
     private readonly Lazy<DockerClient> client = new(() => DockerClientFactory.Create(dockerOptions.Value));
@@ -153,7 +154,7 @@ internal sealed class PgBackRestService(
         //    configuration of its own, with the key and S3 settings of this server's configuration (not the file
         //    the source wrote), removed again when the restore ends.
         var config = $"{Options.RepositoryMount.TrimEnd('/')}/restore-{suffix}.conf";
-        await StartHelperAsync(checker, image, repositoryVolume, null, cancellationToken);
+        var checkerLease = await StartHelperAsync(checker, image, repositoryVolume, null, cancellationToken);
         try
         {
             return await RestoreCheckedAsync(request, image, repositoryVolume, hint, checker, config, restorer, name, volume, cancellationToken);
@@ -170,7 +171,7 @@ internal sealed class PgBackRestService(
                 Log.RemoveFailed(logger, config, ex.Message);
             }
 
-            await RemoveContainerAsync(checker);
+            await checkerLease.DisposeAsync();
         }
     }
 
@@ -203,7 +204,7 @@ internal sealed class PgBackRestService(
         {
             await docker.CreateVolumeAsync(volume, new Dictionary<string, string> { ["org.drworkflows.pitr-of"] = hint, ["org.drworkflows.pitr-backup"] = backup.Label }, cancellationToken);
             created = true;
-            await StartHelperAsync(restorer, image, repositoryVolume, volume, cancellationToken);
+            var restorerLease = await StartHelperAsync(restorer, image, repositoryVolume, volume, cancellationToken);
             try
             {
                 await RequireSuccessAsync(restorer, ["sh", "-c", $"chown postgres:postgres {Options.DataDirectory} && chmod 700 {Options.DataDirectory}"], "prepare the data directory", TimeSpan.FromMinutes(1), cancellationToken, user: "root");
@@ -214,7 +215,7 @@ internal sealed class PgBackRestService(
             }
             finally
             {
-                await RemoveContainerAsync(restorer);
+                await restorerLease.DisposeAsync();
             }
 
             var restoreSeconds = clock.GetElapsedTime(started).TotalSeconds;
@@ -342,7 +343,39 @@ internal sealed class PgBackRestService(
         return (image, volume, hint);
     }
 
-    private async Task StartHelperAsync(string name, string image, string repositoryVolume, string? dataVolume, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a helper container, recorded in the throwaway ledger before it exists: a crash from then on leaves a row
+    /// naming it, and the janitor removes it. Disposing the lease removes it (a removal that fails is left to the janitor).
+    /// </summary>
+    private async Task<ThrowawayLease> StartHelperAsync(string name, string image, string repositoryVolume, string? dataVolume, CancellationToken cancellationToken)
+    {
+        var lease = await ledger.RecordAsync(ThrowawaySpec.DockerContainer(docker.Endpoint, name, $"pgBackRest helper container {name} ({image})"), ct => RemoveHelperAsync(name, ct), cancellationToken);
+        try
+        {
+            await CreateHelperAsync(name, image, repositoryVolume, dataVolume, cancellationToken);
+        }
+        catch
+        {
+            await lease.DisposeAsync();
+            throw;
+        }
+
+        return lease;
+    }
+
+    private async Task RemoveHelperAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.Value.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            // Never created, or already gone.
+        }
+    }
+
+    private async Task CreateHelperAsync(string name, string image, string repositoryVolume, string? dataVolume, CancellationToken cancellationToken)
     {
         var binds = new List<string> { $"{repositoryVolume}:{Options.RepositoryMount}" };
         if (dataVolume is not null)
