@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using DrWorkflows.Activities.Docker;
+using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Activities.Throwaway;
 using Docker.DotNet;
 using Docker.DotNet.Models;
@@ -349,7 +350,7 @@ internal sealed class PgBackRestService(
     /// </summary>
     private async Task<ThrowawayLease> StartHelperAsync(string name, string image, string repositoryVolume, string? dataVolume, CancellationToken cancellationToken)
     {
-        var lease = await ledger.RecordAsync(ThrowawaySpec.DockerContainer(docker.Endpoint, name, $"pgBackRest helper container {name} ({image})"), ct => RemoveHelperAsync(name, ct), cancellationToken);
+        var lease = await ledger.RecordAsync(ThrowawaySpec.DockerContainer(docker.Endpoint, name, $"pgBackRest helper container {name} ({image})"), ct => ThrowawayPostgresContainer.RemoveByNameAsync(client.Value, name, ct), cancellationToken);
         try
         {
             await CreateHelperAsync(name, image, repositoryVolume, dataVolume, cancellationToken);
@@ -361,18 +362,6 @@ internal sealed class PgBackRestService(
         }
 
         return lease;
-    }
-
-    private async Task RemoveHelperAsync(string name, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await client.Value.Containers.RemoveContainerAsync(name, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
-        }
-        catch (DockerContainerNotFoundException)
-        {
-            // Never created, or already gone.
-        }
     }
 
     private async Task CreateHelperAsync(string name, string image, string repositoryVolume, string? dataVolume, CancellationToken cancellationToken)
