@@ -239,8 +239,15 @@ public sealed class ThrowawayCrashTests
         Assert.True(networks.Count == 0, $"[seed {harness.Seed}] networks remain: {string.Join(", ", networks.Select(n => n.Name))}");
         var volumes = (await docker.Volumes.ListAsync(new VolumesListParameters { Filters = byName }, Ct)).Volumes ?? [];
         Assert.True(volumes.Count == 0, $"[seed {harness.Seed}] volumes remain: {string.Join(", ", volumes.Select(v => v.Name))}");
-        var helpers = await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { ["org.drworkflows.helper"] = true } } }, Ct);
-        Assert.True(helpers.Count == 0, $"[seed {harness.Seed}] volume helper containers remain: {string.Join(", ", helpers.SelectMany(c => c.Names))}");
+        // Every container the ledger names (the probe's, and any helper a step created) is gone from the engine. Helper
+        // containers are not matched by label: other test projects share this engine and make their own at the same time.
+        var ledgerContainers = resources.Where(r => r!["kind"]!.GetValue<string>() == "docker-container").Select(r => r!["name"]!.GetValue<string>()).ToList();
+        foreach (var name in ledgerContainers)
+        {
+            var byExactName = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [$"^/{name}$"] = true } };
+            var found = await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true, Filters = byExactName }, Ct);
+            Assert.True(found.Count == 0, $"[seed {harness.Seed}] container {name} of the ledger remains");
+        }
 
         foreach (var directory in directories)
         {

@@ -116,8 +116,8 @@ public sealed class RouteFuzzTests
             covered.Add((route.Display, request.Role));
             if (status >= 500)
                 failures.Add($"#{i} {request.Describe()}\n  answered {status}: {Cut(answer)}");
-            if (route.Method is "GET" or "HEAD")
-                continue;
+            // GET is not always safe here: Elsa's execute and dispatch routes answer GET and start a run. So a GET is
+            // checked like any other method: an accepted one moves the digest on, a refused one must change nothing.
             if (status is >= 200 and < 300)
             {
                 digest = await StableDigestAsync(store, server);
