@@ -19,8 +19,28 @@ public static class DefinitionOrigins
 {
     public const string GitPrefix = "git:";
 
+    /// <summary>
+    /// The origin of a draft a GitOps publish put in a pull request: <c>review:&lt;number&gt;@&lt;url&gt;</c>. The draft stays
+    /// not runnable; the Studio shows it "awaiting review". Saving the draft again gives it the editor's origin, since
+    /// it is then no longer what the pull request carries; the merge publishes it with its <c>git:</c> origin.
+    /// </summary>
+    public const string ReviewPrefix = "review:";
+
     public static string Git(GitSource source) =>
         $"{GitPrefix}{source.Path}@{source.Commit}" + (source.PullRequest is { } n ? "#" + n.ToString(CultureInfo.InvariantCulture) : string.Empty);
+
+    public static string Review(int pullRequest, string url) =>
+        $"{ReviewPrefix}{pullRequest.ToString(CultureInfo.InvariantCulture)}@{url}";
+
+    /// <summary>The pull request of a <c>review:</c> origin; null for any other origin.</summary>
+    public static (int Number, string Url)? ParseReview(string? origin)
+    {
+        if (origin is null || !origin.StartsWith(ReviewPrefix, StringComparison.Ordinal))
+            return null;
+        var rest = origin[ReviewPrefix.Length..];
+        var at = rest.IndexOf('@', StringComparison.Ordinal);
+        return at > 0 && int.TryParse(rest[..at], NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? (number, rest[(at + 1)..]) : null;
+    }
 
     /// <summary>The commit of a <c>git:</c> origin; null for any other origin (a file deployed with the server, C#, the API).</summary>
     public static GitSource? ParseGit(string? origin)

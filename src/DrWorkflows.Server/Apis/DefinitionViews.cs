@@ -28,7 +28,7 @@ public static class DefinitionViews
         if (ReadOnlyReason(definition) is { } reason)
         {
             // Shown in the Studio's Information/Properties panels: why nothing can be edited, and where to change it.
-            json["description"] = string.IsNullOrWhiteSpace(definition.Description) ? reason : $"{reason} {definition.Description}";
+            json["description"] = Prefixed(reason, definition.Description);
             var custom = json["customProperties"] as JsonObject ?? [];
             custom["drwReadOnlyReason"] = reason;
             json["customProperties"] = custom;
@@ -38,15 +38,19 @@ public static class DefinitionViews
         return json;
     }
 
-    /// <summary>Elsa's <c>WorkflowDefinitionSummary</c> (list rows).</summary>
+    /// <summary>
+    /// Elsa's <c>WorkflowDefinitionSummary</c> (list rows). The description of a draft in a pull request starts
+    /// "Awaiting review: #n" (only here: the full model goes back to the server on every Studio save, and the note
+    /// must not become part of the definition).
+    /// </summary>
     public static JsonObject Summary(StoredWorkflowDefinition definition) => AddGitSource(new()
     {
         ["id"] = definition.Id,
         ["definitionId"] = definition.DefinitionId,
         ["name"] = definition.Name,
         ["description"] = ReadOnlyReason(definition) is { } reason
-            ? string.IsNullOrWhiteSpace(definition.Description) ? reason : $"{reason} {definition.Description}"
-            : definition.Description,
+            ? Prefixed(reason, definition.Description)
+            : AwaitingReview(definition) is { } review ? Prefixed(ReviewNote(review), definition.Description) : definition.Description,
         ["version"] = definition.Version,
         ["toolVersion"] = "3.8.0",
         ["isLatest"] = definition.IsLatest,
@@ -87,6 +91,17 @@ public static class DefinitionViews
     /// <summary>The export file: the committed format of <c>workflows/</c> (<see cref="GitOps.PullRequestOpener.CommittedFormat"/>), so an export is the file to commit.</summary>
     public static string ExportText(StoredWorkflowDefinition definition) =>
         GitOps.PullRequestOpener.CommittedFormat(new Core.Model.WorkflowDefinitionDocument(Export(definition)));
+
+    /// <summary>The pull request a GitOps publish put this draft in (null when none, or once it is published).</summary>
+    public static (int Number, string Url)? AwaitingReview(StoredWorkflowDefinition definition) =>
+        definition.IsPublished ? null : Core.Runtime.DefinitionOrigins.ParseReview(definition.Origin);
+
+    /// <summary>What the Studio's list and Information panel show for a draft in a pull request.</summary>
+    private static string ReviewNote((int Number, string Url) review) =>
+        $"Awaiting review: #{review.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({review.Url}). Not runnable until the pull request is merged.";
+
+    private static string Prefixed(string note, string? description) =>
+        string.IsNullOrWhiteSpace(description) ? note : $"{note} {description}";
 
     /// <summary>Why the Studio cannot change a definition (null when it can).</summary>
     public static string? ReadOnlyReason(StoredWorkflowDefinition definition) => !definition.IsReadonly ? null : definition.Origin switch

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using DrWorkflows.Core.Model;
 using DrWorkflows.Core.Persistence;
+using DrWorkflows.Core.Runtime;
 using DrWorkflows.Server.Apis;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +13,7 @@ namespace DrWorkflows.Server.GitOps;
 /// request (<c>awaitingReview</c>: number, url, branch; header <c>Location</c>: its page). When GitHub is unreachable or
 /// refuses, the answer is 502 with the cause; the draft stays a draft and retrying is safe.
 /// </summary>
-public sealed partial class GitOpsPublishing(IOptions<GitOpsOptions> options, PullRequestOpener opener, ILogger<GitOpsPublishing> logger)
+public sealed partial class GitOpsPublishing(IOptions<GitOpsOptions> options, PullRequestOpener opener, IWorkflowDefinitionStore store, ILogger<GitOpsPublishing> logger)
 {
     public bool Enabled => options.Value.Enabled;
 
@@ -22,6 +23,9 @@ public sealed partial class GitOpsPublishing(IOptions<GitOpsOptions> options, Pu
         {
             var pull = await opener.OpenAsync(WorkflowDefinitionDocument.Parse(draft.Json), published is null ? null : WorkflowDefinitionDocument.Parse(published.Json), actor, cancellationToken);
             PullRequestOpened(logger, draft.DefinitionId, draft.Version, pull.Number, pull.Url);
+            // The draft is marked with its pull request, which the Studio shows ("awaiting review: #n").
+            draft = draft with { Origin = DefinitionOrigins.Review(pull.Number, pull.Url) };
+            await store.SaveAsync([draft], cancellationToken);
             var body = new JsonObject
             {
                 ["workflowDefinition"] = DefinitionViews.Model(draft),

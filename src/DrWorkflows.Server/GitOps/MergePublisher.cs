@@ -79,6 +79,18 @@ public sealed partial class MergePublisher(
             return (await client.Value.Git.Reference.Get(settings.Owner, settings.Name, $"heads/{settings.Branch}")).Object.Sha;
         }, cancellationToken);
 
+    /// <summary>The commit of the newest version published from the repository; null when none was (where a poll after a start goes on from).</summary>
+    public async Task<string?> NewestPublishedCommitAsync(CancellationToken cancellationToken)
+    {
+        var versions = await store.ListAsync(new DefinitionQuery(VersionOptions.All, Take: 100_000), cancellationToken);
+        return versions.Items
+            .Select(v => (v.CreatedAt, Git: DefinitionOrigins.ParseGit(v.Origin)))
+            .Where(v => v.Git is not null)
+            .OrderByDescending(v => v.CreatedAt)
+            .Select(v => v.Git!.Commit)
+            .FirstOrDefault();
+    }
+
     private async Task<IReadOnlyList<MergedFileResult>> PublishAsync(IEnumerable<(string Path, string Status)> changed, string commit, int? pullRequest, CancellationToken cancellationToken)
     {
         var settings = gitOps.Value;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using DrWorkflows.Server.GitOps;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using WireMock.RequestBuilders;
@@ -243,6 +244,54 @@ public sealed class MergePublishTests : IDisposable
         clock.Advance(TimeSpan.FromMinutes(10));
         await WaitForAsync(() => github.LogEntries.Count > before, "the third poll");
         Assert.Equal(before + 1, github.LogEntries.Count);
+    }
+
+    [Fact]
+    public async Task After_a_start_the_first_poll_publishes_what_was_merged_since_the_newest_version_published_from_the_repository()
+    {
+        // Published from pull request #7 at MergeSha; then the server stops and a merge lands on main (PushSha).
+        StubPullRequestFiles(7, (File, "modified"));
+        StubContent(File, MergeSha, Definition);
+        using var server = GitOpsServer();
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(server.Client(null), "pull_request", PullRequestEvent(7, merged: true))).Status);
+        github.Reset();
+        var changed = Definition.Replace("restarting", "restarting redis-main", StringComparison.Ordinal);
+        StubHead(PushSha);
+        StubCompare(MergeSha, PushSha, (File, "modified"));
+        StubContent(File, PushSha, changed);
+
+        // The poller as it is right after a start (nothing seen yet) goes on from the commit in the store.
+        var poller = server.Services.GetRequiredService<MergePoller>();
+        Assert.Null(poller.Seen);
+        await poller.PollAsync(Ct);
+
+        var (_, published, _) = await server.Client(ServerFactory.AdminKey).GetJsonAsync("/elsa/api/workflow-definitions/by-definition-id/dr-redis-failure?versionOptions=Published");
+        Assert.Equal(PushSha, published!["gitCommit"]!.GetValue<string>());
+        Assert.Equal("restarting redis-main", published["root"]!["activities"]![1]!["text"]!["expression"]!["value"]!.GetValue<string>());
+        Assert.Equal(PushSha, poller.Seen);
+        Assert.Equal(
+            [$"GET {Repo}/git/refs/heads/main", $"GET {Repo}/compare/{MergeSha}...{PushSha}", $"GET {Repo}/contents/{File}"],
+            github.LogEntries.OrderBy(e => e.RequestMessage!.DateTime).Select(e => $"{e.RequestMessage!.Method} {e.RequestMessage.Path}"));
+    }
+
+    [Fact]
+    public async Task After_a_start_a_commit_no_longer_on_the_branch_makes_the_first_poll_only_note_the_head_and_say_so()
+    {
+        StubPullRequestFiles(7, (File, "modified"));
+        StubContent(File, MergeSha, Definition);
+        using var server = GitOpsServer();
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(server.Client(null), "pull_request", PullRequestEvent(7, merged: true))).Status);
+        github.Reset();
+        StubHead(PushSha);
+        github.Given(Request.Create().WithPath($"{Repo}/compare/{MergeSha}...{PushSha}").UsingGet()).RespondWith(Json(404, "{\"message\":\"Not Found\"}"));
+
+        var poller = server.Services.GetRequiredService<MergePoller>();
+        await poller.PollAsync(Ct);
+
+        Assert.Equal(PushSha, poller.Seen);
+        var (_, published, _) = await server.Client(ServerFactory.AdminKey).GetJsonAsync("/elsa/api/workflow-definitions/by-definition-id/dr-redis-failure?versionOptions=Published");
+        Assert.Equal(MergeSha, published!["gitCommit"]!.GetValue<string>());
+        Assert.Contains(server.Logs.Lines, l => l.Contains($"commit {MergeSha} of the newest version published from the repository is no longer on main", StringComparison.Ordinal));
     }
 
     internal static JsonObject PullRequestEvent(int number, bool merged) => new()

@@ -87,6 +87,39 @@ public sealed class PublishPullRequestTests : IDisposable
     }
 
     [Fact]
+    public async Task The_Studio_list_marks_the_draft_awaiting_review_until_it_is_saved_again()
+    {
+        StubGitHub();
+        using var server = GitOpsServer();
+        var designer = server.Client(ServerFactory.DesignerKey);
+        var (status, body, _) = await designer.PostJsonAsync("/elsa/api/workflow-definitions", new JsonObject { ["model"] = JsonNode.Parse(Definition), ["publish"] = true });
+        Assert.True(status == HttpStatusCode.Accepted, $"{status}: {body}");
+
+        // The list the Studio shows (its default query) marks the draft with its pull request.
+        var row = await ListRowAsync(designer);
+        Assert.StartsWith("Awaiting review: #42 (https://github.example/shop/dr-workflows/pull/42). Not runnable until the pull request is merged.", row["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.False(row["isPublished"]!.GetValue<bool>());
+        // The full model the editor loads (and saves back) does not carry the note.
+        var (_, model, _) = await designer.GetJsonAsync("/elsa/api/workflow-definitions/by-definition-id/dr-redis-failure?versionOptions=Latest");
+        Assert.DoesNotContain("Awaiting review", model!.ToJsonString(), StringComparison.Ordinal);
+
+        // Edited again in the Studio, the draft is no longer what the pull request carries: the mark goes.
+        var edited = model.AsObject();
+        edited["description"] = "Restart Redis, edited after the pull request.";
+        (status, body, _) = await designer.PostJsonAsync("/elsa/api/workflow-definitions", new JsonObject { ["model"] = edited.DeepClone(), ["publish"] = false });
+        Assert.True(status == HttpStatusCode.OK, $"{status}: {body}");
+        row = await ListRowAsync(designer);
+        Assert.Equal("Restart Redis, edited after the pull request.", row["description"]!.GetValue<string>());
+    }
+
+    private static async Task<JsonNode> ListRowAsync(HttpClient client)
+    {
+        var (status, list, _) = await client.GetJsonAsync("/elsa/api/workflow-definitions?versionOptions=LatestOrPublished");
+        Assert.Equal(HttpStatusCode.OK, status);
+        return list!["items"]!.AsArray().Single(i => i!["definitionId"]!.GetValue<string>() == "dr-redis-failure")!;
+    }
+
+    [Fact]
     public async Task When_GitHub_refuses_the_publish_answers_502_with_the_cause_nothing_is_runnable_and_a_retry_opens_the_pull_request()
     {
         github.Given(Request.Create().WithPath($"{Repo}/git/refs/heads/main").UsingGet())
@@ -121,20 +154,25 @@ public sealed class PublishPullRequestTests : IDisposable
             PullRequestOpener.CommittedFormat(document).ReplaceLineEndings("\n"));
     }
 
-    private ServerFactory GitOpsServer() => new(settings: new Dictionary<string, string>
+    private ServerFactory GitOpsServer() => new(settings: GitOpsSettings(github.Urls[0]));
+
+    /// <summary>GitOps on, for the repository shop/dr-workflows on the GitHub stand-in at <paramref name="gitHubUrl"/>; no drift check, no poll.</summary>
+    internal static Dictionary<string, string> GitOpsSettings(string gitHubUrl) => new()
     {
         ["DrWorkflows:GitOps:Enabled"] = "true",
         ["DrWorkflows:GitOps:Repository"] = "shop/dr-workflows",
         ["DrWorkflows:GitOps:DriftCheckInterval"] = "00:00:00",
         ["DrWorkflows:GitOps:MergePollInterval"] = "00:00:00",
-        ["GitHub:BaseUrl"] = github.Urls[0],
+        ["GitHub:BaseUrl"] = gitHubUrl,
         ["GitHub:Token"] = "ghp_publish_test",
         ["GitHub:Owner"] = "shop",
         ["GitHub:Repository"] = "incidents",
         ["GitHub:MaxAttempts"] = "1",
-    });
+    };
 
     private void StubGitHub() => StubPullRequest(github, Branch);
+
+    internal const string FirstBranch = Branch;
 
     /// <summary>GitHub answering the requests of an opened pull request (number 42) of <paramref name="branch"/>.</summary>
     internal static void StubPullRequest(WireMockServer github, string branch)
