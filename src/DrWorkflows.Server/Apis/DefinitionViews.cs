@@ -40,8 +40,9 @@ public static class DefinitionViews
 
     /// <summary>
     /// Elsa's <c>WorkflowDefinitionSummary</c> (list rows). The description of a draft in a pull request starts
-    /// "Awaiting review: #n" (only here: the full model goes back to the server on every Studio save, and the note
-    /// must not become part of the definition).
+    /// "Awaiting review: #n", and that of a version published from the repository names its file, commit and pull
+    /// request (only here: the full model goes back to the server on every Studio save, and a note must not become
+    /// part of the definition).
     /// </summary>
     public static JsonObject Summary(StoredWorkflowDefinition definition) => AddGitSource(new()
     {
@@ -50,7 +51,9 @@ public static class DefinitionViews
         ["name"] = definition.Name,
         ["description"] = ReadOnlyReason(definition) is { } reason
             ? Prefixed(reason, definition.Description)
-            : AwaitingReview(definition) is { } review ? Prefixed(ReviewNote(review), definition.Description) : definition.Description,
+            : AwaitingReview(definition) is { } review ? Prefixed(ReviewNote(review), definition.Description)
+            : Core.Runtime.DefinitionOrigins.ParseGit(definition.Origin) is { } git ? Prefixed($"From {git.Describe()}.", definition.Description)
+            : definition.Description,
         ["version"] = definition.Version,
         ["toolVersion"] = "3.8.0",
         ["isLatest"] = definition.IsLatest,

@@ -269,6 +269,10 @@ public sealed class MergePublishTests : IDisposable
         Assert.Equal(PushSha, published!["gitCommit"]!.GetValue<string>());
         Assert.Equal("restarting redis-main", published["root"]!["activities"]![1]!["text"]!["expression"]!["value"]!.GetValue<string>());
         Assert.Equal(PushSha, poller.Seen);
+        // The Studio's list names the commit the running version came from.
+        var (_, list, _) = await server.Client(ServerFactory.AdminKey).GetJsonAsync("/elsa/api/workflow-definitions?versionOptions=LatestOrPublished");
+        var row = list!["items"]!.AsArray().Single(i => i!["definitionId"]!.GetValue<string>() == "dr-redis-failure")!;
+        Assert.Equal($"From {File} at commit {PushSha[..7]}. Restart Redis after an approval.", row["description"]!.GetValue<string>());
         Assert.Equal(
             [$"GET {Repo}/git/refs/heads/main", $"GET {Repo}/compare/{MergeSha}...{PushSha}", $"GET {Repo}/contents/{File}"],
             github.LogEntries.OrderBy(e => e.RequestMessage!.DateTime).Select(e => $"{e.RequestMessage!.Method} {e.RequestMessage.Path}"));
