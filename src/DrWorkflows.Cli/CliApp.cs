@@ -124,6 +124,7 @@ internal static class CliApp
         root.Subcommands.Add(SetupCommands.Doctor(Client, Print, output));
         root.Subcommands.Add(SetupCommands.Preflight(Client, Print, output, ParseObject));
         root.Subcommands.Add(ValidateCommand.Create(output, json));
+        root.Subcommands.Add(LayoutCommand.Create(output));
         root.Subcommands.Add(GitOpsCommand.Create(Client, Print, output, Table));
         root.Subcommands.Add(AuditCommand.Create(Client, Print, output));
 

@@ -119,6 +119,45 @@ public sealed class WorkflowDefinitionTests
         Assert.True(JsonNode.DeepEquals(document.Root, again), $"{typeName}: the materialized workflow does not serialize back to the same JSON");
     }
 
+    /// <summary>
+    /// Readable in the Studio on a 1600×1000 screen: its canvas there is about 880 px wide and zoom-to-fit stops at
+    /// 0.5, so a flowchart at most 3,520 px wide fits in two screen widths. Cards do not overlap, and the runbook
+    /// reads top to bottom: an activity nothing leads to is in the top row, and most connections go downwards
+    /// (the others close a loop, e.g. a retry).
+    /// </summary>
+    [Fact]
+    public async Task Every_shipped_workflow_is_laid_out_top_to_bottom_within_two_screen_widths_without_overlaps()
+    {
+        await using var host = CreateHost();
+        await new WorkflowLoader(host.Definitions, Options.Create(WorkflowFiles.Sources()), NullLogger<WorkflowLoader>.Instance).LoadAsync(Ct);
+        var definitions = (await host.Services.GetRequiredService<IWorkflowDefinitionStore>().ListAsync(new DefinitionQuery(VersionOptions.PublishedVersion, Take: 1000), Ct)).Items;
+        Assert.True(definitions.Count >= 10, $"expected the shipped workflows, found {definitions.Count}");
+        foreach (var definition in definitions)
+        {
+            var root = JsonNode.Parse(definition.Json)!["root"]!.AsObject();
+            if (root["type"]!.GetValue<string>() != "Elsa.Flowchart")
+                continue;
+            var cards = root["activities"]!.AsArray().Select(a => (Id: a!["id"]!.GetValue<string>(), At: FlowchartLayout.Position(a.AsObject()))).ToList();
+            Assert.All(cards, c => Assert.True(c.At is not null, $"{definition.DefinitionId}: activity {c.Id} has no position"));
+            var width = cards.Max(c => c.At!.Value.X) - cards.Min(c => c.At!.Value.X) + FlowchartLayout.NodeWidth;
+            var widest = cards.GroupBy(c => c.At!.Value.Y).OrderByDescending(g => g.Count()).First();
+            Assert.True(width <= 3520, $"{definition.DefinitionId} is {width:F0} px wide: more than two screen widths at the Studio's smallest zoom; its widest row (y {widest.Key}) holds {string.Join(", ", widest.Select(c => c.Id))}");
+            foreach (var (a, b) in cards.SelectMany((a, i) => cards.Skip(i + 1).Select(b => (a, b))))
+            {
+                var apart = Math.Abs(a.At!.Value.X - b.At!.Value.X) >= FlowchartLayout.NodeWidth - 40 || Math.Abs(a.At.Value.Y - b.At!.Value.Y) >= FlowchartLayout.NodeHeight;
+                Assert.True(apart, $"{definition.DefinitionId}: {a.Id} at {a.At} and {b.Id} at {b.At} overlap");
+            }
+
+            var at = cards.ToDictionary(c => c.Id, c => c.At!.Value);
+            var connections = root["connections"]!.AsArray().Select(c => (From: c!["source"]!["activity"]!.GetValue<string>(), To: c["target"]!["activity"]!.GetValue<string>())).ToList();
+            var top = cards.Min(c => c.At!.Value.Y);
+            foreach (var entry in cards.Where(c => connections.All(k => k.To != c.Id)))
+                Assert.True(entry.At!.Value.Y == top, $"{definition.DefinitionId}: {entry.Id}, which nothing leads to, is not in the top row");
+            var down = connections.Count(c => at[c.To].Y > at[c.From].Y);
+            Assert.True(down >= connections.Count * 0.9, $"{definition.DefinitionId}: only {down} of {connections.Count} connections go downwards");
+        }
+    }
+
     private static WorkflowTestHost CreateHost() =>
         WorkflowTestHost.Create(configure: services => services.AddActivities(typeof(ActivitiesAssembly).Assembly));
 

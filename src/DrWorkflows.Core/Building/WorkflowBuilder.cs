@@ -179,7 +179,7 @@ public sealed class FlowchartBuilder(Flowchart flowchart)
         return key;
     }
 
-    /// <summary>Replaces placeholders with ids and lays the activities out left to right for the Studio.</summary>
+    /// <summary>Replaces placeholders with ids and lays the activities out for the Studio (<see cref="FlowchartLayout"/>, top to bottom).</summary>
     internal void Layout()
     {
         for (var i = 0; i < Flowchart.Connections.Count; i++)
@@ -188,23 +188,15 @@ public sealed class FlowchartBuilder(Flowchart flowchart)
             Flowchart.Connections[i] = new Connection(c.Source with { Activity = Resolve(c.Source.Activity) }, c.Target with { Activity = Resolve(c.Target.Activity) });
         }
 
-        var depth = new Dictionary<string, int>(StringComparer.Ordinal);
+        var positions = FlowchartLayout.Arrange(
+            [.. Flowchart.Activities.Select(a => a.Id)],
+            Flowchart.Connections.Select(c => (c.Source.Activity, c.Target.Activity)));
         foreach (var activity in Flowchart.Activities)
-            depth[activity.Id] = 0;
-        for (var pass = 0; pass < Flowchart.Activities.Count; pass++)
         {
-            foreach (var c in Flowchart.Connections)
-                depth[c.Target.Activity] = Math.Max(depth[c.Target.Activity], Math.Min(depth[c.Source.Activity] + 1, Flowchart.Activities.Count));
-        }
-
-        foreach (var column in Flowchart.Activities.GroupBy(a => depth[a.Id]))
-        {
-            var row = 0;
-            foreach (var activity in column)
+            if (activity.Metadata["designer"] is null)
             {
-                if (activity.Metadata["designer"] is null)
-                    activity.Metadata["designer"] = new JsonObject { ["position"] = new JsonObject { ["x"] = column.Key * 280, ["y"] = row * 120 } };
-                row++;
+                var at = positions[activity.Id];
+                activity.Metadata["designer"] = new JsonObject { ["position"] = new JsonObject { ["x"] = at.X, ["y"] = at.Y } };
             }
         }
     }
