@@ -1,4 +1,5 @@
 using DrWorkflows.Activities.Approvals;
+using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Dns;
 using DrWorkflows.Activities.Docker;
 using DrWorkflows.Activities.Drills;
@@ -15,7 +16,7 @@ namespace DrWorkflows.Workflows;
 /// Scenario 2 of the DR plan, complete host failure: confirm the primary does not answer, start the DR server's
 /// database service (Compose) and wait until it accepts connections, restore the primary's whole database server: its
 /// roles and every database backed up from it (the latest backups, from S3 by default, each checked against its
-/// manifest), and Redis on the DR server, bring the Compose project up on the
+/// manifest), and Redis on the DR server, from the first store that answers and holds them (S3, else the offsite copy), bring the Compose project up on the
 /// DR engine, wait until healthy and smoke-test it there; then, only after an approval with the evidence, move
 /// the public DNS record to the DR server (Route 53 UPSERT, wait until INSYNC) and smoke-test through the public name.
 /// </summary>
@@ -26,6 +27,9 @@ namespace DrWorkflows.Workflows;
 public sealed class HostFailover : ICodeWorkflow
 {
     public const string Id = "dr-host-failover";
+
+    /// <summary>The workflow variable that holds the store the backups are restored from (<see cref="ChooseRestoreStore"/>).</summary>
+    public const string RestoreStoreVariable = "RestoreStore";
 
     public string DefinitionId => Id;
 
@@ -39,7 +43,8 @@ public sealed class HostFailover : ICodeWorkflow
             .WithInput<string>("PrimaryServer", "Postgres:Servers name of the primary's database server: every database backed up from it (that name, or its host:port when it is configured here) is restored; default main.")
             .WithInput<List<string>>("AlsoFromServers", "Other Postgres:Servers names of the primary host whose databases are restored on the DR server too; default ['ai'] (backup-postgres backs up ai_db through it).")
             .WithInput<string>("GlobalsSource", "Source name of the globals backups (roles); default the newest globals set taken from the primary server.")
-            .WithInput<string>("Store", "Backup store to restore from; default s3 (the offsite copy).")
+            .WithInput<string>("Store", "Backup store to restore from; default s3 (the local store died with the primary).")
+            .WithInput<List<string>>("FallbackStores", "Stores tried in order when Store is unreachable or holds no PostgreSQL backup; default ['offsite'] (Backups:Stores:Offsite, the second S3 store); [] to use Store only.")
             .WithInput<string>("RedisSource", "Source name of the Redis backups; default redis.")
             .WithInput<string>("RedisDumpPath", "Where the Redis dump is written before the restore; default /backups/redis/failover.rdb.")
             .WithInput<string>("ComposeProject", "Compose project on the DR engine; default Docker:ComposeProject.")
@@ -54,6 +59,7 @@ public sealed class HostFailover : ICodeWorkflow
             .WithInput<List<string>>("ExcludeServices", "Services of the Compose project the run does not wait for on the DR engine (an explicit exclusion, named in the journal); default none.")
             .WithVariable<object>(WholeServerRestore.PlanVariable)
             .WithVariable<object>("Decision")
+            .WithVariable<string>(RestoreStoreVariable)
             .WithVariable<string>("ChangeId");
 
         var flow = builder.Flowchart();
@@ -85,10 +91,27 @@ public sealed class HostFailover : ICodeWorkflow
         comms.Continue(confirmed, inputsGiven);
         comms.FailWith("failInputs", inputsGiven, "False", "'ZoneId and DrAddress are required to fail over: start the workflow again with them.'");
 
-        // 2. The DR server's database first: on a cold DR server nothing runs yet, and the restores need a server.
+        // 3. The DR server's database first: on a cold DR server nothing runs yet, and the restores need a server.
+        // 2. The store the backups come from: Store (s3) when it answers and holds PostgreSQL backups, else the first
+        // fallback (the offsite copy) that does. Chosen before anything starts on the DR side; the thread, the journal,
+        // the cutover gate and the post-mortem say which store and why the others were passed over.
+        var chooseStore = flow.Add(new ChooseRestoreStore
+        {
+            Id = "chooseStore",
+            Stores = Input<List<string>>.FromJavaScript($"[{store}].concat(getInput('FallbackStores') || ['offsite'])"),
+            Kind = new(BackupKinds.Postgres),
+            Store = new(RestoreStoreVariable),
+        });
+        flow.Connect(inputsGiven, chooseStore, "True");
+        comms.FailWith("failNoStore", chooseStore, ChooseRestoreStore.NoneUsable, "'No backup store can be restored from: ' + (getOutputFrom('chooseStore', 'PassedOver') || []).join('; ') + '. Check the stores (Backups:Stores:S3, Backups:Stores:Offsite) from the DR server.'");
+        var storeChosen = flow.Add(IncidentComms.Thread("reportRestoreStore",
+            $"'Restoring from backup store ' + {RestoreStoreVariable} + ((getOutputFrom('chooseStore', 'PassedOver') || []).length > 0 ? ' (passed over: ' + getOutputFrom('chooseStore', 'PassedOver').join('; ') + ')' : '') + '.'"));
+        flow.Connect(chooseStore, storeChosen, ChooseRestoreStore.Chosen);
+
+        // 3. The DR server's database first: on a cold DR server nothing runs yet, and the restores need a server.
         const string databaseServices = "getInput('DatabaseServices') || ['postgres']";
         var startDatabaseFirst = flow.Add(new Core.Activities.Flowchart.FlowDecision { Id = "startDatabaseFirst", Condition = Input<bool>.FromJavaScript($"({databaseServices}).length > 0") });
-        flow.Connect(inputsGiven, startDatabaseFirst, "True");
+        comms.Continue(storeChosen, startDatabaseFirst);
         var startDatabase = flow.Add(new ComposeUp { Id = "startDatabase", Project = Input<string>.FromJavaScript(project), Services = Input<List<string>>.FromJavaScript(databaseServices) });
         flow.Connect(startDatabaseFirst, startDatabase, "True");
         comms.AbandonWith("abandonStartDatabase", startDatabase, "Starting the database service on the DR engine failed");
@@ -97,7 +120,7 @@ public sealed class HostFailover : ICodeWorkflow
         flow.Connect(startDatabaseFirst, waitDatabase, "False");
         comms.FailWith("failDatabaseNotReady", waitDatabase, WaitForPostgres.NotReady, $"'The DR database server ' + ({server}) + ' does not accept connections after 2 minutes: ' + (getOutputFrom('waitDatabase', 'Reason') || '') + '. Check its Postgres:Servers entry and the database service on the DR server.'");
 
-        // 3. The primary's whole database server: its roles first, then every database backed up from it, each from its
+        // 4. The primary's whole database server: its roles first, then every database backed up from it, each from its
         // newest set. The plan restores the latest backup: in S3 it is verified monthly by the drill, not daily, so the
         // newest set is taken whether verified or not; the restore checks it against its manifest and the cutover gate
         // shows its status. A database without any backup is lost: the cutover gate lists it and the run ends Partial.
@@ -105,20 +128,20 @@ public sealed class HostFailover : ICodeWorkflow
         {
             Id = "planRestore",
             Server = Input<string>.FromJavaScript(primaryServer),
-            Store = Input<string>.FromJavaScript(store),
+            Store = Input<string>.FromJavaScript(RestoreStoreVariable),
             GlobalsSource = Input<string>.FromJavaScript("getInput('GlobalsSource') || ''"),
             AlsoFrom = Input<List<string>?>.FromJavaScript("getInput('AlsoFromServers') || ['ai']"),
             RequireVerified = new(false),
             Plan = new(WholeServerRestore.PlanVariable),
         });
         flow.Connect(waitDatabase, plan, WaitForPostgres.Ready);
-        comms.FailWith("failNoBackup", plan, PlanServerRestore.NothingToRestore, $"'There is no backup of any database of ' + ({primaryServer}) + ' in store ' + ({store}) + ': nothing to fail over to. ' + RestorePlan.summary");
+        comms.FailWith("failNoBackup", plan, PlanServerRestore.NothingToRestore, $"'There is no backup of any database of ' + ({primaryServer}) + ' in store ' + {RestoreStoreVariable} + ': nothing to fail over to. ' + RestorePlan.summary");
         var (restore, restored) = WholeServerRestore.Add(flow, comms, "restoreDatabases", server, "Restoring the roles and databases on the DR server failed");
         flow.Connect(plan, restore, PlanServerRestore.Planned);
 
-        // 4. Redis from its newest backup set.
-        var fetchRedis = flow.Add(new FetchRedisBackup { Id = "fetchRedis", Store = Input<string>.FromJavaScript(store), SourceName = Input<string>.FromJavaScript("getInput('RedisSource') || 'redis'"), OutputPath = Input<string>.FromJavaScript("getInput('RedisDumpPath') || '/backups/redis/failover.rdb'") });
-        var databasesBack = flow.Add(IncidentComms.Thread("reportDatabases", "'Restored on the DR server: ' + RecoveryReport + ' Restoring Redis.'"));
+        // 5. Redis from its newest backup set, in the same store.
+        var fetchRedis = flow.Add(new FetchRedisBackup { Id = "fetchRedis", Store = Input<string>.FromJavaScript(RestoreStoreVariable), SourceName = Input<string>.FromJavaScript("getInput('RedisSource') || 'redis'"), OutputPath = Input<string>.FromJavaScript("getInput('RedisDumpPath') || '/backups/redis/failover.rdb'") });
+        var databasesBack = flow.Add(IncidentComms.Thread("reportDatabases", $"'Restored on the DR server from store ' + {RestoreStoreVariable} + ': ' + RecoveryReport + ' Restoring Redis.'"));
         flow.Connect(restored, databasesBack);
         comms.Continue(databasesBack, fetchRedis);
         comms.AbandonWith("abandonFetchRedis", fetchRedis, "Fetching the Redis backup failed (Redis can also start empty: it is a cache)");
@@ -126,7 +149,7 @@ public sealed class HostFailover : ICodeWorkflow
         flow.Connect(fetchRedis, restoreRedis);
         comms.AbandonWith("abandonRestoreRedis", restoreRedis, "Restoring Redis failed");
 
-        // 5. All services up on the DR engine, healthy, smoke-tested there.
+        // 6. All services up on the DR engine, healthy, smoke-tested there.
         var up = flow.Add(new ComposeUp { Id = "composeUp", Project = Input<string>.FromJavaScript(project) });
         flow.Connect(restoreRedis, up);
         comms.AbandonWith("abandonComposeUp", up, "docker compose up on the DR engine failed");
@@ -137,7 +160,7 @@ public sealed class HostFailover : ICodeWorkflow
         flow.Connect(healthy, drSmoke, WaitForHealthy.Healthy);
         comms.FailWith("failDrSmoke", drSmoke, SmokeTest.Failed, "'Smoke tests against the DR server failed; DNS was not moved: ' + (getOutputFrom('smokeDr', 'Failures') || []).join(' | ')");
 
-        // 6. DNS cutover only after an approval.
+        // 7. DNS cutover only after an approval.
         var current = flow.Add(new GetDnsRecord { Id = "currentDns", ZoneId = Input<string>.FromJavaScript(zone), RecordName = Input<string>.FromJavaScript(record) });
         var ready = comms.Update("reportReadyForCutover", drSmoke, SmokeTest.Passed, "The DR server is up, healthy and passes its smoke tests. Waiting for approval to move DNS.");
         comms.Continue(ready, current);
@@ -148,12 +171,14 @@ public sealed class HostFailover : ICodeWorkflow
             Question = Input<string>.FromJavaScript($"'Point ' + ({record}) + ' at the DR server ' + getInput('DrAddress') + ' (TTL ' + (getInput('Ttl') || 60) + ' s)? Public traffic then goes to the DR site.'"),
             Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
                 ({
-                  text: 'The primary does not answer; the DR server restored the newest backups (checked against their manifests), is healthy and passed its smoke tests. ' + RecoveryReport,
+                  text: 'The primary does not answer; the DR server restored the newest backups from store ' + {{RestoreStoreVariable}} + ' (checked against their manifests), is healthy and passed its smoke tests. ' + RecoveryReport,
                   facts: {
                     record: {{record}},
                     currentValues: getOutputFrom('currentDns', 'Values') || [],
                     currentTtl: getOutputFrom('currentDns', 'Ttl'),
                     newValue: getInput('DrAddress'),
+                    restoreStore: {{RestoreStoreVariable}},
+                    storesPassedOver: getOutputFrom('chooseStore', 'PassedOver') || [],
                     ttl: getInput('Ttl') || 60,
                     databases: RestorePlan.databases.map(function (d) { return { database: d.database, set: d.setId, startedAt: d.startedAt, ageHours: d.ageHours, verified: d.verified, store: d.store }; }),
                     lost: RestorePlan.lost,
@@ -190,7 +215,7 @@ public sealed class HostFailover : ICodeWorkflow
         flow.Connect(upsert, insync);
         comms.FailWith("failDnsNotInSync", insync, WaitForDnsChange.TimedOutOutcome, "'Route 53 did not report the change ' + ChangeId + ' INSYNC within 5 minutes; check it by hand.'");
 
-        // 7. Smoke tests through the public name.
+        // 8. Smoke tests through the public name.
         var publicSmoke = flow.Add(new SmokeTest { Id = "smokePublic", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('PublicChecks') || [{ url: 'https://api.example.com/health' }]"), Attempts = new(6), RetryDelaySeconds = new(10) });
         var moved = comms.Update("reportDnsMoved", insync, WaitForDnsChange.InSyncOutcome, "DNS moved to the DR server and in sync. Smoke-testing the public name.", "monitoring", "Service is running on our disaster recovery site; we are monitoring it.");
         comms.Continue(moved, publicSmoke);

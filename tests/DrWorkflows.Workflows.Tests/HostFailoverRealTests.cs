@@ -1,10 +1,14 @@
 using System.Diagnostics;
 using System.Xml.Linq;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Dns;
 using DrWorkflows.Activities.Docker;
 using DrWorkflows.Activities.Drills;
 using DrWorkflows.Activities.Postgres;
+using DrWorkflows.Activities.Storage;
 using DrWorkflows.Core.Building;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Testing;
@@ -53,27 +57,7 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
         var pgBin = TestServices.RequirePgBin();
         using var scratch = new TempDirectory("drw-failover");
         using var route53 = Route53StandIn();
-        await using var dr = await DrTestHost.StartWithRealBackupsAsync(
-            o =>
-            {
-                o.Tools.BinDirectory = pgBin;
-                o.Servers["main"] = primary.ConnectionString();
-                o.Servers["dr"] = drSite.ConnectionString();
-                o.VerificationServer = "dr";
-                o.RestoreJobs = 1;
-            },
-            services =>
-            {
-                drSite.UseRealDockerAndSmokeTests(services);
-                services.RemoveAll<IDnsProvider>();
-                services.AddRoute53(o =>
-                {
-                    o.AccessKeyId = "AKIDDRWFAILOVER";
-                    o.SecretAccessKey = Guid.NewGuid().ToString("N");
-                    o.Endpoint = route53.Urls[0].TrimEnd('/');
-                    o.MaxAttempts = 1;
-                });
-            });
+        await using var dr = await StartDrHostAsync(primary, drSite, pgBin, route53);
         await using var primaryServices = new ServiceCollection().AddLogging().AddDockerActivities(primary.Configure).BuildServiceProvider();
         var primaryCompose = primaryServices.GetRequiredService<IComposeService>();
         var compose = dr.Get<IComposeService>();
@@ -104,19 +88,9 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
             Assert.Empty(await docker.ListContainersAsync(ContainerSelector.Project(drSite.Project), null, Ct));
             Step("primary down, DR server cold");
 
-            var run = await dr.RunAsync(HostFailover.Id, new
-            {
-                Reason = "All endpoints of the primary down (real-parts test)",
-                PrimaryChecks = new[] { new { url = primary.GatewayHealth.ToString(), timeout = "00:00:02" } },
-                Store = "local",
-                ZoneId = Zone,
-                RecordName = Record,
-                DrAddress,
-                RedisDumpPath = scratch.Combine("failover.rdb"),
-                ComposeProject = drSite.Project,
-                DrChecks = new[] { new { url = drSite.GatewayHealth.ToString(), expectedStatus = new[] { 200 }, bodyContains = new[] { "ok" } } },
-                PublicChecks = new[] { new { url = drSite.GatewayHealth.ToString(), expectedStatus = new[] { 200 }, bodyContains = new[] { "ok" } } },
-            });
+            var input = FailoverInput(primary, drSite, scratch, "All endpoints of the primary down (real-parts test)");
+            input["Store"] = "local";
+            var run = await dr.RunAsync(HostFailover.Id, input);
             run = await RunToGateAsync(dr, run.Id, TimeSpan.FromSeconds(60));
             Step("waiting on the cutover gate");
 
@@ -187,6 +161,168 @@ public sealed class HostFailoverRealTests(ITestOutputHelper output)
 
         void Step(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
     }
+
+    /// <summary>
+    /// Scenario 2 with the first store down: the <c>s3</c> store points at a closed port (the first S3 endpoint is gone
+    /// with the primary's region), the <c>offsite</c> store is the harness's second s3rver holding the checked copies
+    /// made by <see cref="CopyToOffsite"/>. The run passes over <c>s3</c> with its error, restores every database and
+    /// Redis from <c>offsite</c>, says so in the thread, the journal and the cutover gate, and the DR platform is healthy.
+    /// </summary>
+    [Fact]
+    public async Task With_the_first_S3_store_unreachable_the_DR_server_is_restored_from_the_offsite_copy_and_the_run_says_which_store_and_why()
+    {
+        var offsiteEndpoint = TestServices.RequireS3Offsite();
+        await using var primary = SamplePlatform.Create();
+        await using var drSite = SamplePlatform.Create();
+        var pgBin = TestServices.RequirePgBin();
+        using var scratch = new TempDirectory("drw-failover-offsite");
+        using var route53 = Route53StandIn();
+        var closedPort = FreePort.Get();
+        var bucket = "drw-offsite-" + Guid.NewGuid().ToString("N")[..12];
+        using var offsiteClient = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
+        {
+            ServiceURL = offsiteEndpoint.ToString(),
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        });
+        await offsiteClient.PutBucketAsync(new PutBucketRequest { BucketName = bucket }, Ct);
+        await using var dr = await StartDrHostAsync(primary, drSite, pgBin, route53, services => services.Configure<BackupStoreOptions>(o =>
+        {
+            // The first S3 store is gone (nothing listens on its endpoint); the offsite store is the second s3rver.
+            o.S3.BucketName = "drw-primary-region";
+            o.S3.ServiceUrl = $"http://127.0.0.1:{closedPort}";
+            o.S3.ForcePathStyle = true;
+            o.S3.AccessKeyId = "S3RVER";
+            o.S3.SecretAccessKey = "S3RVER";
+            o.Offsite.BucketName = bucket;
+            o.Offsite.ServiceUrl = offsiteEndpoint.ToString();
+            o.Offsite.ForcePathStyle = true;
+            o.Offsite.AccessKeyId = "S3RVER";
+            o.Offsite.SecretAccessKey = "S3RVER";
+        }));
+        await using var primaryServices = new ServiceCollection().AddLogging().AddDockerActivities(primary.Configure).BuildServiceProvider();
+        var primaryCompose = primaryServices.GetRequiredService<IComposeService>();
+        var compose = dr.Get<IComposeService>();
+        var docker = dr.Get<IDockerService>();
+        await RequireComposeAsync(compose);
+
+        try
+        {
+            await primary.UpAndSeedAsync(primaryCompose, primaryServices.GetRequiredService<IDockerService>(), customers: 20, Ct);
+            await primary.ExecuteAsync("postgres", $"CREATE DATABASE {AiDatabase}", Ct);
+            await ExecuteAsync(primary.ConnectionString(AiDatabase), "CREATE TABLE embeddings (id bigserial PRIMARY KEY, label text NOT NULL); INSERT INTO embeddings (label) SELECT 'item ' || g FROM generate_series(1, 7) g;");
+            var sets = await BackUpPrimaryAsync(dr);
+            var customers = await primary.CountAsync("customers", Ct);
+
+            // The offsite copy, by the real activity: every set copied to the second s3rver and read back there.
+            var copy = new WorkflowBuilder("test-copy-offsite", "Copy to offsite (test)").WithDescription("Copies the primary's sets to the offsite store.");
+            copy.Flowchart().Add(new CopyToOffsite { Id = "copy", From = new("local") });
+            var copyDefinition = await dr.Host.Definitions.SaveAsync(copy.Build(dr.Host.Registry), publish: true, "test", isReadonly: false, Ct);
+            var copied = await dr.RunAsync(copyDefinition.DefinitionId);
+            Assert.True(copied.SubStatus == WorkflowSubStatus.Finished, Describe(copied));
+            foreach (var (kind, source, id) in new[] { (BackupKinds.Postgres, SamplePlatform.Database, sets.Main), (BackupKinds.Postgres, AiDatabase, sets.Ai), (BackupKinds.Redis, "redis", sets.Redis) })
+                Assert.Equal(id, Assert.Single(await dr.Catalog.ListAsync("offsite", kind, source, Ct)).Id);
+            Assert.Single(await dr.Catalog.ListAsync("offsite", BackupKinds.Globals, "main", Ct));
+
+            await SamplePlatform.DownAsync(primaryCompose, output);
+            // The defaults: Store s3, FallbackStores ['offsite'].
+            var run = await dr.RunAsync(HostFailover.Id, FailoverInput(primary, drSite, scratch, "Primary region down, its S3 endpoint too (real-parts test)"));
+            run = await RunToGateAsync(dr, run.Id, TimeSpan.FromSeconds(90));
+
+            Assert.True(run.SubStatus == WorkflowSubStatus.Suspended, Describe(run));
+            Assert.Equal(ChooseRestoreStore.Chosen, await dr.OutcomeAsync(run.Id, "chooseStore"));
+            var journal = await dr.Host.JournalAsync(run.Id);
+            var choice = Assert.Single(journal, e => e.EventName == JournalEvents.Completed && e.ActivityId == "chooseStore").Payload!["data"]!["restoreStore"]!;
+            Assert.Equal("offsite", choice["chosen"]!.ToString());
+            var passedOver = Assert.Single(choice["passedOver"]!.AsArray())!.ToString();
+            Assert.StartsWith("s3: ", passedOver, StringComparison.Ordinal);
+            Assert.True(passedOver.Contains("unreachable", StringComparison.Ordinal) || passedOver.Contains("no answer", StringComparison.Ordinal), passedOver);
+            Assert.Contains(dr.Comms.SlackPosts, p => p.Text.StartsWith("Restoring from backup store offsite (passed over: s3: ", StringComparison.Ordinal));
+            Assert.Contains(dr.Comms.SlackPosts, p => p.Text.StartsWith("Restored on the DR server from store offsite: ", StringComparison.Ordinal));
+            // The data is the primary's, from the offsite copies.
+            Assert.Equal(RestorePostgresServer.Restored, await dr.OutcomeAsync(run.Id, "restoreDatabases"));
+            Assert.Equal(customers, await drSite.CountAsync("customers", Ct));
+            Assert.Equal(7L, await ScalarAsync<long>(drSite.ConnectionString(AiDatabase), "SELECT count(*) FROM embeddings"));
+            var gate = await dr.PendingGateAsync(run.Id);
+            Assert.Equal("offsite", gate.Facts!["restoreStore"]!.ToString());
+            Assert.Equal(passedOver, Assert.Single(gate.Facts["storesPassedOver"]!.AsArray())!.ToString());
+            Assert.All(gate.Facts["databases"]!.AsArray(), d => Assert.Equal("offsite", d!["store"]!.ToString()));
+            Assert.Equal([(AiDatabase, sets.Ai), (SamplePlatform.Database, sets.Main)], gate.Facts["databases"]!.AsArray().Select(d => (d!["database"]!.ToString(), d["set"]!.ToString())));
+            Assert.Equal(sets.Redis, gate.Facts["redisBackup"]!["setId"]!.ToString());
+            Assert.Equal("offsite", gate.Facts["redisBackup"]!["store"]!.ToString());
+
+            await dr.DecideAsync(run.Id, "approve", comment: "primary region confirmed down");
+            var done = await RunToEndAsync(dr, run.Id, TimeSpan.FromSeconds(60));
+            Assert.True(done.SubStatus == WorkflowSubStatus.Finished, Describe(done));
+            Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
+            // The platform is healthy on the DR engine after the run.
+            var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(drSite.Project), TimeSpan.FromMinutes(2), Ct);
+            Assert.True(up.AllReady, up.Describe());
+            Assert.Equal(["backend", "gateway", "postgres"], up.Containers.Select(c => c.ComposeService).Order());
+        }
+        finally
+        {
+            await SamplePlatform.DownAsync(primaryCompose, output);
+            await SamplePlatform.DownAsync(compose, output);
+            try
+            {
+                foreach (var item in (await offsiteClient.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket }, CancellationToken.None)).S3Objects ?? [])
+                    await offsiteClient.DeleteObjectAsync(bucket, item.Key, CancellationToken.None);
+                await offsiteClient.DeleteBucketAsync(bucket, CancellationToken.None);
+            }
+            catch (AmazonS3Exception)
+            {
+                // Already gone.
+            }
+        }
+
+        Assert.Empty(await docker.ListContainersAsync(ContainerSelector.Project(drSite.Project), null, Ct));
+    }
+
+    /// <summary>
+    /// The orchestrator of the DR server: real backups (PostgreSQL tools, the primary as <c>main</c>, the DR server as
+    /// <c>dr</c>), the DR site's real Docker, Compose and smoke tests, and the real Route 53 client against the stand-in.
+    /// </summary>
+    private static Task<DrTestHost> StartDrHostAsync(SamplePlatform primary, SamplePlatform drSite, string pgBin, WireMockServer route53, Action<IServiceCollection>? configure = null) =>
+        DrTestHost.StartWithRealBackupsAsync(
+            o =>
+            {
+                o.Tools.BinDirectory = pgBin;
+                o.Servers["main"] = primary.ConnectionString();
+                o.Servers["dr"] = drSite.ConnectionString();
+                o.VerificationServer = "dr";
+                o.RestoreJobs = 1;
+            },
+            services =>
+            {
+                drSite.UseRealDockerAndSmokeTests(services);
+                configure?.Invoke(services);
+                services.RemoveAll<IDnsProvider>();
+                services.AddRoute53(o =>
+                {
+                    o.AccessKeyId = "AKIDDRWFAILOVER";
+                    o.SecretAccessKey = Guid.NewGuid().ToString("N");
+                    o.Endpoint = route53.Urls[0].TrimEnd('/');
+                    o.MaxAttempts = 1;
+                });
+            });
+
+    /// <summary>The run's input: the primary's health page must fail, the DR gateway's serves the DR and the public checks.</summary>
+    private static System.Text.Json.Nodes.JsonObject FailoverInput(SamplePlatform primary, SamplePlatform drSite, TempDirectory scratch, string reason) =>
+        System.Text.Json.JsonSerializer.SerializeToNode(new
+        {
+            Reason = reason,
+            PrimaryChecks = new[] { new { url = primary.GatewayHealth.ToString(), timeout = "00:00:02" } },
+            ZoneId = Zone,
+            RecordName = Record,
+            DrAddress,
+            RedisDumpPath = scratch.Combine("failover.rdb"),
+            ComposeProject = drSite.Project,
+            DrChecks = new[] { new { url = drSite.GatewayHealth.ToString(), expectedStatus = new[] { 200 }, bodyContains = new[] { "ok" } } },
+            PublicChecks = new[] { new { url = drSite.GatewayHealth.ToString(), expectedStatus = new[] { 200 }, bodyContains = new[] { "ok" } } },
+        })!.AsObject();
 
     private static string Describe(WorkflowState state) =>
         $"{state.SubStatus}: {string.Join("; ", state.Incidents.Select(i => i.Message))} {state.Output.GetValueOrDefault("FailureReason")}";

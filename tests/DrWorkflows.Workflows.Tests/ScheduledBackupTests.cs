@@ -81,6 +81,39 @@ public sealed class ScheduledBackupTests
         Assert.Equal(2, (await dr.Catalog.ListAsync("s3", BackupKinds.Postgres, "ecommerce_db", DrTestHost.Ct)).Count);
     }
 
+    [Theory]
+    [InlineData("backup-redis", BackupKinds.Redis, "redis", "local")]
+    [InlineData("backup-media", BackupKinds.Media, "media", "s3")]
+    public async Task The_redis_and_media_sets_are_copied_to_the_offsite_store_and_checked_there_then_its_retention_runs(string workflow, string kind, string source, string from)
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        ((MemoryBackupStores)dr.Get<DrWorkflows.Activities.Storage.IBackupStoreProvider>()).Add("offsite");
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "earlier", from, "ecommerce_db", DrTestHost.Ct, Now.AddHours(-1));
+
+        var run = await dr.RunAsync(workflow);
+
+        Assert.Equal(WorkflowSubStatus.Finished, run.SubStatus);
+        Assert.Equal(CopyToOffsite.Copied, await dr.OutcomeAsync(run.Id, "copyToOffsite"));
+        Assert.Contains("retentionOffsite", await dr.CompletedAsync(run.Id));
+        var original = Assert.Single(await dr.Catalog.ListAsync(from, kind, source, DrTestHost.Ct));
+        var copy = Assert.Single(await dr.Catalog.ListAsync("offsite", kind, source, DrTestHost.Ct));
+        Assert.Equal(original.Id, copy.Id);
+        Assert.Equal(original.Manifest.Sha256, copy.Manifest.Sha256);
+        Assert.Equal(from, copy.Manifest.Properties["copiedFrom"]);
+        // Only its own kind: backup-postgres copies the database sets.
+        Assert.Empty(await dr.Catalog.ListAsync("offsite", BackupKinds.Postgres, null, DrTestHost.Ct));
+        // The objectives report sees the copy: the component's newest set is offsite.
+        var rpo = (await dr.Get<DrWorkflows.Activities.Drills.IRecoveryPromiseCheck>().CheckAsync(DrTestHost.Ct))
+            .Single(p => p.Component == (kind == BackupKinds.Redis ? DrWorkflows.Activities.Drills.RecoveryComponents.Redis : DrWorkflows.Activities.Drills.RecoveryComponents.Media) && p.Objective == DrWorkflows.Activities.Drills.RecoveryObjectiveNames.Rpo);
+        Assert.False(rpo.OffsiteCopyMissing, rpo.Reason);
+        if (kind == BackupKinds.Redis)
+        {
+            using var scratch = new DrWorkflows.Testing.TempDirectory("redis-offsite");
+            var fetched = await dr.Get<DrWorkflows.Activities.Drills.IRedisStoreBackup>().FetchAsync("redis", null, "offsite", scratch.Combine("dump.rdb"), null, DrTestHost.Ct);
+            Assert.Equal(Fakes.FakeRedis.Rdb, await File.ReadAllBytesAsync(fetched.Path, DrTestHost.Ct));
+        }
+    }
+
     [Fact]
     public async Task When_S3_fails_the_local_copies_are_kept_the_run_says_which_stores_hold_each_set_and_the_SEV2_contacts_are_paged()
     {

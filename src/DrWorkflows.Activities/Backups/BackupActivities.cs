@@ -107,7 +107,7 @@ public sealed class CopyToOffsite : Activity
     [Input(Description = "Store to copy from (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3"])]
     public Input<string>? From { get; set; }
 
-    [Input(Description = "Only this kind; empty for every kind but media (media sets are not copied yet).", Options = ["", "postgres", "globals", "redis"])]
+    [Input(Description = "Only this kind; empty for every kind (a media set's content objects are copied with it).", Options = ["", "postgres", "globals", "redis", "media"])]
     public Input<string>? Kind { get; set; }
 
     [Output(Description = "The sets copied and checked in the offsite store (kind/source/setId), the ones already there, the ones older than the offsite retention, and the bytes copied.")]
@@ -136,7 +136,7 @@ public sealed class CopyToOffsite : Activity
             ["copied"] = new JsonArray([.. result.Copied.Select(c => JsonValue.Create(c))]),
             ["alreadyThere"] = result.AlreadyThere.Count,
             ["olderThanRetention"] = result.OlderThanRetention.Count,
-            ["mediaNotCopied"] = result.MediaNotCopied.Count,
+            ["mediaObjectsCopied"] = result.MediaObjectsCopied,
             ["bytes"] = result.BytesCopied,
         });
         await context.CompleteAsync(Copied);

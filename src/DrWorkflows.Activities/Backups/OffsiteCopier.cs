@@ -1,3 +1,4 @@
+using DrWorkflows.Activities.Media;
 using DrWorkflows.Activities.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -16,12 +17,12 @@ public sealed record OffsiteCopyRequest
 /// <summary>
 /// What an offsite copy did: each set copied and checked there (<c>kind/source/setId</c>), the sets the offsite store
 /// already held, the sets left out because they are older than the offsite retention (they would be deleted at once), and
-/// the media sets, which are not copied yet (their files live in content objects shared between sets, outside the set).
+/// the bytes copied (for a media set, its file map and the content objects the offsite store did not hold yet).
 /// </summary>
 public sealed record OffsiteCopyResult(string From, string To, string Location, IReadOnlyList<string> Copied, IReadOnlyList<string> AlreadyThere, IReadOnlyList<string> OlderThanRetention, long BytesCopied)
 {
-    /// <summary>Media sets left out: the offsite copy does not copy shared media content objects yet.</summary>
-    public IReadOnlyList<string> MediaNotCopied { get; init; } = [];
+    /// <summary>Media content objects (shared between media sets, outside the sets) copied to the offsite store and read back there.</summary>
+    public int MediaObjectsCopied { get; init; }
 }
 
 /// <summary>Copies backup sets to the offsite store (<c>Backups:Stores:Offsite</c>) and checks each copy there.</summary>
@@ -55,8 +56,6 @@ internal sealed class OffsiteCopier(IBackupCatalog catalog, IBackupStoreProvider
         if (string.Equals(source.Name, target.Name, StringComparison.OrdinalIgnoreCase))
             throw new BackupException(BackupErrorCodes.InvalidRequest, "CopyToOffsite: From names the offsite store itself; copy from 'local' or 's3'.");
         var kind = request.Kind is null ? null : BackupKinds.Validate(request.Kind);
-        if (kind == BackupKinds.Media)
-            throw new BackupException(BackupErrorCodes.InvalidRequest, "CopyToOffsite does not copy media sets yet: their files are content objects shared between sets, outside the set. Copy the other kinds (Kind empty or postgres, globals, redis).");
         var rules = stores is BackupStoreProvider provider ? provider.RetentionFor(target.Name) : null;
         var now = clock.GetUtcNow();
 
@@ -77,18 +76,12 @@ internal sealed class OffsiteCopier(IBackupCatalog catalog, IBackupStoreProvider
         var copied = new List<string>();
         var alreadyThere = new List<string>();
         var tooOld = new List<string>();
-        var media = new List<string>();
         var failures = new List<string>();
+        var mediaObjects = new MediaObjectsThere(target);
         long bytes = 0;
         foreach (var set in sets.OrderBy(s => s.Manifest.CompletedAt))
         {
             var name = set.Prefix.TrimEnd('/');
-            if (set.Kind == BackupKinds.Media)
-            {
-                media.Add(name);
-                continue;
-            }
-
             if (present.Contains(set.Prefix))
             {
                 alreadyThere.Add(name);
@@ -103,6 +96,10 @@ internal sealed class OffsiteCopier(IBackupCatalog catalog, IBackupStoreProvider
 
             try
             {
+                // A media set's files are content objects outside the set: they go first, so that the set appears in
+                // the offsite store only when everything it points at is there and checked.
+                if (set.Kind == BackupKinds.Media)
+                    bytes += await CopyMediaContentAsync(set, source, mediaObjects, cancellationToken);
                 await CopyAndCheckAsync(set, target, cancellationToken);
                 copied.Add(name);
                 bytes += set.Manifest.Size;
@@ -119,7 +116,79 @@ internal sealed class OffsiteCopier(IBackupCatalog catalog, IBackupStoreProvider
             throw new BackupException(BackupErrorCodes.StoreError,
                 $"{failures.Count} backup set(s) could not be copied to the offsite store ({target.Location}) and checked there ({copied.Count} copied): {string.Join(" | ", failures)}. The backups in '{source.Name}' are complete and still count; these offsite copies are missing.",
                 retryable: true);
-        return new OffsiteCopyResult(source.Name, target.Name, target.Location, copied, alreadyThere, tooOld, bytes) { MediaNotCopied = media };
+        return new OffsiteCopyResult(source.Name, target.Name, target.Location, copied, alreadyThere, tooOld, bytes) { MediaObjectsCopied = mediaObjects.Copied };
+    }
+
+    /// <summary>The media content objects the offsite store holds (listed once per source), and how many this copy added.</summary>
+    private sealed class MediaObjectsThere(IBackupStore target)
+    {
+        private readonly Dictionary<string, Dictionary<string, long>> bySource = new(StringComparer.Ordinal);
+
+        public IBackupStore Target => target;
+
+        public int Copied { get; set; }
+
+        public async Task<Dictionary<string, long>> ForAsync(string objectPrefix, CancellationToken cancellationToken)
+        {
+            if (!bySource.TryGetValue(objectPrefix, out var objects))
+            {
+                objects = new Dictionary<string, long>(StringComparer.Ordinal);
+                await foreach (var item in target.ListAsync(objectPrefix, cancellationToken))
+                    objects[item.Key] = item.Size;
+                bySource[objectPrefix] = objects;
+            }
+
+            return objects;
+        }
+    }
+
+    /// <summary>
+    /// Copies each content object of a media set's file map that the offsite store does not hold yet: streamed through its
+    /// SHA-256 check (a corrupt source object is never copied), then read back from the offsite store and hashed again.
+    /// Objects are addressed by their SHA-256, so one the offsite store already holds with the right size is the same content.
+    /// </summary>
+    private async Task<long> CopyMediaContentAsync(BackupSet set, IBackupStore source, MediaObjectsThere there, CancellationToken cancellationToken)
+    {
+        var mapEntry = set.Manifest.Files.FirstOrDefault(f => f.Name == MediaFileMap.FileName)
+            ?? throw new BackupException(BackupErrorCodes.ChecksumMismatch, $"Backup set {set} has no {MediaFileMap.FileName}; it cannot be copied.");
+        MediaFileMap map;
+        await using (var stream = await catalog.OpenReadAsync(set, mapEntry, cancellationToken))
+        using (var buffer = new MemoryStream())
+        {
+            await stream.CopyToAsync(buffer, cancellationToken);
+            map = MediaFileMap.Parse(buffer.ToArray());
+        }
+
+        var target = there.Target;
+        var objects = await there.ForAsync(map.ObjectPrefix, cancellationToken);
+        long bytes = 0;
+        foreach (var file in map.Files.DistinctBy(f => f.Key, StringComparer.Ordinal))
+        {
+            if (objects.TryGetValue(file.Key, out var size) && size == file.Size)
+                continue;
+            var expected = new BackupFileEntry { Key = file.Key, Name = file.Path, Size = file.Size, Sha256 = file.Sha256 };
+            await using (var input = await source.OpenReadAsync(file.Key, cancellationToken))
+            await using (var verifying = new VerifyingReadStream(input, expected, $"{file.Path} (object {file.Key} in the {source.Location})"))
+            await using (var writer = await target.CreateWriterAsync(file.Key, cancellationToken))
+            {
+                var chunk = new byte[1 << 20];
+                int read;
+                while ((read = await verifying.ReadAsync(chunk, cancellationToken)) > 0)
+                    await writer.WriteAsync(chunk.AsMemory(0, read), cancellationToken);
+                await writer.CommitAsync(cancellationToken);
+            }
+
+            // The proof: the object as the offsite store returns it.
+            await using (var back = await target.OpenReadAsync(file.Key, cancellationToken))
+            await using (var check = new VerifyingReadStream(back, expected, $"{file.Path} (object {file.Key} read back from the {target.Location})"))
+                await check.CopyToAsync(Stream.Null, 1 << 20, cancellationToken);
+
+            objects[file.Key] = file.Size;
+            there.Copied++;
+            bytes += file.Size;
+        }
+
+        return bytes;
     }
 
     /// <summary>Writes the set into <paramref name="target"/>, then reads it back from there and checks it against the source's manifest.</summary>

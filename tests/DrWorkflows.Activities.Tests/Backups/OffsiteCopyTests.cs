@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Amazon.S3.Model;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Drills;
+using DrWorkflows.Activities.Media;
 using DrWorkflows.Activities.Storage;
 using DrWorkflows.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -203,6 +204,72 @@ public sealed class OffsiteCopyTests
         var none = await RestoreStoreChooser.ChooseAsync(dr.Catalog, dr.Stores, ["s3", "local"], BackupKinds.Postgres, ct);
         Assert.Null(none.Store);
         Assert.Equal("local: holds no postgres backup", none.PassedOver[1]);
+    }
+
+    [Fact]
+    public async Task A_media_set_is_copied_with_its_content_objects_each_read_back_offsite_and_restores_from_there_byte_for_byte()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var stores = await TwoS3Stores.CreateAsync(ct);
+        var host = stores.Host;
+        var media = host.Get<IMediaBackupService>();
+        using var volume = new TempDirectory("media");
+        var photo = Random(300_000);
+        await File.WriteAllBytesAsync(volume.Combine("photo.jpg"), photo, ct);
+        Directory.CreateDirectory(volume.Combine("docs"));
+        await File.WriteAllBytesAsync(volume.Combine("docs/a.pdf"), Random(5000), ct);
+        await File.WriteAllBytesAsync(volume.Combine("docs/same-as-photo.jpg"), photo, ct); // one content object for two files
+        var first = await media.BackupAsync(new MediaBackupRequest(volume.FullPath, "uploads", "media-1") { Store = "s3" }, ct);
+
+        var result = await host.Get<IOffsiteCopier>().CopyAsync(new OffsiteCopyRequest { From = "s3", Kind = BackupKinds.Media }, ct);
+
+        Assert.Equal(["media/uploads/media-1"], result.Copied);
+        Assert.Equal(2, result.MediaObjectsCopied);
+        var objects = (await stores.Offsite.ListAsync(ct)).Where(o => o.Key.StartsWith("media/uploads/_objects/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, objects.Count);
+        Assert.Contains(objects, o => o.Key.EndsWith(Convert.ToHexStringLower(SHA256.HashData(photo)), StringComparison.Ordinal));
+        var copy = Assert.Single(await host.Catalog.ListAsync("offsite", BackupKinds.Media, "uploads", ct));
+        Assert.Equal(first.SetId, copy.Id);
+        Assert.Equal("s3", copy.Manifest.Properties["copiedFrom"]);
+
+        // A second backup with one new file: only its content object is copied; the first set is already there.
+        await File.WriteAllBytesAsync(volume.Combine("new.png"), Random(7000), ct);
+        await media.BackupAsync(new MediaBackupRequest(volume.FullPath, "uploads", "media-2") { Store = "s3" }, ct);
+        var again = await host.Get<IOffsiteCopier>().CopyAsync(new OffsiteCopyRequest { From = "s3", Kind = BackupKinds.Media }, ct);
+        Assert.Equal(["media/uploads/media-2"], again.Copied);
+        Assert.Equal(["media/uploads/media-1"], again.AlreadyThere);
+        Assert.Equal(1, again.MediaObjectsCopied);
+
+        // The offsite copy restores on its own: the first store's objects are gone.
+        foreach (var item in await stores.Primary.ListAsync(ct))
+            await stores.Primary.Client.DeleteObjectAsync(stores.Primary.Name, item.Key, ct);
+        var newest = (await host.Catalog.ListAsync("offsite", BackupKinds.Media, "uploads", ct))[0];
+        using var target = new TempDirectory("restored");
+        var restored = await media.RestoreAsync(new MediaRestoreRequest(newest, target.FullPath), ct);
+        Assert.Equal(4, restored.Written);
+        foreach (var name in new[] { "photo.jpg", "docs/a.pdf", "docs/same-as-photo.jpg", "new.png" })
+            Assert.Equal(await File.ReadAllBytesAsync(volume.Combine(name), ct), await File.ReadAllBytesAsync(target.Combine(name), ct));
+    }
+
+    [Fact]
+    public async Task A_media_content_object_that_no_longer_matches_its_checksum_is_not_copied_and_the_set_is_not_counted_offsite()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var stores = await TwoS3Stores.CreateAsync(ct);
+        var host = stores.Host;
+        using var volume = new TempDirectory("media");
+        await File.WriteAllBytesAsync(volume.Combine("photo.jpg"), Random(4000), ct);
+        await host.Get<IMediaBackupService>().BackupAsync(new MediaBackupRequest(volume.FullPath, "uploads", "media-1") { Store = "s3" }, ct);
+        var key = Assert.Single(await stores.Primary.ListAsync(ct), o => o.Key.StartsWith("media/uploads/_objects/", StringComparison.Ordinal)).Key;
+        // Same size, other bytes: only the SHA-256 can tell.
+        await stores.Primary.Client.PutObjectAsync(new PutObjectRequest { BucketName = stores.Primary.Name, Key = key, InputStream = new MemoryStream(Random(4000)), UseChunkEncoding = false }, ct);
+
+        var error = await Assert.ThrowsAsync<BackupException>(() => host.Get<IOffsiteCopier>().CopyAsync(new OffsiteCopyRequest { From = "s3" }, ct));
+
+        Assert.Equal(BackupErrorCodes.StoreError, error.Code);
+        Assert.Contains("media/uploads/media-1", error.Message, StringComparison.Ordinal);
+        Assert.Empty(await host.Catalog.ListAsync("offsite", BackupKinds.Media, "uploads", ct));
+        Assert.DoesNotContain(await stores.Offsite.ListAsync(ct), o => o.Key == key);
     }
 
     /// <summary>A bucket on each s3rver, configured as the <c>s3</c> and the <c>offsite</c> store (each with its own endpoint and bucket).</summary>

@@ -148,7 +148,8 @@ public sealed class FakeDatabases(CallLog log, IServiceProvider services)
     public async Task<MediaBackupResult> BackupAsync(MediaBackupRequest request, CancellationToken cancellationToken)
     {
         log.Add($"media.backup {request.Directory} -> {request.Store ?? "default"}");
-        var set = await WriteSetAsync(BackupKinds.Media, request.Source, request.SetId, request.Store, null, cancellationToken);
+        // The set's file is a file map without files (the fake uploads no content), so that the offsite copy can read it.
+        var set = await WriteSetAsync(BackupKinds.Media, request.Source, request.SetId, request.Store, null, cancellationToken, content: new MediaFileMap { ObjectPrefix = $"media/{request.Source}/_objects/" }.ToJsonBytes(), fileName: MediaFileMap.FileName);
         return new MediaBackupResult(set.Store, set.Id, 3, 300, 1, 100, 2, []);
     }
 
@@ -167,7 +168,7 @@ public sealed class FakeDatabases(CallLog log, IServiceProvider services)
     /// (default now); PostgreSQL and globals sets name <paramref name="server"/> as the backup service does; <paramref name="edit"/>
     /// changes the manifest before it is written (e.g. the databases and roles a globals set records).
     /// </summary>
-    public async Task<BackupSet> WriteSetAsync(string kind, string source, string setId, string? store, string? database, CancellationToken cancellationToken, DateTimeOffset? startedAt = null, bool verified = false, byte[]? content = null, string? server = "main", Action<BackupManifest>? edit = null)
+    public async Task<BackupSet> WriteSetAsync(string kind, string source, string setId, string? store, string? database, CancellationToken cancellationToken, DateTimeOffset? startedAt = null, bool verified = false, byte[]? content = null, string? server = "main", Action<BackupManifest>? edit = null, string? fileName = null)
     {
         await using var writer = await Catalog.BeginAsync(new BackupSetRequest(kind, source, setId) { Store = store }, cancellationToken);
         var taken = startedAt ?? Clock.GetUtcNow();
@@ -177,7 +178,7 @@ public sealed class FakeDatabases(CallLog log, IServiceProvider services)
         if (kind is BackupKinds.Postgres or BackupKinds.Globals)
             writer.Manifest.Server = server;
         edit?.Invoke(writer.Manifest);
-        await using (var file = await writer.CreateFileAsync(source + ".dump", cancellationToken))
+        await using (var file = await writer.CreateFileAsync(fileName ?? source + ".dump", cancellationToken))
         {
             await file.WriteAsync(content ?? System.Text.Encoding.UTF8.GetBytes($"{kind}:{source}:{setId}"), cancellationToken);
             await file.CommitAsync(cancellationToken);
