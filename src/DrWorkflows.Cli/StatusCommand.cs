@@ -42,6 +42,13 @@ internal static class StatusCommand
                     attention.Add($"{where}: the latest verification FAILED");
             }
 
+            var exposure = backups?["exposure"] as JsonArray ?? [];
+            foreach (var row in exposure.OfType<JsonNode>())
+            {
+                if (row["failing"]?.GetValue<bool>() == true || (row["via"]?.ToString() == "wal-archive" && row["problem"] is not null))
+                    attention.Add($"{row["component"]}: WAL archiving: {row["problem"]}");
+            }
+
             foreach (var gate in (approvals?["items"] as JsonArray ?? []).OfType<JsonNode>())
             {
                 if (gate["deadline"]?.GetValue<DateTimeOffset>() is { } deadline && deadline < now)
@@ -54,6 +61,7 @@ internal static class StatusCommand
                 ["runningRuns"] = running?["items"]?.DeepClone(),
                 ["pendingApprovals"] = approvals?["items"]?.DeepClone(),
                 ["backups"] = backups?["items"]?.DeepClone(),
+                ["exposure"] = exposure.DeepClone(),
                 ["openIncidents"] = incidents?["items"]?.DeepClone(),
                 ["attention"] = new JsonArray([.. attention.Select(a => (JsonNode?)a)]),
             };
@@ -87,6 +95,18 @@ internal static class StatusCommand
                 })]);
                 CliApp.Table(output, rows, ("COMPONENT", "component"), ("STORE", "store"), ("NEWEST", "newest"), ("EXPOSURE", "exposure"), ("RPO", "rpo"), ("WITHIN RPO", "held"), ("LAST VERIFICATION", "verification"));
                 output.WriteLine();
+                output.WriteLine("RPO EXPOSURE (what a restore now would lose: since the last archived WAL, or since the newest verified backup without archiving)");
+                var exposureRows = new JsonArray([.. exposure.OfType<JsonNode>().Select(r => (JsonNode?)new JsonObject
+                {
+                    ["component"] = r["component"]?.ToString(),
+                    ["via"] = r["via"]?.ToString(),
+                    ["exposure"] = r["exposureSeconds"] is { } seconds ? Seconds(seconds.GetValue<double>()) : "unknown",
+                    ["rpo"] = Age(r["rpoSeconds"]),
+                    ["held"] = r["withinRpo"] is { } held ? held.GetValue<bool>() ? "yes" : "NO" : "unknown",
+                    ["problem"] = r["problem"]?.ToString() ?? "",
+                })]);
+                CliApp.Table(output, exposureRows, ("COMPONENT", "component"), ("VIA", "via"), ("EXPOSURE", "exposure"), ("RPO", "rpo"), ("WITHIN RPO", "held"), ("PROBLEM", "problem"));
+                output.WriteLine();
                 output.WriteLine("OPEN INCIDENTS");
                 CliApp.Table(output, incidentItems, ("RUN", "workflowInstanceId"), ("INCIDENT", "id"), ("WORKFLOW", "definitionId"), ("ACTIVITY", "activityId"), ("MESSAGE", "message"));
                 output.WriteLine();
@@ -105,6 +125,9 @@ internal static class StatusCommand
         });
         return status;
     }
+
+    /// <summary>Exposure in seconds below two minutes (WAL archiving is measured in seconds), else as <see cref="Age(double)"/>.</summary>
+    private static string Seconds(double seconds) => seconds < 120 ? $"{seconds.ToString("0", CultureInfo.InvariantCulture)} s" : Age(seconds);
 
     private static string Age(JsonNode? seconds) => seconds is null ? "none" : Age(seconds.GetValue<double>());
 

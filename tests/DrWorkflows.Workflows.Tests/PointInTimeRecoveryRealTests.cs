@@ -153,17 +153,7 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
 
             // Several more segments archived after the backup.
             await platform.ExecuteAsync(SamplePlatform.Database, "CREATE TABLE canary (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())", Ct);
-            var wanted = WalArchiveListing.Next(WalArchiveListing.Next(WalArchiveListing.Next(start)));
-            var waited = Stopwatch.StartNew();
-            while (true)
-            {
-                await platform.ExecuteAsync(SamplePlatform.Database, "INSERT INTO canary DEFAULT VALUES; SELECT pg_switch_wal();", Ct);
-                var archived = await platform.ScalarAsync<string>("postgres", "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver", Ct);
-                if (string.CompareOrdinal(archived, wanted) >= 0)
-                    break;
-                Assert.True(waited.Elapsed < TimeSpan.FromMinutes(3), $"the archiver reached only {archived}, not {wanted}, in 3 minutes");
-                await Task.Delay(TimeSpan.FromMilliseconds(500), Ct);
-            }
+            await ArchiveUntilAsync(platform, WalArchiveListing.Next(WalArchiveListing.Next(WalArchiveListing.Next(start))));
 
             var volumesBefore = await VolumeNamesAsync(client);
             var data = await client.Volumes.InspectAsync(platform.PostgresVolume, Ct);
@@ -213,11 +203,128 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
         }
     }
 
-    private static ServiceProvider Services(SamplePlatform platform, Uri s3, string key) =>
+    [Fact]
+    public async Task Verification_restores_each_repository_into_throwaways_and_records_it_on_the_backup_a_deleted_WAL_segment_fails_it_and_a_failing_archive_command_is_measured()
+    {
+        var s3 = TestServices.RequireS3Tls();
+        await using var platform = SamplePlatform.Create();
+        await using var services = Services(platform, s3, Key);
+        var compose = services.GetRequiredService<IComposeService>();
+        var docker = services.GetRequiredService<IDockerService>();
+        var pgbackrest = services.GetRequiredService<IPgBackRest>();
+        var archiving = services.GetRequiredService<IWalArchiveStatus>();
+        await RequireComposeAsync(compose);
+        using var client = new DockerClientConfiguration(platform.DockerEndpoint).CreateClient();
+        var prefix = $"{platform.PostgresContainer}-verify";
+        try
+        {
+            await platform.UpAndSeedAsync(compose, docker, customers: 10, Ct);
+            await pgbackrest.EnableArchivingAsync(platform.PostgresContainer, "shop", Ct);
+            await platform.WaitForServerAsync(TimeSpan.FromSeconds(240), Ct);
+            var full = await pgbackrest.BackupAsync(platform.PostgresContainer, "shop", "full", Ct);
+            var start = full.Backups.Single(b => b.Repository == 2).ArchiveStart;
+            await platform.ExecuteAsync(SamplePlatform.Database, "CREATE TABLE canary (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())", Ct);
+            await ArchiveUntilAsync(platform, WalArchiveListing.Next(WalArchiveListing.Next(start)));
+
+            // The archiver as the server reports it: working, with the archive_timeout it runs.
+            var healthy = Assert.Single(await archiving.MeasureAsync(Ct));
+            Assert.Null(healthy.Unreadable);
+            Assert.False(healthy.Failing);
+            Assert.Equal(TimeSpan.FromSeconds(ArchiveTimeoutSeconds), healthy.Statistics!.ArchiveTimeout);
+            Assert.NotNull(healthy.Statistics.LastArchivedAt);
+            Assert.NotNull(healthy.Exposure);
+            output.WriteLine($"archiver: last {healthy.Statistics.LastArchivedWal} at {healthy.Statistics.LastArchivedAt:O}, exposure {healthy.Exposure}, unarchived {healthy.Statistics.UnarchivedBytes} B");
+
+            // Both repositories verified: the newest backup plus WAL restored into throwaways, read in full, recorded on the backup.
+            var verified = await pgbackrest.VerifyAsync(platform.PostgresContainer, "shop", Ct);
+            foreach (var r in verified.Repositories)
+                output.WriteLine($"repo{r.Repository} {r.BackupLabel}: {(r.Succeeded ? "ok" : r.Error)} in {r.Seconds:0.0} s, last commit {r.LastReplayedCommitAt:O}, recorded: {r.Recorded ?? "yes"}");
+            Assert.True(verified.Succeeded);
+            Assert.Equal([1, 2], verified.Repositories.Select(r => r.Repository));
+            Assert.All(verified.Repositories, r => Assert.Contains(r.Databases, d => d.Name == SamplePlatform.Database && d.Rows >= 10 + 20));
+            var info = await pgbackrest.InfoAsync(platform.PostgresContainer, "shop", Ct);
+            Assert.All(info.Repositories, r => Assert.Equal("ok", r.Backups[^1].Annotations["drw-last-verify-result"]));
+            var verifiedAt = info.Repositories.Single(r => r.Key == 2).Backups[^1].Annotations["drw-verified-at"];
+
+            // The throwaways (per repository: check and restore helpers, the volume, the server) were in the ledger and are gone.
+            var ledger = await services.GetRequiredService<DrWorkflows.Core.Persistence.IThrowawayResourceStore>().ListAsync(new DrWorkflows.Core.Persistence.ThrowawayQuery(Take: 100), Ct);
+            var throwaways = ledger.Where(r => r.Name.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+            Assert.Equal(8, throwaways.Count);
+            Assert.Equal(2, throwaways.Count(r => r.Kind == DrWorkflows.Activities.Throwaway.ThrowawayKinds.DockerVolume));
+            Assert.All(throwaways, r => Assert.Equal(DrWorkflows.Core.Persistence.ThrowawayState.Released, r.State));
+            Assert.Empty(await ContainersNamedAsync(client, prefix));
+            Assert.DoesNotContain(await VolumeNamesAsync(client), v => v.StartsWith(prefix, StringComparison.Ordinal));
+
+            // A WAL segment deleted from the local repository: its verification fails with the gap; the S3 one still passes.
+            var gap = WalArchiveListing.Next(start);
+            await SamplePlatform.OnVolumeAsync(client, $"{platform.Project}_pgbackrest", $"ls /data/repo/archive/shop/*/*/{gap}-* && rm /data/repo/archive/shop/*/*/{gap}-*", Ct);
+            var broken = await pgbackrest.VerifyAsync(platform.PostgresContainer, "shop", Ct);
+            output.WriteLine($"broken: {string.Join("; ", broken.Repositories.Select(r => $"repo{r.Repository}: {r.Error ?? "ok"}"))}");
+            Assert.False(broken.Succeeded);
+            Assert.True(broken.Repositories.Single(r => r.Repository == 1).Succeeded);
+            var local = broken.Repositories.Single(r => r.Repository == 2);
+            Assert.False(local.Succeeded);
+            Assert.Contains(gap, local.Error, StringComparison.Ordinal);
+            var localBackup = (await pgbackrest.InfoAsync(platform.PostgresContainer, "shop", Ct)).Repositories.Single(r => r.Key == 2).Backups[^1];
+            Assert.StartsWith("failed: ", localBackup.Annotations["drw-last-verify-result"], StringComparison.Ordinal);
+            Assert.Equal(verifiedAt, localBackup.Annotations["drw-verified-at"]); // the last success stays what it was
+            Assert.Empty(await ContainersNamedAsync(client, prefix));
+
+            // archive_command failing: measured as failing, with the reason, within a few archive intervals.
+            await platform.ExecuteAsync("postgres", "ALTER SYSTEM SET archive_command = 'false'", Ct);
+            await platform.ExecuteAsync("postgres", "SELECT pg_reload_conf()", Ct);
+            var waited = Stopwatch.StartNew();
+            WalArchiveState failing;
+            while (true)
+            {
+                await platform.ExecuteAsync(SamplePlatform.Database, "INSERT INTO canary DEFAULT VALUES; SELECT pg_switch_wal();", Ct);
+                failing = Assert.Single(await archiving.MeasureAsync(Ct));
+                if (failing.Failing == true)
+                    break;
+                Assert.True(waited.Elapsed < TimeSpan.FromMinutes(3), "archive_command = false was not measured as failing within 3 minutes");
+                await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            }
+
+            output.WriteLine($"failing after {waited.Elapsed.TotalSeconds:0} s: {failing.Problem(archiving.AllowedLag)}");
+            Assert.Contains("archive_command fails on", failing.Problem(archiving.AllowedLag), StringComparison.Ordinal);
+            Assert.True(failing.Statistics!.UnarchivedBytes > 0);
+        }
+        finally
+        {
+            foreach (var container in await ContainersNamedAsync(client, prefix))
+                await client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, CancellationToken.None);
+            foreach (var volume in (await VolumeNamesAsync(client)).Where(v => v.StartsWith(prefix, StringComparison.Ordinal)))
+                await client.Volumes.RemoveAsync(volume, true, CancellationToken.None);
+            await SamplePlatform.DownAsync(compose, output);
+        }
+    }
+
+    private static async Task ArchiveUntilAsync(SamplePlatform platform, string wanted)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            await platform.ExecuteAsync(SamplePlatform.Database, "INSERT INTO canary DEFAULT VALUES; SELECT pg_switch_wal();", Ct);
+            var archived = await platform.ScalarAsync<string>("postgres", "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver", Ct);
+            if (string.CompareOrdinal(archived, wanted) >= 0)
+                return;
+            Assert.True(waited.Elapsed < TimeSpan.FromMinutes(3), $"the archiver reached only {archived}, not {wanted}, in 3 minutes");
+            await Task.Delay(TimeSpan.FromMilliseconds(500), Ct);
+        }
+    }
+
+    private static async Task<IList<ContainerListResponse>> ContainersNamedAsync(DockerClient client, string prefix) =>
+        await client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [prefix] = true } },
+        }, Ct);
+
+    internal static ServiceProvider Services(SamplePlatform platform, Uri s3, string key, int archiveTimeoutSeconds = ArchiveTimeoutSeconds) =>
         new ServiceCollection().AddLogging().AddDockerActivities(platform.Configure).AddPgBackRest(o =>
         {
             o.CipherPass = key;
-            o.ArchiveTimeoutSeconds = ArchiveTimeoutSeconds;
+            o.ArchiveTimeoutSeconds = archiveTimeoutSeconds;
             o.RecoveryTimeout = TimeSpan.FromMinutes(10);
             o.S3.Bucket = "pgbackrest";
             o.S3.Endpoint = s3.Host;
@@ -227,6 +334,7 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
             o.S3.UriStyle = "path";
             o.S3.VerifyTls = false; // the harness's self-signed certificate
             o.S3.Path = "/" + platform.Project;
+            o.Archiving["postgres-main"] = new ArchivedDatabase { Container = platform.PostgresContainer, Stanza = "shop" };
         }).BuildServiceProvider();
 
     private sealed record Canary(int Id, DateTime At);
@@ -280,7 +388,7 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
     private static async Task<List<string>> VolumeNamesAsync(DockerClient client) =>
         [.. ((await client.Volumes.ListAsync(Ct)).Volumes ?? []).Select(v => v.Name).Order(StringComparer.Ordinal)];
 
-    private static async Task<IList<ContainerListResponse>> PitrContainersAsync(DockerClient client, SamplePlatform platform) =>
+    internal static async Task<IList<ContainerListResponse>> PitrContainersAsync(DockerClient client, SamplePlatform platform) =>
         await client.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,
@@ -295,7 +403,7 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
         }, Ct);
 
     /// <summary>Removes what the restores created: containers and volumes named after the source container.</summary>
-    private static async Task RemovePitrAsync(DockerClient client, SamplePlatform platform)
+    internal static async Task RemovePitrAsync(DockerClient client, SamplePlatform platform)
     {
         foreach (var container in await PitrContainersAsync(client, platform))
             await client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, CancellationToken.None);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.PgBackRest;
 using DrWorkflows.Activities.Storage;
 using DrWorkflows.Core.Activities.Scheduling;
 using DrWorkflows.Core.Execution;
@@ -57,7 +58,10 @@ internal sealed class RecoveryPromiseCheck(
     TimeProvider clock,
     ILogger<RecoveryPromiseCheck> logger,
     TriggerScheduler? triggers = null,
-    IWorkflowInstanceStore? instances = null) : IRecoveryPromiseCheck
+    IWorkflowInstanceStore? instances = null,
+    IWalArchiveStatus? archiving = null,
+    IPgBackRest? pgBackRest = null,
+    IOptions<PgBackRestOptions>? pgBackRestOptions = null) : IRecoveryPromiseCheck
 {
     /// <summary>How long one store may take to list a component's sets before the answer is "unknown".</summary>
 
@@ -69,6 +73,7 @@ internal sealed class RecoveryPromiseCheck(
         var now = clock.GetUtcNow();
         var schedules = await SchedulesAsync(cancellationToken);
         var drills = await DrillRestoresAsync(settings.DrillWorkflow, cancellationToken);
+        var archived = archiving is { Databases.Count: > 0 } ? await ArchivingAsync(archiving, cancellationToken) : new Dictionary<string, ArchivedFacts>();
         var promises = new List<RecoveryPromise>();
         foreach (var (component, objective) in settings.Components)
         {
@@ -76,7 +81,8 @@ internal sealed class RecoveryPromiseCheck(
             var stored = objective.BackupKind is { Length: > 0 } kind && objective.BackupSource is { Length: > 0 } source
                 ? await ReadStoresAsync(kind, source, now, cancellationToken)
                 : null;
-            promises.Add(Rpo(component, name, objective, schedules, stored) with { DisplayName = name, OffsiteCopyMissing = stored?.OffsiteCopyMissing });
+            var rpo = archived.TryGetValue(component, out var wal) ? ArchivedRpo(component, name, objective, wal, stored, archiving!) : Rpo(component, name, objective, schedules, stored);
+            promises.Add(rpo with { DisplayName = name, OffsiteCopyMissing = stored?.OffsiteCopyMissing });
             promises.Add(Rto(component, objective, stored, drills.GetValueOrDefault(component)) with { DisplayName = name });
         }
 
@@ -107,6 +113,111 @@ internal sealed class RecoveryPromiseCheck(
         var reason = $"Backups every {Format(every)} ({scheduleText}) + {durationText} = {verdict}";
         return new RecoveryPromise(component, RecoveryObjectiveNames.Rpo, target, canHold, stored?.HeldNow(target), reason + (stored?.Now(target) ?? " Now: unknown, no backup source is configured."));
     }
+
+    /// <summary>
+    /// The RPO of a database whose WAL pgBackRest archives. By design: archive_timeout (as the server runs it; as
+    /// configured when the server cannot be read) plus the transfer allowance must fit the RPO. Now: the server's
+    /// archiver must not be failing, the WAL waiting to be archived must be younger than the RPO, and a repository must
+    /// hold a base backup to replay it onto; unknown (null) when the server or the repositories cannot be read.
+    /// </summary>
+    private static RecoveryPromise ArchivedRpo(string component, string name, RecoveryObjective objective, ArchivedFacts facts, StoreFacts? stored, IWalArchiveStatus archiving)
+    {
+        var target = objective.Rpo;
+        var state = facts.State;
+        var statistics = state.Statistics;
+        var timeout = statistics?.ArchiveTimeout ?? facts.ConfiguredTimeout;
+        var timeoutSource = statistics is null ? "as configured (PgBackRest:ArchiveTimeoutSeconds; the server could not be read)" : "as the server runs it";
+        var worst = timeout + archiving.TransferAllowance;
+        var where = $"WAL archived continuously with pgBackRest (container {state.Container}, stanza {state.Stanza})";
+        bool canHold;
+        string design;
+        if (statistics?.ArchiveMode == "off")
+        {
+            canHold = false;
+            design = $"{where} is configured, but archive_mode is off on the server: nothing is archived, so an RPO of {Format(target)} cannot hold.";
+        }
+        else if (timeout <= TimeSpan.Zero)
+        {
+            canHold = false;
+            design = $"{where}: archive_timeout is 0 ({timeoutSource}), so a quiet server keeps its last WAL unarchived for as long as it stays quiet: an RPO of {Format(target)} cannot hold.";
+        }
+        else
+        {
+            canHold = worst <= target;
+            design = $"{where}: archive_timeout {Format(timeout)} ({timeoutSource}) + {Format(archiving.TransferAllowance)} allowed to reach the repositories (PgBackRest:ArchiveTransferAllowance, not measured) = "
+                + (canHold ? $"up to {Format(worst)} of data lost, within the RPO of {Format(target)}." : $"up to {Format(worst)} of data lost, more than the RPO of {Format(target)}: the promise cannot hold.");
+        }
+
+        bool? heldNow;
+        string now;
+        if (state.Unreadable is { } unreadable)
+        {
+            heldNow = null;
+            now = $"unknown, the server's archiver could not be read ({unreadable})";
+        }
+        else if (state.Problem(target) is { } problem)
+        {
+            heldNow = false;
+            now = $"NOT held: {problem}";
+        }
+        else if (facts.InfoUnreadable is { } infoFailed)
+        {
+            heldNow = null;
+            now = $"the WAL is archived (exposure {Format(state.Exposure ?? TimeSpan.Zero)}), but whether a base backup exists is unknown: pgbackrest info failed ({infoFailed})";
+        }
+        else if (facts.NewestBaseBackup is not { } newest)
+        {
+            heldNow = false;
+            now = "NOT held: no repository holds a base backup, and archived WAL alone restores nothing (run TakePgBackRestBackup)";
+        }
+        else
+        {
+            heldNow = true;
+            now = $"held: exposure {Format(state.Exposure!.Value)} (the last WAL archived at {state.Statistics!.LastArchivedAt!.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC"
+                + (state.Statistics.UnarchivedBytes == 0 ? ", nothing written since" : string.Empty) + $"), newest base backup {newest.Label} in repository {newest.Repository}";
+        }
+
+        var dumps = stored is null ? string.Empty : " Dumps as well" + stored.Now(target)[4..];
+        return new RecoveryPromise(component, RecoveryObjectiveNames.Rpo, target, canHold, heldNow, $"{design} Now: {now}.{dumps}");
+    }
+
+    /// <summary>Each archived database measured, and for each stanza the newest base backup of a readable repository.</summary>
+    private async Task<Dictionary<string, ArchivedFacts>> ArchivingAsync(IWalArchiveStatus status, CancellationToken cancellationToken)
+    {
+        var states = await status.MeasureAsync(cancellationToken);
+        var infos = new Dictionary<(string, string), (PgBackRestBackup? Newest, string? Unreadable)>();
+        var facts = new Dictionary<string, ArchivedFacts>(StringComparer.OrdinalIgnoreCase);
+        foreach (var state in states)
+        {
+            var key = (state.Container, state.Stanza);
+            if (!infos.TryGetValue(key, out var info))
+            {
+                info = await NewestBaseBackupAsync(state.Container, state.Stanza, cancellationToken);
+                infos[key] = info;
+            }
+
+            facts[state.Component] = new ArchivedFacts(state, info.Newest, info.Unreadable, TimeSpan.FromSeconds(ArchiveTimeoutConfigured()));
+        }
+
+        return facts;
+    }
+
+    private async Task<(PgBackRestBackup? Newest, string? Unreadable)> NewestBaseBackupAsync(string container, string stanza, CancellationToken cancellationToken)
+    {
+        if (pgBackRest is null)
+            return (null, "the pgBackRest service is not registered");
+        try
+        {
+            var info = await pgBackRest.InfoAsync(container, stanza, cancellationToken);
+            return (info.Repositories.Where(r => r.Ok).SelectMany(r => r.Backups).OrderByDescending(b => b.StoppedAt).FirstOrDefault(), null);
+        }
+        catch (Exception e) when (e is PgBackRestException or Docker.DockerOperationException)
+        {
+            return (null, e.Message);
+        }
+    }
+
+    private int ArchiveTimeoutConfigured() => pgBackRestOptions?.Value.ArchiveTimeoutSeconds ?? 60;
 
     private static RecoveryPromise Rto(string component, RecoveryObjective objective, StoreFacts? stored, Measurement? drill)
     {
@@ -194,6 +305,8 @@ internal sealed class RecoveryPromiseCheck(
     private static string Format(TimeSpan value) => RecoveryObjectivesCalculator.Format(value);
 
     private sealed record Measurement(TimeSpan Duration, DateTimeOffset At, string What);
+
+    private sealed record ArchivedFacts(WalArchiveState State, PgBackRestBackup? NewestBaseBackup, string? InfoUnreadable, TimeSpan ConfiguredTimeout);
 
     private sealed record StoreState(string Store, BackupSet? Newest, BackupSet? NewestVerified, string? Unreadable);
 

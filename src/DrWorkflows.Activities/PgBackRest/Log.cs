@@ -21,4 +21,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2955, Level = LogLevel.Warning, Message = "Could not remove {Name}: {Reason}")]
     public static partial void RemoveFailed(ILogger logger, string name, string reason);
+
+    [LoggerMessage(EventId = 2956, Level = LogLevel.Warning, Message = "The WAL archiving of {Component} (container {Container}) could not be measured: {Reason}")]
+    public static partial void ArchiveUnreadable(ILogger logger, string component, string container, string reason);
+
+    [LoggerMessage(EventId = 2957, Level = LogLevel.Information, Message = "Verification of stanza {Stanza}, repository {Repository}, backup {Backup}: succeeded {Succeeded} ({Outcome})")]
+    public static partial void Verified(ILogger logger, string stanza, int repository, string backup, bool succeeded, string outcome);
 }

@@ -143,3 +143,38 @@ public sealed class RestoreToPointInTime : CodeActivity<PointInTimeRestoreResult
         return result;
     }
 }
+
+// Restores into throwaways only (removed at the end) and overwrites the annotations of the backups it verified.
+[Activity("DrWorkflows", "PostgreSQL", "Verifies pgBackRest backups: restores the newest base backup plus its WAL from each repository (S3 and local) into a throwaway volume and server, waits until recovery ends, reads every table, and records the outcome on the backup. Fails when a repository cannot be restored, with pgBackRest's first error lines.", SafeToRerun = true)]
+public sealed class VerifyPgBackRestBackup : PgBackRestActivity<PgBackRestVerification>
+{
+    protected override async ValueTask<PgBackRestVerification> RunAsync(ActivityExecutionContext context)
+    {
+        var service = context.GetRequiredService<IPgBackRest>();
+        var result = await RunAsync(() => service.VerifyAsync(context.Get(Container)!, context.Get(Stanza) ?? "main", context.CancellationToken));
+        context.AddJournalData("verification", new JsonObject
+        {
+            ["stanza"] = result.Stanza,
+            ["repositories"] = new JsonArray([.. result.Repositories.Select(r => new JsonObject
+            {
+                ["repository"] = r.Repository,
+                ["backup"] = r.BackupLabel,
+                ["succeeded"] = r.Succeeded,
+                ["at"] = r.At,
+                ["lastReplayedCommitAt"] = r.LastReplayedCommitAt,
+                ["databases"] = new JsonArray([.. r.Databases.Select(d => new JsonObject { ["name"] = d.Name, ["tables"] = d.Tables, ["rows"] = d.Rows })]),
+                ["seconds"] = Math.Round(r.Seconds, 1),
+                ["error"] = r.Error,
+                ["recorded"] = r.Recorded is null,
+                ["notRecorded"] = r.Recorded,
+            })]),
+        });
+        if (!result.Succeeded)
+        {
+            var failed = result.Repositories.Where(r => !r.Succeeded || r.Recorded is not null).Select(r => $"repository {r.Repository} (backup {r.BackupLabel ?? "none"}): {r.Error ?? r.Recorded}");
+            throw new ActivityFailureException($"pgBackRest verification of stanza '{result.Stanza}' failed: {string.Join("; ", failed)}", retryable: false) { Code = PgBackRestErrorCodes.VerificationFailed };
+        }
+
+        return result;
+    }
+}

@@ -5,7 +5,11 @@ using System.Text.RegularExpressions;
 namespace DrWorkflows.Activities.PgBackRest;
 
 /// <summary>One backup in a pgBackRest repository, from <c>pgbackrest info --output=json</c>.</summary>
-public sealed record PgBackRestBackup(string Label, string Type, int Repository, DateTimeOffset StartedAt, DateTimeOffset StoppedAt, string ArchiveStart, string ArchiveStop, long Bytes, long RepositoryBytes);
+public sealed record PgBackRestBackup(string Label, string Type, int Repository, DateTimeOffset StartedAt, DateTimeOffset StoppedAt, string ArchiveStart, string ArchiveStop, long Bytes, long RepositoryBytes)
+{
+    /// <summary>The backup's annotations (<c>pgbackrest annotate</c>), e.g. <c>drw-verified-at</c> written by a verification.</summary>
+    public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>One repository of a stanza: its state, its backups (oldest first) and its WAL archive.</summary>
 public sealed record PgBackRestRepository(int Key, bool Ok, string Status, string? Cipher, IReadOnlyList<PgBackRestBackup> Backups, string? ArchiveId, string? ArchiveMin, string? ArchiveMax);
@@ -53,7 +57,12 @@ public sealed record PgBackRestStanzaInfo(string Stanza, bool Ok, string Status,
             backup.GetProperty("label").GetString()!, backup.GetProperty("type").GetString()!, backup.GetProperty("database").GetProperty("repo-key").GetInt32(),
             DateTimeOffset.FromUnixTimeSeconds(timestamp.GetProperty("start").GetInt64()), DateTimeOffset.FromUnixTimeSeconds(timestamp.GetProperty("stop").GetInt64()),
             archive.GetProperty("start").GetString() ?? string.Empty, archive.GetProperty("stop").GetString() ?? string.Empty,
-            info.GetProperty("size").GetInt64(), info.GetProperty("repository").GetProperty("size").GetInt64());
+            info.GetProperty("size").GetInt64(), info.GetProperty("repository").GetProperty("size").GetInt64())
+        {
+            Annotations = backup.TryGetProperty("annotation", out var annotation) && annotation.ValueKind == JsonValueKind.Object
+                ? annotation.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? string.Empty, StringComparer.Ordinal)
+                : new Dictionary<string, string>(),
+        };
     }
 
     private static string FirstLines(string? message)

@@ -12,6 +12,7 @@ public static class PgBackRestErrorCodes
     public const string WalMissing = "pgbackrest.wal-missing";
     public const string RecoveryFailed = "pgbackrest.recovery-failed";
     public const string IntegrityFailed = "pgbackrest.integrity-failed";
+    public const string VerificationFailed = "pgbackrest.verification-failed";
 }
 
 /// <summary>A pgBackRest operation that could not be done, with the reason (never a secret).</summary>
@@ -69,6 +70,9 @@ public sealed record PointInTimeRestoreRequest
 
     /// <summary>Name prefix of the new container and volume (default: the source container's name).</summary>
     public string? NameHint { get; init; }
+
+    /// <summary>A verification: the new volume and server are throwaways, recorded in the ledger before they exist and removed when the restore ends.</summary>
+    internal bool Throwaway { get; init; }
 }
 
 /// <summary>A database of the restored server, read in full.</summary>
@@ -84,4 +88,22 @@ public sealed record RecoverableRange(int Repository, DateTimeOffset OldestBacku
 {
     public override string ToString() =>
         $"repository {Repository}: from {OldestBackupEnd:yyyy-MM-dd HH:mm:ss}Z (end of the oldest backup) to {(NewestWalStoredAt is { } n ? n.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + "Z (newest archived WAL)" : "the end of that backup (no WAL archived after it)")}";
+}
+
+/// <summary>
+/// One repository verified: the newest base backup plus its WAL restored into a throwaway and read in full, or why not
+/// (<see cref="Error"/>: pgBackRest's first error lines, or the gap or range refused before restoring).
+/// </summary>
+public sealed record RepositoryVerification(
+    int Repository, string? BackupLabel, bool Succeeded, DateTimeOffset At, DateTimeOffset? LastReplayedCommitAt, string? Timeline,
+    IReadOnlyList<RestoredDatabase> Databases, double Seconds, string? Error)
+{
+    /// <summary>Null when the outcome was recorded on the backup (pgBackRest annotations); else why it could not be.</summary>
+    public string? Recorded { get; init; }
+}
+
+/// <summary>Every repository of a stanza verified.</summary>
+public sealed record PgBackRestVerification(string Container, string Stanza, IReadOnlyList<RepositoryVerification> Repositories)
+{
+    public bool Succeeded => Repositories.Count > 0 && Repositories.All(r => r.Succeeded && r.Recorded is null);
 }

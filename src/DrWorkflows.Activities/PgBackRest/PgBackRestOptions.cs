@@ -40,11 +40,49 @@ public sealed class PgBackRestOptions
     /// <summary>How long a restored server may take to finish recovery. Default 1 hour.</summary>
     public TimeSpan RecoveryTimeout { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// The databases whose WAL is archived, by component key of <c>Drills:Components</c> (e.g. <c>postgres-main</c>):
+    /// the objectives report judges their RPO by archiving, <c>drw status</c> and <c>drw_rpo_exposure</c> show their
+    /// exposure, and the archive monitor pages on-call when their archiving stops. Empty: nothing is watched.
+    /// </summary>
+    public Dictionary<string, ArchivedDatabase> Archiving { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Time allowed for one WAL segment to reach the repositories after <c>archive_timeout</c> closed it (archive-push
+    /// to S3 and the local repository). Not measured: the RPO by design is archive_timeout + this. Default 30 s.
+    /// </summary>
+    public TimeSpan ArchiveTransferAllowance { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the archive monitor measures each archived database. At most <see cref="ArchiveTimeoutSeconds"/>; default that.</summary>
+    public TimeSpan? ArchiveMonitorInterval { get; set; }
+
+    /// <summary>
+    /// How old the last archived WAL may be, while WAL written after it waits, before on-call is paged. Default
+    /// archive_timeout + <see cref="ArchiveTransferAllowance"/> (the RPO by design).
+    /// </summary>
+    public TimeSpan? ArchiveAllowedLag { get; set; }
+
+    /// <summary>The monitor's interval as used.</summary>
+    public TimeSpan MonitorInterval => ArchiveMonitorInterval ?? TimeSpan.FromSeconds(ArchiveTimeoutSeconds);
+
+    /// <summary>The allowed lag as used.</summary>
+    public TimeSpan AllowedLag => ArchiveAllowedLag ?? TimeSpan.FromSeconds(ArchiveTimeoutSeconds) + ArchiveTransferAllowance;
+
     /// <summary>The configuration file's path in the container.</summary>
     internal string ConfigPath => RepositoryMount.TrimEnd('/') + "/pgbackrest.conf";
 
     /// <summary>The local repository's path in the container.</summary>
     internal string LocalRepositoryPath => RepositoryMount.TrimEnd('/') + "/repo";
+}
+
+/// <summary>One PostgreSQL server whose WAL pgBackRest archives (<c>PgBackRest:Archiving:&lt;component&gt;</c>).</summary>
+public sealed class ArchivedDatabase
+{
+    /// <summary>The PostgreSQL container, e.g. <c>ecommerce_postgres</c>.</summary>
+    public string Container { get; set; } = string.Empty;
+
+    /// <summary>The pgBackRest stanza. Default <c>main</c>.</summary>
+    public string Stanza { get; set; } = "main";
 }
 
 /// <summary>The S3 repository of pgBackRest (it speaks HTTPS only).</summary>
@@ -101,6 +139,21 @@ internal sealed class PgBackRestOptionsValidator : IValidateOptions<PgBackRestOp
             errors.Add("PgBackRest:CipherPass must be at least 16 characters on one line.");
         if (options.CommandTimeout <= TimeSpan.Zero || options.RecoveryTimeout <= TimeSpan.Zero)
             errors.Add("PgBackRest:CommandTimeout and PgBackRest:RecoveryTimeout must be positive.");
+        if (options.ArchiveTransferAllowance <= TimeSpan.Zero)
+            errors.Add($"PgBackRest:ArchiveTransferAllowance must be positive (e.g. 00:00:30), not {options.ArchiveTransferAllowance}.");
+        var timeout = TimeSpan.FromSeconds(options.ArchiveTimeoutSeconds);
+        if (options.MonitorInterval <= TimeSpan.Zero || options.MonitorInterval > timeout)
+            errors.Add($"PgBackRest:ArchiveMonitorInterval must be positive and at most archive_timeout ({timeout.TotalSeconds:0} s), so that a stop is paged within one archive interval; it is {options.MonitorInterval}.");
+        if (options.AllowedLag < timeout)
+            errors.Add($"PgBackRest:ArchiveAllowedLag must be at least archive_timeout ({timeout.TotalSeconds:0} s): a healthy server ships a segment only every archive_timeout; it is {options.AllowedLag}.");
+        foreach (var (component, database) in options.Archiving)
+        {
+            if (database is null || string.IsNullOrWhiteSpace(database.Container) || database.Container.Any(c => char.IsWhiteSpace(c) || c is '/' or '\\'))
+                errors.Add($"PgBackRest:Archiving:{component}:Container must name the PostgreSQL container, e.g. ecommerce_postgres.");
+            else if (string.IsNullOrEmpty(database.Stanza) || database.Stanza.Length > 64 || !database.Stanza.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+                errors.Add($"PgBackRest:Archiving:{component}:Stanza must be letters, digits, - and _, not '{database.Stanza}'.");
+        }
+
         var s3 = options.S3;
         if (s3.Enabled)
         {

@@ -37,6 +37,17 @@ public interface IPgBackRest
     /// holds, and the WAL chain from the backup on whole.
     /// </summary>
     Task<PointInTimeRestoreResult> RestoreAsync(PointInTimeRestoreRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Restores the newest base backup plus every archived WAL of each repository into a throwaway volume and server
+    /// (recorded in the throwaway ledger before they exist, removed at the end), waits until recovery ended, reads
+    /// every table, and records the outcome on the backup in that repository (pgBackRest annotations
+    /// <c>drw-last-verify-at</c>, <c>drw-last-verify-result</c>, and <c>drw-verified-at</c> on success).
+    /// </summary>
+    Task<PgBackRestVerification> VerifyAsync(string container, string stanza, CancellationToken cancellationToken);
+
+    /// <summary>The server's archiving as it reports it (<c>pg_stat_archiver</c>, settings, current WAL position), read in the container within 30 s.</summary>
+    Task<ArchiverStatistics> ArchiverStatisticsAsync(string container, CancellationToken cancellationToken);
 }
 
 internal sealed class PgBackRestService(
@@ -140,6 +151,63 @@ internal sealed class PgBackRestService(
         return PgBackRestStanzaInfo.Parse(stanza, result.StandardOutput);
     }
 
+    public async Task<PgBackRestVerification> VerifyAsync(string container, string stanza, CancellationToken cancellationToken)
+    {
+        CheckStanzaName(stanza);
+        var info = await InfoAsync(container, stanza, cancellationToken);
+        var results = new List<RepositoryVerification>();
+        foreach (var repository in info.Repositories)
+        {
+            var newest = repository.Backups.Count > 0 ? repository.Backups[^1] : null;
+            var started = clock.GetTimestamp();
+            var at = clock.GetUtcNow();
+            RepositoryVerification result;
+            try
+            {
+                if (newest is null)
+                    throw new PgBackRestException(PgBackRestErrorCodes.RepositoryUnreadable, repository.Ok ? $"repository {repository.Key} holds no backup" : $"repository {repository.Key} cannot be read: {repository.Status}");
+                var restored = await RestoreAsync(new PointInTimeRestoreRequest { Stanza = stanza, SourceContainer = container, Repository = repository.Key, NameHint = $"{container}-verify", Throwaway = true }, cancellationToken);
+                if (restored.BackupLabel != newest.Label)
+                    throw new PgBackRestException(PgBackRestErrorCodes.CommandFailed, $"the restore used backup {restored.BackupLabel}, not the newest ({newest.Label})");
+                result = new RepositoryVerification(repository.Key, newest.Label, true, at, restored.LastReplayedCommitAt, restored.Timeline, restored.Databases, clock.GetElapsedTime(started).TotalSeconds, null);
+            }
+            catch (PgBackRestException e)
+            {
+                result = new RepositoryVerification(repository.Key, newest?.Label, false, at, null, null, [], clock.GetElapsedTime(started).TotalSeconds, e.Message);
+            }
+
+            Log.Verified(logger, stanza, repository.Key, result.BackupLabel ?? "(none)", result.Succeeded, result.Error ?? "ok");
+            if (result.BackupLabel is not null)
+                result = result with { Recorded = await AnnotateAsync(container, stanza, result, cancellationToken) };
+            results.Add(result);
+        }
+
+        return new PgBackRestVerification(container, stanza, results);
+    }
+
+    /// <summary>Records the outcome on the backup; returns null when recorded, else why not.</summary>
+    private async Task<string?> AnnotateAsync(string container, string stanza, RepositoryVerification result, CancellationToken cancellationToken)
+    {
+        var at = result.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        var outcome = result.Succeeded ? "ok" : "failed: " + new string([.. (result.Error ?? string.Empty).Take(300).Select(c => char.IsControl(c) ? ' ' : c)]);
+        var arguments = new List<string> { $"--repo={result.Repository}", $"--set={result.BackupLabel}", $"--annotation=drw-last-verify-at={at}", $"--annotation=drw-last-verify-result={outcome}" };
+        if (result.Succeeded)
+            arguments.Add($"--annotation=drw-verified-at={at}");
+        arguments.Add("annotate");
+        var annotate = await PgBackRestAsync(container, stanza, arguments, TimeSpan.FromMinutes(5), cancellationToken);
+        return annotate.ExitCode == 0 ? null : $"pgbackrest annotate failed (exit {annotate.ExitCode}): {LastLines(ErrorLines(annotate), 2)}";
+    }
+
+    public async Task<ArchiverStatistics> ArchiverStatisticsAsync(string container, CancellationToken cancellationToken)
+    {
+        var port = PortOf(await InspectAsync(container, cancellationToken));
+        var result = await docker.ExecAsync(container, ["psql", "-h", Options.SocketDirectory, "-p", port.ToString(CultureInfo.InvariantCulture), "-U", Postgres, "-d", "postgres", "-XtAq", "-v", "ON_ERROR_STOP=1", "-c", ArchiverStatistics.Query],
+            new ExecOptions { User = Postgres, Timeout = TimeSpan.FromSeconds(30) }, cancellationToken);
+        if (result.ExitCode != 0)
+            throw new PgBackRestException(PgBackRestErrorCodes.NotReady, $"pg_stat_archiver could not be read in container '{container}' (exit {result.ExitCode}): {LastLines(result.StandardError, 2)}");
+        return ArchiverStatistics.Parse(result.StandardOutput);
+    }
+
     public async Task<PointInTimeRestoreResult> RestoreAsync(PointInTimeRestoreRequest request, CancellationToken cancellationToken)
     {
         CheckStanzaName(request.Stanza);
@@ -201,8 +269,12 @@ internal sealed class PgBackRestService(
 
         restoreArguments.Add("restore");
         var created = false;
+        // A verification's volume and server are throwaways: in the ledger before they exist, removed when it ends.
+        var leases = new List<ThrowawayLease>();
         try
         {
+            if (request.Throwaway)
+                leases.Add(await ledger.RecordAsync(ThrowawaySpec.DockerVolume(docker.Endpoint, volume, $"pgBackRest verification volume {volume} (backup {backup.Label}, repository {repository.Key})"), ct => docker.RemoveVolumeAsync(volume, force: true, ct), cancellationToken));
             await docker.CreateVolumeAsync(volume, new Dictionary<string, string> { ["org.drworkflows.pitr-of"] = hint, ["org.drworkflows.pitr-backup"] = backup.Label }, cancellationToken);
             created = true;
             var restorerLease = await StartHelperAsync(restorer, image, repositoryVolume, volume, cancellationToken);
@@ -223,6 +295,8 @@ internal sealed class PgBackRestService(
 
             // 3. A new server on the restored volume, on a free loopback port, never archiving into the stanza.
             var port = FreeLoopbackPort();
+            if (request.Throwaway)
+                leases.Insert(0, await ledger.RecordAsync(ThrowawaySpec.DockerContainer(docker.Endpoint, name, $"pgBackRest verification server {name}"), ct => ThrowawayPostgresContainer.RemoveByNameAsync(client.Value, name, ct), cancellationToken));
             await CreateServerAsync(name, image, repositoryVolume, volume, port, hint, cancellationToken);
             var recoveryStarted = clock.GetTimestamp();
             await WaitForRecoveryEndAsync(name, port, cancellationToken);
@@ -242,6 +316,12 @@ internal sealed class PgBackRestService(
             if (created)
                 await RemoveVolumeQuietlyAsync(volume);
             throw;
+        }
+        finally
+        {
+            // The server first, then its volume (a removal that fails is left to the janitor).
+            foreach (var lease in leases)
+                await lease.DisposeAsync();
         }
     }
 

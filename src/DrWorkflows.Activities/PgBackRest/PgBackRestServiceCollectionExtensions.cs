@@ -14,6 +14,7 @@ public static class PgBackRestServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PgBackRestOptions>, PgBackRestOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IPgBackRest, PgBackRestService>();
+        services.TryAddSingleton<IWalArchiveStatus, WalArchiveStatus>();
         return services.AddActivitiesOf(typeof(PgBackRestService));
     }
 }

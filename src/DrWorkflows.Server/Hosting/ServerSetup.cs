@@ -64,6 +64,7 @@ public static class ServerSetup
         services.AddIncidentAlerts();
         services.AddAlertmanagerRoutes();
         services.AddObjectivesCheckAtStart();
+        services.AddHostedService<WalArchiveMonitor>();
         services.AddAuditPack();
         services.AddSetupChecks();
         DrWorkflows.Server.GitOps.GitOpsApi.AddDrWorkflowsGitOps(services);

@@ -1,5 +1,6 @@
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Drills;
+using DrWorkflows.Activities.PgBackRest;
 using DrWorkflows.Activities.Storage;
 using Microsoft.Extensions.Options;
 
@@ -58,6 +59,44 @@ public sealed class BackupFreshness(IOptions<RecoveryObjectivesOptions> options,
 }
 
 /// <summary>
+/// The RPO exposure of one backed-up component now: what a restore now would lose. For a database whose WAL is
+/// archived (<c>PgBackRest:Archiving</c>): the age of the last archived WAL while newer WAL waits (0 when everything
+/// written is archived). Otherwise: the age of the newest verified backup in any store. Null (unknown, never "fine")
+/// when it could not be measured; <see cref="Problem"/> says why or what is wrong.
+/// </summary>
+public sealed record RpoExposureRow(string Component, string Via, TimeSpan Rpo, TimeSpan? Exposure, bool? Failing, DateTimeOffset? LastArchivedAt, string? Problem)
+{
+    public const string ViaWalArchive = "wal-archive";
+    public const string ViaVerifiedBackup = "verified-backup";
+
+    /// <summary>True within the RPO and not failing; false over it, failing, or with nothing to restore; null when unknown.</summary>
+    public bool? WithinRpo => Failing == true ? false : Exposure is { } e ? e <= Rpo : Problem is null ? null : Via == ViaVerifiedBackup ? false : null;
+
+    /// <summary>Per component: by the WAL archive where it is configured, else by the freshness rows (the youngest verified backup of any readable store).</summary>
+    public static IReadOnlyList<RpoExposureRow> From(IReadOnlyList<BackupFreshnessRow> backups, IReadOnlyList<WalArchiveState> archived, RecoveryObjectivesOptions objectives, TimeSpan allowedLag)
+    {
+        var rows = new List<RpoExposureRow>();
+        foreach (var state in archived)
+        {
+            var rpo = objectives.Components.TryGetValue(state.Component, out var objective) ? objective.Rpo : allowedLag;
+            rows.Add(new RpoExposureRow(state.Component, ViaWalArchive, rpo, state.Exposure, state.Failing, state.Statistics?.LastArchivedAt, state.Problem(rpo)));
+        }
+
+        foreach (var group in backups.Where(b => !archived.Any(a => string.Equals(a.Component, b.Component, StringComparison.OrdinalIgnoreCase))).GroupBy(b => b.Component, StringComparer.Ordinal))
+        {
+            var youngest = group.Where(r => r.Exposure is not null).OrderBy(r => r.Exposure).FirstOrDefault();
+            var unreadable = group.Where(r => r.Unreadable is not null).Select(r => $"store {r.Store} cannot be read ({r.Unreadable})").ToList();
+            string? problem = youngest is null
+                ? (unreadable.Count == group.Count() ? string.Join("; ", unreadable) : "no verified backup in any store")
+                : youngest.Exposure > youngest.Rpo ? $"the newest verified backup (store {youngest.Store}) is older than the RPO" : null;
+            rows.Add(new RpoExposureRow(group.Key, ViaVerifiedBackup, group.First().Rpo, youngest?.Exposure, null, null, problem));
+        }
+
+        return [.. rows.OrderBy(r => r.Component, StringComparer.Ordinal)];
+    }
+}
+
+/// <summary>
 /// <c>GET /api/backups/freshness</c> (viewer): per component and store, the newest backup, the newest verified one, the
 /// exposure against the RPO and the latest verification, as <c>drw status</c> shows them.
 /// </summary>
@@ -65,9 +104,10 @@ public static class BackupFreshnessApi
 {
     public static IEndpointRouteBuilder MapBackupFreshnessApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/backups/freshness", async (BackupFreshness freshness, CancellationToken cancellationToken) =>
+        app.MapGet("/api/backups/freshness", async (BackupFreshness freshness, IWalArchiveStatus archiving, IOptions<RecoveryObjectivesOptions> objectives, CancellationToken cancellationToken) =>
         {
             var rows = await freshness.MeasureAsync(cancellationToken);
+            var exposure = RpoExposureRow.From(rows, await archiving.MeasureAsync(cancellationToken), objectives.Value, archiving.AllowedLag);
             return Results.Ok(new
             {
                 items = rows.Select(r => new
@@ -85,6 +125,17 @@ public static class BackupFreshnessApi
                     lastVerificationSucceeded = r.LastVerificationSucceeded,
                     lastVerificationAt = r.LastVerificationAt,
                     unreadable = r.Unreadable,
+                }),
+                exposure = exposure.Select(e => new
+                {
+                    component = e.Component,
+                    via = e.Via,
+                    exposureSeconds = e.Exposure?.TotalSeconds,
+                    rpoSeconds = e.Rpo.TotalSeconds,
+                    withinRpo = e.WithinRpo,
+                    failing = e.Failing,
+                    lastArchivedAt = e.LastArchivedAt,
+                    problem = e.Problem,
                 }),
                 measuredAt = rows.Count > 0 ? rows[0].MeasuredAt : (DateTimeOffset?)null,
             });

@@ -16,7 +16,7 @@ public sealed class DrwMetrics : IDisposable
     public const string MeterName = "DrWorkflows";
 
     /// <summary>The parts of the platform state <see cref="PlatformSampler"/> reads, each on its own.</summary>
-    public static readonly IReadOnlyList<string> SampledParts = ["runs", "incidents", "approvals", "backups", "objectives"];
+    public static readonly IReadOnlyList<string> SampledParts = ["runs", "incidents", "approvals", "backups", "objectives", "exposure"];
 
     private static int instances;
     private readonly Meter meter;
@@ -58,6 +58,8 @@ public sealed class DrwMetrics : IDisposable
         meter.CreateObservableGauge("drw_objective_target", () => Snapshot.ObjectiveTarget, unit: "s", description: "Each promise of the objectives report (GET /api/objectives): its target, by component and objective (RPO, RTO).");
         meter.CreateObservableGauge("drw_objective_can_hold", () => Snapshot.ObjectiveCanHold, description: "1 when the promise can hold by design, 0 when it cannot.");
         meter.CreateObservableGauge("drw_objective_held_now", () => Snapshot.ObjectiveHeldNow, description: "1 when the promise is held now, 0 when it is not (absent when unknown).");
+        meter.CreateObservableGauge("drw_rpo_exposure", () => Snapshot.RpoExposure, unit: "s", description: "What a restore now would lose, by component and via (wal-archive: age of the last archived WAL while newer WAL waits, 0 when all is archived; verified-backup: age of the youngest verified backup). Absent when unknown.");
+        meter.CreateObservableGauge("drw_wal_archiving_failing", () => Snapshot.WalArchivingFailing, description: "1 when archive_command fails (or archive_mode is off) on an archived database, 0 when it works (absent when it could not be measured).");
     }
 
     /// <summary>The meter's name (what the MeterProvider listens to).</summary>

@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using DrWorkflows.Activities.Approvals;
 using DrWorkflows.Activities.Drills;
+using DrWorkflows.Activities.PgBackRest;
+using Microsoft.Extensions.Options;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
 
@@ -42,6 +44,10 @@ public sealed record PlatformSnapshot
     public IReadOnlyList<Measurement<long>> ObjectiveCanHold { get; init; } = [];
 
     public IReadOnlyList<Measurement<long>> ObjectiveHeldNow { get; init; } = [];
+
+    public IReadOnlyList<Measurement<double>> RpoExposure { get; init; } = [];
+
+    public IReadOnlyList<Measurement<long>> WalArchivingFailing { get; init; } = [];
 }
 
 /// <summary>
@@ -57,6 +63,8 @@ public sealed class PlatformSampler(
     IApprovalService approvals,
     BackupFreshness backups,
     IRecoveryPromiseCheck objectives,
+    IWalArchiveStatus archiving,
+    IOptions<RecoveryObjectivesOptions> objectiveOptions,
     MetricsOptions options,
     TimeProvider clock,
     ILogger<PlatformSampler> logger) : IDisposable
@@ -102,6 +110,7 @@ public sealed class PlatformSampler(
         snapshot = await PartAsync("approvals", snapshot, s => ApprovalsAsync(s, now, cancellationToken), cancellationToken);
         snapshot = await PartAsync("backups", snapshot, s => BackupsAsync(s, cancellationToken), cancellationToken);
         snapshot = await PartAsync("objectives", snapshot, s => ObjectivesAsync(s, cancellationToken), cancellationToken);
+        snapshot = await PartAsync("exposure", snapshot, s => ExposureAsync(s, cancellationToken), cancellationToken);
         return snapshot;
     }
 
@@ -180,6 +189,17 @@ public sealed class PlatformSampler(
             BackupRpo = [.. rows.Select(r => new Measurement<double>(r.Rpo.TotalSeconds, Labels(r)))],
             BackupReadable = [.. rows.Select(r => new Measurement<long>(r.Unreadable is null ? 1 : 0, Labels(r)))],
             BackupLastVerification = [.. rows.Where(r => r.LastVerificationSucceeded is not null).Select(r => new Measurement<long>(r.LastVerificationSucceeded!.Value ? 1 : 0, Labels(r)))],
+        };
+    }
+
+    private async Task<PlatformSnapshot> ExposureAsync(PlatformSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        var states = await archiving.MeasureAsync(cancellationToken);
+        var rows = RpoExposureRow.From(await backups.MeasureAsync(cancellationToken), states, objectiveOptions.Value, archiving.AllowedLag);
+        return snapshot with
+        {
+            RpoExposure = [.. rows.Where(r => r.Exposure is not null).Select(r => new Measurement<double>(r.Exposure!.Value.TotalSeconds, new Tags("component", r.Component), new Tags("via", r.Via)))],
+            WalArchivingFailing = [.. states.Where(s => s.Failing is not null).Select(s => new Measurement<long>(s.Failing!.Value ? 1 : 0, new Tags("component", s.Component), new Tags("container", s.Container)))],
         };
     }
 

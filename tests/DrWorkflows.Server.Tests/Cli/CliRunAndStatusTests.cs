@@ -81,6 +81,9 @@ public sealed class CliRunAndStatusTests : IDisposable
         Assert.Matches(@"postgres-main\s+local\s+5 min\s+5 min\s+15 min\s+yes\s+ok", output);
         Assert.Matches(@"redis\s+local\s+none\s+none\s+1 h 00 min\s+NO\s+never", output);
         Assert.Contains("redis in store local: no verified backup", output, StringComparison.Ordinal);
+        // The RPO exposure per database: without WAL archiving configured, since the newest verified dump.
+        Assert.Matches(@"postgres-main\s+verified-backup\s+5 min\s+15 min\s+yes", output);
+        Assert.Matches(@"redis\s+verified-backup\s+unknown\s+1 h 00 min\s+NO\s+no verified backup in any store", output);
         Assert.Contains("1 open incident(s): drw incidents list", output, StringComparison.Ordinal);
         Assert.Matches(@"cli-run-fault\s+Faulted", output);
 
@@ -90,6 +93,10 @@ public sealed class CliRunAndStatusTests : IDisposable
         var main = model["backups"]!.AsArray().Single(b => b!["component"]!.GetValue<string>() == "postgres-main")!;
         Assert.True(main["withinRpo"]!.GetValue<bool>());
         Assert.InRange(main["exposureSeconds"]!.GetValue<double>(), 4 * 60, 15 * 60);
+        var exposure = model["exposure"]!.AsArray().Single(b => b!["component"]!.GetValue<string>() == "postgres-main")!;
+        Assert.Equal("verified-backup", exposure["via"]!.GetValue<string>());
+        Assert.InRange(exposure["exposureSeconds"]!.GetValue<double>(), 4 * 60, 15 * 60);
+        Assert.True(exposure["withinRpo"]!.GetValue<bool>());
         Assert.Single(model["openIncidents"]!.AsArray());
     }
 
