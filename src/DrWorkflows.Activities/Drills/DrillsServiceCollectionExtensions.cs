@@ -25,6 +25,7 @@ public static class DrillsServiceCollectionExtensions
         services.TryAddSingleton<IRedisStoreBackup, RedisStoreBackup>();
         services.TryAddSingleton<IRecoveryPromiseCheck, RecoveryPromiseCheck>();
         services.TryAddSingleton<IDrillChecklist, DrillChecklist>();
+        services.TryAddSingleton<IStagingTargetCheck, StagingTargetCheck>();
         return services;
     }
 }
