@@ -39,10 +39,11 @@ public sealed class MonthlyDrDrill : ICodeWorkflow
             .WithInput<string>("MediaSource", "Source name of the media backups; default media.")
             .WithInput<string>("ScratchDirectory", "Where throwaway folders and files are made (removed afterwards); default the temp directory.")
             .WithInput<string>("SlackChannel", "Slack channel of the drill report; default Notifications:Slack:DefaultChannel.")
+            .WithInput<string>("ArchiveStore", "Backup store the drill report is archived in (a set of kind drill-report); default the default store.")
             .WithVariable<string>("SlackChannel")
             .WithVariable<string>("SlackThread")
             .WithOutput<bool>("Passed", "Every component recovered within its RTO and RPO, and the whole within the drill target.")
-            .WithOutput<object>("Report", "Per component: achieved and target RTO and RPO, backup restored, how it was checked.")
+            .WithOutput<object>("Report", "Per component: achieved and target RTO and RPO, backup restored, how it was checked; the drill roles, each channel's test result, and where the report was archived.")
             .WithOutput<string>("Summary", "The report as Markdown.");
 
         var flow = builder.Flowchart();
@@ -63,7 +64,18 @@ public sealed class MonthlyDrDrill : ICodeWorkflow
         flow.Connect(cron, announce);
         flow.Connect(manual, announce);
 
-        Activity previous = announce;
+        // The checklist: the roles from the contact tree, and a marked test message on every channel (each result measured).
+        var roles = flow.Add(new AssignDrillRoles { Id = "assignRoles" });
+        Continue(flow, announce, roles);
+        var channels = flow.Add(new TestCommunicationChannels
+        {
+            Id = "testChannels",
+            SlackChannel = Input<string>.FromJavaScript("SlackChannel || getInput('SlackChannel') || ''"),
+            SlackThread = Input<string>.FromJavaScript("SlackThread || ''"),
+        });
+        flow.Connect(roles, channels);
+
+        Activity previous = channels;
         var components = new (string Id, string Component, string Kind, string Source)[]
         {
             ("rehearsePostgresMain", RecoveryComponents.PostgresMain, BackupKinds.Postgres, "getInput('MainDatabase') || 'ecommerce_db'"),
@@ -95,19 +107,29 @@ public sealed class MonthlyDrDrill : ICodeWorkflow
         });
         Continue(flow, previous, check);
 
+        // The report with the checklist (roles, channel tests) is archived as a set in the backup store, read back and checked.
+        var archive = flow.Add(new ArchiveDrillReport
+        {
+            Id = "archiveReport",
+            Report = Input<System.Text.Json.Nodes.JsonObject>.FromJavaScript("getOutputFrom('checkObjectives', 'Report')"),
+            Summary = Input<string>.FromJavaScript("getOutputFrom('checkObjectives', 'Summary')"),
+            Roles = Input<List<DrillRole>>.FromJavaScript("getOutputFrom('assignRoles', 'Result')"),
+            Channels = Input<List<ChannelTestResult>>.FromJavaScript("getOutputFrom('testChannels', 'Result')"),
+            Store = Input<string>.FromJavaScript("getInput('ArchiveStore') || ''"),
+        });
         var passed = flow.Add(new SetOutput { Id = "outputPassed", OutputName = new("Passed"), OutputValue = Input<object>.FromJavaScript("getOutputFrom('checkObjectives', 'Missed').length === 0") });
-        var report = flow.Add(new SetOutput { Id = "outputReport", OutputName = new("Report"), OutputValue = Input<object>.FromJavaScript("getOutputFrom('checkObjectives', 'Report')") });
-        var summary = flow.Add(new SetOutput { Id = "outputSummary", OutputName = new("Summary"), OutputValue = Input<object>.FromJavaScript("getOutputFrom('checkObjectives', 'Summary')") });
+        var report = flow.Add(new SetOutput { Id = "outputReport", OutputName = new("Report"), OutputValue = Input<object>.FromJavaScript("getOutputFrom('archiveReport', 'Result')") });
+        var summary = flow.Add(new SetOutput { Id = "outputSummary", OutputName = new("Summary"), OutputValue = Input<object>.FromJavaScript("getOutputFrom('archiveReport', 'Markdown')") });
         var publish = flow.Add(new SendSlackMessage
         {
             Id = "publishReport",
             Channel = Input<string>.FromJavaScript("SlackChannel || ''"),
             ThreadTs = Input<string>.FromJavaScript("SlackThread || ''"),
-            Text = Input<string>.FromJavaScript("getOutputFrom('checkObjectives', 'Summary')"),
+            Text = Input<string>.FromJavaScript("getOutputFrom('archiveReport', 'Markdown')"),
         });
-        flow.Connect(check, passed, CheckRecoveryObjectives.MetOutcome);
-        flow.Connect(check, passed, CheckRecoveryObjectives.MissedOutcome);
-        flow.Chain(passed, report, summary, publish);
+        flow.Connect(check, archive, CheckRecoveryObjectives.MetOutcome);
+        flow.Connect(check, archive, CheckRecoveryObjectives.MissedOutcome);
+        flow.Chain(archive, passed, report, summary, publish);
 
         // A failed drill or a missed objective becomes a GitHub issue with the report and the run's timeline.
         var missed = flow.Add(new Core.Activities.Flowchart.FlowDecision { Id = "anythingMissed", Condition = Input<bool>.FromJavaScript("getOutputFrom('checkObjectives', 'Missed').length > 0") });

@@ -11,7 +11,10 @@ public static class BackupKinds
     public const string Redis = "redis";
     public const string Media = "media";
 
-    public static IReadOnlyList<string> All { get; } = [Postgres, Globals, Redis, Media];
+    /// <summary>An archived drill report (its JSON and Markdown), kept with the backups it rehearsed.</summary>
+    public const string DrillReport = "drill-report";
+
+    public static IReadOnlyList<string> All { get; } = [Postgres, Globals, Redis, Media, DrillReport];
 
     public static string Validate(string kind) =>
         All.Contains(kind, StringComparer.Ordinal)

@@ -24,6 +24,8 @@ public static class DrillsServiceCollectionExtensions
         services.TryAddSingleton<IRestoreRehearsal, RestoreRehearsal>();
         services.TryAddSingleton<IRedisStoreBackup, RedisStoreBackup>();
         services.TryAddSingleton<IRecoveryPromiseCheck, RecoveryPromiseCheck>();
+        services.TryAddSingleton<IDrillChecklist, DrillChecklist>();
+        services.TryAddSingleton<IStagingTargetCheck, StagingTargetCheck>();
         return services;
     }
 }

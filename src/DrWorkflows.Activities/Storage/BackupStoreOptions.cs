@@ -102,7 +102,11 @@ public abstract class BackupStoreRetentionOptions
 /// <summary>The local directory store (the plan's <c>/backups</c>).</summary>
 public sealed class LocalBackupStoreOptions : BackupStoreRetentionOptions
 {
-    public LocalBackupStoreOptions() => RetentionDays["default"] = 7;
+    public LocalBackupStoreOptions()
+    {
+        RetentionDays["default"] = 7;
+        RetentionDays["drill-report"] = 400; // audit evidence: a year of drill reports and then some
+    }
 
     /// <summary>Root directory of the store; created (mode 0700) when missing. Default: <c>./backups</c>.</summary>
     public string Directory { get; set; } = "backups";
@@ -118,6 +122,7 @@ public sealed class S3BackupStoreOptions : BackupStoreRetentionOptions
         RetentionDays["globals"] = 30;
         RetentionDays["redis"] = 14;
         RetentionDays["media"] = 90;
+        RetentionDays["drill-report"] = 400; // audit evidence: a year of drill reports and then some
     }
 
     /// <summary>Bucket name; empty disables the S3 store.</summary>

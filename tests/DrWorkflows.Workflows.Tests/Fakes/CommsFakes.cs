@@ -32,8 +32,13 @@ public sealed class FakeComms(CallLog log) : ISlackClient, IEmailSender, IStatus
         return Task.FromResult(new SlackMessage(channel, ts, null));
     }
 
+    /// <summary>Every email fails as an SMTP relay that refuses it would (scripted by the test).</summary>
+    public bool FailEmail { get; set; }
+
     public Task<EmailReceipt> SendAsync(EmailMessage message, CancellationToken cancellationToken)
     {
+        if (FailEmail)
+            throw new NotificationException("SMTP relay refused the message: 554 rejected (scripted by the test).", NotificationChannels.Email, retryable: false);
         Emails.Enqueue(message);
         log.Add($"email {string.Join(",", message.To)} {message.Subject}");
         return Task.FromResult(new EmailReceipt(message.MessageId ?? "m1", message.To, "250 OK"));
