@@ -18,7 +18,7 @@ namespace DrWorkflows.Workflows.Tests;
 /// </summary>
 public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
 {
-    private const string Key = "test-repository-key-0123456789";
+    internal const string Key = "test-repository-key-0123456789";
     private const int ArchiveTimeoutSeconds = 5;
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -213,7 +213,8 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
         }
     }
 
-    private static ServiceProvider Services(SamplePlatform platform, Uri s3, string key) =>
+    /// <summary>The real pgBackRest service on the sample platform, repo1 on the harness's HTTPS s3rver; <paramref name="configure"/> may change more options.</summary>
+    internal static ServiceProvider Services(SamplePlatform platform, Uri s3, string key, Action<PgBackRestOptions>? configure = null) =>
         new ServiceCollection().AddLogging().AddDockerActivities(platform.Configure).AddPgBackRest(o =>
         {
             o.CipherPass = key;
@@ -227,6 +228,7 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
             o.S3.UriStyle = "path";
             o.S3.VerifyTls = false; // the harness's self-signed certificate
             o.S3.Path = "/" + platform.Project;
+            configure?.Invoke(o);
         }).BuildServiceProvider();
 
     private sealed record Canary(int Id, DateTime At);
@@ -295,7 +297,7 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
         }, Ct);
 
     /// <summary>Removes what the restores created: containers and volumes named after the source container.</summary>
-    private static async Task RemovePitrAsync(DockerClient client, SamplePlatform platform)
+    internal static async Task RemovePitrAsync(DockerClient client, SamplePlatform platform)
     {
         foreach (var container in await PitrContainersAsync(client, platform))
             await client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, CancellationToken.None);

@@ -21,4 +21,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2955, Level = LogLevel.Warning, Message = "Could not remove {Name}: {Reason}")]
     public static partial void RemoveFailed(ILogger logger, string name, string reason);
+
+    [LoggerMessage(EventId = 2961, Level = LogLevel.Information, Message = "pgBackRest {Type} backup of container {Container}, stanza {Stanza}: {Taken} new backup(s) listed by info, {Expired} expired by retention")]
+    public static partial void BackupTaken(ILogger logger, string container, string stanza, string type, int taken, int expired);
 }
