@@ -2,6 +2,7 @@ using DrWorkflows.Activities.Approvals;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Docker;
 using DrWorkflows.Activities.Http;
+using DrWorkflows.Activities.PgBackRest;
 using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Core.Abstractions;
 using DrWorkflows.Core.Activities.Flowchart;
@@ -45,7 +46,11 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
             .WithInput<string>("ComposeProject", "Compose project of the platform, every service of which must be healthy before the run ends; default Docker:ComposeProject.")
             .WithInput<List<string>>("ExcludeServices", "Services of the project the run does not wait for (an explicit exclusion, named in the journal); default none.")
             .WithInput<int>("PlatformTimeoutSeconds", "Seconds to wait for every service of the platform to be healthy after the database is; default 180.")
+            .WithInput<string>("PgBackRestStanza", "pgBackRest stanza of the server; default main. When pgBackRest archives it, the restore goes to the latest archived transaction (the gate's default) instead of the last dump.")
+            .WithInput<string>("PostgresService", "Compose service of PostgreSQL (removed and created again around the volume swap of a pgBackRest restore); default postgres.")
+            .WithInput<string>("Volume", "PostgreSQL data volume (set aside as damaged-VOLUME-incident-RUN by a pgBackRest restore); default ecommerce_postgres_data.")
             .WithVariable<string>("RestoreSetId")
+            .WithVariable<object>("PointInTime")
             .WithVariable<object>("RestorePoint")
             .WithVariable<object>("Offer")
             .WithVariable<object>("Decision")
@@ -67,6 +72,7 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         const string store = "getInput('Store') || ''";
         const string project = "getInput('ComposeProject') || ''";
         const string excluded = "getInput('ExcludeServices') || []";
+        const string stanza = "getInput('PgBackRestStanza') || 'main'";
 
         // 0. Nothing runs on a missing or unsafe configuration.
         comms.CheckFirst(IncidentComms.ConfigurationCheck(Name, server, store, project));
@@ -111,16 +117,17 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         {
             Id = "approveRestore",
             Title = new("Restore the database from backup?"),
-            Question = Input<string>.FromJavaScript($"'Restore database ' + ({database}) + ' on ' + ({server}) + ' from backup? ' + (Offer.onlyUnverified ? 'NO VERIFIED BACKUP EXISTS: the backups offered were never proven to restore; choosing one needs its confirmation phrase typed.' : 'The newest verified backup, set ' + Offer.items[0].setId + ' (completed ' + Offer.items[0].completedAt + ', ' + Offer.items[0].ageHours + ' h old), is the default; older verified ones are offered too.') + ' Data written after the chosen backup started is lost.'"),
-            Options = Input<List<string>>.FromJavaScript("Offer.options"),
-            DefaultOption = Input<string>.FromJavaScript("Offer.defaultOption || ''"),
+            Question = Input<string>.FromJavaScript($"'Restore database ' + ({database}) + ' on ' + ({server}) + ' from backup? ' + (PointInTime.offered ? 'pgBackRest archives this server: the default is ' + PointInTime.option + ' (the whole server into a fresh volume, the old one kept aside). ' : '') + (Offer.onlyUnverified ? 'NO VERIFIED BACKUP EXISTS: the backups offered were never proven to restore; choosing one needs its confirmation phrase typed.' : 'The newest verified backup, set ' + Offer.items[0].setId + ' (completed ' + Offer.items[0].completedAt + ', ' + Offer.items[0].ageHours + ' h old), is the default; older verified ones are offered too.') + ' Data written after the chosen backup started is lost.'"),
+            Options = Input<List<string>>.FromJavaScript("Offer.options.concat(PointInTime.offered ? [PointInTime.option] : [])"),
+            DefaultOption = Input<string>.FromJavaScript("PointInTime.offered ? PointInTime.option : (Offer.defaultOption || '')"),
             ConfirmationPhrases = Input<Dictionary<string, string>>.FromJavaScript("Offer.confirmationPhrases"),
             Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
                 (function () {
                   var newest = Offer.items[0];
                   return {
                     text: 'Container ' + ({{container}}) + ' is still unhealthy 30 s after a restart (' + (getOutputFrom('waitRestart', 'NotReady') || []).join('; ') + '). '
-                      + (Offer.onlyUnverified ? 'No backup is verified: the newest unverified one is below.' : 'The newest verified backup is below (the default); restoring it loses the writes made since it started.'),
+                      + (Offer.onlyUnverified ? 'No backup is verified: the newest unverified one is below.' : 'The newest verified backup is below; restoring it loses the writes made since it started.')
+                      + ' ' + PointInTime.reason,
                     facts: {
                       container: {{container}},
                       health: (getOutputFrom('waitRestart', 'NotReady') || []).join('; '),
@@ -133,7 +140,8 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
                       lastVerifiedAt: newest.lastVerifiedAt,
                       rpoImpactHours: Math.round((newest.ageHours + (Date.parse(newest.completedAt) - Date.parse(newest.startedAt)) / 3600000) * 100) / 100,
                       rpoTarget: '15 minutes',
-                      offered: Offer.items.length
+                      offered: Offer.items.length,
+                      pointInTime: PointInTime.offered ? PointInTime.option : null
                     }
                   };
                 })()
@@ -144,11 +152,25 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
             SafeDefault = new(ApprovalOutcomes.TimedOut),
             Decision = new("Decision"),
         });
-        flow.Connect(findBackup, gate, FindRestorePoint.Found);
+        // With pgBackRest archiving the server, the restore goes to the latest archived transaction (the default option):
+        // minutes of loss at most instead of hours since the last dump.
+        var pointInTime = flow.Add(new OfferPointInTimeRestore
+        {
+            Id = "offerPointInTime",
+            Container = Input<string>.FromJavaScript(container),
+            Stanza = Input<string>.FromJavaScript(stanza),
+            Latest = new(true),
+            Result = new("PointInTime"),
+        });
+        flow.Connect(findBackup, pointInTime, FindRestorePoint.Found);
+        flow.Connect(pointInTime, gate, OfferPointInTimeRestore.Offered);
+        flow.Connect(pointInTime, gate, OfferPointInTimeRestore.NotOffered);
         comms.FailWith("failRejected", gate, ApprovalOutcomes.Rejected, "'The restore was rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '. The database stays down for manual recovery.'");
         comms.FailWith("failTimedOut", gate, ApprovalOutcomes.TimedOut, "'Nobody approved the restore in time (escalated through the contact tree); nothing was restored.'");
         var chosen = flow.Add(new SetVariable { Id = "chosenRestorePoint", Variable = IncidentComms.Variable("RestorePoint"), Value = Input<object>.FromJavaScript("Offer.items.filter(function (i) { return i.option === Decision.option; })[0]") });
-        flow.Connect(gate, chosen, ApprovalOutcomes.Approved);
+        var pointInTimeChosen = flow.Add(new FlowDecision { Id = "pointInTimeChosen", Condition = Input<bool>.FromJavaScript("PointInTime.offered === true && Decision.option === PointInTime.option") });
+        flow.Connect(gate, pointInTimeChosen, ApprovalOutcomes.Approved);
+        flow.Connect(pointInTimeChosen, chosen, "False");
         var chosenSet = flow.Add(new SetVariable { Id = "chosenRestoreSet", Variable = IncidentComms.Variable("RestoreSetId"), Value = Input<object>.FromJavaScript("RestorePoint.setId") });
         flow.Connect(chosen, chosenSet);
 
@@ -182,6 +204,14 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         var waitRestored = flow.Add(new WaitForHealthy { Id = "waitRestored", Containers = Input<List<string>>.FromJavaScript($"[{container}]"), TimeoutSeconds = new(120) });
         flow.Connect(lastGood, waitRestored);
         comms.FailWith("failRestoredUnhealthy", waitRestored, WaitForHealthy.Unhealthy, "'The container is unhealthy after the restore: ' + (getOutputFrom('waitRestored', 'NotReady') || []).join('; ')");
+
+        // 6b. pgBackRest to the latest archived transaction: into a new volume and container first, then the switch.
+        var pitrRestoring = comms.Update("reportPointInTimeRestoring", pointInTimeChosen, "True", "Restore approved: pgBackRest restores the latest archived transaction into a fresh volume, then PostgreSQL is switched to it (the old volume is kept aside).", "identified", "We are restoring the database from backup.");
+        var (pitr, pitrDone) = PointInTimeSwitch.Add(flow, comms, new PointInTimeSwitch.Server(
+            container, "getInput('PostgresService') || 'postgres'", "getInput('Volume') || 'ecommerce_postgres_data'",
+            "'damaged-' + (getInput('Volume') || 'ecommerce_postgres_data') + '-incident-' + getWorkflowInstanceId()", server, stanza), "latest");
+        comms.Continue(pitrRestoring, pitr);
+        flow.Connect(pitrDone, waitRestored);
         var restored = comms.Update("reportRestored", waitRestored, WaitForHealthy.Healthy, "Backup restored and integrity-checked against its manifest; the database container is healthy. Waiting for every service of the platform, then checking the backend's connection.", "monitoring", "The database has been restored; we are verifying the service.");
 
         // 7. Every service of the platform healthy, the backend (whose healthcheck queries the database) included; both paths meet here.

@@ -3,6 +3,7 @@ using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Docker;
 using DrWorkflows.Activities.Hosts;
 using DrWorkflows.Activities.Http;
+using DrWorkflows.Activities.PgBackRest;
 using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Core.Abstractions;
 using DrWorkflows.Core.Activities.Flowchart;
@@ -50,6 +51,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             .WithInput<List<SmokeCheck>>("SmokeChecks", "HTTP smoke checks after the isolation is lifted; default https://api.example.com/health.")
             .WithInput<List<string>>("Approvers", "Who confirms the restore point and the end of the isolation; default the incident commander, the database admin and approver API keys.")
             .WithInput<int>("RestorePointApprovals", "Approvals (different people) needed for the restore point; default 1.")
+            .WithInput<string>("PgBackRestStanza", "pgBackRest stanza of the PostgreSQL server; default main. When pgBackRest archives the server, the gate also offers a restore to just before the compromise.")
+            .WithInput<int>("PointInTimeMarginSeconds", "How long before CompromisedAt a point-in-time restore stops; default 60.")
             .WithInput<List<string>>("ExcludeServices", "Services of the Compose project the run does not wait for after the rebuild (an explicit exclusion, named in the journal); default none.")
             .WithVariable<string>("IncidentTag")
             .WithVariable<object>("Candidates")
@@ -57,6 +60,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             .WithVariable<object>("Sets")
             .WithVariable<object>("Decision")
             .WithVariable<string>("RestoreSetId")
+            .WithVariable<object>("PointInTime")
             .WithVariable<object>(WholeServerRestore.PlanVariable);
 
         var flow = builder.Flowchart();
@@ -145,6 +149,19 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         var sets = flow.Add(new ListBackups { Id = "listBackups", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(source), Store = Input<string>.FromJavaScript(store), Result = new("Sets") });
         flow.Connect(find, sets, FindRestorePoint.Found);
 
+        // With pgBackRest archiving the server, a restore to just before the compromise is offered next to the dumps;
+        // a target outside what the archive holds is not offered, and the gate says why, with the range.
+        var pointInTime = flow.Add(new OfferPointInTimeRestore
+        {
+            Id = "offerPointInTime",
+            Container = Input<string>.FromJavaScript(postgres),
+            Stanza = Input<string>.FromJavaScript("getInput('PgBackRestStanza') || 'main'"),
+            Before = Input<DateTimeOffset?>.FromJavaScript("getInput('CompromisedAt')"),
+            MarginSeconds = Input<int?>.FromJavaScript("getInput('PointInTimeMarginSeconds') == null ? 60 : getInput('PointInTimeMarginSeconds')"),
+            Result = new("PointInTime"),
+        });
+        flow.Connect(sets, pointInTime);
+
         // 4. A human confirms the safe restore point: the verified backups completed strictly before the compromise,
         // newest first, the newest as the default; unverified ones only when there is no verified one, marked, and
         // each needs its confirmation phrase typed.
@@ -152,8 +169,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         {
             Id = "confirmRestorePoint",
             Title = new("Confirm the safe restore point"),
-            Question = Input<string>.FromJavaScript("'Which backup is clean? Only backups completed strictly before the suspected compromise at ' + getInput('CompromisedAt') + ' are offered' + (Offer.onlyUnverified ? '. NONE OF THEM IS VERIFIED (restore-tested): choosing one needs its confirmation phrase typed.' : ', verified ones only; the newest is the default.') + ' The database will be rebuilt from it; everything written after it is lost.'"),
-            Options = Input<List<string>>.FromJavaScript("Offer.options"),
+            Question = Input<string>.FromJavaScript("'Which backup is clean? Only backups completed strictly before the suspected compromise at ' + getInput('CompromisedAt') + ' are offered' + (Offer.onlyUnverified ? '. NONE OF THEM IS VERIFIED (restore-tested): choosing one needs its confirmation phrase typed.' : ', verified ones only; the newest is the default.') + (PointInTime.offered ? ' Also offered: ' + PointInTime.option + ', restored into a fresh volume (the evidence stays as it is).' : '') + ' The database will be rebuilt from it; everything written after it is lost.'"),
+            Options = Input<List<string>>.FromJavaScript("Offer.options.concat(PointInTime.offered ? [PointInTime.option] : [])"),
             DefaultOption = Input<string>.FromJavaScript("Offer.defaultOption || ''"),
             ConfirmationPhrases = Input<Dictionary<string, string>>.FromJavaScript("Offer.confirmationPhrases"),
             Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
@@ -164,12 +181,13 @@ public sealed class RansomwareRecovery : ICodeWorkflow
                     text: 'Suspected compromise at ' + getInput('CompromisedAt') + '. ' + (Offer.onlyUnverified
                       ? 'No verified backup was completed before it: the backups below were never proven to restore (or failed their verification). Choosing one needs its confirmation phrase typed.'
                       : 'Offered: the verified backups completed strictly before it, newest first (the newest is the default), with their age and checksum. Unverified backups are not offered.')
+                      + ' ' + PointInTime.reason
                       + ' Forensic evidence is in ' + ({{evidence}}) + '.',
                     facts: Offer.items.map(function (c) {
                       return { option: c.option, setId: c.setId, startedAt: c.startedAt, completedAt: c.completedAt, ageHours: c.ageHours,
                                verified: c.verified, lastVerifiedAt: c.lastVerifiedAt, note: c.note, bytes: c.size,
                                sha256: sums[c.setId] ? sums[c.setId].sha256 : null, store: c.store, confirmation: c.confirmation };
-                    })
+                    }).concat(PointInTime.offered ? [{ option: PointInTime.option, pointInTime: PointInTime.targetTime, ranges: PointInTime.ranges }] : [])
                   };
                 })()
                 """),
@@ -179,11 +197,14 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             SafeDefault = new(ApprovalOutcomes.TimedOut),
             Decision = new("Decision"),
         });
-        flow.Connect(sets, gate);
+        flow.Connect(pointInTime, gate, OfferPointInTimeRestore.Offered);
+        flow.Connect(pointInTime, gate, OfferPointInTimeRestore.NotOffered);
         comms.FailWith("failRestorePointRejected", gate, ApprovalOutcomes.Rejected, "'No restore point was confirmed (rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '). The platform stays isolated.'");
         comms.FailWith("failRestorePointTimedOut", gate, ApprovalOutcomes.TimedOut, "'Nobody confirmed a restore point in time. The platform stays isolated; nothing was restored.'");
         var chosen = flow.Add(new SetVariable { Id = "chosenRestorePoint", Variable = IncidentComms.Variable("RestoreSetId"), Value = Input<object>.FromJavaScript("Offer.setIds[Decision.option]") });
-        flow.Connect(gate, chosen, ApprovalOutcomes.Approved);
+        var pointInTimeChosen = flow.Add(new FlowDecision { Id = "pointInTimeChosen", Condition = Input<bool>.FromJavaScript("PointInTime.offered === true && Decision.option === PointInTime.option") });
+        flow.Connect(gate, pointInTimeChosen, ApprovalOutcomes.Approved);
+        flow.Connect(pointInTimeChosen, chosen, "False");
         var lastGood = flow.Add(new SetVariable
         {
             Id = "recordRestorePoint",
@@ -255,6 +276,14 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         var (restore, oldest) = WholeServerRestore.Add(flow, comms, "restore", server, "Restoring the roles and databases failed");
         flow.Connect(waitServer, restore, WaitForPostgres.Ready);
 
+        // 5b. The point in time chosen: pgBackRest restores into a fresh volume and container (the compromised volume and
+        // its server are not touched), the exact recovery point is measured; then the compromised volume is quarantined
+        // as above and the platform's PostgreSQL starts on a copy of the restored data, with archiving on again.
+        var pitrRestoring = comms.Update("reportPointInTimeRestoring", pointInTimeChosen, "True", "Restore point confirmed: a point in time just before the compromise. pgBackRest restores it into a fresh volume; the compromised volume stays as evidence.", "identified", "We are restoring the platform from a clean backup.");
+        var (pitr, pitrLastGood) = PointInTimeSwitch.Add(flow, comms, new PointInTimeSwitch.Server(
+            postgres, postgresService, volume, $"'forensic-' + ({volume}) + '-' + {tag}", server, "getInput('PgBackRestStanza') || 'main'"), "time", "PointInTime.targetTime");
+        comms.Continue(pitrRestoring, pitr);
+
         // 6. Rebuild the application from clean images.
         var pullWanted = flow.Add(new FlowDecision { Id = "pullWanted", Condition = Input<bool>.FromJavaScript("String(getInput('PullImages')).toLowerCase() !== 'false'") });
         var pull = flow.Add(new ComposeCommand { Id = "pullImages", Command = new("pull"), Services = Input<List<string>>.FromJavaScript(apps) });
@@ -262,6 +291,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         // included (restarted right after the restore).
         var rebuild = flow.Add(new ComposeCommand { Id = "rebuildApplication", Command = new("up"), ForceRecreate = new(true), NoDeps = new(true), Services = Input<List<string>>.FromJavaScript(apps) });
         flow.Connect(oldest, pullWanted);
+        flow.Connect(pitrLastGood, pullWanted);
         flow.Connect(pullWanted, pull, "True");
         flow.Connect(pullWanted, rebuild, "False");
         flow.Connect(pull, rebuild);
@@ -302,6 +332,11 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         var smoke = flow.Add(new SmokeTest { Id = "smoke", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('SmokeChecks') || [{ url: 'https://api.example.com/health' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
         flow.Connect(lift, smoke);
         comms.FailWith("failSmoke", smoke, SmokeTest.Failed, "'Smoke tests failed after the isolation was lifted: ' + (getOutputFrom('smoke', 'Failures') || []).join(' | ')");
-        WholeServerRestore.End(flow, comms, "restore", smoke, SmokeTest.Passed);
+        // A point-in-time restore is whole by nature (the whole server, every table read in full in the restored copy,
+        // PostgreSQL up on it and the platform healthy); a restore from dumps must show every database came back.
+        var viaPointInTime = flow.Add(new FlowDecision { Id = "viaPointInTime", Condition = Input<bool>.FromJavaScript($"!!getOutputFrom('{PointInTimeSwitch.RestoreId}', 'Result') && !!getOutputFrom('{PointInTimeSwitch.ArchiveAgainId}', 'Result')") });
+        flow.Connect(smoke, viaPointInTime, SmokeTest.Passed);
+        comms.Succeed(viaPointInTime, "True");
+        WholeServerRestore.End(flow, comms, "restore", viaPointInTime, "False");
     }
 }

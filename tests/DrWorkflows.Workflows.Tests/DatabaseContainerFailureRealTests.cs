@@ -173,7 +173,7 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
     }
 
     /// <summary>Scenario 1's inputs for the sample platform: its containers, server main, the local store, the gateway's health page, a 1 s monitoring interval.</summary>
-    private static Dictionary<string, object?> PlatformInput(SamplePlatform platform, string reason, string backendQuery) => new()
+    internal static Dictionary<string, object?> PlatformInput(SamplePlatform platform, string reason, string backendQuery) => new()
     {
         ["Reason"] = reason,
         ["Container"] = platform.PostgresContainer,

@@ -18,7 +18,7 @@ namespace DrWorkflows.Workflows.Tests;
 /// </summary>
 public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
 {
-    private const string Key = "test-repository-key-0123456789";
+    internal const string Key = "test-repository-key-0123456789";
     private const int ArchiveTimeoutSeconds = 5;
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -320,7 +320,8 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [prefix] = true } },
         }, Ct);
 
-    internal static ServiceProvider Services(SamplePlatform platform, Uri s3, string key, int archiveTimeoutSeconds = ArchiveTimeoutSeconds) =>
+    /// <summary>The real pgBackRest service on the sample platform, repo1 on the harness's HTTPS s3rver; <paramref name="configure"/> may change more options.</summary>
+    internal static ServiceProvider Services(SamplePlatform platform, Uri s3, string key, Action<PgBackRestOptions>? configure = null, int archiveTimeoutSeconds = ArchiveTimeoutSeconds) =>
         new ServiceCollection().AddLogging().AddDockerActivities(platform.Configure).AddPgBackRest(o =>
         {
             o.CipherPass = key;
@@ -335,6 +336,7 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
             o.S3.VerifyTls = false; // the harness's self-signed certificate
             o.S3.Path = "/" + platform.Project;
             o.Archiving["postgres-main"] = new ArchivedDatabase { Container = platform.PostgresContainer, Stanza = "shop" };
+            configure?.Invoke(o);
         }).BuildServiceProvider();
 
     private sealed record Canary(int Id, DateTime At);

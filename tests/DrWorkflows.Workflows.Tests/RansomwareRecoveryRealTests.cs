@@ -79,23 +79,7 @@ public sealed class RansomwareRecoveryRealTests(ITestOutputHelper output)
             Assert.True(setC.Manifest.CompletedAt > compromisedAt);
             Step("attacked; backup C (after the compromise) taken");
 
-            var run = await dr.RunAsync(RansomwareRecovery.Id, new
-            {
-                Reason = "Ransom note in the database volume, customers' e-mails encrypted (real-parts test)",
-                CompromisedAt = compromisedAt,
-                AllowedSources = new[] { "127.0.0.1/32" },
-                AppServices = new[] { "backend", "gateway" },
-                PostgresContainer = platform.PostgresContainer,
-                PostgresService = "postgres",
-                BackendContainer = platform.BackendContainer,
-                Volume = platform.PostgresVolume,
-                ForensicsDirectory = forensics.FullPath,
-                Server = "main",
-                Database = SamplePlatform.Database,
-                Store = "local",
-                PullImages = false,
-                SmokeChecks = new[] { new { url = platform.GatewayHealth.ToString(), expectedStatus = new[] { 200 }, bodyContains = new[] { "ok" } } },
-            });
+            var run = await dr.RunAsync(RansomwareRecovery.Id, Input(platform, forensics, compromisedAt, "Ransom note in the database volume, customers' e-mails encrypted (real-parts test)"));
             runId = run.Id;
             Step("waiting on the restore-point gate");
 
@@ -246,6 +230,25 @@ public sealed class RansomwareRecoveryRealTests(ITestOutputHelper output)
         void Step(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
     }
 
+    /// <summary>Scenario 3's inputs for the sample platform: its containers and volume, server main, the local store, no image pull, the gateway's health page.</summary>
+    internal static Dictionary<string, object?> Input(SamplePlatform platform, TempDirectory forensics, DateTimeOffset compromisedAt, string reason) => new()
+    {
+        ["Reason"] = reason,
+        ["CompromisedAt"] = compromisedAt,
+        ["AllowedSources"] = new[] { "127.0.0.1/32" },
+        ["AppServices"] = new[] { "backend", "gateway" },
+        ["PostgresContainer"] = platform.PostgresContainer,
+        ["PostgresService"] = "postgres",
+        ["BackendContainer"] = platform.BackendContainer,
+        ["Volume"] = platform.PostgresVolume,
+        ["ForensicsDirectory"] = forensics.FullPath,
+        ["Server"] = "main",
+        ["Database"] = SamplePlatform.Database,
+        ["Store"] = "local",
+        ["PullImages"] = false,
+        ["SmokeChecks"] = new[] { new { url = platform.GatewayHealth.ToString(), expectedStatus = new[] { 200 }, bodyContains = new[] { "ok" } } },
+    };
+
     /// <summary>The gate's option text of a set, as the workflow labels it.</summary>
     private static string Label(BackupSet set) =>
         $"{set.Manifest.CompletedAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC, {(set.Manifest.IsVerified ? "verified" : "NOT verified")}, set {set.Id}";
@@ -269,7 +272,7 @@ public sealed class RansomwareRecoveryRealTests(ITestOutputHelper output)
     }
 
     /// <summary>Sweeps the run (the real clock, real waits) until it waits on the named gate.</summary>
-    private static async Task<DrWorkflows.Activities.Approvals.ApprovalRecord> WaitForGateAsync(DrTestHost dr, string instanceId, string title, TimeSpan timeout)
+    internal static async Task<DrWorkflows.Activities.Approvals.ApprovalRecord> WaitForGateAsync(DrTestHost dr, string instanceId, string title, TimeSpan timeout)
     {
         var waited = Stopwatch.StartNew();
         while (true)

@@ -152,7 +152,7 @@ internal sealed class SamplePlatform : IAsyncDisposable
     /// A DR host whose Docker, Compose and smoke tests are the real services on this platform, with real PostgreSQL
     /// backups (server <c>main</c>, the local store, verified on <c>main</c>); skips the test without PostgreSQL's tools.
     /// </summary>
-    public Task<DrTestHost> StartDrHostAsync()
+    public Task<DrTestHost> StartDrHostAsync(Action<IServiceCollection>? configure = null)
     {
         var bin = TestServices.RequirePgBin();
         return DrTestHost.StartWithRealBackupsAsync(
@@ -163,7 +163,11 @@ internal sealed class SamplePlatform : IAsyncDisposable
                 o.VerificationServer = "main";
                 o.RestoreJobs = 1;
             },
-            UseRealDockerAndSmokeTests);
+            services =>
+            {
+                UseRealDockerAndSmokeTests(services);
+                configure?.Invoke(services);
+            });
     }
 
     /// <summary><c>docker-compose down</c> of the project (volumes kept); a failure is only reported, the dispose removes what is left.</summary>

@@ -234,7 +234,7 @@ public sealed class VolumeCorruptionRealTests(ITestOutputHelper output)
         void Step(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
     }
 
-    private static object Input(SamplePlatform platform, TempDirectory emergency) => new
+    internal static object Input(SamplePlatform platform, TempDirectory emergency) => new
     {
         Reason = "PostgreSQL reports data corruption on its volume (real-parts test)",
         Container = platform.PostgresContainer,
@@ -288,14 +288,14 @@ public sealed class VolumeCorruptionRealTests(ITestOutputHelper output)
         Assert.Single(await dr.Host.JournalAsync(runId), e => e.EventName == JournalEvents.Completed && e.ActivityId == activityId).Payload!["data"]![key]!;
 
     /// <summary>Overwrites the start of <c>global/pg_control</c> in the (unused) volume through a helper container.</summary>
-    private static Task CorruptControlFileAsync(DockerClient client, string volume) =>
+    internal static Task CorruptControlFileAsync(DockerClient client, string volume) =>
         SamplePlatform.OnVolumeAsync(client, volume, $"printf '%s' '{Damage}' | dd of=/data/global/pg_control bs=1 conv=notrunc 2>/dev/null && sync", Ct);
 
     /// <summary>The first bytes of <c>global/pg_control</c> in the volume.</summary>
     private static Task<string> ControlFileStartAsync(DockerClient client, string volume) =>
         SamplePlatform.OnVolumeAsync(client, volume, $"head -c {Damage.Length} /data/global/pg_control", Ct);
 
-    private static async Task WaitForLogAsync(DockerClient client, string container, string text, TimeSpan timeout)
+    internal static async Task WaitForLogAsync(DockerClient client, string container, string text, TimeSpan timeout)
     {
         var waited = Stopwatch.StartNew();
         while (true)

@@ -27,4 +27,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2957, Level = LogLevel.Information, Message = "Verification of stanza {Stanza}, repository {Repository}, backup {Backup}: succeeded {Succeeded} ({Outcome})")]
     public static partial void Verified(ILogger logger, string stanza, int repository, string backup, bool succeeded, string outcome);
+
+    [LoggerMessage(EventId = 2961, Level = LogLevel.Information, Message = "pgBackRest {Type} backup of container {Container}, stanza {Stanza}: {Taken} new backup(s) listed by info, {Expired} expired by retention")]
+    public static partial void BackupTaken(ILogger logger, string container, string stanza, string type, int taken, int expired);
 }

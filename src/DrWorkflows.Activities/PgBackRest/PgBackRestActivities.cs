@@ -50,7 +50,7 @@ public sealed class EnableWalArchiving : PgBackRestActivity<ArchivingEnabled>
 }
 
 // A repeat takes another backup (harmless: retention expires the oldest).
-[Activity("DrWorkflows", "PostgreSQL", "Takes a pgBackRest full or differential backup (--start-fast) into every repository; retention expires older ones.", SafeToRerun = true)]
+[Activity("DrWorkflows", "PostgreSQL", "Takes a pgBackRest full or differential backup (--start-fast) into every repository, checks with info that each holds the new backup and that retention (repo-retention-full/diff) was applied, and reports what expired.", SafeToRerun = true)]
 public sealed class TakePgBackRestBackup : PgBackRestActivity<PgBackRestBackupTaken>
 {
     [Input(Description = "full or diff.", DefaultValue = "full", Options = ["full", "diff"])]
@@ -67,6 +67,13 @@ public sealed class TakePgBackRestBackup : PgBackRestActivity<PgBackRestBackupTa
         {
             ["repository"] = b.Repository, ["label"] = b.Label, ["type"] = b.Type, ["stoppedAt"] = b.StoppedAt, ["bytes"] = b.Bytes, ["repositoryBytes"] = b.RepositoryBytes,
         })]));
+        context.AddJournalData("retention", new JsonObject
+        {
+            ["full"] = result.Retention.Full,
+            ["diff"] = result.Retention.Diff,
+            ["expired"] = new JsonArray([.. result.Expired.Select(e => JsonValue.Create(e))]),
+            ["kept"] = new JsonArray([.. result.Kept.Select(k => new JsonObject { ["repository"] = k.Repository, ["full"] = k.Full, ["diff"] = k.Diff, ["labels"] = new JsonArray([.. k.Labels.Select(l => JsonValue.Create(l))]) })]),
+        });
         return result;
     }
 }
@@ -176,5 +183,67 @@ public sealed class VerifyPgBackRestBackup : PgBackRestActivity<PgBackRestVerifi
         }
 
         return result;
+    }
+}
+
+// Reads only (pgbackrest info and repo-ls in the database container).
+[Activity("DrWorkflows", "PostgreSQL", "Works out whether a restore gate can offer a pgBackRest restore: to just before the compromise (the target, a time minus a margin, must lie between the end of the oldest base backup and the newest archived WAL of a readable repository) or, with Latest, to the latest archived transaction (a readable repository with a backup). Not offered when pgBackRest is not configured for the server or the target is outside that range, with the reason and the range.", SafeToRerun = true, Outcomes = [Offered, NotOffered])]
+public sealed class OfferPointInTimeRestore : PgBackRestActivity<PointInTimeOffer>
+{
+    public const string Offered = "Offered";
+    public const string NotOffered = "NotOffered";
+
+    [Input(Description = "Offer the latest archived transaction instead of a time (Before and MarginSeconds are not used).", DefaultValue = false)]
+    public Input<bool?>? Latest { get; set; }
+
+    [Input(Description = "The suspected compromise (or failure) time; the target is this minus MarginSeconds. Required unless Latest.", UIHint = InputUIHints.DateTimePicker)]
+    public Input<DateTimeOffset?>? Before { get; set; }
+
+    [Input(Description = "Seconds before Before that the restore stops at (transactions committed after the target are not replayed).", DefaultValue = 60)]
+    public Input<int?>? MarginSeconds { get; set; }
+
+    protected override async ValueTask<PointInTimeOffer> RunAsync(ActivityExecutionContext context)
+    {
+        var latest = context.Get(Latest) ?? false;
+        var before = context.Get(Before) ?? (latest ? DateTimeOffset.UnixEpoch : throw new ActivityFailureException("Before (the compromise time) is required unless Latest."));
+        var margin = context.Get(MarginSeconds) ?? 60;
+        if (margin is < 0 or > 86400)
+            throw new ActivityFailureException($"MarginSeconds must be 0 to 86400, not {margin}.");
+        var container = context.Get(Container)!;
+        var stanza = context.Get(Stanza) ?? "main";
+        var target = before - TimeSpan.FromSeconds(margin);
+        PointInTimeOffer offer;
+        try
+        {
+            var service = context.Services.GetService(typeof(IPgBackRest)) as IPgBackRest
+                ?? throw new PgBackRestException(PgBackRestErrorCodes.NotConfigured, "this server has no pgBackRest service (AddPgBackRest).");
+            var check = await service.CheckTargetAsync(container, stanza, target, context.CancellationToken);
+            var newest = check.Ranges.Select(r => r.NewestWalStoredAt ?? r.OldestBackupEnd).DefaultIfEmpty().Max();
+            offer = latest
+                ? check.Ranges.Count > 0
+                    ? new PointInTimeOffer(true, $"Latest with pgBackRest (every archived transaction; the archive reaches {newest.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z)", newest, $"pgBackRest can restore the latest archived transaction: {string.Join("; ", check.Ranges)}.", check.Ranges)
+                    : new PointInTimeOffer(false, null, newest, $"pgBackRest restore not offered: {check.Summary[(check.Summary.IndexOf("is outside what the archive can reach: ", StringComparison.Ordinal) + 39)..]}.", check.Ranges)
+                : check.Reachable
+                ? new PointInTimeOffer(true, $"Point in time {target.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z with pgBackRest ({margin} s before the compromise)", target, check.Summary, check.Ranges)
+                : new PointInTimeOffer(false, null, target, $"Point-in-time restore not offered: {check.Summary}.", check.Ranges);
+        }
+        catch (Exception ex) when (ex is PgBackRestException or DrWorkflows.Activities.Docker.DockerOperationException)
+        {
+            var configured = ex is not PgBackRestException { Code: PgBackRestErrorCodes.NotConfigured or PgBackRestErrorCodes.NotReady or PgBackRestErrorCodes.NoStanza };
+            offer = new PointInTimeOffer(false, null, target, configured
+                ? $"Point-in-time restore not offered: pgBackRest could not be read for container '{container}', stanza '{stanza}': {ex.Message}"
+                : $"Point-in-time restore not offered: pgBackRest is not configured for container '{container}', stanza '{stanza}': {ex.Message}", []);
+        }
+
+        context.AddJournalData("pointInTime", new JsonObject
+        {
+            ["offered"] = offer.Offered,
+            ["target"] = offer.TargetTime,
+            ["reason"] = offer.Reason,
+            ["ranges"] = new JsonArray([.. offer.Ranges.Select(r => new JsonObject { ["repository"] = r.Repository, ["from"] = r.OldestBackupEnd, ["to"] = r.NewestWalStoredAt })]),
+        });
+        context.Set(Result, offer);
+        await context.CompleteAsync(offer.Offered ? Offered : NotOffered);
+        return offer;
     }
 }

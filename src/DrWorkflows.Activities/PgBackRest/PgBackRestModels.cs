@@ -29,8 +29,20 @@ public sealed record ArchivingEnabled(
     string Container, string Stanza, IReadOnlyList<SettingChange> Changes, bool Restarted, IReadOnlyList<int> Repositories,
     bool StanzaCreated, string CheckOutput);
 
-/// <summary>One backup taken, per repository.</summary>
-public sealed record PgBackRestBackupTaken(string Container, string Stanza, string Type, IReadOnlyList<PgBackRestBackup> Backups, IReadOnlyList<string> Expired);
+/// <summary>
+/// One backup taken, per repository. <see cref="Expired"/> are the backups <c>info</c> listed before and no longer
+/// lists after (retention removed them, e.g. <c>repo2 20261205-141210F</c>); <see cref="Kept"/> is what each
+/// repository holds afterwards, checked against <see cref="Retention"/>.
+/// </summary>
+public sealed record PgBackRestBackupTaken(
+    string Container, string Stanza, string Type, IReadOnlyList<PgBackRestBackup> Backups, IReadOnlyList<string> Expired,
+    PgBackRestRetention Retention, IReadOnlyList<PgBackRestRepositoryHolding> Kept);
+
+/// <summary>The retention in force (<c>repo-retention-full</c>, <c>repo-retention-diff</c>), the same for every repository.</summary>
+public sealed record PgBackRestRetention(int Full, int Diff);
+
+/// <summary>The backups a repository holds after a backup and its retention (labels oldest first).</summary>
+public sealed record PgBackRestRepositoryHolding(int Repository, int Full, int Diff, int Incremental, IReadOnlyList<string> Labels);
 
 /// <summary>Where a point-in-time restore should stop.</summary>
 public enum RecoveryTargetKind
@@ -107,3 +119,9 @@ public sealed record PgBackRestVerification(string Container, string Stanza, IRe
 {
     public bool Succeeded => Repositories.Count > 0 && Repositories.All(r => r.Succeeded && r.Recorded is null);
 }
+
+/// <summary>Whether a target time can be reached: the range of every readable repository, and those whose range holds it.</summary>
+public sealed record PointInTimeTargetCheck(string Stanza, DateTimeOffset Target, bool Reachable, IReadOnlyList<int> Repositories, IReadOnlyList<RecoverableRange> Ranges, string Summary);
+
+/// <summary>What a restore-point gate may offer for a point-in-time restore: the option text and target, or why not (with the ranges).</summary>
+public sealed record PointInTimeOffer(bool Offered, string? Option, DateTimeOffset TargetTime, string Reason, IReadOnlyList<RecoverableRange> Ranges);

@@ -32,6 +32,13 @@ public interface IPgBackRest
     Task<PgBackRestStanzaInfo> InfoAsync(string container, string stanza, CancellationToken cancellationToken);
 
     /// <summary>
+    /// What a restore of the stanza can reach, per readable repository (end of the oldest backup .. newest archived
+    /// WAL), read in a helper container of its image on its pgBackRest volume (the database container may be stopped or
+    /// compromised); and whether <paramref name="target"/> lies inside it. Changes nothing.
+    /// </summary>
+    Task<PointInTimeTargetCheck> CheckTargetAsync(string container, string stanza, DateTimeOffset target, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Restores into a new volume and a new container (never over the old ones) and waits until recovery ended.
     /// Before anything is created: the repository must be readable with the key, the target inside the range it
     /// holds, and the WAL chain from the backup on whole.
@@ -124,22 +131,31 @@ internal sealed class PgBackRestService(
             throw new ArgumentException($"The backup type must be full or diff, not '{type}'.", nameof(type));
         var before = await InfoAsync(container, stanza, cancellationToken);
         var known = before.Repositories.SelectMany(r => r.Backups.Select(b => (r.Key, b.Label))).ToHashSet();
-        var expired = new List<string>();
         foreach (var repo in RepositoryKeys())
         {
             Log.BackupStarting(logger, container, stanza, type, repo);
             var result = await PgBackRestAsync(container, stanza, [$"--repo={repo}", $"--type={type}", "backup"], Options.CommandTimeout, cancellationToken);
             if (result.ExitCode != 0)
                 throw Failed($"backup --type={type} --repo={repo}", container, result);
-            expired.AddRange(result.StandardOutput.Split('\n').Where(l => l.Contains("expire", StringComparison.OrdinalIgnoreCase) && l.Contains("remove", StringComparison.OrdinalIgnoreCase)).Select(l => l.Trim()));
         }
 
+        // Measured from info, not from the command's log: what is new, what retention removed, what each repository holds.
         var after = await InfoAsync(container, stanza, cancellationToken);
         var taken = after.Repositories.SelectMany(r => r.Backups.Where(b => !known.Contains((r.Key, b.Label)))).ToList();
         var missing = RepositoryKeys().Where(k => !taken.Any(b => b.Repository == k)).ToList();
         if (missing.Count > 0)
             throw new PgBackRestException(PgBackRestErrorCodes.CommandFailed, $"pgbackrest backup ended without error, but info lists no new backup in repository {string.Join(", ", missing)} of stanza '{stanza}'.");
-        return new PgBackRestBackupTaken(container, stanza, type, taken, expired);
+        var remaining = after.Repositories.SelectMany(r => r.Backups.Select(b => (r.Key, b.Label))).ToHashSet();
+        var expired = before.Repositories.SelectMany(r => r.Backups.Where(b => !remaining.Contains((r.Key, b.Label))).Select(b => $"repo{r.Key} {b.Label}")).ToList();
+        var retention = new PgBackRestRetention(Options.RetentionFull, Options.RetentionDiff);
+        var kept = after.Repositories.Where(r => RepositoryKeys().Contains(r.Key)).Select(r => new PgBackRestRepositoryHolding(
+            r.Key, r.Backups.Count(b => b.Type == "full"), r.Backups.Count(b => b.Type == "diff"), r.Backups.Count(b => b.Type == "incr"), [.. r.Backups.Select(b => b.Label)])).ToList();
+        var over = kept.Where(k => k.Full > retention.Full || k.Diff > retention.Diff).ToList();
+        if (over.Count > 0)
+            throw new PgBackRestException(PgBackRestErrorCodes.CommandFailed,
+                $"Retention was not applied to stanza '{stanza}': {string.Join("; ", over.Select(k => $"repository {k.Repository} holds {k.Full} full and {k.Diff} differential backups"))}, more than repo-retention-full={retention.Full} / repo-retention-diff={retention.Diff} (PgBackRest:RetentionFull/RetentionDiff; run EnableWalArchiving again to rewrite the configuration).");
+        Log.BackupTaken(logger, container, stanza, type, taken.Count, expired.Count);
+        return new PgBackRestBackupTaken(container, stanza, type, taken, expired, retention, kept);
     }
 
     public async Task<PgBackRestStanzaInfo> InfoAsync(string container, string stanza, CancellationToken cancellationToken)
@@ -208,13 +224,43 @@ internal sealed class PgBackRestService(
         return ArchiverStatistics.Parse(result.StandardOutput);
     }
 
+    public async Task<PointInTimeTargetCheck> CheckTargetAsync(string container, string stanza, DateTimeOffset target, CancellationToken cancellationToken)
+    {
+        CheckStanzaName(stanza);
+        if (string.IsNullOrEmpty(Options.CipherPass))
+            throw new PgBackRestException(PgBackRestErrorCodes.NotConfigured, "PgBackRest:CipherPass is not set.");
+        var (image, repositoryVolume, hint) = await ResolveSourceAsync(new PointInTimeRestoreRequest { Stanza = stanza, SourceContainer = container }, cancellationToken);
+        return await WithCheckerAsync(image, repositoryVolume, hint, async (checker, config) =>
+        {
+            await WriteConfigAsync(checker, stanza, 5432, cancellationToken, config);
+            var info = PgBackRestStanzaInfo.Parse(stanza, (await RequirePgBackRestAsync(checker, stanza, ["--output=json", "info"], config, cancellationToken)).StandardOutput);
+            var ranges = new List<RecoverableRange>();
+            var problems = new List<string>();
+            foreach (var repository in info.Repositories)
+            {
+                if (!repository.Ok || repository.Backups.Count == 0)
+                {
+                    problems.Add($"repository {repository.Key}: {(repository.Ok ? "no backup" : repository.Status)}");
+                    continue;
+                }
+
+                var listing = await ListArchiveAsync(checker, stanza, repository, config, cancellationToken);
+                ranges.Add(new RecoverableRange(repository.Key, repository.Backups[0].StoppedAt, listing.NewestStoredAt(repository.Backups[0].ArchiveStart)));
+            }
+
+            var inside = ranges.Where(r => target >= r.OldestBackupEnd && target <= (r.NewestWalStoredAt ?? r.OldestBackupEnd)).Select(r => r.Repository).ToList();
+            var text = ranges.Count == 0 ? $"no repository of stanza '{stanza}' holds a usable backup ({string.Join("; ", problems)})" : string.Join("; ", ranges.Select(r => r.ToString()));
+            return new PointInTimeTargetCheck(stanza, target, inside.Count > 0, inside, ranges, inside.Count > 0
+                ? $"{target.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z is inside {text}"
+                : $"{target.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z is outside what the archive can reach: {text}");
+        }, cancellationToken);
+    }
+
     public async Task<PointInTimeRestoreResult> RestoreAsync(PointInTimeRestoreRequest request, CancellationToken cancellationToken)
     {
         CheckStanzaName(request.Stanza);
         var (image, repositoryVolume, hint) = await ResolveSourceAsync(request, cancellationToken);
         var suffix = Guid.NewGuid().ToString("N")[..8];
-        var checker = $"{hint}-pitr-check-{suffix}";
-        var restorer = $"{hint}-pitr-restore-{suffix}";
         var name = $"{hint}-pitr-{suffix}";
         var volume = $"{hint}-pitr-data-{suffix}";
 
@@ -222,11 +268,24 @@ internal sealed class PgBackRestService(
         //    for the restore until the key, the target and the WAL chain are known to be good. The restore uses a
         //    configuration of its own, with the key and S3 settings of this server's configuration (not the file
         //    the source wrote), removed again when the restore ends.
+        return await WithCheckerAsync(image, repositoryVolume, hint, (checker, config) =>
+            RestoreCheckedAsync(request, image, repositoryVolume, hint, checker, config, $"{hint}-pitr-restore-{suffix}", name, volume, cancellationToken), cancellationToken, suffix);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with a helper container of the image on the pgBackRest volume (no data volume, in
+    /// the throwaway ledger) and the path of a configuration file of its own; removes both afterwards. Reads the
+    /// repository without touching the database container, which may be stopped, damaged or compromised.
+    /// </summary>
+    private async Task<T> WithCheckerAsync<T>(string image, string repositoryVolume, string hint, Func<string, string, Task<T>> work, CancellationToken cancellationToken, string? suffix = null)
+    {
+        suffix ??= Guid.NewGuid().ToString("N")[..8];
+        var checker = $"{hint}-pitr-check-{suffix}";
         var config = $"{Options.RepositoryMount.TrimEnd('/')}/restore-{suffix}.conf";
         var checkerLease = await StartHelperAsync(checker, image, repositoryVolume, null, cancellationToken);
         try
         {
-            return await RestoreCheckedAsync(request, image, repositoryVolume, hint, checker, config, restorer, name, volume, cancellationToken);
+            return await work(checker, config);
         }
         finally
         {

@@ -180,5 +180,7 @@ public sealed class WalArchiveObjectivesTests
         public Task<PgBackRestVerification> VerifyAsync(string container, string stanza, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<ArchiverStatistics> ArchiverStatisticsAsync(string container, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<PointInTimeTargetCheck> CheckTargetAsync(string container, string stanza, DateTimeOffset target, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }
