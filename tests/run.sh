@@ -364,7 +364,7 @@ on_exit() {
     say "interrupted (exit status $rc)"
   elif [[ -n $TEST_RC ]]; then
     if ((TEST_RC == 124 || TEST_RC == 137)); then
-      say "ERROR: the test run hit the ${DRW_TEST_TIMEOUT:-25m} limit (DRW_TEST_TIMEOUT)"
+      say "ERROR: the test run hit the ${DRW_TEST_TIMEOUT:-50m} limit (DRW_TEST_TIMEOUT)"
     elif ((TEST_RC != 0)); then
       say "ERROR: dotnet test exited with $TEST_RC (a build error, a failed test or a crashed test app; see above)"
     fi
@@ -441,7 +441,7 @@ main() {
   done
   say "running: dotnet test ${target[*]} $* (results in $RESULTS)"
   # In the background, in its own process group (timeout makes one), so that the traps can stop all of it.
-  timeout -k 30s "${DRW_TEST_TIMEOUT:-25m}" dotnet test "${target[@]}" \
+  timeout -k 30s "${DRW_TEST_TIMEOUT:-50m}" dotnet test "${target[@]}" \
     "-p:CustomAfterMicrosoftCommonTargets=$INFRA/TestReports.targets" \
     --report-xunit-trx --results-directory "$RESULTS" --ignore-exit-code 8 "$@" < /dev/null &
   TEST_PID=$!
