@@ -99,7 +99,7 @@ public static class DefinitionViews
     public static (int Number, string Url)? AwaitingReview(StoredWorkflowDefinition definition) =>
         definition.IsPublished ? null : Core.Runtime.DefinitionOrigins.ParseReview(definition.Origin);
 
-    /// <summary>What the Studio's list and Information panel show for a draft in a pull request.</summary>
+    /// <summary>What the Studio's definition list shows for a draft in a pull request.</summary>
     private static string ReviewNote((int Number, string Url) review) =>
         $"Awaiting review: #{review.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({review.Url}). Not runnable until the pull request is merged.";
 
