@@ -111,22 +111,21 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         });
         var stillDown = comms.Update("reportStillDown", waitRestart, WaitForHealthy.Unhealthy, "Still unhealthy 30 s after the restart. Looking for the newest verified backup; a restore needs an approval.");
         comms.Continue(stillDown, findBackup);
-        comms.FailWith("failNoBackup", findBackup, FindRestorePoint.NotFound, $"'No backup of ' + ({source}) + ' exists: restore by hand.'");
 
         var gate = flow.Add(new ApprovalGate
         {
             Id = "approveRestore",
             Title = new("Restore the database from backup?"),
-            Question = Input<string>.FromJavaScript($"'Restore database ' + ({database}) + ' on ' + ({server}) + ' from backup? ' + (PointInTime.offered ? 'pgBackRest archives this server: the default is ' + PointInTime.option + ' (the whole server into a fresh volume, the old one kept aside). ' : '') + (Offer.onlyUnverified ? 'NO VERIFIED BACKUP EXISTS: the backups offered were never proven to restore; choosing one needs its confirmation phrase typed.' : 'The newest verified backup, set ' + Offer.items[0].setId + ' (completed ' + Offer.items[0].completedAt + ', ' + Offer.items[0].ageHours + ' h old), is the default; older verified ones are offered too.') + ' Data written after the chosen backup started is lost.'"),
+            Question = Input<string>.FromJavaScript($"'Restore database ' + ({database}) + ' on ' + ({server}) + ' from backup? ' + (PointInTime.offered ? 'pgBackRest archives this server: the default is ' + PointInTime.option + ' (the whole server into a fresh volume, the old one kept aside). ' : '') + (Offer.items.length === 0 ? 'No dump of it exists: the pgBackRest restore is the only way back.' : Offer.onlyUnverified ? 'NO VERIFIED BACKUP EXISTS: the backups offered were never proven to restore; choosing one needs its confirmation phrase typed.' : 'The newest verified backup, set ' + Offer.items[0].setId + ' (completed ' + Offer.items[0].completedAt + ', ' + Offer.items[0].ageHours + ' h old), is the default; older verified ones are offered too.') + ' Data written after the chosen backup started is lost.'"),
             Options = Input<List<string>>.FromJavaScript("Offer.options.concat(PointInTime.offered ? [PointInTime.option] : [])"),
             DefaultOption = Input<string>.FromJavaScript("PointInTime.offered ? PointInTime.option : (Offer.defaultOption || '')"),
             ConfirmationPhrases = Input<Dictionary<string, string>>.FromJavaScript("Offer.confirmationPhrases"),
             Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
                 (function () {
-                  var newest = Offer.items[0];
+                  var newest = Offer.items[0] || {};
                   return {
                     text: 'Container ' + ({{container}}) + ' is still unhealthy 30 s after a restart (' + (getOutputFrom('waitRestart', 'NotReady') || []).join('; ') + '). '
-                      + (Offer.onlyUnverified ? 'No backup is verified: the newest unverified one is below.' : 'The newest verified backup is below; restoring it loses the writes made since it started.')
+                      + (Offer.items.length === 0 ? 'No dump exists: only the pgBackRest restore is offered.' : Offer.onlyUnverified ? 'No backup is verified: the newest unverified one is below.' : 'The newest verified backup is below; restoring it loses the writes made since it started.')
                       + ' ' + PointInTime.reason,
                     facts: {
                       container: {{container}},
@@ -138,7 +137,7 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
                       backupAgeHours: newest.ageHours,
                       verified: newest.verified,
                       lastVerifiedAt: newest.lastVerifiedAt,
-                      rpoImpactHours: Math.round((newest.ageHours + (Date.parse(newest.completedAt) - Date.parse(newest.startedAt)) / 3600000) * 100) / 100,
+                      rpoImpactHours: newest.setId ? Math.round((newest.ageHours + (Date.parse(newest.completedAt) - Date.parse(newest.startedAt)) / 3600000) * 100) / 100 : null,
                       rpoTarget: '15 minutes',
                       offered: Offer.items.length,
                       pointInTime: PointInTime.offered ? PointInTime.option : null
@@ -162,9 +161,14 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
             Latest = new(true),
             Result = new("PointInTime"),
         });
+        // Asked whether or not a dump exists: with no dump, a pgBackRest backup is still a way back.
         flow.Connect(findBackup, pointInTime, FindRestorePoint.Found);
+        flow.Connect(findBackup, pointInTime, FindRestorePoint.NotFound);
         flow.Connect(pointInTime, gate, OfferPointInTimeRestore.Offered);
-        flow.Connect(pointInTime, gate, OfferPointInTimeRestore.NotOffered);
+        var anyDump = flow.Add(new FlowDecision { Id = "anyDump", Condition = Input<bool>.FromJavaScript("Offer.items.length > 0") });
+        flow.Connect(pointInTime, anyDump, OfferPointInTimeRestore.NotOffered);
+        flow.Connect(anyDump, gate, "True");
+        comms.FailWith("failNoBackup", anyDump, "False", $"'No backup of ' + ({source}) + ' exists (no dump; ' + PointInTime.reason + '): restore by hand.'");
         comms.FailWith("failRejected", gate, ApprovalOutcomes.Rejected, "'The restore was rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '. The database stays down for manual recovery.'");
         comms.FailWith("failTimedOut", gate, ApprovalOutcomes.TimedOut, "'Nobody approved the restore in time (escalated through the contact tree); nothing was restored.'");
         var chosen = flow.Add(new SetVariable { Id = "chosenRestorePoint", Variable = IncidentComms.Variable("RestorePoint"), Value = Input<object>.FromJavaScript("Offer.items.filter(function (i) { return i.option === Decision.option; })[0]") });

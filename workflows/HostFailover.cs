@@ -4,9 +4,11 @@ using DrWorkflows.Activities.Dns;
 using DrWorkflows.Activities.Docker;
 using DrWorkflows.Activities.Drills;
 using DrWorkflows.Activities.Http;
+using DrWorkflows.Activities.PgBackRest;
 using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Activities.Redis;
 using DrWorkflows.Core.Abstractions;
+using DrWorkflows.Core.Activities.Primitives;
 using DrWorkflows.Core.Building;
 using DrWorkflows.Workflows.Shared;
 
@@ -19,6 +21,9 @@ namespace DrWorkflows.Workflows;
 /// manifest), and Redis on the DR server, from the first store that answers and holds them (S3, else the offsite copy), bring the Compose project up on the
 /// DR engine, wait until healthy and smoke-test it there; then, only after an approval with the evidence, move
 /// the public DNS record to the DR server (Route 53 UPSERT, wait until INSYNC) and smoke-test through the public name.
+/// With <c>PgBackRestStanza</c>, the primary's main PostgreSQL is restored instead with pgBackRest from its S3 repository
+/// (repo1; the local repo2 died with the primary) to the latest archived transaction, the recovery point and RPO
+/// exposure reported; when repo1 cannot be used, the thread and the cutover gate say why and the dumps are restored.
 /// </summary>
 /// <remarks>
 /// Run it on the orchestrator that manages the DR server: its Docker engine (<c>Docker:Endpoint</c>), Redis
@@ -31,13 +36,22 @@ public sealed class HostFailover : ICodeWorkflow
     /// <summary>The workflow variable that holds the store the backups are restored from (<see cref="ChooseRestoreStore"/>).</summary>
     public const string RestoreStoreVariable = "RestoreStore";
 
+    /// <summary>The workflow variable that holds the RPO exposure of a pgBackRest restore (<see cref="MeasureRpoExposure"/>); null on the dumps path.</summary>
+    public const string RpoExposureVariable = "RpoExposure";
+
+    /// <summary>The workflow variable that holds why pgBackRest was not used although a stanza was given; null otherwise.</summary>
+    public const string PgBackRestRefusedVariable = "PgBackRestRefused";
+
+    /// <summary>On the pgBackRest path, the restore of the other servers' databases (AlsoFromServers) from their dumps.</summary>
+    public const string OtherServersRestoreId = "restoreOtherServers";
+
     public string DefinitionId => Id;
 
     public string Name => "DR 2: Complete host failure, fail over to the DR server";
 
     public void Build(WorkflowBuilder builder)
     {
-        builder.WithDescription("Scenario 2: restore the primary's whole database server (roles, every database) and Redis from the latest (S3) backups on the DR server, compose up, wait healthy, smoke-test, then move DNS to the DR server only after an approval and smoke-test the public name. SEV-1.")
+        builder.WithDescription("Scenario 2: restore the primary's whole database server (roles, every database) and Redis from the latest (S3) backups on the DR server, compose up, wait healthy, smoke-test, then move DNS to the DR server only after an approval and smoke-test the public name. With PgBackRestStanza, the main PostgreSQL comes from pgBackRest's S3 repository (repo1) to the latest archived transaction instead (the dumps when repo1 cannot be used, said in the thread). SEV-1.")
             .WithInput<List<SmokeCheck>>("PrimaryChecks", "Checks that must FAIL to confirm the primary is down; default https://api.example.com/health.")
             .WithInput<string>("Server", "Postgres:Servers name of the DR database server; default dr.")
             .WithInput<string>("PrimaryServer", "Postgres:Servers name of the primary's database server: every database backed up from it (that name, or its host:port when it is configured here) is restored; default main.")
@@ -57,7 +71,16 @@ public sealed class HostFailover : ICodeWorkflow
             .WithInput<List<SmokeCheck>>("PublicChecks", "Smoke checks through the public name after the cutover; default https://api.example.com/health.")
             .WithInput<List<string>>("Approvers", "Who may approve the DNS cutover; default the incident commander, the operations lead and approver API keys.")
             .WithInput<List<string>>("ExcludeServices", "Services of the Compose project the run does not wait for on the DR engine (an explicit exclusion, named in the journal); default none.")
+            .WithInput<string>("PgBackRestStanza", "pgBackRest stanza of the primary's main PostgreSQL. When given, the DR server's PostgreSQL is restored with pgBackRest from its S3 repository (repo1) to the latest archived transaction instead of from the dumps; default none (the dumps).")
+            .WithInput<string>("PgBackRestFallback", "When pgBackRest's S3 repository cannot be restored from (unreachable, wrong key, no usable backup, a WAL gap): dumps (restore the dumps instead, said in the thread) or stop (the run fails with the reason); default dumps.")
+            .WithInput<string>("PostgresContainer", "The DR server's PostgreSQL container (pgBackRest path); default ecommerce_postgres.")
+            .WithInput<string>("PostgresService", "Compose service of the DR server's PostgreSQL, removed and created again around the pgBackRest volume swap; default postgres.")
+            .WithInput<string>("Volume", "Data volume of the DR server's PostgreSQL (pgBackRest path: kept aside as replaced-VOLUME-failover-RUN, a fresh one filled with the restored data); default ecommerce_postgres_data.")
             .WithVariable<object>(WholeServerRestore.PlanVariable)
+            .WithVariable<object>("PointInTime")
+            .WithVariable<object>(RpoExposureVariable)
+            .WithVariable<string>(PgBackRestRefusedVariable)
+            .WithVariable<string>("RestoreSetId")
             .WithVariable<object>("Decision")
             .WithVariable<string>(RestoreStoreVariable)
             .WithVariable<string>("ChangeId");
@@ -134,7 +157,56 @@ public sealed class HostFailover : ICodeWorkflow
             RequireVerified = new(false),
             Plan = new(WholeServerRestore.PlanVariable),
         });
-        flow.Connect(waitDatabase, plan, WaitForPostgres.Ready);
+        // 4a. With a pgBackRest stanza (the primary archived its WAL), the whole main server from pgBackRest's S3
+        // repository (repo1: the primary's local repo2 died with it) to the latest archived transaction, into a fresh
+        // volume on the DR engine, then the DR stack's PostgreSQL switched onto it (PointInTimeSwitch). Automatic like the
+        // dump restore it replaces: nothing public changes before the cutover gate, which shows the recovery point and the
+        // RPO exposure. Repo1 unreadable (unreachable, wrong key, no usable backup) or the restore refused and abandoned:
+        // the thread and the journal say why, then the dumps (or the run stops, PgBackRestFallback stop); never silently.
+        const string stanza = "getInput('PgBackRestStanza') || ''";
+        const string drContainer = "getInput('PostgresContainer') || 'ecommerce_postgres'";
+        const string drVolume = "getInput('Volume') || 'ecommerce_postgres_data'";
+        var pgBackRestGiven = flow.Add(new Core.Activities.Flowchart.FlowDecision { Id = "pgBackRestGiven", Condition = Input<bool>.FromJavaScript("!!getInput('PgBackRestStanza')") });
+        flow.Connect(waitDatabase, pgBackRestGiven, WaitForPostgres.Ready);
+        flow.Connect(pgBackRestGiven, plan, "False");
+        var checkRepository = flow.Add(new OfferPointInTimeRestore
+        {
+            Id = "checkPgBackRestRepository",
+            Container = Input<string>.FromJavaScript(drContainer),
+            Stanza = Input<string>.FromJavaScript(stanza),
+            Latest = new(true),
+            Repository = new(1),
+            Result = new("PointInTime"),
+        });
+        flow.Connect(pgBackRestGiven, checkRepository, "True");
+        var fallBack = flow.Add(new Core.Activities.Flowchart.FlowDecision { Id = "pgBackRestFallBack", Condition = Input<bool>.FromJavaScript("(getInput('PgBackRestFallback') || 'dumps') !== 'stop'") });
+        var refused = flow.Add(new SetVariable { Id = "recordPgBackRestRefused", Variable = IncidentComms.Variable(PgBackRestRefusedVariable), Value = Input<object>.FromJavaScript("'pgBackRest repository 1 (S3) cannot be restored from: ' + PointInTime.reason") });
+        flow.Connect(checkRepository, refused, OfferPointInTimeRestore.NotOffered);
+        flow.Connect(refused, fallBack);
+        var fellBack = flow.Add(IncidentComms.Thread("reportPgBackRestFallback", $"'NOT restored with pgBackRest. ' + {PgBackRestRefusedVariable} + ' Restoring the newest dumps from store ' + {RestoreStoreVariable} + ' instead: the writes made after each dump started are lost.'"));
+        flow.Connect(fallBack, fellBack, "True");
+        comms.Continue(fellBack, plan);
+        comms.FailWith("failPgBackRestRefused", fallBack, "False", $"'Not restored: ' + {PgBackRestRefusedVariable} + ' PgBackRestFallback is stop, so the dumps were not restored either: fix repository 1 (S3) and start the workflow again, or start it with PgBackRestFallback dumps.'");
+        var pointInTimeRestoring = comms.Update("reportPointInTimeRestoring", checkRepository, OfferPointInTimeRestore.Offered, "pgBackRest's S3 repository (repo1) holds the primary's archive: restoring the main PostgreSQL to the latest archived transaction into a fresh volume on the DR server, then switching the DR stack's PostgreSQL onto it.");
+        var (pointInTime, pointInTimeDone) = PointInTimeSwitch.Add(flow, comms, new PointInTimeSwitch.Server(
+            drContainer, "getInput('PostgresService') || 'postgres'", drVolume, $"'replaced-' + ({drVolume}) + '-failover-' + getWorkflowInstanceId()", server, stanza, project, "1"), "latest",
+            restoreFailed: restore =>
+            {
+                var failed = flow.Add(new SetVariable { Id = "recordPgBackRestFailed", Variable = IncidentComms.Variable(PgBackRestRefusedVariable), Value = new("The pgBackRest restore from repository 1 (S3) was refused or failed, and the operator abandoned it (nothing was replaced; the run's incident has pgBackRest's reason).") });
+                flow.Connect(restore, failed, IncidentComms.FailedPort);
+                flow.Connect(failed, fallBack);
+            });
+        comms.Continue(pointInTimeRestoring, pointInTime);
+        const string pointInTimeResult = $"getOutputFrom('{PointInTimeSwitch.RestoreId}', 'Result')";
+        const string alsoFromServers = "getInput('AlsoFromServers') || ['ai']";
+        var exposure = flow.Add(new MeasureRpoExposure
+        {
+            Id = "measureRpoExposure",
+            RecoveryPoint = Input<DateTimeOffset?>.FromJavaScript($"{pointInTimeResult}.lastReplayedCommitAt || null"),
+            Source = Input<string>.FromJavaScript($"'backup ' + {pointInTimeResult}.backupLabel + ' and the WAL of repository ' + {pointInTimeResult}.repository"),
+            Result = new(RpoExposureVariable),
+        });
+        flow.Connect(pointInTimeDone, exposure);
         comms.FailWith("failNoBackup", plan, PlanServerRestore.NothingToRestore, $"'There is no backup of any database of ' + ({primaryServer}) + ' in store ' + {RestoreStoreVariable} + ': nothing to fail over to. ' + RestorePlan.summary");
         var (restore, restored) = WholeServerRestore.Add(flow, comms, "restoreDatabases", server, "Restoring the roles and databases on the DR server failed");
         flow.Connect(plan, restore, PlanServerRestore.Planned);
@@ -144,6 +216,62 @@ public sealed class HostFailover : ICodeWorkflow
         var databasesBack = flow.Add(IncidentComms.Thread("reportDatabases", $"'Restored on the DR server from store ' + {RestoreStoreVariable} + ': ' + RecoveryReport + ' Restoring Redis.'"));
         flow.Connect(restored, databasesBack);
         comms.Continue(databasesBack, fetchRedis);
+        var pointInTimeBack = flow.Add(IncidentComms.Thread("reportPointInTimeRestored", $"'Restored on the DR server with pgBackRest from repository 1 (S3): ' + RecoveryReport + ' ' + {RpoExposureVariable}.summary + ' Restoring Redis.'"));
+        comms.Continue(pointInTimeBack, fetchRedis);
+        // 4b. The primary's other servers (AlsoFromServers, e.g. ai) were not in the main cluster pgBackRest restored: their
+        // databases from their newest dumps in the chosen store, into the restored server. Only their own sets are
+        // planned (never a dump of a database pgBackRest brought back), and no globals set is replayed: the roles came
+        // back with the cluster, newer than any dump of them.
+        var othersGiven = flow.Add(new Core.Activities.Flowchart.FlowDecision { Id = "otherServersGiven", Condition = Input<bool>.FromJavaScript($"({alsoFromServers}).length > 0") });
+        flow.Connect(exposure, othersGiven);
+        flow.Connect(othersGiven, pointInTimeBack, "False");
+        var planOthers = flow.Add(new PlanServerRestore
+        {
+            Id = "planOtherServers",
+            Server = Input<string>.FromJavaScript($"({alsoFromServers})[0]"),
+            AlsoFrom = Input<List<string>?>.FromJavaScript($"({alsoFromServers}).slice(1)"),
+            Store = Input<string>.FromJavaScript(RestoreStoreVariable),
+            Exclude = Input<List<string>?>.FromJavaScript($"['postgres'].concat((({pointInTimeResult} || {{}}).databases || []).map(function (d) {{ return d.name; }}))"),
+            RolesOnTarget = new(true),
+            RequireVerified = new(false),
+            Plan = new(WholeServerRestore.PlanVariable),
+        });
+        flow.Connect(othersGiven, planOthers, "True");
+        var noOtherDumps = flow.Add(new SetVariable
+        {
+            Id = "recordOtherServersLost",
+            Variable = IncidentComms.Variable("RecoveryReport"),
+            Value = Input<object>.FromJavaScript($"RecoveryReport + ' The other servers of the primary (' + ({alsoFromServers}).join(', ') + '): nothing restored from store ' + {RestoreStoreVariable} + '. ' + RestorePlan.summary"),
+        });
+        flow.Connect(planOthers, noOtherDumps, PlanServerRestore.NothingToRestore);
+        comms.Continue(noOtherDumps, pointInTimeBack);
+        var restoreOthers = flow.Add(new RestorePostgresServer
+        {
+            Id = OtherServersRestoreId,
+            Server = Input<string>.FromJavaScript(server),
+            Plan = Input<ServerRestorePlan>.FromJavaScript(WholeServerRestore.PlanVariable),
+            Mode = new("Recreate"),
+            CheckIntegrity = new(true),
+        });
+        flow.Connect(planOthers, restoreOthers, PlanServerRestore.Planned);
+        comms.AbandonWith("abandonRestoreOtherServers", restoreOthers, "Restoring the other servers' databases from their dumps on the DR server failed");
+        var othersReport = flow.Add(new SetVariable
+        {
+            Id = "recordOtherServers",
+            Variable = IncidentComms.Variable("RecoveryReport"),
+            Value = Input<object>.FromJavaScript($"RecoveryReport + ' The other servers of the primary (' + ({alsoFromServers}).join(', ') + ') from their dumps in store ' + {RestoreStoreVariable} + ': ' + (getOutputFrom('{OtherServersRestoreId}', 'Report') || {{}}).summary"),
+        });
+        flow.Connect(restoreOthers, othersReport, RestorePostgresServer.Restored);
+        flow.Connect(restoreOthers, othersReport, RestorePostgresServer.Partial);
+        // The newest data every restored database is sure to have: the dumps are older than the recovery point.
+        var othersLastGood = flow.Add(new SetVariable
+        {
+            Id = "recordOtherServersRestorePoint",
+            Variable = IncidentComms.Variable("LastGoodDataAt"),
+            Value = Input<object>.FromJavaScript("(function (a, b) { return !a ? b : !b ? a : (new Date(b) < new Date(a) ? b : a); })(LastGoodDataAt, RestorePlan.oldestStartedAt)"),
+        });
+        flow.Connect(othersReport, othersLastGood);
+        flow.Connect(othersLastGood, pointInTimeBack);
         comms.AbandonWith("abandonFetchRedis", fetchRedis, "Fetching the Redis backup failed (Redis can also start empty: it is a cache)");
         var restoreRedis = flow.Add(new RestoreRedis { Id = "restoreRedis", DumpPath = Input<string>.FromJavaScript("getOutputFrom('fetchRedis', 'DumpPath')") });
         flow.Connect(fetchRedis, restoreRedis);
@@ -171,7 +299,7 @@ public sealed class HostFailover : ICodeWorkflow
             Question = Input<string>.FromJavaScript($"'Point ' + ({record}) + ' at the DR server ' + getInput('DrAddress') + ' (TTL ' + (getInput('Ttl') || 60) + ' s)? Public traffic then goes to the DR site.'"),
             Evidence = Input<System.Text.Json.Nodes.JsonNode?>.FromJavaScript($$"""
                 ({
-                  text: 'The primary does not answer; the DR server restored the newest backups from store ' + {{RestoreStoreVariable}} + ' (checked against their manifests), is healthy and passed its smoke tests. ' + RecoveryReport,
+                  text: 'The primary does not answer; the DR server ' + ({{RpoExposureVariable}} ? 'restored the main PostgreSQL with pgBackRest from repository 1 (S3) to the latest archived transaction' : 'restored the newest backups from store ' + {{RestoreStoreVariable}} + ' (checked against their manifests)') + ', is healthy and passed its smoke tests. ' + RecoveryReport + ({{RpoExposureVariable}} ? ' ' + {{RpoExposureVariable}}.summary : '') + ({{PgBackRestRefusedVariable}} ? ' ' + {{PgBackRestRefusedVariable}} + ' (the dumps were restored instead).' : ''),
                   facts: {
                     record: {{record}},
                     currentValues: getOutputFrom('currentDns', 'Values') || [],
@@ -180,8 +308,14 @@ public sealed class HostFailover : ICodeWorkflow
                     restoreStore: {{RestoreStoreVariable}},
                     storesPassedOver: getOutputFrom('chooseStore', 'PassedOver') || [],
                     ttl: getInput('Ttl') || 60,
-                    databases: RestorePlan.databases.map(function (d) { return { database: d.database, set: d.setId, startedAt: d.startedAt, ageHours: d.ageHours, verified: d.verified, store: d.store }; }),
-                    lost: RestorePlan.lost,
+                    databases: RestorePlan ? RestorePlan.databases.map(function (d) { return { database: d.database, set: d.setId, startedAt: d.startedAt, ageHours: d.ageHours, verified: d.verified, store: d.store }; }) : [],
+                    lost: RestorePlan ? RestorePlan.lost : [],
+                    restoredWith: {{RpoExposureVariable}} ? 'pgBackRest' : 'dumps',
+                    pointInTime: {{RpoExposureVariable}} ? (function (r) { return { repository: r.repository, backup: r.backupLabel, target: r.target, lastReplayedCommitAt: r.lastReplayedCommitAt, timeline: r.timeline, databases: r.databases }; })(getOutputFrom('restorePointInTime', 'Result')) : null,
+                    recoveryPoint: {{RpoExposureVariable}} ? {{RpoExposureVariable}}.recoveryPoint : null,
+                    rpoExposureSeconds: {{RpoExposureVariable}} ? {{RpoExposureVariable}}.exposureSeconds : null,
+                    rpoTargetSeconds: {{RpoExposureVariable}} ? {{RpoExposureVariable}}.targetSeconds : null,
+                    pgBackRestRefused: {{PgBackRestRefusedVariable}} || null,
                     comparison: (getOutputFrom('inventoryAfter', 'Comparison') || {}).summary || null,
                     redisBackup: getOutputFrom('fetchRedis', 'Dump'),
                     primaryChecks: (getOutputFrom('checkPrimary', 'Failures') || []),
@@ -220,6 +354,24 @@ public sealed class HostFailover : ICodeWorkflow
         var moved = comms.Update("reportDnsMoved", insync, WaitForDnsChange.InSyncOutcome, "DNS moved to the DR server and in sync. Smoke-testing the public name.", "monitoring", "Service is running on our disaster recovery site; we are monitoring it.");
         comms.Continue(moved, publicSmoke);
         comms.FailWith("failPublicSmoke", publicSmoke, SmokeTest.Failed, "'Smoke tests through the public name failed after the cutover: ' + (getOutputFrom('smokePublic', 'Failures') || []).join(' | ')");
-        WholeServerRestore.End(flow, comms, "restoreDatabases", publicSmoke, SmokeTest.Passed);
+        // The end: on the pgBackRest path the main server came back whole (every table of every database read in full,
+        // then the DR stack healthy and smoke-tested); it is Recovered only when the other servers' databases (AlsoFromServers)
+        // all came back from their dumps too (none lost, each checked against its manifest), else Partial saying what is
+        // missing. On the dumps path, as before.
+        var pointInTimeEnd = flow.Add(new Core.Activities.Flowchart.FlowDecision { Id = "restoredWithPgBackRest", Condition = Input<bool>.FromJavaScript($"!!{RpoExposureVariable}") });
+        flow.Connect(publicSmoke, pointInTimeEnd, SmokeTest.Passed);
+        var othersBack = flow.Add(new Core.Activities.Flowchart.FlowDecision
+        {
+            Id = "otherServersBack",
+            // Every database of the other servers' dumps restored and checked, or (nothing to restore) each one already in the
+            // cluster pgBackRest brought back; none lost. No dump of them at all is not "back".
+            Condition = Input<bool>.FromJavaScript($"({alsoFromServers}).length === 0 || (getOutputFrom('{OtherServersRestoreId}', 'Report') || {{}}).complete === true"
+                + " || (!getOutputFrom('" + OtherServersRestoreId + "', 'Report') && !!RestorePlan && RestorePlan.rolesOnTarget === true && RestorePlan.lost.length === 0"
+                + " && RestorePlan.expected.databases.some(function (d) { return d.name !== 'postgres'; }))"),
+        });
+        flow.Connect(pointInTimeEnd, othersBack, "True");
+        comms.Succeed(othersBack, "True");
+        comms.PartialWith("failOtherServersNotRestored", othersBack, "False", $"'Not recovered: the main PostgreSQL is back with pgBackRest, but not every database of the other servers of the primary (' + ({alsoFromServers}).join(', ') + ') came back from their dumps. ' + RecoveryReport");
+        WholeServerRestore.End(flow, comms, "restoreDatabases", pointInTimeEnd, "False");
     }
 }

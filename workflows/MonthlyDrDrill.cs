@@ -2,6 +2,7 @@ using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Drills;
 using DrWorkflows.Activities.GitHub;
 using DrWorkflows.Activities.Notifications;
+using DrWorkflows.Activities.PgBackRest;
 using DrWorkflows.Core.Abstractions;
 using DrWorkflows.Core.Activities.Primitives;
 using DrWorkflows.Core.Activities.Scheduling;
@@ -14,7 +15,8 @@ namespace DrWorkflows.Workflows;
 /// The plan's monthly DR drill, on the first of every month (06:30 UTC): restores the newest backup of every
 /// component into an isolated copy (a throwaway database on the verification server, a throwaway folder or file,
 /// never production), measures the real RTO (drill start → restored and checked) and RPO (drill start − newest
-/// backup) per component, judges them against the plan's objectives, publishes the report (Slack thread, the
+/// backup; where pgBackRest archives a database's WAL, the RPO really achieved, measured with canaries: a row a second,
+/// a failure point, a restore to latest into a throwaway, failure point − newest canary in it) per component, judges them against the plan's objectives, publishes the report (Slack thread, the
 /// run's output, the journal) and opens a GitHub issue when the drill fails or misses an objective.
 /// </summary>
 public sealed class MonthlyDrDrill : ICodeWorkflow
@@ -37,6 +39,11 @@ public sealed class MonthlyDrDrill : ICodeWorkflow
             .WithInput<string>("AiDatabase", "Source name of the AI database backups; default ai_db.")
             .WithInput<string>("RedisSource", "Source name of the Redis backups; default redis.")
             .WithInput<string>("MediaSource", "Source name of the media backups; default media.")
+            .WithInput<string>("MainContainer", "PostgreSQL container of the main database whose WAL pgBackRest archives; default PgBackRest:Archiving:postgres-main. With it, the RPO is measured with canaries.")
+            .WithInput<string>("MainStanza", "pgBackRest stanza of the main database; default PgBackRest:Archiving:postgres-main.")
+            .WithInput<string>("AiContainer", "PostgreSQL container of the AI database whose WAL pgBackRest archives; default PgBackRest:Archiving:postgres-ai.")
+            .WithInput<string>("AiStanza", "pgBackRest stanza of the AI database; default PgBackRest:Archiving:postgres-ai.")
+            .WithInput<int>("CanarySeconds", "How long the RPO canaries are written, one a second (10 to 600); default two archive_timeouts plus 5 s.")
             .WithInput<string>("ScratchDirectory", "Where throwaway folders and files are made (removed afterwards); default the temp directory.")
             .WithInput<string>("SlackChannel", "Slack channel of the drill report; default Notifications:Slack:DefaultChannel.")
             .WithInput<string>("ArchiveStore", "Backup store the drill report is archived in (a set of kind drill-report); default the default store.")
@@ -76,14 +83,15 @@ public sealed class MonthlyDrDrill : ICodeWorkflow
         flow.Connect(roles, channels);
 
         Activity previous = channels;
-        var components = new (string Id, string Component, string Kind, string Source)[]
+        var components = new (string Id, string Component, string Kind, string Source, string? Archived)[]
         {
-            ("rehearsePostgresMain", RecoveryComponents.PostgresMain, BackupKinds.Postgres, "getInput('MainDatabase') || 'ecommerce_db'"),
-            ("rehearsePostgresAi", RecoveryComponents.PostgresAi, BackupKinds.Postgres, "getInput('AiDatabase') || 'ai_db'"),
-            ("rehearseRedis", RecoveryComponents.Redis, BackupKinds.Redis, "getInput('RedisSource') || 'redis'"),
-            ("rehearseMedia", RecoveryComponents.Media, BackupKinds.Media, "getInput('MediaSource') || 'media'"),
+            ("rehearsePostgresMain", RecoveryComponents.PostgresMain, BackupKinds.Postgres, "getInput('MainDatabase') || 'ecommerce_db'", "Main"),
+            ("rehearsePostgresAi", RecoveryComponents.PostgresAi, BackupKinds.Postgres, "getInput('AiDatabase') || 'ai_db'", "Ai"),
+            ("rehearseRedis", RecoveryComponents.Redis, BackupKinds.Redis, "getInput('RedisSource') || 'redis'", null),
+            ("rehearseMedia", RecoveryComponents.Media, BackupKinds.Media, "getInput('MediaSource') || 'media'", null),
         };
-        foreach (var (id, component, kind, source) in components)
+        var canaryMeasurements = new List<string>();
+        foreach (var (id, component, kind, source, archived) in components)
         {
             var rehearse = flow.Add(new RehearseRestore
             {
@@ -97,12 +105,35 @@ public sealed class MonthlyDrDrill : ICodeWorkflow
             });
             Continue(flow, previous, rehearse);
             previous = rehearse;
+            if (archived is null)
+                continue;
+
+            // The RPO really achieved, where pgBackRest archives the WAL: a canary a second, a failure point, a restore
+            // to latest into a throwaway, and the newest canary in it (skipped when the database is not archived).
+            var write = flow.Add(new WriteRpoCanaries
+            {
+                Id = $"writeCanaries{archived}",
+                Component = new(component),
+                Container = Input<string>.FromJavaScript($"getInput('{archived}Container') || ''"),
+                Stanza = Input<string>.FromJavaScript($"getInput('{archived}Stanza') || ''"),
+                Seconds = Input<int?>.FromJavaScript("getInput('CanarySeconds') || null"),
+            });
+            Continue(flow, previous, write);
+            var measure = flow.Add(new MeasureCanaryRpo { Id = $"measureCanaryRpo{archived}", Canaries = Input<CanaryRun>.FromJavaScript($"getOutputFrom('writeCanaries{archived}', 'Result')") });
+            flow.Connect(write, measure, WriteRpoCanaries.WrittenOutcome);
+            flow.Connect(write, measure, WriteRpoCanaries.FailedOutcome);
+            canaryMeasurements.Add($"getOutputFrom('measureCanaryRpo{archived}', 'Result')");
+            var next = flow.Add(new Core.Activities.Flowchart.FlowJoin { Id = $"afterCanaries{archived}" });
+            flow.Connect(write, next, WriteRpoCanaries.NotArchivedOutcome);
+            flow.Connect(measure, next);
+            previous = next;
         }
 
         var check = flow.Add(new CheckRecoveryObjectives
         {
             Id = "checkObjectives",
             Measurements = Input<List<RecoveryMeasurement>>.FromJavaScript($"[{string.Join(", ", components.Select(c => $"getOutputFrom('{c.Id}', 'Measurement')"))}]"),
+            CanaryRpo = Input<List<CanaryRpoMeasurement>>.FromJavaScript($"[{string.Join(", ", canaryMeasurements)}].filter(function (m) {{ return !!m; }})"),
             Title = Input<string>.FromJavaScript("'Monthly DR drill, run ' + getWorkflowInstanceId()"),
         });
         Continue(flow, previous, check);

@@ -145,7 +145,6 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         comms.Continue(evidenceKept, cutoffGiven);
         flow.Connect(cutoffGiven, find, "True");
         comms.FailWith("failNoCutoff", cutoffGiven, "False", "'CompromisedAt was not given: without the suspected compromise time no restore point can be offered safely. Start a new run with it; the platform stays isolated.'");
-        comms.FailWith("failNoCleanBackup", find, FindRestorePoint.NotFound, $"'No backup of ' + ({source}) + ' was completed before the compromise at ' + getInput('CompromisedAt') + '. The platform stays isolated.'");
         var sets = flow.Add(new ListBackups { Id = "listBackups", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(source), Store = Input<string>.FromJavaScript(store), Result = new("Sets") });
         flow.Connect(find, sets, FindRestorePoint.Found);
 
@@ -161,6 +160,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             Result = new("PointInTime"),
         });
         flow.Connect(sets, pointInTime);
+        // Without a dump from before the compromise, a pgBackRest backup may still reach just before it: asked too.
+        flow.Connect(find, pointInTime, FindRestorePoint.NotFound);
 
         // 4. A human confirms the safe restore point: the verified backups completed strictly before the compromise,
         // newest first, the newest as the default; unverified ones only when there is no verified one, marked, and
@@ -169,7 +170,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         {
             Id = "confirmRestorePoint",
             Title = new("Confirm the safe restore point"),
-            Question = Input<string>.FromJavaScript("'Which backup is clean? Only backups completed strictly before the suspected compromise at ' + getInput('CompromisedAt') + ' are offered' + (Offer.onlyUnverified ? '. NONE OF THEM IS VERIFIED (restore-tested): choosing one needs its confirmation phrase typed.' : ', verified ones only; the newest is the default.') + (PointInTime.offered ? ' Also offered: ' + PointInTime.option + ', restored into a fresh volume (the evidence stays as it is).' : '') + ' The database will be rebuilt from it; everything written after it is lost.'"),
+            Question = Input<string>.FromJavaScript("'Which backup is clean? Only backups completed strictly before the suspected compromise at ' + getInput('CompromisedAt') + ' are offered' + (Offer.items.length === 0 ? '. No dump was completed before it.' : Offer.onlyUnverified ? '. NONE OF THEM IS VERIFIED (restore-tested): choosing one needs its confirmation phrase typed.' : ', verified ones only; the newest is the default.') + (PointInTime.offered ? ' Also offered: ' + PointInTime.option + ', restored into a fresh volume (the evidence stays as it is).' : '') + ' The database will be rebuilt from it; everything written after it is lost.'"),
             Options = Input<List<string>>.FromJavaScript("Offer.options.concat(PointInTime.offered ? [PointInTime.option] : [])"),
             DefaultOption = Input<string>.FromJavaScript("Offer.defaultOption || ''"),
             ConfirmationPhrases = Input<Dictionary<string, string>>.FromJavaScript("Offer.confirmationPhrases"),
@@ -178,7 +179,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
                   var sums = {};
                   (Sets || []).forEach(function (s) { sums[s.setId] = s; });
                   return {
-                    text: 'Suspected compromise at ' + getInput('CompromisedAt') + '. ' + (Offer.onlyUnverified
+                    text: 'Suspected compromise at ' + getInput('CompromisedAt') + '. ' + (Offer.items.length === 0 ? 'No dump was completed before it: only the pgBackRest restore is offered.' : Offer.onlyUnverified
                       ? 'No verified backup was completed before it: the backups below were never proven to restore (or failed their verification). Choosing one needs its confirmation phrase typed.'
                       : 'Offered: the verified backups completed strictly before it, newest first (the newest is the default), with their age and checksum. Unverified backups are not offered.')
                       + ' ' + PointInTime.reason
@@ -198,7 +199,10 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             Decision = new("Decision"),
         });
         flow.Connect(pointInTime, gate, OfferPointInTimeRestore.Offered);
-        flow.Connect(pointInTime, gate, OfferPointInTimeRestore.NotOffered);
+        var anyDump = flow.Add(new FlowDecision { Id = "anyCleanDump", Condition = Input<bool>.FromJavaScript("Offer.items.length > 0") });
+        flow.Connect(pointInTime, anyDump, OfferPointInTimeRestore.NotOffered);
+        flow.Connect(anyDump, gate, "True");
+        comms.FailWith("failNoCleanBackup", anyDump, "False", $"'No backup of ' + ({source}) + ' was completed before the compromise at ' + getInput('CompromisedAt') + ' (no dump; ' + PointInTime.reason + '). The platform stays isolated.'");
         comms.FailWith("failRestorePointRejected", gate, ApprovalOutcomes.Rejected, "'No restore point was confirmed (rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '). The platform stays isolated.'");
         comms.FailWith("failRestorePointTimedOut", gate, ApprovalOutcomes.TimedOut, "'Nobody confirmed a restore point in time. The platform stays isolated; nothing was restored.'");
         var chosen = flow.Add(new SetVariable { Id = "chosenRestorePoint", Variable = IncidentComms.Variable("RestoreSetId"), Value = Input<object>.FromJavaScript("Offer.setIds[Decision.option]") });

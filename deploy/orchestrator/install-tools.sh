@@ -15,6 +15,7 @@ ssh:openssh-client
 redis-cli:redis-tools
 docker-compose:docker-compose
 sqlite3:sqlite3
+git:git
 /etc/ssl/certs/ca-certificates.crt:ca-certificates
 bash:bash
 setpriv:util-linux"

@@ -150,9 +150,11 @@ internal static class CliApp
             print(parse, result, r => Table(output, r?["items"] as JsonArray, ("RUN", "workflowInstanceId"), ("INCIDENT", "id"), ("ACTIVITY", "activityId"), ("KIND", "kind"), ("MESSAGE", "message")));
         });
         incidents.Subcommands.Add(list);
-        foreach (var action in new[] { "retry", "skip", "fail" })
+        foreach (var action in new[] { "retry", "skip", "fail", "acknowledge" })
         {
-            var command = new Command(action, $"{char.ToUpperInvariant(action[0])}{action[1..]} the activity of an incident.");
+            var command = new Command(action, action == "acknowledge"
+                ? "Acknowledge an incident that the workflow's Fault or Continue strategy already acted on (the run ended or carried on)."
+                : $"{char.ToUpperInvariant(action[0])}{action[1..]} the activity of an incident.");
             var run = new Argument<string>("instanceId");
             var incident = new Argument<string>("incidentId");
             var outcome = new Option<string?>("--outcome") { Description = "For skip: the outcome port to continue on (default Done)." };

@@ -14,8 +14,6 @@ namespace DrWorkflows.Cli;
 /// </summary>
 internal static class LayoutCommand
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     public static Command Create(TextWriter output)
     {
         var command = new Command("layout", "Lay a workflow file's flowchart out top to bottom for the Studio (only the positions change).");
@@ -38,7 +36,7 @@ internal static class LayoutCommand
                     }
 
                     var moved = FlowchartLayout.Apply(root, all: !parse.GetValue(onlyMissing), out var extent);
-                    File.WriteAllText(file, json.ToJsonString(Indented) + "\n");
+                    File.WriteAllText(file, json.ToJsonString(DrWorkflows.Core.Serialization.Json.Indented) + "\n");
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{file}: {moved} activities placed; the flowchart is {extent.Width:F0} × {extent.Height:F0} px."));
                 }
                 catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)

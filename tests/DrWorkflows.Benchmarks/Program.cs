@@ -12,10 +12,11 @@ using Npgsql;
 // dotnet run -c Release --project tests/DrWorkflows.Benchmarks -- [sqlite|postgres|all|abuse]
 // PostgreSQL: DRW_BENCH_POSTGRES or DRW_TEST_POSTGRES (a connection string allowed to CREATE DATABASE).
 // abuse: the server's memory under 100 concurrent 10 MB bodies per write route (not part of all).
+// csharp: C# expressions against the same JavaScript ones after the first compile (not part of all).
 var mode = (args.FirstOrDefault() ?? "all").ToLowerInvariant();
-if (mode is not ("sqlite" or "postgres" or "all" or "abuse"))
+if (mode is not ("sqlite" or "postgres" or "all" or "abuse" or "csharp"))
 {
-    Console.Error.WriteLine($"usage: dotnet run -c Release --project tests/DrWorkflows.Benchmarks -- [sqlite|postgres|all|abuse]  (got '{mode}')");
+    Console.Error.WriteLine($"usage: dotnet run -c Release --project tests/DrWorkflows.Benchmarks -- [sqlite|postgres|all|abuse|csharp]  (got '{mode}')");
     return 2;
 }
 
@@ -24,6 +25,14 @@ var ct = cancel.Token;
 var report = new Report();
 report.Machine();
 report.Load("at start");
+if (mode == "csharp")
+{
+    var verdict = await ExpressionBenchmark.RunAsync(report, ct);
+    report.Load("at the end");
+    report.Print();
+    return verdict;
+}
+
 if (mode == "abuse")
 {
     using var abuse = new TempDir("abuse");

@@ -10,6 +10,7 @@ namespace DrWorkflows.Durability.Tests;
 /// finishes, no unsafe step has its side effect twice, no run is executed by two nodes at once, and each timer
 /// trigger slot starts exactly one run across both nodes and all restarts.
 /// </summary>
+[TypicalDuration(130)]
 public sealed class MultiNodeCrashTests
 {
     private const string TickInterval = "00:00:02";

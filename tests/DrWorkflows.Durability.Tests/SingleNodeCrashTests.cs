@@ -1,3 +1,4 @@
+using DrWorkflows.Testing;
 using System.Diagnostics;
 
 namespace DrWorkflows.Durability.Tests;
@@ -8,6 +9,7 @@ namespace DrWorkflows.Durability.Tests;
 /// run finished, journals have no gaps, no unsafe step had its side effect twice (each exactly once), and no run
 /// was ever executed twice at the same time.
 /// </summary>
+[TypicalDuration(90)]
 public sealed class SingleNodeCrashTests
 {
     [Fact]

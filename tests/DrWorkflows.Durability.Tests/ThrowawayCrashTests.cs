@@ -16,6 +16,7 @@ namespace DrWorkflows.Durability.Tests;
 /// remains: no throwaway database, container, network or volume, no temp file, and every resource in the ledger is
 /// removed; the killed attempt is journaled Interrupted, and the janitor's removals are in the run's journal.
 /// </summary>
+[TypicalDuration(166)]
 public sealed class ThrowawayCrashTests
 {
     private const string Verify = "tw-verify";

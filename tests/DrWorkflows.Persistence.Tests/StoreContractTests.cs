@@ -69,6 +69,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
             IsReadonly = true,
             UsableAsActivity = true,
             Origin = "file:workflows/restore-db.json",
+            SourceCommit = "0123456789abcdef0123456789abcdef01234567",
             CreatedAt = new DateTimeOffset(2026, 11, 26, 10, 30, 15, 456, TimeSpan.FromHours(2)),
             Json = "{ \"definitionId\": \"restore-db\",\n  \"root\": {\"type\":\"Elsa.Flowchart\"}, \"x-layout\": [1, 2.50, \"é\"] }",
         };

@@ -16,6 +16,7 @@ namespace DrWorkflows.Workflows.Tests;
 /// real Docker, PostgreSQL, backup and smoke-test services. Only comms (Slack, status page, email, GitHub) are the
 /// recording stand-ins of <see cref="DrTestHost"/>.
 /// </summary>
+[TypicalDuration(148)]
 public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

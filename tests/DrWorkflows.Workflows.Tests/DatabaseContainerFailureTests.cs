@@ -1,5 +1,6 @@
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Core.Execution;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWorkflows.Workflows.Tests;
 
@@ -213,5 +214,41 @@ public sealed class DatabaseContainerFailureTests
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("The restore failed (the operator abandoned the step)", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
         Assert.Single(dr.PostMortems.Requests);
+    }
+
+    [Fact]
+    public async Task With_no_dump_but_a_pgBackRest_backup_the_point_in_time_restore_is_offered_alone_instead_of_ending_as_no_backup()
+    {
+        var pgBackRest = new RangeOnlyPgBackRest(Now.AddHours(-20), Now.AddMinutes(-1));
+        await using var dr = await DrTestHost.StartAsync(Now, services => services.AddSingleton<DrWorkflows.Activities.PgBackRest.IPgBackRest>(pgBackRest));
+        dr.Docker.Health.Enqueue(false);
+        dr.Docker.Health.Enqueue(false);
+
+        var run = await dr.RunAsync(DatabaseContainerFailure.Id, Input);
+
+        var gate = await dr.PendingGateAsync(run.Id);
+        var option = Assert.Single(gate.Options);
+        Assert.StartsWith("Latest with pgBackRest", option, StringComparison.Ordinal);
+        Assert.Equal(option, gate.DefaultOption);
+        Assert.Contains("No dump of it exists: the pgBackRest restore is the only way back.", gate.Question, StringComparison.Ordinal);
+        Assert.Null(gate.Facts!["backupSet"]);
+        Assert.Null(gate.Facts["rpoImpactHours"]);
+        Assert.Equal(option, gate.Facts["pointInTime"]!.ToString());
+        Assert.Equal(["ecommerce_postgres main"], pgBackRest.Checked);
+    }
+
+    [Fact]
+    public async Task With_neither_a_dump_nor_pgBackRest_the_run_ends_as_no_backup_saying_why_pgBackRest_was_not_offered()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        dr.Docker.Health.Enqueue(false);
+        dr.Docker.Health.Enqueue(false);
+
+        var run = await dr.RunAsync(DatabaseContainerFailure.Id, Input);
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
+        Assert.Contains("No backup of ecommerce_db exists (no dump; Point-in-time restore not offered: pgBackRest is not configured", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Empty(await dr.Get<DrWorkflows.Activities.Approvals.IApprovalService>().ListAsync(new() { InstanceId = run.Id }, DrTestHost.Ct));
     }
 }

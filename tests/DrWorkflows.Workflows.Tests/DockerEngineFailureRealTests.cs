@@ -17,6 +17,7 @@ namespace DrWorkflows.Workflows.Tests;
 /// stopped, and <c>dr-docker-engine-failure</c> runs with the real clock against the real host service (its restart
 /// command is the script that starts that engine), Docker, Compose and smoke-test services. Only comms are stand-ins.
 /// </summary>
+[TypicalDuration(30)]
 public sealed class DockerEngineFailureRealTests(ITestOutputHelper output)
 {
     private const string Busybox = "local/busybox:1";

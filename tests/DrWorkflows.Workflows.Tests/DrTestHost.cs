@@ -132,6 +132,7 @@ public sealed class DrTestHost : IAsyncDisposable
                     o.Servers["drill"] = "Host=db.drill.invalid;Username=postgres;Password=secret";
                 }));
             services.AddDrills();
+            services.AddConfigurationBackups();
             services.AddRecoveryPreflight();
             configure?.Invoke(services);
         }, start: now);

@@ -33,7 +33,8 @@ namespace DrWorkflows.Workflows.Tests;
 /// <see cref="IDnsProvider"/> (Route 53 client, SigV4) against an in-process Route 53 stand-in. Redis (the sample
 /// platform has none) and comms are the stand-ins of <see cref="DrTestHost"/>.
 /// </summary>
-public sealed class HostFailoverRealTests(ITestOutputHelper output)
+[TypicalDuration(360)]
+public sealed partial class HostFailoverRealTests(ITestOutputHelper output)
 {
     private const string Zone = "Z0DRWFAILOVER1";
     private const string Record = "api.example.com";

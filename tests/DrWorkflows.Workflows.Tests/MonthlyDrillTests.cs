@@ -1,9 +1,11 @@
 using System.Text;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Drills;
+using DrWorkflows.Activities.PgBackRest;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace DrWorkflows.Workflows.Tests;
 
@@ -146,6 +148,138 @@ public sealed class MonthlyDrillTests
         var run = Assert.Single(await DrillRunsAsync(instances));
         Assert.Equal("schedule:" + MonthlyDrDrill.Schedule, run.StartedBy);
         Assert.Equal(DrillStart, run.CreatedAt);
+    }
+
+    /// <summary>Writes no row: hands back a failure point and the measurement the test chose, and remembers what it was asked.</summary>
+    private sealed class FakeRpoCanary(Func<CanaryRun, CanaryRpoMeasurement>? measure = null, string? writeFails = null) : IRpoCanary
+    {
+        public List<(CanaryRun Run, TimeSpan Duration)> Written { get; } = [];
+
+        public List<CanaryRun> Measured { get; } = [];
+
+        public Task<CanaryRun> WriteAsync(CanaryRun request, TimeSpan duration, CancellationToken cancellationToken)
+        {
+            Written.Add((request, duration));
+            if (writeFails is not null)
+                throw new PgBackRestException(PgBackRestErrorCodes.CommandFailed, writeFails);
+            var failure = DrillStart.AddMinutes(3);
+            return Task.FromResult(request with { Written = (int)duration.TotalSeconds, FirstWrittenAt = failure - duration, LastWrittenAt = failure.AddMilliseconds(-40), FailurePoint = failure, LastArchivedWal = "000000010000000000000007", ArchivedThroughLsn = "0/8000000" });
+        }
+
+        public Task<CanaryRpoMeasurement> MeasureAsync(CanaryRun run, CancellationToken cancellationToken)
+        {
+            Measured.Add(run);
+            return Task.FromResult(measure!(run));
+        }
+    }
+
+    private static CanaryRpoMeasurement Restored(CanaryRun run, TimeSpan rpo) => new()
+    {
+        Component = run.Component, FailurePoint = run.FailurePoint, NewestCanaryAt = run.FailurePoint - rpo, Rpo = rpo, Written = run.Written, Counted = run.Written - (int)rpo.TotalSeconds, NotCounted = 3,
+        Method = "canaries restored with pgBackRest to latest from repository 2",
+    };
+
+    /// <summary>The plan's 15-minute RPO for PostgreSQL main, the others widened; no promise by design in the way (the canary alone judges).</summary>
+    private static Task<DrTestHost> StartWithCanaryAsync(FakeRpoCanary canary) => DrTestHost.StartAsync(DrillStart, services =>
+    {
+        services.AddDrills(o =>
+        {
+            ObjectivesTheSchedulesCanGive(o);
+            o.Components[RecoveryComponents.PostgresMain].Rpo = TimeSpan.FromMinutes(15);
+        });
+        services.Replace(ServiceDescriptor.Singleton<IRecoveryPromiseCheck>(new NoPromises()));
+        services.AddSingleton<IRpoCanary>(canary);
+    });
+
+    private sealed class NoPromises : IRecoveryPromiseCheck
+    {
+        public Task<IReadOnlyList<RecoveryPromise>> CheckAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<RecoveryPromise>>([]);
+    }
+
+    private static readonly object ArchivedMain = new { Store = "local", MainContainer = "ecommerce_postgres", MainStanza = "ecommerce" };
+
+    [Fact]
+    public async Task Where_pgBackRest_archives_the_main_database_its_RPO_is_the_one_measured_with_canaries_and_judges_the_drill()
+    {
+        var canary = new FakeRpoCanary(run => Restored(run, TimeSpan.FromSeconds(42)));
+        await using var dr = await StartWithCanaryAsync(canary);
+        await SeedAsync(dr, TimeSpan.FromHours(5)); // the dump alone would miss 15 min: the canary decides
+
+        var run = await dr.RunAsync(MonthlyDrDrill.Id, ArchivedMain);
+
+        Assert.True(run.Output["Passed"]!.GetValue<bool>(), run.Output["Summary"]?.ToString());
+        var (written, duration) = Assert.Single(canary.Written);
+        Assert.Equal(("postgres-main", "ecommerce_postgres", "ecommerce", "postgres"), (written.Component, written.Container, written.Stanza, written.Database));
+        Assert.Equal(TimeSpan.FromSeconds(125), duration); // two archive_timeouts of 60 s + 5 s
+        Assert.Equal(run.Id + "/writeCanariesMain", written.Run);
+        Assert.Equal(DrillStart.AddMinutes(3), Assert.Single(canary.Measured).FailurePoint);
+        var main = run.Output["Report"]!["components"]![0]!;
+        Assert.Equal("00:00:42", main["rpoAchieved"]!.ToString());
+        Assert.True(main["rpoMet"]!.GetValue<bool>());
+        Assert.Equal("00:00:42", main["canary"]!["rpo"]!.ToString());
+        // The AI database is not archived (no container, nothing in PgBackRest:Archiving): its RPO stays the backup's age.
+        var ai = run.Output["Report"]!["components"]![1]!;
+        Assert.Equal("00:12:00", ai["rpoAchieved"]!.ToString());
+        Assert.Null(ai["canary"]);
+        var summary = run.Output["Summary"]!.ToString();
+        Assert.Contains("| PostgreSQL (Main) | met | ", summary, StringComparison.Ordinal);
+        Assert.Contains("42 s / 15 min 00 s (canary)", summary, StringComparison.Ordinal);
+        Assert.Contains("- PostgreSQL (Main): 42 s (target 15 min 00 s): failure point 2026-12-01 06:33:00.000 UTC, newest canary restored 06:32:18.000 UTC; 83 of 125 canaries restored and counted, 3 written or archived after the failure point not counted", summary, StringComparison.Ordinal);
+        var journal = await dr.Host.JournalAsync(run.Id);
+        Assert.Contains(journal, e => e.ActivityId == "measureCanaryRpoMain" && e.Payload?["data"]?["canaryRpo"]?["rpo"]?.ToString() == "00:00:42");
+        Assert.DoesNotContain(journal, e => e.ActivityId == "measureCanaryRpoAi");
+        Assert.Empty(dr.PostMortems.Requests);
+    }
+
+    [Fact]
+    public async Task A_canary_RPO_beyond_the_target_misses_it_even_with_a_fresh_dump()
+    {
+        var canary = new FakeRpoCanary(run => Restored(run, TimeSpan.FromMinutes(20)));
+        await using var dr = await StartWithCanaryAsync(canary);
+        await SeedAsync(dr, TimeSpan.FromMinutes(2));
+
+        var run = await dr.RunAsync(MonthlyDrDrill.Id, ArchivedMain);
+
+        Assert.False(run.Output["Passed"]!.GetValue<bool>());
+        var main = run.Output["Report"]!["components"]![0]!;
+        Assert.Equal("00:20:00", main["rpoAchieved"]!.ToString());
+        Assert.False(main["rpoMet"]!.GetValue<bool>());
+        Assert.Contains("PostgreSQL (Main): RPO 20 min 00 s measured with canaries exceeds the target 15 min 00 s", run.Output["Summary"]!.ToString(), StringComparison.Ordinal);
+        Assert.Contains("PostgreSQL (Main): RPO 20 min 00 s measured with canaries", Assert.Single(dr.PostMortems.Requests).Details.FailureReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_restore_without_any_canary_is_an_RPO_not_achieved_never_met()
+    {
+        var canary = new FakeRpoCanary(run => new CanaryRpoMeasurement { Component = run.Component, FailurePoint = run.FailurePoint, Written = run.Written, Problems = ["The restored copy holds none of the 125 canaries written before the failure point."] });
+        await using var dr = await StartWithCanaryAsync(canary);
+        await SeedAsync(dr, TimeSpan.FromMinutes(2));
+
+        var run = await dr.RunAsync(MonthlyDrDrill.Id, ArchivedMain);
+
+        Assert.False(run.Output["Passed"]!.GetValue<bool>());
+        var main = run.Output["Report"]!["components"]![0]!;
+        Assert.Null(main["rpoAchieved"]);
+        Assert.False(main["rpoMet"]!.GetValue<bool>());
+        var summary = run.Output["Summary"]!.ToString();
+        Assert.Contains("| PostgreSQL (Main) | missed | ", summary, StringComparison.Ordinal);
+        Assert.Contains("- / 15 min 00 s ✗ (canary)", summary, StringComparison.Ordinal);
+        Assert.Contains("PostgreSQL (Main): the RPO measured with canaries was not achieved (target 15 min 00 s): The restored copy holds none of the 125 canaries", summary, StringComparison.Ordinal);
+        Assert.Single(dr.PostMortems.Requests);
+    }
+
+    [Fact]
+    public async Task Canaries_that_could_not_be_written_restore_nothing_and_miss_the_RPO()
+    {
+        var canary = new FakeRpoCanary(writeFails: "Writing RPO canaries into postgres in container 'ecommerce_postgres' failed (exit 2): could not connect to server");
+        await using var dr = await StartWithCanaryAsync(canary);
+        await SeedAsync(dr, TimeSpan.FromMinutes(2));
+
+        var run = await dr.RunAsync(MonthlyDrDrill.Id, ArchivedMain);
+
+        Assert.False(run.Output["Passed"]!.GetValue<bool>());
+        Assert.Empty(canary.Measured);
+        Assert.Contains("the RPO measured with canaries was not achieved (target 15 min 00 s): No canary was written into ecommerce_postgres, so nothing was restored and the RPO was not achieved: Writing RPO canaries into postgres in container 'ecommerce_postgres' failed (exit 2)", run.Output["Summary"]!.ToString(), StringComparison.Ordinal);
     }
 
     private static async Task<List<WorkflowState>> DrillRunsAsync(IWorkflowInstanceStore instances)

@@ -41,6 +41,13 @@ internal sealed class PgBackRestTestPlatform : IAsyncDisposable
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>
+    /// No S3 repository: the local one (repo2, the platform's pgbackrest volume) only. For the tests whose point is not
+    /// where the repository is: the s3rver (one Node process over TLS, shared by every test) made each backup and
+    /// restore through repo1 take several times as long on the loaded CI machine.
+    /// </summary>
+    public static void LocalRepositoryOnly(PgBackRestOptions options) => options.S3.Bucket = string.Empty;
+
     /// <summary>Skips (or fails under CI) without the HTTPS s3rver or a Compose CLI; <paramref name="configure"/> may change pgBackRest's options.</summary>
     public static async Task<PgBackRestTestPlatform> StartAsync(ITestOutputHelper output, Action<PgBackRestOptions>? configure = null)
     {
@@ -63,17 +70,30 @@ internal sealed class PgBackRestTestPlatform : IAsyncDisposable
         await PgBackRest.BackupAsync(Platform.PostgresContainer, "shop", "full", Ct);
     }
 
-    /// <summary>Switches WAL segments until the archiver shipped one after <paramref name="at"/> (generous deadline: the machine is shared).</summary>
-    public async Task WaitForArchiverPastAsync(DateTime at)
+    /// <summary>
+    /// Waits until every WAL record written so far is archived: the archiver's last segment is at or past the one
+    /// holding the current WAL position. Rows committed before the call are then in the archive. (A time check, such as
+    /// "archived after T", is not enough: under load the archiver works through a backlog, and a segment archived after
+    /// T may be older than the rows of T.) With <paramref name="switchWal"/>, it switches segments instead of waiting for
+    /// archive_timeout. Generous deadline: the machine is shared.
+    /// </summary>
+    public static async Task<TimeSpan> WaitForArchivedAsync(SamplePlatform platform, bool switchWal, CancellationToken cancellationToken)
     {
         var waited = Stopwatch.StartNew();
-        while (!await Platform.ScalarAsync<bool>("postgres", $"SELECT coalesce(last_archived_time, '-infinity') > timestamptz '{at:yyyy-MM-dd HH:mm:ss.ffffff}+00' FROM pg_stat_archiver", Ct))
+        var segment = await platform.ScalarAsync<string>("postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())", cancellationToken);
+        while (!await platform.ScalarAsync<bool>("postgres", $"SELECT coalesce(last_archived_wal ~ '^[0-9A-F]{{24}}$' AND last_archived_wal >= '{segment}', false) FROM pg_stat_archiver", cancellationToken))
         {
-            Assert.True(waited.Elapsed < TimeSpan.FromMinutes(3), $"the archiver shipped nothing after {at:O} within 3 minutes");
-            await Platform.ExecuteAsync("postgres", "SELECT pg_switch_wal()", Ct);
-            await Task.Delay(TimeSpan.FromMilliseconds(500), Ct);
+            Assert.True(waited.Elapsed < TimeSpan.FromMinutes(3), $"the archiver did not ship WAL segment {segment} within 3 minutes");
+            if (switchWal)
+                await platform.ExecuteAsync("postgres", "SELECT pg_switch_wal()", cancellationToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
         }
+
+        return waited.Elapsed;
     }
+
+    /// <summary>Every row written before <paramref name="at"/> archived (see <see cref="WaitForArchivedAsync"/>); switches segments to be quick.</summary>
+    public Task WaitForArchiverPastAsync(DateTime at) => WaitForArchivedAsync(Platform, switchWal: true, Ct);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,7 +1,9 @@
+using DrWorkflows.Testing;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using DrWorkflows.Activities.PgBackRest;
 using DrWorkflows.Core.Execution;
+using Microsoft.Extensions.DependencyInjection;
 using static DrWorkflows.Workflows.Tests.DatabaseContainerFailureRealTests;
 
 namespace DrWorkflows.Workflows.Tests;
@@ -12,6 +14,7 @@ namespace DrWorkflows.Workflows.Tests;
 /// s3rver and repo2 on the pgbackrest volume. Every effect is read back: the server's settings, and the backups each
 /// repository holds as <c>pgbackrest info</c> lists them (retention 1 full and 1 differential, so that it bites).
 /// </summary>
+[TypicalDuration(160)]
 public sealed class PgBackRestWorkflowsRealTests(ITestOutputHelper output)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -74,6 +77,31 @@ public sealed class PgBackRestWorkflowsRealTests(ITestOutputHelper output)
         await AssertHoldsAsync(pgbackrest, platform, full2.Labels);
         Assert.Equal(1, full2.Retention["full"]!.GetValue<int>());
         Assert.All(full2.Kept, k => Assert.Equal((1, 0), (k!["full"]!.GetValue<int>(), k["diff"]!.GetValue<int>())));
+
+        // The drill's RPO canaries (archive_timeout 5 s): a canary a second for 12 s, then the failure point.
+        var canary = pitr.Services.GetRequiredService<IRpoCanary>();
+        var written = await canary.WriteAsync(new CanaryRun { Component = "postgres-main", Container = platform.PostgresContainer, Stanza = "shop", Database = "postgres", Run = "real-drill" }, TimeSpan.FromSeconds(12), Ct);
+        output.WriteLine($"[{clock.Elapsed:mm\\:ss}] canaries: {written}");
+        Assert.Equal(12, written.Written);
+        Assert.True(written.LastWrittenAt < written.FailurePoint);
+        Assert.NotNull(written.ArchivedThroughLsn);
+        // After the failure point: a canary of the same run, and every WAL archived (the unarchived tail of the canaries
+        // with it). The restore sees them all, but a failure at the failure point would not have: none may count.
+        await platform.ExecuteAsync("postgres", "INSERT INTO public.drw_rpo_canary (run) VALUES ('real-drill')", Ct);
+        await pitr.WaitForArchiverPastAsync(DateTime.UtcNow);
+        var measured = await canary.MeasureAsync(written, Ct);
+        output.WriteLine($"[{clock.Elapsed:mm\\:ss}] measured: {measured} ({string.Join("; ", measured.Problems)})");
+        Assert.Empty(measured.Problems);
+        Assert.Equal(written.Written + 1, measured.Counted + measured.NotCounted); // every canary is in the restored copy
+        Assert.True(measured.NotCounted >= 1, "the canary written after the failure point must not count");
+        Assert.True(measured.Counted >= 1, "at least one archive_timeout passed while writing: a segment with canaries was archived by the failure point");
+        Assert.True(measured.NewestCanaryAt <= written.LastWrittenAt);
+        Assert.Equal(written.FailurePoint - measured.NewestCanaryAt, measured.Rpo);
+        Assert.InRange(measured.Rpo!.Value, TimeSpan.Zero, TimeSpan.FromSeconds(5 + 15)); // archive_timeout + slack for a loaded machine
+        // The throwaway restore is gone again, and production holds nothing but its canary table besides the shop's data.
+        Assert.Empty(await pitr.Client.Containers.ListContainersAsync(new Docker.DotNet.Models.ContainersListParameters { All = true, Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { ["-canary-pitr"] = true } } }, Ct));
+        Assert.DoesNotContain((await pitr.Client.Volumes.ListAsync(Ct)).Volumes, v => v.Name.Contains("-canary-pitr", StringComparison.Ordinal));
+        Assert.Equal(written.Written + 1, await platform.ScalarAsync<long>("postgres", "SELECT count(*) FROM public.drw_rpo_canary WHERE run = 'real-drill'", Ct));
     }
 
     private sealed record BackupRun(IReadOnlyList<(int Repository, string Label, string Type)> Backups, IReadOnlyList<string> Expired, JsonNode Retention, JsonArray Kept)

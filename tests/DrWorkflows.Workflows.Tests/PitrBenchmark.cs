@@ -51,9 +51,12 @@ public sealed class PitrBenchmark(ITestOutputHelper output)
             await pgbackrest.EnableArchivingAsync(platform.PostgresContainer, "shop", Ct);
             await platform.WaitForServerAsync(TimeSpan.FromSeconds(240), Ct);
             var rows = (long)sizeMb * 1024 * 1024 / 330;
-            await platform.ExecuteAsync(SamplePlatform.Database, $"CREATE TABLE filler AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 7) AS payload, clock_timestamp() AS at FROM generate_series(1, {rows}) g; CREATE INDEX ON filler (at)", Ct);
+            // Through psql in the container (the exec's 2 h limit), not Npgsql's 30 s command timeout: a 1 GB filler under load
+            // takes minutes (the first 1024 MB run failed there, before measuring anything).
+            await Exec(docker, platform.PostgresContainer, ["psql", "-h", "/run/postgresql", "-U", "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", SamplePlatform.Database, "-c",
+                $"CREATE TABLE filler AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 7) AS payload, clock_timestamp() AS at FROM generate_series(1, {rows}) g; CREATE INDEX ON filler (at)"]);
             await Exec(docker, platform.PostgresContainer, ["pgbench", "-i", "-q", "-s", "5", "-h", "/run/postgresql", "-U", "postgres", SamplePlatform.Database]);
-            var size = await platform.ScalarAsync<long>("postgres", "SELECT sum(pg_database_size(datname)) FROM pg_database", Ct);
+            var size = await platform.ScalarAsync<long>("postgres", "SELECT sum(pg_database_size(datname))::bigint FROM pg_database", Ct);
             var backupWatch = Stopwatch.StartNew();
             var full = await pgbackrest.BackupAsync(platform.PostgresContainer, "shop", "full", Ct);
             Report($"cluster {size / 1048576.0:0} MB; full backup into both repositories {backupWatch.Elapsed.TotalSeconds:0.0} s ({string.Join(", ", full.Backups.Select(b => b.Label))})");

@@ -1,3 +1,4 @@
+using DrWorkflows.Testing;
 using System.Text.Json.Nodes;
 using DrWorkflows.Activities.Docker;
 using DrWorkflows.Activities.Preflight;
@@ -11,6 +12,7 @@ namespace DrWorkflows.Workflows.Tests;
 /// Compose, PostgreSQL and backups: blocked while no verified backup exists, ready once one does (containers, volume,
 /// Compose project, database server, verified backup, approvers all checked), and each broken input named.
 /// </summary>
+[TypicalDuration(47)]
 public sealed class PreflightRealTests(ITestOutputHelper output)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -37,6 +37,9 @@ public sealed class PreflightTests
 
         var message = AssertStoppedFirst(run, dr);
         Assert.Contains("Backups:Stores:S3:BucketName is empty", message, StringComparison.Ordinal);
+        // 's3' is the primary S3 store; the offsite copy is the second store (Backups:Stores:Offsite).
+        Assert.Contains("the primary S3 store", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("(the offsite copy the scenario restores from)", message, StringComparison.Ordinal);
     }
 
     [Fact]

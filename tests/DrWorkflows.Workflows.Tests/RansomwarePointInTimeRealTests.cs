@@ -14,6 +14,7 @@ namespace DrWorkflows.Workflows.Tests;
 /// volume is quarantined as evidence), switches the platform to a copy of the restored data and turns archiving on
 /// again. Host isolation and comms stay the recording stand-ins, as in <see cref="RansomwareRecoveryRealTests"/>.
 /// </summary>
+[TypicalDuration(206)]
 public sealed class RansomwarePointInTimeRealTests(ITestOutputHelper output)
 {
     private const string RansomNote = "README-RESTORE-YOUR-FILES.txt";

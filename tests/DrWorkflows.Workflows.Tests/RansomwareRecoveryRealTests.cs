@@ -23,6 +23,7 @@ namespace DrWorkflows.Workflows.Tests;
 /// DOCKER-USER/INPUT rules over SSH) stays on the recording <see cref="Fakes.FakeHost"/>: the test dockerd runs with
 /// <c>--iptables=false</c> and the test must not touch the machine's firewall. Comms are recording stand-ins too.
 /// </summary>
+[TypicalDuration(177)]
 public sealed class RansomwareRecoveryRealTests(ITestOutputHelper output)
 {
     private const string RansomNote = "README-RESTORE-YOUR-FILES.txt";

@@ -1,5 +1,6 @@
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Core.Execution;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWorkflows.Workflows.Tests;
 
@@ -238,5 +239,22 @@ public sealed class RansomwareRecoveryTests
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("No backup of ecommerce_db was completed before the compromise", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
         Assert.Empty(dr.Calls.Of("docker.stop"));
+    }
+
+    [Fact]
+    public async Task With_no_dump_before_the_compromise_a_pgBackRest_restore_to_just_before_it_is_still_offered()
+    {
+        var pgBackRest = new RangeOnlyPgBackRest(CompromisedAt.AddHours(-30), CompromisedAt.AddHours(3));
+        await using var dr = await DrTestHost.StartAsync(Now, services => services.AddSingleton<DrWorkflows.Activities.PgBackRest.IPgBackRest>(pgBackRest));
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "after", null, "ecommerce_db", DrTestHost.Ct, CompromisedAt.AddHours(1), verified: true);
+
+        var run = await dr.RunAsync(RansomwareRecovery.Id, Input());
+
+        var gate = await dr.PendingGateAsync(run.Id);
+        var option = Assert.Single(gate.Options);
+        Assert.Equal("Point in time 2026-12-24 02:09:00Z with pgBackRest (60 s before the compromise)", option);
+        Assert.Contains("No dump was completed before it.", gate.Question, StringComparison.Ordinal);
+        Assert.Contains("No dump was completed before it: only the pgBackRest restore is offered.", gate.EvidenceText, StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("docker.volume-remove"));
     }
 }

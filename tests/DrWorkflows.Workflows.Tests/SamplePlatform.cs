@@ -206,6 +206,56 @@ internal sealed class SamplePlatform : IAsyncDisposable
         return up;
     }
 
+    /// <summary>The monitoring stand-in's container: a busybox that only holds the monitoring volumes (the images are built offline).</summary>
+    public string MonitoringContainer => $"{Project}_prometheus";
+
+    /// <summary>The monitoring volumes (<c>&lt;project&gt;_prometheus_data</c>, <c>&lt;project&gt;_grafana_data</c>).</summary>
+    public IReadOnlyList<string> MonitoringVolumes => [$"{Project}_prometheus_data", $"{Project}_grafana_data"];
+
+    /// <summary>
+    /// Starts the platform's monitoring stand-in without Compose (nothing else of the platform needs to run): the two
+    /// monitoring volumes filled with <paramref name="files"/> (volume → path → content) and a container of the
+    /// project (Compose's labels, so the dispose removes it) that mounts both and only sleeps.
+    /// </summary>
+    public async Task StartMonitoringAsync(IDockerService docker, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> files, CancellationToken cancellationToken)
+    {
+        var labels = new Dictionary<string, string> { ["com.docker.compose.project"] = Project };
+        foreach (var volume in MonitoringVolumes)
+        {
+            await docker.CreateVolumeAsync(volume, labels, cancellationToken);
+            await WriteVolumeAsync(docker, volume, files[volume], cancellationToken);
+        }
+
+        using var client = new DockerClientConfiguration(DockerEndpoint).CreateClient();
+        await client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = BusyboxImage,
+            Name = MonitoringContainer,
+            Cmd = ["sleep", "3600"],
+            Labels = new Dictionary<string, string>(labels) { ["com.docker.compose.service"] = "prometheus" },
+            StopSignal = "SIGKILL",
+            HostConfig = new HostConfig { Binds = [$"{MonitoringVolumes[0]}:/prometheus", $"{MonitoringVolumes[1]}:/var/lib/grafana"], NetworkMode = "none" },
+        }, cancellationToken);
+        await client.Containers.StartContainerAsync(MonitoringContainer, new ContainerStartParameters(), cancellationToken);
+    }
+
+    /// <summary>Writes files into a volume (over what is there), as a tar through the engine.</summary>
+    public static async Task WriteVolumeAsync(IDockerService docker, string volume, IReadOnlyDictionary<string, string> files, CancellationToken cancellationToken)
+    {
+        using var tar = new MemoryStream();
+        await using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            foreach (var (path, content) in files)
+            {
+                var entry = new PaxTarEntry(TarEntryType.RegularFile, path) { DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(content)) };
+                await writer.WriteEntryAsync(entry, cancellationToken);
+            }
+        }
+
+        tar.Position = 0;
+        await docker.RestoreVolumeAsync(volume, tar, cancellationToken);
+    }
+
     /// <summary>The last lines of the PostgreSQL container's log (for a failure message).</summary>
     private async Task<string> PostgresLogAsync()
     {
@@ -386,6 +436,13 @@ internal sealed class SamplePlatform : IAsyncDisposable
                 await client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true });
             foreach (var volume in (await client.Volumes.ListAsync(new VolumesListParameters { Filters = byProject })).Volumes ?? [])
                 await client.Volumes.RemoveAsync(volume.Name, true);
+
+            // Volumes a restore created next to the project's (monitoring: -restored-, -before-restore-) carry its name.
+            foreach (var volume in (await client.Volumes.ListAsync(new VolumesListParameters())).Volumes ?? [])
+            {
+                if (volume.Name.StartsWith(Project + "_", StringComparison.Ordinal))
+                    await client.Volumes.RemoveAsync(volume.Name, true);
+            }
 
             // A volume re-created by a workflow without Compose's labels is found by its name.
             try

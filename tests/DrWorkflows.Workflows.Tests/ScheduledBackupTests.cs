@@ -1,4 +1,5 @@
 using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.Drills;
 using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
@@ -106,8 +107,20 @@ public sealed class ScheduledBackupTests
         var rpo = (await dr.Get<DrWorkflows.Activities.Drills.IRecoveryPromiseCheck>().CheckAsync(DrTestHost.Ct))
             .Single(p => p.Component == (kind == BackupKinds.Redis ? DrWorkflows.Activities.Drills.RecoveryComponents.Redis : DrWorkflows.Activities.Drills.RecoveryComponents.Media) && p.Objective == DrWorkflows.Activities.Drills.RecoveryObjectiveNames.Rpo);
         Assert.False(rpo.OffsiteCopyMissing, rpo.Reason);
+        if (kind == BackupKinds.Media)
+        {
+            // Each media set is verified by restoring it, in S3 and in the offsite copy alike.
+            Assert.Equal(DrWorkflows.Activities.Media.VerifyMediaBackups.Verified, await dr.OutcomeAsync(run.Id, "verify"));
+            Assert.Contains("restored from store 'offsite' into a throwaway folder", copy.Manifest.Verification?.Method ?? "not verified", StringComparison.Ordinal);
+            var verifiedOriginal = Assert.Single(await dr.Catalog.ListAsync(from, kind, source, DrTestHost.Ct));
+            Assert.Contains($"restored from store '{from}' into a throwaway folder", verifiedOriginal.Manifest.Verification?.Method ?? "not verified", StringComparison.Ordinal);
+        }
+
         if (kind == BackupKinds.Redis)
         {
+            // The offsite copy is verified there too, like the local and S3 sets.
+            Assert.True(copy.Manifest.Verification is { Succeeded: true }, "the offsite copy was not verified");
+            Assert.Contains("read back from store 'offsite'", copy.Manifest.Verification!.Method, StringComparison.Ordinal);
             using var scratch = new DrWorkflows.Testing.TempDirectory("redis-offsite");
             var fetched = await dr.Get<DrWorkflows.Activities.Drills.IRedisStoreBackup>().FetchAsync("redis", null, "offsite", scratch.Combine("dump.rdb"), null, DrTestHost.Ct);
             Assert.Equal(Fakes.FakeRedis.Rdb, await File.ReadAllBytesAsync(fetched.Path, DrTestHost.Ct));
@@ -139,6 +152,28 @@ public sealed class ScheduledBackupTests
     }
 
     [Fact]
+    public async Task A_Redis_backup_that_redis_check_rdb_rejects_is_recorded_as_failed_in_each_store_and_pages_on_call()
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        dr.Get<Fakes.FakeRedis>().CorruptNextSnapshots = true;
+
+        var run = await dr.RunAsync("backup-redis");
+
+        Assert.Equal(WorkflowSubStatus.Finished, run.SubStatus);
+        Assert.Equal(VerifyRedisBackups.Failed, await dr.OutcomeAsync(run.Id, "verify"));
+        foreach (var store in new[] { "local", "s3" })
+        {
+            var set = Assert.Single(await dr.Catalog.ListAsync(store, BackupKinds.Redis, "redis", DrTestHost.Ct));
+            Assert.False(set.Manifest.Verification!.Succeeded);
+            Assert.Contains("redis-check-rdb rejected it (exit 1): [offset 140] RDB CRC error", string.Join("; ", set.Manifest.Verification.Problems), StringComparison.Ordinal);
+        }
+
+        var email = Assert.Single(dr.Comms.Emails);
+        Assert.Equal("[SEV-2] Redis backup verification failed", email.Subject);
+        Assert.Contains("RDB CRC error", email.TextBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Redis_is_backed_up_daily_at_04_00_and_media_at_02_00()
     {
         await using var dr = await DrTestHost.StartAsync(new DateTimeOffset(2026, 11, 20, 1, 30, 0, TimeSpan.Zero));
@@ -156,8 +191,14 @@ public sealed class ScheduledBackupTests
         {
             var set = Assert.Single(await dr.Catalog.ListAsync(store, BackupKinds.Redis, "redis", DrTestHost.Ct));
             Assert.Equal("gzip", set.Manifest.Compression);
-            Assert.Equal("10", set.Manifest.Properties["keys"]);
+            Assert.Equal("2", set.Manifest.Properties["keys"]);
+            // Verified where it is stored: read back, decoded, the RDB's SHA-256 as written, every key parsed by redis-check-rdb.
+            Assert.True(set.Manifest.Verification is { Succeeded: true }, set.Manifest.Verification?.Problems is { } p ? string.Join("; ", p) : "not verified");
+            Assert.Contains($"read back from store '{store}'", set.Manifest.Verification!.Method, StringComparison.Ordinal);
+            Assert.Contains("the RDB's SHA-256 as written, redis-check-rdb: RDB looks OK, checksum OK, 2 keys read", set.Manifest.Verification.Method, StringComparison.Ordinal);
         }
+        Assert.Equal(VerifyRedisBackups.Verified, await dr.OutcomeAsync(redis.Id, "verify"));
+        Assert.DoesNotContain(dr.Comms.Emails, e => e.Subject.Contains("Redis", StringComparison.Ordinal));
 
         // What was stored comes back byte for byte (checksum verified, decompressed) for a restore.
         using var scratch = new DrWorkflows.Testing.TempDirectory("redis");

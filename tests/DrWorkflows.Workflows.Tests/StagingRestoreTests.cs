@@ -16,6 +16,7 @@ namespace DrWorkflows.Workflows.Tests;
 /// sample Compose platform as the staging project on the private dockerd, the approval, the real restore into its
 /// database, the whole project's health and the gateway's smoke check).
 /// </summary>
+[TypicalDuration(41)]
 public sealed class StagingRestoreTests(ITestOutputHelper output)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

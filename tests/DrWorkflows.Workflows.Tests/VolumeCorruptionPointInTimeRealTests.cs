@@ -10,8 +10,10 @@ namespace DrWorkflows.Workflows.Tests;
 /// last dump, the control file in the data volume is overwritten so PostgreSQL cannot start; the gate's default is the
 /// latest archived transaction (found from a helper container: the database container is stopped), restored into a new
 /// volume and container, PostgreSQL switched to a copy of it (the corrupted volume copied aside), archiving on again,
-/// and the whole platform's health and the smoke tests decide "recovered".
+/// and the whole platform's health and the smoke tests decide "recovered". The repository is repo2 on the pgbackrest
+/// volume only (see <see cref="PgBackRestTestPlatform.LocalRepositoryOnly"/>).
 /// </summary>
+[TypicalDuration(330)]
 public sealed class VolumeCorruptionPointInTimeRealTests(ITestOutputHelper output)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -20,7 +22,7 @@ public sealed class VolumeCorruptionPointInTimeRealTests(ITestOutputHelper outpu
     public async Task A_corrupted_volume_of_a_server_that_archives_its_WAL_is_replaced_by_a_restore_to_the_latest_archived_transaction()
     {
         using var emergency = new TempDirectory("drw-emergency");
-        await using var pitr = await PgBackRestTestPlatform.StartAsync(output);
+        await using var pitr = await PgBackRestTestPlatform.StartAsync(output, PgBackRestTestPlatform.LocalRepositoryOnly);
         var (platform, dr, docker, client) = (pitr.Platform, pitr.Dr, pitr.Docker, pitr.Client);
         var clock = Stopwatch.StartNew();
         await pitr.UpArchivingAsync(customers: 30);
@@ -70,6 +72,7 @@ public sealed class VolumeCorruptionPointInTimeRealTests(ITestOutputHelper outpu
         var restore = Assert.Single(await dr.Host.JournalAsync(run.Id), e => e.EventName == JournalEvents.Completed && e.ActivityId == "restorePointInTime").Payload!["data"]!["restore"]!;
         output.WriteLine($"restore: {restore.ToJsonString()}");
         Assert.True(restore["lastReplayedCommitAt"]!.GetValue<DateTimeOffset>().UtcDateTime >= newest);
+        Assert.Equal(2, restore["repository"]!.GetValue<int>());
 
         void Step(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
     }

@@ -20,6 +20,7 @@ namespace DrWorkflows.Workflows.Tests;
 /// JSON workflow <c>dr-volume-corruption</c> run with the real clock against the real Docker, Compose, PostgreSQL,
 /// backup and smoke-test services. Only comms are the recording stand-ins of <see cref="DrTestHost"/>.
 /// </summary>
+[TypicalDuration(189)]
 public sealed class VolumeCorruptionRealTests(ITestOutputHelper output)
 {
     private const string Id = "dr-volume-corruption";

@@ -1,6 +1,7 @@
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Core.Execution;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWorkflows.Workflows.Tests;
 
@@ -193,6 +194,24 @@ public sealed class VolumeCorruptionTests
     }
 
     /// <summary>The fake server holds these databases (and <c>postgres</c>) until its volume is removed, then what initdb leaves.</summary>
+    [Fact]
+    public async Task Without_a_usable_dump_but_with_a_pgBackRest_backup_the_point_in_time_restore_is_offered_alone()
+    {
+        var pgBackRest = new RangeOnlyPgBackRest(Now.AddHours(-20), Now.AddMinutes(-1));
+        await using var dr = await DrTestHost.StartAsync(Now, services => services.AddSingleton<DrWorkflows.Activities.PgBackRest.IPgBackRest>(pgBackRest));
+        Serve(dr, ("ecommerce_db", 8_000_000));
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "unverified", null, "ecommerce_db", DrTestHost.Ct, Now.AddHours(-8));
+
+        var run = await dr.RunAsync(Id, Input);
+
+        var gate = await dr.PendingGateAsync(run.Id);
+        var option = Assert.Single(gate.Options); // "From the dumps" is not offered: the plan restores nothing
+        Assert.StartsWith("Latest with pgBackRest", option, StringComparison.Ordinal);
+        Assert.Equal(option, gate.DefaultOption);
+        Assert.Contains("No dump can be restored, so it is the only option: ", gate.Question, StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("docker.volume-remove"));
+    }
+
     private static void Serve(DrTestHost dr, params (string Name, long Size)[] databases)
     {
         foreach (var (name, size) in databases)

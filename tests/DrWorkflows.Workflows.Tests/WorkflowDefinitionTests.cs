@@ -74,14 +74,30 @@ public sealed class WorkflowDefinitionTests
     public async Task Every_DR_scenario_runs_once_per_platform_and_the_backups_verification_and_drill_do_not()
     {
         await using var host = CreateHost();
-        await new WorkflowLoader(host.Definitions, Options.Create(WorkflowFiles.Sources()), NullLogger<WorkflowLoader>.Instance).LoadAsync(Ct);
-
-        var definitions = (await host.Services.GetRequiredService<IWorkflowDefinitionStore>().ListAsync(new DefinitionQuery(VersionOptions.PublishedVersion, Take: 1000), Ct)).Items;
+        var definitions = await LoadShippedAsync(host);
         var once = definitions.Where(d => host.Definitions.GetGraph(d).OneRunPerPlatform).Select(d => d.DefinitionId).Order(StringComparer.Ordinal);
 
         Assert.Equal(
             ["dr-database-container-failure", "dr-docker-engine-failure", "dr-host-failover", "dr-ransomware-recovery", "dr-volume-corruption"],
             once);
+    }
+
+    /// <summary>Loads every shipped workflow (files and C#) the way the server does; returns the published definitions.</summary>
+    private static async Task<IReadOnlyList<StoredWorkflowDefinition>> LoadShippedAsync(WorkflowTestHost host)
+    {
+        await new WorkflowLoader(host.Definitions, Options.Create(WorkflowFiles.Sources()), NullLogger<WorkflowLoader>.Instance).LoadAsync(Ct);
+        return (await host.Services.GetRequiredService<IWorkflowDefinitionStore>().ListAsync(new DefinitionQuery(VersionOptions.PublishedVersion, Take: 1000), Ct)).Items;
+    }
+
+    [Fact]
+    public async Task Every_shipped_workflow_holds_a_failed_step_for_an_operator_rather_than_ending_or_carrying_on_unattended()
+    {
+        await using var host = CreateHost();
+        var definitions = await LoadShippedAsync(host);
+
+        Assert.True(definitions.Count >= 8, $"expected the shipped workflows, found {definitions.Count}");
+        var notHeld = definitions.Where(d => host.Definitions.GetGraph(d).IncidentStrategy != Core.Execution.IncidentStrategy.OperatorHold).Select(d => $"{d.DefinitionId} ({d.Origin})");
+        Assert.Empty(notHeld);
     }
 
     [Theory]
@@ -129,8 +145,7 @@ public sealed class WorkflowDefinitionTests
     public async Task Every_shipped_workflow_is_laid_out_top_to_bottom_within_two_screen_widths_without_overlaps()
     {
         await using var host = CreateHost();
-        await new WorkflowLoader(host.Definitions, Options.Create(WorkflowFiles.Sources()), NullLogger<WorkflowLoader>.Instance).LoadAsync(Ct);
-        var definitions = (await host.Services.GetRequiredService<IWorkflowDefinitionStore>().ListAsync(new DefinitionQuery(VersionOptions.PublishedVersion, Take: 1000), Ct)).Items;
+        var definitions = await LoadShippedAsync(host);
         Assert.True(definitions.Count >= 10, $"expected the shipped workflows, found {definitions.Count}");
         foreach (var definition in definitions)
         {

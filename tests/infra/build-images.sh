@@ -251,7 +251,7 @@ runtime_rootfs() { # DIR PG_ROOTFS: a copy of the PostgreSQL root filesystem plu
   # The same packages as deploy/orchestrator/install-tools.sh installs on debian:bookworm-slim.
   timeout 900 unshare -m sh -c "mount -t proc proc '$f/proc' && chroot '$f' sh -c 'apt-get update -q && \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends zstd age gnupg openssh-client \
-    redis-tools docker-compose ca-certificates sqlite3 && apt-get clean && rm -rf /var/lib/apt/lists/*'" > "$f.install.log" 2>&1 || {
+    redis-tools docker-compose ca-certificates sqlite3 git && apt-get clean && rm -rf /var/lib/apt/lists/*'" > "$f.install.log" 2>&1 || {
     echo "build-images: installing the orchestrator's tools in the chroot failed (last lines of $f.install.log):" >&2
     tail -n 15 "$f.install.log" >&2
     return 1

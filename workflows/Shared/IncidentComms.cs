@@ -44,6 +44,12 @@ public sealed class IncidentComms
         this.failureEntry = failureEntry;
     }
 
+    /// <summary>JavaScript: whether the run is a rehearsal (input <c>Rehearsal</c>).</summary>
+    private const string IsRehearsal = "String(getInput('Rehearsal')) === 'true'";
+
+    /// <summary>JavaScript: the mark a rehearsal puts before what people read (Slack, pages, the post-mortem).</summary>
+    private const string RehearsalPrefix = "(" + IsRehearsal + " ? '[REHEARSAL, not a real outage] ' : '')";
+
     /// <summary>The first activity of the opening (the flowchart's start).</summary>
     public Activity First { get; }
 
@@ -59,6 +65,7 @@ public sealed class IncidentComms
             .WithInput<string>("Severity", $"SEV-1 or SEV-2; default {profile.DefaultSeverity}.")
             .WithInput<string>("SlackChannel", "Slack channel of the incident thread; default Notifications:Slack:DefaultChannel.")
             .WithInput<List<string>>("StatusPageComponents", "Statuspage component ids affected (set to major_outage, back to operational at the end).")
+            .WithInput<bool>("Rehearsal", "A rehearsal, not a real outage (the quarterly failover simulation sets it): the public status page is not touched (each step journals what it would have posted), and the Slack thread, the pages and the post-mortem say REHEARSAL.")
             .WithVariable<string>("Severity")
             .WithVariable<string>("SlackChannel")
             .WithVariable<string>("SlackThread")
@@ -80,7 +87,7 @@ public sealed class IncidentComms
         {
             Id = "announce",
             Channel = Input<string>.FromJavaScript("getInput('SlackChannel') || ''"),
-            Text = Input<string>.FromJavaScript($"':rotating_light: *' + Severity + ' ' + {Js(profile.Scenario)} + '*\\n' + (getInput('Reason') || 'no alert text given') + '\\nDrWorkflows run ' + getWorkflowInstanceId() + ' is recovering; updates follow in this thread.'"),
+            Text = Input<string>.FromJavaScript($"{RehearsalPrefix} + ':rotating_light: *' + Severity + ' ' + {Js(profile.Scenario)} + '*\\n' + (getInput('Reason') || 'no alert text given') + '\\nDrWorkflows run ' + getWorkflowInstanceId() + ' is recovering; updates follow in this thread.'"),
             ThreadRootTs = new("SlackThread"),
             ChannelId = new("SlackChannel"),
         });
@@ -91,14 +98,15 @@ public sealed class IncidentComms
             Status = new("investigating"),
             Body = new(profile.CustomerMessage),
             ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
+            Rehearsal = Input<bool>.FromJavaScript(IsRehearsal),
             IncidentId = new("StatusPageIncidentId"),
         });
         var page = flow.Add(new NotifyContacts
         {
             Id = "page",
             Severity = Input<string>.FromJavaScript("Severity"),
-            Subject = new(profile.Scenario),
-            Message = new($"{profile.Scenario}: {{{{reason}}}}. DrWorkflows run {{{{instanceId}}}} is recovering; follow the Slack thread and answer approvals there."),
+            Subject = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario)}"),
+            Message = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario + ": {{reason}}. DrWorkflows run {{instanceId}} is recovering; follow the Slack thread and answer approvals there.")}"),
             Values = Input<System.Text.Json.Nodes.JsonObject>.FromJavaScript("({ reason: getInput('Reason') || 'no alert text given' })"),
             SlackChannel = Input<string>.FromJavaScript("SlackChannel || ''"),
             ThreadTs = Input<string>.FromJavaScript("SlackThread || ''"),
@@ -115,6 +123,7 @@ public sealed class IncidentComms
             IncidentId = Input<string>.FromJavaScript("StatusPageIncidentId || ''"),
             Body = new("Service has been restored. We will publish a post-incident review."),
             ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
+            Rehearsal = Input<bool>.FromJavaScript(IsRehearsal),
         });
         var reportRecovered = flow.Add(Thread("reportRecovered", $"':white_check_mark: ' + {Js(profile.Scenario)} + ': recovered. Post-mortem issue follows.' + (RecoveryReport ? '\\n' + RecoveryReport : '')"));
         flow.Connect(recovered, resolve);
@@ -129,13 +138,14 @@ public sealed class IncidentComms
             Status = new("identified"),
             Body = new("We have identified the problem and our engineers are restoring service."),
             ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
+            Rehearsal = Input<bool>.FromJavaScript(IsRehearsal),
         });
         var escalate = flow.Add(new NotifyContacts
         {
             Id = "escalate",
             Severity = Input<string>.FromJavaScript("Severity"),
-            Subject = new($"{profile.Scenario}: automated recovery stopped"),
-            Message = new("Automated recovery stopped: {{failure}}. Continue by hand (docs/workflows/); DrWorkflows run {{instanceId}}."),
+            Subject = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario + ": automated recovery stopped")}"),
+            Message = Input<string>.FromJavaScript($"{RehearsalPrefix} + 'Automated recovery stopped: {{{{failure}}}}. Continue by hand (docs/workflows/); DrWorkflows run {{{{instanceId}}}}.'"),
             Values = Input<System.Text.Json.Nodes.JsonObject>.FromJavaScript("({ failure: FailureReason || 'unknown' })"),
             SlackChannel = Input<string>.FromJavaScript("SlackChannel || ''"),
             ThreadTs = Input<string>.FromJavaScript("SlackThread || ''"),
@@ -148,14 +158,14 @@ public sealed class IncidentComms
         {
             Id = "postMortem",
             Severity = Input<string>.FromJavaScript("Severity"),
-            Summary = Input<string>.FromJavaScript($"{Js(profile.Scenario)} + ': ' + (getInput('Reason') || 'no alert text given') + (Outcome === 'Recovered' ? '. Recovered by DrWorkflows.' : '. Automated recovery stopped: ' + (FailureReason || 'unknown') + '.')"),
+            Summary = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario)} + ': ' + (getInput('Reason') || 'no alert text given') + (Outcome === 'Recovered' ? '. Recovered by DrWorkflows.' : '. Automated recovery stopped: ' + (FailureReason || 'unknown') + '.')"),
             Outcome = Input<string>.FromJavaScript("Outcome || ''"),
             FailureReason = Input<string>.FromJavaScript("FailureReason || ''"),
             RtoTarget = new(profile.RtoTarget),
             RpoTarget = profile.RpoTarget is { } rpo ? new Input<TimeSpan?>(rpo) : null,
             LastGoodDataAt = Input<DateTimeOffset?>.FromJavaScript("LastGoodDataAt || null"),
             Impact = Input<string>.FromJavaScript("RecoveryReport || null"),
-            Labels = new([profile.Scenario.ToLowerInvariant().Replace(' ', '-')]),
+            Labels = Input<List<string>>.FromJavaScript($"[{Js(profile.Scenario.ToLowerInvariant().Replace(' ', '-'))}].concat({IsRehearsal} ? ['rehearsal'] : [])"),
         });
         BestEffort(flow, reportRecovered, postMortem);
         BestEffort(flow, escalate, postMortem);
@@ -193,6 +203,7 @@ public sealed class IncidentComms
             Status = new(statusPageStatus),
             Body = new(customerText ?? profile.CustomerMessage),
             ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
+            Rehearsal = Input<bool>.FromJavaScript(IsRehearsal),
         });
         BestEffort(flow, slack, page);
         return page;

@@ -11,7 +11,7 @@ public sealed class FindRestorePoint : Activity
     public const string Found = "Found";
     public const string NotFound = "NotFound";
 
-    [Input(Description = "Kind of backup.", Options = ["postgres", "globals", "redis", "media"], DefaultValue = "postgres")]
+    [Input(Description = "Kind of backup.", Options = ["postgres", "globals", "redis", "media", "monitoring", "docker-config"], DefaultValue = "postgres")]
     public Input<string>? Kind { get; set; }
 
     [Input(Description = "Source name (database name, Redis instance, media volume).", Required = true)]
@@ -71,7 +71,7 @@ public sealed class ApplyRetention : CodeActivity<RetentionResult>
     [Input(Description = "Backup store (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3", "offsite"])]
     public Input<string>? Store { get; set; }
 
-    [Input(Description = "Only this kind; empty for all.", Options = ["", "postgres", "globals", "redis", "media"])]
+    [Input(Description = "Only this kind; empty for all.", Options = ["", "postgres", "globals", "redis", "media", "monitoring", "docker-config"])]
     public Input<string>? Kind { get; set; }
 
     [Input(Description = "Report what would be deleted without deleting.", DefaultValue = false)]
@@ -107,7 +107,7 @@ public sealed class CopyToOffsite : Activity
     [Input(Description = "Store to copy from (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3"])]
     public Input<string>? From { get; set; }
 
-    [Input(Description = "Only this kind; empty for every kind (a media set's content objects are copied with it).", Options = ["", "postgres", "globals", "redis", "media"])]
+    [Input(Description = "Only this kind; empty for every kind (a media set's content objects are copied with it).", Options = ["", "postgres", "globals", "redis", "media", "monitoring", "docker-config"])]
     public Input<string>? Kind { get; set; }
 
     [Output(Description = "The sets copied and checked in the offsite store (kind/source/setId), the ones already there, the ones older than the offsite retention, and the bytes copied.")]
@@ -153,7 +153,7 @@ public sealed class ChooseRestoreStore : Activity
     [Input(Description = "Stores to try, in order; default [\"s3\", \"offsite\"].", UIHint = InputUIHints.MultiText)]
     public Input<List<string>>? Stores { get; set; }
 
-    [Input(Description = "Kind of backup the store must hold.", Options = ["postgres", "globals", "redis", "media"], DefaultValue = "postgres")]
+    [Input(Description = "Kind of backup the store must hold.", Options = ["postgres", "globals", "redis", "media", "monitoring", "docker-config"], DefaultValue = "postgres")]
     public Input<string>? Kind { get; set; }
 
     [Output(Description = "The chosen store, or null.")]
@@ -185,7 +185,7 @@ public sealed class ListBackups : CodeActivity<IReadOnlyList<BackupSetSummary>>
     [Input(Description = "Backup store (default: Backups:Stores:DefaultStore).", Options = ["", "local", "s3", "offsite"])]
     public Input<string>? Store { get; set; }
 
-    [Input(Description = "Only this kind; empty for all.", Options = ["", "postgres", "globals", "redis", "media"])]
+    [Input(Description = "Only this kind; empty for all.", Options = ["", "postgres", "globals", "redis", "media", "monitoring", "docker-config"])]
     public Input<string>? Kind { get; set; }
 
     [Input(Description = "Only this source (needs Kind).")]
@@ -199,5 +199,34 @@ public sealed class ListBackups : CodeActivity<IReadOnlyList<BackupSetSummary>>
             throw new BackupException(BackupErrorCodes.InvalidRequest, "ListBackups: give Kind together with Source.");
         var sets = await context.GetRequiredService<IBackupCatalog>().ListAsync(context.Get(Store) is { Length: > 0 } s ? s : null, kind, source, context.CancellationToken);
         return [.. sets.Select(BackupSetSummary.From)];
+    }
+}
+
+// Reads the stores and records the verification in each set's manifest; a repeat finds nothing new to verify.
+[Activity("DrWorkflows", "Backups", "Verifies the new monitoring or Docker-configuration backup sets in every store (the offsite copy too): each archive read back from that store, checked against the manifest, decoded and parsed as a tar, its SHA-256 compared with the one recorded when it was written; 'last verified' is recorded per set and store. Failed when a set does not pass or a store cannot be read.", SafeToRerun = true, Outcomes = [Verified, Failed])]
+public sealed class VerifyArchiveBackups : Activity
+{
+    public const string Verified = "Verified";
+    public const string Failed = "Failed";
+
+    [Input(Description = "Kind of backup.", Options = ["monitoring", "docker-config"], DefaultValue = "monitoring")]
+    public Input<string>? Kind { get; set; }
+
+    [Input(Description = "Source name (e.g. monitoring, platform).", Required = true)]
+    public Input<string>? Source { get; set; }
+
+    [Input(Description = "Stores to verify in; empty for every configured store.", UIHint = InputUIHints.MultiText)]
+    public Input<List<string>>? Stores { get; set; }
+
+    [Output(Description = "The sets verified (one line each) and the problems.")]
+    public Output<ArchiveVerification?> Result { get; set; } = new();
+
+    public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        var result = await context.GetRequiredService<ArchiveSetVerifier>().VerifyNewAsync(
+            context.Get(Kind, BackupKinds.Monitoring), context.Get(Source)!, context.Get(Stores), context.CancellationToken);
+        context.Set(Result, result);
+        context.AddJournalData("verification", result.ToJournal());
+        await context.CompleteAsync(result.Succeeded ? Verified : Failed);
     }
 }

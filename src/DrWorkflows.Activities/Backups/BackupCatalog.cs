@@ -161,12 +161,13 @@ internal sealed class BackupCatalog(IBackupStoreProvider stores, TimeProvider cl
         foreach (var group in sets.GroupBy(s => (s.Kind, s.Source)))
         {
             var days = rules.DaysFor(group.Key.Kind);
+            var keepLast = rules.KeepLastFor(group.Key.Kind);
             var ordered = group.OrderByDescending(s => s.Manifest.CompletedAt).ToList();
             var newestVerified = ordered.FirstOrDefault(s => s.Manifest.IsVerified);
             for (var i = 0; i < ordered.Count; i++)
             {
                 var set = ordered[i];
-                var expired = days is { } d && set.Manifest.CompletedAt < now.AddDays(-d);
+                var expired = (days is { } d && set.Manifest.CompletedAt < now.AddDays(-d)) || (keepLast is { } last && i >= last);
                 if (!expired)
                 {
                     kept++;
@@ -192,7 +193,10 @@ internal sealed class BackupCatalog(IBackupStoreProvider stores, TimeProvider cl
                 if (!request.DryRun)
                 {
                     await DeleteAsync(set, cancellationToken);
-                    Log.RetentionDeleted(logger, store.Location, set.Prefix, set.Manifest.CompletedAt, days!.Value, set.Kind);
+                    if (days is { } expiredAfter && set.Manifest.CompletedAt < now.AddDays(-expiredAfter))
+                        Log.RetentionDeleted(logger, store.Location, set.Prefix, set.Manifest.CompletedAt, expiredAfter, set.Kind);
+                    else
+                        Log.RetentionDeletedByCount(logger, store.Location, set.Prefix, keepLast!.Value, set.Kind);
                 }
             }
         }

@@ -14,7 +14,13 @@ public static class BackupKinds
     /// <summary>An archived drill report (its JSON and Markdown), kept with the backups it rehearsed.</summary>
     public const string DrillReport = "drill-report";
 
-    public static IReadOnlyList<string> All { get; } = [Postgres, Globals, Redis, Media, DrillReport];
+    /// <summary>The monitoring volumes (Prometheus, Grafana) as tar archives, taken with their containers stopped.</summary>
+    public const string Monitoring = "monitoring";
+
+    /// <summary>The Docker configuration of a deployment: Compose files, env files without secrets, image digests.</summary>
+    public const string DockerConfig = "docker-config";
+
+    public static IReadOnlyList<string> All { get; } = [Postgres, Globals, Redis, Media, DrillReport, Monitoring, DockerConfig];
 
     public static string Validate(string kind) =>
         All.Contains(kind, StringComparer.Ordinal)

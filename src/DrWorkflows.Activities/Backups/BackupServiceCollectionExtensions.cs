@@ -43,6 +43,7 @@ public static class BackupServiceCollectionExtensions
         services.TryAddSingleton<IBackupCodecs, BackupCodecs>();
         services.TryAddSingleton<IBackupRetentionService, BackupRetentionService>();
         services.TryAddSingleton<IOffsiteCopier, OffsiteCopier>();
+        services.TryAddSingleton<ArchiveSetVerifier>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, ObjectLockStartupCheck>());
         services.TryAddSingleton<PostgresTools>();
         services.TryAddSingleton<IPostgresServerResolver, PostgresServerResolver>();
@@ -56,6 +57,7 @@ public static class BackupServiceCollectionExtensions
         services.TryAddSingleton<IBackupVerifier, BackupVerifier>();
         services.TryAddSingleton<NewBackupsVerifier>();
         services.TryAddSingleton<IMediaBackupService, MediaBackupService>();
+        services.TryAddSingleton<MediaSetVerifier>();
         if (!services.Any(d => d.ServiceType == typeof(BackupActivitiesMarker)))
         {
             services.AddSingleton<BackupActivitiesMarker>();

@@ -42,4 +42,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2252, Level = LogLevel.Information, Message = "Retention in the {Location}: kept expired backup set {Set}: {Reason}")]
     public static partial void RetentionKeptLocked(ILogger logger, string location, string set, string reason);
+
+    [LoggerMessage(EventId = 2253, Level = LogLevel.Information, Message = "Retention in the {Location}: deleted backup set {Set} (older than the newest {Count} sets kept for kind {Kind})")]
+    public static partial void RetentionDeletedByCount(ILogger logger, string location, string set, int count, string kind);
+
+    [LoggerMessage(EventId = 2254, Level = LogLevel.Warning, Message = "Backup set {Set} could not be verified: {Reason}")]
+    public static partial void ArchiveSetNotVerified(ILogger logger, string set, string reason);
 }

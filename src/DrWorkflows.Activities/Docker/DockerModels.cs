@@ -50,6 +50,9 @@ public sealed record ContainerStatus
 
     public string Image { get; init; } = string.Empty;
 
+    /// <summary>The content digest of the image the container runs (<c>sha256:…</c>, the image ID), when known.</summary>
+    public string? ImageId { get; init; }
+
     /// <summary>Docker state: created, running, paused, restarting, removing, exited, dead.</summary>
     public required string State { get; init; }
 

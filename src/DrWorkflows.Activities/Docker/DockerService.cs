@@ -635,6 +635,7 @@ internal sealed class DockerService : IDockerService, IDisposable
             Id = r.ID,
             Name = r.Name.TrimStart('/'),
             Image = r.Config?.Image ?? r.Image,
+            ImageId = r.Image,
             State = r.State?.Status ?? "unknown",
             Health = string.IsNullOrEmpty(health?.Status) || health.Status == "none" ? null : health.Status,
             LastHealthOutput = string.IsNullOrEmpty(output) ? null : output,

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DrWorkflows.Activities.PgBackRest;
 using DrWorkflows.Core.Abstractions;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Serialization;
@@ -17,6 +18,9 @@ public sealed class CheckRecoveryObjectives : Activity
 
     [Input(Description = "Measurements, a JSON array of {component, source, store, setId, backupTakenAt, startedAt, recoveredAt, succeeded, method, problems} (RehearseRestore's Measurement output).", UIHint = InputUIHints.JsonEditor, Required = true)]
     public Input<List<RecoveryMeasurement>>? Measurements { get; set; }
+
+    [Input(Description = "RPOs measured with canaries (MeasureCanaryRpo's Result), a JSON array; for these components the RPO is the measured one (failure point − newest canary restored), not the age of the backup, and a restore without a canary misses it.", UIHint = InputUIHints.JsonEditor)]
+    public Input<List<CanaryRpoMeasurement>>? CanaryRpo { get; set; }
 
     [Input(Description = "Start of the drill or incident (RTO start, RPO reference); default: the start of this run.")]
     public Input<DateTimeOffset?>? StartedAt { get; set; }
@@ -45,7 +49,7 @@ public sealed class CheckRecoveryObjectives : Activity
         var promises = context.Services.GetService(typeof(IRecoveryPromiseCheck)) is IRecoveryPromiseCheck check
             ? await check.CheckAsync(context.CancellationToken)
             : null;
-        var report = RecoveryObjectivesCalculator.Evaluate(measurements, started, context.Clock.GetUtcNow(), objectives, context.Get(OverallRtoTarget), promises);
+        var report = RecoveryObjectivesCalculator.Evaluate(measurements, started, context.Clock.GetUtcNow(), objectives, context.Get(OverallRtoTarget), promises, context.Get(CanaryRpo));
         var summary = report.ToMarkdown(context.Get(Title) is { Length: > 0 } title ? title : "Recovery objectives");
         context.Set(Report, report);
         context.Set(Summary, summary);

@@ -23,9 +23,15 @@ public static class DrillsServiceCollectionExtensions
         services.AddThrowawayLedger();
         services.TryAddSingleton<IRestoreRehearsal, RestoreRehearsal>();
         services.TryAddSingleton<IRedisStoreBackup, RedisStoreBackup>();
+        services.TryAddSingleton<RedisBackupVerifier>();
+        // redis-check-rdb needs no Redis server: the Redis backups are verified even where Redis is not configured.
+        services.AddOptions<DrWorkflows.Activities.Redis.RedisOptions>();
+        services.TryAddSingleton<DrWorkflows.Activities.Redis.IRedisDumpChecker, DrWorkflows.Activities.Redis.RedisCheckRdb>();
         services.TryAddSingleton<IRecoveryPromiseCheck, RecoveryPromiseCheck>();
         services.TryAddSingleton<IDrillChecklist, DrillChecklist>();
         services.TryAddSingleton<IStagingTargetCheck, StagingTargetCheck>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecoveryObjectivesOptions>, FailoverSimulationOptionsValidator>());
+        services.TryAddSingleton<IFailoverSimulationSite, FailoverSimulationSite>();
         return services;
     }
 }

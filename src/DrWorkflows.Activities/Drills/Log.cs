@@ -18,4 +18,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3404, Level = LogLevel.Warning, Message = "Objectives report: store {Store} could not list the {Kind} backups of {Source} ({Reason}); whether the RPO is held now is unknown")]
     public static partial void StoreUnreadable(ILogger logger, string store, string kind, string source, string reason);
+
+    [LoggerMessage(EventId = 3405, Level = LogLevel.Information, Message = "Redis backups of {Source} verified: {Verified} set(s) passed, {Problems} problem(s)")]
+    public static partial void RedisBackupsVerified(ILogger logger, string source, int verified, int problems);
 }

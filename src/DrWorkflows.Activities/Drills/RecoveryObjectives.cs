@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using DrWorkflows.Activities.PgBackRest;
 
 namespace DrWorkflows.Activities.Drills;
 
@@ -59,6 +60,9 @@ public sealed record ComponentObjectiveResult(
 
     /// <summary>Whether the RPO can hold by design (the objectives report); null when it was not checked.</summary>
     public bool? RpoCanHold { get; init; }
+
+    /// <summary>The RPO measured with canaries (then <see cref="RpoAchieved"/> is its value); null when the RPO is the age of the backup restored.</summary>
+    public CanaryRpoMeasurement? Canary { get; init; }
 }
 
 /// <summary>Every component of a drill or recovery judged against the plan's objectives.</summary>
@@ -92,7 +96,22 @@ public sealed record RecoveryObjectivesReport(
             var result = c.Met ? "met" : c.Succeeded ? "missed" : "failed";
             var backup = c.BackupTakenAt is { } at ? $"{c.SetId} ({at:yyyy-MM-dd HH:mm} UTC)" : c.SetId ?? "-";
             text.Append(CultureInfo.InvariantCulture,
-                $"| {c.DisplayName} | {result} | {RecoveryObjectivesCalculator.Format(c.RtoAchieved)} / {RecoveryObjectivesCalculator.Format(c.RtoTarget)}{(c.RtoMet ? string.Empty : " ✗")} | {RecoveryObjectivesCalculator.Format(c.RpoAchieved)} / {RecoveryObjectivesCalculator.Format(c.RpoTarget)}{(c.RpoMet ? string.Empty : " ✗")}{(c.RpoCanHold == false ? " (cannot hold by design)" : string.Empty)} | {backup} |\n");
+                $"| {c.DisplayName} | {result} | {RecoveryObjectivesCalculator.Format(c.RtoAchieved)} / {RecoveryObjectivesCalculator.Format(c.RtoTarget)}{(c.RtoMet ? string.Empty : " ✗")} | {RecoveryObjectivesCalculator.Format(c.RpoAchieved)} / {RecoveryObjectivesCalculator.Format(c.RpoTarget)}{(c.RpoMet ? string.Empty : " ✗")}{(c.Canary is null ? string.Empty : " (canary)")}{(c.RpoCanHold == false ? " (cannot hold by design)" : string.Empty)} | {backup} |\n");
+        }
+
+        var canaries = Components.Where(c => c.Canary is not null).ToList();
+        if (canaries.Count > 0)
+        {
+            text.Append("\nRPO measured with canaries (a row a second, then a failure point, then a pgBackRest restore to latest):\n");
+            foreach (var c in canaries)
+            {
+                var m = c.Canary!;
+                text.Append(CultureInfo.InvariantCulture, $"- {c.DisplayName}: ");
+                text.Append(m.Rpo is { } rpo
+                    ? string.Create(CultureInfo.InvariantCulture, $"{RecoveryObjectivesCalculator.Format(rpo)} (target {RecoveryObjectivesCalculator.Format(c.RpoTarget)}): failure point {m.FailurePoint:yyyy-MM-dd HH:mm:ss.fff} UTC, newest canary restored {m.NewestCanaryAt:HH:mm:ss.fff} UTC; {m.Counted} of {m.Written} canaries restored and counted{(m.NotCounted > 0 ? $", {m.NotCounted} written or archived after the failure point not counted" : string.Empty)}")
+                    : $"not achieved (target {RecoveryObjectivesCalculator.Format(c.RpoTarget)}): {string.Join("; ", m.Problems)}");
+                text.Append('\n');
+            }
         }
 
         if (Promises.Count > 0)
@@ -124,7 +143,9 @@ public static class RecoveryObjectivesCalculator
     /// zero, misses. With <paramref name="promises"/> (the objectives report), an RPO that cannot hold by design is
     /// never "met", whatever the age of the backup the drill happened to restore.
     /// </summary>
-    public static RecoveryObjectivesReport Evaluate(IEnumerable<RecoveryMeasurement> measurements, DateTimeOffset startedAt, DateTimeOffset evaluatedAt, RecoveryObjectivesOptions objectives, TimeSpan? overallTarget = null, IReadOnlyList<RecoveryPromise>? promises = null)
+    /// <paramref name="canaries"/> replace, for their components, the age of the backup by the RPO measured with canaries
+    /// (failure point − newest canary restored); a measurement without a canary misses the RPO.
+    public static RecoveryObjectivesReport Evaluate(IEnumerable<RecoveryMeasurement> measurements, DateTimeOffset startedAt, DateTimeOffset evaluatedAt, RecoveryObjectivesOptions objectives, TimeSpan? overallTarget = null, IReadOnlyList<RecoveryPromise>? promises = null, IReadOnlyList<CanaryRpoMeasurement>? canaries = null)
     {
         ArgumentNullException.ThrowIfNull(measurements);
         ArgumentNullException.ThrowIfNull(objectives);
@@ -137,7 +158,8 @@ public static class RecoveryObjectivesCalculator
             var name = objective?.DisplayName ?? key;
             var problems = new List<string>(m.Problems);
             TimeSpan? rto = m.Succeeded && m.RecoveredAt is { } recovered ? Positive(recovered - (m.StartedAt ?? startedAt)) : null;
-            TimeSpan? rpo = m.BackupTakenAt is { } taken ? Positive(startedAt - taken) : null;
+            var canary = canaries?.LastOrDefault(c => c is not null && string.Equals(c.Component, key, StringComparison.OrdinalIgnoreCase));
+            TimeSpan? rpo = canary is not null ? canary.Rpo : m.BackupTakenAt is { } taken ? Positive(startedAt - taken) : null;
             bool rtoMet, rpoMet;
             if (objective is null)
             {
@@ -147,7 +169,7 @@ public static class RecoveryObjectivesCalculator
             else
             {
                 rtoMet = rto is { } r && r <= objective.Rto;
-                rpoMet = rpo is { } p ? p <= objective.Rpo : objective.Rpo == TimeSpan.Zero && m.Succeeded;
+                rpoMet = rpo is { } p ? p <= objective.Rpo : canary is null && objective.Rpo == TimeSpan.Zero && m.Succeeded;
             }
 
             var byDesign = promises?.FirstOrDefault(p => string.Equals(p.Component, key, StringComparison.OrdinalIgnoreCase) && p.Objective == RecoveryObjectiveNames.Rpo);
@@ -167,12 +189,16 @@ public static class RecoveryObjectivesCalculator
                 if (!rtoMet)
                     missed.Add($"{name}: RTO {Format(rto)} exceeds the target {Format(objective.Rto)}");
                 if (!rpoMeasuredWithin)
-                    missed.Add(rpo is null ? $"{name}: no backup found, the RPO target {Format(objective.Rpo)} cannot be met" : $"{name}: RPO {Format(rpo)} exceeds the target {Format(objective.Rpo)}");
+                    missed.Add(canary is not null
+                        ? rpo is null ? $"{name}: the RPO measured with canaries was not achieved (target {Format(objective.Rpo)}): {string.Join("; ", canary.Problems)}" : $"{name}: RPO {Format(rpo)} measured with canaries exceeds the target {Format(objective.Rpo)}"
+                        : rpo is null ? $"{name}: no backup found, the RPO target {Format(objective.Rpo)} cannot be met" : $"{name}: RPO {Format(rpo)} exceeds the target {Format(objective.Rpo)}");
                 if (byDesign is { CanHold: false })
-                    missed.Add($"{name}: the RPO of {Format(objective.Rpo)} cannot hold by design{(rpoMeasuredWithin && rpo is not null ? $" (this backup was {Format(rpo)} old by chance)" : string.Empty)}: {byDesign.Reason}");
+                    missed.Add($"{name}: the RPO of {Format(objective.Rpo)} cannot hold by design{(rpoMeasuredWithin && rpo is not null ? canary is null ? $" (this backup was {Format(rpo)} old by chance)" : $" (the canaries measured {Format(rpo)} this time)" : string.Empty)}: {byDesign.Reason}");
             }
 
-            results.Add(new ComponentObjectiveResult(key, name, m.Succeeded, objective?.Rto, rto, rtoMet, objective?.Rpo, rpo, rpoMet, m.SetId, m.BackupTakenAt, m.Method, problems) { RpoCanHold = byDesign?.CanHold });
+            if (canary is { Rpo: null })
+                problems.AddRange(canary.Problems);
+            results.Add(new ComponentObjectiveResult(key, name, m.Succeeded, objective?.Rto, rto, rtoMet, objective?.Rpo, rpo, rpoMet, m.SetId, m.BackupTakenAt, m.Method, problems) { RpoCanHold = byDesign?.CanHold, Canary = canary });
         }
 
         var target = overallTarget ?? objectives.DrillRtoTarget;

@@ -57,11 +57,17 @@ public sealed class RecoveryObjectivesOptions
     /// <summary>Definition id of the drill whose restores are the measured restore times of the objectives report.</summary>
     public string DrillWorkflow { get; set; } = "dr-monthly-drill";
 
+    /// <summary>The quarterly failover simulation's test record, zone and window (<c>Drills:FailoverSimulation</c>).</summary>
+    public FailoverSimulationOptions FailoverSimulation { get; } = new();
+
     /// <summary>The objectives of the plan's "Recovery Objectives" table (Version 2.0).</summary>
     /// <remarks>
     /// The backup schedules are the plan's cron file (PostgreSQL every 6 hours, Redis at 04:00, media at 02:00 UTC). The
     /// plan backs monitoring up "weekly" without a time: Sunday 03:00 UTC is assumed, next to the plan's weekly
-    /// verification. The repository's backup workflows run the same schedules; monitoring has none yet.
+    /// verification. The repository's backup workflows run the same schedules (backup-monitoring for monitoring). The
+    /// plan backs the Docker configuration up "on each deployment" and keeps the last 10 without an RPO of its own: the
+    /// deployment starts backup-docker-config, and its hourly check catches a deployment that did not; the RPO of a day
+    /// is ours (a configuration set younger than a day exists, or no deployment was captured in a day).
     /// </remarks>
     public static Dictionary<string, RecoveryObjective> Defaults() => new(StringComparer.OrdinalIgnoreCase)
     {
@@ -73,7 +79,8 @@ public sealed class RecoveryObjectivesOptions
         [RecoveryComponents.AiServices] = Objective("AI Services", 20, 0, "N/A", "P1 - High"),
         [RecoveryComponents.Nginx] = Objective("Nginx/Reverse Proxy", 10, 0, "N/A", "P0 - Critical"),
         [RecoveryComponents.Media] = Objective("Media Files (Volume)", 4 * 60, 24 * 60, "Daily", "P2 - Medium", "backup-media", "0 2 * * *", "media", "media"),
-        [RecoveryComponents.Monitoring] = Objective("Monitoring Stack", 30, 24 * 60, "Weekly", "P2 - Medium", null, "0 3 * * 0"),
+        [RecoveryComponents.Monitoring] = Objective("Monitoring Stack", 30, 24 * 60, "Weekly, kept 30 days", "P2 - Medium", "backup-monitoring", "0 3 * * 0", "monitoring", "monitoring"),
+        [RecoveryComponents.DockerConfig] = Objective("Docker Configuration", 15, 24 * 60, "On each deployment (checked hourly), last 10 kept", "P1 - High", "backup-docker-config", "17 * * * *", "docker-config", "platform"),
     };
 
     private static RecoveryObjective Objective(string name, int rtoMinutes, int rpoMinutes, string frequency, string priority, string? workflow = null, string? schedule = null, string? kind = null, string? source = null) => new()
@@ -102,6 +109,7 @@ public static class RecoveryComponents
     public const string Nginx = "nginx";
     public const string Media = "media";
     public const string Monitoring = "monitoring";
+    public const string DockerConfig = "docker-config";
 }
 
 internal sealed class RecoveryObjectivesOptionsValidator : IValidateOptions<RecoveryObjectivesOptions>

@@ -67,6 +67,8 @@ internal sealed class RecoveryPromiseCheck(
 
     private static readonly string RehearsalType = "DrWorkflows." + nameof(RehearseRestore);
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Container, string Stanza), (DateTimeOffset At, PgBackRestBackup? Newest, string? Unreadable)> infoCache = new();
+
     public async Task<IReadOnlyList<RecoveryPromise>> CheckAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
@@ -202,20 +204,35 @@ internal sealed class RecoveryPromiseCheck(
         return facts;
     }
 
+    /// <summary>
+    /// The newest base backup of a stanza, from <c>pgbackrest info</c> run in the database container. The answer (or the
+    /// failure) is kept for one archive monitor interval (<c>PgBackRest:ArchiveMonitorInterval</c>, at most
+    /// archive_timeout): the metrics ask for this report on every scrape (every 15 s), and each <c>info</c> is a
+    /// <c>docker exec</c> that may read S3. Base backups are taken daily, so a listing that old changes no verdict.
+    /// </summary>
     private async Task<(PgBackRestBackup? Newest, string? Unreadable)> NewestBaseBackupAsync(string container, string stanza, CancellationToken cancellationToken)
     {
         if (pgBackRest is null)
             return (null, "the pgBackRest service is not registered");
+        var now = clock.GetUtcNow();
+        if (infoCache.TryGetValue((container, stanza), out var kept) && now - kept.At < InfoCacheFor)
+            return (kept.Newest, kept.Unreadable);
+        (PgBackRestBackup? Newest, string? Unreadable) read;
         try
         {
             var info = await pgBackRest.InfoAsync(container, stanza, cancellationToken);
-            return (info.Repositories.Where(r => r.Ok).SelectMany(r => r.Backups).OrderByDescending(b => b.StoppedAt).FirstOrDefault(), null);
+            read = (info.Repositories.Where(r => r.Ok).SelectMany(r => r.Backups).OrderByDescending(b => b.StoppedAt).FirstOrDefault(), null);
         }
         catch (Exception e) when (e is PgBackRestException or Docker.DockerOperationException)
         {
-            return (null, e.Message);
+            read = (null, e.Message);
         }
+
+        infoCache[(container, stanza)] = (now, read.Newest, read.Unreadable);
+        return read;
     }
+
+    private TimeSpan InfoCacheFor => pgBackRestOptions?.Value.MonitorInterval ?? TimeSpan.FromSeconds(60);
 
     private int ArchiveTimeoutConfigured() => pgBackRestOptions?.Value.ArchiveTimeoutSeconds ?? 60;
 

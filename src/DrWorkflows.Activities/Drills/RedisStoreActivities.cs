@@ -70,3 +70,29 @@ public sealed class FetchRedisBackup : Activity
         await context.CompleteAsync();
     }
 }
+
+// Reads the stores and records the verification in each set's manifest; a repeat finds nothing new to verify.
+[Activity("DrWorkflows", "Redis", "Verifies the new Redis backup sets in every store (the offsite copy too): each read back from that store, checked against the manifest, decrypted and decompressed, its SHA-256 compared with the RDB's as written, and parsed key by key with its checksum by redis-check-rdb; 'last verified' is recorded per set and store. Failed when a set does not pass or a store cannot be read.", SafeToRerun = true, Outcomes = [Verified, Failed])]
+public sealed class VerifyRedisBackups : Activity
+{
+    public const string Verified = "Verified";
+    public const string Failed = "Failed";
+
+    [Input(Description = "Name of the Redis instance in the stores.", DefaultValue = "redis")]
+    public Input<string>? SourceName { get; set; }
+
+    [Input(Description = "Stores to verify in; empty for every configured store.", UIHint = InputUIHints.MultiText)]
+    public Input<List<string>>? Stores { get; set; }
+
+    [Output(Description = "The sets verified (one line each, with how) and the problems.")]
+    public Output<ArchiveVerification?> Result { get; set; } = new();
+
+    public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        var result = await context.GetRequiredService<RedisBackupVerifier>().VerifyNewAsync(
+            context.Get(SourceName) is { Length: > 0 } source ? source : "redis", context.Get(Stores), context.CancellationToken);
+        context.Set(Result, result);
+        context.AddJournalData("verification", result.ToJournal());
+        await context.CompleteAsync(result.Succeeded ? Verified : Failed);
+    }
+}

@@ -72,3 +72,29 @@ public sealed class RestoreMedia : CodeActivity<MediaRestoreResult>
         return result;
     }
 }
+
+// Reads the stores and records the verification in each set's manifest; a repeat finds nothing new to verify.
+[Activity("DrWorkflows", "Media", "Verifies the new media backup sets in every store (the offsite copy too) by restoring them: each set restored from that store into a throwaway folder, every file read back against the file map and the manifest (count, size, SHA-256), the folder removed; 'last verified' is recorded per set and store. Failed when a set does not pass or a store cannot be read.", SafeToRerun = true, Outcomes = [Verified, Failed])]
+public sealed class VerifyMediaBackups : Activity
+{
+    public const string Verified = "Verified";
+    public const string Failed = "Failed";
+
+    [Input(Description = "Source name of the media volume in the stores.", DefaultValue = "media")]
+    public Input<string>? SourceName { get; set; }
+
+    [Input(Description = "Stores to verify in; empty for every configured store.", UIHint = InputUIHints.MultiText)]
+    public Input<List<string>>? Stores { get; set; }
+
+    [Output(Description = "The sets verified (one line each, with how) and the problems.")]
+    public Output<ArchiveVerification?> Result { get; set; } = new();
+
+    public override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        var result = await context.GetRequiredService<MediaSetVerifier>().VerifyNewAsync(
+            context.Get(SourceName) is { Length: > 0 } source ? source : "media", context.Get(Stores), context.CancellationToken);
+        context.Set(Result, result);
+        context.AddJournalData("verification", result.ToJournal());
+        await context.CompleteAsync(result.Succeeded ? Verified : Failed);
+    }
+}

@@ -16,6 +16,12 @@ public sealed class MediaBackupOptions
 
     /// <summary>Content objects not referenced by any set are deleted by retention only when older than this (default 1 day).</summary>
     public TimeSpan UnreferencedObjectGrace { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Where verification restores each new media set to check it (a private throwaway folder inside, removed after each
+    /// set). It needs room for the largest set; default: the temp directory.
+    /// </summary>
+    public string? VerificationDirectory { get; set; }
 }
 
 internal sealed class MediaBackupOptionsValidator : IValidateOptions<MediaBackupOptions>

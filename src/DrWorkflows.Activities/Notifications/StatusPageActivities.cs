@@ -13,6 +13,24 @@ public abstract class StatusPageActivity : NotificationActivity
     [Input(Description = "Whether Statuspage notifies its subscribers of this change.", DefaultValue = true)]
     public Input<bool>? DeliverNotifications { get; set; }
 
+    [Input(Description = "A rehearsal (the quarterly failover simulation): the public page is not touched; the step journals what it would have posted and completes.", DefaultValue = false)]
+    public Input<bool>? Rehearsal { get; set; }
+
+    /// <summary>In a rehearsal, journals the change it did not post (nothing reaches the public page) and says so.</summary>
+    private protected bool SkippedForRehearsal(ActivityExecutionContext context, string action, string? status)
+    {
+        if (!context.Get(Rehearsal, false))
+            return false;
+        context.AddJournalData("statusPage", new JsonObject
+        {
+            ["action"] = action,
+            ["status"] = status,
+            ["rehearsal"] = true,
+            ["posted"] = false,
+        });
+        return true;
+    }
+
     private protected Dictionary<string, string> Components(ActivityExecutionContext context, string status) =>
         (context.Get(ComponentIds) ?? []).Where(id => !string.IsNullOrWhiteSpace(id)).Distinct().ToDictionary(id => id.Trim(), _ => status);
 
@@ -54,6 +72,12 @@ public sealed class CreateStatusPageIncident : StatusPageActivity
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {
+        if (SkippedForRehearsal(context, "create", context.Get(Status) ?? StatusPageValues.Investigating))
+        {
+            context.Set(IncidentId, string.Empty);
+            return;
+        }
+
         var page = context.GetRequiredService<IStatusPageClient>();
         var incident = await page.CreateIncidentAsync(
             new NewStatusPageIncident
@@ -91,6 +115,8 @@ public sealed class UpdateStatusPageIncident : StatusPageActivity
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {
+        if (SkippedForRehearsal(context, "update", context.Get(Status)))
+            return;
         var page = context.GetRequiredService<IStatusPageClient>();
         var incident = await page.UpdateIncidentAsync(
             context.Get(IncidentId) ?? string.Empty,
@@ -118,6 +144,8 @@ public sealed class ResolveStatusPageIncident : StatusPageActivity
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {
+        if (SkippedForRehearsal(context, "resolve", StatusPageValues.Resolved))
+            return;
         var page = context.GetRequiredService<IStatusPageClient>();
         var incident = await page.UpdateIncidentAsync(
             context.Get(IncidentId) ?? string.Empty,

@@ -30,4 +30,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2961, Level = LogLevel.Information, Message = "pgBackRest {Type} backup of container {Container}, stanza {Stanza}: {Taken} new backup(s) listed by info, {Expired} expired by retention")]
     public static partial void BackupTaken(ILogger logger, string container, string stanza, string type, int taken, int expired);
+
+    [LoggerMessage(EventId = 2962, Level = LogLevel.Information, Message = "Writing RPO canaries into {Database} in container {Container}, one a second for {Seconds} s")]
+    public static partial void CanariesWriting(ILogger logger, string container, string database, int seconds);
+
+    [LoggerMessage(EventId = 2963, Level = LogLevel.Information, Message = "{Written} RPO canaries written in container {Container}; failure point {FailurePoint}, last archived WAL then {LastArchivedWal}")]
+    public static partial void CanariesWritten(ILogger logger, string container, int written, DateTimeOffset? failurePoint, string lastArchivedWal);
+
+    [LoggerMessage(EventId = 2964, Level = LogLevel.Information, Message = "RPO measured with canaries for container {Container}: {Seconds} s ({Counted} of {Written} canaries restored)")]
+    public static partial void CanaryRpoMeasured(ILogger logger, string container, double seconds, int counted, int written);
+
+    [LoggerMessage(EventId = 2965, Level = LogLevel.Information, Message = "Restored copy removed after the switch: container {Container} gone {ContainerGone}, volume {Volume} gone {VolumeGone}")]
+    public static partial void RestoredCopyRemoved(ILogger logger, string container, bool containerGone, string volume, bool volumeGone);
 }

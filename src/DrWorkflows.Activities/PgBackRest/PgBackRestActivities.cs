@@ -151,6 +151,32 @@ public sealed class RestoreToPointInTime : CodeActivity<PointInTimeRestoreResult
     }
 }
 
+// Removes only what a restore created (its label checked); a repeat finds them gone.
+[Activity("DrWorkflows", "PostgreSQL", "Removes the container and volume a RestoreToPointInTime created, once their data was switched into the platform's volume: only those carrying the restore's label, each recorded in the throwaway ledger first (a removal that fails is left to the janitor), then read back.", SafeToRerun = true)]
+public sealed class RemoveRestoredCopy : CodeActivity<RestoredCopyRemoval>
+{
+    [Input(Description = "The restored server (RestoreToPointInTime's Result.container).", Required = true)]
+    public Input<string>? Container { get; set; }
+
+    [Input(Description = "The restored volume (RestoreToPointInTime's Result.volume).", Required = true)]
+    public Input<string>? Volume { get; set; }
+
+    protected override async ValueTask<RestoredCopyRemoval> RunAsync(ActivityExecutionContext context)
+    {
+        var service = context.GetRequiredService<IPgBackRest>();
+        var result = await PgBackRestActivity<RestoredCopyRemoval>.RunAsync(() => service.RemoveRestoredCopyAsync(context.Get(Container)!, context.Get(Volume)!, context.CancellationToken));
+        context.AddJournalData("removed", new JsonObject
+        {
+            ["container"] = result.Container,
+            ["containerRemoved"] = result.ContainerRemoved,
+            ["volume"] = result.Volume,
+            ["volumeRemoved"] = result.VolumeRemoved,
+            ["alreadyGone"] = result.AlreadyGone,
+        });
+        return result;
+    }
+}
+
 // Restores into throwaways only (removed at the end) and overwrites the annotations of the backups it verified.
 [Activity("DrWorkflows", "PostgreSQL", "Verifies pgBackRest backups: restores the newest base backup plus its WAL from each repository (S3 and local) into a throwaway volume and server, waits until recovery ends, reads every table, and records the outcome on the backup. Fails when a repository cannot be restored, with pgBackRest's first error lines.", SafeToRerun = true)]
 public sealed class VerifyPgBackRestBackup : PgBackRestActivity<PgBackRestVerification>
@@ -202,9 +228,15 @@ public sealed class OfferPointInTimeRestore : PgBackRestActivity<PointInTimeOffe
     [Input(Description = "Seconds before Before that the restore stops at (transactions committed after the target are not replayed).", DefaultValue = 60)]
     public Input<int?>? MarginSeconds { get; set; }
 
+    [Input(Description = "Only this repository counts: 1 (S3) or 2 (local), e.g. 1 on a DR host where the local repository died with the primary. Default: any readable one.")]
+    public Input<int?>? Repository { get; set; }
+
     protected override async ValueTask<PointInTimeOffer> RunAsync(ActivityExecutionContext context)
     {
         var latest = context.Get(Latest) ?? false;
+        var only = context.Get(Repository);
+        if (only is not (null or 1 or 2))
+            throw new ActivityFailureException($"Repository must be 1 (S3) or 2 (local), not {only}.");
         var before = context.Get(Before) ?? (latest ? DateTimeOffset.UnixEpoch : throw new ActivityFailureException("Before (the compromise time) is required unless Latest."));
         var margin = context.Get(MarginSeconds) ?? 60;
         if (margin is < 0 or > 86400)
@@ -218,6 +250,10 @@ public sealed class OfferPointInTimeRestore : PgBackRestActivity<PointInTimeOffe
             var service = context.Services.GetService(typeof(IPgBackRest)) as IPgBackRest
                 ?? throw new PgBackRestException(PgBackRestErrorCodes.NotConfigured, "this server has no pgBackRest service (AddPgBackRest).");
             var check = await service.CheckTargetAsync(container, stanza, target, context.CancellationToken);
+            if (only is { } repository && check.Ranges.All(r => r.Repository != repository))
+                throw new PgBackRestException(PgBackRestErrorCodes.RepositoryUnreadable, $"repository {repository} holds no backup that can be restored ({(check.Ranges.Count == 0 ? check.Summary[(check.Summary.IndexOf("can reach: ", StringComparison.Ordinal) + 11)..] : "only " + string.Join("; ", check.Ranges) + " can be read")})");
+            if (only is { } kept)
+                check = check with { Ranges = [.. check.Ranges.Where(r => r.Repository == kept)], Repositories = [.. check.Repositories.Where(r => r == kept)], Reachable = check.Repositories.Contains(kept) };
             var newest = check.Ranges.Select(r => r.NewestWalStoredAt ?? r.OldestBackupEnd).DefaultIfEmpty().Max();
             offer = latest
                 ? check.Ranges.Count > 0
@@ -246,4 +282,58 @@ public sealed class OfferPointInTimeRestore : PgBackRestActivity<PointInTimeOffe
         await context.CompleteAsync(offer.Offered ? Offered : NotOffered);
         return offer;
     }
+}
+
+// Reads the clock only.
+[Activity("DrWorkflows", "PostgreSQL", "Measures the RPO exposure a restore implies: the time between the recovery point it reached (the last commit replayed) and the failure (at the latest when the run started), against the RPO target; the journal and the result say both.", SafeToRerun = true)]
+public sealed class MeasureRpoExposure : CodeActivity<RpoExposure>
+{
+    [Input(Description = "The recovery point the restore reached, e.g. the last commit replayed (RestoreToPointInTime's lastReplayedCommitAt). Empty: no transaction was replayed after the backup.")]
+    public Input<DateTimeOffset?>? RecoveryPoint { get; set; }
+
+    [Input(Description = "What the recovery point is, for the summary, e.g. 'backup 20261205-141210F of repository 1' when no commit was replayed.")]
+    public Input<string>? Source { get; set; }
+
+    [Input(Description = "The failure, or a time at or after it; default the start of this run (the failure came before the run was started).", UIHint = InputUIHints.DateTimePicker)]
+    public Input<DateTimeOffset?>? FailureAt { get; set; }
+
+    [Input(Description = "RPO target in seconds; default 900 (the plan's 15 minutes).", DefaultValue = 900)]
+    public Input<int?>? TargetSeconds { get; set; }
+
+    protected override ValueTask<RpoExposure> RunAsync(ActivityExecutionContext context)
+    {
+        var target = context.Get(TargetSeconds) ?? 900;
+        if (target is < 1 or > 604800)
+            throw new ActivityFailureException($"TargetSeconds must be 1 to 604800, not {target}.");
+        var failure = context.Get(FailureAt) ?? context.Workflow.State.CreatedAt;
+        var point = context.Get(RecoveryPoint);
+        var source = context.Get(Source) is { Length: > 0 } s ? s : "the restore";
+        RpoExposure exposure;
+        if (point is { } at)
+        {
+            var seconds = Math.Max(0, Math.Round((failure - at).TotalSeconds, 1));
+            var within = seconds <= target;
+            exposure = new RpoExposure(at, failure, seconds, target, within,
+                $"Recovery point {at.UtcDateTime:yyyy-MM-dd HH:mm:ss.fff}Z (last commit replayed from {source}); the failure came no later than {failure.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z: at most {Describe(seconds)} of committed writes may be lost, {(within ? "within" : "OVER")} the RPO target of {Describe(target)}.");
+        }
+        else
+        {
+            exposure = new RpoExposure(null, failure, null, target, false,
+                $"No transaction was replayed after the base backup ({source}): the recovery point is that backup's end, and the exposure cannot be measured from a commit.");
+        }
+
+        context.AddJournalData("rpoExposure", new JsonObject
+        {
+            ["recoveryPoint"] = exposure.RecoveryPoint,
+            ["failureNoLaterThan"] = exposure.FailureNoLaterThan,
+            ["exposureSeconds"] = exposure.ExposureSeconds,
+            ["targetSeconds"] = exposure.TargetSeconds,
+            ["withinTarget"] = exposure.WithinTarget,
+        });
+        return ValueTask.FromResult(exposure);
+    }
+
+    private static string Describe(double seconds) => seconds < 120
+        ? $"{seconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)} s"
+        : seconds < 7200 ? $"{(seconds / 60).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)} min" : $"{(seconds / 3600).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)} h";
 }

@@ -85,7 +85,13 @@ public sealed record PointInTimeRestoreRequest
 
     /// <summary>A verification: the new volume and server are throwaways, recorded in the ledger before they exist and removed when the restore ends.</summary>
     internal bool Throwaway { get; init; }
+
+    /// <summary>Run against the restored server after it was read in full and before it is removed (a throwaway's last look).</summary>
+    internal Func<RestoredServerQuery, CancellationToken, Task>? Probe { get; init; }
 }
+
+/// <summary>One query in a database of a restored server; its rows, one string each.</summary>
+internal delegate Task<IReadOnlyList<string>> RestoredServerQuery(string database, string sql, CancellationToken cancellationToken);
 
 /// <summary>A database of the restored server, read in full.</summary>
 public sealed record RestoredDatabase(string Name, int Tables, long Rows);
@@ -125,3 +131,16 @@ public sealed record PointInTimeTargetCheck(string Stanza, DateTimeOffset Target
 
 /// <summary>What a restore-point gate may offer for a point-in-time restore: the option text and target, or why not (with the ranges).</summary>
 public sealed record PointInTimeOffer(bool Offered, string? Option, DateTimeOffset TargetTime, string Reason, IReadOnlyList<RecoverableRange> Ranges);
+
+/// <summary>
+/// The RPO exposure a restore implies: the writes committed between <see cref="RecoveryPoint"/> (the last commit
+/// replayed) and the failure, at most <see cref="ExposureSeconds"/> (the failure came no later than
+/// <see cref="FailureNoLaterThan"/>). Null seconds when no commit was replayed after the base backup.
+/// </summary>
+public sealed record RpoExposure(DateTimeOffset? RecoveryPoint, DateTimeOffset FailureNoLaterThan, double? ExposureSeconds, int TargetSeconds, bool WithinTarget, string Summary);
+
+/// <summary>What removing a restored copy found: each gone (read back) or left to the janitor; <see cref="AlreadyGone"/> when there was nothing to remove.</summary>
+public sealed record RestoredCopyRemoval(string Container, string Volume, bool ContainerRemoved, bool VolumeRemoved, bool AlreadyGone)
+{
+    public bool Removed => ContainerRemoved && VolumeRemoved;
+}

@@ -55,6 +55,13 @@ public interface IPgBackRest
 
     /// <summary>The server's archiving as it reports it (<c>pg_stat_archiver</c>, settings, current WAL position), read in the container within 30 s.</summary>
     Task<ArchiverStatistics> ArchiverStatisticsAsync(string container, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes the container and volume a <see cref="RestoreAsync"/> created, once their data was switched in: only
+    /// those carrying its label (<c>org.drworkflows.pitr-of</c>), refused otherwise. Each is recorded in the throwaway
+    /// ledger first, so a removal that fails (or a crash) is left to the janitor; then read back: gone or not.
+    /// </summary>
+    Task<RestoredCopyRemoval> RemoveRestoredCopyAsync(string container, string volume, CancellationToken cancellationToken);
 }
 
 internal sealed class PgBackRestService(
@@ -224,6 +231,53 @@ internal sealed class PgBackRestService(
         return ArchiverStatistics.Parse(result.StandardOutput);
     }
 
+    public async Task<RestoredCopyRemoval> RemoveRestoredCopyAsync(string container, string volume, CancellationToken cancellationToken)
+    {
+        const string Label = "org.drworkflows.pitr-of";
+        var volumeInfo = await docker.InspectVolumeAsync(volume, cancellationToken);
+        if (volumeInfo is not null && !volumeInfo.Labels.ContainsKey(Label))
+            throw new PgBackRestException(PgBackRestErrorCodes.NotReady, $"Refused to remove volume '{volume}': it is not a copy made by a pgBackRest restore (no label {Label}).");
+        ContainerInspectResponse? inspected = null;
+        try
+        {
+            inspected = await client.Value.Containers.InspectContainerAsync(container, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+
+        if (inspected is not null && !(inspected.Config.Labels?.ContainsKey(Label) ?? false))
+            throw new PgBackRestException(PgBackRestErrorCodes.NotReady, $"Refused to remove container '{container}': it is not a server made by a pgBackRest restore (no label {Label}).");
+
+        // The server first (it holds the volume), then the volume; each in the ledger before it is touched.
+        if (inspected is not null)
+        {
+            await using var lease = await ledger.RecordAsync(ThrowawaySpec.DockerContainer(docker.Endpoint, container, $"pgBackRest restored server {container}, switched in"), ct => ThrowawayPostgresContainer.RemoveByNameAsync(client.Value, container, ct), cancellationToken);
+            await lease.RemoveAsync(cancellationToken);
+        }
+
+        if (volumeInfo is not null)
+        {
+            await using var lease = await ledger.RecordAsync(ThrowawaySpec.DockerVolume(docker.Endpoint, volume, $"pgBackRest restored volume {volume}, copied into the platform's volume"), ct => docker.RemoveVolumeAsync(volume, force: true, ct), cancellationToken);
+            await lease.RemoveAsync(cancellationToken);
+        }
+
+        // Read back, not assumed.
+        var containerGone = true;
+        try
+        {
+            await client.Value.Containers.InspectContainerAsync(container, cancellationToken);
+            containerGone = false;
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+
+        var volumeGone = await docker.InspectVolumeAsync(volume, cancellationToken) is null;
+        Log.RestoredCopyRemoved(logger, container, containerGone, volume, volumeGone);
+        return new RestoredCopyRemoval(container, volume, containerGone, volumeGone, inspected is null && volumeInfo is null);
+    }
+
     public async Task<PointInTimeTargetCheck> CheckTargetAsync(string container, string stanza, DateTimeOffset target, CancellationToken cancellationToken)
     {
         CheckStanzaName(stanza);
@@ -365,6 +419,8 @@ internal sealed class PgBackRestService(
             var replayed = (await QueryAsync(name, port, "postgres", "SELECT coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '') || '|' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)", cancellationToken)).Single().Split('|');
             DateTimeOffset? lastCommit = replayed[0].Length > 0 ? DateTimeOffset.Parse(replayed[0], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null;
             var databases = await ReadEveryDatabaseAsync(name, port, cancellationToken);
+            if (request.Probe is { } probe)
+                await probe((database, sql, ct) => QueryAsync(name, port, database, sql, ct), cancellationToken);
             Log.Restored(logger, name, port, lastCommit, databases.Count);
             return new PointInTimeRestoreResult(name, volume, port, request.Stanza, repository.Key, backup.Label, targetText, lastCommit, replayed[1], databases, restoreSeconds, recoverySeconds);
         }
@@ -514,6 +570,8 @@ internal sealed class PgBackRestService(
             Name = name,
             Entrypoint = ["sh", "-c", "trap 'exit 0' TERM INT; sleep infinity & wait"],
             Labels = new Dictionary<string, string> { ["drworkflows.throwaway"] = "pitr-helper" },
+            // It runs no server: the image's health check (pg_isready, every second in local/pg:15) would only cost an exec each time.
+            Healthcheck = new HealthConfig { Test = ["NONE"] },
             HostConfig = new HostConfig { NetworkMode = "host", Binds = binds, Tmpfs = dataVolume is null ? new Dictionary<string, string> { [Options.DataDirectory] = string.Empty } : null },
         }, cancellationToken);
     }
@@ -634,16 +692,19 @@ internal sealed class PgBackRestService(
                 .AppendLine($"repo1-s3-key={s3.AccessKey}").AppendLine($"repo1-s3-key-secret={s3.SecretKey}").AppendLine($"repo1-s3-uri-style={s3.UriStyle}")
                 .AppendLine($"repo1-storage-verify-tls={(s3.VerifyTls ? "y" : "n")}")
                 .AppendLine("repo1-cipher-type=aes-256-cbc").AppendLine($"repo1-cipher-pass={pass}")
-                .AppendLine($"repo1-retention-full={Options.RetentionFull}").AppendLine($"repo1-retention-diff={Options.RetentionDiff}");
+                .AppendLine($"repo1-retention-full={Options.RetentionFull}").AppendLine($"repo1-retention-diff={Options.RetentionDiff}")
+                .AppendLine("repo1-bundle=y");
             if (s3.CaFile is { Length: > 0 } ca)
                 text.AppendLine($"repo1-storage-ca-file={ca}");
         }
 
         text.AppendLine("repo2-type=posix").AppendLine($"repo2-path={Options.LocalRepositoryPath}")
             .AppendLine("repo2-cipher-type=aes-256-cbc").AppendLine($"repo2-cipher-pass={pass}")
-            .AppendLine($"repo2-retention-full={Options.RetentionFull}").AppendLine($"repo2-retention-diff={Options.RetentionDiff}")
+            .AppendLine($"repo2-retention-full={Options.RetentionFull}").AppendLine($"repo2-retention-diff={Options.RetentionDiff}").AppendLine("repo2-bundle=y")
             .AppendLine("start-fast=y").AppendLine("compress-type=zst").AppendLine("log-level-console=info").AppendLine("log-level-file=off")
             .AppendLine($"[{stanza}]").AppendLine($"pg1-path={Options.DataDirectory}").AppendLine($"pg1-port={port}").AppendLine($"pg1-socket-path={Options.SocketDirectory}");
+        // repoN-bundle: a cluster's many small files go into a few repository files, one S3 request each instead of one
+        // per file (docs/activities/pgbackrest.md). Backups taken without it stay readable.
         // Through standard input only (the exec's command line is logged); written to a temporary name, then renamed.
         var path = configPath ?? Options.ConfigPath;
         var write = await docker.ExecAsync(container, ["sh", "-c", $"umask 077 && mkdir -p {Options.LocalRepositoryPath} && cat > {path}.tmp && mv {path}.tmp {path}"],

@@ -15,6 +15,7 @@ public static class PgBackRestServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IPgBackRest, PgBackRestService>();
         services.TryAddSingleton<IWalArchiveStatus, WalArchiveStatus>();
+        services.TryAddSingleton<IRpoCanary, RpoCanary>();
         return services.AddActivitiesOf(typeof(PgBackRestService));
     }
 }

@@ -51,15 +51,21 @@ public sealed record ArchiverStatistics(
     {
         get
         {
-            if (LastArchivedWal is not { Length: >= 24 } wal || !IsHex(wal[..24]) || CurrentLsn is not { } lsn || lsn.Split('/') is not [var hi, var lo] || WalSegmentBytes <= 0)
+            if (LastArchivedWal is not { Length: >= 24 } wal || SegmentEnd(wal[..24], WalSegmentBytes) is not { } end || CurrentLsn is not { } lsn || lsn.Split('/') is not [var hi, var lo])
                 return null;
-            var log = Convert.ToUInt64(wal[8..16], 16);
-            var seg = Convert.ToUInt64(wal[16..24], 16);
-            var segmentsPerLog = 0x1_0000_0000UL / (ulong)WalSegmentBytes;
-            var end = ((log * segmentsPerLog) + seg + 1) * (ulong)WalSegmentBytes;
             var current = (Convert.ToUInt64(hi, 16) << 32) + Convert.ToUInt64(lo, 16);
             return current > end ? (long)(current - end) : 0;
         }
+    }
+
+    /// <summary>The LSN just past a WAL segment (<c>000000010000000000000003</c> of 16 MiB ends at <c>0/4000000</c>); null when the name is not one.</summary>
+    internal static ulong? SegmentEnd(string? wal, long segmentBytes)
+    {
+        if (wal is not { Length: 24 } || !IsHex(wal) || segmentBytes <= 0)
+            return null;
+        var log = Convert.ToUInt64(wal[8..16], 16);
+        var seg = Convert.ToUInt64(wal[16..24], 16);
+        return ((log * (0x1_0000_0000UL / (ulong)segmentBytes)) + seg + 1) * (ulong)segmentBytes;
     }
 
     private static bool IsHex(string text) => text.All(char.IsAsciiHexDigit);

@@ -44,6 +44,13 @@ public sealed record ServerRestorePlanRequest(string Server, string? Endpoint)
 
     /// <summary>Where the list of what lived on the server comes from (see <see cref="ServerListSource"/>).</summary>
     public ServerListSource ListFrom { get; init; } = ServerListSource.Server;
+
+    /// <summary>
+    /// The roles are already on the target server, newer than any globals set: a point-in-time restore of the whole
+    /// cluster brought them back. No globals set is planned (replaying an older one would turn passwords back), and the
+    /// databases are restored with their owners.
+    /// </summary>
+    public bool RolesOnTarget { get; init; }
 }
 
 /// <summary>Which list of databases and roles a whole-server restore brings back.</summary>
@@ -101,6 +108,9 @@ public sealed record ServerRestorePlan(
 {
     /// <summary>Start of the oldest set restored: the newest data every restored database is guaranteed to have.</summary>
     public DateTimeOffset? OldestStartedAt => Databases.Count == 0 ? null : Databases.Min(d => d.StartedAt);
+
+    /// <summary>The roles are already on the target (see <see cref="ServerRestorePlanRequest.RolesOnTarget"/>): no globals set.</summary>
+    public bool RolesOnTarget { get; init; }
 }
 
 /// <summary>Restores a plan into a server.</summary>
@@ -175,12 +185,12 @@ internal sealed class PostgresServerRestore(
         var (databaseSets, globalsSets) = await ListSetsAsync(request.Store, notes, cancellationToken);
         bool Ours(BackupSet set) => set.Manifest.IsFromServer(server, endpoint) || request.AlsoFrom.Any(name => set.Manifest.IsFromServer(name, null));
         var fromServer = databaseSets.Where(Ours).ToList();
-        var globals = globalsSets
+        var globals = request.RolesOnTarget ? null : globalsSets
             .Where(s => request.GlobalsSource is { } source ? string.Equals(s.Source, source, StringComparison.Ordinal) : Ours(s))
             .Where(s => request.Before is not { } before || s.Manifest.CompletedAt < before)
             .OrderByDescending(s => s.Manifest.CompletedAt).ThenBy(s => StoreRank(s.Store))
             .FirstOrDefault();
-        if (globals is null)
+        if (globals is null && !request.RolesOnTarget)
             notes.Add($"No globals backup (roles) of this server{(request.GlobalsSource is null ? string.Empty : $" (source '{request.GlobalsSource}')")}: the roles cannot be restored, the databases are restored without their owners.");
 
         var catalogView = FromCatalog(server, endpoint, globals, fromServer, now);
@@ -215,7 +225,7 @@ internal sealed class PostgresServerRestore(
             .OrderBy(i => i.Database, StringComparer.Ordinal)
             .ToList();
         var globalsItem = globals is null ? null : new GlobalsRestoreItem(globals.Store, globals.Source, globals.Id, globals.Manifest.StartedAt, globals.Manifest.CompletedAt, Age(globals.Manifest.CompletedAt, now), globals.Manifest.Roles);
-        var plan = new ServerRestorePlan(server, endpoint, expected.ListedFrom, globalsItem, planned, lost, notOnServer, expected, notes, string.Empty);
+        var plan = new ServerRestorePlan(server, endpoint, expected.ListedFrom, globalsItem, planned, lost, notOnServer, expected, notes, string.Empty) { RolesOnTarget = request.RolesOnTarget };
         plan = plan with { Summary = Describe(plan) };
         Log.ServerRestorePlanned(logger, server, planned.Count, lost.Count, expected.ListedFrom);
         return plan;
@@ -238,7 +248,7 @@ internal sealed class PostgresServerRestore(
         foreach (var database in plan.Databases)
             outcomes.Add(await RestoreOneAsync(request, database, cancellationToken));
 
-        var complete = globals is not null && plan.Lost.Count == 0 && outcomes.All(o => o.Status == DatabaseRestoreOutcome.Restored);
+        var complete = (globals is not null || plan.RolesOnTarget) && plan.Lost.Count == 0 && outcomes.All(o => o.Status == DatabaseRestoreOutcome.Restored);
         var report = new ServerRestoreReport(target.Name, globals, outcomes, plan.Lost, complete, string.Empty);
         return report with { Summary = Describe(report, plan) };
     }
@@ -255,7 +265,7 @@ internal sealed class PostgresServerRestore(
             {
                 Mode = request.Mode,
                 Jobs = request.Jobs,
-                NoOwner = request.Plan.Globals is null,
+                NoOwner = request.Plan.Globals is null && !request.Plan.RolesOnTarget,
                 Keys = request.Keys,
             }, cancellationToken);
             if (!request.CheckIntegrity)
@@ -377,7 +387,9 @@ internal sealed class PostgresServerRestore(
     {
         var parts = new List<string>
         {
-            plan.Globals is { } g ? $"Roles from globals set {g.SetId} ({Hours(g.AgeHours)})" : "Roles: NO globals backup, the roles cannot be restored",
+            plan.Globals is { } g ? $"Roles from globals set {g.SetId} ({Hours(g.AgeHours)})"
+                : plan.RolesOnTarget ? "Roles: already on the server (restored with it)"
+                : "Roles: NO globals backup, the roles cannot be restored",
         };
         parts.Add(plan.Databases.Count == 0
             ? "no database has a usable backup"
@@ -399,6 +411,7 @@ internal sealed class PostgresServerRestore(
         {
             report.Globals is { } g
                 ? $"Roles restored from globals set {g.SetId}{(g.Errors.Count == 0 ? string.Empty : $" ({g.Errors.Count} statement(s) failed, e.g. {g.Errors[0]})")}"
+                : plan.RolesOnTarget ? "Roles already on the server (restored with it; databases restored with their owners)"
                 : "Roles NOT restored (no globals backup; databases restored without owners)",
         };
         var restored = report.Databases.Where(d => d.Status == DatabaseRestoreOutcome.Restored).ToList();

@@ -109,6 +109,9 @@ public sealed class PlanServerRestore : PostgresServerActivity
     [Input(Description = "Server: the server's own list when it answered (else the catalog); ServerAndCatalog: for a compromised server, its databases and every database backed up from it, with the roles of its globals set.", Options = ["Server", "ServerAndCatalog"], DefaultValue = "Server")]
     public Input<string>? ListFrom { get; set; }
 
+    [Input(Description = "The roles are already on the target server, newer than any globals set (a point-in-time restore of the whole cluster brought them back): no globals set is replayed, so passwords are not turned back, and the databases keep their owners.", DefaultValue = false)]
+    public Input<bool>? RolesOnTarget { get; set; }
+
     [Output(Description = "The plan: globals set, databases with their sets, lost databases (name, size, why), what the server should hold afterwards (expected), a summary for the gate.")]
     public Output<ServerRestorePlan> Plan { get; set; } = new();
 
@@ -128,12 +131,14 @@ public sealed class PlanServerRestore : PostgresServerActivity
             ListFrom = Enum.TryParse<ServerListSource>(context.Get(ListFrom, "Server"), ignoreCase: true, out var listFrom)
                 ? listFrom
                 : throw new BackupException(BackupErrorCodes.InvalidRequest, $"ListFrom '{context.Get(ListFrom)}' is unknown; use Server or ServerAndCatalog."),
+            RolesOnTarget = context.Get(RolesOnTarget, false),
         }, context.CancellationToken);
         context.Set(Plan, plan);
         context.AddJournalData("plan", new JsonObject
         {
             ["listedFrom"] = plan.ListedFrom,
             ["globals"] = plan.Globals?.SetId,
+            ["rolesOnTarget"] = plan.RolesOnTarget,
             ["restore"] = new JsonArray([.. plan.Databases.Select(d => new JsonObject { ["database"] = d.Database, ["setId"] = d.SetId, ["store"] = d.Store, ["ageHours"] = d.AgeHours, ["verified"] = d.Verified })]),
             ["lost"] = new JsonArray([.. plan.Lost.Select(l => new JsonObject { ["database"] = l.Database, ["bytes"] = l.SizeBytes, ["reason"] = l.Reason })]),
             ["notOnServer"] = new JsonArray([.. plan.NotOnServer.Select(d => JsonValue.Create(d.Database))]),

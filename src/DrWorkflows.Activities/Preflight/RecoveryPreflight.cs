@@ -122,7 +122,7 @@ internal sealed class RecoveryPreflight(
                     if (!provider.StoreNames.Contains(name, StringComparer.OrdinalIgnoreCase))
                     {
                         problems.Add(string.Equals(name, BackupStoreOptions.S3StoreName, StringComparison.OrdinalIgnoreCase)
-                            ? "Backups:Stores:S3:BucketName is empty, so backup store 's3' (the offsite copy the scenario restores from) is not configured."
+                            ? "Backups:Stores:S3:BucketName is empty, so backup store 's3' (the primary S3 store the scenario restores from; the offsite copy is the second store, Backups:Stores:Offsite) is not configured."
                             : $"Backup store '{name}' is not configured (configured: {Names(provider.StoreNames)}); see Backups:Stores.");
                     }
                     else if (request.StoresMustHoldBackups && string.Equals(name, BackupStoreOptions.LocalStoreName, StringComparison.OrdinalIgnoreCase) && !Directory.Exists(stores.Value.Local.Directory))

@@ -34,6 +34,9 @@ public sealed class RedisOptions
     /// <summary>The <c>redis-cli</c> program.</summary>
     public string RedisCliPath { get; set; } = "redis-cli";
 
+    /// <summary>The <c>redis-check-rdb</c> program (Debian package redis-tools), which verifies Redis backups: it parses every key and checks the RDB's CRC64.</summary>
+    public string RedisCheckRdbPath { get; set; } = "redis-check-rdb";
+
     /// <summary>Data directory used when Redis is down and cannot tell its own (CONFIG GET dir); <c>/data</c> in the official image.</summary>
     public string? DataDirectory { get; set; }
 

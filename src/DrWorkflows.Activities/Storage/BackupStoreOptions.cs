@@ -84,6 +84,14 @@ public abstract class BackupStoreRetentionOptions
     /// </summary>
     public Dictionary<string, int> RetentionDays { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Sets to keep per source, by kind, counted from the newest (e.g. <c>docker-config</c>: 10, the plan's "last 10"):
+    /// older ones are expired whatever their age. 0 or less: no count limit. Applies together with
+    /// <see cref="RetentionDays"/> (a set goes when either expires it) and never overrides <see cref="MinimumKeep"/>,
+    /// <see cref="KeepNewestVerified"/> or an Object Lock.
+    /// </summary>
+    public Dictionary<string, int> KeepLast { get; set; } = new(StringComparer.OrdinalIgnoreCase) { ["docker-config"] = 10 };
+
     /// <summary>Never delete the newest N complete sets of a source, whatever their age (default 1).</summary>
     public int MinimumKeep { get; set; } = 1;
 
@@ -97,6 +105,9 @@ public abstract class BackupStoreRetentionOptions
             return days > 0 ? days : null;
         return null;
     }
+
+    /// <summary>How many of a kind's newest sets per source to keep, or <c>null</c> for no count limit.</summary>
+    public int? KeepLastFor(string kind) => KeepLast.TryGetValue(kind, out var count) && count > 0 ? count : null;
 }
 
 /// <summary>The local directory store (the plan's <c>/backups</c>).</summary>
@@ -106,6 +117,8 @@ public sealed class LocalBackupStoreOptions : BackupStoreRetentionOptions
     {
         RetentionDays["default"] = 7;
         RetentionDays["drill-report"] = 400; // audit evidence: a year of drill reports and then some
+        RetentionDays["monitoring"] = 30; // the plan: weekly, kept 30 days
+        RetentionDays["docker-config"] = 0; // kept by count (KeepLast: the last 10), not by age
     }
 
     /// <summary>Root directory of the store; created (mode 0700) when missing. Default: <c>./backups</c>.</summary>
@@ -123,6 +136,8 @@ public sealed class S3BackupStoreOptions : BackupStoreRetentionOptions
         RetentionDays["redis"] = 14;
         RetentionDays["media"] = 90;
         RetentionDays["drill-report"] = 400; // audit evidence: a year of drill reports and then some
+        RetentionDays["monitoring"] = 30; // the plan: weekly, kept 30 days
+        RetentionDays["docker-config"] = 0; // kept by count (KeepLast: the last 10), not by age
     }
 
     /// <summary>Bucket name; empty disables the S3 store.</summary>
@@ -192,6 +207,13 @@ internal sealed class BackupStoreOptionsValidator : IValidateOptions<BackupStore
         {
             if (retention.MinimumKeep < 0)
                 errors.Add($"Backups:Stores:{store}:MinimumKeep must be 0 or more.");
+            foreach (var (kind, count) in retention.KeepLast)
+            {
+                if (!DrWorkflows.Activities.Backups.BackupKinds.All.Contains(kind, StringComparer.OrdinalIgnoreCase))
+                    errors.Add($"Backups:Stores:{store}:KeepLast names the unknown kind '{kind}'; use one of {string.Join(", ", DrWorkflows.Activities.Backups.BackupKinds.All)}.");
+                else if (count < 0)
+                    errors.Add($"Backups:Stores:{store}:KeepLast:{kind} is {count}; give the number of newest sets to keep (0 for no count limit).");
+            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

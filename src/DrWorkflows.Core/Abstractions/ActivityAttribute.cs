@@ -42,6 +42,9 @@ public sealed class ActivityAttribute(string @namespace, string category, string
     /// <summary>The activity waits for an external stimulus (a bookmark): a trigger or a gate.</summary>
     public bool IsBlocking { get; init; }
 
+    /// <summary>The activity can start a run (Elsa's activity kind <c>Trigger</c>: the Studio offers "Trigger workflow").</summary>
+    public bool IsTrigger { get; init; }
+
     /// <summary>
     /// Attempts before a failure becomes an incident (default 1: no retry). Overridable per activity in the
     /// definition with <c>customProperties.retry</c>. Retries wait on durable timers with exponential backoff.

@@ -112,18 +112,53 @@ public sealed class ActivityExecutionContext
         var secret = Workflow.Registry.IsSecretOutput(Activity, name);
         if (secret && value is not null)
             Workflow.Redactor.Add(value.ToString());
-        outputs[name] = secret ? JsonValue.Create(Redactor.Mask) : node;
-        (Record.Outputs ??= [])[name] = outputs[name]?.DeepClone();
+        var recorded = secret ? JsonValue.Create(Redactor.Mask) : node;
         if (output.MemoryReference is { } variableId)
             Workflow.SetVariableById(variableId, node);
+        if (IsLogExcluded(LogPersistence.Outputs, name))
+        {
+            // Kept out of the run's state and records; readable (getOutputFrom, getLastResult) while this process drives the run, as in Elsa.
+            outputs.Remove(name);
+            Record.Outputs?.Remove(name);
+            Workflow.State.ActivityOutputs.GetValueOrDefault(Activity.Id)?.Remove(name);
+            Workflow.SetTransientOutput(Activity.Id, name, recorded?.DeepClone());
+            MarkExcluded(LogPersistence.Outputs, name);
+            if (name == "Result")
+                Workflow.SetTransientLastResult(recorded?.DeepClone());
+            return;
+        }
+
+        outputs[name] = recorded;
+        (Record.Outputs ??= [])[name] = outputs[name]?.DeepClone();
         if (name == "Result")
-            Workflow.State.LastResult = secret ? JsonValue.Create(Redactor.Mask) : node?.DeepClone();
+        {
+            Workflow.State.LastResult = recorded?.DeepClone();
+            Workflow.SetTransientLastResult(null);
+        }
     }
 
     internal void RecordInput(string name, JsonNode? value)
     {
+        if (IsLogExcluded(LogPersistence.Inputs, name))
+        {
+            evaluatedInputs.Remove(name);
+            Record.Inputs?.Remove(name);
+            MarkExcluded(LogPersistence.Inputs, name);
+            return;
+        }
+
         evaluatedInputs[name] = value;
         (Record.Inputs ??= [])[name] = value?.DeepClone();
+    }
+
+    /// <summary>Whether this activity's <c>logPersistenceMode</c> keeps the value of that input or output out of the records.</summary>
+    internal bool IsLogExcluded(string kind, string name) => LogPersistence.IsExcluded(Activity, kind, name, Workflow.Graph.LogPersistenceDefault);
+
+    private void MarkExcluded(string kind, string name)
+    {
+        var names = (Record.Excluded ??= [])[kind] as JsonArray ?? (JsonArray)(Record.Excluded[kind] = new JsonArray());
+        if (!names.Any(n => n?.GetValue<string>() == name))
+            names.Add(name);
     }
 
     /// <summary>Adds a value to this execution's journal entry (e.g. the container id a restart acted on).</summary>

@@ -42,6 +42,15 @@ public sealed class WorkflowExecutionContext
 
     public WorkflowGraph Graph { get; }
 
+    /// <summary>
+    /// What a failed activity does to this run: the strategy inherited from its parent (a workflow used as an activity,
+    /// <see cref="IncidentStrategies.InheritedProperty"/>), else the definition's (<see cref="WorkflowGraph.IncidentStrategy"/>).
+    /// </summary>
+    public IncidentStrategy IncidentStrategy =>
+        State.Properties.GetValueOrDefault(IncidentStrategies.InheritedProperty) is JsonValue value && value.TryGetValue<string>(out var type) && IncidentStrategies.TryParse(type, out var inherited)
+            ? inherited
+            : Graph.IncidentStrategy;
+
     public WorkflowState State { get; }
 
     public IServiceProvider Services { get; }
@@ -57,13 +66,32 @@ public sealed class WorkflowExecutionContext
     /// <summary>Secret values seen in this run, masked in everything it journals.</summary>
     public Redactor Redactor { get; }
 
+    private readonly Dictionary<string, Dictionary<string, JsonNode?>> transientOutputs = new(StringComparer.Ordinal);
+
+    /// <summary>Outputs whose <c>logPersistenceMode</c> is Exclude: readable while this context drives the run, never stored.</summary>
+    internal JsonNode? FindTransientOutput(string activityId, string name) =>
+        transientOutputs.TryGetValue(activityId, out var outputs) ? outputs.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value : null;
+
+    internal void SetTransientOutput(string activityId, string name, JsonNode? value) =>
+        (transientOutputs.TryGetValue(activityId, out var outputs) ? outputs : transientOutputs[activityId] = new(StringComparer.Ordinal))[name] = value;
+
+    /// <summary>The last <c>Result</c> when its output is excluded from the records (<see cref="WorkflowState.LastResult"/> is then null).</summary>
+    internal JsonNode? TransientLastResult { get; private set; }
+
+    internal void SetTransientLastResult(JsonNode? value)
+    {
+        TransientLastResult = value;
+        if (value is not null)
+            State.LastResult = null;
+    }
+
     /// <summary>Journal entries produced since the last commit.</summary>
     internal IReadOnlyList<JournalEntry> PendingJournal => journal;
 
     internal void ClearPendingJournal() => journal.Clear();
 
-    /// <summary>The run can make progress: running, not cancelled, no open incident.</summary>
-    public bool CanProceed => State.Status == WorkflowStatus.Running && !State.Incidents.Any(i => i.Resolution is null);
+    /// <summary>The run can make progress: running, not cancelled, no incident holding it.</summary>
+    public bool CanProceed => State.Status == WorkflowStatus.Running && !State.Incidents.Any(i => i.HoldsRun);
 
     /// <summary>The current time at millisecond precision (what the stores keep).</summary>
     public DateTimeOffset Now => Truncate(Clock.GetUtcNow());
@@ -192,6 +220,8 @@ public sealed class WorkflowExecutionContext
             data["outputs"] = Redactor.Redact(ToObject(context.Outputs));
         if (context.JournalData is { } extra)
             data["data"] = Redactor.Redact(extra.DeepClone());
+        if (context.Record.Excluded is { Count: > 0 } excluded)
+            data["excluded"] = excluded.DeepClone();
         return data;
     }
 
@@ -203,14 +233,19 @@ public sealed class WorkflowExecutionContext
         return result;
     }
 
-    /// <summary>Cancels an execution and its descendants: their queued work and bookmarks are dropped.</summary>
-    internal void Cancel(ActivityExecutionContext context)
+    /// <summary>
+    /// Cancels an execution and its descendants: their queued work and bookmarks are dropped. A faulted one (left by
+    /// Elsa's Continue strategy) is cancelled too, as in Elsa: its record goes with its container, its incident stays;
+    /// unless <paramref name="keepFaulted"/> (the run ends faulted: the activity that faulted it stays faulted).
+    /// </summary>
+    internal void Cancel(ActivityExecutionContext context, bool keepFaulted = false)
     {
-        if (context.HasEnded)
+        if (context.Record.Status is ActivityStatus.Completed or ActivityStatus.Canceled
+            || keepFaulted && context.Record.Status == ActivityStatus.Faulted)
             return;
         foreach (var child in context.Children.ToList())
-            Cancel(child);
-        var wasStarted = context.Record.Status == ActivityStatus.Running;
+            Cancel(child, keepFaulted);
+        var wasStarted = context.Record.Status is ActivityStatus.Running or ActivityStatus.Faulted;
         context.Record.Status = ActivityStatus.Canceled;
         State.Executions.Remove(context.Record);
         State.Queue.RemoveAll(w => w.ExecutionId == context.ExecutionId);
@@ -226,7 +261,7 @@ public sealed class WorkflowExecutionContext
         foreach (var record in State.Executions.Where(e => e.ParentId is null).ToList())
         {
             if (FindExecution(record.Id) is { } context)
-                Cancel(context);
+                Cancel(context, keepFaulted: subStatus == WorkflowSubStatus.Faulted);
         }
 
         State.Executions.Clear();

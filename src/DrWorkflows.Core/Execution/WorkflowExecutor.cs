@@ -102,6 +102,14 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
             }
         }
 
+        if (context.State.Properties.ContainsKey(IncidentStrategies.InheritedProperty))
+        {
+            // A workflow used as an activity runs under its parent's strategy, whatever its own definition says.
+            data ??= [];
+            data["incidentStrategy"] = IncidentStrategies.TypeName(context.IncidentStrategy);
+            message += $", under its parent's incident strategy ({IncidentStrategies.TypeName(context.IncidentStrategy)})";
+        }
+
         context.JournalWorkflow(JournalEvents.WorkflowStarted, message, data, context.State.StartedBy);
         context.Schedule(context.Graph.Root, null, null);
         context.State.SubStatus = WorkflowSubStatus.Executing;
@@ -314,9 +322,16 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
         activityContext.CreateBookmark(RetryPolicy.RetryBookmark, resumeAt: due);
     }
 
-    /// <summary>Stops the run at this activity and waits for an operator (retry, skip or fail).</summary>
+    /// <summary>
+    /// Records an incident on this activity and applies the run's incident strategy (<see cref="WorkflowExecutionContext.IncidentStrategy"/>):
+    /// the hold stops the run here until an operator retries, skips or fails it; Elsa's Fault strategy ends the run
+    /// <c>Finished</c>/<c>Faulted</c>; Elsa's Continue strategy leaves the activity faulted (it never completes, so what
+    /// follows it does not run) and the rest of the run carries on. Under the last two the incident stays open, and
+    /// so is alerted and counted, until on-call acknowledges it.
+    /// </summary>
     public static void RaiseIncident(WorkflowExecutionContext context, ActivityExecutionContext activityContext, IncidentKind kind, string message, Exception? exception)
     {
+        var strategy = context.IncidentStrategy;
         var incident = new Incident
         {
             Id = context.NewId(),
@@ -328,15 +343,35 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
             Message = context.Redactor.RedactText(message),
             ExceptionType = exception?.GetType().FullName,
             CreatedAt = context.Now,
+            Strategy = strategy,
         };
         context.State.Incidents.Add(incident);
         activityContext.Record.Status = ActivityStatus.Faulted;
-        context.State.SubStatus = WorkflowSubStatus.Faulted;
-        context.State.Fault = new FaultInfo(incident.Message, incident.ExceptionType, incident.NodeId, incident.ActivityId);
+        var fault = new FaultInfo(incident.Message, incident.ExceptionType, incident.NodeId, incident.ActivityId);
         var data = new JsonObject { ["incidentId"] = incident.Id, ["kind"] = kind.ToString(), ["error"] = incident.Message };
         if (exception?.GetType().FullName is { } type)
             data["exceptionType"] = type;
+        if (strategy != IncidentStrategy.OperatorHold)
+            data["incidentStrategy"] = IncidentStrategies.TypeName(strategy);
         context.Journal(kind == IncidentKind.Fault ? JournalEvents.Faulted : JournalEvents.IncidentRaised, activityContext, data, message: incident.Message);
+        switch (strategy)
+        {
+            case IncidentStrategy.Fault:
+                context.Finish(WorkflowSubStatus.Faulted, fault);
+                break;
+            case IncidentStrategy.ContinueWithIncidents:
+                // The faulted activity stays (faulted) under its parent, as in Elsa: its parent never sees it complete.
+                activityContext.CancelChildren();
+                activityContext.RemoveBookmarks();
+                activityContext.Waiting = false;
+                context.State.Queue.RemoveAll(w => w.ExecutionId == activityContext.ExecutionId);
+                context.JournalWorkflow(JournalEvents.Note, $"'{activityContext.Activity.Name ?? activityContext.Activity.Id}' failed; the run carries on with the incident ({IncidentStrategies.ContinueWithIncidentsType}): what follows that activity does not run.", new JsonObject { ["incidentId"] = incident.Id, ["incidentStrategy"] = IncidentStrategies.ContinueWithIncidentsType });
+                break;
+            default:
+                context.State.SubStatus = WorkflowSubStatus.Faulted;
+                context.State.Fault = fault;
+                break;
+        }
     }
 
     /// <summary>Applies an operator's decision to an open incident.</summary>
@@ -344,9 +379,19 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
     {
         var incident = context.State.Incidents.Find(i => i.Id == incidentId && i.Resolution is null)
             ?? throw new InvalidOperationException($"Incident '{incidentId}' is not open on run '{context.State.Id}'.");
+        if (!AllowedResolutions(incident).Contains(resolution))
+            throw new InvalidOperationException($"Incident '{incidentId}' on run '{context.State.Id}' takes {string.Join(", ", AllowedResolutions(incident))}, not {resolution}.");
         incident.Resolution = resolution;
         incident.ResolvedBy = actor;
         incident.ResolvedAt = context.Now;
+        if (resolution == IncidentResolution.Acknowledge)
+        {
+            // The strategy already ended the run or carried it on: only the record changes.
+            context.JournalWorkflow(JournalEvents.IncidentResolved, $"Incident {incident.Id} on '{incident.ActivityId}' acknowledged by {actor}", new JsonObject { ["incidentId"] = incident.Id, ["resolution"] = resolution.ToString() }, actor);
+            UpdateSubStatus(context);
+            return;
+        }
+
         context.State.Fault = null;
         var activityContext = context.FindExecution(incident.ExecutionId);
         var data = new JsonObject { ["incidentId"] = incident.Id, ["resolution"] = resolution.ToString() };
@@ -359,7 +404,7 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
             context.Journal(JournalEvents.IncidentResolved, activityContext, data, actor: actor, message: $"{resolution} by {actor}");
         }
 
-        if (context.State.Incidents.All(i => i.Resolution is not null) && context.State.Status == WorkflowStatus.Running)
+        if (!context.State.Incidents.Any(i => i.HoldsRun) && context.State.Status == WorkflowStatus.Running)
             context.State.SubStatus = WorkflowSubStatus.Executing;
 
         switch (resolution)
@@ -383,12 +428,33 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
         UpdateSubStatus(context);
     }
 
+    /// <summary>
+    /// What an operator may do with an open incident: retry, skip or fail one that holds the run; acknowledge one that
+    /// Elsa's Fault or Continue strategy already acted on.
+    /// </summary>
+    public static IReadOnlyList<IncidentResolution> AllowedResolutions(Incident incident)
+    {
+        ArgumentNullException.ThrowIfNull(incident);
+        return incident.Strategy == IncidentStrategy.OperatorHold
+            ? [IncidentResolution.Retry, IncidentResolution.Skip, IncidentResolution.Fail]
+            : [IncidentResolution.Acknowledge];
+    }
+
     /// <summary>Cancels the run: everything scheduled or waiting is dropped.</summary>
     public static void Cancel(WorkflowExecutionContext context, string actor)
     {
         if (context.State.Status == WorkflowStatus.Finished)
             return;
         context.JournalWorkflow(JournalEvents.Note, $"Cancellation requested by {actor}", null, actor);
+        // An incident that held the run is answered by the cancel: left open, it would list retry/skip/fail on a finished run.
+        foreach (var incident in context.State.Incidents.Where(i => i.HoldsRun))
+        {
+            incident.Resolution = IncidentResolution.RunCancelled;
+            incident.ResolvedBy = actor;
+            incident.ResolvedAt = context.Now;
+            context.JournalWorkflow(JournalEvents.IncidentResolved, $"Incident {incident.Id} on '{incident.ActivityId}' closed: the run was cancelled by {actor}", new JsonObject { ["incidentId"] = incident.Id, ["resolution"] = incident.Resolution.ToString() }, actor);
+        }
+
         context.Finish(WorkflowSubStatus.Cancelled);
     }
 
@@ -398,7 +464,7 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
         state.UpdatedAt = context.Now;
         if (state.Status == WorkflowStatus.Finished)
             return;
-        if (state.Incidents.Any(i => i.Resolution is null))
+        if (state.Incidents.Any(i => i.HoldsRun))
             state.SubStatus = WorkflowSubStatus.Faulted;
         else if (state.Queue.Count > 0)
             state.SubStatus = WorkflowSubStatus.Executing;

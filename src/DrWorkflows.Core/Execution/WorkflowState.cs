@@ -153,6 +153,12 @@ public sealed class ActivityExecutionRecord
 
     /// <summary>Outputs written so far, kept while the activity waits (they are stored with the run when it completes).</summary>
     public JsonObject? Outputs { get; set; }
+
+    /// <summary>
+    /// Names of the inputs and outputs whose values its <c>logPersistenceMode</c> keeps out of every record
+    /// (<c>{"inputs": [...], "outputs": [...]}</c>): the journal lists them as excluded instead.
+    /// </summary>
+    public JsonObject? Excluded { get; set; }
 }
 
 /// <summary>Kinds of work the executor does.</summary>
@@ -204,7 +210,11 @@ public sealed class Bookmark
     public DateTimeOffset CreatedAt { get; set; }
 }
 
-/// <summary>An instance stopped on a fault or an unsafe re-run, waiting for an operator.</summary>
+/// <summary>
+/// A fault or an unsafe re-run. Under the hold (the default) the run stops at it until an operator retries, skips or
+/// fails it; under Elsa's Fault or Continue strategy (<see cref="Strategy"/>) the run ended or carried on, and the
+/// incident stays open (alerted, counted) until an operator acknowledges it.
+/// </summary>
 public sealed class Incident
 {
     public string Id { get; set; } = string.Empty;
@@ -224,6 +234,13 @@ public sealed class Incident
     public string? ExceptionType { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The strategy that handled it (states written before strategies existed read as the hold).</summary>
+    public IncidentStrategy Strategy { get; set; }
+
+    /// <summary>Open and holding the run: the run waits for an operator's retry, skip or fail.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool HoldsRun => Resolution is null && Strategy == IncidentStrategy.OperatorHold;
 
     public IncidentResolution? Resolution { get; set; }
 
@@ -246,6 +263,15 @@ public enum IncidentResolution
     Retry,
     Skip,
     Fail,
+
+    /// <summary>On-call saw an incident that the Fault or Continue strategy already acted on (the only action it takes).</summary>
+    Acknowledge,
+
+    /// <summary>
+    /// The run was cancelled while this incident held it: the cancel answered it (who and when are the cancel's). Not an
+    /// action anyone takes on an incident; an open held incident on a finished run would offer actions that cannot work.
+    /// </summary>
+    RunCancelled,
 }
 
 /// <summary>A child run requested by <c>ExecuteWorkflow</c> (or a workflow used as an activity).</summary>
@@ -256,11 +282,17 @@ public sealed class ChildRunRequest
 
     public string DefinitionId { get; set; } = string.Empty;
 
+    /// <summary>The exact version to run (a workflow used as an activity); null: the published version.</summary>
+    public string? DefinitionVersionId { get; set; }
+
     public int? Version { get; set; }
 
     public string? CorrelationId { get; set; }
 
     public Dictionary<string, JsonNode?> Input { get; set; } = [];
+
+    /// <summary>The parent's incident strategy, for a child that runs under it (a workflow used as an activity); null: its own.</summary>
+    public IncidentStrategy? IncidentStrategy { get; set; }
 }
 
 /// <summary>An error, as stored and shown.</summary>

@@ -37,11 +37,11 @@ public sealed class ExpressionEvaluator
 
     public static string UnsupportedMessage(string type, string activityId) => type switch
     {
-        ExpressionTypes.CSharp => $"Activity '{activityId}' uses a C# expression. DrWorkflows does not run C# expressions (they would need Roslyn scripting inside the orchestrator); rewrite it as a JavaScript expression: the same helpers (getVariable, getInput, getOutputFrom, ...) are available.",
-        _ => $"Activity '{activityId}' uses a '{type}' expression, which DrWorkflows does not evaluate. Supported: Literal, Object, Json, Variable, JavaScript.",
+        _ => $"Activity '{activityId}' uses a '{type}' expression, which DrWorkflows does not evaluate. Supported: Literal, Object, Json, Variable, JavaScript, CSharp.",
     };
 
-    public static ExpressionEvaluator CreateDefault() => new([new LiteralHandler(), new ObjectHandler(ExpressionTypes.Object), new ObjectHandler(ExpressionTypes.Json), new VariableHandler(), new JavaScriptHandler()]);
+    /// <summary>The standard handlers; C# with <paramref name="csharp"/> (its settings and cache) or a default one.</summary>
+    public static ExpressionEvaluator CreateDefault(CSharpHandler? csharp = null) => new([new LiteralHandler(), new ObjectHandler(ExpressionTypes.Object), new ObjectHandler(ExpressionTypes.Json), new VariableHandler(), new JavaScriptHandler(), csharp ?? new CSharpHandler()]);
 }
 
 /// <summary>A literal: the text as written (numbers and booleans are parsed by the target conversion).</summary>

@@ -14,12 +14,12 @@ public static class ExpressionJson
 
     /// <summary>
     /// Reads an expression that is not an activity input (a switch case condition), refusing the expression types
-    /// DrWorkflows does not evaluate (C#, Python, Liquid) when the definition is loaded rather than when it runs.
+    /// DrWorkflows does not evaluate (Python, Liquid) when the definition is loaded rather than when it runs.
     /// </summary>
     public static Expression? ReadEvaluable(JsonNode? node, string activityId, string where)
     {
         var expression = Read(node);
-        if (expression is { Type: ExpressionTypes.CSharp or ExpressionTypes.Python or ExpressionTypes.Liquid })
+        if (expression is { Type: ExpressionTypes.Python or ExpressionTypes.Liquid })
             throw new WorkflowDefinitionException($"{ExpressionEvaluator.UnsupportedMessage(expression.Type, activityId)} ({where})") { ActivityId = activityId };
         return expression;
     }

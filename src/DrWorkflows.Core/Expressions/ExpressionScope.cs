@@ -57,13 +57,13 @@ public sealed class ExpressionScope(ActivityExecutionContext context)
         var graph = Context.Workflow.Graph;
         var activity = graph.FindActivity(activityIdOrName);
         var key = activity?.Id ?? activityIdOrName;
-        if (!State.ActivityOutputs.TryGetValue(key, out var outputs))
-            return null;
         var name = outputName ?? "Result";
-        return outputs.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+        if (!State.ActivityOutputs.TryGetValue(key, out var outputs))
+            return Context.Workflow.FindTransientOutput(key, name);
+        return outputs.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value ?? Context.Workflow.FindTransientOutput(key, name);
     }
 
-    public JsonNode? LastResult => State.LastResult;
+    public JsonNode? LastResult => State.LastResult ?? Context.Workflow.TransientLastResult;
 
     /// <summary>
     /// Outcomes chosen by a script with <c>setOutcome</c>/<c>setOutcomes</c> (Elsa's RunJavaScript). Null where a

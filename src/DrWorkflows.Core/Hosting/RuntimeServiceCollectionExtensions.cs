@@ -29,13 +29,16 @@ public static class RuntimeServiceCollectionExtensions
         });
         if (configureActivities is not null)
             services.AddSingleton(new ActivityRegistration(configureActivities));
-        services.TryAddSingleton(_ => ExpressionEvaluator.CreateDefault());
+        services.AddOptions<CSharpOptions>().BindConfiguration("DrWorkflows:CSharp").ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<CSharpHandler>();
+        services.TryAddSingleton(sp => ExpressionEvaluator.CreateDefault(sp.GetRequiredService<CSharpHandler>()));
         services.TryAddSingleton<WorkflowExecutor>();
         services.TryAddSingleton<WorkflowDefinitionService>();
         services.TryAddSingleton<IPlatformResolver, SinglePlatformResolver>();
         services.TryAddSingleton<WorkflowRuntime>();
         services.TryAddSingleton<WorkflowLoader>();
         services.TryAddSingleton<TriggerScheduler>();
+        services.TryAddSingleton<DrWorkflows.Core.Activities.Http.HttpResponses>();
         services.TryAddSingleton<RuntimeBackgroundService>();
         services.AddHostedService(sp => sp.GetRequiredService<RuntimeBackgroundService>());
         return services;

@@ -35,16 +35,20 @@ public sealed partial class WorkflowLoader(
         // Workflows used as activities must be known before the definitions that use them are read.
         await definitions.RegisterWorkflowActivitiesAsync(cancellationToken);
         var loaded = 0;
-        var pending = Discover().ToList();
+        // The commit each file came from, read once per load (a version records it when it is stored).
+        var fileCommits = Directory.Exists(options.Value.Directory)
+            ? await SourceCommits.OfFilesAsync(options.Value.Directory, [.. JsonFiles(options.Value.Directory).Select(f => f.Relative)], cancellationToken)
+            : new Dictionary<string, string>();
+        var pending = Discover(fileCommits).ToList();
         while (true)
         {
-            var failed = new List<((string Source, Func<WorkflowDefinitionDocument> Build) Item, Exception Error)>();
+            var failed = new List<(Discovered Item, Exception Error)>();
             var loadedBefore = loaded;
             foreach (var item in pending)
             {
                 try
                 {
-                    if (await LoadOneAsync(item.Source, item.Build, cancellationToken))
+                    if (await LoadOneAsync(item, cancellationToken))
                         loaded++;
                 }
                 catch (WorkflowDefinitionException e)
@@ -65,7 +69,7 @@ public sealed partial class WorkflowLoader(
                 continue;
             }
 
-            foreach (var ((source, _), e) in failed)
+            foreach (var ((source, _, _), e) in failed)
             {
                 var message = e.Message.StartsWith(Describe(source), StringComparison.Ordinal) ? e.Message : $"{Describe(source)}: {e.Message}";
                 errors.Add(new WorkflowLoadError(Describe(source), (e as WorkflowDefinitionException)?.ActivityId, message));
@@ -77,16 +81,17 @@ public sealed partial class WorkflowLoader(
     }
 
     /// <summary>Saves one definition as a new published version unless it is unchanged; true when it was saved.</summary>
-    private async Task<bool> LoadOneAsync(string source, Func<WorkflowDefinitionDocument> build, CancellationToken cancellationToken)
+    private async Task<bool> LoadOneAsync(Discovered item, CancellationToken cancellationToken)
     {
+        var (source, build, commit) = item;
         var document = build();
         var current = await definitions.FindAsync(document.DefinitionId, VersionOptions.LatestVersion, cancellationToken);
         var published = current is { IsPublished: true } ? current : await definitions.FindAsync(document.DefinitionId, VersionOptions.PublishedVersion, cancellationToken);
         if (DefinitionOrigins.ParseGit(published?.Origin) is { } merged && source.StartsWith("file:", StringComparison.Ordinal))
         {
             // Published from a reviewed merge (GitOps): the deployed copy of the file does not replace it; drift shows a difference.
-            var commit = merged.Describe();
-            Log.MergedKept(logger, document.DefinitionId, commit, source);
+            var mergedFrom = merged.Describe();
+            Log.MergedKept(logger, document.DefinitionId, mergedFrom, source);
             return false;
         }
 
@@ -97,40 +102,46 @@ public sealed partial class WorkflowLoader(
 
         if (current is not null && current.IsPublished && SameContent(current.Json, document))
             return false;
-        await definitions.SaveAsync(document, publish: true, source, isReadonly: true, cancellationToken);
+        await definitions.SaveAsync(document, publish: true, source, isReadonly: true, cancellationToken, sourceCommit: commit());
         Log.Loaded(logger, document.DefinitionId, source);
         return true;
     }
 
-    private IEnumerable<(string Source, Func<WorkflowDefinitionDocument> Build)> Discover()
+    /// <summary>A definition found in code or in a file: its origin, how to read it, and the commit it came from.</summary>
+    private sealed record Discovered(string Source, Func<WorkflowDefinitionDocument> Build, Func<string> Commit);
+
+    private static IEnumerable<(string File, string Relative)> JsonFiles(string directory) =>
+        Directory.EnumerateFiles(directory, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Select(file => (file, Path.GetRelativePath(directory, file).Replace('\\', '/')));
+
+    private IEnumerable<Discovered> Discover(IReadOnlyDictionary<string, string> fileCommits)
     {
         var settings = options.Value;
         foreach (var assembly in settings.CodeAssemblies)
         {
             foreach (var type in assembly.GetTypes().Where(t => t is { IsAbstract: false, IsClass: true } && typeof(ICodeWorkflow).IsAssignableFrom(t)))
             {
-                yield return ($"code:{type.FullName}", () =>
+                yield return new Discovered($"code:{type.FullName}", () =>
                 {
                     var workflow = (ICodeWorkflow)Activator.CreateInstance(type)!;
                     var builder = new WorkflowBuilder(workflow.DefinitionId, workflow.Name);
                     workflow.Build(builder);
                     return builder.Build(definitions.Registry);
-                });
+                }, () => SourceCommits.OfAssembly(assembly));
             }
         }
 
         if (!Directory.Exists(settings.Directory))
             yield break;
-        foreach (var file in Directory.EnumerateFiles(settings.Directory, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var (file, relative) in JsonFiles(settings.Directory))
         {
-            var relative = Path.GetRelativePath(settings.Directory, file).Replace('\\', '/');
-            yield return ($"file:workflows/{relative}", () =>
+            yield return new Discovered($"file:workflows/{relative}", () =>
             {
                 var document = WorkflowDefinitionDocument.Parse(File.ReadAllText(file), $"workflows/{relative}");
                 if (string.IsNullOrWhiteSpace(document.DefinitionId))
                     throw new WorkflowDefinitionException($"workflows/{relative}: 'definitionId' is missing.") { FilePath = relative };
                 return document;
-            });
+            }, () => fileCommits.GetValueOrDefault(relative) ?? $"{SourceCommits.NotInGit}: workflows/{relative} appeared after the commits were read");
         }
     }
 

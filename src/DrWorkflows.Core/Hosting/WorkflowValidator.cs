@@ -107,6 +107,7 @@ public sealed class WorkflowValidator(ActivityRegistry registry, IReadOnlyList<A
         _ when message.Contains("not valid JSON", StringComparison.Ordinal) => "correct the JSON at that line, or export the definition again from the Studio.",
         _ when message.Contains("definitionId' is missing", StringComparison.Ordinal) => "add \"definitionId\": a stable id of lower-case words with dashes.",
         _ when message.Contains("has unknown type", StringComparison.Ordinal) => "use a type listed in docs/activities/ (check the spelling and the namespace; the message names the closest known types).",
+        _ when message.Contains("does not compile", StringComparison.Ordinal) => "correct the C# at that line and column (docs/elsa-compatibility.md, C#).",
         _ when message.Contains("expression", StringComparison.OrdinalIgnoreCase) => "use a Literal, Object, Variable or JavaScript expression (docs/elsa-compatibility.md).",
         _ when message.Contains("share the node id", StringComparison.Ordinal) => "give each activity its own id.",
         _ => "change the file as the message says; the server refuses it as written.",

@@ -171,7 +171,7 @@ public sealed class ActivityRegistry
             MaxAttempts = Math.Max(1, attribute.MaxAttempts),
             Timeout = attribute.TimeoutSeconds > 0 ? TimeSpan.FromSeconds(attribute.TimeoutSeconds) : null,
             Browsable = attribute.Browsable,
-            Kind = attribute.IsBlocking ? "Task" : "Action",
+            Kind = attribute.IsTrigger ? "Trigger" : attribute.IsBlocking ? "Task" : "Action",
             Outcomes = attribute.Outcomes ?? [Execution.Outcomes.Done],
             DynamicOutcomesInput = type.GetCustomAttribute<DynamicOutcomesAttribute>()?.InputName,
             Inputs = [.. inputs.OrderBy(i => i.Order)],

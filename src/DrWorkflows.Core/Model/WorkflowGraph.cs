@@ -76,6 +76,12 @@ public sealed class WorkflowGraph
     /// </summary>
     public bool OneRunPerPlatform { get; init; }
 
+    /// <summary>What a failed activity does to the run (<c>options.incidentStrategyType</c>; the hold when not set).</summary>
+    public Execution.IncidentStrategy IncidentStrategy { get; init; }
+
+    /// <summary>The workflow's log persistence default (its <c>customProperties</c>; Include when not set), never Inherit.</summary>
+    public Execution.LogPersistenceMode LogPersistenceDefault { get; init; } = Execution.LogPersistenceMode.Include;
+
     /// <summary>Where the version came from (<c>file:…</c>, <c>code:…</c>, <c>git:…@commit#pr</c>, <c>api</c>); journaled when a run starts.</summary>
     public string? Origin { get; internal set; }
 

@@ -34,15 +34,28 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
                 throw new WorkflowDefinitionException($"Workflow '{definition.DefinitionId}': its variables, inputs or outputs cannot be read: {e.Message}", e);
             }
 
-            return new WorkflowGraph(definition.DefinitionId, definition.Id, definition.Version, definition.Name, root, variables, inputs, outputs)
+            var graph = new WorkflowGraph(definition.DefinitionId, definition.Id, definition.Version, definition.Name, root, variables, inputs, outputs)
             {
+                LogPersistenceDefault = Execution.LogPersistence.WorkflowDefault(definition.Json["customProperties"] as JsonObject, definition.DefinitionId),
                 OneRunPerPlatform = definition.Json["customProperties"]?[WorkflowDefinitionDocument.OneRunPerPlatformProperty] is JsonValue one && one.TryGetValue<bool>(out var only) && only,
+                // A name that is none of the strategies is refused at save; one stored anyway runs on the safe side (the hold).
+                IncidentStrategy = Execution.IncidentStrategies.TryParse(IncidentStrategyType(definition), out var strategy) ? strategy : Execution.IncidentStrategy.OperatorHold,
             };
+            foreach (var activity in graph.Activities)
+                Execution.LogPersistence.Validate(activity.CustomProperties, $"Activity '{activity.Id}'");
+            return graph;
         }
         catch (WorkflowDefinitionException e) when (filePath is not null && e.FilePath is null)
         {
             throw new WorkflowDefinitionException($"{filePath}: {e.Message}", e) { ActivityId = e.ActivityId, FilePath = filePath };
         }
+    }
+
+    /// <summary>The definition's <c>options.incidentStrategyType</c>, or null when it names none.</summary>
+    public static string? IncidentStrategyType(WorkflowDefinitionDocument definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return definition.Json["options"]?["incidentStrategyType"] is JsonValue value && value.TryGetValue<string>(out var type) ? type : null;
     }
 
     /// <summary>Materializes one activity (and its children) from its JSON.</summary>
@@ -161,7 +174,7 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
             expression = Expression.Literal(node);
         }
 
-        if (expression is { Type: ExpressionTypes.CSharp or ExpressionTypes.Python or ExpressionTypes.Liquid })
+        if (expression is { Type: ExpressionTypes.Python or ExpressionTypes.Liquid })
         {
             throw new WorkflowDefinitionException(ExpressionEvaluator.UnsupportedMessage(expression.Type, activityId) + $" (input '{input.JsonName}')") { ActivityId = activityId };
         }
@@ -188,7 +201,7 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
         }
 
         var hint = close.Count > 0 ? $" Did you mean {string.Join(", ", close.Select(c => $"'{c}'"))}?" : " See GET /elsa/api/descriptors/activities for the known types.";
-        return $"Activity '{id}' has unknown type '{type}'.{hint}";
+        return $"Activity '{id}' has unknown type '{type}'.{hint} The Elsa activities supported here: docs/elsa-compatibility.md, Activities.";
     }
 
     private static int EditDistance(string a, string b)

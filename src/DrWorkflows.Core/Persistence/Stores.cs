@@ -30,6 +30,13 @@ public sealed record StoredWorkflowDefinition
 
     public required DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>
+    /// The git commit the version came from, recorded when it was stored: a SHA, or a sentence starting
+    /// <c>not in git</c> saying why there is none; null for a version made in the Studio or through the API, or stored
+    /// before commits were recorded (<see cref="Runtime.SourceCommits"/>).
+    /// </summary>
+    public string? SourceCommit { get; init; }
+
     /// <summary>The full Elsa 3 workflow-definition JSON.</summary>
     public required string Json { get; init; }
 }

@@ -11,11 +11,13 @@ namespace DrWorkflows.Core.Runtime;
 /// draft updates it; publishing makes one version the published one. Also materializes and caches graphs,
 /// and registers workflows marked "usable as activity" as activity types.
 /// </summary>
-public sealed class WorkflowDefinitionService(
+public sealed partial class WorkflowDefinitionService(
     IWorkflowDefinitionStore store,
     ActivityRegistry registry,
-    TimeProvider clock)
+    TimeProvider clock,
+    Expressions.CSharpHandler? csharp = null)
 {
+    private readonly Expressions.CSharpHandler csharp = csharp ?? new Expressions.CSharpHandler();
     private readonly ConcurrentDictionary<string, WorkflowGraph> graphs = new(StringComparer.Ordinal);
     private readonly WorkflowMaterializer materializer = new(registry);
 
@@ -30,8 +32,15 @@ public sealed class WorkflowDefinitionService(
     /// latest): a merged file must not overwrite a draft edited since.
     /// With <c>keepVersionId</c>, a new version keeps the document's own version <c>id</c> when no stored version has
     /// it (Elsa's import keeps the file's ids, so <c>by-id</c> with the file's id finds it).
+    /// <c>sourceCommit</c> is the git commit the document came from (<see cref="SourceCommits"/>); for a <c>git:</c>
+    /// origin it is the commit in the origin when not given.
+    /// Publishing a workflow used as an activity with <c>options.autoUpdateConsumingWorkflows</c> updates its consumers
+    /// (<see cref="UpdateConsumingWorkflowsAsync"/>); <paramref name="consumerUpdates"/>, when given, receives what was done to each.
     /// </summary>
-    public async Task<StoredWorkflowDefinition> SaveAsync(WorkflowDefinitionDocument document, bool publish, string origin, bool isReadonly, CancellationToken cancellationToken, bool newVersion = false, bool keepVersionId = false)
+    public Task<StoredWorkflowDefinition> SaveAsync(WorkflowDefinitionDocument document, bool publish, string origin, bool isReadonly, CancellationToken cancellationToken, bool newVersion = false, bool keepVersionId = false, string? sourceCommit = null, List<ConsumerUpdate>? consumerUpdates = null) =>
+        SaveCoreAsync(document, publish, origin, isReadonly, newVersion, keepVersionId, sourceCommit, consumerUpdates ?? [], cancellationToken);
+
+    private async Task<StoredWorkflowDefinition> SaveCoreAsync(WorkflowDefinitionDocument document, bool publish, string origin, bool isReadonly, bool newVersion, bool keepVersionId, string? sourceCommit, List<ConsumerUpdate>? consumerUpdates, CancellationToken cancellationToken)
     {
         var importedId = keepVersionId && !string.IsNullOrWhiteSpace(document.Id) ? document.Id : null;
         document = document.Clone().Normalize();
@@ -46,6 +55,11 @@ public sealed class WorkflowDefinitionService(
         var graph = materializer.Materialize(probe);
         if (publish)
             CheckPublishable(graph);
+        if (publish)
+        {
+            await CheckHttpRoutesAsync(graph, document.DefinitionId, cancellationToken);
+            CheckCSharpCompiles(probe, graph);
+        }
 
         var versions = await store.ListVersionsAsync(document.DefinitionId, cancellationToken);
         var latest = versions.OrderByDescending(v => v.Version).FirstOrDefault();
@@ -90,31 +104,31 @@ public sealed class WorkflowDefinitionService(
         document.IsPublished = publish;
         document.IsReadonly = isReadonly;
         document.CreatedAt = createdAt;
-        var stored = ToStored(document, origin);
+        var stored = ToStored(document, origin) with { SourceCommit = sourceCommit ?? DefinitionOrigins.ParseGit(origin)?.Commit };
         changes.Add(stored);
         await store.SaveAsync(changes, cancellationToken);
         foreach (var change in changes)
             graphs.TryRemove(change.Id, out _);
         RefreshActivityType(stored);
+        if (publish && consumerUpdates is not null)
+            await UpdateConsumingWorkflowsAsync(stored, consumerUpdates, cancellationToken);
         return stored;
     }
 
-    /// <summary>The one incident strategy that runs here (the Studio offers it): a failed activity holds the run for an operator.</summary>
-    public const string OperatorHoldIncidentStrategy = "DrWorkflows.IncidentStrategies.OperatorHold";
+    /// <summary>The DR default incident strategy: a failed activity holds the run for an operator.</summary>
+    public const string OperatorHoldIncidentStrategy = Execution.IncidentStrategies.OperatorHoldType;
 
     /// <summary>
-    /// Elsa's <c>options.incidentStrategyType</c>: empty or <see cref="OperatorHoldIncidentStrategy"/>. Elsa's Fault and
-    /// Continue strategies end or continue a faulted run, which does not happen here, so a definition asking for one is
-    /// refused rather than loaded to behave otherwise.
+    /// Elsa's <c>options.incidentStrategyType</c>: empty (the hold), the hold, or Elsa's Fault or Continue strategy. Any other
+    /// name is refused rather than loaded to behave otherwise.
     /// </summary>
     private static void CheckIncidentStrategy(WorkflowDefinitionDocument document)
     {
-        if (document.Json["options"]?["incidentStrategyType"] is not JsonValue value || !value.TryGetValue<string>(out var strategy) || string.IsNullOrWhiteSpace(strategy))
-            return;
-        if (strategy.Split(',')[0].Trim() == OperatorHoldIncidentStrategy)
+        var strategy = WorkflowMaterializer.IncidentStrategyType(document);
+        if (Execution.IncidentStrategies.TryParse(strategy, out _))
             return;
         throw new WorkflowDefinitionException(
-            $"Workflow '{document.DefinitionId}': options.incidentStrategyType '{strategy}' is not supported. A failed activity here always raises an incident and holds the run for an operator (retry, skip or fail); Elsa's Fault and Continue strategies are not available. Choose 'Hold for an operator' or leave the option empty (docs/elsa-compatibility.md, Faults and incidents).");
+            $"Workflow '{document.DefinitionId}': options.incidentStrategyType '{strategy}' is not an incident strategy. Choose '{Execution.IncidentStrategies.OperatorHoldType}' (hold for an operator, the default), '{Execution.IncidentStrategies.FaultType}' or '{Execution.IncidentStrategies.ContinueWithIncidentsType}' (docs/elsa-compatibility.md, Faults and incidents).");
     }
 
     /// <summary>
@@ -138,14 +152,24 @@ public sealed class WorkflowDefinitionService(
         }
     }
 
-    /// <summary>Publishes the latest version of a definition.</summary>
-    public async Task<StoredWorkflowDefinition> PublishAsync(string definitionId, CancellationToken cancellationToken)
+    /// <summary>C# written out in the definition must compile before it is published (a draft may be unfinished); the error names the activity and the line.</summary>
+    private void CheckCSharpCompiles(WorkflowDefinitionDocument document, WorkflowGraph graph)
+    {
+        foreach (var use in Expressions.CSharpHandler.FindUses(document.Root))
+        {
+            if (use.Code is { } code && csharp.Check(graph, code) is { Count: > 0 } errors)
+                throw new WorkflowDefinitionException($"{Expressions.CSharpHandler.CompileMessage(use.ActivityId, errors)} (in '{use.Where}'; docs/elsa-compatibility.md, C#)") { ActivityId = use.ActivityId };
+        }
+    }
+
+    /// <summary>Publishes the latest version of a definition (and updates its consumers, see <see cref="SaveAsync"/>).</summary>
+    public async Task<StoredWorkflowDefinition> PublishAsync(string definitionId, CancellationToken cancellationToken, List<ConsumerUpdate>? consumerUpdates = null)
     {
         var latest = await store.FindAsync(definitionId, VersionOptions.LatestVersion, cancellationToken)
             ?? throw new DefinitionNotFoundException(definitionId);
         if (latest.IsPublished)
             return latest;
-        return await SaveAsync(WorkflowDefinitionDocument.Parse(latest.Json), publish: true, latest.Origin, latest.IsReadonly, cancellationToken);
+        return await SaveAsync(WorkflowDefinitionDocument.Parse(latest.Json), publish: true, latest.Origin, latest.IsReadonly, cancellationToken, sourceCommit: latest.SourceCommit, consumerUpdates: consumerUpdates);
     }
 
     /// <summary>Un-publishes the published version (it can no longer be started).</summary>
@@ -333,8 +357,13 @@ public sealed class WorkflowDefinitionService(
             Outcomes = document.Json["outcomes"] is JsonArray { Count: > 0 } outcomes ? [.. outcomes.Select(o => o?.GetValue<string>()).OfType<string>()] : [Execution.Outcomes.Done],
             Inputs = inputs,
             Outputs = [.. outputs, .. baseDescriptor.Outputs.Where(b => !outputs.Any(o => string.Equals(o.Name, b.Name, StringComparison.OrdinalIgnoreCase)))],
-            Factory = () => new WorkflowDefinitionActivity { WorkflowDefinitionId = definition.DefinitionId },
-            Properties = new Dictionary<string, object?> { ["workflowDefinitionId"] = definition.DefinitionId, ["workflowDefinitionVersionId"] = definition.Id },
+            Factory = () => new WorkflowDefinitionActivity { WorkflowDefinitionId = definition.DefinitionId, WorkflowDefinitionVersionId = definition.Id },
+            Properties = new Dictionary<string, object?>
+            {
+                ["workflowDefinitionId"] = definition.DefinitionId,
+                ["workflowDefinitionVersionId"] = definition.Id,
+                ["workflowDefinitionVersion"] = definition.Version,
+            },
         });
     }
 
@@ -383,7 +412,7 @@ public sealed class DefinitionReadOnlyException(string definitionId, string orig
 {
     public string DefinitionId { get; } = definitionId;
 
-    private static string Describe(string origin) => origin switch
+    internal static string Describe(string origin) => origin switch
     {
         _ when origin.StartsWith("file:", StringComparison.Ordinal) => $"the file {origin[5..]}",
         _ when origin.StartsWith("code:", StringComparison.Ordinal) => $"the C# class {origin[5..]}",

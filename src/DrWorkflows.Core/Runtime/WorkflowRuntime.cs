@@ -14,6 +14,9 @@ public sealed record StartRunRequest(string DefinitionId)
     /// <summary>Which version; default: the published one.</summary>
     public VersionOptions Versions { get; init; } = VersionOptions.PublishedVersion;
 
+    /// <summary>The exact version to run (its id, a version of <see cref="DefinitionId"/>); when set, <see cref="Versions"/> is not used.</summary>
+    public string? DefinitionVersionId { get; init; }
+
     public IDictionary<string, JsonNode?>? Input { get; init; }
 
     public string? CorrelationId { get; init; }
@@ -29,8 +32,14 @@ public sealed record StartRunRequest(string DefinitionId)
     /// <summary>The trigger activity that started the run (it completes at once).</summary>
     public string? TriggerNodeId { get; init; }
 
+    /// <summary>What the trigger received (an HTTP request), kept in the run's state for the trigger activity to read.</summary>
+    public JsonNode? TriggerPayload { get; init; }
+
     /// <summary>Return once the run is created, executing it in the background (Elsa's "dispatch").</summary>
     public bool Dispatch { get; init; }
+
+    /// <summary>The incident strategy the run inherits from its parent instead of its definition's (a workflow used as an activity).</summary>
+    public Execution.IncidentStrategy? IncidentStrategy { get; init; }
 }
 
 /// <summary>What became of a note added to a run's journal (<see cref="WorkflowRuntime.AddNoteAsync"/>).</summary>
@@ -91,8 +100,12 @@ public sealed partial class WorkflowRuntime(
     /// </summary>
     public async Task<WorkflowState> StartAsync(StartRunRequest request, CancellationToken cancellationToken)
     {
-        var definition = await definitions.FindAsync(request.DefinitionId, request.Versions, cancellationToken)
-            ?? throw new DefinitionNotFoundException(request.DefinitionId, request.Versions.Published ? "has no published version" : "does not exist");
+        var definition = request.DefinitionVersionId is { } versionId
+            ? await definitions.FindByIdAsync(versionId, cancellationToken) is { } exact && exact.DefinitionId == request.DefinitionId
+                ? exact
+                : throw new DefinitionNotFoundException(request.DefinitionId, $"has no version '{versionId}' (deleted since it was chosen)")
+            : await definitions.FindAsync(request.DefinitionId, request.Versions, cancellationToken)
+                ?? throw new DefinitionNotFoundException(request.DefinitionId, request.Versions.Published ? "has no published version" : "does not exist");
         var graph = definitions.GetGraph(definition);
         var instanceId = request.InstanceId ?? Guid.NewGuid().ToString("N");
         var state = executor.CreateState(graph, instanceId, request.Input, request.CorrelationId, request.StartedBy, request.ParentInstanceId);
@@ -100,6 +113,10 @@ public sealed partial class WorkflowRuntime(
             state.Platform = platforms.Resolve(state.Input);
         if (request.TriggerNodeId is not null)
             state.Properties[Activities.Flowchart.TriggerKeys.TriggerNodeId] = request.TriggerNodeId;
+        if (request.TriggerPayload is not null)
+            state.Properties[Activities.Flowchart.TriggerKeys.TriggerPayload] = request.TriggerPayload.DeepClone();
+        if (request.IncidentStrategy is { } inherited)
+            state.Properties[Execution.IncidentStrategies.InheritedProperty] = Execution.IncidentStrategies.TypeName(inherited);
         var context = executor.CreateContext(graph, state, services, cancellationToken);
         executor.Start(context);
         try
@@ -471,11 +488,13 @@ public sealed partial class WorkflowRuntime(
                     await StartAsync(new StartRunRequest(request.DefinitionId)
                     {
                         InstanceId = request.InstanceId,
+                        DefinitionVersionId = request.DefinitionVersionId,
                         Input = request.Input,
                         CorrelationId = request.CorrelationId,
                         ParentInstanceId = context.State.Id,
                         StartedBy = $"workflow:{context.State.Id}",
                         Dispatch = true,
+                        IncidentStrategy = request.IncidentStrategy,
                     }, cancellationToken);
                 }
                 catch (DefinitionNotFoundException e)

@@ -10,7 +10,7 @@ internal delegate DateTimeOffset TimeReader(DbDataReader reader, int ordinal);
 internal static class RowReaders
 {
     public const string DefinitionColumns =
-        "id, definition_id, version, name, description, is_latest, is_published, is_readonly, usable_as_activity, origin, created_at, json";
+        "id, definition_id, version, name, description, is_latest, is_published, is_readonly, usable_as_activity, origin, created_at, json, source_commit";
 
     public const string BookmarkColumns =
         "id, instance_id, execution_id, name, key, activity_type, node_id, resume_at, created_at, payload";
@@ -38,6 +38,7 @@ internal static class RowReaders
         Origin = r.GetString(9),
         CreatedAt = time(r, 10),
         Json = r.GetString(11),
+        SourceCommit = NullableString(r, 12),
     };
 
     public static StoredBookmark Bookmark(DbDataReader r, TimeReader time) => new(

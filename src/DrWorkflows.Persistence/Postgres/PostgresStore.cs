@@ -203,13 +203,13 @@ internal sealed partial class PostgresStore : IWorkflowDefinitionStore, IWorkflo
         foreach (var d in versions)
         {
             batch.BatchCommands.Add(Command(
-                "INSERT INTO definitions (" + DefinitionColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+                "INSERT INTO definitions (" + DefinitionColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
                 + "ON CONFLICT (id) DO UPDATE SET definition_id = excluded.definition_id, version = excluded.version, name = excluded.name, "
                 + "description = excluded.description, is_latest = excluded.is_latest, is_published = excluded.is_published, "
                 + "is_readonly = excluded.is_readonly, usable_as_activity = excluded.usable_as_activity, origin = excluded.origin, "
-                + "created_at = excluded.created_at, json = excluded.json",
+                + "created_at = excluded.created_at, json = excluded.json, source_commit = excluded.source_commit",
                 Text(d.Id), Text(d.DefinitionId), Int(d.Version), Text(d.Name), Text(d.Description), Bool(d.IsLatest), Bool(d.IsPublished),
-                Bool(d.IsReadonly), Bool(d.UsableAsActivity), Text(d.Origin), Time(d.CreatedAt), Text(d.Json)));
+                Bool(d.IsReadonly), Bool(d.UsableAsActivity), Text(d.Origin), Time(d.CreatedAt), Text(d.Json), Text(d.SourceCommit)));
         }
 
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -229,13 +229,13 @@ internal sealed partial class SqliteStore : IWorkflowDefinitionStore, IWorkflowI
                 foreach (var d in rows)
                 {
                     w.Execute(
-                        "INSERT INTO definitions (" + DefinitionColumns + ") VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11) "
+                        "INSERT INTO definitions (" + DefinitionColumns + ") VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12) "
                         + "ON CONFLICT (id) DO UPDATE SET definition_id = excluded.definition_id, version = excluded.version, name = excluded.name, "
                         + "description = excluded.description, is_latest = excluded.is_latest, is_published = excluded.is_published, "
                         + "is_readonly = excluded.is_readonly, usable_as_activity = excluded.usable_as_activity, origin = excluded.origin, "
-                        + "created_at = excluded.created_at, json = excluded.json",
+                        + "created_at = excluded.created_at, json = excluded.json, source_commit = excluded.source_commit",
                         d.Id, d.DefinitionId, d.Version, d.Name, d.Description, d.IsLatest, d.IsPublished, d.IsReadonly, d.UsableAsActivity,
-                        d.Origin, Times.ToUnixMs(d.CreatedAt), d.Json);
+                        d.Origin, Times.ToUnixMs(d.CreatedAt), d.Json, d.SourceCommit);
                 }
 
                 return rows.Count;

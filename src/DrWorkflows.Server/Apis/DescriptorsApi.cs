@@ -11,12 +11,13 @@ namespace DrWorkflows.Server.Apis;
 /// </summary>
 public static class DescriptorsApi
 {
-    /// <summary>Elsa's expression types, in the Studio's picker order. C#, Python and Liquid are not supported by the runtime.</summary>
+    /// <summary>Elsa's expression types, in the Studio's picker order. C# is listed only to keys that may author it (as in Elsa); Python and Liquid are not supported by the runtime.</summary>
     private static readonly (string Type, string DisplayName, bool Browsable, string? MonacoLanguage)[] ExpressionTypes =
     [
         ("Literal", "Literal", true, null),
         ("Object", "Object", true, "json"),
         ("JavaScript", "JavaScript", true, "javascript"),
+        ("CSharp", "C#", true, "csharp"),
         ("Variable", "Variable", false, null),
     ];
 
@@ -26,7 +27,7 @@ public static class DescriptorsApi
     public static RouteGroupBuilder MapDescriptorsApi(this RouteGroupBuilder group)
     {
         group.MapGet("/descriptors/activities", (ActivityRegistry registry) => Json(StudioDescriptors.List(registry)));
-        group.MapGet("/descriptors/expression-descriptors", () => List(ExpressionTypes.Select(e => new JsonObject
+        group.MapGet("/descriptors/expression-descriptors", (System.Security.Claims.ClaimsPrincipal user) => List(ExpressionTypes.Where(e => e.Type != "CSharp" || Security.CSharpAuthoring.MayAuthor(user)).Select(e => new JsonObject
         {
             ["type"] = e.Type,
             ["displayName"] = e.DisplayName,
@@ -36,9 +37,11 @@ public static class DescriptorsApi
         })));
         group.MapGet("/descriptors/workflow-activation-strategies", () => List(
             Strategy("Elsa.Workflows.ActivationStrategies.AllowAlwaysStrategy", "Always", "Always allow the creation of a new workflow instance.")));
-        // Only DrWorkflows' own strategy: Elsa's Fault and Continue strategies are refused at save (see WorkflowDefinitionService.IncidentStrategy).
+        // The hold first (the DR default, also when a definition names none), then Elsa's two strategies.
         group.MapGet("/descriptors/incident-strategies", () => List(
-            Strategy(Core.Runtime.WorkflowDefinitionService.OperatorHoldIncidentStrategy, "Hold for an operator (DR default)", "An activity failure raises an incident and the run waits for an operator (retry, skip or fail).")));
+            Strategy(Core.Execution.IncidentStrategies.OperatorHoldType, "Hold for an operator (DR default)", "An activity failure raises an incident and the run waits for an operator (retry, skip or fail)."),
+            Strategy(Core.Execution.IncidentStrategies.FaultType, "Fault", "An activity failure ends the run Faulted; the incident is recorded and on-call alerted. Not for DR runbooks."),
+            Strategy(Core.Execution.IncidentStrategies.ContinueWithIncidentsType, "Continue with incidents", "An activity failure is recorded as an incident (on-call alerted) and the rest of the workflow carries on. Not for DR runbooks.")));
         group.MapGet("/descriptors/log-persistence-strategies", () => List(
             Strategy("Elsa.Workflows.LogPersistence.Strategies.Inherit", "Inherit", "Inherit the persistence mode from the container."),
             Strategy("Elsa.Workflows.LogPersistence.Strategies.Include", "Include", "Record inputs and outputs in the journal (secrets are always redacted)."),

@@ -55,7 +55,7 @@ public static class StudioDescriptors
                 ["uiHint"] = uiHint,
                 ["category"] = input.Category,
                 ["defaultValue"] = defaults.TryGetValue(input.Name, out var value) ? ToNode(value) : null,
-                ["defaultSyntax"] = uiHint == InputUIHints.CodeEditor ? "JavaScript" : "Literal",
+                ["defaultSyntax"] = uiHint != InputUIHints.CodeEditor ? "Literal" : descriptor.TypeName == Core.Activities.Primitives.RunCSharp.TypeName ? "CSharp" : "JavaScript",
                 ["isReadOnly"] = false,
                 ["isSensitive"] = input.IsSecret,
                 ["storageDriverType"] = null,
@@ -134,12 +134,31 @@ public static class StudioDescriptors
             ["outputs"] = outputs,
             ["ports"] = ports,
             ["customProperties"] = new JsonObject(),
-            ["constructionProperties"] = new JsonObject(),
+            ["constructionProperties"] = ConstructionProperties(descriptor),
             ["isContainer"] = descriptor.IsContainer(),
             ["isBrowsable"] = descriptor.Browsable,
             ["isStart"] = descriptor.IsStart(),
             ["isTerminal"] = descriptor.IsTerminal(),
             ["runAsynchronously"] = false,
+        };
+    }
+
+    /// <summary>
+    /// What the Studio copies into a new activity of this type. For a workflow used as an activity, as in Elsa: the
+    /// definition and the version it is drawn against (the published one), so that the parent runs that version.
+    /// </summary>
+    private static JsonObject ConstructionProperties(ActivityDescriptor descriptor)
+    {
+        if (descriptor.ClrType != typeof(Core.Activities.Composition.WorkflowDefinitionActivity)
+            || descriptor.Properties.GetValueOrDefault("workflowDefinitionVersionId") is not string versionId
+            || descriptor.Properties.GetValueOrDefault("workflowDefinitionVersion") is not int version)
+            return [];
+        return new JsonObject
+        {
+            ["WorkflowDefinitionId"] = descriptor.Properties.GetValueOrDefault("workflowDefinitionId") as string,
+            ["WorkflowDefinitionVersionId"] = versionId,
+            ["LatestAvailablePublishedVersion"] = version,
+            ["LatestAvailablePublishedVersionId"] = versionId,
         };
     }
 

@@ -154,22 +154,26 @@ public static partial class WorkflowDefinitionsApi
     {
         if (request?.Model is not { } model)
             return BadRequest("The body must be {\"model\": <workflow definition>, \"publish\": true|false}.");
+        if (CSharpAuthoring.Refuse(http.User, model) is { } refused)
+            return refused;
         // With GitOps on, a publish is a pull request: the version is saved as a draft and goes to review.
         var review = request.Publish == true && gitOps.Enabled;
         var publish = request.Publish == true && !review;
         var definitionId = model["definitionId"] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
         var isNew = definitionId is null || await definitions.FindAsync(definitionId, VersionOptions.LatestVersion, cancellationToken) is null;
         var previous = isNew ? null : await definitions.FindAsync(definitionId!, VersionOptions.PublishedVersion, cancellationToken);
-        var stored = await definitions.SaveAsync(new WorkflowDefinitionDocument((JsonObject)model.DeepClone()), publish, "api", isReadonly: false, cancellationToken);
+        var consumers = new List<ConsumerUpdate>();
+        var stored = await definitions.SaveAsync(new WorkflowDefinitionDocument((JsonObject)model.DeepClone()), publish, "api", isReadonly: false, cancellationToken, consumerUpdates: consumers);
         if (review)
             return await gitOps.ReviewAsync(stored, previous, ElsaModels.Actor(http.User), cancellationToken);
         var response = new JsonObject
         {
             ["workflowDefinition"] = DefinitionViews.Model(stored),
             ["alreadyPublished"] = publish && previous is not null && previous.Id == stored.Id,
-            ["consumingWorkflowCount"] = 0,
+            ["consumingWorkflowCount"] = consumers.Count(c => c.SkippedBecause is null),
             ["validationErrors"] = new JsonArray(),
         };
+        AddConsumerUpdates(response, consumers);
         return Results.Text(response.ToJsonString(), "application/json; charset=utf-8", statusCode: isNew ? 201 : 200);
     }
 
@@ -178,15 +182,34 @@ public static partial class WorkflowDefinitionsApi
         var latest = await definitions.FindAsync(definitionId, VersionOptions.LatestVersion, cancellationToken);
         if (latest is null)
             return NotFound(definitionId);
+        if (!latest.IsPublished && CSharpAuthoring.Refuse(http.User, JsonNode.Parse(latest.Json)) is { } refused)
+            return refused;
         if (gitOps.Enabled && !latest.IsPublished)
             return await gitOps.ReviewAsync(latest, await definitions.FindAsync(definitionId, VersionOptions.PublishedVersion, cancellationToken), ElsaModels.Actor(http.User), cancellationToken);
-        var published = await definitions.PublishAsync(definitionId, cancellationToken);
-        return DescriptorsApi.Json(new JsonObject
+        var consumers = new List<ConsumerUpdate>();
+        var published = await definitions.PublishAsync(definitionId, cancellationToken, consumers);
+        var response = new JsonObject
         {
             ["workflowDefinition"] = DefinitionViews.Model(published),
             ["alreadyPublished"] = latest.IsPublished,
-            ["consumingWorkflowCount"] = 0,
-        });
+            ["consumingWorkflowCount"] = consumers.Count(c => c.SkippedBecause is null),
+        };
+        AddConsumerUpdates(response, consumers);
+        return DescriptorsApi.Json(response);
+    }
+
+    /// <summary>
+    /// What <c>autoUpdateConsumingWorkflows</c> did, beside Elsa's count: each consumer updated (its new version) and each
+    /// left alone, with the reason (a file in <c>workflows/</c> is never rewritten).
+    /// </summary>
+    private static void AddConsumerUpdates(JsonObject response, List<ConsumerUpdate> consumers)
+    {
+        if (consumers.Count == 0)
+            return;
+        response["updatedConsumingWorkflows"] = new JsonArray([.. consumers.Where(c => c.SkippedBecause is null)
+            .Select(c => new JsonObject { ["definitionId"] = c.DefinitionId, ["version"] = c.Version, ["isPublished"] = c.Published })]);
+        response["skippedConsumingWorkflows"] = new JsonArray([.. consumers.Where(c => c.SkippedBecause is not null)
+            .Select(c => new JsonObject { ["definitionId"] = c.DefinitionId, ["reason"] = c.SkippedBecause })]);
     }
 
     private static async Task<IResult> RetractAsync(string definitionId, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
@@ -201,13 +224,15 @@ public static partial class WorkflowDefinitionsApi
         return DescriptorsApi.Json(DefinitionViews.Model(await definitions.RetractAsync(definitionId, cancellationToken)));
     }
 
-    private static async Task<IResult> RevertAsync(string definitionId, int version, WorkflowDefinitionService definitions, IWorkflowDefinitionStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> RevertAsync(string definitionId, int version, WorkflowDefinitionService definitions, IWorkflowDefinitionStore store, HttpContext http, CancellationToken cancellationToken)
     {
         var versions = await store.ListVersionsAsync(definitionId, cancellationToken);
         if (versions.Count == 0)
             return NotFound(definitionId);
         if (versions.FirstOrDefault(v => v.Version == version) is not { } source)
             return NotFound($"{definitionId} version {version}");
+        if (CSharpAuthoring.Refuse(http.User, JsonNode.Parse(source.Json)) is { } refused)
+            return refused;
         var document = WorkflowDefinitionDocument.Parse(source.Json);
         var stored = await definitions.SaveAsync(document, publish: false, "api", isReadonly: false, cancellationToken);
         return DescriptorsApi.Json(DefinitionViews.Summary(stored));
@@ -283,10 +308,12 @@ public static partial class WorkflowDefinitionsApi
     }
 
     /// <summary>Elsa's import: a definition model, saved as a draft (a new definition when its id is unknown).</summary>
-    private static async Task<IResult> ImportAsync(JsonObject? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)
+    private static async Task<IResult> ImportAsync(JsonObject? body, WorkflowDefinitionService definitions, HttpContext http, CancellationToken cancellationToken)
     {
         if (body is not { } model)
             return BadRequest("The body must be a workflow definition (JSON object).");
+        if (CSharpAuthoring.Refuse(http.User, model) is { } refused)
+            return refused;
         var stored = await definitions.SaveAsync(new WorkflowDefinitionDocument((JsonObject)model.DeepClone()), publish: false, "api", isReadonly: false, cancellationToken, keepVersionId: true);
         return DescriptorsApi.Json(DefinitionViews.Model(stored));
     }
@@ -303,6 +330,9 @@ public static partial class WorkflowDefinitionsApi
             using var reader = new StreamReader(file.OpenReadStream());
             documents.Add(WorkflowDefinitionDocument.Parse(await reader.ReadToEndAsync(cancellationToken), file.FileName));
         }
+
+        if (documents.Select(d => CSharpAuthoring.Refuse(request.HttpContext.User, d.Json)).FirstOrDefault(r => r is not null) is { } refused)
+            return refused;
 
         foreach (var document in documents)
             await definitions.SaveAsync(document, publish: false, "api", isReadonly: false, cancellationToken, keepVersionId: true);
@@ -340,9 +370,17 @@ public static partial class WorkflowDefinitionsApi
         return Results.Ok(new { deleted, skipped });
     }
 
-    private static async Task<IResult> BulkPublishAsync(DefinitionIdsRequest? body, WorkflowDefinitionService definitions, GitOps.GitOpsPublishing gitOps, CancellationToken cancellationToken)
+    private static async Task<IResult> BulkPublishAsync(DefinitionIdsRequest? body, WorkflowDefinitionService definitions, GitOps.GitOpsPublishing gitOps, HttpContext http, CancellationToken cancellationToken)
     {
         List<string> published = [], alreadyPublished = [], notFound = [], skipped = [];
+        var consumers = new List<ConsumerUpdate>();
+        // C# is checked for every draft first: a refusal publishes none of them.
+        foreach (var id in Paging.Ids(body?.DefinitionIds, "definitionIds"))
+        {
+            if (await definitions.FindAsync(id, VersionOptions.LatestVersion, cancellationToken) is { IsPublished: false } draft && CSharpAuthoring.Refuse(http.User, JsonNode.Parse(draft.Json)) is { } refused)
+                return refused;
+        }
+
         foreach (var id in Paging.Ids(body?.DefinitionIds, "definitionIds"))
         {
             var latest = await definitions.FindAsync(id, VersionOptions.LatestVersion, cancellationToken);
@@ -354,12 +392,13 @@ public static partial class WorkflowDefinitionsApi
                 skipped.Add(id); // with GitOps on, each publish is its own pull request (publish one by one)
             else
             {
-                await definitions.PublishAsync(id, cancellationToken);
+                await definitions.PublishAsync(id, cancellationToken, consumers);
                 published.Add(id);
             }
         }
 
-        return Results.Ok(new { published, alreadyPublished, notFound, skipped, updatedConsumers = Array.Empty<string>() });
+        var updatedConsumers = consumers.Where(c => c.SkippedBecause is null).Select(c => c.DefinitionId).Distinct(StringComparer.Ordinal).ToList();
+        return Results.Ok(new { published, alreadyPublished, notFound, skipped, updatedConsumers });
     }
 
     private static async Task<IResult> BulkRetractAsync(DefinitionIdsRequest? body, WorkflowDefinitionService definitions, CancellationToken cancellationToken)

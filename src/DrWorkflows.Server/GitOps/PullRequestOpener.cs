@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using DrWorkflows.Activities.GitHub;
 using DrWorkflows.Core.Model;
@@ -159,6 +158,6 @@ public sealed class PullRequestOpener(IOptions<GitOpsOptions> gitOps, IOptions<G
             ordered[key] = value;
         }
 
-        return ordered.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+        return ordered.ToJsonString(DrWorkflows.Core.Serialization.Json.Indented) + "\n";
     }
 }

@@ -41,6 +41,7 @@ public static class Integrations
             encryption: o => root.GetSection("Backups:Encryption").Bind(o),
             media: o => root.GetSection("Backups:Media").Bind(o));
         services.AddPgBackRest(o => root.GetSection("PgBackRest").Bind(o));
+        services.AddConfigurationBackups(o => root.GetSection("Backups:Monitoring").Bind(o), o => root.GetSection("Backups:DockerConfig").Bind(o));
 
         if (!string.IsNullOrWhiteSpace(root["Redis:ConnectionString"]))
             services.AddRedisActivities(o => root.GetSection("Redis").Bind(o));

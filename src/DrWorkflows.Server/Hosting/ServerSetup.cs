@@ -112,7 +112,9 @@ public static class ServerSetup
         var elsa = app.MapGroup("/elsa/api").RequireAuthorization(Roles.Viewer);
         elsa.MapWorkflowInstancesApi();
         elsa.MapWorkflowDefinitionsApi();
+        elsa.MapSubgraphApi();
         elsa.MapBookmarksApi();
+        app.MapHttpWorkflows();
         app.MapOperationsApi();
         app.MapObjectivesApi();
         app.MapAuditApi();

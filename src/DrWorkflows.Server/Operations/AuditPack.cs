@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using DrWorkflows.Activities.Drills;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
+using DrWorkflows.Core.Runtime;
 using DrWorkflows.Core.Serialization;
 using Microsoft.Extensions.Options;
 
@@ -158,6 +159,8 @@ public sealed partial class AuditPackWriter(
                 ["version"] = version.Version,
                 ["name"] = version.Name,
                 ["origin"] = version.Origin,
+                ["gitCommit"] = SourceCommits.IsCommit(version.SourceCommit) ? version.SourceCommit : null,
+                ["commitNote"] = CommitNote(version),
                 ["createdAt"] = version.CreatedAt,
                 ["published"] = version.IsPublished,
                 ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(json)),
@@ -287,6 +290,33 @@ public sealed partial class AuditPackWriter(
 
     private static byte[] JsonBytes(JsonNode node) => Utf8.GetBytes(node.ToJsonString(Json.Indented) + "\n");
 
+    /// <summary>
+    /// Where the version's commit came from, or why it has none, as recorded when the version was stored (never worked
+    /// out now: a checkout or a build may have moved on since).
+    /// </summary>
+    private static string CommitNote(StoredWorkflowDefinition version)
+    {
+        var origin = version.Origin;
+        if (SourceCommits.IsCommit(version.SourceCommit))
+        {
+            return DefinitionOrigins.ParseGit(origin) is { } git
+                ? $"published from the workflows repository: {git.Describe()}" + (git.Commit == version.SourceCommit ? string.Empty : $" (recorded commit {version.SourceCommit})")
+                : origin.StartsWith("code:", StringComparison.Ordinal)
+                    ? "C# workflow: the source revision the build stamped into its assembly"
+                    : "file under workflows/: the commit of the checkout it was loaded from, the file committed there unchanged";
+        }
+
+        if (version.SourceCommit is { } reason)
+            return reason; // "not in git: ..." as recorded
+        if (origin == "api")
+            return "none: made in the Studio or through the API, not from git; its runs' journals say who started them, and with GitOps on a version reaches production only through a reviewed merge (a git: origin with its commit)";
+        if (DefinitionOrigins.ParseReview(origin) is { } review)
+            return $"none: a draft awaiting review in pull request #{review.Number} ({review.Url})";
+        if (origin.StartsWith(GitOps.BreakGlassPublisher.OriginPrefix, StringComparison.Ordinal))
+            return $"none: published by the break-glass run {origin[GitOps.BreakGlassPublisher.OriginPrefix.Length..]}, outside review; that run's journal says who and why";
+        return "not recorded: the version was stored before DrWorkflows recorded commits";
+    }
+
     /// <summary>A version id as a file name: ids may hold <c>:</c> (e.g. <c>backup-postgres:v1</c>), which some unpackers refuse.</summary>
     private static string FileName(string id) => string.Concat(id.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
 
@@ -310,7 +340,7 @@ public sealed partial class AuditPackWriter(
         | verifications.jsonl | {verifications} backup verification result(s), one per line, with the run and step that produced it. |
         | approvals.jsonl | {approvals} approval decision(s): who decided, on which channel, when, and the SHA-256 of the evidence they saw. |
         | incidents.jsonl | {incidents} incident(s) with their resolution (none when still open). |
-        | workflow-versions/ | {versions} workflow version(s) that ran: the definition as it ran, its origin and SHA-256. |
+        | workflow-versions/ | {versions} workflow version(s) that ran: the definition as it ran, its origin, its SHA-256, and in `index.json` the git commit it came from (`gitCommit`, recorded when the version was stored) with `commitNote` saying where that commit is from or why there is none. |
         | runs/ | {runs} run(s): `index.json`, and per run `run.json` (status, inputs, outputs, faults) and its full journal. |
 
         Journals are redacted when they are written: secrets never reach them, so they never reach this pack.

@@ -137,7 +137,7 @@ public sealed partial class IncidentAlerter(
     {
         var mentions = onCall.SlackMentions;
         var text = new StringBuilder()
-            .Append(":rotating_light: *").Append(Slack(Title(run))).Append("* stopped at an incident\n")
+            .Append(":rotating_light: *").Append(Slack(Title(run))).Append("* ").Append(Slack(Headline(incident))).Append('\n')
             .Append('`').Append(Slack(incident.ActivityId)).Append("` (").Append(Slack(incident.ActivityType)).Append("): ").Append(Slack(incident.Message)).Append('\n')
             .Append(Slack(WhatToDo(run, incident)));
         if (mentions.Count > 0)
@@ -147,7 +147,7 @@ public sealed partial class IncidentAlerter(
 
     private async Task SendEmailAsync(WorkflowState run, Incident incident, CancellationToken cancellationToken)
     {
-        var text = $"{Title(run)} stopped at an incident.\n\nStep: {incident.ActivityId} ({incident.ActivityType})\nKind: {incident.Kind}\nError: {incident.Message}\nSince: {incident.CreatedAt:u}\n\n{WhatToDo(run, incident)}\n";
+        var text = $"{Title(run)} {Headline(incident)}.\n\nStep: {incident.ActivityId} ({incident.ActivityType})\nKind: {incident.Kind}\nError: {incident.Message}\nSince: {incident.CreatedAt:u}\n\n{WhatToDo(run, incident)}\n";
         await email.SendAsync(new EmailMessage
         {
             To = onCall.EmailRecipients,
@@ -160,9 +160,19 @@ public sealed partial class IncidentAlerter(
 
     private static string Title(WorkflowState run) => $"Run {run.Id} of {run.Name ?? run.DefinitionId}";
 
+    /// <summary>What happened to the run: stopped (the hold), or ended or carried on by the workflow's Elsa incident strategy.</summary>
+    private static string Headline(Incident incident) => incident.Strategy switch
+    {
+        IncidentStrategy.Fault => "ended Faulted at an incident (its incident strategy is Elsa's Fault: nothing waits for you, the run is over)",
+        IncidentStrategy.ContinueWithIncidents => "carried on past an incident (its incident strategy is Elsa's Continue with incidents: the failed step's followers did not run)",
+        _ => "stopped at an incident",
+    };
+
     private string WhatToDo(WorkflowState run, Incident incident)
     {
         var link = Settings.ServerUrl is { Length: > 0 } ? $" Journal: {onCall.RunLink(run.Id)}" : string.Empty;
+        if (incident.Strategy != IncidentStrategy.OperatorHold)
+            return $"Check what the failed step left, then: `drw incidents acknowledge {run.Id} {incident.Id}` (POST /api/workflow-instances/{run.Id}/incidents/{incident.Id}/acknowledge).{link}";
         return $"Decide: `drw incidents retry|skip|fail {run.Id} {incident.Id}` (POST /api/workflow-instances/{run.Id}/incidents/{incident.Id}/retry|skip|fail).{link}";
     }
 

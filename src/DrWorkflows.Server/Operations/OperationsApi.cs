@@ -9,13 +9,12 @@ using DrWorkflows.Server.Security;
 namespace DrWorkflows.Server.Operations;
 
 /// <summary>
-/// On-call controls under <c>/api</c>: open incidents and their resolution (retry, skip, fail), and the
+/// On-call controls under <c>/api</c>: open incidents and their resolution (retry, skip, fail; acknowledge for one
+/// that Elsa's Fault or Continue strategy already acted on), and the
 /// definitions from workflows/ that could not be loaded.
 /// </summary>
 public static class OperationsApi
 {
-    private static readonly string[] OpenActions = ["retry", "skip", "fail"];
-
     public static IEndpointRouteBuilder MapOperationsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").RequireAuthorization(Roles.Viewer);
@@ -44,17 +43,21 @@ public static class OperationsApi
                 activityId = i.ActivityId,
                 activityType = i.ActivityType,
                 kind = i.Kind.ToString(),
+                incidentStrategy = IncidentStrategies.TypeName(i.Strategy),
                 message = i.Message,
                 createdAt = i.CreatedAt,
                 resolution = i.Resolution?.ToString(),
                 resolvedBy = i.ResolvedBy,
                 resolvedAt = i.ResolvedAt,
-                actions = i.Resolution is null ? OpenActions : [],
+                actions = i.Resolution is null ? Actions(i) : [],
             }));
         }
 
         return Results.Ok(new { items, count = items.Count });
     }
+
+    private static string[] Actions(Incident incident) =>
+        [.. WorkflowExecutor.AllowedResolutions(incident).Select(r => r.ToString().ToLowerInvariant())];
 
     /// <summary>Body: <c>{"outcome": "Done"}</c> for skip (the port to continue on); optional.</summary>
     public sealed record ResolveRequest(string? Outcome);
@@ -62,11 +65,15 @@ public static class OperationsApi
     private static async Task<IResult> ResolveAsync(string id, string incidentId, string action, ResolveRequest? request, HttpContext http, IWorkflowInstanceStore store, WorkflowRuntime runtime, CancellationToken cancellationToken)
     {
         if (!Enum.TryParse<IncidentResolution>(action, ignoreCase: true, out var resolution) || int.TryParse(action, out _))
-            return Results.Problem(statusCode: 400, title: "Bad request", detail: $"'{action}' is not an incident action: use retry, skip or fail.");
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: $"'{action}' is not an incident action: use retry, skip, fail or acknowledge.");
         if (await store.GetAsync(id, cancellationToken) is not { } state)
             return Results.Problem(statusCode: 404, title: "Not found", detail: $"Workflow instance '{id}' does not exist.");
-        if (!state.Incidents.Any(i => i.Id == incidentId && i.Resolution is null))
+        if (state.Incidents.Find(i => i.Id == incidentId && i.Resolution is null) is not { } incident)
             return Results.Problem(statusCode: 409, title: "Not open", detail: $"Incident '{incidentId}' is not open on run '{id}' (already resolved, or another id).");
+        if (!WorkflowExecutor.AllowedResolutions(incident).Contains(resolution))
+            return Results.Problem(statusCode: 409, title: "Not this action", detail: incident.Strategy == IncidentStrategy.OperatorHold
+                ? $"Incident '{incidentId}' holds run '{id}': retry, skip or fail it."
+                : $"Incident '{incidentId}' was handled by the incident strategy {IncidentStrategies.TypeName(incident.Strategy)} (the run {(incident.Strategy == IncidentStrategy.Fault ? "ended faulted" : "carried on")}): acknowledge it once you have checked what the failed step left.");
         var result = await runtime.ResolveIncidentAsync(id, incidentId, resolution, ElsaModels.Actor(http.User), request?.Outcome, cancellationToken);
         return Results.Ok(new { workflowInstanceId = id, status = result?.Status.ToString(), subStatus = result?.SubStatus.ToString() });
     }

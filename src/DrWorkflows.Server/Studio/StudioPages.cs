@@ -62,6 +62,105 @@ public static class StudioPages
         "Elsa.Studio.Host.CustomElements.styles.css",
     ];
 
+    /// <summary>
+    /// One page for the whole Studio: the WebAssembly runtime starts once. Moving between the definition list, the
+    /// editor, the instance list, the instance viewer and the approvals page fetches the target page from the server
+    /// (the same HTML a deep link or a reload gets, rendered for the signed-in person), and swaps the navigation bar
+    /// and the hosted element, or, for the approvals page, its content in a shadow root (its own styles stay inside).
+    /// The address follows with <c>history.pushState</c>, and Back and Forward swap again. Anything else (sign-out,
+    /// forms, the landing page, a page that redirects, such as to the sign-in when the session ended, or a failed
+    /// fetch) is an ordinary page load. The list and viewer elements report clicks through EventCallback properties,
+    /// which exist once the element is defined (a value set before that is lost): they are wired after each swap.
+    /// <c>window.drwStudio</c> exposes <c>navigate(url, push)</c> (a promise) and the number of swaps, for the tests
+    /// and the navigation benchmark.
+    /// </summary>
+    private const string RouterScript = """
+        <script>
+        (function () {
+          var swappable = /^\/studio\/(definitions|instances|approvals)(\/[^\/?#]+)?\/?([?#].*)?$/;
+          var callbacks = [
+            ['elsa-workflow-definition-list', 'editWorkflowDefinition', '/studio/definitions/'],
+            ['elsa-workflow-instance-list', 'viewWorkflowInstance', '/studio/instances/'],
+            ['elsa-workflow-instance-viewer', 'editWorkflowDefinition', '/studio/definitions/']
+          ];
+          var state = window.drwStudio = { swaps: 0, navigate: null, pending: null };
+          var wire = function () {
+            callbacks.forEach(function (c) {
+              customElements.whenDefined(c[0]).then(function () {
+                document.querySelectorAll(c[0]).forEach(function (element) {
+                  element[c[1]] = function (id) { navigate(c[2] + encodeURIComponent(id), true); };
+                });
+              });
+            });
+          };
+          var load = function (url) { location.assign(url); };
+          // Blazor's custom elements dispose their component one second after they leave the document, and two
+          // Studio elements cannot live at once (MudBlazor's popover section): dispose the old one first.
+          var dispose = function (old) {
+            if (!old) return Promise.resolve();
+            old.remove();
+            if (!old._addRootComponentPromise) return new Promise(function (resolve) { setTimeout(resolve, 1200); });
+            clearTimeout(old._disposalTimeoutHandle);
+            old._isDisposed = true;
+            return old._addRootComponentPromise.then(function (component) { return component.dispose(); });
+          };
+          var swap = function (doc) {
+            var host = document.querySelector('.drw-host');
+            var nav = document.querySelector('.drw-nav');
+            var source = doc.querySelector('.drw-host > *');
+            var newNav = doc.querySelector('.drw-nav');
+            var old = host.firstElementChild;
+            var hosted = old && old.localName.indexOf('elsa-') === 0 ? old : null;
+            document.title = doc.title;
+            return dispose(hosted).then(function () {
+              host.replaceChildren();
+              if (source && newNav) {
+                var element = document.createElement(source.localName);
+                Array.prototype.forEach.call(source.attributes, function (a) { element.setAttribute(a.name, a.value); });
+                nav.replaceWith(document.importNode(newNav, true));
+                host.appendChild(element);
+              } else {
+                var page = document.createElement('div');
+                page.className = 'drw-page';
+                var root = page.attachShadow({ mode: 'open' });
+                doc.querySelectorAll('head style').forEach(function (style) { root.appendChild(document.importNode(style, true)); });
+                Array.prototype.forEach.call(doc.body.childNodes, function (node) { root.appendChild(document.importNode(node, true)); });
+                var id = nav.querySelector('.drw-id');
+                if (id) id.remove();
+                host.appendChild(page);
+              }
+              state.swaps++;
+              wire();
+            });
+          };
+          var navigate = state.navigate = function (url, push) {
+            var target = new URL(url, location.href);
+            if (target.origin !== location.origin || !swappable.test(target.pathname + target.search)) { load(target.href); return Promise.resolve(false); }
+            var done = state.pending = fetch(target.href, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } }).then(function (response) {
+              if (!response.ok || response.redirected) throw new Error('status ' + response.status);
+              return response.text();
+            }).then(function (html) {
+              if (state.pending !== done) return false;
+              if (push) history.pushState({ drw: true }, '', target.href);
+              return swap(new DOMParser().parseFromString(html, 'text/html')).then(function () { return true; });
+            }).catch(function () { load(target.href); return false; });
+            return done;
+          };
+          document.addEventListener('click', function (e) {
+            if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+            var link = e.target.closest ? e.target.closest('a[href]') : null;
+            if (!link || link.target || link.hasAttribute('download')) return;
+            var target = new URL(link.getAttribute('href'), document.baseURI);
+            if (target.origin !== location.origin || !swappable.test(target.pathname + target.search)) return;
+            e.preventDefault();
+            navigate(target.href, true);
+          });
+          window.addEventListener('popstate', function () { navigate(location.href, false); });
+          wire();
+        })();
+        </script>
+        """;
+
     public static string Landing(string? userName, StudioBundle bundle, string? antiforgeryField)
     {
         var body = new StringBuilder();
@@ -138,24 +237,7 @@ public static class StudioPages
         html.Append("<div id=\"blazor-error-ui\">An unhandled error has occurred. <a href=\"\" class=\"reload\">Reload</a> <a class=\"dismiss\">&#x1F5D9;</a></div>\n");
         foreach (var script in Scripts)
             html.Append("<script src=\"").Append(script).Append("\"></script>\n");
-        // The list and viewer elements report clicks through EventCallback parameters, which the element exposes
-        // as properties once it is defined (a value set before that is lost): navigate to our own pages.
-        html.Append("""
-            <script>
-            (function () {
-              var wire = function (tag, property, path) {
-                customElements.whenDefined(tag).then(function () {
-                  document.querySelectorAll(tag).forEach(function (element) {
-                    element[property] = function (id) { location.href = path + encodeURIComponent(id); };
-                  });
-                });
-              };
-              wire('elsa-workflow-definition-list', 'editWorkflowDefinition', '/studio/definitions/');
-              wire('elsa-workflow-instance-list', 'viewWorkflowInstance', '/studio/instances/');
-              wire('elsa-workflow-instance-viewer', 'editWorkflowDefinition', '/studio/definitions/');
-            })();
-            </script>
-            """);
+        html.Append(RouterScript);
         html.Append("\n</body>\n</html>\n");
         return html.ToString();
     }

@@ -108,12 +108,25 @@ public sealed class BackupActivityTests
         Assert.Equal(
             ["DrWorkflows.ApplyRetention", "DrWorkflows.BackupDatabase", "DrWorkflows.BackupGlobals", "DrWorkflows.BackupMedia", "DrWorkflows.CheckDatabaseIntegrity",
              "DrWorkflows.ChooseRestoreStore", "DrWorkflows.CopyToOffsite", "DrWorkflows.FindRestorePoint", "DrWorkflows.InspectPostgresServer", "DrWorkflows.ListBackups", "DrWorkflows.PlanServerRestore", "DrWorkflows.RestoreMedia",
-             "DrWorkflows.VerifyLatestBackup", "DrWorkflows.VerifyNewBackups", "DrWorkflows.WaitForPostgres"],
+             "DrWorkflows.VerifyArchiveBackups", "DrWorkflows.VerifyLatestBackup", "DrWorkflows.VerifyMediaBackups", "DrWorkflows.VerifyNewBackups", "DrWorkflows.WaitForPostgres"],
             registry.All.Where(d => d.SafeToRerun).Select(d => d.TypeName).Order(StringComparer.Ordinal));
         Assert.Equal(["DrWorkflows.RestoreDatabase", "DrWorkflows.RestoreGlobals", "DrWorkflows.RestorePostgresServer"], registry.All.Where(d => !d.SafeToRerun).Select(d => d.TypeName).Order(StringComparer.Ordinal));
         Assert.Equal(["Found", "NotFound"], registry.Find("DrWorkflows.FindRestorePoint")!.Outcomes);
         Assert.Equal(["Copied", "NotConfigured"], registry.Find("DrWorkflows.CopyToOffsite")!.Outcomes);
         Assert.Equal(["Restored", "IntegrityFailed"], registry.Find("DrWorkflows.RestoreDatabase")!.Outcomes);
         Assert.True(registry.Find("DrWorkflows.BackupDatabase")!.FindInput("ConnectionString")!.IsSecret);
+    }
+
+    [Fact]
+    public void The_monitoring_and_Docker_configuration_activities_are_registered_once_with_their_rerun_safety()
+    {
+        using var services = new ServiceCollection().AddLogging().AddConfigurationBackups().AddConfigurationBackups().BuildServiceProvider();
+        var registry = new DrWorkflows.Core.Model.ActivityRegistry();
+        foreach (var registration in services.GetServices<ActivityRegistration>())
+            registration.Apply(registry);
+
+        Assert.Equal(["DrWorkflows.BackupDockerConfig", "DrWorkflows.BackupMonitoring"], registry.All.Where(d => d.SafeToRerun).Select(d => d.TypeName).Order(StringComparer.Ordinal));
+        Assert.Equal(["DrWorkflows.RestoreDockerConfig", "DrWorkflows.RestoreMonitoring"], registry.All.Where(d => !d.SafeToRerun).Select(d => d.TypeName).Order(StringComparer.Ordinal));
+        Assert.Equal(["BackedUp", "Unchanged"], registry.Find("DrWorkflows.BackupDockerConfig")!.Outcomes);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using DrWorkflows.Activities.Backups;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWorkflows.Activities.Tests.Backups;
 
@@ -266,5 +267,45 @@ public sealed class BackupCatalogTests
         var error = Assert.Throws<BackupException>(() => host.Stores.Get("glacier"));
         Assert.Contains("'glacier' is not configured", error.Message, StringComparison.Ordinal);
         Assert.Contains("local", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Docker_configuration_keeps_the_last_10_sets_whatever_their_age_and_monitoring_30_days()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = BackupTestHost.FakeClock(new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var host = BackupTestHost.Create(clock: clock);
+        for (var deployment = 1; deployment <= 12; deployment++)
+        {
+            clock.Advance(TimeSpan.FromMinutes(5));
+            await WriteSetAsync(host, BackupKinds.DockerConfig, "platform", $"deploy-{deployment:00}", $"config {deployment}", ct);
+        }
+
+        await WriteSetAsync(host, BackupKinds.Monitoring, "monitoring", "week-1", "tsdb", ct);
+        clock.Advance(TimeSpan.FromDays(14));
+        await WriteSetAsync(host, BackupKinds.Monitoring, "monitoring", "week-3", "tsdb", ct);
+
+        var early = await host.Get<IBackupRetentionService>().ApplyAsync(new RetentionRequest(), ct);
+        Assert.Equal(["docker-config/platform/deploy-01/", "docker-config/platform/deploy-02/"], early.Deleted.Order(StringComparer.Ordinal));
+        Assert.Equal(10, (await host.Catalog.ListAsync(null, BackupKinds.DockerConfig, "platform", ct)).Count);
+
+        clock.Advance(TimeSpan.FromDays(20)); // week-1 is 34 days old, week-3 20; the configuration sets are 34 days old
+        var later = await host.Get<IBackupRetentionService>().ApplyAsync(new RetentionRequest(), ct);
+        Assert.Equal(["monitoring/monitoring/week-1/"], later.Deleted);
+        Assert.Equal(10, (await host.Catalog.ListAsync(null, BackupKinds.DockerConfig, "platform", ct)).Count);
+    }
+
+    [Fact]
+    public void A_count_retention_for_an_unknown_kind_or_below_zero_is_refused_at_start()
+    {
+        using var services = new ServiceCollection().AddBackupActivities(stores: o =>
+        {
+            o.S3.KeepLast["docker-configs"] = 10;
+            o.Local.KeepLast["docker-config"] = -1;
+        }).BuildServiceProvider();
+
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DrWorkflows.Activities.Storage.BackupStoreOptions>>().Value);
+        Assert.Contains(error.Failures, f => f.Contains("Backups:Stores:S3:KeepLast names the unknown kind 'docker-configs'", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.Contains("Backups:Stores:Local:KeepLast:docker-config is -1", StringComparison.Ordinal));
     }
 }

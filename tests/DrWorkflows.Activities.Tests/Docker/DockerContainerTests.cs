@@ -6,6 +6,7 @@ using DrWorkflows.Testing;
 
 namespace DrWorkflows.Activities.Tests.Docker;
 
+[TypicalDuration(63)]
 public sealed class DockerContainerTests : IAsyncLifetime
 {
     private DockerScope docker = null!;

@@ -1,9 +1,11 @@
+using DrWorkflows.Testing;
 using DrWorkflows.Activities.Hosts;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace DrWorkflows.Activities.Tests.Hosts;
 
+[TypicalDuration(50)]
 public sealed class NetworkIsolationTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

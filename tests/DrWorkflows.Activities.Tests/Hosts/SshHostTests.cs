@@ -1,3 +1,4 @@
+using DrWorkflows.Testing;
 using DrWorkflows.Activities.Hosts;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -5,6 +6,7 @@ using Microsoft.Extensions.Options;
 namespace DrWorkflows.Activities.Tests.Hosts;
 
 /// <summary>The host services over SSH (SSH.NET) against a real sshd on loopback.</summary>
+[TypicalDuration(131)]
 public sealed class SshHostTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -3,6 +3,7 @@ using DrWorkflows.Activities.PgBackRest;
 using DrWorkflows.Activities.Tests.Backups;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace DrWorkflows.Activities.Tests.PgBackRest;
 
@@ -32,6 +33,17 @@ public sealed class WalArchiveObjectivesTests
         Assert.Null(ArchiverStatistics.Parse("on|60|16777216|||0|||0/4000000|1796480000").UnarchivedBytes);
         Assert.Null(ArchiverStatistics.Parse("on|60|16777216|00000002.history|1796479000|0|||0/4000000|1796480000").UnarchivedBytes);
         Assert.Throws<FormatException>(() => ArchiverStatistics.Parse("on|60|16777216"));
+    }
+
+    [Fact]
+    public void The_drills_canaries_count_up_to_the_end_of_the_last_archived_segment_as_an_LSN()
+    {
+        Assert.Equal("0/4000000", RpoCanary.SegmentEnd("000000010000000000000003", 16777216));
+        Assert.Equal("1/10000000", RpoCanary.SegmentEnd("00000002000000010000000F", 16777216));
+        Assert.Equal("0/8000000", RpoCanary.SegmentEnd("000000010000000000000001", 67108864)); // 64 MiB segments
+        Assert.Null(RpoCanary.SegmentEnd("00000002.history", 16777216));
+        Assert.Null(RpoCanary.SegmentEnd("000000010000000000000003.partial", 16777216));
+        Assert.Null(RpoCanary.SegmentEnd(null, 16777216));
     }
 
     [Fact]
@@ -130,6 +142,46 @@ public sealed class WalArchiveObjectivesTests
     }
 
     [Fact]
+    public async Task Pgbackrest_info_is_read_once_per_archive_monitor_interval_not_on_every_metrics_scrape()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var host = BackupTestHost.Create();
+        var clock = new FakeTimeProvider(Now);
+        var backup = new PgBackRestBackup("20261205-141210F", "full", 2, Now.AddHours(-1), Now.AddHours(-1).AddMinutes(1), "000000010000000000000002", "000000010000000000000002", 1, 1);
+        var pgBackRest = new FakePgBackRest { Info = new PgBackRestStanzaInfo("main", true, "ok", [new PgBackRestRepository(2, true, "ok", "aes-256-cbc", [backup], "15-1", null, null)]) };
+        var archive = new FakeArchiveStatus(State("on|60|16777216|000000010000000000000003|1796479990|0|||0/4000060|1796480000"));
+        var objectives = new RecoveryObjectivesOptions();
+        objectives.Components.Clear();
+        objectives.Components[RecoveryComponents.PostgresMain] = new RecoveryObjective { DisplayName = "PostgreSQL (Main)", Rto = TimeSpan.FromMinutes(30), Rpo = TimeSpan.FromMinutes(15), BackupSchedule = "0 */6 * * *", BackupKind = "postgres", BackupSource = "ecommerce_db" };
+        var check = new RecoveryPromiseCheck(Options.Create(objectives), host.Catalog, host.Stores, clock, NullLogger<RecoveryPromiseCheck>.Instance,
+            archiving: archive, pgBackRest: pgBackRest, pgBackRestOptions: Options.Create(new PgBackRestOptions { ArchiveTimeoutSeconds = 60 }));
+        async Task<RecoveryPromise> ScrapeAsync(TimeSpan after)
+        {
+            clock.Advance(after);
+            return (await check.CheckAsync(ct)).Single(p => p.Objective == RecoveryObjectiveNames.Rpo);
+        }
+
+        Assert.Contains("newest base backup 20261205-141210F", (await ScrapeAsync(TimeSpan.Zero)).Reason, StringComparison.Ordinal);
+        Assert.Equal(1, pgBackRest.InfoCalls);
+        // Scrapes every 15 s within the interval (60 s, the archive monitor's): the listing read once is used.
+        pgBackRest.Info = new PgBackRestStanzaInfo("main", true, "ok", [new PgBackRestRepository(2, true, "ok", "aes-256-cbc", [], "15-1", null, null)]);
+        for (var i = 0; i < 3; i++)
+            Assert.Contains("newest base backup 20261205-141210F", (await ScrapeAsync(TimeSpan.FromSeconds(15))).Reason, StringComparison.Ordinal);
+        Assert.Equal(1, pgBackRest.InfoCalls);
+        // At the interval: read again, and the change is seen.
+        Assert.Contains("no repository holds a base backup", (await ScrapeAsync(TimeSpan.FromSeconds(15))).Reason, StringComparison.Ordinal);
+        Assert.Equal(2, pgBackRest.InfoCalls);
+        // A failing info is kept as long (it is not retried on every scrape either), and read again after it.
+        pgBackRest.Info = null;
+        Assert.Contains("pgbackrest info failed (repository unreadable in test)", (await ScrapeAsync(TimeSpan.FromSeconds(60))).Reason, StringComparison.Ordinal);
+        Assert.Contains("pgbackrest info failed", (await ScrapeAsync(TimeSpan.FromSeconds(59))).Reason, StringComparison.Ordinal);
+        Assert.Equal(3, pgBackRest.InfoCalls);
+        pgBackRest.Info = new PgBackRestStanzaInfo("main", true, "ok", [new PgBackRestRepository(2, true, "ok", "aes-256-cbc", [backup], "15-1", null, null)]);
+        Assert.Contains("newest base backup 20261205-141210F", (await ScrapeAsync(TimeSpan.FromSeconds(1))).Reason, StringComparison.Ordinal);
+        Assert.Equal(4, pgBackRest.InfoCalls);
+    }
+
+    [Fact]
     public void Archiving_settings_are_validated_at_start()
     {
         var validator = new PgBackRestOptionsValidator();
@@ -168,8 +220,10 @@ public sealed class WalArchiveObjectivesTests
     {
         public PgBackRestStanzaInfo? Info { get; set; }
 
+        public int InfoCalls { get; private set; }
+
         public Task<PgBackRestStanzaInfo> InfoAsync(string container, string stanza, CancellationToken cancellationToken) =>
-            Info is { } info ? Task.FromResult(info) : throw new PgBackRestException(PgBackRestErrorCodes.RepositoryUnreadable, "repository unreadable in test");
+            ++InfoCalls > 0 && Info is { } info ? Task.FromResult(info) : throw new PgBackRestException(PgBackRestErrorCodes.RepositoryUnreadable, "repository unreadable in test");
 
         public Task<ArchivingEnabled> EnableArchivingAsync(string container, string stanza, CancellationToken cancellationToken) => throw new NotSupportedException();
 
@@ -182,5 +236,7 @@ public sealed class WalArchiveObjectivesTests
         public Task<ArchiverStatistics> ArchiverStatisticsAsync(string container, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<PointInTimeTargetCheck> CheckTargetAsync(string container, string stanza, DateTimeOffset target, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<RestoredCopyRemoval> RemoveRestoredCopyAsync(string container, string volume, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

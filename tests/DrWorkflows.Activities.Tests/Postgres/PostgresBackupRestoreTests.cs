@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace DrWorkflows.Activities.Tests.Postgres;
 
 /// <summary>Real pg_dump/pg_restore, zstd, gzip, gpg and age against the test PostgreSQL server and s3rver.</summary>
+[TypicalDuration(47)]
 public sealed class PostgresBackupRestoreTests
 {
     [Fact]
@@ -344,7 +345,9 @@ public sealed class PostgresBackupRestoreTests
         var ct = TestContext.Current.CancellationToken;
         var serverConnection = TestServices.RequirePostgres();
         await using var source = await SampleDatabase.CreateAsync(300, ct);
-        await using var host = BackupTestHost.Create();
+        // A prefix of this test's own: other tests verify on the same server at the same time.
+        var prefix = $"drw_verify_{Guid.NewGuid():N}"[..20] + "_";
+        await using var host = BackupTestHost.Create(postgres: o => o.VerificationDatabasePrefix = prefix);
         var server = BackupTestHost.TestServer(serverConnection);
         var set = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, source.Name, "exec-v1"), ct);
         Assert.Null((await host.Catalog.FindRestorePointAsync(new RestorePointQuery(BackupKinds.Postgres, source.Name), ct)).Selected);
@@ -354,12 +357,12 @@ public sealed class PostgresBackupRestoreTests
         Assert.True(report.Succeeded, string.Join("\n", report.Problems));
         Assert.Equal("exec-v1", report.SetId);
         Assert.Equal(5, report.Tables);
-        Assert.Contains("throwaway database drw_verify_", report.Method, StringComparison.Ordinal);
+        Assert.Contains($"throwaway database {prefix}", report.Method, StringComparison.Ordinal);
         var stored = await host.Catalog.FindAsync(null, BackupKinds.Postgres, source.Name, "exec-v1", ct);
         Assert.NotNull(stored!.Manifest.LastVerifiedAt);
         Assert.True(stored.Manifest.IsVerified);
         Assert.Equal("exec-v1", (await host.Catalog.FindRestorePointAsync(new RestorePointQuery(BackupKinds.Postgres, source.Name), ct)).Selected!.SetId);
-        Assert.Equal(0L, await SampleDatabase.ScalarAsync(serverConnection, "SELECT count(*) FROM pg_database WHERE datname LIKE 'drw_verify_%'", ct));
+        Assert.Equal(0L, await SampleDatabase.ScalarAsync(serverConnection, $"SELECT count(*) FROM pg_database WHERE datname LIKE '{prefix}%'", ct));
         Assert.Equal(set.Manifest.Sha256, stored.Manifest.Sha256);
     }
 
@@ -369,7 +372,8 @@ public sealed class PostgresBackupRestoreTests
         var ct = TestContext.Current.CancellationToken;
         var serverConnection = TestServices.RequirePostgres();
         await using var source = await SampleDatabase.CreateAsync(200, ct);
-        await using var host = BackupTestHost.Create();
+        var prefix = $"drw_verify_{Guid.NewGuid():N}"[..20] + "_";
+        await using var host = BackupTestHost.Create(postgres: o => o.VerificationDatabasePrefix = prefix);
         var server = BackupTestHost.TestServer(serverConnection);
         var set = await host.Backup.BackupDatabaseAsync(new PostgresBackupRequest(server, source.Name, "exec-bad"), ct);
         var path = Path.Combine(host.LocalStoreDirectory, set.Manifest.MainFile.Key);
@@ -387,6 +391,6 @@ public sealed class PostgresBackupRestoreTests
         var selection = await host.Catalog.FindRestorePointAsync(new RestorePointQuery(BackupKinds.Postgres, source.Name), ct);
         Assert.Null(selection.Selected);
         Assert.Contains("verification failed", selection.Candidates[0].Note, StringComparison.Ordinal);
-        Assert.Equal(0L, await SampleDatabase.ScalarAsync(serverConnection, "SELECT count(*) FROM pg_database WHERE datname LIKE 'drw_verify_%'", ct));
+        Assert.Equal(0L, await SampleDatabase.ScalarAsync(serverConnection, $"SELECT count(*) FROM pg_database WHERE datname LIKE '{prefix}%'", ct));
     }
 }

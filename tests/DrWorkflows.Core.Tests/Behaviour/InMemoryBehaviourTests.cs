@@ -53,3 +53,13 @@ public sealed class InMemoryOneRunPerPlatformTests : OneRunPerPlatformBehaviourT
 {
     protected override BehaviourStore CreateStore() => new InMemoryBehaviourStore();
 }
+
+public sealed class InMemoryIncidentStrategyTests : IncidentStrategyBehaviourTests
+{
+    protected override BehaviourStore CreateStore() => new InMemoryBehaviourStore();
+}
+
+public sealed class InMemoryLogPersistenceTests : LogPersistenceBehaviourTests
+{
+    protected override BehaviourStore CreateStore() => new InMemoryBehaviourStore();
+}

@@ -53,3 +53,13 @@ public sealed class SqliteOneRunPerPlatformTests : OneRunPerPlatformBehaviourTes
 {
     protected override BehaviourStore CreateStore() => new SqliteBehaviourStore();
 }
+
+public sealed class SqliteIncidentStrategyTests : IncidentStrategyBehaviourTests
+{
+    protected override BehaviourStore CreateStore() => new SqliteBehaviourStore();
+}
+
+public sealed class SqliteLogPersistenceTests : LogPersistenceBehaviourTests
+{
+    protected override BehaviourStore CreateStore() => new SqliteBehaviourStore();
+}

@@ -17,10 +17,10 @@ public sealed class ObjectivesCliTests
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd()).ToList();
         Assert.Matches(@"^COMPONENT\s+OBJECTIVE\s+TARGET\s+CAN HOLD\s+HELD NOW$", lines[0]);
         Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^postgres-main\s+RPO\s+00:15:00\s+NO\s+NO$"));
-        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^monitoring\s+RPO\s+1\.00:00:00\s+NO\s+unknown$"));
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^monitoring\s+RPO\s+1\.00:00:00\s+NO\s+NO$"));
         Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^backend\s+RPO\s+00:00:00\s+yes\s+unknown$"));
         Assert.Contains(lines, l => l.StartsWith("redis RPO: Backups every 1 d 0 h (workflow backup-redis, cron 0 4 * * *)", StringComparison.Ordinal));
-        Assert.Equal("4 of 18 promises cannot hold.", lines[^1]);
+        Assert.Equal("4 of 20 promises cannot hold.", lines[^1]);
 
         (exit, output, _) = await Drw.RunAsync(server, "objectives", "--json", "--api-key", ServerFactory.ViewerKey);
         Assert.Equal(1, exit);
@@ -35,7 +35,7 @@ public sealed class ObjectivesCliTests
         var (exit, output, error) = await Drw.RunAsync(server, "objectives", "--api-key", ServerFactory.ViewerKey);
 
         Assert.True(exit == 0, $"exit {exit}: {error}\n{output}");
-        Assert.EndsWith("All 18 promises can hold.\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.EndsWith("All 20 promises can hold.\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -17,6 +17,7 @@ namespace DrWorkflows.Server.Tests.Deployment;
 /// takes a real backup run; the sample platform profile comes up beside it; a bad setting, a missing Docker socket and
 /// a read-only state volume each stop the server with one line naming the problem, without a restart loop.
 /// </summary>
+[TypicalDuration(81)]
 public sealed class ComposeDeploymentTests(OrchestratorImage image, ITestOutputHelper output) : IClassFixture<OrchestratorImage>
 {
     private static readonly TimeSpan Start = TimeSpan.FromMinutes(4);

@@ -65,6 +65,30 @@ public sealed class ElsaManagementApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Publishing_a_child_that_auto_updates_consumers_answers_the_update_and_the_descriptor_and_consumers_follow()
+    {
+        const string autoUpdate = """{ "usableAsActivity": true, "autoUpdateConsumingWorkflows": true }""";
+        await SaveAsync(Definition("check-one", "Check one", Greet, autoUpdate), publish: true);
+        await SaveAsync(Definition("failover", "Failover", """{ "id": "c1", "type": "CheckOne", "version": 1, "workflowDefinitionId": "check-one", "workflowDefinitionVersionId": "check-one:v1" }"""), publish: true);
+        await SaveAsync(Definition("check-one", "Check one", Greet.Replace("'hi '", "'hello '", StringComparison.Ordinal), autoUpdate), publish: false);
+
+        var (status, body, _) = await admin.PostJsonAsync("/elsa/api/workflow-definitions/check-one/publish", new JsonObject());
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(1, body!["consumingWorkflowCount"]!.GetValue<int>());
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""[{"definitionId": "failover", "version": 2, "isPublished": true}]"""), body["updatedConsumingWorkflows"]), body.ToJsonString());
+        (_, body, _) = await admin.GetJsonAsync("/elsa/api/workflow-definitions/check-one/consumers");
+        Assert.Equal(["failover"], body!["consumingWorkflowDefinitionIds"]!.AsArray().Select(n => n!.GetValue<string>()));
+        (_, body, _) = await admin.GetJsonAsync("/elsa/api/descriptors/activities");
+        var descriptor = body!["items"]!.AsArray().Single(i => i!["typeName"]!.GetValue<string>() == "CheckOne")!;
+        Assert.Equal("check-one:v2", descriptor["constructionProperties"]!["WorkflowDefinitionVersionId"]!.GetValue<string>());
+        Assert.Equal(2, descriptor["constructionProperties"]!["LatestAvailablePublishedVersion"]!.GetValue<int>());
+        (_, body, _) = await admin.GetJsonAsync("/elsa/api/workflow-definitions/by-definition-id/failover?versionOptions=Published");
+        Assert.Equal(2, body!["version"]!.GetValue<int>());
+        Assert.Equal("check-one:v2", body["root"]!["activities"]![0]!["workflowDefinitionVersionId"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_bad_cron_expression_is_refused_at_publish_naming_the_activity_but_a_draft_with_it_saves()
     {
         var model = Definition("nightly", "Nightly", """{ "id": "every", "type": "Elsa.Cron", "version": 1, "cronExpression": { "typeName": "String", "expression": { "type": "Literal", "value": "61 * * * *" } } }""");

@@ -8,7 +8,11 @@ namespace DrWorkflows.Server.Tests.ElsaApi;
 /// key, 4xx with a message for bad JSON and unknown ids (never a 500), execute's instance-id header, list,
 /// get, journal, execution state, variables, cancel, delete and their bulk forms.
 /// </summary>
-public sealed class WorkflowInstanceApiTests : IAsyncLifetime
+/// <remarks>
+/// One server for the class (<see cref="SharedServer"/>): every test starts runs of its own and finds them by the id
+/// the server gave them, so the tests do not see each other's runs; a server per test cost about 2 s each (35 tests).
+/// </remarks>
+public sealed class WorkflowInstanceApiTests(WorkflowInstanceApiTests.SharedServer fixture) : IClassFixture<WorkflowInstanceApiTests.SharedServer>
 {
     private const string WaitingWorkflow = """
         {
@@ -30,20 +34,17 @@ public sealed class WorkflowInstanceApiTests : IAsyncLifetime
         }
         """;
 
-    private readonly ServerFactory server = new();
-    private HttpClient admin = null!;
+    private readonly ServerFactory server = fixture.Factory;
+    private readonly HttpClient admin = fixture.Admin;
 
-    public async ValueTask InitializeAsync()
+    /// <summary>The server the tests share, with the definition <c>waits</c> published.</summary>
+    public sealed class SharedServer : SharedServerFactory
     {
-        admin = server.Client();
-        var (status, _, _) = await admin.PostJsonAsync("/elsa/api/workflow-definitions", new JsonObject { ["model"] = JsonNode.Parse(WaitingWorkflow), ["publish"] = true });
-        Assert.Equal(HttpStatusCode.Created, status);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        admin.Dispose();
-        await server.DisposeAsync();
+        protected override async Task PrepareAsync(HttpClient admin)
+        {
+            var (status, _, _) = await admin.PostJsonAsync("/elsa/api/workflow-definitions", new JsonObject { ["model"] = JsonNode.Parse(WaitingWorkflow), ["publish"] = true });
+            Assert.Equal(HttpStatusCode.Created, status);
+        }
     }
 
     private async Task<string> StartAsync()
@@ -94,7 +95,7 @@ public sealed class WorkflowInstanceApiTests : IAsyncLifetime
         var id = await StartAsync();
         string[] row = ["id", "definitionId", "definitionVersionId", "version", "status", "subStatus", "correlationId", "name", "incidentCount", "createdAt", "updatedAt", "finishedAt"];
 
-        var (_, list, _) = await admin.PostJsonAsync("/elsa/api/workflow-instances", """{"page":0,"pageSize":10,"definitionIds":["waits"]}""");
+        var (_, list, _) = await admin.PostJsonAsync("/elsa/api/workflow-instances", """{"page":0,"pageSize":10,"definitionIds":["waits"],"orderBy":"Created","orderDirection":"Descending"}""");
         var item = list!["items"]!.AsArray().Single(i => i!["id"]!.GetValue<string>() == id)!.AsObject();
         Assert.Equal(row, item.Select(p => p.Key));
 
@@ -142,6 +143,42 @@ public sealed class WorkflowInstanceApiTests : IAsyncLifetime
         var (_, stack, _) = await admin.GetJsonAsync($"/elsa/api/activity-executions/{Uri.EscapeDataString(summary["id"]!.GetValue<string>())}/call-stack");
         Assert.Equal(2, stack!["totalCount"]!.GetValue<int>());
         Assert.Equal("Elsa.Flowchart", stack["items"]![0]!["activityType"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_input_excluded_by_logPersistenceMode_is_in_no_answer_journal_state_or_activity_execution()
+    {
+        const string Secretish = "restore-token-31337";
+        var workflow = $$"""
+            {
+              "definitionId": "keeps-out", "name": "Keeps a value out of the records",
+              "customProperties": { "logPersistenceMode": { "default": "Exclude" } },
+              "root": { "type": "Elsa.Sequence", "id": "seq", "version": 1, "activities": [
+                { "id": "say", "type": "Elsa.WriteLine", "version": 1, "text": { "typeName": "String", "expression": { "type": "Literal", "value": "{{Secretish}}" } } },
+                { "id": "shown", "type": "Elsa.WriteLine", "version": 1, "text": { "typeName": "String", "expression": { "type": "Literal", "value": "shown text" } },
+                  "customProperties": { "logPersistenceMode": { "default": "Include" } } },
+                { "id": "wait", "type": "Elsa.Delay", "version": 1, "timeSpan": { "typeName": "TimeSpan", "expression": { "type": "Literal", "value": "01:00:00" } } } ] }
+            }
+            """;
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostJsonAsync("/elsa/api/workflow-definitions", new JsonObject { ["model"] = JsonNode.Parse(workflow), ["publish"] = true })).Status);
+        var (status, _, response) = await admin.PostJsonAsync("/elsa/api/workflow-definitions/keeps-out/execute", "{}");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var id = Assert.Single(response.Headers.GetValues("x-elsa-workflow-instance-id"));
+
+        var (_, executions, _) = await admin.GetJsonAsync($"/elsa/api/activity-executions/list?workflowInstanceId={id}");
+        var say = executions!["items"]!.AsArray().Single(e => e!["activityId"]!.GetValue<string>() == "say")!;
+        Assert.Null(say["activityState"]?["Text"]);
+        Assert.Equal("Text", say["payload"]!["excluded"]!["inputs"]![0]!.GetValue<string>());
+        var shown = executions["items"]!.AsArray().Single(e => e!["activityId"]!.GetValue<string>() == "shown")!;
+        Assert.Equal("shown text", shown["activityState"]?["Text"]?.GetValue<string>()); // its own Include wins over the workflow's Exclude
+        foreach (var path in (string[])[$"/elsa/api/workflow-instances/{id}", $"/elsa/api/workflow-instances/{id}/export", $"/elsa/api/workflow-instances/{id}/execution-state",
+                     $"/elsa/api/workflow-instances/{id}/journal?skip=0&take=50", $"/elsa/api/activity-executions/list?workflowInstanceId={id}",
+                     $"/elsa/api/activity-executions/by-id?id={Uri.EscapeDataString(say["id"]!.GetValue<string>())}"])
+        {
+            var (answered, body, _) = await admin.GetJsonAsync(path);
+            Assert.Equal(HttpStatusCode.OK, answered);
+            Assert.DoesNotContain(Secretish, body!.ToJsonString(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

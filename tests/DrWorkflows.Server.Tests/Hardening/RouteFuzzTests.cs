@@ -25,6 +25,7 @@ namespace DrWorkflows.Server.Tests.Hardening;
 /// Seeded: <c>DRW_FUZZ_SEED=&lt;n&gt;</c> replays a run (ids the server generates, such as approval ids, differ; the
 /// choices made do not); <c>DRW_FUZZ_REQUESTS</c> changes the count (default 10,000). It prints its seed and counts.
 /// </summary>
+[TypicalDuration(62)]
 public sealed class RouteFuzzTests
 {
     private const int DefaultRequests = 10_000;

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Net;
+using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -119,6 +120,100 @@ public sealed class AuditPackTests
         }
 
         Assert.Contains("sha256sum -c MANIFEST.sha256", Text(pack, "README.md"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Each_version_that_ran_is_listed_with_the_commit_recorded_when_it_was_stored()
+    {
+        await using var server = new ApprovalServerFactory();
+        var from = server.Clock.GetUtcNow();
+        server.Clock.Advance(TimeSpan.FromMinutes(1));
+
+        // A workflows/ checkout: one file committed, one changed after the commit, loaded as the server loads them.
+        using var checkout = new DrWorkflows.Testing.TempDirectory("audit-workflows");
+        await File.WriteAllTextAsync(checkout.Combine("committed.json"), Noop("from-commit"), Ct);
+        await File.WriteAllTextAsync(checkout.Combine("changed.json"), Noop("from-changed-file"), Ct);
+        await GitAsync(checkout.FullPath, "init", "-q");
+        await GitAsync(checkout.FullPath, "add", ".");
+        await GitAsync(checkout.FullPath, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "workflows");
+        var head = (await GitAsync(checkout.FullPath, "rev-parse", "HEAD")).Trim();
+        await File.WriteAllTextAsync(checkout.Combine("changed.json"), Noop("from-changed-file", "2"), Ct);
+        using var notACheckout = new DrWorkflows.Testing.TempDirectory("audit-folder");
+        await File.WriteAllTextAsync(notACheckout.Combine("plain.json"), Noop("from-plain-folder"), Ct);
+        var definitions = server.Services.GetRequiredService<WorkflowDefinitionService>();
+        foreach (var folder in new[] { checkout.FullPath, notACheckout.FullPath })
+        {
+            var options = new DrWorkflows.Core.Hosting.WorkflowSourceOptions { Directory = folder };
+            if (folder == checkout.FullPath)
+                options.CodeAssemblies.Add(typeof(DrWorkflows.Testing.Behaviour.GreetingCodeWorkflow).Assembly);
+            var loader = new DrWorkflows.Core.Hosting.WorkflowLoader(definitions, Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Logging.Abstractions.NullLogger<DrWorkflows.Core.Hosting.WorkflowLoader>.Instance);
+            Assert.True(await loader.LoadAsync(Ct) > 0, string.Join("; ", loader.Errors.Select(e => e.Message)));
+        }
+
+        // A version merged through GitOps, and one made through the API.
+        var merge = "fedcba9876543210fedcba9876543210fedcba98";
+        await definitions.SaveAsync(WorkflowDefinitionDocument.Parse(Noop("from-merge")), publish: true, DefinitionOrigins.Git(new GitSource("workflows/from-merge.json", merge, 42)), isReadonly: false, Ct);
+        await definitions.SaveAsync(WorkflowDefinitionDocument.Parse(Noop("from-api")), publish: true, "api", isReadonly: false, Ct);
+        string[] ran = ["from-commit", "from-changed-file", "from-plain-folder", "from-merge", "from-api", DrWorkflows.Testing.Behaviour.GreetingCodeWorkflow.Id];
+        foreach (var id in ran)
+        {
+            await server.Runtime.StartAsync(new StartRunRequest(id), Ct);
+            await server.SweepAsync();
+        }
+
+        server.Clock.Advance(TimeSpan.FromMinutes(1));
+
+        using var client = server.Client(ApprovalServerFactory.ViewerKey);
+        using var response = await client.GetAsync($"/api/audit?from={Uri.EscapeDataString(from.ToString("O"))}&to={Uri.EscapeDataString(server.Clock.GetUtcNow().ToString("O"))}", Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var pack = await ReadAsync(await response.Content.ReadAsByteArrayAsync(Ct));
+        var listed = Text(pack, "MANIFEST.sha256");
+        Assert.Contains($"{Sha256(pack["workflow-versions/index.json"])}  workflow-versions/index.json", listed, StringComparison.Ordinal);
+
+        // Exactly the versions the runs of the period ran, each with what was recorded for it when it was stored.
+        var store = server.Services.GetRequiredService<IWorkflowInstanceStore>();
+        var runVersions = (await store.ListAsync(new InstanceQuery(Take: 100), Ct)).Items.Select(r => r.DefinitionVersionId).ToHashSet(StringComparer.Ordinal);
+        var versions = Json(pack, "workflow-versions/index.json").AsArray().Select(v => v!.AsObject()).ToDictionary(v => v["definitionId"]!.GetValue<string>(), StringComparer.Ordinal);
+        Assert.Equal(ran.Order(StringComparer.Ordinal), versions.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(runVersions.Order(StringComparer.Ordinal), versions.Values.Select(v => v["id"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        string? Commit(string id) => versions[id]["gitCommit"]?.GetValue<string>();
+        string Note(string id) => versions[id]["commitNote"]!.GetValue<string>();
+
+        Assert.Equal(head, Commit("from-commit"));
+        Assert.Contains("checkout it was loaded from", Note("from-commit"), StringComparison.Ordinal);
+        Assert.Null(Commit("from-changed-file"));
+        Assert.Equal($"not in git: the file has changes not committed on top of {head}", Note("from-changed-file"));
+        Assert.Null(Commit("from-plain-folder"));
+        Assert.StartsWith("not in git: the workflows folder ", Note("from-plain-folder"), StringComparison.Ordinal);
+        Assert.Equal(merge, Commit("from-merge"));
+        Assert.Contains("pull request #42", Note("from-merge"), StringComparison.Ordinal);
+        Assert.Null(Commit("from-api"));
+        Assert.StartsWith("none: made in the Studio or through the API", Note("from-api"), StringComparison.Ordinal);
+        var stamped = typeof(DrWorkflows.Testing.Behaviour.GreetingCodeWorkflow).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+        Assert.Equal(stamped[(stamped.LastIndexOf('+') + 1)..], Commit(DrWorkflows.Testing.Behaviour.GreetingCodeWorkflow.Id)); // the build stamps the checkout's HEAD
+        Assert.True(SourceCommits.IsCommit(Commit(DrWorkflows.Testing.Behaviour.GreetingCodeWorkflow.Id)), stamped);
+
+        // What the pack says is what the store recorded, not worked out when the pack was made.
+        foreach (var (id, entry) in versions)
+            Assert.Equal((await definitions.FindByIdAsync(entry["id"]!.GetValue<string>(), Ct))!.SourceCommit is { } recorded && SourceCommits.IsCommit(recorded) ? recorded : null, Commit(id));
+    }
+
+    private static string Noop(string definitionId, string value = "1") => $$"""
+        { "definitionId": "{{definitionId}}", "name": "{{definitionId}}",
+          "root": { "type": "Elsa.Sequence", "version": 1, "id": "seq", "activities": [ { "type": "Elsa.RunJavaScript", "version": 1, "id": "noop", "script": { "typeName": "String", "expression": { "type": "Literal", "value": "{{value}}" } } } ] } }
+        """;
+
+    private static async Task<string> GitAsync(string directory, params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("git") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(Ct);
+        var error = await process.StandardError.ReadToEndAsync(Ct);
+        await process.WaitForExitAsync(Ct);
+        Assert.True(process.ExitCode == 0, $"git {string.Join(' ', arguments)}: {error}");
+        return await output;
     }
 
     [Fact]

@@ -23,6 +23,7 @@ namespace DrWorkflows.Server.Tests.Operations;
 /// the run. The run finds no verified backup and fails; the alert, still firing, then pages on-call with the failed
 /// run's link and starts nothing. Slack and Statuspage are WireMock stand-ins.
 /// </summary>
+[TypicalDuration(45)]
 public sealed class FlappingAlertRealTests : IAsyncLifetime
 {
     private const string Channel = "C0INCIDENT";

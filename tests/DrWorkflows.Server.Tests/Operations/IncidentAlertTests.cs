@@ -68,6 +68,61 @@ public sealed class IncidentAlertTests : IAsyncLifetime
         Assert.Contains(again.Incidents[1].Id, sent[2], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_run_ended_by_Elsas_fault_strategy_is_alerted_too_and_takes_only_an_acknowledgement()
+    {
+        var run = await StartFailingRunAsync(IncidentStrategies.FaultType);
+        Assert.Equal((WorkflowStatus.Finished, WorkflowSubStatus.Faulted), (run.Status, run.SubStatus));
+        var incident = Assert.Single(run.Incidents);
+
+        Assert.Equal(1, await Alerter.AlertAsync(Ct));
+        var text = Assert.Single(server.Requests("/api/chat.postMessage"))["text"]!.GetValue<string>();
+        Assert.Contains("ended Faulted at an incident", text, StringComparison.Ordinal);
+        Assert.Contains("disk full at /backups", text, StringComparison.Ordinal);
+        Assert.Contains($"/api/workflow-instances/{run.Id}/incidents/{incident.Id}/acknowledge", text, StringComparison.Ordinal);
+
+        var operatorClient = server.Client(ApprovalServerFactory.OperatorKey);
+        var listed = (await operatorClient.GetJsonAsync("/api/incidents")).Body!["items"]!.AsArray().Single(i => i!["id"]!.GetValue<string>() == incident.Id)!;
+        Assert.Equal(["acknowledge"], listed["actions"]!.AsArray().Select(a => a!.GetValue<string>()));
+        Assert.Equal(IncidentStrategies.FaultType, listed["incidentStrategy"]!.GetValue<string>());
+        var (retried, retryBody, _) = await operatorClient.PostJsonAsync($"/api/workflow-instances/{run.Id}/incidents/{incident.Id}/retry", "{}");
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, retried);
+        Assert.Contains("acknowledge", retryBody!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        var (acknowledged, body, _) = await operatorClient.PostJsonAsync($"/api/workflow-instances/{run.Id}/incidents/{incident.Id}/acknowledge", "{}");
+        Assert.Equal(System.Net.HttpStatusCode.OK, acknowledged);
+        Assert.Equal("Faulted", body!["subStatus"]!.GetValue<string>());
+        Assert.DoesNotContain((await operatorClient.GetJsonAsync("/api/incidents")).Body!["items"]!.AsArray(), i => i!["id"]!.GetValue<string>() == incident.Id);
+        Assert.Equal(0, await Alerter.AlertAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_run_carried_on_by_Elsas_continue_strategy_is_alerted_with_what_happened()
+    {
+        var run = await StartFailingRunAsync(IncidentStrategies.ContinueWithIncidentsType);
+        Assert.Equal(WorkflowStatus.Running, run.Status);
+
+        Assert.Equal(1, await Alerter.AlertAsync(Ct));
+        var text = Assert.Single(server.Requests("/api/chat.postMessage"))["text"]!.GetValue<string>();
+        Assert.Contains("carried on past an incident", text, StringComparison.Ordinal);
+        Assert.Contains("/acknowledge", text, StringComparison.Ordinal);
+    }
+
+    private async Task<WorkflowState> StartFailingRunAsync(string strategy)
+    {
+        var definitions = server.Services.GetRequiredService<WorkflowDefinitionService>();
+        var json = $$"""
+            {
+              "definitionId": "nightly-backup-strategy", "name": "nightly backup",
+              "options": { "incidentStrategyType": "{{strategy}}" },
+              "root": { "type": "Elsa.Sequence", "version": 1, "id": "seq", "activities": [
+                { "type": "Elsa.RunJavaScript", "version": 1, "id": "dump",
+                  "script": { "typeName": "String", "expression": { "type": "Literal", "value": "throw new Error('disk full at /backups')" } } } ] }
+            }
+            """;
+        var definition = await definitions.SaveAsync(WorkflowDefinitionDocument.Parse(json), publish: true, "api", isReadonly: false, Ct);
+        return await server.Runtime.StartAsync(new StartRunRequest(definition.DefinitionId), Ct);
+    }
+
     private async Task<WorkflowState> StartFailingRunAsync()
     {
         var definitions = server.Services.GetRequiredService<WorkflowDefinitionService>();

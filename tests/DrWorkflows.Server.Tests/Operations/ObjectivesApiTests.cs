@@ -37,7 +37,7 @@ public sealed class ObjectivesApiTests
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(["items"], body!.AsObject().Select(p => p.Key));
         var items = body["items"]!.AsArray().Select(i => i!.AsObject()).ToList();
-        Assert.Equal(18, items.Count);
+        Assert.Equal(20, items.Count); // the plan's 9 components and its Docker configuration backup, RTO and RPO each
         Assert.All(items, i => Assert.Equal(["component", "objective", "target", "canHold", "isHeldNow", "offsiteCopyMissing", "reason"], i.Select(p => p.Key)));
         Assert.Equal(
             ["monitoring RPO", "postgres-ai RPO", "postgres-main RPO", "redis RPO"],
@@ -54,9 +54,14 @@ public sealed class ObjectivesApiTests
         Assert.Contains("more than the RPO of 1 h 00 min: the promise cannot hold.", Reason(redis), StringComparison.Ordinal);
 
         var monitoring = Item(items, "monitoring", "RPO");
-        Assert.StartsWith("Backups every 7 d 0 h (the plan's schedule, cron 0 3 * * 0: no backup workflow backs it up yet)", Reason(monitoring), StringComparison.Ordinal);
+        Assert.StartsWith("Backups every 7 d 0 h (workflow backup-monitoring, cron 0 3 * * 0)", Reason(monitoring), StringComparison.Ordinal);
         Assert.Contains("more than the RPO of 1 d 0 h: the promise cannot hold.", Reason(monitoring), StringComparison.Ordinal);
-        Assert.Null(monitoring["isHeldNow"]);
+        Assert.False(monitoring["isHeldNow"]!.GetValue<bool>()); // no monitoring set in any store yet
+
+        var dockerConfig = Item(items, "docker-config", "RPO");
+        Assert.True(dockerConfig["canHold"]!.GetValue<bool>(), Reason(dockerConfig));
+        Assert.StartsWith("Backups every 1 h 00 min (workflow backup-docker-config, cron 17 * * * *)", Reason(dockerConfig), StringComparison.Ordinal);
+        Assert.False(dockerConfig["isHeldNow"]!.GetValue<bool>());
 
         var media = Item(items, "media", "RPO");
         Assert.True(media["canHold"]!.GetValue<bool>());
@@ -154,7 +159,7 @@ public sealed class ObjectivesApiTests
         Assert.Contains(warnings, l => l.StartsWith("Warning Recovery promise cannot hold: PostgreSQL (Main) (postgres-main) RPO 15 min 00 s. Backups every 6 h 00 min (workflow backup-postgres", StringComparison.Ordinal));
         Assert.Contains(warnings, l => l.StartsWith("Warning Recovery promise cannot hold: Redis Cache (redis) RPO 1 h 00 min.", StringComparison.Ordinal));
         Assert.Contains(warnings, l => l.StartsWith("Warning Recovery promise cannot hold: Monitoring Stack (monitoring) RPO 1 d 0 h.", StringComparison.Ordinal));
-        Assert.Contains("Warning 4 of 18 recovery promises cannot hold by design: see GET /api/objectives or drw objectives", warnings);
+        Assert.Contains("Warning 4 of 20 recovery promises cannot hold by design: see GET /api/objectives or drw objectives", warnings);
     }
 
     /// <summary>Log lines as "Level message".</summary>

@@ -19,8 +19,21 @@ internal static class StudioBrowser
         Assert.Contains("/studio/signin", page.Url, StringComparison.Ordinal);
         await page.FillAsync("#apiKey", ServerFactory.AdminKey);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync("**" + path);
+        await ExpectAddressAsync(page, path);
+        // Signing in is a real navigation: the address changes when it commits, before the page's scripts have run
+        // (window.drwStudio was undefined in a CI run). Its load event does come; the moves after it have none.
+        await page.WaitForLoadStateAsync(LoadState.Load);
     }
+
+    /// <summary>
+    /// Waits until the address ends with <paramref name="path"/>. The Studio is one page: most moves swap elements and
+    /// push the address without a load event, so Playwright's WaitForURL (which waits "until load" by default) can time
+    /// out with the right page on screen. This polls the address only; callers then wait for what they need to see.
+    /// </summary>
+    public static Task ExpectAddressAsync(IPage page, string path) =>
+        Assertions.Expect(page).ToHaveURLAsync(
+            new System.Text.RegularExpressions.Regex(System.Text.RegularExpressions.Regex.Escape(path) + "([?#].*)?$"),
+            new PageAssertionsToHaveURLOptions { Timeout = 120_000 });
 
     /// <summary>Fails when the Studio showed its red "An unhandled error has occurred" bar or the browser logged a problem.</summary>
     public static async Task AssertNoProblemsAsync(BrowserSession session)
@@ -125,6 +138,17 @@ internal static class StudioBrowser
         public List<string> Problems { get; } = [];
 
         /// <summary>
+        /// For a failed test: the screen as it was (<c>failure-{name}.png</c>) and what the browser saw, console errors and
+        /// failed requests first, then <paramref name="extra"/> (<c>failure-{name}-browser.txt</c>), in the screenshot folder.
+        /// </summary>
+        public async Task SaveFailureAsync(string name, params IEnumerable<string> extra)
+        {
+            var shots = ScreenshotDirectory();
+            await Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, $"failure-{name}.png") });
+            await File.WriteAllLinesAsync(Path.Combine(shots, $"failure-{name}-browser.txt"), [.. Problems, .. extra], CancellationToken.None);
+        }
+
+        /// <summary>
         /// Chromium in a network namespace of its own that reaches <paramref name="server"/> (see
         /// <see cref="BrowserNetworkNamespace"/>: Docker's interface changes would otherwise drop its downloads).
         /// </summary>
@@ -139,7 +163,8 @@ internal static class StudioBrowser
             // Nothing leaves the machine (the bundle references no remote resource, but be sure).
             await context.RouteAsync(new System.Text.RegularExpressions.Regex("^https?://(?!127\\.0\\.0\\.1)"), route => route.AbortAsync());
             var page = await context.NewPageAsync();
-            page.SetDefaultTimeout(60_000);
+            // Generous: on a loaded 2-core machine a move inside the Studio has taken more than 60 s (a WaitForURL in CI).
+            page.SetDefaultTimeout(120_000);
             return new BrowserSession(playwright, browser, page, network);
         }
 

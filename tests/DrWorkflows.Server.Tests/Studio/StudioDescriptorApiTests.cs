@@ -10,22 +10,16 @@ namespace DrWorkflows.Server.Tests.Studio;
 /// The descriptor routes the Studio needs to render (E2–E8 and the tab-triggered ones), the generated activity
 /// descriptors (every registered activity, fitting editors, ports), features, and the 404 fallback.
 /// </summary>
-public sealed class StudioDescriptorApiTests : IAsyncLifetime
+/// <remarks>
+/// One server for the class (<see cref="SharedServerFactory"/>): the tests only read descriptors, except the one that
+/// publishes a workflow usable as an activity, which starts a server of its own so that the others see the stock list.
+/// </remarks>
+public sealed class StudioDescriptorApiTests(SharedServerFactory shared) : IClassFixture<SharedServerFactory>, IDisposable
 {
-    private readonly ServerFactory server = new();
-    private HttpClient viewer = null!;
+    private readonly ServerFactory server = shared.Factory;
+    private readonly HttpClient viewer = shared.Factory.Client(ServerFactory.ViewerKey);
 
-    public ValueTask InitializeAsync()
-    {
-        viewer = server.Client(ServerFactory.ViewerKey);
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        viewer.Dispose();
-        await server.DisposeAsync();
-    }
+    public void Dispose() => viewer.Dispose();
 
     [Theory]
     [InlineData("/elsa/api/descriptors/activities?Refresh=True", true)]
@@ -50,6 +44,18 @@ public sealed class StudioDescriptorApiTests : IAsyncLifetime
             Assert.Equal(items.Count, body["count"]!.GetValue<int>());
         if (!path.Contains("features", StringComparison.Ordinal) && !path.Contains("output-converters", StringComparison.Ordinal))
             Assert.NotEmpty(items);
+    }
+
+    [Fact]
+    public async Task Incident_strategies_name_the_hold_first_then_Elsas_fault_and_continue()
+    {
+        var items = (await viewer.GetJsonAsync("/elsa/api/descriptors/incident-strategies")).Body!["items"]!.AsArray();
+
+        Assert.Equal(
+            [Core.Execution.IncidentStrategies.OperatorHoldType, Core.Execution.IncidentStrategies.FaultType, Core.Execution.IncidentStrategies.ContinueWithIncidentsType],
+            items.Select(i => i!["typeName"]!.GetValue<string>()));
+        Assert.Contains("DR default", items[0]!["displayName"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.All(items, i => Assert.False(string.IsNullOrWhiteSpace(i!["description"]?.GetValue<string>())));
     }
 
     [Fact]
@@ -167,6 +173,8 @@ public sealed class StudioDescriptorApiTests : IAsyncLifetime
     [Fact]
     public async Task A_published_workflow_usable_as_activity_appears_in_the_picker()
     {
+        await using var server = new ServerFactory();
+        using var viewer = server.Client(ServerFactory.ViewerKey);
         using var designer = server.Client(ServerFactory.DesignerKey);
         var model = StudioDefinitionApiTests.StudioModel("Notify on call", "paging");
         model["options"]!["usableAsActivity"] = true;

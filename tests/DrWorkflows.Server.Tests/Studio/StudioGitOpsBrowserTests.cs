@@ -14,6 +14,7 @@ namespace DrWorkflows.Server.Tests.Studio;
 /// request shows "Awaiting review: #42" in the definition list, and a committed file from <c>workflows/</c> imports
 /// through the list's Import button and opens in the editor.
 /// </summary>
+[TypicalDuration(68)]
 public sealed class StudioGitOpsBrowserTests : IDisposable
 {
     private readonly WireMockServer github = WireMockServer.Start(new WireMockServerSettings { Urls = ["http://127.0.0.1:0"], StartAdminInterface = false });
@@ -59,7 +60,7 @@ public sealed class StudioGitOpsBrowserTests : IDisposable
             var importedRow = page.Locator("tr.mud-table-row").Filter(new LocatorFilterOptions { HasText = definition["name"]!.GetValue<string>() });
             await importedRow.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
             await importedRow.ClickAsync();
-            await page.WaitForURLAsync($"**/studio/definitions/{importedId}", new PageWaitForURLOptions { Timeout = 60_000 });
+            await ExpectAddressAsync(page, $"/studio/definitions/{importedId}");
             var firstActivity = definition["root"]!["activities"]![0]!["id"]!.GetValue<string>();
             await page.Locator($"g[data-cell-id=\"{firstActivity}\"]").WaitForAsync(new LocatorWaitForOptions { Timeout = 90_000 });
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "21-imported-committed-file.png") });
@@ -68,8 +69,7 @@ public sealed class StudioGitOpsBrowserTests : IDisposable
         }
         catch
         {
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "failure-gitops.png") });
-            await File.WriteAllLinesAsync(Path.Combine(shots, "failure-gitops-browser.txt"), session.Problems, CancellationToken.None);
+            await session.SaveFailureAsync("gitops");
             throw;
         }
     }

@@ -13,6 +13,7 @@ namespace DrWorkflows.Server.Tests.Studio;
 /// entry and a node are selected, and the other left tab is opened; the page must show no red error bar and
 /// the browser must log no error.
 /// </summary>
+[TypicalDuration(126)]
 public sealed class StudioInstanceViewerBrowserTests
 {
     [Fact]
@@ -42,7 +43,7 @@ public sealed class StudioInstanceViewerBrowserTests
         }
         catch
         {
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "failure-viewer.png") });
+            await session.SaveFailureAsync("viewer");
             throw;
         }
     }

@@ -7,7 +7,11 @@ namespace DrWorkflows.Server.Tests.Studio;
 /// Workflows from <c>workflows/</c> are read-only in the Studio with the reason shown, and changing them answers
 /// 409; the Studio's calls work with a signed-in viewer's key and need the right role to change anything.
 /// </summary>
-public sealed class StudioReadOnlyAndAccessTests : IAsyncLifetime
+/// <remarks>
+/// One server for the class (<see cref="SharedServer"/>): the tests read the file workflow, run it, or are refused
+/// changing it; the one that saves a definition starts a server of its own, so the others see the stock list.
+/// </remarks>
+public sealed class StudioReadOnlyAndAccessTests(StudioReadOnlyAndAccessTests.SharedServer fixture) : IClassFixture<StudioReadOnlyAndAccessTests.SharedServer>, IDisposable
 {
     private const string FileDefinition = """
         {
@@ -19,20 +23,20 @@ public sealed class StudioReadOnlyAndAccessTests : IAsyncLifetime
         }
         """;
 
-    private readonly ServerFactory server = new(workflowFiles: new Dictionary<string, string> { ["failover.json"] = FileDefinition });
-    private HttpClient admin = null!;
+    private readonly ServerFactory server = fixture.Factory;
+    private readonly HttpClient admin = fixture.Factory.Client();
 
-    public ValueTask InitializeAsync()
+    public void Dispose() => admin.Dispose();
+
+    /// <summary>The server the tests share, with <c>failover.json</c> in its workflows folder.</summary>
+    public sealed class SharedServer : IAsyncDisposable
     {
-        admin = server.Client();
-        return ValueTask.CompletedTask;
+        public ServerFactory Factory { get; } = NewServer();
+
+        public ValueTask DisposeAsync() => Factory.DisposeAsync();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        admin.Dispose();
-        await server.DisposeAsync();
-    }
+    private static ServerFactory NewServer() => new(workflowFiles: new Dictionary<string, string> { ["failover.json"] = FileDefinition });
 
     [Fact]
     public async Task A_file_workflow_opens_read_only_with_the_reason_and_without_a_publish_link()
@@ -111,6 +115,8 @@ public sealed class StudioReadOnlyAndAccessTests : IAsyncLifetime
     [Fact]
     public async Task Saving_needs_the_designer_role_and_running_the_operator_role()
     {
+        await using var server = NewServer();
+        using var admin = server.Client();
         var body = new JsonObject { ["model"] = StudioDefinitionApiTests.StudioModel("Roles", "x"), ["publish"] = true }.ToJsonString();
         using var viewer = server.Client(ServerFactory.ViewerKey);
         Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostJsonAsync("/elsa/api/workflow-definitions", body)).Status);

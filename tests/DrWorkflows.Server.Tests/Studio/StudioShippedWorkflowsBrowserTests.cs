@@ -8,8 +8,10 @@ namespace DrWorkflows.Server.Tests.Studio;
 /// Every shipped workflow (the C# scenarios and drill, the JSON files of <c>workflows/</c>) opens in the real Studio
 /// on a 1600×1000 screen and, after zoom-to-fit, spans at most two widths of the designer's canvas, with no browser
 /// error. A screenshot of each goes to <c>tests/TestResults/studio-e2e/workflows/</c>, or to the folder in
-/// <c>DRW_WORKFLOW_SCREENSHOTS</c> (<c>docs/workflows/screenshots.sh</c> sets it to <c>docs/workflows/img</c>).
+/// <c>DRW_WORKFLOW_SCREENSHOTS</c> (<c>docs/workflows/screenshots.sh</c> sets it to <c>docs/workflows/img</c>; there
+/// each picture is the whole canvas, see <see cref="ShootWholeCanvasAsync"/>).
 /// </summary>
+[TypicalDuration(300)]
 public sealed class StudioShippedWorkflowsBrowserTests
 {
     [Fact]
@@ -17,7 +19,9 @@ public sealed class StudioShippedWorkflowsBrowserTests
     {
         var chromium = TestServices.RequireChromium();
         var bundle = RequireBundle();
-        var shots = Environment.GetEnvironmentVariable("DRW_WORKFLOW_SCREENSHOTS") is { Length: > 0 } wanted ? wanted : Path.Combine(ScreenshotDirectory(), "workflows");
+        var docsFolder = Environment.GetEnvironmentVariable("DRW_WORKFLOW_SCREENSHOTS");
+        var forDocs = docsFolder is { Length: > 0 };
+        var shots = forDocs ? docsFolder! : Path.Combine(ScreenshotDirectory(), "workflows");
         Directory.CreateDirectory(shots);
         var files = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "repo-workflows"), "*.json").ToDictionary(p => Path.GetFileName(p), p => File.ReadAllText(p), StringComparer.Ordinal);
         await using var server = new ServerFactory(studioDirectory: bundle, kestrelPort: FreePort.Get(), workflowFiles: files);
@@ -39,28 +43,16 @@ public sealed class StudioShippedWorkflowsBrowserTests
                 if (definition!["root"]!["type"]!.GetValue<string>() != "Elsa.Flowchart")
                     continue;
                 var first = definition["root"]!["activities"]![0]!["id"]!.GetValue<string>();
-                await page.GotoAsync($"{baseUrl}/studio/definitions/{id}");
+                // In the same page (the Studio is one page): the runtime starts once for all the workflows.
+                Assert.True(await page.EvaluateAsync<bool>("url => window.drwStudio.navigate(url, true)", $"/studio/definitions/{id}"), $"the Studio did not swap to {id}");
                 await page.Locator($"g[data-cell-id=\"{first}\"]").WaitForAsync(new LocatorWaitForOptions { Timeout = 120_000 });
-                // Zoom to fit: the first icon button of the designer's toolbar (the one that also holds Run), which has no label.
-                await page.EvaluateAsync("""
-                    () => {
-                      let bar = document.querySelector('button[title="Run workflow"]');
-                      while (bar && [...bar.querySelectorAll('button.mud-icon-button')].filter(b => !b.classList.contains('d-none')).length < 4) bar = bar.parentElement;
-                      [...bar.querySelectorAll('button.mud-icon-button')].filter(b => !b.classList.contains('d-none'))[0].click();
-                    }
-                    """);
-                await page.WaitForTimeoutAsync(1500);
-                var spans = await page.EvaluateAsync<double[]>("""
-                    () => {
-                      const canvas = document.querySelector('.graph-container').getBoundingClientRect();
-                      const nodes = [...document.querySelectorAll('g.x6-node')].map(n => n.getBoundingClientRect());
-                      const left = Math.min(...nodes.map(r => r.left)), right = Math.max(...nodes.map(r => r.right));
-                      return [canvas.width, right - left];
-                    }
-                    """);
-                await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, $"{id}.png") });
+                var spans = await ZoomToFitAsync(page);
                 if (spans[1] > 2 * spans[0])
                     wide.Add($"{id}: {spans[1]:F0} px wide after zoom-to-fit, canvas {spans[0]:F0} px");
+                if (forDocs)
+                    await ShootWholeCanvasAsync(page, Path.Combine(shots, $"{id}.png"));
+                else
+                    await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, $"{id}.png") });
             }
 
             Assert.True(wide.Count == 0, "wider than two canvas widths:\n" + string.Join('\n', wide));
@@ -68,10 +60,80 @@ public sealed class StudioShippedWorkflowsBrowserTests
         }
         catch
         {
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory(), "failure-shipped.png") });
             var buttons = await page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('button')].map(b => (b.getAttribute('aria-label') || '') + '|' + (b.title || '') + '|' + b.className).slice(0, 40)");
-            await File.WriteAllLinesAsync(Path.Combine(ScreenshotDirectory(), "failure-shipped-browser.txt"), [.. session.Problems, .. buttons], CancellationToken.None);
+            await session.SaveFailureAsync("shipped", buttons);
             throw;
         }
+    }
+
+    private static readonly (int Width, int Height) Screen = (1600, 1000);
+
+    /// <summary>The zoom of the pictures in the docs: near the Studio's own smallest fitted zoom (0.5), and readable.</summary>
+    private const double DocsZoom = 0.7;
+
+    /// <summary>
+    /// For the docs: the designer's canvas alone, holding the whole workflow at <see cref="DocsZoom"/> or more. The
+    /// window grows until the canvas is large enough for that (the panels around it take their share of each step),
+    /// zoom-to-fit runs again, and the canvas element is captured; then the window is 1600×1000 again.
+    /// </summary>
+    private static async Task ShootWholeCanvasAsync(IPage page, string path)
+    {
+        for (var step = 0; step < 5; step++)
+        {
+            // Canvas width and height, the nodes' extent (screen pixels) and the zoom they are drawn at.
+            var m = await page.EvaluateAsync<double[]>("""
+                () => {
+                  const canvas = document.querySelector('.graph-container').getBoundingClientRect();
+                  const nodes = [...document.querySelectorAll('g.x6-node')].map(n => n.getBoundingClientRect());
+                  const w = Math.max(...nodes.map(r => r.right)) - Math.min(...nodes.map(r => r.left));
+                  const h = Math.max(...nodes.map(r => r.bottom)) - Math.min(...nodes.map(r => r.top));
+                  const zoom = document.querySelector('g.x6-graph-svg-viewport').transform.baseVal.consolidate()?.matrix.a ?? 1;
+                  return [canvas.width, canvas.height, w, h, zoom];
+                }
+                """);
+            var needWidth = (m[2] / m[4] * DocsZoom) + 80;
+            var needHeight = (m[3] / m[4] * DocsZoom) + 80;
+            if (m[0] >= needWidth && m[1] >= needHeight)
+                break;
+            var size = page.ViewportSize!;
+            var before = $"{m[0]}x{m[1]}";
+            await page.SetViewportSizeAsync(
+                size.Width + (int)Math.Ceiling(Math.Max(0, needWidth - m[0]) * 1.2),
+                size.Height + (int)Math.Ceiling(Math.Max(0, needHeight - m[1]) * 1.6));
+            // The canvas follows the window through a resize observer: wait until it has another size.
+            await page.WaitForFunctionAsync("""
+                before => { const r = document.querySelector('.graph-container').getBoundingClientRect(); return `${r.width}x${r.height}` !== before; }
+                """, before, new PageWaitForFunctionOptions { Timeout = 30_000 });
+        }
+
+        await ZoomToFitAsync(page);
+        await page.Locator(".graph-container").First.ScreenshotAsync(new LocatorScreenshotOptions { Path = path });
+        await page.SetViewportSizeAsync(Screen.Width, Screen.Height);
+    }
+
+    /// <summary>
+    /// Clicks zoom-to-fit (the first icon button of the designer's toolbar, the one that also holds Run, has no label),
+    /// lets the canvas settle, and returns the canvas's width, the width the nodes span, the canvas's height and the
+    /// height the nodes span (in screen pixels).
+    /// </summary>
+    private static async Task<double[]> ZoomToFitAsync(IPage page)
+    {
+        await page.EvaluateAsync("""
+            () => {
+              let bar = document.querySelector('button[title="Run workflow"]');
+              while (bar && [...bar.querySelectorAll('button.mud-icon-button')].filter(b => !b.classList.contains('d-none')).length < 4) bar = bar.parentElement;
+              [...bar.querySelectorAll('button.mud-icon-button')].filter(b => !b.classList.contains('d-none'))[0].click();
+            }
+            """);
+        await page.WaitForTimeoutAsync(1500);
+        return await page.EvaluateAsync<double[]>("""
+            () => {
+              const canvas = document.querySelector('.graph-container').getBoundingClientRect();
+              const nodes = [...document.querySelectorAll('g.x6-node')].map(n => n.getBoundingClientRect());
+              const left = Math.min(...nodes.map(r => r.left)), right = Math.max(...nodes.map(r => r.right));
+              const top = Math.min(...nodes.map(r => r.top)), bottom = Math.max(...nodes.map(r => r.bottom));
+              return [canvas.width, right - left, canvas.height, bottom - top];
+            }
+            """);
     }
 }

@@ -78,7 +78,7 @@ public sealed partial class MetricsTests
         Assert.Equal(0, Value(text, "drw_objective_held_now", ("component", "postgres-main"), ("objective", "RPO")));
         Assert.Equal(1, Value(text, "drw_objective_can_hold", ("component", "backend"), ("objective", "RPO")));
         Assert.Null(Find(text, "drw_objective_held_now", ("component", "backend"), ("objective", "RPO")));
-        Assert.Equal(18, Series(text, "drw_objective_can_hold").Count);
+        Assert.Equal(20, Series(text, "drw_objective_can_hold").Count);
     }
 
     [Fact]

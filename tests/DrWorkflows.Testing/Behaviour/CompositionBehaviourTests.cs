@@ -1,5 +1,7 @@
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Persistence;
+using DrWorkflows.Core.Runtime;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using static DrWorkflows.Testing.Behaviour.ElsaJson;
 
@@ -443,5 +445,126 @@ public abstract class CompositionBehaviourTests : BehaviourTestBase
 
         AssertFinished(await ReloadAsync(host, parent.Id));
         Assert.Equal(["42 42"], host.Output.Lines);
+    }
+
+    /// <summary>"Greeter": a workflow used as an activity that says which version it is; <c>autoUpdateConsumingWorkflows</c> as given.</summary>
+    private static string Greeter(string says, bool autoUpdate) => Definition("greeter-v", WriteLineJs("say", $"'{says} greets ' + getInput('Who')"),
+        inputs: [Argument("Who")], name: "Greeter", options: $$"""{ "usableAsActivity": true, "autoUpdateConsumingWorkflows": {{(autoUpdate ? "true" : "false")}} }""");
+
+    /// <summary>A parent using Greeter; <paramref name="pin"/> is the rest of the activity (<c>version</c>, <c>workflowDefinitionVersionId</c>), as the Studio or Elsa writes it.</summary>
+    private static string GreeterCaller(string definitionId, string pin) => Definition(definitionId, Sequence("seq",
+        $$"""{ "type": "Greeter", "id": "greet", "workflowDefinitionId": "greeter-v"{{pin}}, "who": {{Lit("Ada")}} }"""));
+
+    private static Task<IReadOnlyList<StoredWorkflowDefinition>> VersionsAsync(WorkflowTestHost host, string definitionId) =>
+        host.Services.GetRequiredService<IWorkflowDefinitionStore>().ListVersionsAsync(definitionId, Ct);
+
+    /// <summary>Runs a caller to its end; returns it with the child version its journal says it chose (the Suspended entry's bookmark payload).</summary>
+    private static async Task<(WorkflowState Parent, System.Text.Json.Nodes.JsonNode Choice)> RunCallerAsync(WorkflowTestHost host, string definitionId)
+    {
+        var parent = await host.StartAsync(definitionId, cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+        var suspended = (await host.JournalAsync(parent.Id)).Single(e => e.ActivityId == "greet" && e.EventName == JournalEvents.Suspended);
+        return (await ReloadAsync(host, parent.Id), suspended.Payload!["payload"]!);
+    }
+
+    [Fact]
+    public async Task UsableAsActivity_WithoutAutoUpdate_TheParentKeepsRunningTheChildVersionItNames()
+    {
+        await using var host = CreateHost();
+        var v1 = await host.PublishAsync(Greeter("v1", autoUpdate: false), Ct);
+        await host.PublishAsync(GreeterCaller("pinned-by-id", $", \"version\": 1, \"workflowDefinitionVersionId\": \"{v1.Id}\""), Ct);
+        await host.PublishAsync(GreeterCaller("pinned-by-number", ", \"version\": 1"), Ct);
+        await host.PublishAsync(GreeterCaller("unpinned", string.Empty), Ct);
+        await host.PublishAsync(GreeterCaller("pinned-to-a-missing-version", ", \"version\": 7"), Ct);
+        var v2 = await host.PublishAsync(Greeter("v2", autoUpdate: false), Ct);
+        Assert.Equal(2, v2.Version);
+
+        var (byId, byIdChoice) = await RunCallerAsync(host, "pinned-by-id");
+        var (byNumber, byNumberChoice) = await RunCallerAsync(host, "pinned-by-number");
+        var (unpinned, unpinnedChoice) = await RunCallerAsync(host, "unpinned");
+        var (missing, missingChoice) = await RunCallerAsync(host, "pinned-to-a-missing-version");
+
+        foreach (var run in new[] { byId, byNumber, unpinned, missing })
+            AssertFinished(run);
+        Assert.Equal(["v1 greets Ada", "v1 greets Ada", "v2 greets Ada", "v2 greets Ada"], host.Output.Lines);
+        AssertJson(Str(v1.Id), byIdChoice["childDefinitionVersionId"]);
+        AssertJson("1", byNumberChoice["childVersion"]);
+        AssertJson("2", unpinnedChoice["childVersion"]);
+        Assert.Contains("version 7 does not exist", missingChoice["childVersionChosenBy"]!.GetValue<string>(), StringComparison.Ordinal);
+        var child = Assert.Single((await host.Instances.ListAsync(new InstanceQuery(ParentInstanceId: byId.Id), Ct)).Items);
+        Assert.Equal(v1.Id, (await ReloadAsync(host, child.Id)).DefinitionVersionId);
+        Assert.Single(await VersionsAsync(host, "pinned-by-id"));
+    }
+
+    [Fact]
+    public async Task UsableAsActivity_AutoUpdateConsumingWorkflows_PublishingV2GivesPublishedParentsANewVersionThatRunsIt()
+    {
+        await using var host = CreateHost();
+        var v1 = await host.PublishAsync(Greeter("v1", autoUpdate: true), Ct);
+        var pin = $", \"version\": 1, \"workflowDefinitionVersionId\": \"{v1.Id}\", \"latestAvailablePublishedVersion\": 1, \"latestAvailablePublishedVersionId\": \"{v1.Id}\"";
+        await host.PublishAsync(GreeterCaller("published-caller", pin), Ct);
+        await host.Definitions.SaveAsync(Core.Model.WorkflowDefinitionDocument.Parse(GreeterCaller("draft-caller", pin)), publish: false, "api", isReadonly: false, Ct);
+
+        var updates = new List<ConsumerUpdate>();
+        var v2 = await host.Definitions.SaveAsync(Core.Model.WorkflowDefinitionDocument.Parse(Greeter("v2", autoUpdate: true)), publish: true, "api", isReadonly: false, Ct, consumerUpdates: updates);
+
+        Assert.Equal([new ConsumerUpdate("draft-caller", 1, false, null), new ConsumerUpdate("published-caller", 2, true, null)], updates);
+        var published = (await host.Definitions.FindAsync("published-caller", VersionOptions.PublishedVersion, Ct))!;
+        Assert.Equal(2, published.Version);
+        Assert.Equal($"{WorkflowDefinitionService.AutoUpdatePrefix}{v2.Id}", published.Origin);
+        var greet = System.Text.Json.Nodes.JsonNode.Parse(published.Json)!["root"]!["activities"]![0]!;
+        AssertJson($$"""{"workflowDefinitionVersionId": "{{v2.Id}}", "latestAvailablePublishedVersion": 2, "latestAvailablePublishedVersionId": "{{v2.Id}}"}""",
+            new System.Text.Json.Nodes.JsonObject { ["workflowDefinitionVersionId"] = greet["workflowDefinitionVersionId"]!.DeepClone(), ["latestAvailablePublishedVersion"] = greet["latestAvailablePublishedVersion"]!.DeepClone(), ["latestAvailablePublishedVersionId"] = greet["latestAvailablePublishedVersionId"]!.DeepClone() });
+        var draft = Assert.Single(await VersionsAsync(host, "draft-caller"));
+        Assert.False(draft.IsPublished);
+        Assert.Contains(v2.Id, draft.Json, StringComparison.Ordinal);
+
+        var (parent, choice) = await RunCallerAsync(host, "published-caller");
+
+        AssertFinished(parent);
+        Assert.Equal(["v2 greets Ada"], host.Output.Lines);
+        AssertJson(Str(v2.Id), choice["childDefinitionVersionId"]);
+        Assert.Equal(["draft-caller", "published-caller"], (await host.Definitions.FindConsumersAsync("greeter-v", Ct))!.Order(StringComparer.Ordinal));
+        Assert.Equal(v2.Id, host.Registry.Find("Greeter")!.Properties["workflowDefinitionVersionId"] as string);
+    }
+
+    [Fact]
+    public async Task UsableAsActivity_AutoUpdate_LeavesAFileDefinedConsumerAsItsFileSaysAndSaysWhy()
+    {
+        await using var host = CreateHost();
+        var v1 = await host.PublishAsync(Greeter("v1", autoUpdate: true), Ct);
+        await host.Definitions.SaveAsync(Core.Model.WorkflowDefinitionDocument.Parse(GreeterCaller("file-caller", $", \"version\": 1, \"workflowDefinitionVersionId\": \"{v1.Id}\"")),
+            publish: true, "file:workflows/file-caller.json", isReadonly: true, Ct);
+
+        var updates = new List<ConsumerUpdate>();
+        await host.Definitions.SaveAsync(Core.Model.WorkflowDefinitionDocument.Parse(Greeter("v2", autoUpdate: true)), publish: true, "api", isReadonly: false, Ct, consumerUpdates: updates);
+
+        var skipped = Assert.Single(updates);
+        Assert.Equal("file-caller", skipped.DefinitionId);
+        Assert.Null(skipped.Version);
+        Assert.Contains("workflows/file-caller.json", skipped.SkippedBecause, StringComparison.Ordinal);
+        Assert.Single(await VersionsAsync(host, "file-caller"));
+        var (parent, _) = await RunCallerAsync(host, "file-caller");
+        AssertFinished(parent);
+        Assert.Equal(["v1 greets Ada"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task UsableAsActivity_ChildDeleted_RaisesAnIncidentNamingTheDefinitionAndTheVersion()
+    {
+        await using var host = CreateHost();
+        var v1 = await host.PublishAsync(Greeter("v1", autoUpdate: false), Ct);
+        await host.PublishAsync(GreeterCaller("orphan-caller", $", \"version\": 1, \"workflowDefinitionVersionId\": \"{v1.Id}\""), Ct);
+        await host.Definitions.GetGraphAsync((await host.Definitions.FindAsync("orphan-caller", VersionOptions.PublishedVersion, Ct))!.Id, Ct);
+        await host.Definitions.DeleteAsync("greeter-v", Ct);
+
+        var parent = await host.StartAsync("orphan-caller", cancellationToken: Ct);
+        await host.DrainAsync(Ct);
+
+        var incident = AssertFaultedWithIncident(await ReloadAsync(host, parent.Id));
+        Assert.Equal("greet", incident.ActivityId);
+        Assert.Contains("'greeter-v'", incident.Message, StringComparison.Ordinal);
+        Assert.Contains($"version id '{v1.Id}'", incident.Message, StringComparison.Ordinal);
+        Assert.Empty(host.Output.Lines);
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using DrWorkflows.Core;
 using DrWorkflows.Core.Activities.Flowchart;
 using DrWorkflows.Core.Building;
+using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Hosting;
 using DrWorkflows.Core.Model;
 using DrWorkflows.Core.Persistence;
@@ -457,20 +458,35 @@ public abstract class DefinitionBehaviourTests : BehaviourTestBase
         Assert.Equal("world", graph.FindVariable("Who")?.Value?.GetValue<string>());
     }
 
-    [Theory]
-    [InlineData("Elsa.Workflows.IncidentStrategies.FaultStrategy, Elsa.Workflows.Core")]
-    [InlineData("Elsa.Workflows.IncidentStrategies.ContinueWithIncidentsStrategy, Elsa.Workflows.Core")]
-    public async Task ElsasFaultAndContinueIncidentStrategies_AreRefusedAtSave_NamingTheOptionAndTheDocEntry(string strategy)
+    [Fact]
+    public async Task AnIncidentStrategyThatIsNoneOfTheThree_IsRefusedAtSave_NamingTheOptionTheChoicesAndTheDocEntry()
     {
         await using var host = CreateHost();
-        var json = Definition("strategy-" + strategy.Length, WriteLine("say", "hi"), options: $$"""{ "incidentStrategyType": "{{strategy}}" }""");
+        const string strategy = "My.Company.RetryForeverStrategy, My.Company";
+        var json = Definition("strategy-unknown", WriteLine("say", "hi"), options: $$"""{ "incidentStrategyType": "{{strategy}}" }""");
 
         var error = await Assert.ThrowsAsync<WorkflowDefinitionException>(() => host.Definitions.SaveAsync(WorkflowDefinitionDocument.Parse(json), publish: false, "api", isReadonly: false, Ct));
 
         Assert.Contains(strategy, error.Message, StringComparison.Ordinal);
         Assert.Contains("incidentStrategyType", error.Message, StringComparison.Ordinal);
+        Assert.Contains(IncidentStrategies.FaultType, error.Message, StringComparison.Ordinal);
         Assert.Contains("elsa-compatibility.md", error.Message, StringComparison.Ordinal);
-        Assert.Null(await host.Definitions.FindAsync("strategy-" + strategy.Length, VersionOptions.LatestVersion, Ct));
+        Assert.Null(await host.Definitions.FindAsync("strategy-unknown", VersionOptions.LatestVersion, Ct));
+    }
+
+    [Theory]
+    [InlineData("Elsa.Workflows.IncidentStrategies.FaultStrategy, Elsa.Workflows.Core", IncidentStrategy.Fault)]
+    [InlineData("Elsa.Workflows.IncidentStrategies.FaultStrategy", IncidentStrategy.Fault)]
+    [InlineData("Elsa.Workflows.IncidentStrategies.ContinueWithIncidentsStrategy, Elsa.Workflows.Core", IncidentStrategy.ContinueWithIncidents)]
+    [InlineData(null, IncidentStrategy.OperatorHold)]
+    public async Task ElsasIncidentStrategies_AreAccepted_AndTheHoldIsTheDefault(string? type, IncidentStrategy expected)
+    {
+        await using var host = CreateHost();
+        var options = type is null ? """{ "incidentStrategyType": null }""" : $$"""{ "incidentStrategyType": "{{type}}" }""";
+
+        var stored = await host.PublishAsync(Definition("strategy-" + expected, WriteLine("say", "hi"), options: options), Ct);
+
+        Assert.Equal(expected, host.Definitions.GetGraph(stored).IncidentStrategy);
     }
 
     [Fact]

@@ -22,6 +22,10 @@ public static class ElsaJson
     public static string Js(string script, string typeName = "Object") =>
         $$"""{ "typeName": "{{typeName}}", "expression": { "type": "JavaScript", "value": {{Str(script)}} } }""";
 
+    /// <summary>A wrapped input with a C# expression.</summary>
+    public static string Cs(string code, string typeName = "Object") =>
+        $$"""{ "typeName": "{{typeName}}", "expression": { "type": "CSharp", "value": {{Str(code)}} } }""";
+
     /// <summary>A wrapped input with an Object expression (JSON written as text, as the Studio does).</summary>
     public static string Obj(string json, string typeName = "Object") =>
         $$"""{ "typeName": "{{typeName}}", "expression": { "type": "Object", "value": {{Str(json)}} } }""";

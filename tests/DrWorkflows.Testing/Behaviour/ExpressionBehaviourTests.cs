@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using DrWorkflows.Core;
 using DrWorkflows.Core.Execution;
 using Xunit;
 using static DrWorkflows.Testing.Behaviour.ElsaJson;
@@ -7,8 +6,8 @@ using static DrWorkflows.Testing.Behaviour.ElsaJson;
 namespace DrWorkflows.Testing.Behaviour;
 
 /// <summary>
-/// Expressions as Elsa 3 writes them: Literal, Object, Variable and JavaScript with Elsa's helper functions.
-/// C# expressions are refused with a clear error; JavaScript errors and runaway scripts become incidents.
+/// Expressions as Elsa 3 writes them: Literal, Object, Variable, JavaScript with Elsa's helper functions and C# with
+/// Elsa's globals; JavaScript errors and runaway scripts become incidents.
 /// </summary>
 public abstract class ExpressionBehaviourTests : BehaviourTestBase
 {
@@ -205,41 +204,43 @@ public abstract class ExpressionBehaviourTests : BehaviourTestBase
     }
 
     [Fact]
-    public async Task CSharpExpression_InAnInput_IsRefusedWhenSavedWithAnErrorNamingTheActivity()
+    public async Task CSharpExpression_InAnInput_ReadsVariablesInputsAndOutputsWithElsasGlobals()
     {
         await using var host = CreateHost();
         var json = Definition("csharp", Sequence("seq",
-            WriteLine("fine", "fine"),
-            Activity("Elsa.WriteLine", "sharp", """
-                "text": { "typeName": "String", "expression": { "type": "CSharp", "value": "return \"hi\";" } }
-                """)));
+                Activity("Tests.TwoOutputs", "producer", "\"name\": \"Producer\""),
+                Activity("Elsa.WriteLine", "sharp", $"\"text\": {Cs("$\"{Variable.Greeting} {Input.Name}: {Variable.Count + 1}, {Output.From<int>(\"Producer\")}, {CorrelationId}\"", "String")}")),
+            variables: [Variable("v-greeting", "Greeting", "String", "hello"), Variable("v-count", "Count", "Int32", "3")],
+            inputs: [Argument("Name")]);
+        await host.PublishAsync(json, Ct);
 
-        var error = await Assert.ThrowsAsync<WorkflowDefinitionException>(() => host.PublishAsync(json, Ct));
+        var state = await StartAsync(host, "csharp", new Dictionary<string, JsonNode?> { ["Name"] = "Ada" }, correlationId: "corr-1");
 
-        Assert.Equal("sharp", error.ActivityId);
-        Assert.Contains("'sharp'", error.Message, StringComparison.Ordinal);
-        Assert.Contains("C#", error.Message, StringComparison.Ordinal);
-        Assert.Contains("JavaScript", error.Message, StringComparison.Ordinal);
-        Assert.Null(await host.Definitions.FindAsync("csharp", Core.Persistence.VersionOptions.LatestVersion, Ct));
+        AssertFinished(state);
+        Assert.Equal(["hello Ada: 4, 42, corr-1"], host.Output.Lines);
     }
 
     [Fact]
-    public async Task CSharpExpression_InASwitchCase_IsRefusedWhenSaved()
+    public async Task CSharpExpression_InASwitchCase_ChoosesTheCase()
     {
         await using var host = CreateHost();
         var json = Definition("csharp-case", Flowchart("flow1",
             [
                 Start(),
                 Activity("Elsa.FlowSwitch", "route", """
-                    "cases": [ { "label": "A", "condition": { "type": "CSharp", "value": "Variables.Count > 1" } } ]
+                    "cases": [ { "label": "Few", "condition": { "type": "CSharp", "value": "Variables.Count < 2" } },
+                               { "label": "Many", "condition": { "type": "CSharp", "value": "Variable.Count > 1" } } ]
                     """),
+                WriteLine("few", "few"),
+                WriteLine("many", "many"),
             ],
-            [Connect("start", "route")]));
+            [Connect("start", "route"), Connect("route", "few", "Few"), Connect("route", "many", "Many")]),
+            variables: [Variable("v-count", "Count", "Int32", "3")]);
 
-        var error = await Assert.ThrowsAsync<WorkflowDefinitionException>(() => host.PublishAsync(json, Ct));
+        var state = await host.RunAsync(json, cancellationToken: Ct);
 
-        Assert.Equal("route", error.ActivityId);
-        Assert.Contains("C#", error.Message, StringComparison.Ordinal);
+        AssertFinished(state);
+        Assert.Equal(["many"], host.Output.Lines);
     }
 
     [Fact]

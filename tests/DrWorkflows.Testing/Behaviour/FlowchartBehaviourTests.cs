@@ -1,4 +1,7 @@
+using DrWorkflows.Core;
 using DrWorkflows.Core.Execution;
+using DrWorkflows.Core.Model;
+using DrWorkflows.Core.Persistence;
 using Xunit;
 using static DrWorkflows.Testing.Behaviour.ElsaJson;
 
@@ -378,6 +381,64 @@ public abstract class FlowchartBehaviourTests : BehaviourTestBase
         AssertFinished(state);
         Assert.Equal(["before", "after"], host.Output.Lines);
         Assert.Contains(await host.JournalAsync(state.Id), e => e.ActivityId == "node" && e.EventName == JournalEvents.Completed);
+    }
+
+    // Elsa's FlowNode ("Container") runs its body and completes with Done when the body completes.
+    private static string FlowNodeWithBody(string definitionId, string body) => Definition(definitionId, Flowchart("flow1",
+        [Start(), WriteLine("before", "before"), Activity("Elsa.FlowNode", "node", $"\"body\": {body}"), WriteLine("after", "after")],
+        [Connect("start", "before"), Connect("before", "node"), Connect("node", "after")]));
+
+    [Fact]
+    public async Task FlowNode_RunsItsBody_AndPassesControlOnWhenTheBodyCompletes()
+    {
+        await using var host = CreateHost();
+        var json = FlowNodeWithBody("flow-node-body", Sequence("inner", WriteLine("in1", "inside"), Delay("pause", "00:01:00"), WriteLine("in2", "inside again")));
+
+        var run = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertSuspended(await ReloadAsync(host, run.Id)); // the node waits for its body
+        Assert.Equal(["before", "inside"], host.Output.Lines);
+        await host.AdvanceAsync(TimeSpan.FromMinutes(2), Ct);
+        AssertFinished(await ReloadAsync(host, run.Id));
+        Assert.Equal(["before", "inside", "inside again", "after"], host.Output.Lines);
+        var journal = await host.JournalAsync(run.Id);
+        var innerDone = Assert.Single(journal, e => e.ActivityId == "inner" && e.EventName == JournalEvents.Completed);
+        var nodeDone = Assert.Single(journal, e => e.ActivityId == "node" && e.EventName == JournalEvents.Completed);
+        Assert.True(nodeDone.Sequence > innerDone.Sequence);
+        Assert.Equal(["Done"], nodeDone.Outcomes);
+    }
+
+    [Fact]
+    public async Task FlowNode_CompletesWithDone_WhateverPortItsBodyTook()
+    {
+        await using var host = CreateHost();
+        var json = FlowNodeWithBody("flow-node-decision", Activity("Elsa.FlowDecision", "decide", $"\"condition\": {Lit("true", "Boolean")}"));
+
+        var state = await host.RunAsync(json, cancellationToken: Ct);
+
+        AssertFinished(state);
+        Assert.Equal(["before", "after"], host.Output.Lines);
+        var journal = await host.JournalAsync(state.Id);
+        Assert.Equal(["True"], Assert.Single(journal, e => e.ActivityId == "decide" && e.EventName == JournalEvents.Completed).Outcomes);
+        Assert.Equal(["Done"], Assert.Single(journal, e => e.ActivityId == "node" && e.EventName == JournalEvents.Completed).Outcomes);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task FlowNode_AnUnknownTypeInItsBody_IsRefusedAtSaveAndPublish_NamingTheActivityAndTheCompatibilityEntry(bool publish)
+    {
+        await using var host = CreateHost();
+        var json = FlowNodeWithBody("flow-node-unknown-" + publish, Activity("Elsa.SendEmail", "mail"));
+
+        var error = await Assert.ThrowsAsync<WorkflowDefinitionException>(() =>
+            host.Definitions.SaveAsync(WorkflowDefinitionDocument.Parse(json), publish, "api", isReadonly: false, Ct));
+
+        Assert.Equal("mail", error.ActivityId);
+        Assert.Contains("'mail'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'Elsa.SendEmail'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("docs/elsa-compatibility.md, Activities", error.Message, StringComparison.Ordinal);
+        Assert.Null(await host.Definitions.FindAsync("flow-node-unknown-" + publish, VersionOptions.LatestVersion, Ct));
     }
 
     [Fact]

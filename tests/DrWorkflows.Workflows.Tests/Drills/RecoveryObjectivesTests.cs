@@ -25,13 +25,15 @@ public sealed class RecoveryObjectivesTests
     {
         var o = new RecoveryObjectivesOptions();
 
-        Assert.Equal(9, o.Components.Count);
+        Assert.Equal(10, o.Components.Count); // the plan's table and its Docker configuration backup
         Assert.Equal((TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(15)), (o.Components["postgres-main"].Rto, o.Components["postgres-main"].Rpo));
         Assert.Equal((TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(15)), (o.Components["postgres-ai"].Rto, o.Components["postgres-ai"].Rpo));
         Assert.Equal((TimeSpan.FromMinutes(15), TimeSpan.FromHours(1)), (o.Components["redis"].Rto, o.Components["redis"].Rpo));
         Assert.Equal((TimeSpan.FromHours(4), TimeSpan.FromHours(24)), (o.Components["media"].Rto, o.Components["media"].Rpo));
         Assert.Equal((TimeSpan.FromMinutes(10), TimeSpan.Zero), (o.Components["nginx"].Rto, o.Components["nginx"].Rpo));
         Assert.Equal((TimeSpan.FromMinutes(30), TimeSpan.FromHours(24)), (o.Components["monitoring"].Rto, o.Components["monitoring"].Rpo));
+        Assert.Equal(("backup-monitoring", "monitoring", "monitoring"), (o.Components["monitoring"].BackupWorkflow, o.Components["monitoring"].BackupKind, o.Components["monitoring"].BackupSource));
+        Assert.Equal(("backup-docker-config", "docker-config", "platform"), (o.Components["docker-config"].BackupWorkflow, o.Components["docker-config"].BackupKind, o.Components["docker-config"].BackupSource));
         Assert.Equal("P1 - High", o.Components["REDIS"].Priority);
         Assert.Equal(TimeSpan.FromMinutes(60), o.DrillRtoTarget);
     }
@@ -55,7 +57,7 @@ public sealed class RecoveryObjectivesTests
         Assert.Equal(TimeSpan.FromMinutes(30), o.Components["postgres-main"].Rto);
         Assert.Equal("PostgreSQL (Main)", o.Components["postgres-main"].DisplayName);
         Assert.Equal("Search index", o.Components["search"].DisplayName);
-        Assert.Equal(10, o.Components.Count);
+        Assert.Equal(11, o.Components.Count);
         Assert.Equal(TimeSpan.FromMinutes(45), o.DrillRtoTarget);
     }
 

@@ -284,17 +284,27 @@ public sealed class FakeDns(CallLog log) : IDnsProvider
     }
 }
 
-/// <summary>A Redis whose snapshots are a small RDB-looking byte string (header <c>REDIS0011</c>), saved "now".</summary>
+/// <summary>
+/// A Redis whose snapshots are a real, small RDB (two keys, saved by Redis 7.0: redis-check-rdb accepts it), saved
+/// "now"; with <see cref="CorruptNextSnapshots"/> one byte of a key's value is changed, so its CRC64 no longer matches.
+/// </summary>
 public sealed class FakeRedis(CallLog log, TimeProvider clock) : IRedisService
 {
-    public static readonly byte[] Rdb = System.Text.Encoding.ASCII.GetBytes("REDIS0011 redis-ver 7.0.0, fake keyspace");
+    public static readonly byte[] Rdb = Convert.FromBase64String(
+        "UkVESVMwMDEw+glyZWRpcy12ZXIGNy4wLjE1+gpyZWRpcy1iaXRzwED6BWN0aW1lwjyqFGv6CHVzZWQtbWVtwqhVDgD6CGFvZi1iYXNlwAD+APsCAAAJc2Vzc2lvbjo3BWFsaWNlAAZjYXJ0OjEUeyJza3UiOiJBMSIsInF0eSI6Mn3/RNn7Rfh/Wic=");
+
+    /// <summary>The next snapshots are damaged (a byte of a value changed; their SHA-256 is taken of the damaged bytes, as a snapshot of a damaged file would be).</summary>
+    public bool CorruptNextSnapshots { get; set; }
 
     public async Task<RedisSnapshot> SnapshotAsync(Func<Stream, CancellationToken, Task> sink, CancellationToken cancellationToken)
     {
         log.Add("redis.snapshot stream");
-        await using (var dump = new MemoryStream(Rdb, writable: false))
+        var bytes = Rdb.ToArray();
+        if (CorruptNextSnapshots)
+            bytes[100] ^= 0x20;
+        await using (var dump = new MemoryStream(bytes, writable: false))
             await sink(dump, cancellationToken);
-        return new RedisSnapshot("127.0.0.1:6379", RedisDumpSource.RedisCli, clock.GetUtcNow(), 10, Rdb.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Rdb)), null);
+        return new RedisSnapshot("127.0.0.1:6379", RedisDumpSource.RedisCli, clock.GetUtcNow(), 2, bytes.Length, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), null);
     }
 
     public Task<RedisSnapshot> SnapshotToFileAsync(string path, CancellationToken cancellationToken)

@@ -39,7 +39,7 @@ public sealed class ExecuteWorkflow : Activity
         if (string.IsNullOrWhiteSpace(definitionId))
             throw new ActivityFailureException($"ExecuteWorkflow '{Id}' has no workflow definition id.");
         var input = context.Get(Input) ?? [];
-        return ChildRuns.StartAsync(context, definitionId, input.ToDictionary(p => p.Key, p => p.Value?.DeepClone()), context.Get(CorrelationId), context.Get(WaitForCompletion), ChildInstanceId);
+        return ChildRuns.StartAsync(context, definitionId, input.ToDictionary(p => p.Key, p => p.Value?.DeepClone()), context.Get(CorrelationId), context.Get(WaitForCompletion), ChildInstanceId, inheritIncidentStrategy: false);
     }
 
     public override ValueTask ResumeAsync(ActivityExecutionContext context, BookmarkResumption resumption) =>
@@ -49,21 +49,30 @@ public sealed class ExecuteWorkflow : Activity
 /// <summary>Shared logic of activities that run a child workflow.</summary>
 internal static class ChildRuns
 {
-    public static ValueTask StartAsync(ActivityExecutionContext context, string definitionId, Dictionary<string, JsonNode?> input, string? correlationId, bool wait, Output<string> childIdOutput)
+    /// <summary>
+    /// Asks for the child run (created once this state is committed). With <paramref name="inheritIncidentStrategy"/>
+    /// (a workflow used as an activity, which Elsa runs inside its parent) the child runs under this run's incident
+    /// strategy; else (Elsa's ExecuteWorkflow, a run of its own) under its definition's. <paramref name="definitionVersionId"/>
+    /// names the exact version to run; without it the child runs the published version. <paramref name="bookmarkPayload"/>
+    /// is kept on the wait's bookmark (and so in the journal's Suspended entry).
+    /// </summary>
+    public static ValueTask StartAsync(ActivityExecutionContext context, string definitionId, Dictionary<string, JsonNode?> input, string? correlationId, bool wait, Output<string> childIdOutput, bool inheritIncidentStrategy, string? definitionVersionId = null, JsonObject? bookmarkPayload = null)
     {
         var childId = $"{context.WorkflowInstanceId}-{context.ExecutionId}";
         context.Workflow.State.PendingChildRuns.Add(new ChildRunRequest
         {
             InstanceId = childId,
             DefinitionId = definitionId,
+            DefinitionVersionId = definitionVersionId,
             CorrelationId = correlationId ?? context.Workflow.State.CorrelationId,
             Input = input,
+            IncidentStrategy = inheritIncidentStrategy ? context.Workflow.IncidentStrategy : null,
         });
         context.Set(childIdOutput, childId);
         context.AddJournalData("childInstanceId", childId);
         if (!wait)
             return context.CompleteAsync();
-        context.CreateBookmark(ExecuteWorkflow.BookmarkName, key: childId);
+        context.CreateBookmark(ExecuteWorkflow.BookmarkName, key: childId, payload: bookmarkPayload);
         return ValueTask.CompletedTask;
     }
 

@@ -18,11 +18,26 @@ public sealed class End : CodeActivity
     protected override ValueTask RunAsync(ActivityExecutionContext context) => ValueTask.CompletedTask;
 }
 
-/// <summary>A pass-through node, useful to join or route connections.</summary>
-[Activity("Elsa", "Flow", "A simple flow node that does nothing but pass control on.", SafeToRerun = true, DisplayName = "Flow Node")]
-public sealed class FlowNode : CodeActivity
+/// <summary>
+/// Elsa's "Container": runs its <see cref="Body"/> and completes when the body completes (with <c>Done</c>, whatever
+/// ports the body took). With no body it passes control on at once.
+/// </summary>
+[Activity("Elsa", "Flow", "A simple container that executes the specified activity.", SafeToRerun = true, DisplayName = "Container")]
+public sealed class FlowNode : Activity
 {
-    protected override ValueTask RunAsync(ActivityExecutionContext context) => ValueTask.CompletedTask;
+    /// <summary>The activity to run.</summary>
+    [Port]
+    public Activity? Body { get; set; }
+
+    public override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        if (Body is null)
+            return context.CompleteAsync();
+        context.ScheduleChild(Body);
+        return ValueTask.CompletedTask;
+    }
+
+    public override ValueTask OnChildCompletedAsync(ActivityExecutionContext context, ChildCompletion child) => context.CompleteAsync();
 }
 
 /// <summary>Takes the <c>True</c> or <c>False</c> port depending on a condition.</summary>

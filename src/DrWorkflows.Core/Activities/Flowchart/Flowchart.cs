@@ -258,4 +258,7 @@ public static class TriggerKeys
 {
     /// <summary>Node id of the trigger activity that started the run.</summary>
     public const string TriggerNodeId = "triggerNodeId";
+
+    /// <summary>What the trigger received (<see cref="Runtime.StartRunRequest.TriggerPayload"/>).</summary>
+    public const string TriggerPayload = "triggerPayload";
 }

@@ -1,0 +1,277 @@
+using DrWorkflows.Activities.Approvals;
+using DrWorkflows.Activities.Backups;
+using DrWorkflows.Activities.Dns;
+using DrWorkflows.Activities.Drills;
+using DrWorkflows.Core.Execution;
+using DrWorkflows.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace DrWorkflows.Workflows.Tests;
+
+/// <summary>
+/// The quarterly failover simulation on the real runtime with fake IO: its refusals, its verdicts (met, missed, failed,
+/// each from scenario 2's own run) and its cleanup (the test record put back, the DR stack taken down, checked).
+/// </summary>
+public sealed class FailoverSimulationTests
+{
+    private static readonly DateTimeOffset Now = new(2027, 1, 15, 9, 0, 0, TimeSpan.Zero);
+    private const string Test = "failover-test.example.com";
+    private const string Production = "api.example.com";
+    private const string TestHealth = "https://failover-test.example.com/health";
+
+    private static object Input(TempDirectory scratch, int? window = null, string testRecord = Test, string zoneName = "example.com") => new
+    {
+        TestRecordName = testRecord,
+        ZoneId = "Z1234567890ABC",
+        ZoneName = zoneName,
+        DrAddress = "198.51.100.7",
+        RtoWindowMinutes = window ?? 0,
+        FailoverInput = new { Store = "local", RedisDumpPath = scratch.Combine("failover.rdb") },
+    };
+
+    private static async Task<(DrTestHost Dr, FakeFailoverSite Site)> StartAsync()
+    {
+        var site = new FakeFailoverSite();
+        var dr = await DrTestHost.StartAsync(Now, services =>
+        {
+            services.RemoveAll<IFailoverSimulationSite>();
+            services.AddSingleton<IFailoverSimulationSite>(site);
+        });
+        // The test record points at an address that does not answer (the simulation's "primary"); production at the primary.
+        dr.Smoke.FailingUrls.Add(TestHealth);
+        dr.Dns.Records[Test] = new DnsRecord(Test, "A", 300, ["192.0.2.1"]);
+        dr.Dns.Records[Production] = new DnsRecord(Production, "A", 300, ["203.0.113.10"]);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ecommerce_db", "main", "local", "ecommerce_db", DrTestHost.Ct, Now.AddHours(-3), verified: true);
+        await dr.Databases.WriteSetAsync(BackupKinds.Postgres, "ai_db", "ai", "local", "ai_db", DrTestHost.Ct, Now.AddHours(-3), verified: true, server: "ai");
+        await dr.Databases.WriteSetAsync(BackupKinds.Globals, "main", "roles", "local", null, DrTestHost.Ct, Now.AddHours(-3));
+        await dr.Databases.WriteSetAsync(BackupKinds.Redis, "redis", "rdb", "local", null, DrTestHost.Ct, Now.AddHours(-10));
+        return (dr, site);
+    }
+
+    private static async Task<ApprovalRecord> PendingCutoverAsync(DrTestHost dr) =>
+        Assert.Single(await dr.Get<IApprovalService>().ListAsync(new ApprovalQuery { Status = "pending" }, DrTestHost.Ct));
+
+    private static async Task DecideCutoverAsync(DrTestHost dr, string vote)
+    {
+        var gate = await PendingCutoverAsync(dr);
+        var result = await dr.Get<IApprovalService>().DecideAsync(gate.ApprovalId, DrTestHost.OnCall, new ApprovalRequest { Vote = vote, Comment = "simulation: cutover to the test record" }, DrTestHost.Ct);
+        Assert.Equal(ApprovalResultKind.Decided, result.Kind);
+        await dr.Host.DrainAsync(DrTestHost.Ct);
+    }
+
+    private static string Describe(WorkflowState state) => $"{state.SubStatus}: {string.Join("; ", state.Incidents.Select(i => i.Message))}";
+
+    [Theory]
+    [InlineData("", "example.com", "no test record")]
+    [InlineData("api.example.com", "example.com", "is the production record")]
+    [InlineData("API.example.com.", "example.com", "is the production record")]
+    [InlineData("failover-test.example.org", "example.com", "not a record inside zone example.com")]
+    [InlineData("failover-test.example.com", "", "no zone name")]
+    [InlineData("absent.example.com", "example.com", "does not exist in zone")]
+    public async Task A_test_record_that_is_empty_production_outside_the_zone_or_missing_is_refused_before_anything_starts(string testRecord, string zoneName, string reason)
+    {
+        using var scratch = new TempDirectory("simulation");
+        var (dr, site) = await StartAsync();
+        await using var _ = dr;
+
+        var run = await dr.RunAsync(QuarterlyFailoverSimulation.Id, Input(scratch, testRecord: testRecord, zoneName: zoneName));
+
+        var incident = Assert.Single(run.Incidents);
+        Assert.Equal("checkTarget", incident.ActivityId);
+        Assert.StartsWith("Failover simulation refused, nothing was started: ", incident.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, incident.Message, StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("dns.upsert"));
+        Assert.Empty(dr.Calls.Of("compose.up"));
+        Assert.Empty(dr.Comms.SlackPosts);
+        Assert.Empty(site.TakenDown);
+    }
+
+    [Fact]
+    public async Task A_DR_project_that_already_runs_is_refused_the_simulation_never_takes_down_a_stack_it_did_not_start()
+    {
+        using var scratch = new TempDirectory("simulation");
+        var (dr, site) = await StartAsync();
+        await using var _ = dr;
+        site.Containers.Add("ecommerce-postgres-1");
+
+        var run = await dr.RunAsync(QuarterlyFailoverSimulation.Id, Input(scratch));
+
+        var incident = Assert.Single(run.Incidents);
+        Assert.Contains("already has container(s)", incident.Message, StringComparison.Ordinal);
+        Assert.Contains("ecommerce-postgres-1", incident.Message, StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("compose.up"));
+        Assert.Empty(site.TakenDown);
+    }
+
+    [Fact]
+    public async Task A_recovery_within_the_window_is_met_the_approver_is_named_and_everything_it_started_is_cleaned_up()
+    {
+        using var scratch = new TempDirectory("simulation");
+        var (dr, site) = await StartAsync();
+        await using var _ = dr;
+        site.Volumes.Add("ecommerce_kept");
+
+        var run = await dr.RunAsync(QuarterlyFailoverSimulation.Id, Input(scratch));
+        // Scenario 2 restored and tested the DR stack, and waits for a person at the cutover gate.
+        var gate = await PendingCutoverAsync(dr);
+        Assert.Equal("Approve the DNS cutover to the DR server", gate.Title);
+        Assert.Contains(Test, gate.Question, StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("dns.upsert"));
+        site.Volumes.Add("ecommerce_pgdata"); // made by the DR stack's compose up
+        await dr.AdvanceAsync(TimeSpan.FromMinutes(7)); // the approver takes 7 minutes
+        dr.Smoke.FailingUrls.Remove(TestHealth); // the test record now leads to the DR server
+        await DecideCutoverAsync(dr, "approve");
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.True(done.SubStatus == WorkflowSubStatus.Finished, Describe(done));
+        Assert.Equal("Met", done.Output["Verdict"]!.ToString());
+        Assert.True(done.Output["Passed"]!.GetValue<bool>(), done.Output["Summary"]?.ToString());
+        var report = done.Output["Report"]!;
+        Assert.Equal("Recovered", report["outcome"]!.ToString());
+        Assert.Equal(["restored", "healthy", "DR smoke passed", "cutover approved", "DNS in sync", "public smoke passed"], report["steps"]!.AsArray().Select(s => s!["step"]!.ToString()));
+        Assert.All(report["steps"]!.AsArray(), s => Assert.NotNull(s!["at"]));
+        Assert.Equal("00:07:00", report["totalRto"]!.ToString());
+        Assert.Equal("01:30:00", report["window"]!.ToString());
+        Assert.Equal(["oncall"], report["approval"]!["approvers"]!.AsArray().Select(a => a!.ToString()));
+        Assert.Equal("00:07:00", report["approval"]!["waited"]!.ToString());
+
+        // The test record moved to the DR address and back; the production record never moved.
+        dr.Calls.AssertOrder(
+            $"dns.upsert Z1234567890ABC {Test} A 198.51.100.7 ttl=60",
+            $"dns.upsert Z1234567890ABC {Test} A 192.0.2.1 ttl=300");
+        Assert.DoesNotContain(dr.Calls.Of("dns.upsert"), c => c.Contains(Production, StringComparison.Ordinal));
+        Assert.Equal(["203.0.113.10"], dr.Dns.Records[Production].Values);
+        Assert.Equal(["192.0.2.1"], dr.Dns.Records[Test].Values);
+        // The DR stack is down and the volume it made removed; the volume that was there before is kept.
+        Assert.Equal(["ecommerce"], site.TakenDown);
+        Assert.Empty(site.Containers);
+        Assert.Equal(["ecommerce_kept"], site.Volumes);
+        Assert.True(report["cleanup"]!["clean"]!.GetValue<bool>());
+
+        // Reported and archived like the drill; no issue.
+        Assert.Contains(dr.Comms.SlackPosts, p => p.Text.StartsWith("*Quarterly failover simulation: MET*", StringComparison.Ordinal));
+        var set = await dr.Catalog.FindAsync(report["archive"]!["store"]!.ToString(), BackupKinds.DrillReport, QuarterlyFailoverSimulation.Id, run.Id, DrTestHost.Ct);
+        Assert.NotNull(set);
+        Assert.DoesNotContain(dr.PostMortems.Requests, r => r.Details.IsDrill);
+
+        // Scenario 2 ran as a rehearsal: nothing reached the public status page (each step journaled what it did not
+        // post), and what people read says so: the thread's opening, the pages, the scenario's post-mortem.
+        Assert.Empty(dr.Comms.StatusIncidents);
+        Assert.Empty(dr.Comms.StatusUpdates);
+        var child = report["childRunId"]!.ToString();
+        var statusSteps = (await dr.Host.JournalAsync(child)).Where(e => e.EventName == DrWorkflows.Core.Execution.JournalEvents.Completed && e.Payload?["data"]?["statusPage"] is not null).ToList();
+        Assert.NotEmpty(statusSteps);
+        Assert.All(statusSteps, e => Assert.False(e.Payload!["data"]!["statusPage"]!["posted"]!.GetValue<bool>()));
+        Assert.Contains(dr.Comms.SlackPosts, p => p.Text.StartsWith("[REHEARSAL, not a real outage] :rotating_light:", StringComparison.Ordinal));
+        var scenarioPostMortem = Assert.Single(dr.PostMortems.Requests, r => !r.Details.IsDrill);
+        Assert.Contains("rehearsal", scenarioPostMortem.Labels);
+        Assert.StartsWith("[REHEARSAL, not a real outage]", scenarioPostMortem.Details.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_recovery_over_the_window_is_missed_and_opens_an_issue_and_still_cleans_up()
+    {
+        using var scratch = new TempDirectory("simulation");
+        var (dr, site) = await StartAsync();
+        await using var _ = dr;
+
+        var run = await dr.RunAsync(QuarterlyFailoverSimulation.Id, Input(scratch, window: 10));
+        await PendingCutoverAsync(dr);
+        await dr.AdvanceAsync(TimeSpan.FromMinutes(12));
+        dr.Smoke.FailingUrls.Remove(TestHealth);
+        await DecideCutoverAsync(dr, "approve");
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.True(done.SubStatus == WorkflowSubStatus.Finished, Describe(done));
+        Assert.Equal("Missed", done.Output["Verdict"]!.ToString());
+        Assert.False(done.Output["Passed"]!.GetValue<bool>());
+        Assert.Contains("over the 10 min 0 s window", done.Output["Report"]!["reason"]!.ToString(), StringComparison.Ordinal);
+        var issue = Assert.Single(dr.PostMortems.Requests, r => r.Details.IsDrill);
+        Assert.Contains("MISSED", issue.Details.Title, StringComparison.Ordinal);
+        Assert.Equal(["ecommerce"], site.TakenDown);
+        Assert.Equal(["192.0.2.1"], dr.Dns.Records[Test].Values);
+    }
+
+    [Fact]
+    public async Task A_rejected_cutover_is_a_failed_simulation_never_met_and_the_stack_is_still_taken_down()
+    {
+        using var scratch = new TempDirectory("simulation");
+        var (dr, site) = await StartAsync();
+        await using var _ = dr;
+
+        var run = await dr.RunAsync(QuarterlyFailoverSimulation.Id, Input(scratch));
+        await DecideCutoverAsync(dr, "reject");
+
+        var done = await dr.StateAsync(run.Id);
+        Assert.True(done.SubStatus == WorkflowSubStatus.Finished, Describe(done));
+        Assert.Equal("Failed", done.Output["Verdict"]!.ToString());
+        var report = done.Output["Report"]!;
+        Assert.Equal("Failed", report["outcome"]!.ToString());
+        Assert.Null(report["totalRto"]);
+        Assert.Contains("steps not reached: cutover approved, DNS in sync, public smoke passed", report["reason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Empty(dr.Calls.Of("dns.upsert")); // the test record never moved: nothing to put back
+        Assert.Equal(["ecommerce"], site.TakenDown);
+        Assert.Contains("FAILED", Assert.Single(dr.PostMortems.Requests, r => r.Details.IsDrill).Details.Title, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_cleanup_that_leaves_a_volume_is_reported_loudly_opens_an_issue_and_ends_on_an_incident()
+    {
+        using var scratch = new TempDirectory("simulation");
+        var (dr, site) = await StartAsync();
+        await using var _ = dr;
+        site.StuckVolume = "ecommerce_pgdata";
+
+        var run = await dr.RunAsync(QuarterlyFailoverSimulation.Id, Input(scratch));
+        site.Volumes.Add("ecommerce_pgdata");
+        dr.Smoke.FailingUrls.Remove(TestHealth);
+        await DecideCutoverAsync(dr, "approve");
+
+        var done = await dr.StateAsync(run.Id);
+        var incident = Assert.Single(done.Incidents);
+        Assert.Equal("failCleanup", incident.ActivityId);
+        Assert.Contains("volume(s) the simulation made still there: ecommerce_pgdata", incident.Message, StringComparison.Ordinal);
+        Assert.Equal("Met", done.Output["Verdict"]!.ToString());
+        Assert.False(done.Output["Passed"]!.GetValue<bool>());
+        Assert.Contains(dr.Comms.SlackPosts, p => p.Text.Contains("**Cleanup FAILED**", StringComparison.Ordinal));
+        Assert.Contains("CLEANUP FAILED", Assert.Single(dr.PostMortems.Requests, r => r.Details.IsDrill).Details.Title, StringComparison.Ordinal);
+    }
+
+    /// <summary>The DR engine's view of the DR project: its containers and volumes, and a take-down that removes them.</summary>
+    private sealed class FakeFailoverSite : IFailoverSimulationSite
+    {
+        public List<string> Containers { get; } = [];
+
+        public List<string> Volumes { get; } = [];
+
+        public List<string> TakenDown { get; } = [];
+
+        /// <summary>A volume whose removal fails.</summary>
+        public string? StuckVolume { get; set; }
+
+        public Task<FailoverSiteState> InspectAsync(string project, CancellationToken cancellationToken) =>
+            Task.FromResult(new FailoverSiteState(project, [.. Containers], [.. Volumes]));
+
+        public Task<FailoverSiteCleanup> TakeDownAsync(string project, IReadOnlyCollection<string> keepVolumes, CancellationToken cancellationToken)
+        {
+            TakenDown.Add(project);
+            var removed = Containers.Select(c => "container " + c).ToList();
+            Containers.Clear();
+            var problems = new List<string>();
+            foreach (var volume in Volumes.Where(v => !keepVolumes.Contains(v)).ToList())
+            {
+                if (volume == StuckVolume)
+                {
+                    problems.Add($"volume {volume} could not be removed (left to the janitor)");
+                    continue;
+                }
+
+                Volumes.Remove(volume);
+                removed.Add("volume " + volume);
+            }
+
+            return Task.FromResult(new FailoverSiteCleanup(new FailoverSiteState(project, [.. Containers], [.. Volumes]), removed, problems));
+        }
+    }
+}
