@@ -13,10 +13,11 @@ namespace DrWorkflows.Workflows;
 /// <summary>
 /// The plan's quarterly failover simulation: scenario 2 (<see cref="HostFailover"/>) end to end as a child run against
 /// the DR host, with the DNS cutover made to a test record, never the production one. It refuses to start when the test
-/// record is empty, is the production record, lies outside the zone or does not exist, or when the DR project already
-/// runs. The cutover gate waits for a person, as in a real failover (the simulation of the human process). It measures
+/// record is empty, is the production record, lies outside the zone or does not exist, when the DR project already
+/// runs, or when scenario 2 would restore into something the project's take-down does not remove (a database server
+/// outside Compose, pgBackRest's repository, a Redis outside the project, a DR database server or Redis that already answers). The cutover gate waits for a person, as in a real failover (the simulation of the human process). It measures
 /// the RTO per step from the child's journal against the plan's 90-minute window, cleans up (the test record put back,
-/// the DR stack and its new volumes removed, checked afterwards), reports to Slack, archives the report as a set, and
+/// the DR stack and its new volumes removed, checked afterwards, and the DR database server and Redis measured gone), reports to Slack, archives the report as a set, and
 /// opens a GitHub issue when the window is missed, the scenario failed or the cleanup did.
 /// </summary>
 public sealed class QuarterlyFailoverSimulation : ICodeWorkflow
@@ -32,7 +33,7 @@ public sealed class QuarterlyFailoverSimulation : ICodeWorkflow
 
     public void Build(WorkflowBuilder builder)
     {
-        builder.WithDescription($"Quarterly failover simulation (cron {Schedule}, UTC): runs scenario 2 ({HostFailover.Id}) against the DR host with the DNS cutover made to a test record (never the production one; refused otherwise), a person approves the cutover as in a real failover, measures the RTO per step against the plan's 90-minute window, puts the test record back and takes down the DR stack it started (checked), reports to Slack, archives the report, and opens a GitHub issue when the window is missed or anything failed.")
+        builder.WithDescription($"Quarterly failover simulation (cron {Schedule}, UTC): runs scenario 2 ({HostFailover.Id}) against the DR host with the DNS cutover made to a test record (never the production one; refused otherwise), a person approves the cutover as in a real failover, measures the RTO per step against the plan's 90-minute window, puts the test record back and takes down the DR stack it started (checked: nothing of it left, the DR database server and Redis refuse connections), reports to Slack, archives the report, and opens a GitHub issue when the window is missed or anything failed.")
             .WithInput<string>("TestRecordName", "The record the simulation moves; default Drills:FailoverSimulation:TestRecordName. Must exist (it is put back), lie in the zone and not be the production record.")
             .WithInput<string>("ProductionRecordName", "The production record, never touched; default Drills:FailoverSimulation:ProductionRecordName (api.example.com).")
             .WithInput<string>("ZoneId", "Route 53 hosted zone id; default Drills:FailoverSimulation:ZoneId.")

@@ -2,6 +2,8 @@ using DrWorkflows.Activities.Approvals;
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Activities.Dns;
 using DrWorkflows.Activities.Drills;
+using DrWorkflows.Activities.Redis;
+using System.Text.Json.Nodes;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,23 +22,33 @@ public sealed class FailoverSimulationTests
     private const string Production = "api.example.com";
     private const string TestHealth = "https://failover-test.example.com/health";
 
-    private static object Input(TempDirectory scratch, int? window = null, string testRecord = Test, string zoneName = "example.com") => new
+    private static object Input(TempDirectory scratch, int? window = null, string testRecord = Test, string zoneName = "example.com", JsonObject? failoverInput = null)
     {
-        TestRecordName = testRecord,
-        ZoneId = "Z1234567890ABC",
-        ZoneName = zoneName,
-        DrAddress = "198.51.100.7",
-        RtoWindowMinutes = window ?? 0,
-        FailoverInput = new { Store = "local", RedisDumpPath = scratch.Combine("failover.rdb") },
-    };
+        var more = failoverInput ?? [];
+        more["Store"] = "local";
+        more["RedisDumpPath"] = scratch.Combine("failover.rdb");
+        return new
+        {
+            TestRecordName = testRecord,
+            ZoneId = "Z1234567890ABC",
+            ZoneName = zoneName,
+            DrAddress = "198.51.100.7",
+            RtoWindowMinutes = window ?? 0,
+            FailoverInput = more,
+        };
+    }
 
-    private static async Task<(DrTestHost Dr, FakeFailoverSite Site)> StartAsync()
+    private static async Task<(DrTestHost Dr, FakeFailoverSite Site)> StartAsync(Action<RedisOptions>? redis = null)
     {
         var site = new FakeFailoverSite();
         var dr = await DrTestHost.StartAsync(Now, services =>
         {
             services.RemoveAll<IFailoverSimulationSite>();
             services.AddSingleton<IFailoverSimulationSite>(site);
+            services.RemoveAll<IFailoverSimulationProbe>();
+            services.AddSingleton<IFailoverSimulationProbe>(site);
+            if (redis is not null)
+                services.Configure(redis);
         });
         // The test record points at an address that does not answer (the simulation's "primary"); production at the primary.
         dr.Smoke.FailingUrls.Add(TestHealth);
@@ -77,12 +89,19 @@ public sealed class FailoverSimulationTests
 
         var run = await dr.RunAsync(QuarterlyFailoverSimulation.Id, Input(scratch, testRecord: testRecord, zoneName: zoneName));
 
+        AssertRefused(dr, site, run, string.Empty, reason);
+    }
+
+    /// <summary>The run stopped on checkTarget's refusal, with <paramref name="reason"/>; nothing was announced, started, restored or moved.</summary>
+    private static void AssertRefused(DrTestHost dr, FakeFailoverSite site, WorkflowState run, string why, string reason)
+    {
         var incident = Assert.Single(run.Incidents);
         Assert.Equal("checkTarget", incident.ActivityId);
-        Assert.StartsWith("Failover simulation refused, nothing was started: ", incident.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Failover simulation refused, nothing was started: " + why, incident.Message, StringComparison.Ordinal);
         Assert.Contains(reason, incident.Message, StringComparison.Ordinal);
         Assert.Empty(dr.Calls.Of("dns.upsert"));
         Assert.Empty(dr.Calls.Of("compose.up"));
+        Assert.Empty(dr.Calls.Of("redis.restore"));
         Assert.Empty(dr.Comms.SlackPosts);
         Assert.Empty(site.TakenDown);
     }
@@ -102,6 +121,78 @@ public sealed class FailoverSimulationTests
         Assert.Contains("ecommerce-postgres-1", incident.Message, StringComparison.Ordinal);
         Assert.Empty(dr.Calls.Of("compose.up"));
         Assert.Empty(site.TakenDown);
+    }
+
+    [Theory]
+    [InlineData("database outside Compose", "FailoverInput.DatabaseServices is [] (the DR database server 'dr' runs outside Compose)")]
+    [InlineData("pgBackRest", "FailoverInput.PgBackRestStanza is set (main)")]
+    [InlineData("Redis outside Docker", "Redis is restored outside Docker (Redis:LocalStartCommand `systemctl start redis-server`, no Redis:Container)")]
+    [InlineData("Redis container already there", "Redis:Container shop-redis already exists on the DR engine (in no Compose project, running) while the DR project ecommerce has no container")]
+    [InlineData("DR database server already answers", "the DR PostgreSQL server 'dr-db' (127.0.0.1:5432) already answers while the DR project ecommerce has no container")]
+    [InlineData("Redis cannot be told", "cannot tell whether the DR Redis (127.0.0.1:6379) answers (no answer within 3 s")]
+    public async Task A_scenario_2_that_would_restore_into_something_the_take_down_does_not_remove_is_refused_before_anything_starts(string setUp, string reason)
+    {
+        using var scratch = new TempDirectory("simulation");
+        var (dr, site) = await StartAsync(redis =>
+        {
+            if (setUp == "Redis outside Docker")
+                redis.LocalStartCommand.Add("systemctl start redis-server");
+            if (setUp == "Redis container already there")
+                redis.Container = "shop-redis";
+        });
+        await using var _ = dr;
+        var more = new JsonObject();
+        switch (setUp)
+        {
+            case "database outside Compose":
+                more["DatabaseServices"] = new JsonArray();
+                break;
+            case "pgBackRest":
+                more["PgBackRestStanza"] = "main";
+                break;
+            case "Redis container already there":
+                site.Existing["shop-redis"] = new FailoverContainer("shop-redis", null, "running");
+                break;
+            case "DR database server already answers":
+                more["Server"] = "dr-db";
+                site.Services["postgres"] = FailoverServiceState.Answers;
+                break;
+            case "Redis cannot be told":
+                site.Services["redis"] = FailoverServiceState.Unknown;
+                break;
+        }
+
+        var run = await dr.RunAsync(QuarterlyFailoverSimulation.Id, Input(scratch, failoverInput: more));
+
+        AssertRefused(dr, site, run, "scenario 2 would restore into something the take-down of the DR project ecommerce does not remove: ", reason);
+    }
+
+    [Fact]
+    public void The_planner_lists_every_target_outside_the_project_and_none_when_all_are_its_own()
+    {
+        var gone = new FailoverServiceProbe("PostgreSQL server 'dr'", "127.0.0.1:5432", FailoverServiceState.Gone, "connection refused");
+        var own = new FailoverRestoreTargets { Project = "ecommerce", DrServer = "dr", DrServerBefore = gone, RedisBefore = gone with { Service = "Redis", Endpoint = "127.0.0.1:6379" } };
+        Assert.Empty(FailoverSimulationPlanner.RestoreTargetProblems(own));
+        Assert.Empty(FailoverSimulationPlanner.RestoreTargetProblems(own with { DatabaseServices = new JsonArray("postgres", "redis"), RedisContainer = "ecommerce-redis-1", RedisLocalStartCommand = ["ignored, the container wins"] }));
+
+        var problems = FailoverSimulationPlanner.RestoreTargetProblems(own with
+        {
+            DatabaseServices = new JsonArray(),
+            PgBackRestStanza = "main",
+            RedisLocalStartCommand = ["systemctl", "start", "redis-server"],
+            DrServerBefore = gone with { State = FailoverServiceState.Answers, Detail = "accepts connections" },
+            RedisBefore = gone with { Service = "Redis", Endpoint = "127.0.0.1:6379", State = FailoverServiceState.Unknown, Detail = "neither refused nor accepted (HostNotFound)" },
+        });
+        Assert.Collection(
+            problems,
+            p => Assert.StartsWith("FailoverInput.DatabaseServices is []", p, StringComparison.Ordinal),
+            p => Assert.StartsWith("FailoverInput.PgBackRestStanza is set (main)", p, StringComparison.Ordinal),
+            p => Assert.StartsWith("Redis is restored outside Docker", p, StringComparison.Ordinal),
+            p => Assert.StartsWith("the DR PostgreSQL server 'dr' (127.0.0.1:5432) already answers", p, StringComparison.Ordinal),
+            p => Assert.StartsWith("cannot tell whether the DR Redis (127.0.0.1:6379) answers (neither refused nor accepted (HostNotFound))", p, StringComparison.Ordinal));
+
+        Assert.Contains("must be a list of Compose services", Assert.Single(FailoverSimulationPlanner.RestoreTargetProblems(own with { DatabaseServices = JsonValue.Create("postgres") })), StringComparison.Ordinal);
+        Assert.Contains("of Compose project other", Assert.Single(FailoverSimulationPlanner.RestoreTargetProblems(own with { RedisContainer = "cache", RedisContainerBefore = new FailoverContainer("cache", "other", "exited") })), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -148,6 +239,9 @@ public sealed class FailoverSimulationTests
         Assert.Empty(site.Containers);
         Assert.Equal(["ecommerce_kept"], site.Volumes);
         Assert.True(report["cleanup"]!["clean"]!.GetValue<bool>());
+        // Measured after the take-down: the DR database server and Redis scenario 2 restored into no longer answer.
+        Assert.Equal(["PostgreSQL server 'dr' Gone", "Redis Gone"], report["cleanup"]!["servicesAfter"]!.AsArray().Select(p => $"{p!["service"]} {p["state"]}"));
+        Assert.Equal(["before postgres dr", "before redis", "after postgres dr", "after redis"], site.Probed);
 
         // Reported and archived like the drill; no issue.
         Assert.Contains(dr.Comms.SlackPosts, p => p.Text.StartsWith("*Quarterly failover simulation: MET*", StringComparison.Ordinal));
@@ -238,9 +332,75 @@ public sealed class FailoverSimulationTests
         Assert.Contains("CLEANUP FAILED", Assert.Single(dr.PostMortems.Requests, r => r.Details.IsDrill).Details.Title, StringComparison.Ordinal);
     }
 
-    /// <summary>The DR engine's view of the DR project: its containers and volumes, and a take-down that removes them.</summary>
-    private sealed class FakeFailoverSite : IFailoverSimulationSite
+    [Theory]
+    [InlineData("postgres", FailoverServiceState.Answers, "the DR PostgreSQL server 'dr' (127.0.0.1:5432) still answers after the take-down of ecommerce: what scenario 2 restored into it is still there")]
+    [InlineData("redis", FailoverServiceState.Answers, "the DR Redis (127.0.0.1:6379) still answers after the take-down of ecommerce")]
+    [InlineData("redis", FailoverServiceState.Unknown, "cannot prove the DR Redis (127.0.0.1:6379) is gone after the take-down of ecommerce: no answer within 3 s")]
+    public async Task A_DR_service_that_still_answers_or_cannot_be_told_after_the_take_down_makes_the_cleanup_dirty(string service, FailoverServiceState state, string problem)
     {
+        using var scratch = new TempDirectory("simulation");
+        var (dr, site) = await StartAsync();
+        await using var _ = dr;
+
+        var run = await dr.RunAsync(QuarterlyFailoverSimulation.Id, Input(scratch));
+        await PendingCutoverAsync(dr);
+        // Runs outside the project after all (started by hand meanwhile, or another stack's): the take-down does not remove it.
+        site.Services[service] = state;
+        dr.Smoke.FailingUrls.Remove(TestHealth);
+        await DecideCutoverAsync(dr, "approve");
+
+        var done = await dr.StateAsync(run.Id);
+        var incident = Assert.Single(done.Incidents);
+        Assert.Equal("failCleanup", incident.ActivityId);
+        Assert.Contains(problem, incident.Message, StringComparison.Ordinal);
+        Assert.Equal(["ecommerce"], site.TakenDown);
+        Assert.Empty(site.Containers);
+        Assert.False(done.Output["Passed"]!.GetValue<bool>());
+        var cleanup = done.Output["Report"]!["cleanup"]!;
+        Assert.False(cleanup["clean"]!.GetValue<bool>());
+        Assert.Contains(cleanup["problems"]!.AsArray(), p => p!.ToString().StartsWith(problem, StringComparison.Ordinal));
+        Assert.Contains(dr.Comms.SlackPosts, p => p.Text.Contains("**Cleanup FAILED**", StringComparison.Ordinal));
+        Assert.Contains("CLEANUP FAILED", Assert.Single(dr.PostMortems.Requests, r => r.Details.IsDrill).Details.Title, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The DR engine's view of the DR project (its containers and volumes, a take-down that removes them, containers by
+    /// name) and the DR services as probed from the orchestrator (gone unless a test says otherwise).
+    /// </summary>
+    private sealed class FakeFailoverSite : IFailoverSimulationSite, IFailoverSimulationProbe
+    {
+        /// <summary>Containers by name on the DR engine, outside the project.</summary>
+        public Dictionary<string, FailoverContainer> Existing { get; } = [];
+
+        /// <summary>The state of <c>postgres</c> and <c>redis</c> when probed; gone when absent.</summary>
+        public Dictionary<string, FailoverServiceState> Services { get; } = [];
+
+        /// <summary>The probes, in order: before or after the take-down, and which service.</summary>
+        public List<string> Probed { get; } = [];
+
+        public Task<FailoverContainer?> FindContainerAsync(string name, CancellationToken cancellationToken) =>
+            Task.FromResult(Existing.GetValueOrDefault(name));
+
+        public Task<FailoverServiceProbe> ProbePostgresAsync(string server, TimeSpan waitGone, CancellationToken cancellationToken) =>
+            Task.FromResult(Probe($"postgres {server}", "postgres", $"PostgreSQL server '{server}'", "127.0.0.1:5432", waitGone));
+
+        public Task<FailoverServiceProbe> ProbeRedisAsync(TimeSpan waitGone, CancellationToken cancellationToken) =>
+            Task.FromResult(Probe("redis", "redis", "Redis", "127.0.0.1:6379", waitGone));
+
+        private FailoverServiceProbe Probe(string what, string key, string service, string endpoint, TimeSpan waitGone)
+        {
+            // The check probes once; the cleanup gives a port time to be released.
+            Probed.Add((waitGone > TimeSpan.Zero ? "after " : "before ") + what);
+            var state = Services.GetValueOrDefault(key, FailoverServiceState.Gone);
+            var detail = state switch
+            {
+                FailoverServiceState.Gone => "connection refused",
+                FailoverServiceState.Answers => "accepts connections",
+                _ => "no answer within 3 s (neither refused nor accepted)",
+            };
+            return new FailoverServiceProbe(service, endpoint, state, detail);
+        }
+
         public List<string> Containers { get; } = [];
 
         public List<string> Volumes { get; } = [];

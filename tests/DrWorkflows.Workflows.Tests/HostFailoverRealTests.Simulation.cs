@@ -38,7 +38,11 @@ public sealed partial class HostFailoverRealTests
             [Record] = (PrimaryAddress, 300),
         };
         using var route53 = RecordingRoute53StandIn(records);
-        await using var dr = await StartDrHostAsync(primary, drSite, pgBin, route53);
+        // The sample platform has no Redis (scenario 2 restores into the Redis stand-in): the DR Redis the cleanup probes
+        // is a loopback port where nothing listens, as a project's Redis after the take-down. The DR PostgreSQL the
+        // cleanup probes is the DR site's own, a service of its project.
+        await using var dr = await StartDrHostAsync(primary, drSite, pgBin, route53, services =>
+            services.Configure<DrWorkflows.Activities.Redis.RedisOptions>(o => o.ConnectionString = $"127.0.0.1:{FreePort.Get()}"));
         await using var primaryServices = new ServiceCollection().AddLogging().AddDockerActivities(primary.Configure).BuildServiceProvider();
         var primaryCompose = primaryServices.GetRequiredService<IComposeService>();
         var docker = dr.Get<IDockerService>();
@@ -94,6 +98,9 @@ public sealed partial class HostFailoverRealTests
             Assert.All(report["steps"]!.AsArray(), s => Assert.NotNull(s!["sinceStart"]));
             Assert.Equal(["oncall"], report["approval"]!["approvers"]!.AsArray().Select(a => a!.ToString()));
             Assert.True(report["cleanup"]!["clean"]!.GetValue<bool>(), report["cleanup"]!.ToJsonString());
+            // Measured: the DR PostgreSQL scenario 2 restored into refuses connections after the take-down.
+            var drServer = Assert.Single(report["cleanup"]!["servicesAfter"]!.AsArray(), p => p!["service"]!.ToString() == "PostgreSQL server 'dr'")!;
+            Assert.Equal(($"127.0.0.1:{drSite.PostgresPort}", "Gone"), (drServer["endpoint"]!.ToString(), drServer["state"]!.ToString()));
 
             // Route 53: the test record moved to the DR address and back to its old value (both read back); the
             // production record was never asked for nor changed.

@@ -32,6 +32,7 @@ public static class DrillsServiceCollectionExtensions
         services.TryAddSingleton<IStagingTargetCheck, StagingTargetCheck>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecoveryObjectivesOptions>, FailoverSimulationOptionsValidator>());
         services.TryAddSingleton<IFailoverSimulationSite, FailoverSimulationSite>();
+        services.TryAddSingleton<IFailoverSimulationProbe, FailoverSimulationProbe>();
         return services;
     }
 }

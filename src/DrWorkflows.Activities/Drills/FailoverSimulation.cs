@@ -5,6 +5,7 @@ using Docker.DotNet;
 using Docker.DotNet.Models;
 using DrWorkflows.Activities.Dns;
 using DrWorkflows.Activities.Docker;
+using DrWorkflows.Activities.Redis;
 using DrWorkflows.Activities.Throwaway;
 using DrWorkflows.Core;
 using DrWorkflows.Core.Abstractions;
@@ -73,6 +74,9 @@ public sealed record FailoverSimulationPlan
 
     /// <summary>Volumes of the DR project that existed before (kept by the cleanup); the others the simulation made.</summary>
     public required List<string> VolumesBefore { get; init; }
+
+    /// <summary>The DR database server scenario 2 restores into (its <c>Server</c>, a <c>Postgres:Servers</c> name): it must be gone after the take-down.</summary>
+    public string DrServer { get; init; } = FailoverSimulationPlanner.DefaultDrServer;
     public required TimeSpan RtoWindow { get; init; }
 }
 
@@ -88,10 +92,16 @@ public sealed record FailoverSiteState(string Project, IReadOnlyList<string> Con
 /// <summary>What the take-down removed and what is still there.</summary>
 public sealed record FailoverSiteCleanup(FailoverSiteState Left, IReadOnlyList<string> Removed, IReadOnlyList<string> Problems);
 
+/// <summary>A container found on the DR engine by name: the Compose project it belongs to (null: none) and its state.</summary>
+public sealed record FailoverContainer(string Name, string? Project, string State);
+
 /// <summary>The DR engine as the simulation sees it: what of the DR project exists, and taking it down again.</summary>
 public interface IFailoverSimulationSite
 {
     Task<FailoverSiteState> InspectAsync(string project, CancellationToken cancellationToken);
+
+    /// <summary>The container named <paramref name="name"/> on the DR engine (running or not), or null when there is none.</summary>
+    Task<FailoverContainer?> FindContainerAsync(string name, CancellationToken cancellationToken);
 
     /// <summary>
     /// <c>compose down</c> of <paramref name="project"/>, then every container of it still there and every volume of it not in
@@ -120,6 +130,20 @@ internal sealed class FailoverSimulationSite(IOptions<DockerOptions> options, IC
             project,
             [.. containers.Select(c => (c.Names.FirstOrDefault() ?? c.ID).TrimStart('/')).Order(StringComparer.Ordinal)],
             [.. (volumes.Volumes ?? []).Select(v => v.Name).Order(StringComparer.Ordinal)]);
+    }
+
+    public async Task<FailoverContainer?> FindContainerAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var container = await client.Value.Containers.InspectContainerAsync(name, cancellationToken);
+            var labels = container.Config?.Labels;
+            return new FailoverContainer(container.Name.TrimStart('/'), labels is not null && labels.TryGetValue("com.docker.compose.project", out var owner) ? owner : null, container.State?.Status ?? "unknown");
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
     }
 
     public async Task<FailoverSiteCleanup> TakeDownAsync(string project, IReadOnlyCollection<string> keepVolumes, CancellationToken cancellationToken)
@@ -186,10 +210,92 @@ public static class FailoverSimulationPlanner
 
     /// <summary>Lower case, no trailing dot, trimmed.</summary>
     public static string Normalize(string? name) => (name ?? string.Empty).Trim().TrimEnd('.').ToLowerInvariant();
+
+    /// <summary>Scenario 2's DR database server when its input <c>Server</c> is not given.</summary>
+    public const string DefaultDrServer = "dr";
+
+    /// <summary>
+    /// Why scenario 2, as configured, would write into something the DR project's take-down does not remove (one
+    /// sentence each, with what to do); empty when everything it restores into is the project's. Scenario 2 writes into:
+    /// the DR database server (<c>Server</c>, default <c>dr</c>: roles and every database, also those of
+    /// <c>AlsoFromServers</c>), the Redis of <c>Redis:ConnectionString</c> (stopped, its dump replaced, started: through
+    /// <c>Redis:Container</c>, else on this machine with <c>Redis:LocalStartCommand</c>), and with
+    /// <c>PgBackRestStanza</c> the pgBackRest repository 1 and a kept-aside copy of the DR server's volume.
+    /// </summary>
+    public static IReadOnlyList<string> RestoreTargetProblems(FailoverRestoreTargets targets)
+    {
+        var problems = new List<string>();
+        var project = targets.Project;
+        var server = targets.DrServer;
+        switch (targets.DatabaseServices)
+        {
+            case null:
+                break;
+            case JsonArray { Count: 0 }:
+                problems.Add($"FailoverInput.DatabaseServices is [] (the DR database server '{server}' runs outside Compose): scenario 2 would restore the primary's roles and databases into it, and taking the DR project {project} down does not remove them. Run the simulation where the DR database server is a service of the project (leave DatabaseServices out, default ['postgres'], or name those services).");
+                break;
+            case JsonArray services when services.All(n => n is JsonValue v && v.TryGetValue<string>(out var name) && name.Trim().Length > 0):
+                break;
+            default:
+                problems.Add($"FailoverInput.DatabaseServices must be a list of Compose services of the DR project {project} (e.g. ['postgres']); it is {targets.DatabaseServices.ToJsonString()}.");
+                break;
+        }
+
+        if (!string.IsNullOrWhiteSpace(targets.PgBackRestStanza))
+            problems.Add($"FailoverInput.PgBackRestStanza is set ({targets.PgBackRestStanza}): scenario 2's pgBackRest path turns WAL archiving on in the DR server and takes a full backup on a new timeline into repository 1 (S3), the primary's own repository, and keeps the DR server's old volume aside as replaced-VOLUME-failover-RUN; the take-down removes neither. Leave PgBackRestStanza out (the simulation restores the dumps) and rehearse the pgBackRest restore on a throwaway server.");
+
+        if (string.IsNullOrWhiteSpace(targets.RedisContainer) && targets.RedisLocalStartCommand.Count > 0)
+            problems.Add($"Redis is restored outside Docker (Redis:LocalStartCommand `{string.Join(' ', targets.RedisLocalStartCommand)}`, no Redis:Container): scenario 2 would shut that Redis down, replace its dump and start it again, and taking the DR project {project} down does not remove it, so the replaced data would stay. Set Redis:Container to the DR project's Redis container, or run the simulation on an orchestrator whose Redis is a service of the project.");
+        if (targets.RedisContainerBefore is { } redis)
+            problems.Add($"Redis:Container {redis.Name} already exists on the DR engine ({(redis.Project is null ? "in no Compose project" : "of Compose project " + redis.Project)}, {redis.State}) while the DR project {project} has no container: it is not the project's, so scenario 2 would stop it, overwrite its dump and start it again, and the take-down would not remove it. Set Redis:Container to the container the DR project makes for its Redis, or remove {redis.Name} first if it is a leftover.");
+
+        if (targets.DrServerBefore is { } before)
+            problems.AddRange(BeforeProblem(before, project, $"Postgres:Servers:{server} (or FailoverInput.Server)"));
+        if (targets.RedisBefore is { } redisBefore)
+            problems.AddRange(BeforeProblem(redisBefore, project, "Redis:ConnectionString"));
+        return problems;
+    }
+
+    private static IEnumerable<string> BeforeProblem(FailoverServiceProbe probe, string project, string setting) => probe.State switch
+    {
+        FailoverServiceState.Answers => [$"the DR {probe.Service} ({probe.Endpoint}) already answers while the DR project {project} has no container: it runs outside the project, so scenario 2 would restore into it and the take-down would not remove what it restored. Stop it, or point {setting} at the project's own service."],
+        FailoverServiceState.Unknown => [$"cannot tell whether the DR {probe.Service} ({probe.Endpoint}) answers ({probe.Detail}): the cleanup could not prove it gone afterwards either. Fix {setting} so that it is reachable from this orchestrator."],
+        _ => [],
+    };
+}
+
+/// <summary>What scenario 2 would restore into, as configured and as found before the simulation (<see cref="FailoverSimulationPlanner.RestoreTargetProblems"/>).</summary>
+public sealed record FailoverRestoreTargets
+{
+    public required string Project { get; init; }
+
+    /// <summary>Scenario 2's <c>Server</c> (default <c>dr</c>).</summary>
+    public required string DrServer { get; init; }
+
+    /// <summary>FailoverInput's <c>DatabaseServices</c> as given; null when not given (scenario 2's default <c>['postgres']</c>).</summary>
+    public JsonNode? DatabaseServices { get; init; }
+
+    /// <summary>FailoverInput's <c>PgBackRestStanza</c>.</summary>
+    public string? PgBackRestStanza { get; init; }
+
+    /// <summary><c>Redis:Container</c>.</summary>
+    public string? RedisContainer { get; init; }
+
+    /// <summary><c>Redis:LocalStartCommand</c>.</summary>
+    public IReadOnlyList<string> RedisLocalStartCommand { get; init; } = [];
+
+    /// <summary>The container named <c>Redis:Container</c> as found on the DR engine before the simulation; null when there is none.</summary>
+    public FailoverContainer? RedisContainerBefore { get; init; }
+
+    /// <summary>The DR database server, probed before the simulation.</summary>
+    public FailoverServiceProbe? DrServerBefore { get; init; }
+
+    /// <summary>The DR Redis, probed before the simulation.</summary>
+    public FailoverServiceProbe? RedisBefore { get; init; }
 }
 
 // SafeToRerun: reads only (Route 53, the DR engine).
-[Activity("DrWorkflows", "Drills", "Failover simulation, before anything starts: refuses a test record that is the production record, empty, or outside the zone, a test record that does not exist (the cleanup could not put it back), and a DR Compose project that already runs (the cleanup would take it down); records the test record's value and the project's volumes, and gives scenario 2's input.",
+[Activity("DrWorkflows", "Drills", "Failover simulation, before anything starts: refuses a test record that is the production record, empty, or outside the zone, a test record that does not exist (the cleanup could not put it back), a DR Compose project that already runs (the cleanup would take it down), and a scenario 2 that would restore into something the take-down does not remove (DatabaseServices [], PgBackRestStanza, Redis outside Docker, a Redis:Container that already exists, a DR database server or Redis that already answers); records the test record's value and the project's volumes, and gives scenario 2's input.",
     SafeToRerun = true)]
 public sealed class CheckFailoverSimulationTarget : CodeActivity<FailoverSimulationPlan>
 {
@@ -255,9 +361,30 @@ public sealed class CheckFailoverSimulationTarget : CodeActivity<FailoverSimulat
         if (before.AliasTarget is not null)
             throw Refuse($"the test record {test} is an alias (to {before.AliasTarget}): the simulation can only put back a plain A record.");
 
-        var site = await context.GetRequiredService<IFailoverSimulationSite>().InspectAsync(project, context.CancellationToken);
+        var engine = context.GetRequiredService<IFailoverSimulationSite>();
+        var site = await engine.InspectAsync(project, context.CancellationToken);
         if (site.Containers.Count > 0)
             throw Refuse($"the DR Compose project {project} already has container(s) on {docker.Endpoint}: {string.Join(", ", site.Containers)}. The simulation starts the DR stack and takes it down again; it never takes down a stack it did not start.");
+
+        // Everything scenario 2 restores into must be the project's, so that the take-down removes it: looked at now,
+        // while the project has no container (a service that answers now runs outside it).
+        var drServer = extra["Server"] is JsonValue named && named.TryGetValue<string>(out var given) && given.Trim().Length > 0 ? given.Trim() : FailoverSimulationPlanner.DefaultDrServer;
+        var redis = context.GetRequiredService<IOptions<RedisOptions>>().Value;
+        var probe = context.GetRequiredService<IFailoverSimulationProbe>();
+        var targets = new FailoverRestoreTargets
+        {
+            Project = project,
+            DrServer = drServer,
+            DatabaseServices = extra["DatabaseServices"],
+            PgBackRestStanza = extra["PgBackRestStanza"] is JsonValue stanza && stanza.TryGetValue<string>(out var stanzaName) ? stanzaName : extra["PgBackRestStanza"]?.ToJsonString(),
+            RedisContainer = redis.Container,
+            RedisLocalStartCommand = [.. redis.LocalStartCommand],
+            RedisContainerBefore = string.IsNullOrWhiteSpace(redis.Container) ? null : await engine.FindContainerAsync(redis.Container.Trim(), context.CancellationToken),
+            DrServerBefore = await probe.ProbePostgresAsync(drServer, TimeSpan.Zero, context.CancellationToken),
+            RedisBefore = await probe.ProbeRedisAsync(TimeSpan.Zero, context.CancellationToken),
+        };
+        if (FailoverSimulationPlanner.RestoreTargetProblems(targets) is { Count: > 0 } restoreProblems)
+            throw Refuse($"scenario 2 would restore into something the take-down of the DR project {project} does not remove: {string.Join(" ", restoreProblems)}");
 
         var plan = new FailoverSimulationPlan
         {
@@ -271,6 +398,7 @@ public sealed class CheckFailoverSimulationTarget : CodeActivity<FailoverSimulat
             PreviousValues = [.. before.Values],
             PreviousTtl = before.Ttl,
             VolumesBefore = [.. site.Volumes],
+            DrServer = drServer,
             RtoWindow = window,
         };
 
@@ -430,12 +558,15 @@ public sealed class MeasureFailoverSimulation : CodeActivity
 }
 
 // SafeToRerun: putting the test record back and taking the DR project down again are idempotent.
-[Activity("DrWorkflows", "Drills", "Failover simulation, afterwards: puts the test record back to its value before (UPSERT, wait INSYNC, read back), takes the DR Compose project down and removes the volumes the simulation made (through the throwaway ledger), then looks again: Clean only when the record has its old value and nothing of the project is left.",
+[Activity("DrWorkflows", "Drills", "Failover simulation, afterwards: puts the test record back to its value before (UPSERT, wait INSYNC, read back), takes the DR Compose project down and removes the volumes the simulation made (through the throwaway ledger), then looks again: Clean only when the record has its old value, nothing of the project is left, and the DR database server and Redis scenario 2 restored into refuse connections (gone with the project).",
     SafeToRerun = true, Outcomes = [CleanOutcome, DirtyOutcome])]
 public sealed class CleanUpFailoverSimulation : CodeActivity
 {
     public const string CleanOutcome = "Clean";
     public const string DirtyOutcome = "Dirty";
+
+    /// <summary>How long the DR database server and Redis may go on answering after the take-down (a port is released just after its container).</summary>
+    internal static readonly TimeSpan ServicesGoneWithin = TimeSpan.FromSeconds(15);
 
     [Input(Description = "The plan (CheckFailoverSimulationTarget).", Required = true)]
     public Input<FailoverSimulationPlan>? Plan { get; set; }
@@ -493,6 +624,22 @@ public sealed class CleanUpFailoverSimulation : CodeActivity
             problems.Add($"taking the DR project {plan.Project} down failed: {e.Message}");
         }
 
+        // Measured, not assumed: what scenario 2 restored into were services of the project, so they are gone now.
+        // A refused connection is gone; one that is accepted, or any answer that is neither, is a problem.
+        var probe = context.GetRequiredService<IFailoverSimulationProbe>();
+        var services = new List<FailoverServiceProbe>
+        {
+            await probe.ProbePostgresAsync(plan.DrServer, ServicesGoneWithin, ct),
+            await probe.ProbeRedisAsync(ServicesGoneWithin, ct),
+        };
+        foreach (var service in services)
+        {
+            if (service.State == FailoverServiceState.Answers)
+                problems.Add($"the DR {service.Service} ({service.Endpoint}) still answers after the take-down of {plan.Project}: what scenario 2 restored into it is still there ({service.Detail})");
+            else if (service.State == FailoverServiceState.Unknown)
+                problems.Add($"cannot prove the DR {service.Service} ({service.Endpoint}) is gone after the take-down of {plan.Project}: {service.Detail}");
+        }
+
         var report = new JsonObject
         {
             ["testRecord"] = plan.TestRecord,
@@ -503,11 +650,12 @@ public sealed class CleanUpFailoverSimulation : CodeActivity
             ["removed"] = site is null ? null : new JsonArray([.. site.Removed.Select(r => (JsonNode?)r)]),
             ["containersLeft"] = site is null ? null : new JsonArray([.. site.Left.Containers.Select(r => (JsonNode?)r)]),
             ["volumesKept"] = new JsonArray([.. plan.VolumesBefore.Select(r => (JsonNode?)r)]),
+            ["servicesAfter"] = new JsonArray([.. services.Select(p => (JsonNode?)new JsonObject { ["service"] = p.Service, ["endpoint"] = p.Endpoint, ["state"] = p.State.ToString(), ["detail"] = p.Detail })]),
             ["problems"] = new JsonArray([.. problems.Select(p => (JsonNode?)p)]),
             ["clean"] = problems.Count == 0,
         };
         var summary = problems.Count == 0
-            ? $"**Cleanup**: clean. Test record {plan.TestRecord} back to {previous} (ttl {plan.PreviousTtl}, read back); DR project {plan.Project} down, nothing of it left ({(site?.Removed.Count > 0 ? "removed " + string.Join(", ", site.Removed) : "compose down removed it all")})."
+            ? $"**Cleanup**: clean. Test record {plan.TestRecord} back to {previous} (ttl {plan.PreviousTtl}, read back); DR project {plan.Project} down, nothing of it left ({(site?.Removed.Count > 0 ? "removed " + string.Join(", ", site.Removed) : "compose down removed it all")}); {string.Join(" and ", services.Select(p => $"the DR {p.Service} ({p.Endpoint})"))} no longer answer (connection refused)."
             : $":rotating_light: **Cleanup FAILED**: {string.Join("; ", problems)}. Clean up by hand (docs/workflows/failover-simulation.md).";
         context.AddJournalData("cleanup", report.DeepClone());
         context.Set(Report, report);

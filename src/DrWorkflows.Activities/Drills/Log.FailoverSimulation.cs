@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3474, Level = LogLevel.Warning, Message = "Failover simulation: compose down of {Project} failed, removing what is left one by one: {Reason}")]
     public static partial void SimulationComposeDownFailed(ILogger logger, string project, string reason);
+
+    [LoggerMessage(EventId = 3475, Level = LogLevel.Information, Message = "Failover simulation: {Service} at {Endpoint} is {State} ({Detail})")]
+    public static partial void SimulationProbed(ILogger logger, string service, string endpoint, FailoverServiceState state, string detail);
 }
