@@ -116,14 +116,17 @@ public sealed partial class WorkflowDefinitionService
         }
     }
 
-    /// <summary>The activity objects that use <paramref name="definitionId"/> as an activity (by id, or by type name without one).</summary>
-    private static void CollectUses(JsonNode? node, string definitionId, string typeName, List<JsonObject> uses)
+    /// <summary>
+    /// The activity objects that use <paramref name="definitionId"/> as an activity: by <c>workflowDefinitionId</c>, or,
+    /// without one, by its activity type name (null: the definition is not usable as an activity, so by id only).
+    /// </summary>
+    private static void CollectUses(JsonNode? node, string definitionId, string? typeName, List<JsonObject> uses)
     {
         switch (node)
         {
             case JsonObject activity:
                 var id = activity["workflowDefinitionId"] is JsonValue idValue && idValue.TryGetValue<string>(out var text) ? text : null;
-                if (id == definitionId || (id is null && activity["type"] is JsonValue type && type.TryGetValue<string>(out var name) && name == typeName))
+                if (id == definitionId || (id is null && typeName is not null && activity["type"] is JsonValue type && type.TryGetValue<string>(out var name) && name == typeName))
                     uses.Add(activity);
                 foreach (var property in activity)
                     CollectUses(property.Value, definitionId, typeName, uses);

@@ -270,7 +270,9 @@ public sealed partial class WorkflowDefinitionService(
             var typeName = usedVersion is null ? null : ActivityTypeName(usedVersion);
             foreach (var candidate in latest.Where(d => !visited.Contains(d.DefinitionId)))
             {
-                if (!Uses(WorkflowDefinitionDocument.Parse(candidate.Json).Root, used, typeName))
+                var uses = new List<JsonObject>();
+                CollectUses(WorkflowDefinitionDocument.Parse(candidate.Json).Root, used, typeName, uses);
+                if (uses.Count == 0)
                     continue;
                 visited.Add(candidate.DefinitionId);
                 consumers.Add(candidate.DefinitionId);
@@ -280,15 +282,6 @@ public sealed partial class WorkflowDefinitionService(
 
         return consumers;
     }
-
-    private static bool Uses(JsonNode? node, string definitionId, string? typeName) => node switch
-    {
-        JsonObject activity when activity["workflowDefinitionId"] is JsonValue id && id.TryGetValue<string>(out var text) && text == definitionId => true,
-        JsonObject activity when typeName is not null && activity["type"] is JsonValue type && type.TryGetValue<string>(out var name) && name == typeName => true,
-        JsonObject other => other.Any(p => Uses(p.Value, definitionId, typeName)),
-        JsonArray array => array.Any(item => Uses(item, definitionId, typeName)),
-        _ => false,
-    };
 
     /// <summary>Registers every published "usable as activity" workflow (at start).</summary>
     public async Task RegisterWorkflowActivitiesAsync(CancellationToken cancellationToken)
