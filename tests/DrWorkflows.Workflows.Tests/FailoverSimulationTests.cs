@@ -126,6 +126,7 @@ public sealed class FailoverSimulationTests
     [Theory]
     [InlineData("database outside Compose", "FailoverInput.DatabaseServices is [] (the DR database server 'dr' runs outside Compose)")]
     [InlineData("pgBackRest", "FailoverInput.PgBackRestStanza is set (main)")]
+    [InlineData("DR server is the primary", "scenario 2's DR database server (Server) is 'main', the primary's own (PrimaryServer)")]
     [InlineData("Redis outside Docker", "Redis is restored outside Docker (Redis:LocalStartCommand `systemctl start redis-server`, no Redis:Container)")]
     [InlineData("Redis container already there", "Redis:Container shop-redis already exists on the DR engine (in no Compose project, running) while the DR project ecommerce has no container")]
     [InlineData("DR database server already answers", "the DR PostgreSQL server 'dr-db' (127.0.0.1:5432) already answers while the DR project ecommerce has no container")]
@@ -149,6 +150,9 @@ public sealed class FailoverSimulationTests
                 break;
             case "pgBackRest":
                 more["PgBackRestStanza"] = "main";
+                break;
+            case "DR server is the primary":
+                more["Server"] = "main";
                 break;
             case "Redis container already there":
                 site.Existing["shop-redis"] = new FailoverContainer("shop-redis", null, "running");
@@ -192,6 +196,7 @@ public sealed class FailoverSimulationTests
             p => Assert.StartsWith("cannot tell whether the DR Redis (127.0.0.1:6379) answers (neither refused nor accepted (HostNotFound))", p, StringComparison.Ordinal));
 
         Assert.Contains("must be a list of Compose services", Assert.Single(FailoverSimulationPlanner.RestoreTargetProblems(own with { DatabaseServices = JsonValue.Create("postgres") })), StringComparison.Ordinal);
+        Assert.Contains("the primary's own", Assert.Single(FailoverSimulationPlanner.RestoreTargetProblems(own with { DrServer = "MAIN" })), StringComparison.Ordinal);
         Assert.Contains("of Compose project other", Assert.Single(FailoverSimulationPlanner.RestoreTargetProblems(own with { RedisContainer = "cache", RedisContainerBefore = new FailoverContainer("cache", "other", "exited") })), StringComparison.Ordinal);
     }
 
@@ -241,6 +246,9 @@ public sealed class FailoverSimulationTests
         Assert.True(report["cleanup"]!["clean"]!.GetValue<bool>());
         // Measured after the take-down: the DR database server and Redis scenario 2 restored into no longer answer.
         Assert.Equal(["PostgreSQL server 'dr' Gone", "Redis Gone"], report["cleanup"]!["servicesAfter"]!.AsArray().Select(p => $"{p!["service"]} {p["state"]}"));
+        // The Redis dump scenario 2 fetched onto the orchestrator is a copy of backup data the simulation made: gone.
+        Assert.False(File.Exists(scratch.Combine("failover.rdb")));
+        Assert.Equal(scratch.Combine("failover.rdb") + " removed", report["cleanup"]!["redisDump"]!.ToString());
         Assert.Equal(["before postgres dr", "before redis", "after postgres dr", "after redis"], site.Probed);
 
         // Reported and archived like the drill; no issue.

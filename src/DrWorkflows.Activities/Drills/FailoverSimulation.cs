@@ -77,6 +77,12 @@ public sealed record FailoverSimulationPlan
 
     /// <summary>The DR database server scenario 2 restores into (its <c>Server</c>, a <c>Postgres:Servers</c> name): it must be gone after the take-down.</summary>
     public string DrServer { get; init; } = FailoverSimulationPlanner.DefaultDrServer;
+
+    /// <summary>Where scenario 2 writes the fetched Redis dump on this orchestrator (its <c>RedisDumpPath</c>): removed by the cleanup when the simulation made it.</summary>
+    public string? RedisDumpPath { get; init; }
+
+    /// <summary>Whether a file was at <see cref="RedisDumpPath"/> before the simulation (then it is left, not removed).</summary>
+    public bool RedisDumpExistedBefore { get; init; }
     public required TimeSpan RtoWindow { get; init; }
 }
 
@@ -214,6 +220,12 @@ public static class FailoverSimulationPlanner
     /// <summary>Scenario 2's DR database server when its input <c>Server</c> is not given.</summary>
     public const string DefaultDrServer = "dr";
 
+    /// <summary>Scenario 2's primary database server when its input <c>PrimaryServer</c> is not given.</summary>
+    public const string DefaultPrimaryServer = "main";
+
+    /// <summary>Where scenario 2 writes the fetched Redis dump when its input <c>RedisDumpPath</c> is not given.</summary>
+    public const string DefaultRedisDumpPath = "/backups/redis/failover.rdb";
+
     /// <summary>
     /// Why scenario 2, as configured, would write into something the DR project's take-down does not remove (one
     /// sentence each, with what to do); empty when everything it restores into is the project's. Scenario 2 writes into:
@@ -227,6 +239,8 @@ public static class FailoverSimulationPlanner
         var problems = new List<string>();
         var project = targets.Project;
         var server = targets.DrServer;
+        if (string.Equals(server, targets.PrimaryServer, StringComparison.OrdinalIgnoreCase))
+            problems.Add($"scenario 2's DR database server (Server) is '{server}', the primary's own (PrimaryServer): it would restore the primary's backups over the primary. Point Server at the DR server's Postgres:Servers entry (default dr).");
         switch (targets.DatabaseServices)
         {
             case null:
@@ -271,6 +285,9 @@ public sealed record FailoverRestoreTargets
 
     /// <summary>Scenario 2's <c>Server</c> (default <c>dr</c>).</summary>
     public required string DrServer { get; init; }
+
+    /// <summary>Scenario 2's <c>PrimaryServer</c> (default <c>main</c>).</summary>
+    public string PrimaryServer { get; init; } = FailoverSimulationPlanner.DefaultPrimaryServer;
 
     /// <summary>FailoverInput's <c>DatabaseServices</c> as given; null when not given (scenario 2's default <c>['postgres']</c>).</summary>
     public JsonNode? DatabaseServices { get; init; }
@@ -368,13 +385,16 @@ public sealed class CheckFailoverSimulationTarget : CodeActivity<FailoverSimulat
 
         // Everything scenario 2 restores into must be the project's, so that the take-down removes it: looked at now,
         // while the project has no container (a service that answers now runs outside it).
-        var drServer = extra["Server"] is JsonValue named && named.TryGetValue<string>(out var given) && given.Trim().Length > 0 ? given.Trim() : FailoverSimulationPlanner.DefaultDrServer;
+        string Given(string name, string fallback) => extra[name] is JsonValue value && value.TryGetValue<string>(out var text) && text.Trim().Length > 0 ? text.Trim() : fallback;
+        var drServer = Given("Server", FailoverSimulationPlanner.DefaultDrServer);
+        var redisDump = Path.GetFullPath(Given("RedisDumpPath", FailoverSimulationPlanner.DefaultRedisDumpPath));
         var redis = context.GetRequiredService<IOptions<RedisOptions>>().Value;
         var probe = context.GetRequiredService<IFailoverSimulationProbe>();
         var targets = new FailoverRestoreTargets
         {
             Project = project,
             DrServer = drServer,
+            PrimaryServer = Given("PrimaryServer", FailoverSimulationPlanner.DefaultPrimaryServer),
             DatabaseServices = extra["DatabaseServices"],
             PgBackRestStanza = extra["PgBackRestStanza"] is JsonValue stanza && stanza.TryGetValue<string>(out var stanzaName) ? stanzaName : extra["PgBackRestStanza"]?.ToJsonString(),
             RedisContainer = redis.Container,
@@ -399,6 +419,8 @@ public sealed class CheckFailoverSimulationTarget : CodeActivity<FailoverSimulat
             PreviousTtl = before.Ttl,
             VolumesBefore = [.. site.Volumes],
             DrServer = drServer,
+            RedisDumpPath = redisDump,
+            RedisDumpExistedBefore = File.Exists(redisDump),
             RtoWindow = window,
         };
 
@@ -624,6 +646,32 @@ public sealed class CleanUpFailoverSimulation : CodeActivity
             problems.Add($"taking the DR project {plan.Project} down failed: {e.Message}");
         }
 
+        // The Redis dump scenario 2 fetched onto this orchestrator: a copy of backup data the simulation made.
+        string? dump = null;
+        if (plan.RedisDumpPath is { Length: > 0 } dumpPath)
+        {
+            if (plan.RedisDumpExistedBefore)
+            {
+                dump = $"{dumpPath} kept: it was there before the simulation (scenario 2 wrote the newest dump over it)";
+            }
+            else
+            {
+                try
+                {
+                    var written = File.Exists(dumpPath);
+                    File.Delete(dumpPath);
+                    if (File.Exists(dumpPath))
+                        problems.Add($"the Redis dump {dumpPath} the simulation fetched is still there after deleting it");
+                    else
+                        dump = written ? $"{dumpPath} removed" : $"{dumpPath} not there (scenario 2 fetched no dump)";
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    problems.Add($"the Redis dump {dumpPath} the simulation fetched could not be removed: {e.Message}");
+                }
+            }
+        }
+
         // Measured, not assumed: what scenario 2 restored into were services of the project, so they are gone now.
         // A refused connection is gone; one that is accepted, or any answer that is neither, is a problem.
         var probe = context.GetRequiredService<IFailoverSimulationProbe>();
@@ -650,6 +698,7 @@ public sealed class CleanUpFailoverSimulation : CodeActivity
             ["removed"] = site is null ? null : new JsonArray([.. site.Removed.Select(r => (JsonNode?)r)]),
             ["containersLeft"] = site is null ? null : new JsonArray([.. site.Left.Containers.Select(r => (JsonNode?)r)]),
             ["volumesKept"] = new JsonArray([.. plan.VolumesBefore.Select(r => (JsonNode?)r)]),
+            ["redisDump"] = dump,
             ["servicesAfter"] = new JsonArray([.. services.Select(p => (JsonNode?)new JsonObject { ["service"] = p.Service, ["endpoint"] = p.Endpoint, ["state"] = p.State.ToString(), ["detail"] = p.Detail })]),
             ["problems"] = new JsonArray([.. problems.Select(p => (JsonNode?)p)]),
             ["clean"] = problems.Count == 0,
