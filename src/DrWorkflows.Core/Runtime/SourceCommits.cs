@@ -11,7 +11,9 @@ namespace DrWorkflows.Core.Runtime;
 /// absent commit never reads like one:
 /// <list type="bullet">
 /// <item>a file under <c>workflows/</c>: the HEAD commit of the checkout it was loaded from, when the file is
-/// committed there unchanged; otherwise <c>not in git</c> with the reason (no checkout, uncommitted change);</item>
+/// committed there unchanged; in a folder without <c>.git</c> (a published server), the commit in its
+/// <see cref="StampFileName"/> while the file still has the SHA-256 stamped for it; otherwise <c>not in git</c> with
+/// the reason (no checkout and no stamp, uncommitted change, changed after the publish);</item>
 /// <item>a C# workflow: the source revision the build stamped into the assembly's informational version
 /// (<c>1.0.0+&lt;sha&gt;</c>, the .NET SDK does it when it builds in a git checkout);</item>
 /// <item>a version published from the workflows repository (GitOps): the merge commit in its <c>git:</c> origin;</item>
@@ -50,7 +52,8 @@ public static class SourceCommits
 
     /// <summary>
     /// The commit each file under <paramref name="directory"/> came from: the checkout's HEAD for a file committed
-    /// there unchanged, or why not. <paramref name="files"/> are paths relative to the directory. Runs <c>git</c> twice.
+    /// there unchanged (or, outside a checkout, the stamped commit of a file unchanged since the publish), or why not.
+    /// <paramref name="files"/> are paths relative to the directory. Runs <c>git</c> twice.
     /// </summary>
     public static async Task<IReadOnlyDictionary<string, string>> OfFilesAsync(string directory, IReadOnlyCollection<string> files, CancellationToken cancellationToken)
     {
