@@ -17,16 +17,23 @@ public sealed record SourceCommitStamp(string Commit, IReadOnlyDictionary<string
     /// <summary>Reads a stamp; a <see cref="FormatException"/> says what is wrong with one that does not parse.</summary>
     public static SourceCommitStamp Parse(string json)
     {
-        JsonObject root;
         try
         {
-            root = JsonNode.Parse(json) as JsonObject ?? throw new FormatException("it is not a JSON object");
+            return Read(JsonNode.Parse(json) as JsonObject ?? throw new FormatException("it is not a JSON object"));
         }
         catch (JsonException e)
         {
             throw new FormatException($"it is not valid JSON ({e.Message})", e);
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            // JsonObject throws these for a property given twice, when it is first read.
+            throw new FormatException($"it is not a valid stamp ({e.Message})", e);
+        }
+    }
 
+    private static SourceCommitStamp Read(JsonObject root)
+    {
         var commit = root["commit"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
         if (!SourceCommits.IsCommit(commit))
             throw new FormatException($"'commit' is not a commit SHA ('{root["commit"]?.ToJsonString() ?? "missing"}')");

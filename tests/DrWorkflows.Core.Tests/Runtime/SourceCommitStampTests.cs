@@ -59,6 +59,7 @@ public class SourceCommitStampTests
     [InlineData("not json at all", "it is not valid JSON")]
     [InlineData("[]", "it is not a JSON object")]
     [InlineData("""{ "files": {}, "notCommitted": {} }""", "'commit' is not a commit SHA ('missing')")]
+    [InlineData("""{ "commit": "0123456789abcdef0123456789abcdef01234567", "commit": "0123456789abcdef0123456789abcdef01234567", "files": {}, "notCommitted": {} }""", "it is not a valid stamp")]
     [InlineData("""{ "commit": "HEAD", "files": {}, "notCommitted": {} }""", "'commit' is not a commit SHA ('\"HEAD\"')")]
     [InlineData("""{ "commit": "0123456789abcdef0123456789abcdef01234567", "notCommitted": {} }""", "'files' is missing or not an object")]
     [InlineData("""{ "commit": "0123456789abcdef0123456789abcdef01234567", "files": { "backup.json": 1 }, "notCommitted": {} }""", "'files.backup.json' is not a string")]
