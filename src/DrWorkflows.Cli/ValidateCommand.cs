@@ -79,6 +79,7 @@ internal static class ValidateCommand
             {
                 files.AddRange(Directory.EnumerateFiles(path, "*.json", SearchOption.AllDirectories)
                     .Where(f => !Path.GetRelativePath(path, f).Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj" or "node_modules"))
+                    .Where(f => !DrWorkflows.Core.Runtime.SourceCommits.IsStamp(Path.GetRelativePath(path, f))) // a published folder's stamp, not a workflow
                     .Order(StringComparer.Ordinal));
             }
             else if (File.Exists(path))

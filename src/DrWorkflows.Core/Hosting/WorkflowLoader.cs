@@ -112,7 +112,8 @@ public sealed partial class WorkflowLoader(
 
     private static IEnumerable<(string File, string Relative)> JsonFiles(string directory) =>
         Directory.EnumerateFiles(directory, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
-            .Select(file => (file, Path.GetRelativePath(directory, file).Replace('\\', '/')));
+            .Select(file => (File: file, Relative: Path.GetRelativePath(directory, file).Replace('\\', '/')))
+            .Where(f => !SourceCommits.IsStamp(f.Relative)); // the publish's stamp of the commit, not a workflow
 
     private IEnumerable<Discovered> Discover(IReadOnlyDictionary<string, string> fileCommits)
     {

@@ -81,7 +81,11 @@ internal sealed class FolderWorkflowRepository(IOptions<DrWorkflows.Core.Hosting
             return [];
         var files = new List<BranchWorkflowFile>();
         foreach (var file in Directory.EnumerateFiles(folder, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-            files.Add(new BranchWorkflowFile("workflows/" + Path.GetRelativePath(folder, file).Replace('\\', '/'), await File.ReadAllTextAsync(file, cancellationToken)));
+        {
+            var relative = Path.GetRelativePath(folder, file).Replace('\\', '/');
+            if (!DrWorkflows.Core.Runtime.SourceCommits.IsStamp(relative)) // the publish's stamp is not a workflow
+                files.Add(new BranchWorkflowFile("workflows/" + relative, await File.ReadAllTextAsync(file, cancellationToken)));
+        }
         return files;
     }
 }

@@ -303,7 +303,7 @@ public sealed partial class AuditPackWriter(
                 ? $"published from the workflows repository: {git.Describe()}" + (git.Commit == version.SourceCommit ? string.Empty : $" (recorded commit {version.SourceCommit})")
                 : origin.StartsWith("code:", StringComparison.Ordinal)
                     ? "C# workflow: the source revision the build stamped into its assembly"
-                    : "file under workflows/: the commit of the checkout it was loaded from, the file committed there unchanged";
+                    : "file under workflows/: the commit of the checkout it was loaded from (in a published server: the commit the publish stamped in workflows/SOURCE-COMMIT.json), the file committed there unchanged";
         }
 
         if (version.SourceCommit is { } reason)

@@ -49,6 +49,8 @@ public sealed class ValidateCliTests
         await File.WriteAllTextAsync(folder.Combine("gate.json"), gate.ToJsonString(), Ct);
 
         await File.WriteAllTextAsync(folder.Combine("cut.json"), "{\"definitionId\": \"cut\",\n  \"name\": ", Ct);
+        // A published folder's stamp is not a workflow file: not checked, not counted.
+        await File.WriteAllTextAsync(folder.Combine(Core.Runtime.SourceCommits.StampFileName), """{ "commit": "0123456789abcdef0123456789abcdef01234567", "files": {}, "notCommitted": {} }""", Ct);
 
         good["definitionId"] = "dr-host-failover"; // the C# workflow's id
         await File.WriteAllTextAsync(folder.Combine("taken.json"), good.ToJsonString(), Ct);

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using DrWorkflows.Core.Runtime;
 using DrWorkflows.Testing;
 using Npgsql;
 
@@ -53,6 +54,15 @@ public sealed class ComposeDeploymentTests(OrchestratorImage image, ITestOutputH
         var started = (await project.InspectAsync(project.Container)).GetProperty("State").GetProperty("StartedAt").GetDateTimeOffset();
         output.WriteLine($"==> container start to /health 200: {(answered - started).TotalSeconds:F1} s");
         await WaitForHealthStatusAsync(project, project.Container, "healthy", ct);
+
+        // The shipped JSON workflows have no .git in the image: each version records the commit the publish stamped.
+        var stamp = SourceCommitStamp.Parse(await File.ReadAllTextAsync(Path.Combine(image.PublishedApp, "workflows", SourceCommits.StampFileName), ct));
+        var recorded = await project.DockerAsync("exec", project.Container, "sqlite3", "/var/lib/drworkflows/drworkflows.db",
+            "SELECT source_commit FROM definitions WHERE definition_id = 'backup-postgres' AND is_latest = 1;");
+        Assert.True(recorded.ExitCode == 0, recorded.Error);
+        Assert.Equal(stamp.Files.ContainsKey("backup-postgres.json")
+            ? stamp.Commit
+            : $"not in git: the file was {stamp.NotCommitted["backup-postgres.json"]}, not committed, when the publish stamped commit {stamp.Commit}", recorded.Output.Trim());
         using (var studio = await http.GetAsync("/studio/_framework/blazor.webassembly.js", ct))
             Assert.True(studio.IsSuccessStatusCode, $"the image's Elsa Studio bundle is not served: {(int)studio.StatusCode}");
 
@@ -108,6 +118,40 @@ public sealed class ComposeDeploymentTests(OrchestratorImage image, ITestOutputH
                 await client.DeleteObjectAsync(bucket, item.Key, CancellationToken.None);
             await client.DeleteBucketAsync(bucket, CancellationToken.None);
         }
+    }
+
+    [Fact]
+    public async Task ThePublish_StampsTheWorkflowsWithTheCheckoutsCommit()
+    {
+        image.Require();
+        var ct = TestContext.Current.CancellationToken;
+        var workflows = Path.Combine(image.PublishedApp, "workflows");
+        var stamp = SourceCommitStamp.Parse(await File.ReadAllTextAsync(Path.Combine(workflows, SourceCommits.StampFileName), ct));
+        var head = await Shell.RunAsync(["git", "-C", OrchestratorImage.RepositoryRoot, "rev-parse", "HEAD"], TimeSpan.FromMinutes(1));
+        Assert.True(head.ExitCode == 0, head.Error);
+        Assert.Equal(head.Output.Trim(), stamp.Commit);
+
+        // Every shipped file is in the stamp: clean ones with the SHA-256 of the shipped copy, the others as not committed,
+        // as git sees the checkout now (nothing in workflows/ changed during the build).
+        var status = await Shell.RunAsync(["git", "-C", Path.Combine(OrchestratorImage.RepositoryRoot, "workflows"), "status", "--porcelain=v1", "--untracked-files=all", "--ignored", "--", "."], TimeSpan.FromMinutes(1));
+        Assert.True(status.ExitCode == 0, status.Error);
+        var shipped = Directory.EnumerateFiles(workflows, "*.json", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(workflows, f).Replace('\\', '/')).Where(f => !SourceCommits.IsStamp(f)).Order(StringComparer.Ordinal).ToList();
+        Assert.Contains("backup-postgres.json", shipped);
+        Assert.Equal(shipped, stamp.Files.Keys.Concat(stamp.NotCommitted.Keys).Order(StringComparer.Ordinal));
+        foreach (var (file, sha) in stamp.Files)
+        {
+            Assert.Equal(sha, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(workflows, file), ct))));
+            Assert.DoesNotContain($"workflows/{file}", status.Output, StringComparison.Ordinal);
+        }
+
+        foreach (var file in stamp.NotCommitted.Keys)
+            Assert.Contains($"workflows/{file}", status.Output, StringComparison.Ordinal);
+
+        // The same stamp is in the image, next to the workflows the server loads.
+        var inImage = await Shell.RunAsync(["docker", "-H", image.Docker.ToString(), "run", "--rm", "--network", "none", "--entrypoint", "cat", image.Tag, "/opt/drworkflows/workflows/" + SourceCommits.StampFileName], TimeSpan.FromMinutes(2));
+        Assert.True(inImage.ExitCode == 0, inImage.Error);
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(workflows, SourceCommits.StampFileName), ct), inImage.Output);
     }
 
     [Fact]

@@ -23,6 +23,9 @@ public sealed class OrchestratorImage : IAsyncLifetime
 
     public string? Skipped { get; private set; }
 
+    /// <summary>What build-image.sh published into the image (its build context's app/), read after the build.</summary>
+    public string PublishedApp => work.Combine("context", "app");
+
     public string? Failed { get; private set; }
 
     /// <summary>How long the build took and how large the image is (for docs/deployment.md).</summary>

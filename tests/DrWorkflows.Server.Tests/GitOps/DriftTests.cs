@@ -96,11 +96,16 @@ public sealed class DriftTests : IDisposable
     [Fact]
     public async Task Without_GitOps_a_definition_published_from_the_Studio_has_no_file_in_the_workflows_folder()
     {
-        using var server = new ServerFactory(workflowFiles: new Dictionary<string, string> { ["backup-redis.json"] = Redis }, settings: new Dictionary<string, string> { ["DrWorkflows:GitOps:DriftCheckInterval"] = "00:00:00" });
+        // The folder as a publish leaves it: with its SOURCE-COMMIT.json, which is neither a workflow nor a file that drifts.
+        var stamp = $$"""{ "commit": "0123456789abcdef0123456789abcdef01234567", "files": { "backup-redis.json": "{{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(Redis)))}}" }, "notCommitted": {} }""";
+        using var server = new ServerFactory(
+            workflowFiles: new Dictionary<string, string> { ["backup-redis.json"] = Redis, [Core.Runtime.SourceCommits.StampFileName] = stamp },
+            settings: new Dictionary<string, string> { ["DrWorkflows:GitOps:DriftCheckInterval"] = "00:00:00" });
 
         var (exit, output, error) = await Drw.RunAsync(server, "gitops", "drift", "--api-key", ServerFactory.ViewerKey);
         Assert.True(exit == 0, $"exit {exit}: {error}\n{output}");
         Assert.StartsWith("No drift: 1 definition(s) run what is on folder ", output, StringComparison.Ordinal);
+        Assert.Empty(server.Services.GetRequiredService<Core.Hosting.WorkflowLoader>().Errors);
 
         var (status, _, _) = await server.Client().PostJsonAsync("/elsa/api/workflow-definitions", new JsonObject { ["model"] = JsonNode.Parse(Studio), ["publish"] = true });
         Assert.Equal(HttpStatusCode.Created, status);

@@ -140,21 +140,27 @@ public sealed class AuditPackTests
         await File.WriteAllTextAsync(checkout.Combine("changed.json"), Noop("from-changed-file", "2"), Ct);
         using var notACheckout = new DrWorkflows.Testing.TempDirectory("audit-folder");
         await File.WriteAllTextAsync(notACheckout.Combine("plain.json"), Noop("from-plain-folder"), Ct);
+        // A published folder (no .git) with the stamp the publish writes: the file as committed at head.
+        using var published = new DrWorkflows.Testing.TempDirectory("audit-published");
+        await File.WriteAllTextAsync(published.Combine("committed.json"), Noop("from-published-file"), Ct);
+        await File.WriteAllTextAsync(published.Combine(SourceCommits.StampFileName),
+            $$"""{ "commit": "{{head}}", "files": { "committed.json": "{{Sha256(await File.ReadAllBytesAsync(published.Combine("committed.json"), Ct))}}" }, "notCommitted": {} }""", Ct);
         var definitions = server.Services.GetRequiredService<WorkflowDefinitionService>();
-        foreach (var folder in new[] { checkout.FullPath, notACheckout.FullPath })
+        foreach (var folder in new[] { checkout.FullPath, notACheckout.FullPath, published.FullPath })
         {
             var options = new DrWorkflows.Core.Hosting.WorkflowSourceOptions { Directory = folder };
             if (folder == checkout.FullPath)
                 options.CodeAssemblies.Add(typeof(DrWorkflows.Testing.Behaviour.GreetingCodeWorkflow).Assembly);
             var loader = new DrWorkflows.Core.Hosting.WorkflowLoader(definitions, Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Logging.Abstractions.NullLogger<DrWorkflows.Core.Hosting.WorkflowLoader>.Instance);
             Assert.True(await loader.LoadAsync(Ct) > 0, string.Join("; ", loader.Errors.Select(e => e.Message)));
+            Assert.Empty(loader.Errors); // the stamp is not read as a workflow
         }
 
         // A version merged through GitOps, and one made through the API.
         var merge = "fedcba9876543210fedcba9876543210fedcba98";
         await definitions.SaveAsync(WorkflowDefinitionDocument.Parse(Noop("from-merge")), publish: true, DefinitionOrigins.Git(new GitSource("workflows/from-merge.json", merge, 42)), isReadonly: false, Ct);
         await definitions.SaveAsync(WorkflowDefinitionDocument.Parse(Noop("from-api")), publish: true, "api", isReadonly: false, Ct);
-        string[] ran = ["from-commit", "from-changed-file", "from-plain-folder", "from-merge", "from-api", DrWorkflows.Testing.Behaviour.GreetingCodeWorkflow.Id];
+        string[] ran = ["from-commit", "from-changed-file", "from-plain-folder", "from-published-file", "from-merge", "from-api", DrWorkflows.Testing.Behaviour.GreetingCodeWorkflow.Id];
         foreach (var id in ran)
         {
             await server.Runtime.StartAsync(new StartRunRequest(id), Ct);
@@ -185,6 +191,8 @@ public sealed class AuditPackTests
         Assert.Equal($"not in git: the file has changes not committed on top of {head}", Note("from-changed-file"));
         Assert.Null(Commit("from-plain-folder"));
         Assert.StartsWith("not in git: the workflows folder ", Note("from-plain-folder"), StringComparison.Ordinal);
+        Assert.Equal(head, Commit("from-published-file"));
+        Assert.Contains("SOURCE-COMMIT.json", Note("from-published-file"), StringComparison.Ordinal);
         Assert.Equal(merge, Commit("from-merge"));
         Assert.Contains("pull request #42", Note("from-merge"), StringComparison.Ordinal);
         Assert.Null(Commit("from-api"));
