@@ -53,16 +53,16 @@ public sealed class ReportIncidentProgress : StatusPageActivity
         if (failures.Count == 0)
             return;
 
-        var failed = string.Join(" | ", failures.Select(f => $"{Label(f.Channel)} not posted: {f.Error.Message}"));
-        var posted = !statusPage ? string.Empty
-            : failures.Count == 1 ? $" ({(failures[0].Channel == NotificationChannels.Slack ? "the status page update was posted" : "the Slack update was posted")})"
-            : string.Empty;
-        var single = failures.Count == 1 ? failures[0].Error as NotificationException : null;
-        throw new NotificationException(failed + posted, string.Join(", ", failures.Select(f => f.Channel)), retryable: false, failures[0].Error)
+        // The error names what failed and why, and what was posted all the same.
+        var message = string.Join(" | ", failures.Select(f => $"{Label(f.Channel)} not posted: {f.Error.Message}"));
+        if (statusPage && failures.Count == 1)
+            message += failures[0].Channel == NotificationChannels.Slack ? " (the status page update was posted)" : " (the Slack update was posted)";
+        var only = failures.Count == 1 ? failures[0].Error : null;
+        throw new NotificationException(message, string.Join(", ", failures.Select(f => f.Channel)), retryable: false, failures[0].Error)
         {
-            Code = failures.Count == 1 ? (failures[0].Error as Core.ActivityFailureException)?.Code : "notifications.report-failed",
-            Attempts = single?.Attempts ?? 1,
-            ServiceError = single?.ServiceError,
+            Code = only is null ? "notifications.report-failed" : (only as Core.ActivityFailureException)?.Code,
+            Attempts = (only as NotificationException)?.Attempts ?? 1,
+            ServiceError = (only as NotificationException)?.ServiceError,
         };
     }
 

@@ -103,7 +103,10 @@ public sealed class CreateStatusPageIncident : StatusPageActivity
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {
-        if (SkippedForRehearsal(context, "create", context.Get(Status) ?? StatusPageValues.Investigating))
+        var status = context.Get(Status) ?? StatusPageValues.Investigating;
+        var body = Render(context, Body);
+        var components = Components(context, context.Get(ComponentStatus) ?? "major_outage");
+        if (SkippedForRehearsal(context, "create", status, body, components))
         {
             context.Set(IncidentId, string.Empty);
             return;
@@ -114,10 +117,10 @@ public sealed class CreateStatusPageIncident : StatusPageActivity
             new NewStatusPageIncident
             {
                 Name = Render(context, IncidentName),
-                Status = context.Get(Status) ?? StatusPageValues.Investigating,
+                Status = status,
                 Impact = context.Get(Impact),
-                Body = Render(context, Body),
-                Components = Components(context, context.Get(ComponentStatus) ?? "major_outage"),
+                Body = body,
+                Components = components,
                 DeliverNotifications = context.Get(DeliverNotifications, true),
                 AdoptOpenIncidentSince = context.Workflow.State.CreatedAt,
             },
