@@ -173,6 +173,28 @@ public sealed class WorkflowDefinitionTests
         }
     }
 
+    /// <summary>
+    /// The progress reports of the C# DR scenarios (Slack thread, then the status page) are one step each, so the top
+    /// level reads as the runbook's steps: no separate status page update next to a report.
+    /// </summary>
+    [Fact]
+    public async Task The_progress_reports_of_the_DR_scenarios_are_one_step_each()
+    {
+        await using var host = CreateHost();
+        var definitions = await LoadShippedAsync(host);
+        var scenarios = new[] { DatabaseContainerFailure.Id, HostFailover.Id, RansomwareRecovery.Id };
+        var activities = definitions.Where(d => scenarios.Contains(d.DefinitionId))
+            .SelectMany(d => JsonNode.Parse(d.Json)!["root"]!["activities"]!.AsArray().Select(a => (Definition: d.DefinitionId, Id: a!["id"]!.GetValue<string>(), Type: a["type"]!.GetValue<string>())))
+            .ToList();
+
+        Assert.Equal(scenarios.Order(StringComparer.Ordinal), activities.Select(a => a.Definition).Distinct().Order(StringComparer.Ordinal));
+        var reports = activities.Where(a => a.Type == "DrWorkflows.ReportIncidentProgress").ToList();
+        Assert.Equal(16, reports.Count);
+        Assert.All(reports, r => Assert.StartsWith("report", r.Id, StringComparison.Ordinal));
+        Assert.DoesNotContain(activities, a => a.Id.EndsWith("StatusPage", StringComparison.Ordinal));
+        Assert.DoesNotContain(activities, a => a.Type == "DrWorkflows.UpdateStatusPageIncident" && a.Id.StartsWith("report", StringComparison.Ordinal));
+    }
+
     private static WorkflowTestHost CreateHost() =>
         WorkflowTestHost.Create(configure: services => services.AddActivities(typeof(ActivitiesAssembly).Assembly));
 

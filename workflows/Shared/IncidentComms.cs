@@ -187,26 +187,31 @@ public sealed class IncidentComms
     }
 
     /// <summary>
-    /// A threaded Slack update and (when <paramref name="statusPageStatus"/> is given) a status page update after
-    /// <paramref name="after"/>'s <paramref name="port"/>; returns the last step, to continue from.
+    /// A progress report after <paramref name="after"/>'s <paramref name="port"/>: one step (<see cref="ReportIncidentProgress"/>)
+    /// that posts <paramref name="slackText"/> in the incident thread and, when <paramref name="statusPageStatus"/> is given,
+    /// updates the status page incident (<paramref name="customerText"/>, default the profile's message). Best effort: continue
+    /// from it with <see cref="Then"/> or <see cref="Continue"/>.
     /// </summary>
     public Activity Update(string id, Activity after, string port, string slackText, string? statusPageStatus = null, string? customerText = null)
     {
-        var slack = flow.Add(Thread(id, Js(slackText)));
-        flow.Connect(after, slack, port);
-        if (statusPageStatus is null)
-            return slack;
-        var page = flow.Add(new UpdateStatusPageIncident
+        var report = new ReportIncidentProgress
         {
-            Id = id + "StatusPage",
-            IncidentId = Input<string>.FromJavaScript("StatusPageIncidentId || ''"),
-            Status = new(statusPageStatus),
-            Body = new(customerText ?? profile.CustomerMessage),
-            ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
-            Rehearsal = Input<bool>.FromJavaScript(IsRehearsal),
-        });
-        BestEffort(flow, slack, page);
-        return page;
+            Id = id,
+            Channel = Input<string>.FromJavaScript("SlackChannel || ''"),
+            Text = Input<string>.FromJavaScript(Js(slackText)),
+            ThreadTs = Input<string>.FromJavaScript("SlackThread || ''"),
+        };
+        if (statusPageStatus is not null)
+        {
+            report.Status = new(statusPageStatus);
+            report.Body = new(customerText ?? profile.CustomerMessage);
+            report.IncidentId = Input<string>.FromJavaScript("StatusPageIncidentId || ''");
+            report.ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []");
+            report.Rehearsal = Input<bool>.FromJavaScript(IsRehearsal);
+        }
+
+        flow.Connect(after, flow.Add(report), port);
+        return report;
     }
 
     /// <summary>Continues from a best-effort step (Done or Failed) to <paramref name="next"/>.</summary>

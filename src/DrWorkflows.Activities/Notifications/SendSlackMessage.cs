@@ -32,13 +32,21 @@ public sealed class SendSlackMessage : NotificationActivity
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {
-        var slack = context.GetRequiredService<ISlackClient>();
-        var text = Render(context, Text, TemplateEscaping.Slack);
-        var thread = context.Get(ThreadTs);
-        var message = await slack.PostMessageAsync(context.Get(Channel) ?? string.Empty, text, context.Get(Blocks), string.IsNullOrWhiteSpace(thread) ? null : thread, context.CancellationToken);
-        context.AddJournalData("slack", new JsonObject { ["channel"] = message.Channel, ["ts"] = message.Ts, ["threadTs"] = message.ThreadRootTs });
+        var message = await PostAsync(context, context.Get(Channel), Render(context, Text, TemplateEscaping.Slack), context.Get(Blocks), context.Get(ThreadTs));
         context.Set(MessageTs, message.Ts);
         context.Set(ThreadRootTs, message.ThreadRootTs);
         context.Set(ChannelId, message.Channel);
+    }
+
+    /// <summary>
+    /// Posts <paramref name="text"/> (already rendered) to <paramref name="channel"/>, as a reply in <paramref name="thread"/>
+    /// when one is given, and journals where it went (<c>slack</c>). Shared with <see cref="ReportIncidentProgress"/>.
+    /// </summary>
+    internal static async ValueTask<SlackMessage> PostAsync(ActivityExecutionContext context, string? channel, string text, JsonArray? blocks, string? thread)
+    {
+        var slack = context.GetRequiredService<ISlackClient>();
+        var message = await slack.PostMessageAsync(channel ?? string.Empty, text, blocks, string.IsNullOrWhiteSpace(thread) ? null : thread, context.CancellationToken);
+        context.AddJournalData("slack", new JsonObject { ["channel"] = message.Channel, ["ts"] = message.Ts, ["threadTs"] = message.ThreadRootTs });
+        return message;
     }
 }

@@ -16,8 +16,11 @@ public abstract class StatusPageActivity : NotificationActivity
     [Input(Description = "A rehearsal (the quarterly failover simulation): the public page is not touched; the step journals what it would have posted and completes.", DefaultValue = false)]
     public Input<bool>? Rehearsal { get; set; }
 
-    /// <summary>In a rehearsal, journals the change it did not post (nothing reaches the public page) and says so.</summary>
-    private protected bool SkippedForRehearsal(ActivityExecutionContext context, string action, string? status)
+    /// <summary>
+    /// In a rehearsal, journals the change it did not post (status, message, components: nothing reaches the public page)
+    /// and says so.
+    /// </summary>
+    private protected bool SkippedForRehearsal(ActivityExecutionContext context, string action, string? status, string? body = null, Dictionary<string, string>? components = null)
     {
         if (!context.Get(Rehearsal, false))
             return false;
@@ -25,10 +28,38 @@ public abstract class StatusPageActivity : NotificationActivity
         {
             ["action"] = action,
             ["status"] = status,
+            ["body"] = body,
+            ["components"] = components is null ? null : new JsonObject([.. components.Select(c => KeyValuePair.Create(c.Key, (JsonNode?)c.Value))]),
             ["rehearsal"] = true,
             ["posted"] = false,
         });
         return true;
+    }
+
+    /// <summary>
+    /// Posts an update of incident <paramref name="incidentId"/> (<paramref name="status"/>, the rendered <paramref name="body"/>,
+    /// the components set to <paramref name="componentStatus"/>) and journals it; in a rehearsal only journals what it would
+    /// have posted. With <paramref name="resolve"/> it is the closing update. Shared by the update, resolve and
+    /// <see cref="ReportIncidentProgress"/> steps.
+    /// </summary>
+    private protected async ValueTask PostUpdateAsync(ActivityExecutionContext context, string? incidentId, string? status, Input<string>? body, string componentStatus, bool resolve = false)
+    {
+        var text = Render(context, body, fallback: resolve ? "This incident has been resolved." : null);
+        var components = Components(context, componentStatus);
+        if (SkippedForRehearsal(context, resolve ? "resolve" : "update", status, text, components))
+            return;
+        var page = context.GetRequiredService<IStatusPageClient>();
+        var incident = await page.UpdateIncidentAsync(
+            incidentId ?? string.Empty,
+            new StatusPageIncidentUpdate
+            {
+                Status = status,
+                Body = text,
+                Components = components,
+                DeliverNotifications = context.Get(DeliverNotifications, true),
+            },
+            context.CancellationToken);
+        Journal(context, incident, resolve ? "resolved" : "updated");
     }
 
     private protected Dictionary<string, string> Components(ActivityExecutionContext context, string status) =>
@@ -72,7 +103,10 @@ public sealed class CreateStatusPageIncident : StatusPageActivity
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {
-        if (SkippedForRehearsal(context, "create", context.Get(Status) ?? StatusPageValues.Investigating))
+        var status = context.Get(Status) ?? StatusPageValues.Investigating;
+        var body = Render(context, Body);
+        var components = Components(context, context.Get(ComponentStatus) ?? "major_outage");
+        if (SkippedForRehearsal(context, "create", status, body, components))
         {
             context.Set(IncidentId, string.Empty);
             return;
@@ -83,10 +117,10 @@ public sealed class CreateStatusPageIncident : StatusPageActivity
             new NewStatusPageIncident
             {
                 Name = Render(context, IncidentName),
-                Status = context.Get(Status) ?? StatusPageValues.Investigating,
+                Status = status,
                 Impact = context.Get(Impact),
-                Body = Render(context, Body),
-                Components = Components(context, context.Get(ComponentStatus) ?? "major_outage"),
+                Body = body,
+                Components = components,
                 DeliverNotifications = context.Get(DeliverNotifications, true),
                 AdoptOpenIncidentSince = context.Workflow.State.CreatedAt,
             },
@@ -113,23 +147,8 @@ public sealed class UpdateStatusPageIncident : StatusPageActivity
     [Input(Description = "New status of the listed components.", Options = ["operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"], DefaultValue = "major_outage", Category = "Components")]
     public Input<string>? ComponentStatus { get; set; }
 
-    protected override async ValueTask SendAsync(ActivityExecutionContext context)
-    {
-        if (SkippedForRehearsal(context, "update", context.Get(Status)))
-            return;
-        var page = context.GetRequiredService<IStatusPageClient>();
-        var incident = await page.UpdateIncidentAsync(
-            context.Get(IncidentId) ?? string.Empty,
-            new StatusPageIncidentUpdate
-            {
-                Status = context.Get(Status),
-                Body = Render(context, Body),
-                Components = Components(context, context.Get(ComponentStatus) ?? "major_outage"),
-                DeliverNotifications = context.Get(DeliverNotifications, true),
-            },
-            context.CancellationToken);
-        Journal(context, incident, "updated");
-    }
+    protected override ValueTask SendAsync(ActivityExecutionContext context) =>
+        PostUpdateAsync(context, context.Get(IncidentId), context.Get(Status), Body, context.Get(ComponentStatus) ?? "major_outage");
 }
 
 // SafeToRerun: resolving a resolved incident again changes nothing.
@@ -142,23 +161,8 @@ public sealed class ResolveStatusPageIncident : StatusPageActivity
     [Input(Description = "Closing message with {{name}} placeholders.", UIHint = InputUIHints.MultiLine, DefaultValue = "This incident has been resolved.")]
     public Input<string>? Body { get; set; }
 
-    protected override async ValueTask SendAsync(ActivityExecutionContext context)
-    {
-        if (SkippedForRehearsal(context, "resolve", StatusPageValues.Resolved))
-            return;
-        var page = context.GetRequiredService<IStatusPageClient>();
-        var incident = await page.UpdateIncidentAsync(
-            context.Get(IncidentId) ?? string.Empty,
-            new StatusPageIncidentUpdate
-            {
-                Status = StatusPageValues.Resolved,
-                Body = Render(context, Body, fallback: "This incident has been resolved."),
-                Components = Components(context, StatusPageValues.Operational),
-                DeliverNotifications = context.Get(DeliverNotifications, true),
-            },
-            context.CancellationToken);
-        Journal(context, incident, "resolved");
-    }
+    protected override ValueTask SendAsync(ActivityExecutionContext context) =>
+        PostUpdateAsync(context, context.Get(IncidentId), StatusPageValues.Resolved, Body, StatusPageValues.Operational, resolve: true);
 }
 
 // SafeToRerun: setting a component to a status is idempotent.

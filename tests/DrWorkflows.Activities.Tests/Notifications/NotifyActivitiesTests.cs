@@ -16,7 +16,7 @@ using WireMock.ResponseBuilders;
 namespace DrWorkflows.Activities.Tests.Notifications;
 
 /// <summary>The notify activities in real runs (the runtime's test host) against the channel stand-ins.</summary>
-public sealed class NotifyActivitiesTests : IDisposable
+public sealed partial class NotifyActivitiesTests : IDisposable
 {
     private readonly HttpStandIn slack = HttpStandIn.Start();
     private readonly HttpStandIn statuspage = HttpStandIn.Start();
@@ -64,20 +64,11 @@ public sealed class NotifyActivitiesTests : IDisposable
     {
         slack.Server.Given(Request.Create().WithPath("/api/chat.postMessage").UsingPost()).RespondWith(Ok("""{"ok":false,"error":"channel_not_found"}"""));
         await using var host = Host();
-        var builder = new WorkflowBuilder("best-effort", "Best effort");
-        var flow = builder.Flowchart();
-        var notify = flow.Add(new SendSlackMessage { Id = "notify", Channel = "C0GONE", Text = "hello" });
-        var done = flow.Add(new WriteLine { Text = "delivered" });
-        var failed = flow.Add(new WriteLine { Text = "not delivered, recovery continues" });
-        flow.Connect(notify, done).Connect(notify, failed, BestEffortActivity.FailedOutcome);
 
-        var state = await host.RunCodeAsync(builder);
+        var (state, completed) = await RunWithBothPortsAsync(host, new SendSlackMessage { Id = "notify", Channel = "C0GONE", Text = "hello" });
 
-        Assert.Equal(WorkflowSubStatus.Finished, state.SubStatus);
-        Assert.Empty(state.Incidents);
-        Assert.Equal(["not delivered, recovery continues"], host.Output.Lines);
+        Assert.Equal(["notify Failed"], host.Output.Lines);
         Assert.Contains("channel_not_found", state.ActivityOutputs["notify"]["Error"]!.GetValue<string>(), StringComparison.Ordinal);
-        var completed = Assert.Single(await host.JournalAsync(state.Id), e => e.ActivityId == "notify" && e.EventName == JournalEvents.Completed);
         Assert.Equal(["Failed"], completed.Outcomes);
         var failure = completed.Payload!["data"]!["failure"]!;
         Assert.Equal("slack", failure["channel"]!.GetValue<string>());
@@ -234,6 +225,27 @@ public sealed class NotifyActivitiesTests : IDisposable
                 configure?.Invoke(o);
             }));
 
+
+    /// <summary>
+    /// Runs <paramref name="step"/> with <c>Done</c> and <c>Failed</c> both leading on (as the DR workflows connect
+    /// best-effort steps), each to a line of output naming the port; checks the run finished without an incident and
+    /// returns it with the step's completion in the journal.
+    /// </summary>
+    private static async Task<(WorkflowState State, JournalEntry Completed)> RunWithBothPortsAsync(WorkflowTestHost host, BestEffortActivity step)
+    {
+        var builder = new WorkflowBuilder("best-effort", "Database container failure");
+        var flow = builder.Flowchart();
+        flow.Add(step);
+        flow.Connect(step, flow.Add(new WriteLine { Text = step.Id + " Done" }))
+            .Connect(step, flow.Add(new WriteLine { Text = step.Id + " Failed" }), BestEffortActivity.FailedOutcome);
+
+        var state = await host.RunCodeAsync(builder);
+
+        Assert.Equal(WorkflowSubStatus.Finished, state.SubStatus);
+        Assert.Empty(state.Incidents);
+        var completed = Assert.Single(await host.JournalAsync(state.Id), e => e.ActivityId == step.Id && e.EventName == JournalEvents.Completed);
+        return (state, completed);
+    }
 
     private static IResponseBuilder Ok(string json) =>
         Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(json);

@@ -157,6 +157,21 @@ public sealed class StudioDescriptorApiTests(SharedServerFactory shared) : IClas
     }
 
     [Fact]
+    public async Task The_progress_report_appears_in_the_picker_as_one_notification_step_with_Done_and_Failed()
+    {
+        var items = (await viewer.GetJsonAsync("/elsa/api/descriptors/activities")).Body!["items"]!.AsArray();
+        var report = items.SingleOrDefault(i => i!["typeName"]!.GetValue<string>() == "DrWorkflows.ReportIncidentProgress")?.AsObject();
+
+        Assert.NotNull(report);
+        Assert.Equal("Notifications", report["category"]!.GetValue<string>());
+        Assert.True(report["isBrowsable"]!.GetValue<bool>());
+        Assert.Equal(["Done", "Failed"], FlowPorts(report));
+        Assert.Equal("multiline", Input(report, "Text")["uiHint"]!.GetValue<string>());
+        Assert.Equal("dropdown", Input(report, "Status")["uiHint"]!.GetValue<string>());
+        Assert.Equal("checkbox", Input(report, "Rehearsal")["uiHint"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Scalar_inputs_of_the_DR_activities_never_get_the_JSON_editor()
     {
         var items = (await viewer.GetJsonAsync("/elsa/api/descriptors/activities")).Body!["items"]!.AsArray();
