@@ -25,6 +25,7 @@ public sealed class DockerEngineFailureTests
             "host.disk /var/lib/docker",
             "compose.up",
             "docker.wait-healthy project:ecommerce:api_gateway,backend,postgres 300s -> healthy",
+            "statuspage.update sp-incident-1 monitoring",
             "smoke https://api.example.com/health -> passed",
             "statuspage.update sp-incident-1 resolved",
             "github.post-mortem SEV-2");

@@ -54,6 +54,7 @@ public sealed class VolumeCorruptionTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
         dr.Calls.AssertOrder(
+            "statuspage.update sp-incident-1 identified",
             "compose.remove postgres",
             "docker.volume-remove ecommerce_postgres_data",
             "docker.volume-create ecommerce_postgres_data [com.docker.compose.project=ecommerce]",
@@ -66,6 +67,7 @@ public sealed class VolumeCorruptionTests
             "postgres.integrity main/ecommerce_db vs sixam -> passed",
             "postgres.inspect main -> ai_db,ecommerce_db,postgres",
             "docker.wait-healthy project:ecommerce:api_gateway,backend,postgres 180s -> healthy",
+            "statuspage.update sp-incident-1 monitoring",
             "smoke https://api.example.com/health -> passed",
             "statuspage.update sp-incident-1 resolved",
             "github.post-mortem SEV-1");
