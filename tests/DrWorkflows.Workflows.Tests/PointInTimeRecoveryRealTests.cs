@@ -355,12 +355,13 @@ public sealed class PointInTimeRecoveryRealTests(ITestOutputHelper output)
         [.. ((await client.Volumes.ListAsync(Ct)).Volumes ?? []).Select(v => v.Name).Order(StringComparer.Ordinal)];
 
     /// <summary>
-    /// The engine's volumes without those of the other sample platforms (<c>drwe-XXXXXXXX_…</c> of another project): the
-    /// real tests of other classes share the engine and run at the same time (a scenario 2 test brought its platforms up
-    /// between the two listings once).
+    /// The engine's volumes that carry this platform's project name: its own (<c>drwe-XXXXXXXX_…</c>) and every one a
+    /// restore of it makes (named after its PostgreSQL container, <c>drwe-XXXXXXXX-postgres-1-pitr-…</c>) or keeps aside
+    /// (<c>replaced-drwe-XXXXXXXX_…</c>). The real tests of other classes share the engine and run at the same time: a
+    /// scenario 2 test brought its platforms up between two listings once, and kept a replaced volume aside once.
     /// </summary>
     private static async Task<List<string>> VolumeNamesAsync(DockerClient client, SamplePlatform platform) =>
-        [.. (await VolumeNamesAsync(client)).Where(v => !(v.StartsWith("drwe-", StringComparison.Ordinal) && v.Length > 14 && v[13] == '_') || v.StartsWith(platform.Project + "_", StringComparison.Ordinal))];
+        [.. (await VolumeNamesAsync(client)).Where(v => v.Contains(platform.Project, StringComparison.Ordinal))];
 
     internal static async Task<IList<ContainerListResponse>> PitrContainersAsync(DockerClient client, SamplePlatform platform) =>
         await client.Containers.ListContainersAsync(new ContainersListParameters
