@@ -389,6 +389,9 @@ main() {
   trap 'INTERRUPTED=true; exit 129' HUP
   TMP=$(mktemp -d "${TMPDIR:-/tmp}/drw-tests.XXXXXX")
   chmod 711 "$TMP" # the postgres user must reach $TMP/pg
+  # Ports the test processes pick (tests/DrWorkflows.Testing/FreePort.cs) are reserved here, one file each, so two
+  # test projects running at once never get the same one.
+  export DRW_TEST_PORTS_DIR=$TMP/ports
 
   if ! bash "$INFRA/install-deps.sh" "$TMP/logs"; then
     if $STRICT; then

@@ -202,7 +202,14 @@ internal sealed class SamplePlatform : IAsyncDisposable
         }
 
         var up = await docker.WaitForHealthyAsync(ContainerSelector.Project(Project), TimeSpan.FromSeconds(120), cancellationToken);
-        Assert.True(up.AllReady, up.Describe());
+        if (!up.AllReady)
+        {
+            var logs = new List<string>();
+            foreach (var container in up.NotReady)
+                logs.Add($"Log of {container.Name}:\n{await LogAsync(container.Name)}");
+            Assert.Fail(up.Describe() + "\n" + string.Join("\n", logs));
+        }
+
         return up;
     }
 
@@ -257,12 +264,15 @@ internal sealed class SamplePlatform : IAsyncDisposable
     }
 
     /// <summary>The last lines of the PostgreSQL container's log (for a failure message).</summary>
-    private async Task<string> PostgresLogAsync()
+    private Task<string> PostgresLogAsync() => LogAsync(PostgresContainer);
+
+    /// <summary>The last lines of a container's log (for a failure message).</summary>
+    private async Task<string> LogAsync(string container)
     {
         try
         {
             using var client = new DockerClientConfiguration(DockerEndpoint).CreateClient();
-            using var logs = await client.Containers.GetContainerLogsAsync(PostgresContainer, false, new ContainerLogsParameters { ShowStderr = true, ShowStdout = true, Tail = "40", Timestamps = true }, CancellationToken.None);
+            using var logs = await client.Containers.GetContainerLogsAsync(container, false, new ContainerLogsParameters { ShowStderr = true, ShowStdout = true, Tail = "40", Timestamps = true }, CancellationToken.None);
             var (stdout, stderr) = await logs.ReadOutputToEndAsync(CancellationToken.None);
             return stdout + stderr;
         }

@@ -18,6 +18,18 @@ public class FreePortTests
     }
 
     [Fact]
+    public void Get_PicksBelowTheEphemeralRangeWhereOutgoingConnectionsTakeTheirPorts()
+    {
+        var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        var ephemeralLow = int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.SkipWhen(ephemeralLow < 12_000, $"the ephemeral range starts at {ephemeralLow}: no room below it, the kernel picks");
+
+        var ports = Enumerable.Range(0, 20).Select(_ => FreePort.Get()).ToList();
+
+        Assert.All(ports, port => Assert.InRange(port, 10_000, ephemeralLow - 1));
+    }
+
+    [Fact]
     public void Get_NeverHandsOutTheSamePortTwice()
     {
         var ports = Enumerable.Range(0, 20).Select(_ => FreePort.Get()).ToList();
