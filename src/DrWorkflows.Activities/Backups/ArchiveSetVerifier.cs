@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using DrWorkflows.Activities.Storage;
+using DrWorkflows.Core.Abstractions;
+using DrWorkflows.Core.Execution;
 using Microsoft.Extensions.Logging;
 
 namespace DrWorkflows.Activities.Backups;
@@ -7,7 +9,24 @@ namespace DrWorkflows.Activities.Backups;
 /// <summary>What <see cref="ArchiveSetVerifier"/> did: one line per set and store verified, and the problems.</summary>
 public sealed record ArchiveVerification(string Kind, string Source, IReadOnlyList<string> Verified, IReadOnlyList<string> Problems)
 {
+    /// <summary>Outcome of a verification step when every new set passed in every store.</summary>
+    public const string VerifiedOutcome = "Verified";
+
+    /// <summary>Outcome of a verification step when a set did not pass or a store could not be read.</summary>
+    public const string FailedOutcome = "Failed";
+
     public bool Succeeded => Problems.Count == 0;
+
+    /// <summary>
+    /// Ends the step that ran this verification: sets its <paramref name="output"/>, journals the <c>verification</c>
+    /// entry and completes with <see cref="VerifiedOutcome"/> or <see cref="FailedOutcome"/>, from the problems found.
+    /// </summary>
+    public ValueTask CompleteStepAsync(ActivityExecutionContext context, Output<ArchiveVerification?> output)
+    {
+        context.Set(output, this);
+        context.AddJournalData("verification", ToJournal());
+        return context.CompleteAsync(Succeeded ? VerifiedOutcome : FailedOutcome);
+    }
 
     /// <summary>The journal's <c>verification</c> entry.</summary>
     public System.Text.Json.Nodes.JsonObject ToJournal() => new()

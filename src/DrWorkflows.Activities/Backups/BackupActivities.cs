@@ -206,8 +206,8 @@ public sealed class ListBackups : CodeActivity<IReadOnlyList<BackupSetSummary>>
 [Activity("DrWorkflows", "Backups", "Verifies the new monitoring or Docker-configuration backup sets in every store (the offsite copy too): each archive read back from that store, checked against the manifest, decoded and parsed as a tar, its SHA-256 compared with the one recorded when it was written; 'last verified' is recorded per set and store. Failed when a set does not pass or a store cannot be read.", SafeToRerun = true, Outcomes = [Verified, Failed])]
 public sealed class VerifyArchiveBackups : Activity
 {
-    public const string Verified = "Verified";
-    public const string Failed = "Failed";
+    public const string Verified = ArchiveVerification.VerifiedOutcome;
+    public const string Failed = ArchiveVerification.FailedOutcome;
 
     [Input(Description = "Kind of backup.", Options = ["monitoring", "docker-config"], DefaultValue = "monitoring")]
     public Input<string>? Kind { get; set; }
@@ -225,8 +225,6 @@ public sealed class VerifyArchiveBackups : Activity
     {
         var result = await context.GetRequiredService<ArchiveSetVerifier>().VerifyNewAsync(
             context.Get(Kind, BackupKinds.Monitoring), context.Get(Source)!, context.Get(Stores), context.CancellationToken);
-        context.Set(Result, result);
-        context.AddJournalData("verification", result.ToJournal());
-        await context.CompleteAsync(result.Succeeded ? Verified : Failed);
+        await result.CompleteStepAsync(context, Result);
     }
 }

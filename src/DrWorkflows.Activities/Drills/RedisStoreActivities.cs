@@ -75,8 +75,8 @@ public sealed class FetchRedisBackup : Activity
 [Activity("DrWorkflows", "Redis", "Verifies the new Redis backup sets in every store (the offsite copy too): each read back from that store, checked against the manifest, decrypted and decompressed, its SHA-256 compared with the RDB's as written, and parsed key by key with its checksum by redis-check-rdb; 'last verified' is recorded per set and store. Failed when a set does not pass or a store cannot be read.", SafeToRerun = true, Outcomes = [Verified, Failed])]
 public sealed class VerifyRedisBackups : Activity
 {
-    public const string Verified = "Verified";
-    public const string Failed = "Failed";
+    public const string Verified = ArchiveVerification.VerifiedOutcome;
+    public const string Failed = ArchiveVerification.FailedOutcome;
 
     [Input(Description = "Name of the Redis instance in the stores.", DefaultValue = "redis")]
     public Input<string>? SourceName { get; set; }
@@ -91,8 +91,6 @@ public sealed class VerifyRedisBackups : Activity
     {
         var result = await context.GetRequiredService<RedisBackupVerifier>().VerifyNewAsync(
             context.Get(SourceName) is { Length: > 0 } source ? source : "redis", context.Get(Stores), context.CancellationToken);
-        context.Set(Result, result);
-        context.AddJournalData("verification", result.ToJournal());
-        await context.CompleteAsync(result.Succeeded ? Verified : Failed);
+        await result.CompleteStepAsync(context, Result);
     }
 }

@@ -77,8 +77,8 @@ public sealed class RestoreMedia : CodeActivity<MediaRestoreResult>
 [Activity("DrWorkflows", "Media", "Verifies the new media backup sets in every store (the offsite copy too) by restoring them: each set restored from that store into a throwaway folder, every file read back against the file map and the manifest (count, size, SHA-256), the folder removed; 'last verified' is recorded per set and store. Failed when a set does not pass or a store cannot be read.", SafeToRerun = true, Outcomes = [Verified, Failed])]
 public sealed class VerifyMediaBackups : Activity
 {
-    public const string Verified = "Verified";
-    public const string Failed = "Failed";
+    public const string Verified = ArchiveVerification.VerifiedOutcome;
+    public const string Failed = ArchiveVerification.FailedOutcome;
 
     [Input(Description = "Source name of the media volume in the stores.", DefaultValue = "media")]
     public Input<string>? SourceName { get; set; }
@@ -93,8 +93,6 @@ public sealed class VerifyMediaBackups : Activity
     {
         var result = await context.GetRequiredService<MediaSetVerifier>().VerifyNewAsync(
             context.Get(SourceName) is { Length: > 0 } source ? source : "media", context.Get(Stores), context.CancellationToken);
-        context.Set(Result, result);
-        context.AddJournalData("verification", result.ToJournal());
-        await context.CompleteAsync(result.Succeeded ? Verified : Failed);
+        await result.CompleteStepAsync(context, Result);
     }
 }
