@@ -113,19 +113,32 @@ public sealed class StudioShippedWorkflowsBrowserTests
 
     /// <summary>
     /// Clicks zoom-to-fit (the first icon button of the designer's toolbar, the one that also holds Run, has no label),
-    /// lets the canvas settle, and returns the canvas's width, the width the nodes span, the canvas's height and the
-    /// height the nodes span (in screen pixels).
+    /// waits until the canvas has settled, and returns the canvas's width, the width the nodes span, the canvas's height
+    /// and the height the nodes span (in screen pixels). Settled: the diagram's transform changed from what it was
+    /// before the click (or did not within 5 s: it was fitted already) and then stayed the same for 10 frames.
     /// </summary>
     private static async Task<double[]> ZoomToFitAsync(IPage page)
     {
         await page.EvaluateAsync("""
-            () => {
+            () => new Promise(resolve => {
+              const transform = () => document.querySelector('g.x6-graph-svg-viewport')?.getAttribute('transform') ?? '';
+              const before = transform();
               let bar = document.querySelector('button[title="Run workflow"]');
               while (bar && [...bar.querySelectorAll('button.mud-icon-button')].filter(b => !b.classList.contains('d-none')).length < 4) bar = bar.parentElement;
               [...bar.querySelectorAll('button.mud-icon-button')].filter(b => !b.classList.contains('d-none'))[0].click();
-            }
+              const clicked = performance.now();
+              let changed = false, last = before, same = 0;
+              const tick = () => {
+                const now = transform();
+                changed ||= now !== before;
+                same = now === last ? same + 1 : 0;
+                last = now;
+                if ((changed || performance.now() - clicked > 5000) && same >= 10) resolve();
+                else requestAnimationFrame(tick);
+              };
+              requestAnimationFrame(tick);
+            })
             """);
-        await page.WaitForTimeoutAsync(1500);
         return await page.EvaluateAsync<double[]>("""
             () => {
               const canvas = document.querySelector('.graph-container').getBoundingClientRect();
