@@ -86,7 +86,7 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         var restart = flow.Add(new RestartContainer { Id = "restart", Container = Input<string>.FromJavaScript(container) });
         var restarting = comms.Update("reportRestarting", inspect, WaitForHealthy.Unhealthy, "Database container is unhealthy; restarting it and waiting 30 s.");
         comms.Continue(restarting, restart);
-        comms.AbandonWith("abandonRestart", restart, "The container restart failed");
+        comms.AbandonWith(restart, "The container restart failed");
         var waitRestart = flow.Add(new WaitForHealthy { Id = "waitRestart", Containers = Input<List<string>>.FromJavaScript($"[{container}]"), TimeoutSeconds = new(30) });
         flow.Connect(restart, waitRestart);
 
@@ -96,7 +96,7 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         comms.Continue(healthyNow, checkIntegrity);
         var restarted = comms.Update("reportRestarted", waitRestart, WaitForHealthy.Healthy, "The restart worked: the database is healthy. Checking integrity and connectivity.", "monitoring", "The database is back; we are verifying the service.");
         comms.Continue(restarted, checkIntegrity);
-        comms.FailWith("failIntegrity", checkIntegrity, CheckDatabaseIntegrity.Failed, "'Integrity checks failed on the running database: ' + (getOutputFrom('checkIntegrity', 'Report').problems || []).join('; ')");
+        comms.FailWith(checkIntegrity, CheckDatabaseIntegrity.Failed, "'Integrity checks failed on the running database: ' + (getOutputFrom('checkIntegrity', 'Report').problems || []).join('; ')");
 
         // 5. Still unhealthy: offer the verified backups, newest first and the default (unverified ones only when no
         // verified one exists, each needing its confirmation phrase typed), and ask.
@@ -168,9 +168,9 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         var anyDump = flow.Add(new FlowDecision { Id = "anyDump", Condition = Input<bool>.FromJavaScript("Offer.items.length > 0") });
         flow.Connect(pointInTime, anyDump, OfferPointInTimeRestore.NotOffered);
         flow.Connect(anyDump, gate, "True");
-        comms.FailWith("failNoBackup", anyDump, "False", $"'No backup of ' + ({source}) + ' exists (no dump; ' + PointInTime.reason + '): restore by hand.'");
-        comms.FailWith("failRejected", gate, ApprovalOutcomes.Rejected, "'The restore was rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '. The database stays down for manual recovery.'");
-        comms.FailWith("failTimedOut", gate, ApprovalOutcomes.TimedOut, "'Nobody approved the restore in time (escalated through the contact tree); nothing was restored.'");
+        comms.FailWith(anyDump, "False", $"'No backup of ' + ({source}) + ' exists (no dump; ' + PointInTime.reason + '): restore by hand.'");
+        comms.FailWith(gate, ApprovalOutcomes.Rejected, "'The restore was rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '. The database stays down for manual recovery.'");
+        comms.FailWith(gate, ApprovalOutcomes.TimedOut, "'Nobody approved the restore in time (escalated through the contact tree); nothing was restored.'");
         var chosen = flow.Add(new SetVariable { Id = "chosenRestorePoint", Variable = IncidentComms.Variable("RestorePoint"), Value = Input<object>.FromJavaScript("Offer.items.filter(function (i) { return i.option === Decision.option; })[0]") });
         var pointInTimeChosen = flow.Add(new FlowDecision { Id = "pointInTimeChosen", Condition = Input<bool>.FromJavaScript("PointInTime.offered === true && Decision.option === PointInTime.option") });
         flow.Connect(gate, pointInTimeChosen, ApprovalOutcomes.Approved);
@@ -182,13 +182,13 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         var restoring = comms.Update("reportRestoring", chosenSet, "Done", "Restore approved. Stopping the container, starting it clean and restoring the backup.", "identified", "We are restoring the database from backup.");
         var stop = flow.Add(new StopContainers { Id = "stop", Containers = Input<List<string>>.FromJavaScript($"[{container}]") });
         comms.Continue(restoring, stop);
-        comms.AbandonWith("abandonStop", stop, "Stopping the container failed");
+        comms.AbandonWith(stop, "Stopping the container failed");
         var start = flow.Add(new StartContainers { Id = "start", Containers = Input<List<string>>.FromJavaScript($"[{container}]") });
         flow.Connect(stop, start);
-        comms.AbandonWith("abandonStart", start, "Starting the container failed");
+        comms.AbandonWith(start, "Starting the container failed");
         var waitServer = flow.Add(new WaitForPostgres { Id = "waitServer", Server = Input<string>.FromJavaScript(server), TimeoutSeconds = new(120) });
         flow.Connect(start, waitServer);
-        comms.FailWith("failNotReady", waitServer, WaitForPostgres.NotReady, "'The database server does not accept connections after a clean start: ' + (getOutputFrom('waitServer', 'Reason') || '')");
+        comms.FailWith(waitServer, WaitForPostgres.NotReady, "'The database server does not accept connections after a clean start: ' + (getOutputFrom('waitServer', 'Reason') || '')");
         var restore = flow.Add(new RestoreDatabase
         {
             Id = "restore",
@@ -201,13 +201,13 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
             CheckIntegrity = new(true),
         });
         flow.Connect(waitServer, restore, WaitForPostgres.Ready);
-        comms.AbandonWith("abandonRestore", restore, "The restore failed");
-        comms.FailWith("failRestoreIntegrity", restore, RestoreDatabase.IntegrityFailed, "'The restored database does not match its backup: ' + (getOutputFrom('restore', 'Integrity').problems || []).join('; ')");
+        comms.AbandonWith(restore, "The restore failed");
+        comms.FailWith(restore, RestoreDatabase.IntegrityFailed, "'The restored database does not match its backup: ' + (getOutputFrom('restore', 'Integrity').problems || []).join('; ')");
         var lastGood = flow.Add(new SetVariable { Id = "recordRestorePoint", Variable = IncidentComms.Variable("LastGoodDataAt"), Value = Input<object>.FromJavaScript("RestorePoint.startedAt") });
         flow.Connect(restore, lastGood, RestoreDatabase.Restored);
         var waitRestored = flow.Add(new WaitForHealthy { Id = "waitRestored", Containers = Input<List<string>>.FromJavaScript($"[{container}]"), TimeoutSeconds = new(120) });
         flow.Connect(lastGood, waitRestored);
-        comms.FailWith("failRestoredUnhealthy", waitRestored, WaitForHealthy.Unhealthy, "'The container is unhealthy after the restore: ' + (getOutputFrom('waitRestored', 'NotReady') || []).join('; ')");
+        comms.FailWith(waitRestored, WaitForHealthy.Unhealthy, "'The container is unhealthy after the restore: ' + (getOutputFrom('waitRestored', 'NotReady') || []).join('; ')");
 
         // 6b. pgBackRest to the latest archived transaction: into a new volume and container first, then the switch.
         var pitrRestoring = comms.Update("reportPointInTimeRestoring", pointInTimeChosen, "True", "Restore approved: pgBackRest restores the latest archived transaction into a fresh volume, then PostgreSQL is switched to it (the old volume is kept aside).", "identified", "We are restoring the database from backup.");
@@ -228,7 +228,7 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
         });
         flow.Connect(checkIntegrity, platform, CheckDatabaseIntegrity.Passed);
         comms.Continue(restored, platform);
-        comms.FailWith("failPlatformUnhealthy", platform, WaitForHealthy.Unhealthy, "'The database is back, but the platform is not healthy: ' + (getOutputFrom('waitPlatform', 'NotReady') || []).join('; ')");
+        comms.FailWith(platform, WaitForHealthy.Unhealthy, "'The database is back, but the platform is not healthy: ' + (getOutputFrom('waitPlatform', 'NotReady') || []).join('; ')");
 
         // The backend reaches the database.
         var backend = flow.Add(new ExecInContainer
@@ -239,12 +239,12 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
             TimeoutSeconds = new(60),
         });
         flow.Connect(platform, backend, WaitForHealthy.Healthy);
-        comms.FailWith("failBackend", backend, ExecInContainer.Failed, "'The backend cannot connect to the database: ' + (getOutputFrom('checkBackend', 'StandardError') || 'exit code ' + getOutputFrom('checkBackend', 'ExitCode'))");
+        comms.FailWith(backend, ExecInContainer.Failed, "'The backend cannot connect to the database: ' + (getOutputFrom('checkBackend', 'StandardError') || 'exit code ' + getOutputFrom('checkBackend', 'ExitCode'))");
 
         // 8. Smoke tests.
         var smoke = flow.Add(new SmokeTest { Id = "smoke", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('SmokeChecks') || [{ url: 'https://api.example.com/health' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
         flow.Connect(backend, smoke, ExecInContainer.Succeeded);
-        comms.FailWith("failSmoke", smoke, SmokeTest.Failed, "'Smoke tests failed: ' + (getOutputFrom('smoke', 'Failures') || []).join(' | ')");
+        comms.FailWith(smoke, SmokeTest.Failed, "'Smoke tests failed: ' + (getOutputFrom('smoke', 'Failures') || []).join(' | ')");
 
         // 9. Monitor: one health check of every service a minute (MonitorIntervalSeconds apart) for MonitorMinutes checks.
         var monitoring = comms.Update("reportMonitoring", smoke, SmokeTest.Passed, "Smoke tests passed. Monitoring the health of every service for a few minutes.");
@@ -258,7 +258,7 @@ public sealed class DatabaseContainerFailure : ICodeWorkflow
             TimeoutSeconds = new(30),
         });
         flow.Connect(wait, check);
-        comms.FailWith("failMonitor", check, WaitForHealthy.Unhealthy, "'The platform became unhealthy again while monitoring: ' + (getOutputFrom('monitorCheck', 'NotReady') || []).join('; ')");
+        comms.FailWith(check, WaitForHealthy.Unhealthy, "'The platform became unhealthy again while monitoring: ' + (getOutputFrom('monitorCheck', 'NotReady') || []).join('; ')");
         var count = flow.Add(new SetVariable { Id = "monitorCount", Variable = IncidentComms.Variable("MonitorChecks"), Value = Input<object>.FromJavaScript("MonitorChecks + 1") });
         flow.Connect(check, count, WaitForHealthy.Healthy);
         var more = flow.Add(new FlowDecision { Id = "monitorMore", Condition = Input<bool>.FromJavaScript("MonitorChecks < (getInput('MonitorMinutes') || 5)") });

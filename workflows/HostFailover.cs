@@ -108,11 +108,11 @@ public sealed class HostFailover : ICodeWorkflow
         // Its failing IS the detection: the post-mortem does not list it as something that went wrong.
         var primary = flow.Add(IncidentComms.Detects(new SmokeTest { Id = "checkPrimary", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('PrimaryChecks') || [{ url: 'https://api.example.com/health', timeout: '00:00:05' }]"), Attempts = new(3), RetryDelaySeconds = new(10) }, SmokeTest.Failed));
         comms.Then(comms.Opened, primary);
-        comms.FailWith("failPrimaryAnswers", primary, SmokeTest.Passed, "'The primary answers its health checks: not failing over. Check the alert, then start this workflow again if the primary is really down.'");
+        comms.FailWith(primary, SmokeTest.Passed, "'The primary answers its health checks: not failing over. Check the alert, then start this workflow again if the primary is really down.'");
         var confirmed = comms.Update("reportPrimaryDown", primary, SmokeTest.Failed, "Primary confirmed down (no answer to its health checks). Restoring on the DR server from the newest backups.", "identified", "Our primary site is down. We are restoring service on our disaster recovery site.");
         var inputsGiven = flow.Add(new Core.Activities.Flowchart.FlowDecision { Id = "inputsGiven", Condition = Input<bool>.FromJavaScript("!!getInput('ZoneId') && !!getInput('DrAddress')") });
         comms.Continue(confirmed, inputsGiven);
-        comms.FailWith("failInputs", inputsGiven, "False", "'ZoneId and DrAddress are required to fail over: start the workflow again with them.'");
+        comms.FailWith(inputsGiven, "False", "'ZoneId and DrAddress are required to fail over: start the workflow again with them.'");
 
         // 3. The DR server's database first: on a cold DR server nothing runs yet, and the restores need a server.
         // 2. The store the backups come from: Store (s3) when it answers and holds PostgreSQL backups, else the first
@@ -126,7 +126,7 @@ public sealed class HostFailover : ICodeWorkflow
             Store = new(RestoreStoreVariable),
         });
         flow.Connect(inputsGiven, chooseStore, "True");
-        comms.FailWith("failNoStore", chooseStore, ChooseRestoreStore.NoneUsable, "'No backup store can be restored from: ' + (getOutputFrom('chooseStore', 'PassedOver') || []).join('; ') + '. Check the stores (Backups:Stores:S3, Backups:Stores:Offsite) from the DR server.'");
+        comms.FailWith(chooseStore, ChooseRestoreStore.NoneUsable, "'No backup store can be restored from: ' + (getOutputFrom('chooseStore', 'PassedOver') || []).join('; ') + '. Check the stores (Backups:Stores:S3, Backups:Stores:Offsite) from the DR server.'");
         var storeChosen = flow.Add(IncidentComms.Thread("reportRestoreStore",
             $"'Restoring from backup store ' + {RestoreStoreVariable} + ((getOutputFrom('chooseStore', 'PassedOver') || []).length > 0 ? ' (passed over: ' + getOutputFrom('chooseStore', 'PassedOver').join('; ') + ')' : '') + '.'"));
         flow.Connect(chooseStore, storeChosen, ChooseRestoreStore.Chosen);
@@ -137,11 +137,11 @@ public sealed class HostFailover : ICodeWorkflow
         comms.Continue(storeChosen, startDatabaseFirst);
         var startDatabase = flow.Add(new ComposeUp { Id = "startDatabase", Project = Input<string>.FromJavaScript(project), Services = Input<List<string>>.FromJavaScript(databaseServices) });
         flow.Connect(startDatabaseFirst, startDatabase, "True");
-        comms.AbandonWith("abandonStartDatabase", startDatabase, "Starting the database service on the DR engine failed");
+        comms.AbandonWith(startDatabase, "Starting the database service on the DR engine failed");
         var waitDatabase = flow.Add(new WaitForPostgres { Id = "waitDatabase", Server = Input<string>.FromJavaScript(server), TimeoutSeconds = new(120) });
         flow.Connect(startDatabase, waitDatabase);
         flow.Connect(startDatabaseFirst, waitDatabase, "False");
-        comms.FailWith("failDatabaseNotReady", waitDatabase, WaitForPostgres.NotReady, $"'The DR database server ' + ({server}) + ' does not accept connections after 2 minutes: ' + (getOutputFrom('waitDatabase', 'Reason') || '') + '. Check its Postgres:Servers entry and the database service on the DR server.'");
+        comms.FailWith(waitDatabase, WaitForPostgres.NotReady, $"'The DR database server ' + ({server}) + ' does not accept connections after 2 minutes: ' + (getOutputFrom('waitDatabase', 'Reason') || '') + '. Check its Postgres:Servers entry and the database service on the DR server.'");
 
         // 4. The primary's whole database server: its roles first, then every database backed up from it, each from its
         // newest set. The plan restores the latest backup: in S3 it is verified monthly by the drill, not daily, so the
@@ -186,7 +186,7 @@ public sealed class HostFailover : ICodeWorkflow
         var fellBack = flow.Add(IncidentComms.Thread("reportPgBackRestFallback", $"'NOT restored with pgBackRest. ' + {PgBackRestRefusedVariable} + ' Restoring the newest dumps from store ' + {RestoreStoreVariable} + ' instead: the writes made after each dump started are lost.'"));
         flow.Connect(fallBack, fellBack, "True");
         comms.Continue(fellBack, plan);
-        comms.FailWith("failPgBackRestRefused", fallBack, "False", $"'Not restored: ' + {PgBackRestRefusedVariable} + ' PgBackRestFallback is stop, so the dumps were not restored either: fix repository 1 (S3) and start the workflow again, or start it with PgBackRestFallback dumps.'");
+        comms.FailWith(fallBack, "False", $"'Not restored: ' + {PgBackRestRefusedVariable} + ' PgBackRestFallback is stop, so the dumps were not restored either: fix repository 1 (S3) and start the workflow again, or start it with PgBackRestFallback dumps.'");
         var pointInTimeRestoring = comms.Update("reportPointInTimeRestoring", checkRepository, OfferPointInTimeRestore.Offered, "pgBackRest's S3 repository (repo1) holds the primary's archive: restoring the main PostgreSQL to the latest archived transaction into a fresh volume on the DR server, then switching the DR stack's PostgreSQL onto it.");
         var (pointInTime, pointInTimeDone) = PointInTimeSwitch.Add(flow, comms, new PointInTimeSwitch.Server(
             drContainer, "getInput('PostgresService') || 'postgres'", drVolume, $"'replaced-' + ({drVolume}) + '-failover-' + getWorkflowInstanceId()", server, stanza, project, "1"), "latest",
@@ -207,7 +207,7 @@ public sealed class HostFailover : ICodeWorkflow
             Result = new(RpoExposureVariable),
         });
         flow.Connect(pointInTimeDone, exposure);
-        comms.FailWith("failNoBackup", plan, PlanServerRestore.NothingToRestore, $"'There is no backup of any database of ' + ({primaryServer}) + ' in store ' + {RestoreStoreVariable} + ': nothing to fail over to. ' + RestorePlan.summary");
+        comms.FailWith(plan, PlanServerRestore.NothingToRestore, $"'There is no backup of any database of ' + ({primaryServer}) + ' in store ' + {RestoreStoreVariable} + ': nothing to fail over to. ' + RestorePlan.summary");
         var (restore, restored) = WholeServerRestore.Add(flow, comms, "restoreDatabases", server, "Restoring the roles and databases on the DR server failed");
         flow.Connect(plan, restore, PlanServerRestore.Planned);
 
@@ -254,7 +254,7 @@ public sealed class HostFailover : ICodeWorkflow
             CheckIntegrity = new(true),
         });
         flow.Connect(planOthers, restoreOthers, PlanServerRestore.Planned);
-        comms.AbandonWith("abandonRestoreOtherServers", restoreOthers, "Restoring the other servers' databases from their dumps on the DR server failed");
+        comms.AbandonWith(restoreOthers, "Restoring the other servers' databases from their dumps on the DR server failed");
         var othersReport = flow.Add(new SetVariable
         {
             Id = "recordOtherServers",
@@ -272,21 +272,21 @@ public sealed class HostFailover : ICodeWorkflow
         });
         flow.Connect(othersReport, othersLastGood);
         flow.Connect(othersLastGood, pointInTimeBack);
-        comms.AbandonWith("abandonFetchRedis", fetchRedis, "Fetching the Redis backup failed (Redis can also start empty: it is a cache)");
+        comms.AbandonWith(fetchRedis, "Fetching the Redis backup failed (Redis can also start empty: it is a cache)");
         var restoreRedis = flow.Add(new RestoreRedis { Id = "restoreRedis", DumpPath = Input<string>.FromJavaScript("getOutputFrom('fetchRedis', 'DumpPath')") });
         flow.Connect(fetchRedis, restoreRedis);
-        comms.AbandonWith("abandonRestoreRedis", restoreRedis, "Restoring Redis failed");
+        comms.AbandonWith(restoreRedis, "Restoring Redis failed");
 
         // 6. All services up on the DR engine, healthy, smoke-tested there.
         var up = flow.Add(new ComposeUp { Id = "composeUp", Project = Input<string>.FromJavaScript(project) });
         flow.Connect(restoreRedis, up);
-        comms.AbandonWith("abandonComposeUp", up, "docker compose up on the DR engine failed");
+        comms.AbandonWith(up, "docker compose up on the DR engine failed");
         var healthy = flow.Add(new WaitForHealthy { Id = "waitHealthy", ComposeProject = Input<string>.FromJavaScript(project), ExcludeServices = Input<List<string>>.FromJavaScript("getInput('ExcludeServices') || []"), TimeoutSeconds = new(300) });
         flow.Connect(up, healthy);
-        comms.FailWith("failUnhealthy", healthy, WaitForHealthy.Unhealthy, "'The DR stack is not healthy after 5 minutes: ' + (getOutputFrom('waitHealthy', 'NotReady') || []).join('; ')");
+        comms.FailWith(healthy, WaitForHealthy.Unhealthy, "'The DR stack is not healthy after 5 minutes: ' + (getOutputFrom('waitHealthy', 'NotReady') || []).join('; ')");
         var drSmoke = flow.Add(new SmokeTest { Id = "smokeDr", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('DrChecks') || [{ url: 'https://dr-server.example.com/health' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
         flow.Connect(healthy, drSmoke, WaitForHealthy.Healthy);
-        comms.FailWith("failDrSmoke", drSmoke, SmokeTest.Failed, "'Smoke tests against the DR server failed; DNS was not moved: ' + (getOutputFrom('smokeDr', 'Failures') || []).join(' | ')");
+        comms.FailWith(drSmoke, SmokeTest.Failed, "'Smoke tests against the DR server failed; DNS was not moved: ' + (getOutputFrom('smokeDr', 'Failures') || []).join(' | ')");
 
         // 7. DNS cutover only after an approval.
         var current = flow.Add(new GetDnsRecord { Id = "currentDns", ZoneId = Input<string>.FromJavaScript(zone), RecordName = Input<string>.FromJavaScript(record) });
@@ -330,8 +330,8 @@ public sealed class HostFailover : ICodeWorkflow
         });
         flow.Connect(current, gate, GetDnsRecord.FoundOutcome);
         flow.Connect(current, gate, GetDnsRecord.NotFoundOutcome);
-        comms.FailWith("failCutoverRejected", gate, ApprovalOutcomes.Rejected, "'The DNS cutover was rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '. The DR stack is up; public traffic still goes to the primary.'");
-        comms.FailWith("failCutoverTimedOut", gate, ApprovalOutcomes.TimedOut, "'Nobody approved the DNS cutover in time. The DR stack is up; public traffic still goes to the primary.'");
+        comms.FailWith(gate, ApprovalOutcomes.Rejected, "'The DNS cutover was rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '. The DR stack is up; public traffic still goes to the primary.'");
+        comms.FailWith(gate, ApprovalOutcomes.TimedOut, "'Nobody approved the DNS cutover in time. The DR stack is up; public traffic still goes to the primary.'");
         var upsert = flow.Add(new UpsertDnsRecord
         {
             Id = "moveDns",
@@ -344,16 +344,16 @@ public sealed class HostFailover : ICodeWorkflow
             ChangeId = new("ChangeId"),
         });
         flow.Connect(gate, upsert, ApprovalOutcomes.Approved);
-        comms.AbandonWith("abandonDns", upsert, "The DNS change failed");
+        comms.AbandonWith(upsert, "The DNS change failed");
         var insync = flow.Add(new WaitForDnsChange { Id = "waitDns", ChangeId = Input<string>.FromJavaScript("ChangeId"), Timeout = new(TimeSpan.FromMinutes(5)), PollInterval = new(TimeSpan.FromSeconds(10)) });
         flow.Connect(upsert, insync);
-        comms.FailWith("failDnsNotInSync", insync, WaitForDnsChange.TimedOutOutcome, "'Route 53 did not report the change ' + ChangeId + ' INSYNC within 5 minutes; check it by hand.'");
+        comms.FailWith(insync, WaitForDnsChange.TimedOutOutcome, "'Route 53 did not report the change ' + ChangeId + ' INSYNC within 5 minutes; check it by hand.'");
 
         // 8. Smoke tests through the public name.
         var publicSmoke = flow.Add(new SmokeTest { Id = "smokePublic", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('PublicChecks') || [{ url: 'https://api.example.com/health' }]"), Attempts = new(6), RetryDelaySeconds = new(10) });
         var moved = comms.Update("reportDnsMoved", insync, WaitForDnsChange.InSyncOutcome, "DNS moved to the DR server and in sync. Smoke-testing the public name.", "monitoring", "Service is running on our disaster recovery site; we are monitoring it.");
         comms.Continue(moved, publicSmoke);
-        comms.FailWith("failPublicSmoke", publicSmoke, SmokeTest.Failed, "'Smoke tests through the public name failed after the cutover: ' + (getOutputFrom('smokePublic', 'Failures') || []).join(' | ')");
+        comms.FailWith(publicSmoke, SmokeTest.Failed, "'Smoke tests through the public name failed after the cutover: ' + (getOutputFrom('smokePublic', 'Failures') || []).join(' | ')");
         // The end: on the pgBackRest path the main server came back whole (every table of every database read in full,
         // then the DR stack healthy and smoke-tested); it is Recovered only when the other servers' databases (AlsoFromServers)
         // all came back from their dumps too (none lost, each checked against its manifest), else Partial saying what is
@@ -371,7 +371,7 @@ public sealed class HostFailover : ICodeWorkflow
         });
         flow.Connect(pointInTimeEnd, othersBack, "True");
         comms.Succeed(othersBack, "True");
-        comms.PartialWith("failOtherServersNotRestored", othersBack, "False", $"'Not recovered: the main PostgreSQL is back with pgBackRest, but not every database of the other servers of the primary (' + ({alsoFromServers}).join(', ') + ') came back from their dumps. ' + RecoveryReport");
+        comms.PartialWith(othersBack, "False", $"'Not recovered: the main PostgreSQL is back with pgBackRest, but not every database of the other servers of the primary (' + ({alsoFromServers}).join(', ') + ') came back from their dumps. ' + RecoveryReport");
         WholeServerRestore.End(flow, comms, "restoreDatabases", pointInTimeEnd, "False");
     }
 }

@@ -102,8 +102,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             TimeSpan.FromMinutes(15)));
         flow.Connect(stopApps, comms.First);
         comms.AbandonConfiguration(preflight);
-        comms.AbandonWith("abandonIsolate", isolate, "The network isolation could not be applied or confirmed (see the incident for the ports that stay open): isolate the host by hand");
-        comms.AbandonWith("abandonStopApplication", stopApps, "The application could not be stopped");
+        comms.AbandonWith(isolate, "The network isolation could not be applied or confirmed (see the incident for the ports that stay open): isolate the host by hand");
+        comms.AbandonWith(stopApps, "The application could not be stopped");
 
         // 2. Forensic evidence.
         var snapshotDb = flow.Add(new SnapshotContainerForForensics
@@ -126,7 +126,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         var archive = flow.Add(new ArchiveVolume { Id = "archiveVolume", Volume = Input<string>.FromJavaScript(volume), OutputPath = Input<string>.FromJavaScript($"{evidence} + '/postgres-volume.tar'") });
         flow.Chain(snapshotDb, snapshotApp, logsDb, logsApp, archive);
         foreach (var step in new Activity[] { snapshotDb, snapshotApp, logsDb, logsApp, archive })
-            comms.AbandonWith("abandon" + char.ToUpperInvariant(step.Id[0]) + step.Id[1..], step, $"Forensic step '{step.Id}' failed; keep the evidence by hand");
+            comms.AbandonWith(step, $"Forensic step '{step.Id}' failed; keep the evidence by hand");
         var evidenceKept = comms.Update("reportEvidence", archive, "Done", "Evidence kept: postgres and backend images saved, logs captured, data volume archived (SHA-256 in the journal). Looking for backups taken strictly before the compromise.");
 
         // 3. Candidates: every backup completed strictly before the compromise.
@@ -144,7 +144,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         var cutoffGiven = flow.Add(new FlowDecision { Id = "cutoffGiven", Condition = Input<bool>.FromJavaScript("!!getInput('CompromisedAt')") });
         comms.Continue(evidenceKept, cutoffGiven);
         flow.Connect(cutoffGiven, find, "True");
-        comms.FailWith("failNoCutoff", cutoffGiven, "False", "'CompromisedAt was not given: without the suspected compromise time no restore point can be offered safely. Start a new run with it; the platform stays isolated.'");
+        comms.FailWith(cutoffGiven, "False", "'CompromisedAt was not given: without the suspected compromise time no restore point can be offered safely. Start a new run with it; the platform stays isolated.'");
         var sets = flow.Add(new ListBackups { Id = "listBackups", Kind = new(BackupKinds.Postgres), Source = Input<string>.FromJavaScript(source), Store = Input<string>.FromJavaScript(store), Result = new("Sets") });
         flow.Connect(find, sets, FindRestorePoint.Found);
 
@@ -202,9 +202,9 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         var anyDump = flow.Add(new FlowDecision { Id = "anyCleanDump", Condition = Input<bool>.FromJavaScript("Offer.items.length > 0") });
         flow.Connect(pointInTime, anyDump, OfferPointInTimeRestore.NotOffered);
         flow.Connect(anyDump, gate, "True");
-        comms.FailWith("failNoCleanBackup", anyDump, "False", $"'No backup of ' + ({source}) + ' was completed before the compromise at ' + getInput('CompromisedAt') + ' (no dump; ' + PointInTime.reason + '). The platform stays isolated.'");
-        comms.FailWith("failRestorePointRejected", gate, ApprovalOutcomes.Rejected, "'No restore point was confirmed (rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '). The platform stays isolated.'");
-        comms.FailWith("failRestorePointTimedOut", gate, ApprovalOutcomes.TimedOut, "'Nobody confirmed a restore point in time. The platform stays isolated; nothing was restored.'");
+        comms.FailWith(anyDump, "False", $"'No backup of ' + ({source}) + ' was completed before the compromise at ' + getInput('CompromisedAt') + ' (no dump; ' + PointInTime.reason + '). The platform stays isolated.'");
+        comms.FailWith(gate, ApprovalOutcomes.Rejected, "'No restore point was confirmed (rejected by ' + (Decision.approvers || []).join(', ') + (Decision.comment ? ': ' + Decision.comment : '') + '). The platform stays isolated.'");
+        comms.FailWith(gate, ApprovalOutcomes.TimedOut, "'Nobody confirmed a restore point in time. The platform stays isolated; nothing was restored.'");
         var chosen = flow.Add(new SetVariable { Id = "chosenRestorePoint", Variable = IncidentComms.Variable("RestoreSetId"), Value = Input<object>.FromJavaScript("Offer.setIds[Decision.option]") });
         var pointInTimeChosen = flow.Add(new FlowDecision { Id = "pointInTimeChosen", Condition = Input<bool>.FromJavaScript("PointInTime.offered === true && Decision.option === PointInTime.option") });
         flow.Connect(gate, pointInTimeChosen, ApprovalOutcomes.Approved);
@@ -239,7 +239,7 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         });
         foreach (var port in new[] { InspectPostgresServer.Answered, InspectPostgresServer.Missing, InspectPostgresServer.Unreachable, IncidentComms.FailedPort })
             flow.Connect(before, plan, port);
-        comms.FailWith("failNothingToRestore", plan, PlanServerRestore.NothingToRestore, "'No database of the server has a backup to restore: ' + RestorePlan.summary + ' The platform stays isolated.'");
+        comms.FailWith(plan, PlanServerRestore.NothingToRestore, "'No database of the server has a backup to restore: ' + RestorePlan.summary + ' The platform stays isolated.'");
         var anyLost = flow.Add(new FlowDecision { Id = "anyLost", Condition = Input<bool>.FromJavaScript("RestorePlan.lost.length > 0") });
         flow.Connect(plan, anyLost, PlanServerRestore.Planned);
         flow.Connect(anyLost, stopDb, "False");
@@ -255,8 +255,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         });
         flow.Connect(anyLost, lossGate, "True");
         flow.Connect(lossGate, stopDb, ApprovalOutcomes.Approved);
-        comms.FailWith("failLossesRejected", lossGate, ApprovalOutcomes.Rejected, "'Restoring without the lost databases was rejected: ' + RestorePlan.summary + ' The platform stays isolated; nothing was removed.'");
-        comms.FailWith("failLossesTimedOut", lossGate, ApprovalOutcomes.TimedOut, "'Nobody accepted the lost databases in time: ' + RestorePlan.summary + ' The platform stays isolated; nothing was removed.'");
+        comms.FailWith(lossGate, ApprovalOutcomes.Rejected, "'Restoring without the lost databases was rejected: ' + RestorePlan.summary + ' The platform stays isolated; nothing was removed.'");
+        comms.FailWith(lossGate, ApprovalOutcomes.TimedOut, "'Nobody accepted the lost databases in time: ' + RestorePlan.summary + ' The platform stays isolated; nothing was removed.'");
         var quarantine = flow.Add(new CopyVolume
         {
             Id = "quarantineVolume",
@@ -271,12 +271,12 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         var startDb = flow.Add(new ComposeUp { Id = "startPostgres", Services = Input<List<string>>.FromJavaScript($"[{postgresService}]") });
         var waitServer = flow.Add(new WaitForPostgres { Id = "waitServer", Server = Input<string>.FromJavaScript(server), TimeoutSeconds = new(180) });
         flow.Chain(stopDb, removeDb, quarantine, fresh, startDb, waitServer);
-        comms.AbandonWith("abandonStopPostgres", stopDb, "Stopping PostgreSQL failed");
-        comms.AbandonWith("abandonRemovePostgresContainer", removeDb, "Removing the PostgreSQL container (compose rm --stop --force postgres) failed");
-        comms.AbandonWith("abandonQuarantine", quarantine, "Quarantining the compromised volume failed");
-        comms.AbandonWith("abandonFreshVolume", fresh, "Creating the fresh volume failed");
-        comms.AbandonWith("abandonStartPostgres", startDb, "Creating and starting PostgreSQL on the fresh volume failed");
-        comms.FailWith("failNotReady", waitServer, WaitForPostgres.NotReady, "'PostgreSQL does not accept connections on the fresh volume: ' + (getOutputFrom('waitServer', 'Reason') || '')");
+        comms.AbandonWith(stopDb, "Stopping PostgreSQL failed");
+        comms.AbandonWith(removeDb, "Removing the PostgreSQL container (compose rm --stop --force postgres) failed");
+        comms.AbandonWith(quarantine, "Quarantining the compromised volume failed");
+        comms.AbandonWith(fresh, "Creating the fresh volume failed");
+        comms.AbandonWith(startDb, "Creating and starting PostgreSQL on the fresh volume failed");
+        comms.FailWith(waitServer, WaitForPostgres.NotReady, "'PostgreSQL does not accept connections on the fresh volume: ' + (getOutputFrom('waitServer', 'Reason') || '')");
         var (restore, oldest) = WholeServerRestore.Add(flow, comms, "restore", server, "Restoring the roles and databases failed");
         flow.Connect(waitServer, restore, WaitForPostgres.Ready);
 
@@ -299,11 +299,11 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         flow.Connect(pullWanted, pull, "True");
         flow.Connect(pullWanted, rebuild, "False");
         flow.Connect(pull, rebuild);
-        comms.AbandonWith("abandonPull", pull, "Pulling clean images failed");
-        comms.AbandonWith("abandonRebuild", rebuild, "Recreating the application containers failed");
+        comms.AbandonWith(pull, "Pulling clean images failed");
+        comms.AbandonWith(rebuild, "Recreating the application containers failed");
         var waitApps = flow.Add(new WaitForHealthy { Id = "waitHealthy", ExcludeServices = Input<List<string>>.FromJavaScript("getInput('ExcludeServices') || []"), TimeoutSeconds = new(300) });
         flow.Connect(rebuild, waitApps);
-        comms.FailWith("failUnhealthy", waitApps, WaitForHealthy.Unhealthy, "'The rebuilt platform is not healthy: ' + (getOutputFrom('waitHealthy', 'NotReady') || []).join('; ') + '. It stays isolated.'");
+        comms.FailWith(waitApps, WaitForHealthy.Unhealthy, "'The rebuilt platform is not healthy: ' + (getOutputFrom('waitHealthy', 'NotReady') || []).join('; ') + '. It stays isolated.'");
 
         // 7. Lift the isolation only after a human approves it; then smoke-test from outside.
         var liftGate = flow.Add(new ApprovalGate
@@ -323,8 +323,8 @@ public sealed class RansomwareRecovery : ICodeWorkflow
         });
         var awaiting = comms.Update("reportReadyToOpen", waitApps, WaitForHealthy.Healthy, "Database restored and application rebuilt; everything is healthy. Waiting for approval to lift the network isolation.");
         comms.Continue(awaiting, liftGate);
-        comms.FailWith("failKeptIsolated", liftGate, ApprovalOutcomes.Rejected, "'The platform is restored but stays isolated: lifting the isolation was rejected.'");
-        comms.FailWith("failLiftTimedOut", liftGate, ApprovalOutcomes.TimedOut, "'The platform is restored but stays isolated: nobody approved lifting the isolation in time.'");
+        comms.FailWith(liftGate, ApprovalOutcomes.Rejected, "'The platform is restored but stays isolated: lifting the isolation was rejected.'");
+        comms.FailWith(liftGate, ApprovalOutcomes.TimedOut, "'The platform is restored but stays isolated: nobody approved lifting the isolation in time.'");
         var lift = flow.Add(new RestoreNetwork
         {
             Id = "liftIsolation",
@@ -332,10 +332,10 @@ public sealed class RansomwareRecovery : ICodeWorkflow
             ExpectReachable = Input<List<IsolationTarget>>.FromJavaScript("(getOutputFrom('isolate', 'Result') || {}).reachableBefore || []"),
         });
         flow.Connect(liftGate, lift, ApprovalOutcomes.Approved);
-        comms.AbandonWith("abandonLiftIsolation", lift, "Lifting the network isolation failed or was not confirmed: remove the rules tagged drworkflows-isolation:ransomware-<run> by hand and check the ports");
+        comms.AbandonWith(lift, "Lifting the network isolation failed or was not confirmed: remove the rules tagged drworkflows-isolation:ransomware-<run> by hand and check the ports");
         var smoke = flow.Add(new SmokeTest { Id = "smoke", Checks = Input<List<SmokeCheck>>.FromJavaScript("getInput('SmokeChecks') || [{ url: 'https://api.example.com/health' }]"), Attempts = new(3), RetryDelaySeconds = new(10) });
         flow.Connect(lift, smoke);
-        comms.FailWith("failSmoke", smoke, SmokeTest.Failed, "'Smoke tests failed after the isolation was lifted: ' + (getOutputFrom('smoke', 'Failures') || []).join(' | ')");
+        comms.FailWith(smoke, SmokeTest.Failed, "'Smoke tests failed after the isolation was lifted: ' + (getOutputFrom('smoke', 'Failures') || []).join(' | ')");
         // A point-in-time restore is whole by nature (the whole server, every table read in full in the restored copy,
         // PostgreSQL up on it and the platform healthy); a restore from dumps must show every database came back.
         var viaPointInTime = flow.Add(new FlowDecision { Id = "viaPointInTime", Condition = Input<bool>.FromJavaScript($"!!getOutputFrom('{PointInTimeSwitch.RestoreId}', 'Result') && !!getOutputFrom('{PointInTimeSwitch.ArchiveAgainId}', 'Result')") });

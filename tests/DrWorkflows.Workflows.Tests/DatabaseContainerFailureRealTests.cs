@@ -5,6 +5,7 @@ using DrWorkflows.Activities.Postgres;
 using DrWorkflows.Core.Building;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Testing;
+using DrWorkflows.Workflows.Shared;
 
 namespace DrWorkflows.Workflows.Tests;
 
@@ -149,7 +150,8 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
             Assert.Equal(WaitForHealthy.Healthy, await dr.OutcomeAsync(run.Id, "inspect"));
             Assert.Equal(WaitForHealthy.Unhealthy, await dr.OutcomeAsync(run.Id, "waitPlatform"));
             var completed = await dr.CompletedAsync(run.Id);
-            AssertInOrder(completed, "checkConfiguration", "inspect", "checkIntegrity", "waitPlatform", "failPlatformUnhealthy", "markFailed");
+            AssertInOrder(completed, "checkConfiguration", "inspect", "checkIntegrity", "waitPlatform", IncidentComms.RecordFailureId, "markFailed");
+            Assert.Equal(("waitPlatform", WaitForHealthy.Unhealthy, "waitPlatform:Unhealthy"), await dr.FailureSourceAsync(run.Id));
             Assert.DoesNotContain("checkBackend", completed);
             Assert.DoesNotContain("smoke", completed);
             Assert.DoesNotContain("markRecovered", completed);

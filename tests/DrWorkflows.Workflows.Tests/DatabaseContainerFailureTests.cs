@@ -156,6 +156,7 @@ public sealed class DatabaseContainerFailureTests
         Assert.Equal(WorkflowSubStatus.Finished, done.SubStatus);
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("rejected by oncall: the DBA is repairing the WAL by hand", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("approveRestore", "Rejected", "approveRestore:Rejected"), await dr.FailureSourceAsync(run.Id));
         Assert.Empty(dr.Calls.Of("docker.stop"));
         Assert.Empty(dr.Calls.Of("postgres.restore"));
         dr.Calls.AssertOrder("statuspage.update sp-incident-1 identified", "email ", "github.post-mortem SEV-1");
@@ -181,6 +182,7 @@ public sealed class DatabaseContainerFailureTests
         var reason = done.Output["FailureReason"]!.ToString();
         Assert.StartsWith("The database is back, but the platform is not healthy: ", reason, StringComparison.Ordinal);
         Assert.Contains("backend: unhealthy (last check: pg_isready: no response)", reason, StringComparison.Ordinal);
+        Assert.Equal(("waitPlatform", "Unhealthy", "waitPlatform:Unhealthy"), await dr.FailureSourceAsync(run.Id));
         Assert.Empty(dr.Calls.Of("docker.exec"));
         Assert.Empty(dr.Calls.Of("smoke"));
         Assert.DoesNotContain("Recovered", Assert.Single(dr.PostMortems.Requests).Details.Summary, StringComparison.Ordinal);
@@ -213,6 +215,7 @@ public sealed class DatabaseContainerFailureTests
         Assert.Equal(WorkflowSubStatus.Finished, done.SubStatus);
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("The restore failed (the operator abandoned the step)", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("restore", "Failed", "restore:Failed"), await dr.FailureSourceAsync(run.Id));
         Assert.Single(dr.PostMortems.Requests);
     }
 
@@ -249,6 +252,7 @@ public sealed class DatabaseContainerFailureTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("No backup of ecommerce_db exists (no dump; Point-in-time restore not offered: pgBackRest is not configured", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("anyDump", "False", "anyDump:False"), await dr.FailureSourceAsync(run.Id));
         Assert.Empty(await dr.Get<DrWorkflows.Activities.Approvals.IApprovalService>().ListAsync(new() { InstanceId = run.Id }, DrTestHost.Ct));
     }
 }

@@ -43,6 +43,7 @@ public sealed class DockerEngineFailureTests
 
         Assert.Equal("Failed", run.Output["Outcome"]!.ToString());
         Assert.Contains("/var/lib/docker is 96% full", run.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("checkDisk", "Low", "checkDisk:Low"), await dr.FailureSourceAsync(run.Id));
         Assert.Empty(dr.Calls.Of("compose."));
         dr.Calls.AssertOrder("statuspage.update sp-incident-1 identified", "github.post-mortem SEV-2");
     }
@@ -64,6 +65,7 @@ public sealed class DockerEngineFailureTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.StartsWith("Restarting the Docker engine failed, or it did not answer afterwards", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("restartEngine", "Failed", "restartEngine:Failed"), await dr.FailureSourceAsync(run.Id));
         Assert.Empty(dr.Calls.Of("compose."));
         Assert.Single(dr.PostMortems.Requests);
     }

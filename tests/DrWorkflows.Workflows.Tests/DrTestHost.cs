@@ -186,6 +186,22 @@ public sealed class DrTestHost : IAsyncDisposable
     public async Task<string?> OutcomeAsync(string instanceId, string activityId) =>
         (await Host.JournalAsync(instanceId)).FirstOrDefault(e => e.EventName == JournalEvents.Completed && e.ActivityId == activityId)?.Outcomes is [var first, ..] ? first : null;
 
+    /// <summary>
+    /// The step and port that led the run to its failure end (<paramref name="recordId"/>: <c>recordFailure</c>, or
+    /// <c>recordPartial</c> for the partial end), as the reason step journaled it, with the key of the reason it used;
+    /// checks that the journal's Started entry of that step names the same connection.
+    /// </summary>
+    public async Task<(string Step, string Port, string? ReasonKey)> FailureSourceAsync(string instanceId, string recordId = Workflows.Shared.IncidentComms.RecordFailureId)
+    {
+        var journal = await Host.JournalAsync(instanceId);
+        var completed = Assert.Single(journal, e => e.EventName == JournalEvents.Completed && e.ActivityId == recordId);
+        var data = completed.Payload!["data"]!;
+        var source = ScheduledBy.FromJson(data["source"]) ?? throw new Xunit.Sdk.XunitException($"{recordId} journaled no source: {data.ToJsonString()}");
+        var started = Assert.Single(journal, e => e.EventName == JournalEvents.Started && e.ExecutionId == completed.ExecutionId);
+        Assert.Equal(source, ScheduledBy.FromJson(started.Payload?[ScheduledBy.JournalKey]));
+        return (source.ActivityId, source.Port, data["reasonKey"]?.GetValue<string>());
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Host.DisposeAsync();

@@ -3,6 +3,7 @@ using DrWorkflows.Activities.Dns;
 using DrWorkflows.Activities.PgBackRest;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Testing;
+using DrWorkflows.Workflows.Shared;
 using DrWorkflows.Workflows.Tests.Fakes;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -109,6 +110,7 @@ public sealed class HostFailoverTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Partial", done.Output["Outcome"]!.ToString());
         Assert.Contains("LOST: reports_db (5 MiB, no backup of it exists)", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("wholeServerBack", "False", "wholeServerBack:False"), await dr.FailureSourceAsync(run.Id, IncidentComms.RecordPartialId));
         Assert.Single(dr.Calls.Of("dns.upsert"));
         Assert.Empty(dr.Calls.Of("statuspage.update sp-incident-1 resolved"));
     }
@@ -125,6 +127,7 @@ public sealed class HostFailoverTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("DNS cutover was rejected by oncall: primary is coming back", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("approveDnsCutover", "Rejected", "approveDnsCutover:Rejected"), await dr.FailureSourceAsync(run.Id));
         Assert.Empty(dr.Calls.Of("dns.upsert"));
         Assert.Equal(["203.0.113.10"], dr.Dns.Records["api.example.com"].Values);
         Assert.Single(dr.PostMortems.Requests);
@@ -142,6 +145,7 @@ public sealed class HostFailoverTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("The DR database server dr does not accept connections after 2 minutes", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("waitDatabase", "NotReady", "waitDatabase:NotReady"), await dr.FailureSourceAsync(run.Id));
         dr.Calls.AssertOrder("compose.up postgres", "postgres.wait dr -> not ready");
         Assert.Empty(dr.Calls.Of("postgres.restore"));
         Assert.Empty(dr.Calls.Of("dns."));
@@ -181,6 +185,7 @@ public sealed class HostFailoverTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("The primary answers its health checks", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("checkPrimary", "Passed", "checkPrimary:Passed"), await dr.FailureSourceAsync(run.Id));
         Assert.Empty(dr.Calls.Of("postgres."));
         Assert.Empty(dr.Calls.Of("compose."));
         Assert.Empty(dr.Calls.Of("dns."));

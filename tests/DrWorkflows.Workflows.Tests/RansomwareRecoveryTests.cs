@@ -1,5 +1,6 @@
 using DrWorkflows.Activities.Backups;
 using DrWorkflows.Core.Execution;
+using DrWorkflows.Workflows.Shared;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace DrWorkflows.Workflows.Tests;
@@ -170,6 +171,7 @@ public sealed class RansomwareRecoveryTests
         Assert.Equal("Partial", done.Output["Outcome"]!.ToString());
         var reason = done.Output["FailureReason"]!.ToString();
         Assert.Contains("LOST: reports_db (5 MiB", reason, StringComparison.Ordinal);
+        Assert.Equal(("wholeServerBack", "False", "wholeServerBack:False"), await dr.FailureSourceAsync(run.Id, IncidentComms.RecordPartialId));
         Assert.DoesNotContain("intruder", reason, StringComparison.Ordinal);
         Assert.Empty(dr.Calls.Of("statuspage.update sp-incident-1 resolved"));
         // The oldest set restored (ai_db's, 23:10, not the confirmed 02:04 of ecommerce_db) is the newest data every database is sure to have.
@@ -203,6 +205,7 @@ public sealed class RansomwareRecoveryTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("stays isolated", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("approveLiftIsolation", "Rejected", "approveLiftIsolation:Rejected"), await dr.FailureSourceAsync(run.Id));
         Assert.Empty(dr.Calls.Of("host.lift-isolation"));
         Assert.Empty(dr.Calls.Of("smoke"));
         Assert.Contains("postgres.restore justbefore -> main/ecommerce_db Recreate", dr.Calls.Calls);
@@ -221,6 +224,7 @@ public sealed class RansomwareRecoveryTests
         Assert.Equal(WorkflowSubStatus.Finished, done.SubStatus);
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("CompromisedAt was not given", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("cutoffGiven", "False", "cutoffGiven:False"), await dr.FailureSourceAsync(run.Id));
         Assert.Single(dr.Calls.Of("host.isolate"));
         Assert.Empty(dr.Calls.Of("host.lift-isolation"));
         Assert.Empty(dr.Calls.Of("postgres.restore"));
@@ -238,6 +242,7 @@ public sealed class RansomwareRecoveryTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("No backup of ecommerce_db was completed before the compromise", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("anyCleanDump", "False", "anyCleanDump:False"), await dr.FailureSourceAsync(run.Id));
         Assert.Empty(dr.Calls.Of("docker.stop"));
     }
 

@@ -125,6 +125,7 @@ public sealed class VolumeCorruptionTests
         Assert.StartsWith("Not recovered", reason, StringComparison.Ordinal);
         Assert.Contains("LOST: ai_db (3 MiB", reason, StringComparison.Ordinal);
         Assert.Contains("MISSING after: ai_db (3 MiB)", reason, StringComparison.Ordinal);
+        Assert.Equal(("wholeServerBack", "False", "wholeServerBack:False"), await dr.FailureSourceAsync(run.Id, Workflows.Shared.IncidentComms.RecordPartialId));
         Assert.Single(dr.Calls.Of("postgres.restore "));
         Assert.Empty(dr.Calls.Of("postgres.restore drill-ai"));
         Assert.Equal(RestorePostgresServer.Partial, await dr.OutcomeAsync(run.Id, "restoreServer"));
@@ -154,6 +155,7 @@ public sealed class VolumeCorruptionTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Partial", done.Output["Outcome"]!.ToString());
         Assert.Contains("FAILED: ai_db (restore failed: pg_restore into database 'ai_db' reported errors", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("wholeServerBack", "False", "wholeServerBack:False"), await dr.FailureSourceAsync(run.Id, Workflows.Shared.IncidentComms.RecordPartialId));
         dr.Calls.AssertOrder("postgres.restore-globals globals6", "postgres.restore aisix -> main/ai_db", "postgres.restore sixam -> main/ecommerce_db", "postgres.integrity main/ecommerce_db vs sixam -> passed");
         var restore = await JournalDataAsync(dr, run.Id, "restoreServer", "serverRestore");
         Assert.Equal(["Failed", "Restored"], restore["databases"]!.AsArray().Select(d => d!["status"]!.ToString()));
@@ -173,6 +175,7 @@ public sealed class VolumeCorruptionTests
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("LOST (no usable backup): ecommerce_db (7.6 MiB", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
         Assert.Contains("The volume was kept", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("pointInTimeOnly", "False", "pointInTimeOnly:False"), await dr.FailureSourceAsync(run.Id));
         Assert.Empty(await dr.Get<DrWorkflows.Activities.Approvals.IApprovalService>().ListAsync(new() { InstanceId = run.Id }, DrTestHost.Ct));
         Assert.Empty(dr.Calls.Of("docker.volume-remove"));
     }
@@ -190,6 +193,7 @@ public sealed class VolumeCorruptionTests
         var done = await dr.StateAsync(run.Id);
         Assert.Equal("Failed", done.Output["Outcome"]!.ToString());
         Assert.Contains("the volume is untouched", done.Output["FailureReason"]!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("approveReplace", "Rejected", "approveReplace:Rejected"), await dr.FailureSourceAsync(run.Id));
         Assert.Empty(dr.Calls.Of("docker.volume-remove"));
         Assert.Empty(dr.Calls.Of("compose."));
         Assert.Empty(dr.Calls.Of("postgres.restore"));

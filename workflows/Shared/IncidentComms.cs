@@ -26,12 +26,19 @@ public sealed class IncidentComms
 {
     public const string FailedPort = "Failed";
 
+    /// <summary>Id of the step in front of the failure end that records why the run stopped.</summary>
+    public const string RecordFailureId = "recordFailure";
+
+    /// <summary>Id of the step in front of the partial end that records what was not recovered.</summary>
+    public const string RecordPartialId = "recordPartial";
+
     private readonly FlowchartBuilder flow;
     private readonly IncidentProfile profile;
     private readonly Activity failureEntry;
     private readonly Activity successEntry;
     private readonly Activity failureNotice;
-    private Activity? partialEntry;
+    private ReasonStep? failureReason;
+    private ReasonStep? partialReason;
 
     private IncidentComms(FlowchartBuilder flow, IncidentProfile profile, Activity first, Activity last, Activity successEntry, Activity failureEntry, Activity failureNotice)
     {
@@ -227,32 +234,29 @@ public sealed class IncidentComms
     }
 
     /// <summary>
-    /// The recovery stops: <paramref name="source"/>'s <paramref name="port"/> records <paramref name="reasonScript"/>
-    /// (JavaScript that gives a string) and goes to the failure end.
+    /// The recovery stops: <paramref name="source"/>'s <paramref name="port"/> leads to the failure end through its one
+    /// <see cref="RecordFailureReason"/> step (<c>recordFailure</c>), which sets <c>FailureReason</c> from
+    /// <paramref name="reasonScript"/> (JavaScript that gives a string).
     /// </summary>
-    public void FailWith(string id, Activity source, string port, string reasonScript)
-    {
-        var record = flow.Add(new SetVariable { Id = id, Variable = Variable("FailureReason"), Value = Input<object>.FromJavaScript(reasonScript) });
-        flow.Connect(source, record, port);
-        flow.Connect(record, failureEntry);
-    }
+    public void FailWith(Activity source, string port, string reasonScript) =>
+        (failureReason ??= Reason(RecordFailureId, failureEntry)).Add(source, port, reasonScript);
 
     /// <summary>
     /// The run got to its end but did not recover everything (a database lost): <paramref name="source"/>'s
-    /// <paramref name="port"/> records <paramref name="reasonScript"/> (what was lost) and ends with outcome <c>Partial</c>
-    /// through the failure end (status page kept open, contact tree told, post-mortem "not recovered").
+    /// <paramref name="port"/> records <paramref name="reasonScript"/> (what was lost) in its one step
+    /// (<c>recordPartial</c>) and ends with outcome <c>Partial</c> through the failure end (status page kept open,
+    /// contact tree told, post-mortem "not recovered").
     /// </summary>
-    public void PartialWith(string id, Activity source, string port, string reasonScript)
+    public void PartialWith(Activity source, string port, string reasonScript)
     {
-        var record = flow.Add(new SetVariable { Id = id, Variable = Variable("FailureReason"), Value = Input<object>.FromJavaScript(reasonScript) });
-        flow.Connect(source, record, port);
-        if (partialEntry is null)
+        if (partialReason is null)
         {
-            partialEntry = flow.Add(new SetVariable { Id = "markPartial", Variable = Variable("Outcome"), Value = new("Partial") });
+            var partialEntry = flow.Add(new SetVariable { Id = "markPartial", Variable = Variable("Outcome"), Value = new("Partial") });
             flow.Connect(partialEntry, failureNotice);
+            partialReason = Reason(RecordPartialId, partialEntry);
         }
 
-        flow.Connect(record, partialEntry);
+        partialReason.Add(source, port, reasonScript);
     }
 
     /// <summary>
@@ -260,7 +264,33 @@ public sealed class IncidentComms
     /// with outcome <c>Failed</c> (<c>drw incidents skip RUN INCIDENT --outcome Failed</c>), and the run takes the
     /// failure end, so the status page, the contact tree and the post-mortem still happen.
     /// </summary>
-    public void AbandonWith(string id, Activity step, string reason) => FailWith(id, step, FailedPort, Js(reason + " (the operator abandoned the step)"));
+    public void AbandonWith(Activity step, string reason) => FailWith(step, FailedPort, Js(reason + " (the operator abandoned the step)"));
+
+    private ReasonStep Reason(string id, Activity end)
+    {
+        var step = flow.Add(new RecordFailureReason { Id = id, Reason = new("FailureReason") });
+        // It runs on each arrival: a failure in one branch must not wait for a gate or a long step in another.
+        step.CustomProperties["mergeMode"] = nameof(DrWorkflows.Core.Activities.Flowchart.MergeMode.Cascade);
+        flow.Connect(step, end);
+        return new ReasonStep(flow, step);
+    }
+
+    /// <summary>One <see cref="RecordFailureReason"/> step and the reasons of the connections into it.</summary>
+    private sealed class ReasonStep(FlowchartBuilder flow, RecordFailureReason step)
+    {
+        private readonly System.Text.Json.Nodes.JsonObject reasons = [];
+
+        public ReasonStep Add(Activity source, string port, string reasonScript)
+        {
+            var key = $"{source.Id}:{port}";
+            if (reasons.ContainsKey(key))
+                throw new InvalidOperationException($"Port {port} of '{source.Id}' already leads to '{step.Id}'.");
+            reasons[key] = reasonScript;
+            step.Reasons = Input<System.Text.Json.Nodes.JsonObject>.FromObject(reasons.ToJsonString());
+            flow.Connect(source, step, port);
+            return this;
+        }
+    }
 
     /// <summary>
     /// The configuration check a scenario starts with (step <c>checkConfiguration</c>): the Compose project
@@ -290,7 +320,7 @@ public sealed class IncidentComms
 
     /// <summary>An operator who gives up on the configuration check's incident takes the failure end.</summary>
     public void AbandonConfiguration(Activity check) =>
-        AbandonWith("abandonConfiguration", check, "The configuration check failed (see its incident for the settings); nothing was changed");
+        AbandonWith(check, "The configuration check failed (see its incident for the settings); nothing was changed");
 
     /// <summary>
     /// <paramref name="outcomes"/> of <paramref name="check"/> are how the run confirms the incident (the check failing is

@@ -56,7 +56,7 @@ public static class PointInTimeSwitch
             Repository = server.Repository is null ? null : Input<int?>.FromJavaScript(server.Repository),
         });
         if (restoreFailed is null)
-            comms.AbandonWith("abandonRestorePointInTime", restore, "The pgBackRest restore failed or was refused (nothing was replaced; the old volume is as it was)");
+            comms.AbandonWith(restore, "The pgBackRest restore failed or was refused (nothing was replaced; the old volume is as it was)");
         else
             restoreFailed(restore);
         const string result = $"getOutputFrom('{RestoreId}', 'Result')";
@@ -99,17 +99,17 @@ public static class PointInTimeSwitch
         flow.Chain(recorded, stopRestored, stop, remove, quarantine, fresh, copy, start, wait);
         flow.Connect(wait, archive, WaitForPostgres.Ready);
         flow.Chain(archive, backup, removeCopy, report, reached);
-        comms.AbandonWith("abandonStopRestoredServer", stopRestored, "Stopping the restored server failed");
-        comms.AbandonWith("abandonStopPostgresForPointInTime", stop, "Stopping PostgreSQL failed");
-        comms.AbandonWith("abandonRemovePostgresContainerForPointInTime", remove, "Removing the PostgreSQL container (compose rm --stop --force) failed");
-        comms.AbandonWith("abandonQuarantineForPointInTime", quarantine, "Copying the old volume aside failed");
-        comms.AbandonWith("abandonFreshVolumeForPointInTime", fresh, "Creating the fresh volume failed");
-        comms.AbandonWith("abandonCopyRestoredData", copy, "Copying the restored data into the fresh volume failed");
-        comms.AbandonWith("abandonStartPostgresOnPointInTime", start, "Creating and starting PostgreSQL on the restored data failed");
-        comms.FailWith("failNotReadyOnPointInTime", wait, WaitForPostgres.NotReady, "'PostgreSQL does not accept connections on the restored data: ' + (getOutputFrom('waitServerOnPointInTime', 'Reason') || '')");
-        comms.AbandonWith("abandonArchiveAgain", archive, "Turning WAL archiving on again after the pgBackRest restore failed");
-        comms.AbandonWith("abandonBackupAfterSwitch", backup, "The full pgBackRest backup on the new timeline failed: take one (backup-pgbackrest-full) before relying on pgBackRest again");
-        comms.AbandonWith("abandonRemoveRestoredCopy", removeCopy, "Removing the restored copy failed: remove its container and volume by hand (the database runs on the platform's volume)");
+        comms.AbandonWith(stopRestored, "Stopping the restored server failed");
+        comms.AbandonWith(stop, "Stopping PostgreSQL failed");
+        comms.AbandonWith(remove, "Removing the PostgreSQL container (compose rm --stop --force) failed");
+        comms.AbandonWith(quarantine, "Copying the old volume aside failed");
+        comms.AbandonWith(fresh, "Creating the fresh volume failed");
+        comms.AbandonWith(copy, "Copying the restored data into the fresh volume failed");
+        comms.AbandonWith(start, "Creating and starting PostgreSQL on the restored data failed");
+        comms.FailWith(wait, WaitForPostgres.NotReady, "'PostgreSQL does not accept connections on the restored data: ' + (getOutputFrom('waitServerOnPointInTime', 'Reason') || '')");
+        comms.AbandonWith(archive, "Turning WAL archiving on again after the pgBackRest restore failed");
+        comms.AbandonWith(backup, "The full pgBackRest backup on the new timeline failed: take one (backup-pgbackrest-full) before relying on pgBackRest again");
+        comms.AbandonWith(removeCopy, "Removing the restored copy failed: remove its container and volume by hand (the database runs on the platform's volume)");
         return (restore, reached);
     }
 }

@@ -33,7 +33,7 @@ public static class WholeServerRestore
             Mode = new("Recreate"),
             CheckIntegrity = new(true),
         });
-        comms.AbandonWith("abandon" + char.ToUpperInvariant(id[0]) + id[1..], restore, abandonReason);
+        comms.AbandonWith(restore, abandonReason);
         var after = flow.Add(new InspectPostgresServer { Id = "inventoryAfter", Server = Input<string>.FromJavaScript(server), TimeoutSeconds = new(30), Expected = Input<ServerInventory?>.FromJavaScript(PlanVariable + ".expected") });
         flow.Connect(restore, after, RestorePostgresServer.Restored);
         flow.Connect(restore, after, RestorePostgresServer.Partial);
@@ -64,6 +64,6 @@ public static class WholeServerRestore
         });
         flow.Connect(source, back, port);
         comms.Succeed(back, "True");
-        comms.PartialWith("failPartial", back, "False", "'Not recovered: not everything that lived on the server is back. ' + RecoveryReport");
+        comms.PartialWith(back, "False", "'Not recovered: not everything that lived on the server is back. ' + RecoveryReport");
     }
 }

@@ -62,6 +62,12 @@ public sealed class ActivityExecutionContext
     /// <summary>The composite that scheduled this activity; <c>null</c> for the workflow's root.</summary>
     public ActivityExecutionContext? Parent => Record.ParentId is null ? null : Workflow.FindExecution(Record.ParentId);
 
+    /// <summary>
+    /// The flowchart connection that scheduled this execution (the step that completed, its port, its execution id);
+    /// null for a flowchart's first step and for children of other composites. Persisted with the execution.
+    /// </summary>
+    public ScheduledBy? ScheduledBy => Record.ScheduledBy;
+
     /// <summary>Persisted state of this execution (loop counters, flowchart tokens...).</summary>
     public JsonObject Properties => Record.Properties;
 
@@ -175,11 +181,15 @@ public sealed class ActivityExecutionContext
     public void SetProperty(string key, object? value) =>
         Properties[key] = value is null ? null : value as JsonNode ?? JsonSerializer.SerializeToNode(value, Json.Options);
 
-    /// <summary>Schedules a child activity; <see cref="Activity.OnChildCompletedAsync"/> is called when it ends.</summary>
-    public string ScheduleChild(Activity child, JsonNode? tag = null, IReadOnlyDictionary<string, object?>? locals = null)
+    /// <summary>
+    /// Schedules a child activity; <see cref="Activity.OnChildCompletedAsync"/> is called when it ends.
+    /// <paramref name="scheduledBy"/>: the connection that led to it (see <see cref="ScheduledBy"/>).
+    /// </summary>
+    public string ScheduleChild(Activity child, JsonNode? tag = null, IReadOnlyDictionary<string, object?>? locals = null, ScheduledBy? scheduledBy = null)
     {
         Waiting = true;
         var scheduled = Workflow.Schedule(child, this, tag);
+        scheduled.Record.ScheduledBy = scheduledBy;
         if (locals is { Count: > 0 })
         {
             var json = new JsonObject();

@@ -219,7 +219,7 @@ public sealed class WorkflowExecutor(ActivityRegistry registry, ExpressionEvalua
         activityContext.Record.Status = ActivityStatus.Running;
         activityContext.Record.StartedAt = context.Now;
         activityContext.Record.StartedOn = nodeId;
-        context.Journal(JournalEvents.Started, activityContext, null);
+        context.Journal(JournalEvents.Started, activityContext, activityContext.ScheduledBy is { } scheduledBy ? new JsonObject { [ScheduledBy.JournalKey] = scheduledBy.ToJson() } : null);
         if (CommitsBeforeStart(descriptor))
         {
             await commitBeforeUnsafe();

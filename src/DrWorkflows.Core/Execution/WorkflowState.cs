@@ -142,6 +142,12 @@ public sealed class ActivityExecutionRecord
     /// <summary>Set by the parent when scheduling; handed back to it on completion.</summary>
     public JsonNode? Tag { get; set; }
 
+    /// <summary>
+    /// The connection that scheduled this execution: set by a flowchart when a completed step's outcome port led here
+    /// (<see cref="Execution.ScheduledBy"/>); null for the flowchart's first step and for children of other composites.
+    /// </summary>
+    public ScheduledBy? ScheduledBy { get; set; }
+
     /// <summary>State of a composite activity (loop index, flowchart tokens...).</summary>
     public JsonObject Properties { get; set; } = [];
 
@@ -159,6 +165,26 @@ public sealed class ActivityExecutionRecord
     /// (<c>{"inputs": [...], "outputs": [...]}</c>): the journal lists them as excluded instead.
     /// </summary>
     public JsonObject? Excluded { get; set; }
+}
+
+/// <summary>
+/// What led to an activity execution in a flowchart: the step that completed (its activity id and execution id) and
+/// the outcome port whose connection scheduled this one (Elsa's <c>schedulingActivityId</c> and
+/// <c>schedulingActivityExecutionId</c>, plus the port).
+/// </summary>
+public sealed record ScheduledBy(string ActivityId, string Port, string ExecutionId)
+{
+    /// <summary>Key of the <c>Started</c> journal entry's payload that holds it (<c>{"activityId", "port", "executionId"}</c>).</summary>
+    public const string JournalKey = "scheduledBy";
+
+    public JsonObject ToJson() => new() { ["activityId"] = ActivityId, ["port"] = Port, ["executionId"] = ExecutionId };
+
+    /// <summary>Reads <see cref="ToJson"/>'s shape; null when <paramref name="json"/> is not one.</summary>
+    public static ScheduledBy? FromJson(JsonNode? json) =>
+        json is JsonObject o && o["activityId"] is JsonValue a && a.TryGetValue<string>(out var activity) && o["port"] is JsonValue p && p.TryGetValue<string>(out var port)
+            && o["executionId"] is JsonValue e && e.TryGetValue<string>(out var execution)
+            ? new ScheduledBy(activity, port, execution)
+            : null;
 }
 
 /// <summary>Kinds of work the executor does.</summary>

@@ -63,6 +63,9 @@ public static class ActivityExecutionsApi
 
         public IReadOnlyList<string>? Outcomes { get; set; }
 
+        /// <summary>The flowchart connection that scheduled it (from its <c>Started</c> entry), if any.</summary>
+        public ScheduledBy? ScheduledBy { get; set; }
+
         public string Id => $"{InstanceId}.{ExecutionId}";
     }
 
@@ -93,6 +96,7 @@ public static class ActivityExecutionsApi
             {
                 case JournalEvents.Started:
                     execution.StartedAt = entry.Timestamp;
+                    execution.ScheduledBy ??= ScheduledBy.FromJson(entry.Payload?[ScheduledBy.JournalKey]);
                     execution.Status = "Running";
                     break;
                 case JournalEvents.Suspended:
@@ -245,9 +249,13 @@ public static class ActivityExecutionsApi
         record["payload"] = e.Payload?.DeepClone() ?? new JsonObject();
         record["outputs"] = e.Outputs?.DeepClone() ?? new JsonObject();
         record["properties"] = new JsonObject { ["outcomes"] = e.Outcomes is null ? null : new JsonArray([.. e.Outcomes.Select(o => (JsonNode)JsonValue.Create(o))]) };
+        if (e.ScheduledBy is { } scheduledBy)
+            record["properties"]![ScheduledBy.JournalKey] = scheduledBy.ToJson();
         record["exception"] = e.Error is null ? null : new JsonObject { ["type"] = "ActivityFailure", ["message"] = e.Error };
-        record["schedulingActivityExecutionId"] = parent?.Id;
-        record["schedulingActivityId"] = parent?.ActivityId;
+        // As in Elsa: the step whose completion scheduled this one (a flowchart's connection), else the composite that did.
+        // The call stack and its depth follow the composites (parents), as the Studio's viewer shows them.
+        record["schedulingActivityExecutionId"] = e.ScheduledBy is { } by ? $"{e.InstanceId}.{by.ExecutionId}" : parent?.Id;
+        record["schedulingActivityId"] = e.ScheduledBy?.ActivityId ?? parent?.ActivityId;
         record["schedulingWorkflowInstanceId"] = parent is null ? null : e.InstanceId;
         record["callStackDepth"] = Depth(e, all);
         return record;

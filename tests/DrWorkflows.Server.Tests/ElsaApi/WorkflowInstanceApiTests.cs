@@ -140,6 +140,16 @@ public sealed class WorkflowInstanceApiTests(WorkflowInstanceApiTests.SharedServ
 
         var (_, record, _) = await admin.GetJsonAsync($"/elsa/api/activity-executions/by-id?id={Uri.EscapeDataString(summary["id"]!.GetValue<string>())}");
         Assert.Equal("Elsa.Delay", record!["activityType"]!.GetValue<string>());
+        // As in Elsa, the scheduling activity of a flowchart step is the step whose completion scheduled it (here 'set'
+        // through its Done port), not the flowchart; the call stack below still follows the composites.
+        var executions = (await admin.GetJsonAsync($"/elsa/api/activity-executions/list?workflowInstanceId={id}")).Body!["items"]!.AsArray();
+        var set = executions.Single(e => e!["activityId"]!.GetValue<string>() == "set")!;
+        Assert.Equal("set", record["schedulingActivityId"]!.GetValue<string>());
+        Assert.Equal(set["id"]!.GetValue<string>(), record["schedulingActivityExecutionId"]!.GetValue<string>());
+        Assert.Equal("Done", record["properties"]!["scheduledBy"]!["port"]!.GetValue<string>());
+        var start = executions.Single(e => e!["activityId"]!.GetValue<string>() == "start")!;
+        Assert.Equal("fc", start["schedulingActivityId"]!.GetValue<string>()); // the first step: its flowchart scheduled it
+        Assert.Null(start["properties"]!["scheduledBy"]);
         var (_, stack, _) = await admin.GetJsonAsync($"/elsa/api/activity-executions/{Uri.EscapeDataString(summary["id"]!.GetValue<string>())}/call-stack");
         Assert.Equal(2, stack!["totalCount"]!.GetValue<int>());
         Assert.Equal("Elsa.Flowchart", stack["items"]![0]!["activityType"]!.GetValue<string>());

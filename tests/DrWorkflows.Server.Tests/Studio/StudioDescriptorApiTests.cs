@@ -172,6 +172,21 @@ public sealed class StudioDescriptorApiTests(SharedServerFactory shared) : IClas
     }
 
     [Fact]
+    public async Task The_failure_reason_step_appears_in_the_picker_with_its_reasons_in_the_JSON_editor()
+    {
+        var items = (await viewer.GetJsonAsync("/elsa/api/descriptors/activities")).Body!["items"]!.AsArray();
+        var step = items.SingleOrDefault(i => i!["typeName"]!.GetValue<string>() == "DrWorkflows.RecordFailureReason")?.AsObject();
+
+        Assert.NotNull(step);
+        Assert.Equal("Notifications", step["category"]!.GetValue<string>());
+        Assert.True(step["isBrowsable"]!.GetValue<bool>());
+        Assert.Equal(["Done"], FlowPorts(step));
+        Assert.Equal("json-editor", Input(step, "Reasons")["uiHint"]!.GetValue<string>());
+        Assert.Equal("String", Input(step, "Fallback")["typeName"]!.GetValue<string>());
+        Assert.Equal(["Reason"], step["outputs"]!.AsArray().Select(o => o!["name"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Scalar_inputs_of_the_DR_activities_never_get_the_JSON_editor()
     {
         var items = (await viewer.GetJsonAsync("/elsa/api/descriptors/activities")).Body!["items"]!.AsArray();

@@ -2,6 +2,7 @@ using DrWorkflows.Core;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Core.Model;
 using DrWorkflows.Core.Persistence;
+using DrWorkflows.Core.Runtime;
 using Xunit;
 using static DrWorkflows.Testing.Behaviour.ElsaJson;
 
@@ -541,6 +542,49 @@ public abstract class FlowchartBehaviourTests : BehaviourTestBase
         Assert.Empty(await BookmarksAsync(host, state.Id));
         await host.AdvanceAsync(TimeSpan.FromHours(1), Ct);
         Assert.Equal(["finishing"], host.Output.Lines);
+    }
+
+    [Fact]
+    public async Task ScheduledBy_NamesTheStepAndPortThatLedToAnActivity_IsStoredWithIt_AndSurvivesARestart()
+    {
+        string instanceId;
+        string bookmarkId;
+        string decideExecution;
+        await using (var before = CreateHost())
+        {
+            var json = Definition("scheduled-by", Flowchart("flow1",
+                [
+                    Start(),
+                    Activity("Elsa.FlowDecision", "decide", $"\"condition\": {Js("false", "Boolean")}"),
+                    Activity("Tests.WhoScheduledMe", "gate"),
+                    WriteLineJs("after", "'after ' + getOutputFrom('gate').activityId + ':' + getOutputFrom('gate').port"),
+                ],
+                [Connect("start", "decide"), Connect("decide", "gate", "True"), Connect("decide", "gate", "False"), Connect("gate", "after")]));
+            var state = await before.RunAsync(json, cancellationToken: Ct);
+            AssertSuspended(state);
+            instanceId = state.Id;
+            bookmarkId = Assert.Single(await BookmarksAsync(before, state.Id)).Id;
+
+            var journal = await before.JournalAsync(instanceId);
+            decideExecution = journal.Single(e => e.ActivityId == "decide" && e.EventName == JournalEvents.Started).ExecutionId!;
+            var startExecution = journal.Single(e => e.ActivityId == "start" && e.EventName == JournalEvents.Started).ExecutionId!;
+            Assert.Null(journal.Single(e => e.ActivityId == "start" && e.EventName == JournalEvents.Started).Payload?[ScheduledBy.JournalKey]); // the first step: nothing led to it
+            Assert.Equal(new ScheduledBy("start", "Done", startExecution), ScheduledBy.FromJson(journal.Single(e => e.ActivityId == "decide" && e.EventName == JournalEvents.Started).Payload?[ScheduledBy.JournalKey]));
+            Assert.Equal(new ScheduledBy("decide", "False", decideExecution), ScheduledBy.FromJson(journal.Single(e => e.ActivityId == "gate" && e.EventName == JournalEvents.Started).Payload?[ScheduledBy.JournalKey]));
+
+            // Stored with the waiting execution, in the run's state.
+            var stored = await ReloadAsync(before, instanceId);
+            var gate = Assert.Single(stored.Executions, e => e.NodeId.EndsWith(":gate", StringComparison.Ordinal));
+            Assert.Equal(new ScheduledBy("decide", "False", decideExecution), gate.ScheduledBy);
+        }
+
+        await using var after = CreateHost();
+        var (outcome, resumed) = await after.Runtime.ResumeAsync(bookmarkId, null, "user:carol", Ct);
+
+        Assert.Equal(ResumeOutcome.Resumed, outcome);
+        AssertFinished(resumed!);
+        Assert.Equal(["after decide:False"], after.Output.Lines);
+        Assert.Equal(decideExecution, OutputOf(resumed!, "gate")?["executionId"]?.GetValue<string>());
     }
 
     [Fact]

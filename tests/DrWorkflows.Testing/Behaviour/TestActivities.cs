@@ -74,6 +74,29 @@ public sealed class WaitForSignal : Activity
     }
 }
 
+/// <summary>
+/// Waits on a <c>Tests.Signal</c> bookmark; when resumed (maybe by another process after a restart), its result is the
+/// flowchart connection that scheduled it (<see cref="ActivityExecutionContext.ScheduledBy"/>) as its execution knows it then.
+/// </summary>
+[Activity("Tests", "Tests", "Waits for a signal, then tells which connection scheduled it.", SafeToRerun = true, IsBlocking = true)]
+public sealed class WhoScheduledMe : Activity
+{
+    [Output(Description = "{activityId, port, executionId} of the connection that scheduled it, or null.")]
+    public Output<JsonNode?> Result { get; set; } = new();
+
+    public override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        context.CreateBookmark(WaitForSignal.BookmarkName, key: "who");
+        return ValueTask.CompletedTask;
+    }
+
+    public override ValueTask ResumeAsync(ActivityExecutionContext context, BookmarkResumption resumption)
+    {
+        context.Set(Result, context.ScheduledBy?.ToJson());
+        return context.CompleteAsync();
+    }
+}
+
 /// <summary>Produces two outputs: <c>Result</c> (42) and <c>Message</c> (for getOutputFrom with an output name).</summary>
 [Activity("Tests", "Tests", "Produces a result and a named output.", SafeToRerun = true)]
 public sealed class TwoOutputs : CodeActivity

@@ -56,10 +56,11 @@ public sealed class Flowchart : Activity, ICustomActivityJson
             .ToList();
         tokens.AddRange(emitted);
 
-        foreach (var targetId in emitted.Select(t => t.Target).Distinct(StringComparer.Ordinal))
+        // Each target learns which connection led to it (the first of the completed step's ports that reach it).
+        foreach (var arrival in emitted.DistinctBy(t => t.Target, StringComparer.Ordinal))
         {
-            if (Graph.Find(targetId) is { } target)
-                await ConsiderAsync(context, target, tokens);
+            if (Graph.Find(arrival.Target) is { } target)
+                await ConsiderAsync(context, target, tokens, new ScheduledBy(arrival.Source, arrival.Port, child.ExecutionId));
         }
 
         SaveTokens(context, tokens);
@@ -67,7 +68,7 @@ public sealed class Flowchart : Activity, ICustomActivityJson
             await context.CompleteAsync();
     }
 
-    private async ValueTask ConsiderAsync(ActivityExecutionContext context, Activity target, List<Token> tokens)
+    private async ValueTask ConsiderAsync(ActivityExecutionContext context, Activity target, List<Token> tokens, ScheduledBy scheduledBy)
     {
         var mode = MergeModeOf(context, target);
         var live = context.Children.ToList();
@@ -75,7 +76,7 @@ public sealed class Flowchart : Activity, ICustomActivityJson
         switch (mode)
         {
             case MergeMode.Cascade:
-                context.ScheduleChild(target);
+                context.ScheduleChild(target, scheduledBy: scheduledBy);
                 break;
             case MergeMode.Race:
                 if (isPending || tokens.Count(t => t.Target == target.Id) > 1)
@@ -83,7 +84,7 @@ public sealed class Flowchart : Activity, ICustomActivityJson
                 var upstream = Graph.Ancestors(target.Id);
                 foreach (var other in live.Where(c => upstream.Contains(c.Activity.Id)))
                     context.CancelChild(other.ExecutionId);
-                context.ScheduleChild(target);
+                context.ScheduleChild(target, scheduledBy: scheduledBy);
                 break;
             case MergeMode.Converge or MergeMode.Merge:
                 // Converge waits for a token on every inbound connection; Merge (as in Elsa) on every forward one,
@@ -92,7 +93,7 @@ public sealed class Flowchart : Activity, ICustomActivityJson
                 if (inbound.Count <= 1 || inbound.All(c => tokens.Any(t => t.Source == c.Source.Activity && t.Target == target.Id && string.Equals(t.Port, c.Source.Port, StringComparison.OrdinalIgnoreCase))))
                 {
                     if (!isPending)
-                        context.ScheduleChild(target);
+                        context.ScheduleChild(target, scheduledBy: scheduledBy);
                 }
 
                 break;
@@ -100,7 +101,7 @@ public sealed class Flowchart : Activity, ICustomActivityJson
                 // Stream: wait while a forward source of the target is still scheduled or running.
                 var sources = Graph.ForwardInbound(target.Id).Select(c => c.Source.Activity).ToHashSet(StringComparer.Ordinal);
                 if (!isPending && !live.Any(c => sources.Contains(c.Activity.Id)))
-                    context.ScheduleChild(target);
+                    context.ScheduleChild(target, scheduledBy: scheduledBy);
                 break;
         }
 
