@@ -20,11 +20,7 @@ public sealed class StudioBundle
     {
         Directory = directory;
         Searched = searched;
-        PreloadHints = directory is null ? string.Empty : StudioBootResources.PreloadHints(directory);
     }
-
-    /// <summary>The runtime's boot resources as preload hints for the host pages' head (empty without a boot configuration).</summary>
-    public string PreloadHints { get; }
 
     /// <summary>The bundle's root (holding <c>_framework</c> and <c>_content</c>), or null when it is not installed.</summary>
     public string? Directory { get; }

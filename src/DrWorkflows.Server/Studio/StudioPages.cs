@@ -73,41 +73,11 @@ public static class StudioPages
     /// which exist once the element is defined (a value set before that is lost): they are wired after each swap.
     /// <c>window.drwStudio</c> exposes <c>navigate(url, push)</c> (a promise) and the number of swaps, for the tests
     /// and the navigation benchmark.
-    /// <para>
-    /// On a list page, once the list has rendered and nothing has changed in it for half a second, in idle time, the
-    /// page imports the designer's two script modules (the diagram library, 465 kB), which the editor and the viewer
-    /// would otherwise fetch and evaluate when they open: their import then finds them in the document's module map.
-    /// </para>
     /// </summary>
     private const string RouterScript = """
         <script>
         (function () {
           var swappable = /^\/studio\/(definitions|instances|approvals)(\/[^\/?#]+)?\/?([?#].*)?$/;
-          var warm = function () {
-            var host = document.querySelector('.drw-host');
-            var hosted = host && host.firstElementChild;
-            if (!hosted || !/^elsa-workflow-(definition|instance)-list$/.test(hosted.localName)) return;
-            var quiet = null;
-            var done = false;
-            var go = function () {
-              if (done) return;
-              done = true;
-              observer.disconnect();
-              clearTimeout(quiet);
-              clearTimeout(latest);
-              (window.requestIdleCallback || function (f) { setTimeout(f, 0); })(function () {
-                Promise.all(['_content/Elsa.Studio.DomInterop/dom.entry.js', '_content/Elsa.Studio.Workflows.Designer/designer.entry.js'].map(function (m) { return import(new URL(m, document.baseURI).href); }))
-                  .catch(function (e) { console.warn('Studio warm-up: ' + e); });
-              }, { timeout: 2000 });
-            };
-            var observer = new MutationObserver(function () {
-              if (!host.querySelector('tr')) return;
-              clearTimeout(quiet);
-              quiet = setTimeout(go, 500);
-            });
-            observer.observe(host, { childList: true, subtree: true, characterData: true });
-            var latest = setTimeout(go, 15000);
-          };
           var callbacks = [
             ['elsa-workflow-definition-list', 'editWorkflowDefinition', '/studio/definitions/'],
             ['elsa-workflow-instance-list', 'viewWorkflowInstance', '/studio/instances/'],
@@ -187,7 +157,6 @@ public static class StudioPages
           });
           window.addEventListener('popstate', function () { navigate(location.href, false); });
           wire();
-          warm();
         })();
         </script>
         """;
@@ -244,9 +213,8 @@ public static class StudioPages
     /// <param name="apiKey">The signed-in person's key.</param>
     /// <param name="userName">The signed-in person.</param>
     /// <param name="antiforgeryField">Hidden input for the sign-out form.</param>
-    /// <param name="preloadHints">The runtime's preload hints (<see cref="StudioBootResources"/>), placed in the head.</param>
     /// <param name="bar">HTML placed in the navigation bar (the editor's id), or null.</param>
-    public static string Element(string title, string element, IEnumerable<KeyValuePair<string, string>> attributes, string remoteEndpoint, string apiKey, string userName, string antiforgeryField, string preloadHints, string? bar = null)
+    public static string Element(string title, string element, IEnumerable<KeyValuePair<string, string>> attributes, string remoteEndpoint, string apiKey, string userName, string antiforgeryField, string? bar = null)
     {
         var html = new StringBuilder(4096);
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n")
@@ -256,7 +224,6 @@ public static class StudioPages
             .Append("<link rel=\"icon\" type=\"image/png\" sizes=\"32x32\" href=\"_content/Elsa.Studio.Shell/favicon-32x32.png\">\n");
         foreach (var style in Styles)
             html.Append("<link href=\"").Append(style).Append("\" rel=\"stylesheet\">\n");
-        html.Append(preloadHints);
         html.Append(NavStyle).Append("</head>\n<body>\n");
         html.Append("<nav class=\"drw-nav\"><strong>DrWorkflows</strong><a href=\"/studio/\">Home</a><a href=\"definitions\">Definitions</a><a href=\"instances\">Instances</a><a href=\"approvals\">Approvals</a>")
             .Append(bar)

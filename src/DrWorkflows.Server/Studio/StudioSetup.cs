@@ -243,7 +243,7 @@ public static partial class StudioSetup
         if (key is null)
             return Results.Redirect("/studio/signin");
         var endpoint = $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/elsa/api";
-        return Page(http, StudioPages.Element(title, element, attributes, endpoint, key, http.User.Identity?.Name ?? "?", Field(http, antiforgery), bundle.PreloadHints, bar));
+        return Page(http, StudioPages.Element(title, element, attributes, endpoint, key, http.User.Identity?.Name ?? "?", Field(http, antiforgery), bar));
     }
 
     private static IResult Page(HttpContext http, string html, int status = 200)
