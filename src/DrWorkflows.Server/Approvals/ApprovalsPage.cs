@@ -67,7 +67,7 @@ internal static class ApprovalsPage
         var tokens = antiforgery.GetAndStoreTokens(http);
         var canDecide = ApprovalsApi.Identity(http.User, ApprovalChannels.Web).Roles.Contains(Roles.Approver);
         var html = new StringBuilder("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Approvals · DrWorkflows</title>")
-            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"data:,\">")
             .Append("<style>body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:960px;padding:1rem;color:#1b1f24}")
             .Append(".gate{border:1px solid #d0d7de;border-radius:8px;padding:1rem;margin:1rem 0}.pending{border-left:6px solid #bf8700}")
             .Append(".Approved{border-left:6px solid #1a7f37}.Rejected,.TimedOut{border-left:6px solid #cf222e}.meta{color:#57606a;font-size:13px}")

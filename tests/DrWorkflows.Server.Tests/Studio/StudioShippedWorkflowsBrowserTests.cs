@@ -37,6 +37,11 @@ public sealed class StudioShippedWorkflowsBrowserTests
         try
         {
             await SignInAsync(page, baseUrl, "/studio/definitions");
+            // Leave the list only once it shows its rows and its requests are over: disposed while one of its two API
+            // answers is still being read, the Studio's list fails with an unhandled cancellation (crit:, the red error
+            // bar). With the browser's cache on, the runtime starts soon enough for that to happen under load.
+            await page.Locator("tr.mud-table-row").First.WaitForAsync(new LocatorWaitForOptions { Timeout = 120_000 });
+            await page.WaitForLoadStateAsync(LoadState.NetworkIdle, new PageWaitForLoadStateOptions { Timeout = 120_000 });
             foreach (var id in ids)
             {
                 var (_, definition, _) = await api.GetJsonAsync($"/elsa/api/workflow-definitions/by-definition-id/{id}?versionOptions=Published");
