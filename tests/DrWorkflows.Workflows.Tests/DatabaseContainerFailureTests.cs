@@ -51,6 +51,14 @@ public sealed class DatabaseContainerFailureTests
         var posts = dr.Comms.SlackPosts.ToList();
         Assert.Null(posts[0].ThreadTs);
         Assert.All(posts.Skip(1), p => Assert.Equal("1700000000.000001", p.ThreadTs));
+        // The opening is one step (announcement, status page, paging), and what it learnt is in the variables the later steps read.
+        var completed = await dr.CompletedAsync(run.Id);
+        Assert.Equal(["checkConfiguration", "openIncident"], completed.Take(2));
+        Assert.DoesNotContain(completed, id => id is "severity" or "announce" or "statusPageOpen" or "page");
+        Assert.Equal("Done", await dr.OutcomeAsync(run.Id, "openIncident"));
+        Assert.Equal("SEV-1", done.Variables["Severity"]?.GetValue<string>());
+        Assert.Equal("1700000000.000001", done.Variables["SlackThread"]?.GetValue<string>());
+        Assert.Equal("sp-incident-1", done.Variables["StatusPageIncidentId"]?.GetValue<string>());
         var postMortem = Assert.Single(dr.PostMortems.Requests);
         Assert.Equal(TimeSpan.FromMinutes(30), postMortem.Details.RtoTarget);
         Assert.Contains("Recovered by DrWorkflows", postMortem.Details.Summary, StringComparison.Ordinal);

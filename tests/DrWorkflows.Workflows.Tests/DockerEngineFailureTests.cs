@@ -31,6 +31,11 @@ public sealed class DockerEngineFailureTests
             "github.post-mortem SEV-2");
         // SEV-2 pages the incident commander and the operations lead only.
         Assert.Equal(["ines@example.com", "omar@example.com"], dr.Comms.Emails.First().To);
+        // The Studio-made opening is one step too; the given "sev-2" is normalised into the Severity variable.
+        Assert.Equal(["checkConfiguration", "openIncident"], (await dr.CompletedAsync(run.Id)).Take(2));
+        Assert.Equal("Done", await dr.OutcomeAsync(run.Id, "openIncident"));
+        Assert.Equal("SEV-2", run.Variables["Severity"]?.GetValue<string>());
+        Assert.Equal("sp-incident-1", run.Variables["StatusPageIncidentId"]?.GetValue<string>());
     }
 
     [Fact]

@@ -26,6 +26,9 @@ public sealed class IncidentComms
 {
     public const string FailedPort = "Failed";
 
+    /// <summary>Id of the one step that opens the incident (<see cref="OpenIncident"/>): severity, announcement, status page, paging.</summary>
+    public const string OpenIncidentId = "openIncident";
+
     /// <summary>Id of the step in front of the failure end that records why the run stopped.</summary>
     public const string RecordFailureId = "recordFailure";
 
@@ -57,10 +60,10 @@ public sealed class IncidentComms
     /// <summary>JavaScript: the mark a rehearsal puts before what people read (Slack, pages, the post-mortem).</summary>
     private const string RehearsalPrefix = "(" + IsRehearsal + " ? '[REHEARSAL, not a real outage] ' : '')";
 
-    /// <summary>The first activity of the opening (the flowchart's start).</summary>
+    /// <summary>The opening step (the flowchart's start).</summary>
     public Activity First { get; }
 
-    /// <summary>The last activity of the opening: connect the first recovery step to it with <see cref="Then"/>.</summary>
+    /// <summary>The opening step again (best effort): connect the first recovery step to it with <see cref="Then"/>.</summary>
     public Activity Opened { get; }
 
     /// <summary>Declares the common inputs and variables, adds the opening and both ends to the flowchart.</summary>
@@ -84,43 +87,25 @@ public sealed class IncidentComms
             .WithOutput<string>("Outcome", "Recovered, Partial (not recovered: the run ended but data was lost or not restored, FailureReason says what), or Failed (automated recovery stopped; people continue by hand).")
             .WithOutput<string>("FailureReason", "Why the automated recovery stopped.");
 
-        var severity = flow.Add(new SetVariable
+        var open = flow.Add(new OpenIncident
         {
-            Id = "severity",
-            Variable = Variable("Severity"),
-            Value = Input<object>.FromJavaScript($"(getInput('Severity') || '{profile.DefaultSeverity}').toUpperCase()"),
-        });
-        var announce = flow.Add(new SendSlackMessage
-        {
-            Id = "announce",
+            Id = OpenIncidentId,
+            Severity = Input<string>.FromJavaScript("getInput('Severity') || ''"),
+            DefaultSeverity = new(profile.DefaultSeverity),
             Channel = Input<string>.FromJavaScript("getInput('SlackChannel') || ''"),
-            Text = Input<string>.FromJavaScript($"{RehearsalPrefix} + ':rotating_light: *' + Severity + ' ' + {Js(profile.Scenario)} + '*\\n' + (getInput('Reason') || 'no alert text given') + '\\nDrWorkflows run ' + getWorkflowInstanceId() + ' is recovering; updates follow in this thread.'"),
-            ThreadRootTs = new("SlackThread"),
-            ChannelId = new("SlackChannel"),
-        });
-        var statusPage = flow.Add(new CreateStatusPageIncident
-        {
-            Id = "statusPageOpen",
-            IncidentName = new(profile.StatusPageName),
-            Status = new("investigating"),
+            Text = Input<string>.FromJavaScript($"{RehearsalPrefix} + ':rotating_light: *{{{{severity}}}} ' + {Js(profile.Scenario)} + '*\\n' + (getInput('Reason') || 'no alert text given') + '\\nDrWorkflows run ' + getWorkflowInstanceId() + ' is recovering; updates follow in this thread.'"),
+            StatusPageName = new(profile.StatusPageName),
             Body = new(profile.CustomerMessage),
             ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
             Rehearsal = Input<bool>.FromJavaScript(IsRehearsal),
+            PageSubject = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario)}"),
+            PageMessage = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario + ": {{reason}}. DrWorkflows run {{instanceId}} is recovering; follow the Slack thread and answer approvals there.")}"),
+            Values = Input<System.Text.Json.Nodes.JsonObject>.FromJavaScript("({ reason: getInput('Reason') || 'no alert text given' })"),
+            IncidentSeverity = new("Severity"),
+            ThreadRootTs = new("SlackThread"),
+            ChannelId = new("SlackChannel"),
             IncidentId = new("StatusPageIncidentId"),
         });
-        var page = flow.Add(new NotifyContacts
-        {
-            Id = "page",
-            Severity = Input<string>.FromJavaScript("Severity"),
-            Subject = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario)}"),
-            Message = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario + ": {{reason}}. DrWorkflows run {{instanceId}} is recovering; follow the Slack thread and answer approvals there.")}"),
-            Values = Input<System.Text.Json.Nodes.JsonObject>.FromJavaScript("({ reason: getInput('Reason') || 'no alert text given' })"),
-            SlackChannel = Input<string>.FromJavaScript("SlackChannel || ''"),
-            ThreadTs = Input<string>.FromJavaScript("SlackThread || ''"),
-        });
-        flow.Connect(severity, announce);
-        BestEffort(flow, announce, statusPage);
-        BestEffort(flow, statusPage, page);
 
         // Success end.
         var recovered = flow.Add(new SetVariable { Id = "markRecovered", Variable = Variable("Outcome"), Value = new("Recovered") });
@@ -180,7 +165,7 @@ public sealed class IncidentComms
         var reason = flow.Add(new SetOutput { Id = "outputFailureReason", OutputName = new("FailureReason"), OutputValue = Input<object>.FromJavaScript("FailureReason || ''") });
         BestEffort(flow, postMortem, outcome);
         flow.Connect(outcome, reason);
-        return new IncidentComms(flow, profile, severity, page, recovered, failed, statusIdentified);
+        return new IncidentComms(flow, profile, open, open, recovered, failed, statusIdentified);
     }
 
     /// <summary>Connects <paramref name="source"/> to <paramref name="next"/> on Done, and on Failed for best-effort steps.</summary>

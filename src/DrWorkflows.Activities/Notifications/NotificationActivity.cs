@@ -94,6 +94,7 @@ public abstract class NotificationActivity : BestEffortActivity
             ["correlationId"] = context.Workflow.State.CorrelationId,
             ["now"] = context.Clock.GetUtcNow().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture),
         };
+        AddTemplateValues(context, values);
         if (context.Get(Values) is { } given)
         {
             foreach (var (key, value) in given)
@@ -101,5 +102,10 @@ public abstract class NotificationActivity : BestEffortActivity
         }
 
         return values;
+    }
+
+    /// <summary>Placeholders an activity fills itself (after the built-in ones; <see cref="Values"/> can override them).</summary>
+    private protected virtual void AddTemplateValues(ActivityExecutionContext context, JsonObject values)
+    {
     }
 }

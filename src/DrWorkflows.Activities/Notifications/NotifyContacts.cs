@@ -39,10 +39,53 @@ public sealed class NotifyContacts : NotificationActivity
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {
+        var paged = await PageAsync(
+            context,
+            context.Get(Severity) ?? "SEV-1",
+            context.Get(Tier, 0),
+            Render(context, Subject),
+            escaping => Render(context, Message, escaping),
+            context.Get(Channels),
+            context.Get(SlackChannel),
+            context.Get(ThreadTs),
+            slackJournalKey: "slack");
+        context.Set(Notified, paged.Notified);
+        context.Set(ThreadRootTs, paged.ThreadRootTs);
+        paged.ThrowIfFailed();
+    }
+
+    /// <summary>What <see cref="PageAsync"/> did: who was paged, the thread and channel of its Slack message, and what failed (null when every channel worked).</summary>
+    internal sealed record Paging(List<string> Notified, string? ThreadRootTs, string? SlackChannel, string? Failures)
+    {
+        public void ThrowIfFailed()
+        {
+            if (Failures is not null)
+                throw new NotificationException(Failures, NotificationChannels.Contacts, retryable: false) { Code = "notifications.partial" };
+        }
+    }
+
+    /// <summary>
+    /// Pages the contact tree for <paramref name="severityText"/> (or one <paramref name="tierNumber"/>): a Slack message
+    /// mentioning each person (as a reply in <paramref name="threadTs"/> when given, journaled under
+    /// <paramref name="slackJournalKey"/>) and an email to them, each tried whatever happened to the other; journals who
+    /// was paged (<c>contacts</c>). <paramref name="message"/> renders the message for an escaping. Throws only when
+    /// nobody can be paged (an unknown severity or tier, an empty tree); a failed channel is in the result. Shared with
+    /// <see cref="OpenIncident"/>.
+    /// </summary>
+    internal static async ValueTask<Paging> PageAsync(
+        ActivityExecutionContext context,
+        string severityText,
+        int tierNumber,
+        string renderedSubject,
+        Func<TemplateEscaping, string> message,
+        List<string>? channelNames,
+        string? slackChannel,
+        string? threadTs,
+        string slackJournalKey)
+    {
         var tree = context.GetRequiredService<IContactTree>();
-        var severity = IncidentSeverities.Parse(context.Get(Severity) ?? "SEV-1");
+        var severity = IncidentSeverities.Parse(severityText);
         var plan = tree.GetNotificationPlan(severity);
-        var tierNumber = context.Get(Tier, 0);
         IReadOnlyList<ContactRecipient> recipients = plan.Recipients;
         if (tierNumber > 0)
         {
@@ -54,20 +97,22 @@ public sealed class NotifyContacts : NotificationActivity
         if (recipients.Count == 0)
             throw new NotificationException($"Nobody to notify for {severity.ToLabel()}{(tierNumber > 0 ? $" tier {tierNumber}" : string.Empty)}: add people to Notifications:Contacts:Roles.", NotificationChannels.Contacts, retryable: false) { Code = "notifications.no-contacts" };
 
-        var channels = (context.Get(Channels) ?? ["Slack", "Email"]).Select(c => c.Trim().ToLowerInvariant()).ToHashSet();
-        var subject = $"[{severity.ToLabel()}] {Render(context, Subject)}";
+        var channels = (channelNames ?? ["Slack", "Email"]).Select(c => c.Trim().ToLowerInvariant()).ToHashSet();
+        var subject = $"[{severity.ToLabel()}] {renderedSubject}";
         var failures = new List<string>();
-        string? threadRoot = context.Get(ThreadTs);
+        string? threadRoot = threadTs;
+        string? postedChannel = null;
 
         if (channels.Contains(NotificationChannels.Slack))
         {
             try
             {
-                var text = SlackText(subject, Render(context, Message, TemplateEscaping.Slack), plan, recipients);
-                var channel = context.Get(SlackChannel) ?? plan.SlackChannel ?? string.Empty;
-                var message = await context.GetRequiredService<ISlackClient>().PostMessageAsync(channel, text, null, string.IsNullOrWhiteSpace(threadRoot) ? null : threadRoot, context.CancellationToken);
-                threadRoot = message.ThreadRootTs;
-                context.AddJournalData("slack", new JsonObject { ["channel"] = message.Channel, ["ts"] = message.Ts, ["threadTs"] = message.ThreadRootTs });
+                var text = SlackText(subject, message(TemplateEscaping.Slack), plan, recipients);
+                var channel = slackChannel ?? plan.SlackChannel ?? string.Empty;
+                var posted = await context.GetRequiredService<ISlackClient>().PostMessageAsync(channel, text, null, string.IsNullOrWhiteSpace(threadRoot) ? null : threadRoot, context.CancellationToken);
+                threadRoot = posted.ThreadRootTs;
+                postedChannel = posted.Channel;
+                context.AddJournalData(slackJournalKey, new JsonObject { ["channel"] = posted.Channel, ["ts"] = posted.Ts, ["threadTs"] = posted.ThreadRootTs });
             }
             catch (NotificationException e)
             {
@@ -82,15 +127,14 @@ public sealed class NotifyContacts : NotificationActivity
             {
                 try
                 {
-                    var text = Render(context, Message);
                     var receipt = await context.GetRequiredService<IEmailSender>().SendAsync(
                         new EmailMessage
                         {
                             To = to.Count > 0 ? to : plan.EmailCc,
                             Cc = to.Count > 0 ? plan.EmailCc : [],
                             Subject = subject,
-                            TextBody = EmailText(text, plan, recipients),
-                            HtmlBody = EmailHtml(Render(context, Message, TemplateEscaping.Html), plan, recipients),
+                            TextBody = EmailText(message(TemplateEscaping.None), plan, recipients),
+                            HtmlBody = EmailHtml(message(TemplateEscaping.Html), plan, recipients),
                             MessageId = $"{context.ExecutionId}.{context.WorkflowInstanceId}@drworkflows",
                         },
                         context.CancellationToken);
@@ -103,17 +147,13 @@ public sealed class NotifyContacts : NotificationActivity
             }
         }
 
-        var names = recipients.Select(r => r.Person.Name).ToList();
         context.AddJournalData("contacts", new JsonObject
         {
             ["severity"] = severity.ToLabel(),
             ["tier"] = tierNumber > 0 ? tierNumber : null,
             ["people"] = new JsonArray([.. recipients.Select(r => (JsonNode?)new JsonObject { ["name"] = r.Person.Name, ["role"] = r.Role })]),
         });
-        context.Set(Notified, names);
-        context.Set(ThreadRootTs, threadRoot);
-        if (failures.Count > 0)
-            throw new NotificationException(string.Join(" | ", failures), NotificationChannels.Contacts, retryable: false) { Code = "notifications.partial" };
+        return new Paging([.. recipients.Select(r => r.Person.Name)], threadRoot, postedChannel, failures.Count > 0 ? string.Join(" | ", failures) : null);
     }
 
     private static string SlackText(string subject, string message, SeverityNotificationPlan plan, IReadOnlyList<ContactRecipient> recipients)

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using DrWorkflows.Core.Abstractions;
 using DrWorkflows.Core.Execution;
 
@@ -40,52 +39,17 @@ public sealed class ReportIncidentProgress : StatusPageActivity
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {
-        var failures = new List<Failure>();
-        await TryAsync(context, NotificationChannels.Slack, "slack", failures, async () =>
+        var posts = new ChannelPosts(context);
+        await posts.TryAsync(NotificationChannels.Slack, "slack", "Slack update", async () =>
         {
             var message = await SendSlackMessage.PostAsync(context, context.Get(Channel), Render(context, Text, TemplateEscaping.Slack), blocks: null, context.Get(ThreadTs));
             context.Set(MessageTs, message.Ts);
         });
         var status = context.Get(Status);
-        var statusPage = !string.IsNullOrWhiteSpace(status);
-        if (statusPage)
-            await TryAsync(context, NotificationChannels.StatusPage, "statusPage", failures, () => PostUpdateAsync(context, context.Get(IncidentId), status, Body, ComponentStatus));
-        if (failures.Count == 0)
-            return;
+        if (!string.IsNullOrWhiteSpace(status))
+            await posts.TryAsync(NotificationChannels.StatusPage, "statusPage", "status page update", () => PostUpdateAsync(context, context.Get(IncidentId), status, Body, ComponentStatus));
 
         // The error names what failed and why, and what was posted all the same.
-        var message = string.Join(" | ", failures.Select(f => $"{Label(f.Channel)} not posted: {f.Error.Message}"));
-        if (statusPage && failures.Count == 1)
-            message += failures[0].Channel == NotificationChannels.Slack ? " (the status page update was posted)" : " (the Slack update was posted)";
-        var only = failures.Count == 1 ? failures[0].Error : null;
-        throw new NotificationException(message, string.Join(", ", failures.Select(f => f.Channel)), retryable: false, failures[0].Error)
-        {
-            Code = only is null ? "notifications.report-failed" : (only as Core.ActivityFailureException)?.Code,
-            Attempts = (only as NotificationException)?.Attempts ?? 1,
-            ServiceError = (only as NotificationException)?.ServiceError,
-        };
+        posts.ThrowIfAnyFailed("notifications.report-failed");
     }
-
-    /// <summary>Runs one channel's post; a failure is journaled under <paramref name="journalKey"/> and kept, not thrown.</summary>
-    private static async ValueTask TryAsync(ActivityExecutionContext context, string channel, string journalKey, List<Failure> failures, Func<ValueTask> post)
-    {
-        try
-        {
-            await post();
-        }
-        catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
-        {
-            failures.Add(new Failure(channel, e));
-            context.AddJournalData(journalKey, new JsonObject
-            {
-                ["posted"] = false,
-                ["code"] = (e as Core.ActivityFailureException)?.Code,
-                ["message"] = e.Message,
-            });
-        }
-    }
-
-    private static string Label(string channel) => channel == NotificationChannels.Slack ? "Slack update" : "Status page update";
-
-    private sealed record Failure(string Channel, Exception Error);
 }

@@ -62,6 +62,36 @@ public abstract class StatusPageActivity : NotificationActivity
         Journal(context, incident, resolve ? "resolved" : "updated");
     }
 
+    /// <summary>
+    /// Opens a status page incident (<paramref name="name"/> and <paramref name="body"/> rendered, the components set to
+    /// <paramref name="componentStatus"/>) and journals it; on a repeat of this run's step it adopts the open incident of
+    /// the same name this run created instead of publishing a second one. In a rehearsal it only journals what it would
+    /// have posted and returns null. Shared by <see cref="CreateStatusPageIncident"/> and <see cref="OpenIncident"/>.
+    /// </summary>
+    private protected async ValueTask<StatusPageIncident?> CreateIncidentAsync(ActivityExecutionContext context, Input<string>? name, string status, string? impact, Input<string>? body, string componentStatus)
+    {
+        var text = Render(context, body);
+        var components = Components(context, componentStatus);
+        if (SkippedForRehearsal(context, "create", status, text, components))
+            return null;
+
+        var page = context.GetRequiredService<IStatusPageClient>();
+        var incident = await page.CreateIncidentAsync(
+            new NewStatusPageIncident
+            {
+                Name = Render(context, name),
+                Status = status,
+                Impact = impact,
+                Body = text,
+                Components = components,
+                DeliverNotifications = context.Get(DeliverNotifications, true),
+                AdoptOpenIncidentSince = context.Workflow.State.CreatedAt,
+            },
+            context.CancellationToken);
+        Journal(context, incident, incident.Adopted ? "adopted" : "created");
+        return incident;
+    }
+
     private protected Dictionary<string, string> Components(ActivityExecutionContext context, string status) =>
         (context.Get(ComponentIds) ?? []).Where(id => !string.IsNullOrWhiteSpace(id)).Distinct().ToDictionary(id => id.Trim(), _ => status);
 
@@ -103,31 +133,9 @@ public sealed class CreateStatusPageIncident : StatusPageActivity
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {
-        var status = context.Get(Status) ?? StatusPageValues.Investigating;
-        var body = Render(context, Body);
-        var components = Components(context, context.Get(ComponentStatus) ?? "major_outage");
-        if (SkippedForRehearsal(context, "create", status, body, components))
-        {
-            context.Set(IncidentId, string.Empty);
-            return;
-        }
-
-        var page = context.GetRequiredService<IStatusPageClient>();
-        var incident = await page.CreateIncidentAsync(
-            new NewStatusPageIncident
-            {
-                Name = Render(context, IncidentName),
-                Status = status,
-                Impact = context.Get(Impact),
-                Body = body,
-                Components = components,
-                DeliverNotifications = context.Get(DeliverNotifications, true),
-                AdoptOpenIncidentSince = context.Workflow.State.CreatedAt,
-            },
-            context.CancellationToken);
-        Journal(context, incident, incident.Adopted ? "adopted" : "created");
-        context.Set(IncidentId, incident.Id);
-        context.Set(Shortlink, incident.Shortlink);
+        var incident = await CreateIncidentAsync(context, IncidentName, context.Get(Status) ?? StatusPageValues.Investigating, context.Get(Impact), Body, context.Get(ComponentStatus) ?? "major_outage");
+        context.Set(IncidentId, incident?.Id ?? string.Empty);
+        context.Set(Shortlink, incident?.Shortlink);
     }
 }
 

@@ -35,7 +35,7 @@ public sealed class ValidateCliTests
 
         var typo = Committed("dr-docker-engine-failure.json");
         typo["definitionId"] = "docker-typo";
-        Activity(typo, "announce")["type"] = "DrWorkflows.SendSlackMesage";
+        Activity(typo, "openIncident")["type"] = "DrWorkflows.OpenIncidnet";
         await File.WriteAllTextAsync(folder.Combine("typo.json"), typo.ToJsonString(), Ct);
 
         var port = Committed("dr-docker-engine-failure.json");
@@ -59,7 +59,7 @@ public sealed class ValidateCliTests
 
         Assert.True(exit == 1, $"exit {exit}: {error}\n{output}");
         var text = output.ReplaceLineEndings("\n");
-        Assert.Contains($"{folder.Combine("typo.json")}: activity 'announce': Activity 'announce' has unknown type 'DrWorkflows.SendSlackMesage'. Did you mean 'DrWorkflows.SendSlackMessage'? The Elsa activities supported here: docs/elsa-compatibility.md, Activities.\n    fix: use a type listed in docs/activities/", text, StringComparison.Ordinal);
+        Assert.Contains($"{folder.Combine("typo.json")}: activity 'openIncident': Activity 'openIncident' has unknown type 'DrWorkflows.OpenIncidnet'. Did you mean 'DrWorkflows.OpenIncident'? The Elsa activities supported here: docs/elsa-compatibility.md, Activities.\n    fix: use a type listed in docs/activities/", text, StringComparison.Ordinal);
         Assert.Contains($"{folder.Combine("port.json")}: definition id 'Docker_Port' is not lower-case words with dashes.\n    fix: rename it", text, StringComparison.Ordinal);
         Assert.Contains($"{folder.Combine("port.json")}: activity 'checkConfiguration': a connection uses port 'Maybe', which DrWorkflows.CheckRecoveryConfiguration does not have.\n    fix: connect one of its ports: Done, or 'Failed' (the abandon port).", text, StringComparison.Ordinal);
         Assert.Contains($"{folder.Combine("gate.json")}: activity 'approveReplace': required input 'question' of DrWorkflows.ApprovalGate is not set.\n    fix: set 'question'", text, StringComparison.Ordinal);

@@ -172,6 +172,25 @@ public sealed class StudioDescriptorApiTests(SharedServerFactory shared) : IClas
     }
 
     [Fact]
+    public async Task The_incident_opening_step_appears_in_the_picker_with_its_texts_and_the_outputs_the_variables_take()
+    {
+        var items = (await viewer.GetJsonAsync("/elsa/api/descriptors/activities")).Body!["items"]!.AsArray();
+        var step = items.SingleOrDefault(i => i!["typeName"]!.GetValue<string>() == "DrWorkflows.OpenIncident")?.AsObject();
+
+        Assert.NotNull(step);
+        Assert.Equal("Notifications", step["category"]!.GetValue<string>());
+        Assert.True(step["isBrowsable"]!.GetValue<bool>());
+        Assert.Equal(["Done", "Failed"], FlowPorts(step));
+        Assert.Equal("multiline", Input(step, "Text")["uiHint"]!.GetValue<string>());
+        Assert.Equal("multiline", Input(step, "PageMessage")["uiHint"]!.GetValue<string>());
+        Assert.Equal("dropdown", Input(step, "DefaultSeverity")["uiHint"]!.GetValue<string>());
+        Assert.Equal("checkbox", Input(step, "Rehearsal")["uiHint"]!.GetValue<string>());
+        Assert.Subset(
+            step["outputs"]!.AsArray().Select(o => o!["name"]!.GetValue<string>()).ToHashSet(),
+            new HashSet<string> { "IncidentSeverity", "ThreadRootTs", "ChannelId", "IncidentId", "Notified", "Error" });
+    }
+
+    [Fact]
     public async Task The_failure_reason_step_appears_in_the_picker_with_its_reasons_in_the_JSON_editor()
     {
         var items = (await viewer.GetJsonAsync("/elsa/api/descriptors/activities")).Body!["items"]!.AsArray();
