@@ -15,14 +15,16 @@ internal sealed class ChannelPosts(ActivityExecutionContext context)
 
     /// <summary>
     /// Runs one post; <paramref name="label"/> names it in the middle of a sentence ("Slack update", "status page update").
-    /// A failure is journaled under <paramref name="journalKey"/> (<c>posted: false</c>, code, message) and kept, not thrown.
+    /// <paramref name="post"/> says whether it went out: false when it was only journaled (a rehearsal's status page), so
+    /// the error never counts it among what was posted. A failure is journaled under <paramref name="journalKey"/>
+    /// (<c>posted: false</c>, code, message) and kept, not thrown.
     /// </summary>
-    public async ValueTask TryAsync(string channel, string journalKey, string label, Func<ValueTask> post)
+    public async ValueTask TryAsync(string channel, string journalKey, string label, Func<ValueTask<bool>> post)
     {
         try
         {
-            await post();
-            posted.Add(label);
+            if (await post())
+                posted.Add(label);
         }
         catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
         {

@@ -71,12 +71,14 @@ public sealed class OpenIncident : StatusPageActivity
             announced = await SendSlackMessage.PostAsync(context, context.Get(Channel), Render(context, Text, TemplateEscaping.Slack), blocks: null, thread: null);
             context.Set(ThreadRootTs, announced.ThreadRootTs);
             context.Set(ChannelId, announced.Channel);
+            return true;
         });
 
         await posts.TryAsync(NotificationChannels.StatusPage, "statusPage", "status page incident", async () =>
         {
             var incident = await CreateIncidentAsync(context, StatusPageName, StatusPageValues.Investigating, impact: null, Body, ComponentStatus);
             context.Set(IncidentId, incident?.Id ?? string.Empty);
+            return incident is not null; // null: a rehearsal, journaled and not posted
         });
 
         await posts.TryAsync(NotificationChannels.Contacts, "page", "page to the contact tree", async () =>
@@ -100,6 +102,7 @@ public sealed class OpenIncident : StatusPageActivity
             }
 
             paged.ThrowIfFailed();
+            return true;
         });
 
         // The error names what failed and why, and what was posted all the same.

@@ -44,6 +44,7 @@ public sealed class ReportIncidentProgress : StatusPageActivity
         {
             var message = await SendSlackMessage.PostAsync(context, context.Get(Channel), Render(context, Text, TemplateEscaping.Slack), blocks: null, context.Get(ThreadTs));
             context.Set(MessageTs, message.Ts);
+            return true;
         });
         var status = context.Get(Status);
         if (!string.IsNullOrWhiteSpace(status))

@@ -39,15 +39,15 @@ public abstract class StatusPageActivity : NotificationActivity
     /// <summary>
     /// Posts an update of incident <paramref name="incidentId"/> (<paramref name="status"/>, the rendered <paramref name="body"/>,
     /// the components set to <paramref name="componentStatus"/>) and journals it; in a rehearsal only journals what it would
-    /// have posted. With <paramref name="resolve"/> it is the closing update. Shared by the update, resolve and
-    /// <see cref="ReportIncidentProgress"/> steps.
+    /// have posted. With <paramref name="resolve"/> it is the closing update. Returns whether it posted (false in a
+    /// rehearsal). Shared by the update, resolve and <see cref="ReportIncidentProgress"/> steps.
     /// </summary>
-    private protected async ValueTask PostUpdateAsync(ActivityExecutionContext context, string? incidentId, string? status, Input<string>? body, string componentStatus, bool resolve = false)
+    private protected async ValueTask<bool> PostUpdateAsync(ActivityExecutionContext context, string? incidentId, string? status, Input<string>? body, string componentStatus, bool resolve = false)
     {
         var text = Render(context, body, fallback: resolve ? "This incident has been resolved." : null);
         var components = Components(context, componentStatus);
         if (SkippedForRehearsal(context, resolve ? "resolve" : "update", status, text, components))
-            return;
+            return false;
         var page = context.GetRequiredService<IStatusPageClient>();
         var incident = await page.UpdateIncidentAsync(
             incidentId ?? string.Empty,
@@ -60,6 +60,7 @@ public abstract class StatusPageActivity : NotificationActivity
             },
             context.CancellationToken);
         Journal(context, incident, resolve ? "resolved" : "updated");
+        return true;
     }
 
     /// <summary>
@@ -155,8 +156,8 @@ public sealed class UpdateStatusPageIncident : StatusPageActivity
     [Input(Description = "New status of the listed components.", Options = ["operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"], DefaultValue = "major_outage", Category = "Components")]
     public Input<string>? ComponentStatus { get; set; }
 
-    protected override ValueTask SendAsync(ActivityExecutionContext context) =>
-        PostUpdateAsync(context, context.Get(IncidentId), context.Get(Status), Body, context.Get(ComponentStatus) ?? "major_outage");
+    protected override async ValueTask SendAsync(ActivityExecutionContext context) =>
+        await PostUpdateAsync(context, context.Get(IncidentId), context.Get(Status), Body, context.Get(ComponentStatus) ?? "major_outage");
 }
 
 // SafeToRerun: resolving a resolved incident again changes nothing.
@@ -169,8 +170,8 @@ public sealed class ResolveStatusPageIncident : StatusPageActivity
     [Input(Description = "Closing message with {{name}} placeholders.", UIHint = InputUIHints.MultiLine, DefaultValue = "This incident has been resolved.")]
     public Input<string>? Body { get; set; }
 
-    protected override ValueTask SendAsync(ActivityExecutionContext context) =>
-        PostUpdateAsync(context, context.Get(IncidentId), StatusPageValues.Resolved, Body, StatusPageValues.Operational, resolve: true);
+    protected override async ValueTask SendAsync(ActivityExecutionContext context) =>
+        await PostUpdateAsync(context, context.Get(IncidentId), StatusPageValues.Resolved, Body, StatusPageValues.Operational, resolve: true);
 }
 
 // SafeToRerun: setting a component to a status is idempotent.

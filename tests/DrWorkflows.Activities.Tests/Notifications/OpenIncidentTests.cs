@@ -158,6 +158,24 @@ public sealed partial class NotifyActivitiesTests
             completed.Payload!["data"]!["statusPage"]!.ToJsonString());
     }
 
+    [Fact]
+    public async Task A_rehearsal_with_Slack_down_does_not_say_the_status_page_incident_was_posted()
+    {
+        SlackAnswersInTurn("""{"ok":false,"error":"channel_not_found"}""", """{"ok":false,"error":"channel_not_found"}""");
+        using var smtp = Smtp();
+        await using var host = EmailHost(smtp, _ => { });
+        var opening = Opening(severity: "SEV-1");
+        opening.Rehearsal = true;
+
+        var (state, _) = await RunWithBothPortsAsync(host, opening);
+
+        Assert.Equal(["open Failed"], host.Output.Lines);
+        Assert.Empty(statuspage.Requests);
+        var error = state.ActivityOutputs["open"]["Error"]!.GetValue<string>();
+        Assert.StartsWith("Slack announcement not posted: ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("status page", error, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Theory]
     [InlineData(null, "SEV-2", "SEV-2")]
     [InlineData("", "SEV-2", "SEV-2")]

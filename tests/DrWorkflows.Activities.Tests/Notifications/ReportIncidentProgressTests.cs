@@ -135,6 +135,23 @@ public sealed partial class NotifyActivitiesTests
     }
 
     [Fact]
+    public async Task A_rehearsal_with_Slack_down_does_not_say_the_status_page_update_was_posted()
+    {
+        SlackAnswers("""{"ok":false,"error":"channel_not_found"}""");
+        await using var host = Host();
+        var report = Report(status: "monitoring");
+        report.Rehearsal = true;
+
+        var (state, _) = await RunWithBothPortsAsync(host, report);
+
+        Assert.Equal(["report Failed"], host.Output.Lines);
+        Assert.Empty(statuspage.Requests);
+        var error = state.ActivityOutputs["report"]["Error"]!.GetValue<string>();
+        Assert.StartsWith("Slack update not posted: ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("status page", error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task The_progress_report_is_a_registered_notification_step_with_Done_and_Failed()
     {
         await using var host = Host();
