@@ -73,7 +73,7 @@ public sealed class DatabaseContainerFailurePointInTimeRealTests(ITestOutputHelp
         var completed = await dr.CompletedAsync(run.Id);
         output.WriteLine($"completed: {string.Join(", ", completed)}");
         AssertInOrder(completed, "findBackup", "offerPointInTime", "approveRestore", "pointInTimeChosen", "restorePointInTime", "stopRestoredServer", "stopPostgresForPointInTime",
-            "quarantineVolumeForPointInTime", "copyRestoredData", "startPostgresOnPointInTime", "waitServerOnPointInTime", "archiveAgain", "backupAfterSwitch", "removeRestoredCopy", "waitRestored", "waitPlatform", "checkBackend", "smoke", "monitorCheck", "markRecovered");
+            "quarantineVolumeForPointInTime", "copyRestoredData", "startPostgresOnPointInTime", "waitServerOnPointInTime", "archiveAgain", "backupAfterSwitch", "removeRestoredCopy", "waitRestored", "waitPlatform", "checkBackend", "smoke", "monitorCheck", "closeRecovered");
         Assert.DoesNotContain("restore", completed);
 
         // Every row back, those only the WAL held included; the damaged volume kept aside; archiving on again.

@@ -75,7 +75,7 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
             Assert.True(done.SubStatus == WorkflowSubStatus.Finished, $"{done.SubStatus}: {string.Join("; ", done.Incidents.Select(i => i.Message))}");
             Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
             var completed = await dr.CompletedAsync(run.Id);
-            AssertInOrder(completed, "checkConfiguration", "inspect", "restart", "waitRestart", "findBackup", "approveRestore", "stop", "start", "waitServer", "restore", "waitRestored", "waitPlatform", "checkBackend", "smoke", "monitorCheck", "markRecovered");
+            AssertInOrder(completed, "checkConfiguration", "inspect", "restart", "waitRestart", "findBackup", "approveRestore", "stop", "start", "waitServer", "restore", "waitRestored", "waitPlatform", "checkBackend", "smoke", "monitorCheck", IncidentComms.CloseRecoveredId);
             Assert.Equal(2, completed.Count(id => id == "monitorCheck"));
             Assert.DoesNotContain("checkIntegrity", completed);
             Assert.Equal(WaitForHealthy.Unhealthy, await dr.OutcomeAsync(run.Id, "inspect"));
@@ -150,11 +150,11 @@ public sealed class DatabaseContainerFailureRealTests(ITestOutputHelper output)
             Assert.Equal(WaitForHealthy.Healthy, await dr.OutcomeAsync(run.Id, "inspect"));
             Assert.Equal(WaitForHealthy.Unhealthy, await dr.OutcomeAsync(run.Id, "waitPlatform"));
             var completed = await dr.CompletedAsync(run.Id);
-            AssertInOrder(completed, "checkConfiguration", "inspect", "checkIntegrity", "waitPlatform", IncidentComms.RecordFailureId, "markFailed");
+            AssertInOrder(completed, "checkConfiguration", "inspect", "checkIntegrity", "waitPlatform", IncidentComms.RecordFailureId, IncidentComms.CloseFailedId);
             Assert.Equal(("waitPlatform", WaitForHealthy.Unhealthy, "waitPlatform:Unhealthy"), await dr.FailureSourceAsync(run.Id));
             Assert.DoesNotContain("checkBackend", completed);
             Assert.DoesNotContain("smoke", completed);
-            Assert.DoesNotContain("markRecovered", completed);
+            Assert.DoesNotContain(IncidentComms.CloseRecoveredId, completed);
             var health = Assert.Single(await dr.Host.JournalAsync(run.Id), e => e.EventName == JournalEvents.Completed && e.ActivityId == "waitPlatform").Payload!["data"]!["health"]!;
             output.WriteLine($"platform health: {health.ToJsonString()}");
             Assert.True(health["elapsedSeconds"]!.GetValue<double>() >= 20, "the run did not wait for the backend");

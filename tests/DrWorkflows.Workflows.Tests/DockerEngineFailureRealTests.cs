@@ -71,7 +71,7 @@ public sealed class DockerEngineFailureRealTests(ITestOutputHelper output)
 
         Assert.True(done.SubStatus == WorkflowSubStatus.Finished, $"{done.SubStatus}: {string.Join("; ", done.Incidents.Select(i => i.Message))} (engine log: {engine.Tail()})");
         Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
-        AssertInOrder(await dr.CompletedAsync(run.Id), "checkConfiguration", "restartEngine", "checkDisk", "composeUp", "waitHealthy", "smoke", "markRecovered");
+        AssertInOrder(await dr.CompletedAsync(run.Id), "checkConfiguration", "restartEngine", "checkDisk", "composeUp", "waitHealthy", "smoke", "closeRecovered");
         var journal = await dr.Host.JournalAsync(run.Id);
         var restart = Assert.Single(journal, e => e.EventName == JournalEvents.Completed && e.ActivityId == "restartEngine").Payload!["data"]!["engine"]!;
         output.WriteLine($"restart journal: {restart.ToJsonString()}");

@@ -128,7 +128,7 @@ public sealed partial class HostFailoverRealTests(ITestOutputHelper output)
 
             Assert.True(done.SubStatus == WorkflowSubStatus.Finished, Describe(done));
             Assert.Equal("Recovered", done.Output["Outcome"]!.ToString());
-            AssertInOrder(await dr.CompletedAsync(run.Id), "checkPrimary", "startDatabase", "waitDatabase", "planRestore", "restoreDatabases", "inventoryAfter", "recordReport", "fetchRedis", "restoreRedis", "composeUp", "waitHealthy", "smokeDr", "currentDns", "approveDnsCutover", "moveDns", "waitDns", "smokePublic", "wholeServerBack", "markRecovered");
+            AssertInOrder(await dr.CompletedAsync(run.Id), "checkPrimary", "startDatabase", "waitDatabase", "planRestore", "restoreDatabases", "inventoryAfter", "recordReport", "fetchRedis", "restoreRedis", "composeUp", "waitHealthy", "smokeDr", "currentDns", "approveDnsCutover", "moveDns", "waitDns", "smokePublic", "wholeServerBack", "closeRecovered");
 
             // Route 53 got exactly one change, the UPSERT of the A record to the DR address with TTL 60, signed: the
             // record read for the gate, read again by the upsert (its journal keeps the value before), the change, its status.

@@ -136,6 +136,26 @@ public sealed class PreflightTests
     }
 
     /// <summary>The run is on an incident at its first step, which changed nothing and announced nothing; returns the incident's message.</summary>
+    [Theory]
+    [InlineData(DatabaseContainerFailure.Id)]
+    [InlineData(HostFailover.Id)]
+    [InlineData(RansomwareRecovery.Id)]
+    [InlineData("dr-docker-engine-failure")]
+    [InlineData("dr-volume-corruption")]
+    public async Task Every_incident_scenario_needs_Slack_and_GitHub_for_its_closing_step(string definitionId)
+    {
+        await using var dr = await DrTestHost.StartAsync(Now);
+        var definitions = dr.Get<Core.Runtime.WorkflowDefinitionService>();
+        var published = await definitions.FindAsync(definitionId, Core.Persistence.VersionOptions.PublishedVersion, DrTestHost.Ct);
+        var graph = await definitions.GetGraphAsync(published!.Id, DrTestHost.Ct);
+
+        var needs = WorkflowNeedsReader.Read(graph);
+
+        // The post-mortem is opened by the end (CloseIncident), no longer by a step of the GitHub area.
+        Assert.Contains(Integrations.GitHub, needs.BestEffort);
+        Assert.Contains(Integrations.Slack, needs.BestEffort);
+    }
+
     private static string AssertStoppedFirst(WorkflowState run, DrTestHost dr)
     {
         Assert.Equal(WorkflowSubStatus.Faulted, run.SubStatus);

@@ -118,7 +118,7 @@ public sealed class RansomwarePointInTimeRealTests(ITestOutputHelper output)
         output.WriteLine($"completed: {string.Join(", ", completed)}");
         AssertInOrder(completed, "listBackups", "offerPointInTime", "confirmRestorePoint", "pointInTimeChosen", "restorePointInTime", "stopRestoredServer", "stopPostgresForPointInTime",
             "removePostgresContainerForPointInTime", "quarantineVolumeForPointInTime", "freshVolumeForPointInTime", "copyRestoredData", "startPostgresOnPointInTime", "waitServerOnPointInTime",
-            "archiveAgain", "backupAfterSwitch", "rebuildApplication", "waitHealthy", "approveLiftIsolation", "liftIsolation", "smoke", "viaPointInTime", "markRecovered");
+            "archiveAgain", "backupAfterSwitch", "rebuildApplication", "waitHealthy", "approveLiftIsolation", "liftIsolation", "smoke", "viaPointInTime", "closeRecovered");
         Assert.DoesNotContain("restore", completed);
         Assert.DoesNotContain("chosenRestorePoint", completed);
         Assert.Equal(reached, Assert.Single(dr.PostMortems.Requests).Details.LastGoodDataAt);

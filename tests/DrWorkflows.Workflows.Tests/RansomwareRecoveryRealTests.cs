@@ -178,7 +178,7 @@ public sealed class RansomwareRecoveryRealTests(ITestOutputHelper output)
             AssertInOrder(completed, "isolate", "stopApplication", "forensicPostgres", "forensicBackend", "logsPostgres", "logsBackend", "archiveVolume",
                 "findRestorePoints", "listBackups", "confirmRestorePoint", "chosenRestorePoint", "inventoryBefore", "planRestore", "anyLost", "stopPostgres", "removePostgresContainer", "quarantineVolume",
                 "freshVolume", "startPostgres", "waitServer", "restore", "inventoryAfter", "pullWanted", "rebuildApplication", "waitHealthy", "approveLiftIsolation",
-                "liftIsolation", "smoke", "wholeServerBack", "markRecovered");
+                "liftIsolation", "smoke", "wholeServerBack", "closeRecovered");
             Assert.DoesNotContain("approveLosses", completed);
             Assert.DoesNotContain("pullImages", completed);
             Assert.Equal("False", await dr.OutcomeAsync(run.Id, "pullWanted"));

@@ -61,7 +61,7 @@ public sealed class VolumeCorruptionPointInTimeRealTests(ITestOutputHelper outpu
         var completed = await dr.CompletedAsync(run.Id);
         output.WriteLine($"completed: {string.Join(", ", completed)}");
         AssertInOrder(completed, "stopPostgres", "archiveVolume", "offerPointInTime", "planRestore", "approveReplace", "pointInTimeChosen", "restorePointInTime", "quarantineVolumeForPointInTime",
-            "copyRestoredData", "startPostgresOnPointInTime", "waitServerOnPointInTime", "archiveAgain", "backupAfterSwitch", "waitHealthy", "smoke", "viaPointInTime", "markRecovered");
+            "copyRestoredData", "startPostgresOnPointInTime", "waitServerOnPointInTime", "archiveAgain", "backupAfterSwitch", "waitHealthy", "smoke", "viaPointInTime", "closeRecovered");
         Assert.DoesNotContain("restoreServer", completed);
 
         // Every row back, those only the WAL held included; the corrupted volume kept aside; archiving on again.

@@ -111,7 +111,7 @@ public sealed class VolumeCorruptionRealTests(ITestOutputHelper output)
             var completed = await dr.CompletedAsync(run.Id);
             output.WriteLine($"completed: {string.Join(", ", completed)}");
             AssertInOrder(completed, "inventoryBefore", "stopPostgres", "archiveVolume", "planRestore", "approveReplace", "removeContainer", "removeVolume", "createVolume",
-                "startPostgres", "waitServer", "restoreServer", "inventoryAfter", "waitHealthy", "smoke", "wholeServerBack", "markRecovered", "postMortem");
+                "startPostgres", "waitServer", "restoreServer", "inventoryAfter", "waitHealthy", "smoke", "wholeServerBack", "closeRecovered");
             Assert.Equal(RemoveVolume.Removed, await dr.OutcomeAsync(run.Id, "removeVolume"));
             Assert.Equal(RestorePostgresServer.Restored, await dr.OutcomeAsync(run.Id, "restoreServer"));
             Assert.Equal(InspectPostgresServer.Answered, await dr.OutcomeAsync(run.Id, "inventoryAfter"));
@@ -215,7 +215,7 @@ public sealed class VolumeCorruptionRealTests(ITestOutputHelper output)
             Assert.Contains($"MISSING after: {ReportsDatabase} (", reason, StringComparison.Ordinal);
             Assert.Equal(RestorePostgresServer.Partial, await dr.OutcomeAsync(run.Id, "restoreServer"));
             Assert.Equal(InspectPostgresServer.Missing, await dr.OutcomeAsync(run.Id, "inventoryAfter"));
-            Assert.DoesNotContain("markRecovered", await dr.CompletedAsync(run.Id));
+            Assert.DoesNotContain("closeRecovered", await dr.CompletedAsync(run.Id));
 
             // What had a backup is back; what had none is gone, and the run says so.
             Assert.Equal(60, await platform.CountAsync("orders", Ct));

@@ -12,13 +12,14 @@ public sealed record IncidentProfile(string Scenario, string StatusPageName, str
 
 /// <summary>
 /// The communication plan, the same in every incident workflow: a status page incident and a Slack thread with
-/// the contact tree paged (Slack and email) by severity at the start, threaded updates at key steps, and one end
-/// for both outcomes that resolves (or keeps open) the status page incident, reports in the thread, opens the
-/// GitHub post-mortem issue and sets the run's outputs.
+/// the contact tree paged (Slack and email) by severity at the start, threaded updates at key steps, and one
+/// <see cref="CloseIncident"/> step per end (recovered, failed, partial) that sets the run's outputs, resolves (or keeps
+/// open) the status page incident, reports in the thread or escalates to the contact tree, and opens the GitHub
+/// post-mortem issue.
 /// </summary>
 /// <remarks>
 /// Variables it declares: <c>Severity</c>, <c>SlackChannel</c>, <c>SlackThread</c>, <c>StatusPageIncidentId</c>,
-/// <c>Outcome</c>, <c>FailureReason</c>, <c>LastGoodDataAt</c>, <c>RecoveryReport</c> (what a restore brought back and
+/// <c>FailureReason</c>, <c>LastGoodDataAt</c>, <c>RecoveryReport</c> (what a restore brought back and
 /// lost, shown in the last thread message and the post-mortem's impact). Notification steps are best effort (their
 /// <c>Failed</c> port continues like <c>Done</c>): comms never hold a recovery.
 /// </remarks>
@@ -28,6 +29,15 @@ public sealed class IncidentComms
 
     /// <summary>Id of the one step that opens the incident (<see cref="OpenIncident"/>): severity, announcement, status page, paging.</summary>
     public const string OpenIncidentId = "openIncident";
+
+    /// <summary>Id of the success end (<see cref="CloseIncident"/>, outcome Recovered).</summary>
+    public const string CloseRecoveredId = "closeRecovered";
+
+    /// <summary>Id of the failure end (<see cref="CloseIncident"/>, outcome Failed), after <see cref="RecordFailureId"/>.</summary>
+    public const string CloseFailedId = "closeFailed";
+
+    /// <summary>Id of the partial end (<see cref="CloseIncident"/>, outcome Partial), after <see cref="RecordPartialId"/>; only in scenarios that can end partial.</summary>
+    public const string ClosePartialId = "closePartial";
 
     /// <summary>Id of the step in front of the failure end that records why the run stopped.</summary>
     public const string RecordFailureId = "recordFailure";
@@ -39,13 +49,11 @@ public sealed class IncidentComms
     private readonly IncidentProfile profile;
     private readonly Activity failureEntry;
     private readonly Activity successEntry;
-    private readonly Activity failureNotice;
     private ReasonStep? failureReason;
     private ReasonStep? partialReason;
 
-    private IncidentComms(FlowchartBuilder flow, IncidentProfile profile, Activity first, Activity last, Activity successEntry, Activity failureEntry, Activity failureNotice)
+    private IncidentComms(FlowchartBuilder flow, IncidentProfile profile, Activity first, Activity last, Activity successEntry, Activity failureEntry)
     {
-        this.failureNotice = failureNotice;
         this.flow = flow;
         this.profile = profile;
         First = first;
@@ -80,7 +88,6 @@ public sealed class IncidentComms
             .WithVariable<string>("SlackChannel")
             .WithVariable<string>("SlackThread")
             .WithVariable<string>("StatusPageIncidentId")
-            .WithVariable<string>("Outcome")
             .WithVariable<string>("FailureReason")
             .WithVariable<string>("LastGoodDataAt")
             .WithVariable<string>("RecoveryReport")
@@ -107,65 +114,52 @@ public sealed class IncidentComms
             IncidentId = new("StatusPageIncidentId"),
         });
 
-        // Success end.
-        var recovered = flow.Add(new SetVariable { Id = "markRecovered", Variable = Variable("Outcome"), Value = new("Recovered") });
-        var resolve = flow.Add(new ResolveStatusPageIncident
-        {
-            Id = "statusPageResolve",
-            IncidentId = Input<string>.FromJavaScript("StatusPageIncidentId || ''"),
-            Body = new("Service has been restored. We will publish a post-incident review."),
-            ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
-            Rehearsal = Input<bool>.FromJavaScript(IsRehearsal),
-        });
-        var reportRecovered = flow.Add(Thread("reportRecovered", $"':white_check_mark: ' + {Js(profile.Scenario)} + ': recovered. Post-mortem issue follows.' + (RecoveryReport ? '\\n' + RecoveryReport : '')"));
-        flow.Connect(recovered, resolve);
-        BestEffort(flow, resolve, reportRecovered);
+        // One step per end: the outputs, the end's comms and the post-mortem.
+        var recovered = flow.Add(Close(CloseRecoveredId, CloseIncident.Recovered, profile));
+        var failed = flow.Add(Close(CloseFailedId, CloseIncident.NotRecovered, profile));
+        return new IncidentComms(flow, profile, open, open, recovered, failed);
+    }
 
-        // Failure end: the status page stays open, people take over, the contact tree is told.
-        var failed = flow.Add(new SetVariable { Id = "markFailed", Variable = Variable("Outcome"), Value = new("Failed") });
-        var statusIdentified = flow.Add(new UpdateStatusPageIncident
+    /// <summary>
+    /// The end <paramref name="outcome"/> (<see cref="CloseIncident"/>'s Recovered, Failed or Partial) as one step: the
+    /// run's outputs, the status page and the thread (resolved and reported, or kept open and escalated), the post-mortem.
+    /// </summary>
+    private static CloseIncident Close(string id, string outcome, IncidentProfile profile)
+    {
+        var recovered = outcome == CloseIncident.Recovered;
+        var close = new CloseIncident
         {
-            Id = "statusPageManual",
-            IncidentId = Input<string>.FromJavaScript("StatusPageIncidentId || ''"),
-            Status = new("identified"),
-            Body = new("We have identified the problem and our engineers are restoring service."),
-            ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
-            Rehearsal = Input<bool>.FromJavaScript(IsRehearsal),
-        });
-        var escalate = flow.Add(new NotifyContacts
-        {
-            Id = "escalate",
-            Severity = Input<string>.FromJavaScript("Severity"),
-            Subject = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario + ": automated recovery stopped")}"),
-            Message = Input<string>.FromJavaScript($"{RehearsalPrefix} + 'Automated recovery stopped: {{{{failure}}}}. Continue by hand (docs/workflows/); DrWorkflows run {{{{instanceId}}}}.'"),
-            Values = Input<System.Text.Json.Nodes.JsonObject>.FromJavaScript("({ failure: FailureReason || 'unknown' })"),
-            SlackChannel = Input<string>.FromJavaScript("SlackChannel || ''"),
-            ThreadTs = Input<string>.FromJavaScript("SlackThread || ''"),
-        });
-        flow.Connect(failed, statusIdentified);
-        BestEffort(flow, statusIdentified, escalate);
-
-        // One post-mortem for both ends.
-        var postMortem = flow.Add(new OpenPostMortemIssue
-        {
-            Id = "postMortem",
-            Severity = Input<string>.FromJavaScript("Severity"),
-            Summary = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario)} + ': ' + (getInput('Reason') || 'no alert text given') + (Outcome === 'Recovered' ? '. Recovered by DrWorkflows.' : '. Automated recovery stopped: ' + (FailureReason || 'unknown') + '.')"),
-            Outcome = Input<string>.FromJavaScript("Outcome || ''"),
+            Id = id,
+            Outcome = new(outcome),
             FailureReason = Input<string>.FromJavaScript("FailureReason || ''"),
+            Severity = Input<string>.FromJavaScript("Severity"),
+            Channel = Input<string>.FromJavaScript("SlackChannel || ''"),
+            ThreadTs = Input<string>.FromJavaScript("SlackThread || ''"),
+            IncidentId = Input<string>.FromJavaScript("StatusPageIncidentId || ''"),
+            ComponentIds = Input<List<string>>.FromJavaScript("getInput('StatusPageComponents') || []"),
+            Rehearsal = Input<bool>.FromJavaScript(IsRehearsal),
+            Summary = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario)} + ': ' + (getInput('Reason') || 'no alert text given') + "
+                + (recovered ? "'. Recovered by DrWorkflows.'" : "'. Automated recovery stopped: ' + (FailureReason || 'unknown') + '.'")),
             RtoTarget = new(profile.RtoTarget),
             RpoTarget = profile.RpoTarget is { } rpo ? new Input<TimeSpan?>(rpo) : null,
             LastGoodDataAt = Input<DateTimeOffset?>.FromJavaScript("LastGoodDataAt || null"),
             Impact = Input<string>.FromJavaScript("RecoveryReport || null"),
             Labels = Input<List<string>>.FromJavaScript($"[{Js(profile.Scenario.ToLowerInvariant().Replace(' ', '-'))}].concat({IsRehearsal} ? ['rehearsal'] : [])"),
-        });
-        BestEffort(flow, reportRecovered, postMortem);
-        BestEffort(flow, escalate, postMortem);
-        var outcome = flow.Add(new SetOutput { Id = "outputOutcome", OutputName = new("Outcome"), OutputValue = Input<object>.FromJavaScript("Outcome") });
-        var reason = flow.Add(new SetOutput { Id = "outputFailureReason", OutputName = new("FailureReason"), OutputValue = Input<object>.FromJavaScript("FailureReason || ''") });
-        BestEffort(flow, postMortem, outcome);
-        flow.Connect(outcome, reason);
-        return new IncidentComms(flow, profile, open, open, recovered, failed, statusIdentified);
+        };
+        if (recovered)
+        {
+            close.RecoveredText = Input<string>.FromJavaScript($"':white_check_mark: ' + {Js(profile.Scenario)} + ': recovered. Post-mortem issue follows.' + (RecoveryReport ? '\\n' + RecoveryReport : '')");
+            close.ResolvedBody = new("Service has been restored. We will publish a post-incident review.");
+        }
+        else
+        {
+            // The status page stays open, people take over, the contact tree is told.
+            close.IdentifiedBody = new("We have identified the problem and our engineers are restoring service.");
+            close.EscalationSubject = Input<string>.FromJavaScript($"{RehearsalPrefix} + {Js(profile.Scenario + ": automated recovery stopped")}");
+            close.EscalationMessage = Input<string>.FromJavaScript($"{RehearsalPrefix} + 'Automated recovery stopped: {{{{failure}}}}. Continue by hand (docs/workflows/); DrWorkflows run {{{{instanceId}}}}.'");
+        }
+
+        return close;
     }
 
     /// <summary>Connects <paramref name="source"/> to <paramref name="next"/> on Done, and on Failed for best-effort steps.</summary>
@@ -229,17 +223,12 @@ public sealed class IncidentComms
     /// <summary>
     /// The run got to its end but did not recover everything (a database lost): <paramref name="source"/>'s
     /// <paramref name="port"/> records <paramref name="reasonScript"/> (what was lost) in its one step
-    /// (<c>recordPartial</c>) and ends with outcome <c>Partial</c> through the failure end (status page kept open,
-    /// contact tree told, post-mortem "not recovered").
+    /// (<c>recordPartial</c>) and ends with outcome <c>Partial</c> (<c>closePartial</c>: status page kept open, contact
+    /// tree told, post-mortem "not recovered").
     /// </summary>
     public void PartialWith(Activity source, string port, string reasonScript)
     {
-        if (partialReason is null)
-        {
-            var partialEntry = flow.Add(new SetVariable { Id = "markPartial", Variable = Variable("Outcome"), Value = new("Partial") });
-            flow.Connect(partialEntry, failureNotice);
-            partialReason = Reason(RecordPartialId, partialEntry);
-        }
+        partialReason ??= Reason(RecordPartialId, flow.Add(Close(ClosePartialId, CloseIncident.Partial, profile)));
 
         partialReason.Add(source, port, reasonScript);
     }

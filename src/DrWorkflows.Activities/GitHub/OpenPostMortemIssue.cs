@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using DrWorkflows.Activities.Notifications;
 using DrWorkflows.Core.Abstractions;
 using DrWorkflows.Core.Execution;
@@ -69,35 +68,14 @@ public sealed class OpenPostMortemIssue : BestEffortActivity
 
     protected override string ChannelName => "github";
 
-    protected override bool IsFatal(Exception exception) => exception is UnpublishedAndUnpagedException;
+    protected override bool IsFatal(Exception exception) => PostMortemOpening.IsUnpublishedAndUnpaged(exception);
 
     protected override async ValueTask SendAsync(ActivityExecutionContext context)
     {
-        var publisher = context.GetRequiredService<IPostMortemPublisher>();
         var instanceId = context.Get(InstanceId);
         var ownRun = string.IsNullOrWhiteSpace(instanceId) || instanceId == context.WorkflowInstanceId;
         var runId = ownRun ? context.WorkflowInstanceId : instanceId!;
-        PostMortemIssue issue;
-        try
-        {
-            issue = await publisher.OpenAsync(Request(context, runId, ownRun), context.CancellationToken);
-        }
-        catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
-        {
-            await PageOnCallAsync(context, runId, e);
-            throw;
-        }
-
-        context.AddJournalData("github", new JsonObject
-        {
-            ["issue"] = issue.Number,
-            ["url"] = issue.Url,
-            ["created"] = issue.Created,
-            ["recovered"] = issue.Facts.Recovered,
-            ["recoverySeconds"] = (long)issue.Facts.RecoveryTime.TotalSeconds,
-            ["rtoMet"] = issue.Facts.RtoMet,
-            ["rpoMet"] = issue.Facts.RpoMet,
-        });
+        var issue = await PostMortemOpening.OpenAsync(context, Request(context, runId, ownRun));
         context.Set(IssueNumber, issue.Number);
         context.Set(IssueUrl, issue.Url);
         context.Set(Created, issue.Created);
@@ -126,43 +104,4 @@ public sealed class OpenPostMortemIssue : BestEffortActivity
         },
         Labels = context.Get(Labels) ?? [],
     };
-
-    /// <summary>
-    /// A post-mortem that cannot be published must not pass as a line in the journal: on-call is paged (the contact
-    /// tree's first tier, Slack and email). When even that fails, the step faults, so the run stops at an incident
-    /// that the incident list and the server's incident alerts show.
-    /// </summary>
-    private static async Task PageOnCallAsync(ActivityExecutionContext context, string runId, Exception failure)
-    {
-        var name = context.Workflow.State.Name ?? context.Workflow.State.DefinitionId;
-        var page = new OnCallPage(
-            $"Post-mortem of run {runId} not published",
-            $"The post-mortem of run {runId} ({name}) could not be opened on GitHub: {failure.Message}\n"
-            + $"Write it by hand from the journal (drw journal {runId}), or fix GitHub and run the step again: it finds an issue it opened before and never opens a second one.")
-        {
-            Key = "postmortem." + runId,
-        };
-        if (context.Services.GetService(typeof(IOnCallPager)) is not IOnCallPager pager)
-            throw new UnpublishedAndUnpagedException($"{failure.Message} On-call could not be paged either: no notifications are registered on this server.", failure);
-        try
-        {
-            var receipt = await pager.PageAsync(page, context.CancellationToken);
-            context.AddJournalData("paged", new JsonObject
-            {
-                ["channels"] = new JsonArray([.. receipt.Channels.Select(c => (JsonNode?)JsonValue.Create(c))]),
-                ["people"] = new JsonArray([.. receipt.People.Select(p => (JsonNode?)JsonValue.Create(p))]),
-            });
-        }
-        catch (NotificationException pageFailure)
-        {
-            throw new UnpublishedAndUnpagedException($"{failure.Message} {pageFailure.Message}", failure);
-        }
-    }
-
-    /// <summary>The post-mortem could not be published and nobody could be told: an incident.</summary>
-    private sealed class UnpublishedAndUnpagedException : Core.ActivityFailureException
-    {
-        public UnpublishedAndUnpagedException(string message, Exception inner)
-            : base(message, retryable: false, inner) => Code = "github.post-mortem-unpublished";
-    }
 }

@@ -51,6 +51,15 @@ public sealed record PostMortemDetails
 
     /// <summary>Why the run did not recover (or, for a drill, which objectives it missed).</summary>
     public string? FailureReason { get; init; }
+
+    /// <summary>
+    /// Name of the step writing the report when it posted on other channels first (<see cref="CloseIncident"/>): its
+    /// journal entry is written only when it completes, after the issue, so its posts come in <see cref="ReportingStepPosts"/>.
+    /// </summary>
+    public string? ReportingStep { get; init; }
+
+    /// <summary>What the step writing the report posted before it opened the issue (timeline rows; a failed post is a problem and an action item, as a failed notification step is).</summary>
+    public IReadOnlyList<ChannelPost> ReportingStepPosts { get; init; } = [];
 }
 
 /// <summary>What a post-mortem is written from: the run's journal plus what the workflow knows about the incident.</summary>
@@ -409,6 +418,8 @@ public sealed class PostMortemReportBuilder
             }
         }
 
+        AddReportingStepPosts(input.Details, timeline, problems, wrong);
+
         foreach (var step in steps.Values.Where(s => !s.IsContainer && s.Started is not null))
         {
             var result = step.EndEvent switch
@@ -516,6 +527,32 @@ public sealed class PostMortemReportBuilder
         "TimedOut" => $"{Inline(step.Name)} timed out{(step.OutcomeDetail is null ? string.Empty : ": " + Inline(step.OutcomeDetail))}",
         _ => $"{Inline(step.Name)} ended {outcome}{(step.OutcomeDetail is null ? string.Empty : ": " + Inline(step.OutcomeDetail))}",
     };
+
+    /// <summary>
+    /// The posts of the step writing the report (not in the journal yet): a row each, and a failed one listed like a
+    /// failed notification step (a problem, what went wrong, an action item for its channel). They sort after every
+    /// journal entry of the same instant.
+    /// </summary>
+    private static void AddReportingStepPosts(PostMortemDetails details, List<Row> timeline, List<Problem> problems, List<Wrong> wrong)
+    {
+        var step = details.ReportingStep ?? "The closing step";
+        var sequence = long.MaxValue - details.ReportingStepPosts.Count;
+        foreach (var post in details.ReportingStepPosts)
+        {
+            sequence++;
+            var label = post.Label.Length == 0 ? post.Channel : char.ToUpperInvariant(post.Label[0]) + post.Label[1..];
+            if (post.Error is { } error)
+            {
+                timeline.Add(new Row(post.At, sequence, step, $"{label} failed", string.Empty, error));
+                problems.Add(new Problem(post.At, sequence, step, $"{post.Channel} failed, workflow went on", error));
+                wrong.Add(new Wrong(post.At, sequence, $"{Inline(step)}: the {Inline(post.Channel)} post ({Inline(post.Label)}) failed and the workflow went on: {Inline(error)}"));
+            }
+            else
+            {
+                timeline.Add(new Row(post.At, sequence, step, post.Posted ? $"{label} posted" : $"{label} not posted (rehearsal: journaled only)", string.Empty, string.Empty));
+            }
+        }
+    }
 
     /// <summary>What a step's outputs say about its problem outcome.</summary>
     private static string? OutcomeDetail(JsonObject? payload)

@@ -7,11 +7,17 @@ namespace DrWorkflows.Activities.Notifications;
 /// The posts of a step that speaks on several channels (<see cref="ReportIncidentProgress"/>, <see cref="OpenIncident"/>):
 /// each post is tried whatever happened to the others; a failure is journaled under the post's key and kept, and
 /// <see cref="ThrowIfAnyFailed"/> then names every post that failed and why, and what was posted all the same.
+/// <see cref="Results"/> lists every post tried so far (for the post-mortem that <see cref="CloseIncident"/> opens
+/// before its own journal entry is written).
 /// </summary>
 internal sealed class ChannelPosts(ActivityExecutionContext context)
 {
     private readonly List<Failure> failures = [];
     private readonly List<string> posted = [];
+    private readonly List<ChannelPost> results = [];
+
+    /// <summary>Every post tried, in order: posted, only journaled (a rehearsal's status page), or failed and why.</summary>
+    public IReadOnlyList<ChannelPost> Results => results;
 
     /// <summary>
     /// Runs one post; <paramref name="label"/> names it in the middle of a sentence ("Slack update", "status page update").
@@ -23,12 +29,15 @@ internal sealed class ChannelPosts(ActivityExecutionContext context)
     {
         try
         {
-            if (await post())
+            var went = await post();
+            if (went)
                 posted.Add(label);
+            results.Add(new ChannelPost(channel, label, context.Clock.GetUtcNow(), went, Error: null));
         }
         catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
         {
             failures.Add(new Failure(channel, label, e));
+            results.Add(new ChannelPost(channel, label, context.Clock.GetUtcNow(), Posted: false, e.Message));
             context.AddJournalData(journalKey, new JsonObject
             {
                 ["posted"] = false,
@@ -59,7 +68,17 @@ internal sealed class ChannelPosts(ActivityExecutionContext context)
         };
     }
 
+    /// <summary>Whether a post failed with an error <paramref name="match"/> recognises.</summary>
+    public bool AnyFailed(Func<Exception, bool> match) => failures.Any(f => match(f.Error));
+
     private static string Capitalized(string label) => label.Length == 0 ? label : char.ToUpperInvariant(label[0]) + label[1..];
 
     private sealed record Failure(string Channel, string Label, Exception Error);
 }
+
+/// <summary>
+/// One post of a step that speaks on several channels: its channel (<see cref="NotificationChannels"/>), its label, when
+/// it was tried, whether it went out (false and no <paramref name="Error"/>: only journaled, a rehearsal's status page),
+/// and why it failed.
+/// </summary>
+public sealed record ChannelPost(string Channel, string Label, DateTimeOffset At, bool Posted, string? Error);

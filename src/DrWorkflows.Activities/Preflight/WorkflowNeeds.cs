@@ -101,6 +101,11 @@ public static class WorkflowNeedsReader
                     approvers.AddRange(values.Strings(gate.Approvers));
                     bestEffort.Add(Integrations.Slack);
                     break;
+                case Notifications.CloseIncident:
+                    // The end of an incident: the thread and the post-mortem issue (its area is Notifications).
+                    bestEffort.Add(Integrations.Slack);
+                    bestEffort.Add(Integrations.GitHub);
+                    break;
                 case FindRestorePoint find:
                     backups.Add(new BackupNeed(values.String(find.Kind) ?? BackupKinds.Postgres, values.String(find.Source), null, values.String(find.Store), find.Id));
                     break;

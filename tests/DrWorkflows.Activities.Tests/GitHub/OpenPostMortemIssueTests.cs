@@ -119,15 +119,7 @@ public sealed class OpenPostMortemIssueTests : IDisposable
     private WorkflowTestHost Host(Action<NotificationsOptions>? notifications = null) =>
         WorkflowTestHost.Create(configure: services => services
             .AddActivities(typeof(OpenPostMortemIssue).Assembly)
-            .AddGitHubPostMortems(o =>
-            {
-                o.Token = "ghp_activity";
-                o.Owner = "acme";
-                o.Repository = "platform";
-                o.BaseUrl = github.Url;
-                o.MaxAttempts = 2;
-                o.RetryDelay = TimeSpan.Zero;
-            })
+            .AddGitHubStandIn(github.Url, maxAttempts: 2)
             .AddNotifications(o =>
             {
                 o.Slack.BotToken = "xoxb-post-mortem-test";

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using DrWorkflows.Core.Building;
 using DrWorkflows.Core.Execution;
 using DrWorkflows.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using WireMock;
 using WireMock.Server;
@@ -83,4 +84,19 @@ internal static class WorkflowTestHostExtensions
         var started = await host.StartAsync(builder.DefinitionId, cancellationToken: TestContext.Current.CancellationToken);
         return await host.GetAsync(started.Id) ?? started;
     }
+}
+
+internal static class GitHubStandInExtensions
+{
+    /// <summary>Post-mortems go to the GitHub stand-in at <paramref name="url"/> (repository acme/platform, retries without delay).</summary>
+    public static IServiceCollection AddGitHubStandIn(this IServiceCollection services, string url, int maxAttempts) =>
+        services.AddGitHubPostMortems(o =>
+        {
+            o.Token = "ghp_activity";
+            o.Owner = "acme";
+            o.Repository = "platform";
+            o.BaseUrl = url;
+            o.MaxAttempts = maxAttempts;
+            o.RetryDelay = TimeSpan.Zero;
+        });
 }

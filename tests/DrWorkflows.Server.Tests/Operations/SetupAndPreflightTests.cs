@@ -206,7 +206,7 @@ public sealed class SetupAndPreflightTests
             $$"""{ "type": "DrWorkflows.ApprovalGate", "version": 1, "id": "gate", {{Lit("title", "String", "Go?")}}, {{Lit("question", "String", "Go?")}}, {{Obj("approvers", "[\"contact:DatabaseAdmin\"]")}} }""",
             $$"""{ "type": "DrWorkflows.GetDnsRecord", "version": 1, "id": "dns", {{Lit("zoneId", "String", "Z1")}}, {{Lit("recordName", "String", "api.example.com")}} }""",
             $$"""{ "type": "DrWorkflows.SendSlackMessage", "version": 1, "id": "say", {{Lit("text", "String", "hello")}} }""",
-            """{ "type": "DrWorkflows.OpenPostMortemIssue", "version": 1, "id": "postMortem" }""",
+            $$"""{ "type": "DrWorkflows.CloseIncident", "version": 1, "id": "closeFailed", {{Lit("outcome", "String", "Failed")}} }""", // the post-mortem is opened at the end of an incident
         };
         return $$"""
             { "definitionId": "preflight-broken", "name": "Preflight on a broken platform",

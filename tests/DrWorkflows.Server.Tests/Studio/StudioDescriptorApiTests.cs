@@ -191,6 +191,31 @@ public sealed class StudioDescriptorApiTests(SharedServerFactory shared) : IClas
     }
 
     [Fact]
+    public async Task The_incident_closing_step_appears_in_the_picker_with_its_outcome_dropdown_and_its_texts()
+    {
+        var items = (await viewer.GetJsonAsync("/elsa/api/descriptors/activities")).Body!["items"]!.AsArray();
+        var step = items.SingleOrDefault(i => i!["typeName"]!.GetValue<string>() == "DrWorkflows.CloseIncident")?.AsObject();
+
+        Assert.NotNull(step);
+        Assert.Equal("Notifications", step["category"]!.GetValue<string>());
+        Assert.True(step["isBrowsable"]!.GetValue<bool>());
+        Assert.Equal(["Done", "Failed"], FlowPorts(step));
+        var outcome = Input(step, "Outcome");
+        Assert.Equal("dropdown", outcome["uiHint"]!.GetValue<string>());
+        Assert.Equal(["Recovered", "Failed", "Partial"], outcome["uiSpecifications"]!["SelectList"]!["items"]!.AsArray().Select(o => o!["value"]!.GetValue<string>()));
+        Assert.Equal("Recovered", outcome["defaultValue"]!.GetValue<string>());
+        Assert.Equal("multiline", Input(step, "RecoveredText")["uiHint"]!.GetValue<string>());
+        Assert.Equal("multiline", Input(step, "EscalationMessage")["uiHint"]!.GetValue<string>());
+        Assert.Equal("multiline", Input(step, "Summary")["uiHint"]!.GetValue<string>());
+        Assert.Equal("dropdown", Input(step, "Severity")["uiHint"]!.GetValue<string>());
+        Assert.Equal("checkbox", Input(step, "Rehearsal")["uiHint"]!.GetValue<string>());
+        Assert.Equal("TimeSpan", Input(step, "RtoTarget")["typeName"]!.GetValue<string>());
+        Assert.Subset(
+            step["outputs"]!.AsArray().Select(o => o!["name"]!.GetValue<string>()).ToHashSet(),
+            new HashSet<string> { "IssueNumber", "IssueUrl", "Error" });
+    }
+
+    [Fact]
     public async Task The_failure_reason_step_appears_in_the_picker_with_its_reasons_in_the_JSON_editor()
     {
         var items = (await viewer.GetJsonAsync("/elsa/api/descriptors/activities")).Body!["items"]!.AsArray();

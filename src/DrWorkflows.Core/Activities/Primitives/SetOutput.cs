@@ -18,7 +18,14 @@ public sealed class SetOutput : CodeActivity
         var name = context.Get(OutputName);
         if (string.IsNullOrWhiteSpace(name))
             throw new ActivityFailureException($"SetOutput '{context.Activity.Id}' has no output name.");
-        context.Workflow.State.Output[name] = ValueConverter.ToJsonNode(context.Get(OutputValue));
+        Set(context, name, context.Get(OutputValue));
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Sets the workflow output <paramref name="name"/> (also used by steps that end a run, e.g. CloseIncident).</summary>
+    public static void Set(ActivityExecutionContext context, string name, object? value)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Workflow.State.Output[name] = ValueConverter.ToJsonNode(value);
     }
 }
