@@ -262,6 +262,26 @@ public sealed class CloseIncidentTests : IDisposable
     }
 
     [Fact]
+    public async Task An_outcome_not_given_is_never_taken_as_recovered()
+    {
+        await using var host = Host();
+        var builder = Workflow(out var flow);
+        var close = Closing("Recovered");
+        close.Outcome = null;
+        flow.Add(close);
+
+        var state = await host.RunCodeAsync(builder);
+
+        Assert.Equal(WorkflowSubStatus.Faulted, state.SubStatus);
+        Assert.Contains("outcome '' is none of Recovered, Failed, Partial", Assert.Single(state.Incidents).Message, StringComparison.Ordinal);
+        Assert.False(state.Output.ContainsKey("Outcome"));
+        Assert.Empty(statuspage.Requests);
+        Assert.Empty(github.Requests);
+        var outcome = host.Registry.All.Single(d => d.TypeName == "DrWorkflows.CloseIncident").Inputs.Single(i => i.Name == "Outcome");
+        Assert.Null(outcome.DefaultValue);
+    }
+
+    [Fact]
     public async Task The_closing_is_a_registered_notification_step_with_Done_and_Failed()
     {
         await using var host = Host();
