@@ -30,7 +30,7 @@ public sealed class CloseIncident : StatusPageActivity
     public const string NotRecovered = "Failed";
     public const string Partial = "Partial";
 
-    [Input(Description = "How the run ends (no default: a verdict is chosen, never assumed): Recovered; Failed (automated recovery stopped, people continue by hand); Partial (the run got to its end but did not recover everything). Set as the run's output Outcome.", Options = [Recovered, NotRecovered, Partial], Required = true)]
+    [Input(Description = "How the run ends, chosen by the designer (empty until chosen: a verdict is never assumed): Recovered; Failed (automated recovery stopped, people continue by hand); Partial (the run got to its end but did not recover everything). Set as the run's output Outcome.", Options = ["", Recovered, NotRecovered, Partial], Required = true)]
     public Input<string>? Outcome { get; set; }
 
     [Input(Description = "Why the automated recovery stopped, or what was not recovered (the run's output FailureReason; {{failure}} in the texts, 'unknown' when empty).", UIHint = InputUIHints.MultiLine)]

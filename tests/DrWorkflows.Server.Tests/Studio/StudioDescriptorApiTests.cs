@@ -202,8 +202,9 @@ public sealed class StudioDescriptorApiTests(SharedServerFactory shared) : IClas
         Assert.Equal(["Done", "Failed"], FlowPorts(step));
         var outcome = Input(step, "Outcome");
         Assert.Equal("dropdown", outcome["uiHint"]!.GetValue<string>());
-        Assert.Equal(["Recovered", "Failed", "Partial"], outcome["uiSpecifications"]!["SelectList"]!["items"]!.AsArray().Select(o => o!["value"]!.GetValue<string>()));
-        Assert.Equal("Recovered", outcome["defaultValue"]!.GetValue<string>());
+        // Empty until the designer chooses: the verdict is never a default.
+        Assert.Equal(["", "Recovered", "Failed", "Partial"], outcome["uiSpecifications"]!["SelectList"]!["items"]!.AsArray().Select(o => o!["value"]!.GetValue<string>()));
+        Assert.Null(outcome["defaultValue"]);
         Assert.Equal("multiline", Input(step, "RecoveredText")["uiHint"]!.GetValue<string>());
         Assert.Equal("multiline", Input(step, "EscalationMessage")["uiHint"]!.GetValue<string>());
         Assert.Equal("multiline", Input(step, "Summary")["uiHint"]!.GetValue<string>());
