@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using DrWorkflows.Server.Studio;
 using DrWorkflows.Testing;
 using Microsoft.Playwright;
 using static DrWorkflows.Server.Tests.Studio.StudioBrowser;
@@ -41,6 +42,10 @@ public sealed class StudioOnePageBrowserTests
             var definitionRow = page.Locator("tr.mud-table-row").Filter(new LocatorFilterOptions { HasText = "One page flow" });
             await definitionRow.WaitForAsync(new LocatorWaitForOptions { Timeout = 120_000 });
             await page.EvaluateAsync("() => { window.drwMarker = 'first load'; }");
+
+            // The runtime started with the page's options (the trace compiler off: benchmarks.md, "Runtime options").
+            var runtimeOptions = await page.EvaluateAsync<string[]>("() => globalThis.getDotnetRuntime(0).getConfig().runtimeOptions || []");
+            Assert.Equal(StudioPages.RuntimeOptions, runtimeOptions);
 
             // The navigation bar's Instances link, then a row of the list: the viewer of that run.
             await page.Locator(".drw-nav a", new PageLocatorOptions { HasText = "Instances" }).ClickAsync();
