@@ -540,7 +540,7 @@ public sealed class PostMortemReportBuilder
         foreach (var post in details.ReportingStepPosts)
         {
             sequence++;
-            var label = post.Label.Length == 0 ? post.Channel : char.ToUpperInvariant(post.Label[0]) + post.Label[1..];
+            var label = post.Label.Length == 0 ? post.Channel : ChannelPosts.Capitalized(post.Label);
             if (post.Error is { } error)
             {
                 timeline.Add(new Row(post.At, sequence, step, $"{label} failed", string.Empty, error));

@@ -13,7 +13,6 @@ namespace DrWorkflows.Activities.Notifications;
 internal sealed class ChannelPosts(ActivityExecutionContext context)
 {
     private readonly List<Failure> failures = [];
-    private readonly List<string> posted = [];
     private readonly List<ChannelPost> results = [];
 
     /// <summary>Every post tried, in order: posted, only journaled (a rehearsal's status page), or failed and why.</summary>
@@ -30,8 +29,6 @@ internal sealed class ChannelPosts(ActivityExecutionContext context)
         try
         {
             var went = await post();
-            if (went)
-                posted.Add(label);
             results.Add(new ChannelPost(channel, label, context.Clock.GetUtcNow(), went, Error: null));
         }
         catch (Exception e) when (!(e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
@@ -57,6 +54,7 @@ internal sealed class ChannelPosts(ActivityExecutionContext context)
         if (failures.Count == 0)
             return;
         var message = string.Join(" | ", failures.Select(f => $"{Capitalized(f.Label)} not posted: {f.Error.Message}"));
+        var posted = results.Where(r => r.Posted).Select(r => r.Label).ToList();
         if (posted.Count > 0)
             message += $" (the {string.Join(" and the ", posted)} {(posted.Count == 1 ? "was" : "were")} posted)";
         var only = failures.Count == 1 ? failures[0].Error : null;
@@ -71,7 +69,8 @@ internal sealed class ChannelPosts(ActivityExecutionContext context)
     /// <summary>Whether a post failed with an error <paramref name="match"/> recognises.</summary>
     public bool AnyFailed(Func<Exception, bool> match) => failures.Any(f => match(f.Error));
 
-    private static string Capitalized(string label) => label.Length == 0 ? label : char.ToUpperInvariant(label[0]) + label[1..];
+    /// <summary>A post's label at the start of a sentence.</summary>
+    internal static string Capitalized(string label) => label.Length == 0 ? label : char.ToUpperInvariant(label[0]) + label[1..];
 
     private sealed record Failure(string Channel, string Label, Exception Error);
 }

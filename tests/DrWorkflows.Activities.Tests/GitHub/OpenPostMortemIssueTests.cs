@@ -10,7 +10,7 @@ using DrWorkflows.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using netDumbster.smtp;
 using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
+using static DrWorkflows.Activities.Tests.Notifications.HttpStandIn;
 
 namespace DrWorkflows.Activities.Tests.GitHub;
 
@@ -129,8 +129,4 @@ public sealed class OpenPostMortemIssueTests : IDisposable
                 o.Contacts.Roles[ContactRoles.IncidentCommander] = [new ContactPerson { Name = "Ines", SlackUserId = "U0IC", Email = "ic@example.com" }];
                 notifications?.Invoke(o);
             }));
-
-
-    private static IResponseBuilder Json(int status, string body) =>
-        Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body);
 }

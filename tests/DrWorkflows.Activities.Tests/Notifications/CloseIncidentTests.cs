@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using netDumbster.smtp;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using static DrWorkflows.Activities.Tests.Notifications.HttpStandIn;
 
 namespace DrWorkflows.Activities.Tests.Notifications;
 
@@ -410,9 +411,6 @@ public sealed class CloseIncidentTests : IDisposable
 
                 o.Contacts.Roles[ContactRoles.IncidentCommander] = [new ContactPerson { Name = "Ines", SlackUserId = "U0IC", Email = "ic@example.com" }];
             }));
-
-    private static IResponseBuilder Json(int status, string body) =>
-        Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body);
 
     private static WireMock.ResponseMessage JsonResponse(int status, string body) => new()
     {
